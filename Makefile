@@ -1,0 +1,67 @@
+# pg_mlops — PGXS build.
+#
+#   make / make install     build and install the extension (PGXS)
+#   make demo               install what is missing, build, start a throwaway cluster, show a tour
+#   make test               install what is missing, build with -Werror, run every test suite
+#   make bench              benchmarks under test/bench/ (ratios against the tools users use)
+#   make installcheck       pg_regress against a server you already run (PGHOST, PGPORT)
+
+EXTENSION  = pg_mlops
+# The one version source: default_version in the control file.
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big = pg_mlops
+SRCS = $(sort $(shell find src -name '*.c'))
+OBJS = $(SRCS:.c=.o)
+
+# Kernels are the sources that do not include postgres.h; they are linked into
+# the unit tests on their own, without the server.
+KERNEL_SRCS = $(sort $(shell grep -L '^[#]include "postgres.h"' $(SRCS)))
+
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(sort $(wildcard sql/$(EXTENSION)--*--*.sql))
+
+# pg_regress tests: sql/NN_topic.sql against expected/NN_topic.out
+REGRESS = $(sort $(basename $(notdir $(wildcard sql/[0-9][0-9]_*.sql))))
+
+PKG_LIBS = libcurl json-c libarchive libzip
+PG_CPPFLAGS = -I$(CURDIR)/src -DEXTVERSION=\"$(EXTVERSION)\" $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
+SHLIB_LINK = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lm
+
+EXTRA_CLEAN = test/unit/bin
+
+# PostgreSQL 15 is the target; another pg_config can be given on the command line.
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+else
+# Without the server's development files only the targets that install them work.
+all install installcheck:
+	@echo "PostgreSQL 15 development files are missing: run 'make test' or 'make demo' (they install them), or test/install-deps.sh" >&2; exit 1
+endif
+
+$(DATA_built): sql/$(EXTENSION).sql $(EXTENSION).control
+	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
+
+# Kernel unit tests: each test/unit/test_*.c is a program printing TAP, built
+# with the kernels, AddressSanitizer and UndefinedBehaviorSanitizer.
+UNIT_CC ?= cc
+UNIT_CFLAGS ?= -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer
+UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/bin/%,$(sort $(wildcard test/unit/test_*.c)))
+
+test/unit/bin/%: test/unit/%.c test/unit/unit.h $(KERNEL_SRCS)
+	@mkdir -p test/unit/bin
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc -Itest/unit -o $@ $< $(KERNEL_SRCS) -lm
+
+.PHONY: unit demo test bench
+unit: $(UNIT_TESTS)
+
+demo:
+	@bash test/demo.sh
+
+test:
+	@bash test/run.sh
+
+bench:
+	@bash test/bench/run.sh

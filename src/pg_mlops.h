@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_mlops.h
+ *	  Settings and entry points shared by the parts of pg_mlops that talk
+ *	  to PostgreSQL (glue and worker).  Kernels never include this file.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_MLOPS_H
+#define PG_MLOPS_H
+
+#ifndef EXTVERSION
+#error "EXTVERSION must be defined by the Makefile (read from pg_mlops.control)"
+#endif
+
+/* Settings (src/settings.c); see the README's configuration table. */
+extern char *mlops_database_name;
+extern char *mlops_work_dir;
+extern int	mlops_workers;
+
+extern void mlops_define_settings(void);
+
+/* The background worker (src/jobs/worker.c). */
+extern void mlops_register_workers(void);
+extern char *mlops_work_dir_path(void);
+
+#endif							/* PG_MLOPS_H */

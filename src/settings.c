@@ -1,0 +1,83 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.c
+ *	  The mlops.* configuration parameters.  Each one is documented in the
+ *	  README's configuration table; the short and long descriptions here
+ *	  are what SHOW ALL and pg_settings print.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "pg_mlops.h"
+
+char	   *mlops_database_name = NULL;
+char	   *mlops_work_dir = NULL;
+int			mlops_workers = 1;
+
+static bool CheckNonEmpty(char **newval, void **extra, GucSource source);
+
+/*
+ * mlops_define_settings defines the mlops.* parameters.
+ *
+ * The worker's restart-only settings (database_name, workers) can only be
+ * defined while shared_preload_libraries is processed: PostgreSQL refuses a
+ * PGC_POSTMASTER variable later, and without preloading there is no worker for
+ * them to configure.  In that case the prefix is not reserved either, so a
+ * configuration file that names them still loads.  When preloaded the prefix
+ * is reserved, so that a misspelt "mlops.wokers" is an error, not a silent
+ * placeholder.
+ */
+void
+mlops_define_settings(void)
+{
+	DefineCustomStringVariable("mlops.work_dir",
+							   "Directory under which pg_mlops jobs read and write files.",
+							   "A relative path is taken under the data directory. Paths given to jobs may not leave it.",
+							   &mlops_work_dir,
+							   "pg_mlops",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   CheckNonEmpty, NULL, NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	DefineCustomStringVariable("mlops.database_name",
+							   "Database the pg_mlops background workers connect to.",
+							   "Create the extension in this database; the workers serve its mlops.jobs queue.",
+							   &mlops_database_name,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   GUC_SUPERUSER_ONLY,
+							   CheckNonEmpty, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.workers",
+							"Number of pg_mlops background workers.",
+							"Each worker is a background worker process; max_worker_processes must leave room for them.",
+							&mlops_workers,
+							1, 0, 64,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("mlops");
+}
+
+/*
+ * CheckNonEmpty rejects an empty string for settings that name a database
+ * or a directory: an empty work_dir would silently mean the data directory.
+ */
+static bool
+CheckNonEmpty(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("The value must not be empty.");
+		return false;
+	}
+	return true;
+}
