@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# demo_tour.sh — the tour that `make demo` prints runs cleanly on a fresh cluster and shows
+# what it promises (so the demo cannot rot between releases).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib/cluster.sh
+. test/lib/tap.sh
+
+cluster_start --db mlops_demo || exit 1
+out=$(psql -X -q -f test/demo.sql 2>&1)
+status=$?
+ok $status "test/demo.sql runs without an error"
+[ $status -eq 0 ] || echo "$out" | sed 's/^/# /'
+control_version=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" pg_mlops.control)
+echo "$out" | grep -q "^ pg_mlops *| $control_version *| mlops"
+ok $? "the tour shows pg_mlops $control_version installed in schema mlops"
+echo "$out" | grep -q "pg_mlops worker | mlops_demo"
+ok $? "the tour shows the worker alive in the demo database"
+echo "$out" | grep -q "^ mlops.work_dir"
+ok $? "the tour shows the settings"
+
+done_testing
