@@ -126,7 +126,7 @@ for suite in $SUITES; do
         echo "ok   t/$name ($(grep -c '^ok ' "$LOGS/$name.log") checks)"
       else
         failures+=("t/$name"); echo "FAIL t/$name"; show_failure "t/$name" "$LOGS/$name.log"
-        for l in "$STAGE/tap/$name"/tmp_check/log/*.log; do
+        for l in "$STAGE/tap/$name"/tmp_check/log/*; do
           [ -f "$l" ] && show_failure "$(basename "$l")" "$l" 60
         done
       fi
