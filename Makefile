@@ -28,7 +28,7 @@ PKG_LIBS = libcurl json-c libarchive libzip
 PG_CPPFLAGS = -I$(CURDIR)/src -DEXTVERSION=\"$(EXTVERSION)\" $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 SHLIB_LINK = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lm
 
-EXTRA_CLEAN = test/unit/bin
+EXTRA_CLEAN = test/unit/bin test/fuzz/bin
 
 # PostgreSQL 15 is the target; another pg_config can be given on the command line.
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
@@ -54,7 +54,31 @@ test/unit/bin/%: test/unit/%.c test/unit/unit.h $(KERNEL_SRCS)
 	@mkdir -p test/unit/bin
 	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc -Itest/unit -o $@ $< $(KERNEL_SRCS) -lm
 
-.PHONY: unit demo test bench
+# Fuzz targets: each test/fuzz/fuzz_*.c is a libFuzzer target built with the kernels under
+# ASan/UBSan; `make fuzz` runs each for FUZZ_SECONDS from its seed corpus test/fuzz/corpus/NAME.
+FUZZ_CC ?= clang-14
+FUZZ_CFLAGS ?= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS = $(patsubst test/fuzz/%.c,test/fuzz/bin/%,$(sort $(wildcard test/fuzz/fuzz_*.c)))
+
+test/fuzz/bin/%: test/fuzz/%.c $(KERNEL_SRCS)
+	@mkdir -p test/fuzz/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc -o $@ $< $(KERNEL_SRCS) -lm
+
+fuzz-build: $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  name=$$(basename $$t); work=$$(mktemp -d); \
+	  mkdir -p test/fuzz/corpus/$$name; \
+	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -print_final_stats=1 $$work test/fuzz/corpus/$$name \
+	    >$$work.log 2>&1 || { tail -n 60 $$work.log; rm -rf $$work $$work.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' $$work.log | tail -n 1; \
+	  rm -rf $$work $$work.log; \
+	done
+
+.PHONY: unit fuzz fuzz-build demo test bench
 unit: $(UNIT_TESTS)
 
 demo:

@@ -14,6 +14,10 @@ PACKAGES=(
   postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-postgis-3
   libcurl4-openssl-dev libjson-c-dev libarchive-dev libzip-dev
   libipc-run-perl
+  # kernel fuzzing (libFuzzer ships in clang's runtime)
+  clang-14 libclang-rt-14-dev
+  # peers for parity tests and benchmarks (Debian's /usr/bin/python3)
+  python3 python3-sklearn python3-numpy
 )
 
 missing=()

@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 . test/lib/cluster.sh
 
-SUITES=${SUITES:-unit regress tap integration}
+SUITES=${SUITES:-unit fuzz regress tap integration}
 WERROR_CFLAGS='-Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers'
 SUDO=
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -85,6 +85,18 @@ for suite in $SUITES; do
         echo "ok   unit/$name ($(grep -c '^ok ' "$LOGS/$name.log") checks)"
       else
         failures+=("unit/$name"); echo "FAIL unit/$name"; show_failure "unit/$name" "$LOGS/$name.log"
+      fi
+    done
+    ;;
+  fuzz)
+    say "fuzzing the kernels (test/fuzz, ${FUZZ_SECONDS:-20} s each)"
+    for f in test/fuzz/fuzz_*.c; do
+      [ -f "$f" ] || continue
+      name=$(basename "$f" .c)
+      if make -s fuzz FUZZ_TARGETS="test/fuzz/bin/$name" FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >"$LOGS/$name.log" 2>&1; then
+        passed=$((passed + 1)); echo "ok   fuzz/$name ($(grep -oE 'number_of_executed_units: *[0-9]+' "$LOGS/$name.log" | grep -oE '[0-9]+$') runs, no crash)"
+      else
+        failed=$((failed + 1)); failures+=("fuzz/$name"); echo "FAIL fuzz/$name"; show_failure "fuzz/$name" "$LOGS/$name.log"
       fi
     done
     ;;
