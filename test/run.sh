@@ -12,7 +12,7 @@ cd "$root"
 . test/lib/cluster.sh
 
 SUITES=${SUITES:-unit fuzz regress tap integration}
-WERROR_CFLAGS='-Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers'
+WERROR_CFLAGS='-Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare'
 SUDO=
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 

@@ -82,6 +82,14 @@ typedef struct js_scanner
 	size_t		scratch_cap;
 	const char *error;			/* static English message, lower case, or NULL */
 	size_t		error_pos;		/* byte offset of the error in the text */
+
+	/*
+	 * Private: the inline fast paths run only while p < fast_end.  It is
+	 * end - JS_FAST_PAD (so they can read ahead without bounds checks), or
+	 * start (which stops them) after an error, right after js_enter_array
+	 * (the first step is special) and for texts shorter than JS_FAST_PAD.
+	 */
+	const char *fast_end;
 } js_scanner;
 
 /* js_init prepares to scan text[0..len).  Nothing is allocated yet. */
@@ -126,5 +134,126 @@ extern bool js_skip(js_scanner *s);
 
 /* js_end is true when only whitespace remains; otherwise it sets an error. */
 extern bool js_end(js_scanner *s);
+
+/* ----------------------------------------------------------------
+ * Private: inline hot paths.
+ *
+ * js_array_step and js_read_scalar run once per element, so their common
+ * cases (a comma, optional whitespace and the next element; an integer of
+ * up to 18 digits) are inlined into the caller by the macros below.
+ * Anything else goes to js_array_step_slow or js_read_scalar_slow in
+ * jsonscan.c, which start over from s->p and handle every case.  The
+ * functions declared above still exist and behave the same (their
+ * addresses can be taken).
+ *
+ * Once an error is set every call fails and the first error is kept.
+ * ----------------------------------------------------------------
+ */
+
+/* Bytes the fast paths may read from p without checking: '-', 18 digits, one more. */
+#define JS_FAST_PAD 20
+
+extern int	js_array_step_slow(js_scanner *s);
+extern js_type js_read_scalar_slow(js_scanner *s, js_value *v);
+
+/* js_skip_ws_inline returns the first byte at or after p that is not JSON whitespace. */
+static inline const char *
+js_skip_ws_inline(const char *p, const char *end)
+{
+	while (p < end && (unsigned char) *p <= ' ' &&
+		   (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* js_array_step_inline: a comma, whitespace and the next element; or ']'. */
+static inline int
+js_array_step_inline(js_scanner *s)
+{
+	const char *p = s->p;
+
+	if (p < s->fast_end)
+	{
+		char		c = *p;
+
+		if (c == ',')
+		{
+			/* p + 2 is still inside the text: fast_end is JS_FAST_PAD before its end */
+			c = *++p;
+			if (c == ' ')
+				c = *++p;
+			if ((unsigned char) c <= ' ')
+			{
+				p = js_skip_ws_inline(p, s->end);
+				c = p < s->end ? *p : ']';
+			}
+			if (c != ']' && c != ',')
+			{
+				s->p = p;
+				return 1;
+			}
+		}
+		else if (c == ']')
+		{
+			s->p = p + 1;
+			return 0;
+		}
+	}
+	return js_array_step_slow(s);
+}
+
+/*
+ * js_read_scalar_inline: an integer of up to 18 digits right at p (where
+ * js_array_step leaves the scanner), other than "-0"; the rest goes to
+ * js_read_scalar_slow.  Reads at most JS_FAST_PAD bytes from p.
+ */
+static inline js_type
+js_read_scalar_inline(js_scanner *s, js_value *v)
+{
+	const char *p = s->p;
+
+	if (p < s->fast_end)
+	{
+		int			neg = (*p == '-');
+		const char *q = p + neg;
+		unsigned int d = (unsigned char) (*q - '0');
+		int64_t		u = (int64_t) d;
+
+		if (d < 10)
+		{
+			q++;
+			/* more digits: none after a leading zero, 18 in all at most */
+			if ((unsigned char) (*q - '0') < 10 && u != 0)
+			{
+				const char *lim = q + 17;
+
+				while (q < lim && (d = (unsigned char) (*q - '0')) < 10)
+				{
+					u = u * 10 + (int64_t) d;
+					q++;
+				}
+			}
+			/* a digit here is a leading zero or a 19th digit: the slow path decides */
+			if ((unsigned char) (*q - '0') >= 10 && *q != '.' && (*q | 0x20) != 'e' &&
+				!(neg && u == 0))
+			{
+				int64_t		i = neg ? -u : u;
+
+				v->type = JS_NUMBER;
+				v->is_integer = true;
+				v->integer = i;
+				v->number = (double) i;
+				v->str = NULL;
+				v->len = 0;
+				s->p = q;
+				return JS_NUMBER;
+			}
+		}
+	}
+	return js_read_scalar_slow(s, v);
+}
+
+#define js_array_step(s) js_array_step_inline(s)
+#define js_read_scalar(s, v) js_read_scalar_inline((s), (v))
 
 #endif							/* MLOPS_JSONSCAN_H */

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# test/bench/metrics/run.sh — the metrics benchmark (`make bench`, or BENCH=metrics):
+#   a) mlops.accuracy on one row of two 1,000,000-label json / jsonb arrays against plain SQL,
+#      json_array_length and Python (json.loads + scikit-learn's accuracy_score);
+#   b) mlops.f1(mlops.confusion_agg(...)) over 10,000,000 rows against count(*) FILTER, with
+#      two parallel workers, and whether its plan is a parallel (partial) aggregate.
+# Runs on a throwaway cluster (test/lib/cluster.sh); prints a table and ratios (bench.py).
+# BENCH_RUNS=N changes the number of runs per median (default 5).  About 1-2 minutes on 2 cores.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+. test/lib/cluster.sh
+
+PY=/usr/bin/python3   # Debian's python with python3-sklearn
+"$PY" -c 'import sklearn' 2>/dev/null || { echo "metrics bench: $PY cannot import sklearn (test/install-deps.sh)" >&2; exit 1; }
+
+# work_mem generous enough that the plain-SQL join of two 1,000,000-row sets runs in memory.
+cluster_start --db mlops_bench --conf 'work_mem = 256MB' --conf 'max_parallel_workers_per_gather = 2' || exit 1
+psql -XAtq -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pg_mlops CASCADE' >/dev/null || exit 1
+"$PY" test/bench/metrics/bench.py
