@@ -28,7 +28,7 @@ PKG_LIBS = libcurl json-c libarchive libzip
 PG_CPPFLAGS = -I$(CURDIR)/src -DEXTVERSION=\"$(EXTVERSION)\" $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 SHLIB_LINK = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lm
 
-EXTRA_CLEAN = test/unit/bin test/fuzz/bin
+EXTRA_CLEAN = test/unit/bin test/fuzz/bin $(OBJS:.o=.d)
 
 # PostgreSQL 15 is the target; another pg_config can be given on the command line.
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
@@ -40,6 +40,11 @@ else
 all install installcheck:
 	@echo "PostgreSQL 15 development files are missing: run 'make test' or 'make demo' (they install them), or test/install-deps.sh" >&2; exit 1
 endif
+
+# Each object gets a .d file of the headers it read, so a changed header rebuilds it
+# (gcc only: the LLVM bitcode rule does not use CFLAGS).
+override CFLAGS += -MMD -MP
+-include $(OBJS:.o=.d)
 
 $(DATA_built): sql/$(EXTENSION).sql $(EXTENSION).control
 	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@

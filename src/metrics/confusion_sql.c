@@ -589,9 +589,10 @@ typedef struct AccuracyState
 /*
  * LabelsEqual compares two labels of a column type as scikit-learn would:
  * jsonb numbers by value, strings by content; a number never equals a
- * string.
+ * string.  Returns 1 or 0, or -1 for a JSON null label (the row is skipped,
+ * as in confusion_agg).
  */
-static bool
+static int
 LabelsEqual(Oid type, Datum a, Datum b)
 {
 	switch (type)
@@ -615,11 +616,12 @@ LabelsEqual(Oid type, Datum a, Datum b)
 				bool		xs,
 							ys;
 
-				if (!JsonbScalarElem(a, &x) || !JsonbScalarElem(b, &y) ||
-					x.type == ELEM_NULL || y.type == ELEM_NULL)
+				if (!JsonbScalarElem(a, &x) || !JsonbScalarElem(b, &y))
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("a label must be a JSON number, string or boolean")));
+				if (x.type == ELEM_NULL || y.type == ELEM_NULL)
+					return -1;
 				xs = x.type == ELEM_STRING;
 				ys = y.type == ELEM_STRING;
 				if ((!xs && !x.integral) || (!ys && !y.integral))
@@ -649,8 +651,15 @@ AccuracyTrans(FunctionCallInfo fcinfo, Oid type)
 		: (AccuracyState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(st);
-	st->n++;
-	st->correct += LabelsEqual(type, PG_GETARG_DATUM(1), PG_GETARG_DATUM(2));
+	{
+		int			eq = LabelsEqual(type, PG_GETARG_DATUM(1), PG_GETARG_DATUM(2));
+
+		if (eq >= 0)
+		{
+			st->n++;
+			st->correct += eq;
+		}
+	}
 	PG_RETURN_POINTER(st);
 }
 

@@ -10,7 +10,10 @@
  * Besides the sanitizers, it checks that errors carry a message and an
  * offset inside the text, that every number is what strtod (and strtoll)
  * make of the same literal, that escape-free strings point into the text,
- * and that the three ways agree on whether the document is valid.
+ * and that the three ways agree on whether the document is valid.  The walk
+ * runs again on the input followed by spaces, which lets the inline fast
+ * paths (they stop JS_FAST_PAD bytes before the end) read all of it: it
+ * must read the same values and reach the same verdict.
  */
 #include "common/jsonscan.h"
 
@@ -68,15 +71,30 @@ check_string(const char *from, const char *to, const js_value *v)
 		REQUIRE(memchr(v->str, '\0', v->len) == NULL);
 }
 
-/* walk: (a), iteratively; returns true when the whole document was valid. */
+/* mix folds a value into a checksum of what the walk read. */
+static uint64_t
+mix(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * walk: (a), iteratively; returns true when the whole document was valid,
+ * and in *sum a checksum of the values read.
+ */
 static bool
-walk(const char *text, size_t size, const mlops_allocator *a)
+walk(const char *text, size_t size, const mlops_allocator *a, uint64_t *sum)
 {
 	js_scanner	s;
 	js_value	v;
 	int			depth;
 	bool		ok = false;
 
+	*sum = 14695981039346656037ULL;
 	js_init(&s, text, size, a);
 	if (js_peek(&s) != JS_ARRAY || !js_enter_array(&s))
 	{
@@ -92,6 +110,7 @@ walk(const char *text, size_t size, const mlops_allocator *a)
 
 		if (r < 0)
 			break;
+		*sum = mix(*sum, &r, sizeof(r));
 		if (r == 0)
 		{
 			depth--;
@@ -104,10 +123,19 @@ walk(const char *text, size_t size, const mlops_allocator *a)
 		REQUIRE(t == v.type);
 		if (t == JS_ERROR)
 			break;
+		*sum = mix(*sum, &t, sizeof(t));
 		if (t == JS_NUMBER)
+		{
 			check_number(before, s.p, &v);
+			*sum = mix(*sum, &v.number, sizeof(v.number));
+			*sum = mix(*sum, &v.is_integer, sizeof(v.is_integer));
+			*sum = mix(*sum, &v.integer, sizeof(v.integer));
+		}
 		else if (t == JS_STRING)
+		{
 			check_string(before, s.p, &v);
+			*sum = mix(*sum, v.str, v.len);
+		}
 		else if (t == JS_ARRAY)
 		{
 			REQUIRE(s.p == before && *before == '[');
@@ -187,11 +215,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const mlops_allocator a = MLOPS_MALLOC_ALLOCATOR;
 	const char *text = (const char *) data;
-	bool		walked = walk(text, size, &a);
+	uint64_t	sum;
+	uint64_t	padded_sum;
+	bool		walked = walk(text, size, &a, &sum);
 	bool		skipped = skip_all(text, size, &a);
 	js_type		scalar = read_one(text, size, &a);
 	js_scanner	s;
 	js_type		first;
+	char	   *padded = malloc(size + 2 * JS_FAST_PAD);
+
+	memcpy(padded, text, size);
+	memset(padded + size, ' ', 2 * JS_FAST_PAD);
+	REQUIRE(walk(padded, size + 2 * JS_FAST_PAD, &a, &padded_sum) == walked);
+	REQUIRE(padded_sum == sum);
+	free(padded);
 
 	/* what kind of document is it? */
 	js_init(&s, text, size, &a);

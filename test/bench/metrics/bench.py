@@ -12,7 +12,7 @@ b) 10,000,000 rows of (y_true int, y_pred int): mlops.f1(mlops.confusion_agg(...
 
 SQL times are wall times measured inside the server (clock_timestamp() around EXECUTE in
 bench.time_runs, no client transfer); every number is the median of RUNS runs (BENCH_RUNS,
-default 5).
+default 7).
 """
 import json
 import os
@@ -23,7 +23,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 PY = "/usr/bin/python3"
 
 

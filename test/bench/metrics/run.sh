@@ -5,7 +5,7 @@
 #   b) mlops.f1(mlops.confusion_agg(...)) over 10,000,000 rows against count(*) FILTER, with
 #      two parallel workers, and whether its plan is a parallel (partial) aggregate.
 # Runs on a throwaway cluster (test/lib/cluster.sh); prints a table and ratios (bench.py).
-# BENCH_RUNS=N changes the number of runs per median (default 5).  About 1-2 minutes on 2 cores.
+# BENCH_RUNS=N changes the number of runs per median (default 7).  About 1-2 minutes on 2 cores.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 . test/lib/cluster.sh
@@ -15,5 +15,6 @@ PY=/usr/bin/python3   # Debian's python with python3-sklearn
 
 # work_mem generous enough that the plain-SQL join of two 1,000,000-row sets runs in memory.
 cluster_start --db mlops_bench --conf 'work_mem = 256MB' --conf 'max_parallel_workers_per_gather = 2' || exit 1
-psql -XAtq -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pg_mlops CASCADE' >/dev/null || exit 1
+err=$(psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' 2>&1 >/dev/null) \
+  || { echo "metrics bench: CREATE EXTENSION pg_mlops CASCADE failed: $err" >&2; exit 1; }
 "$PY" test/bench/metrics/bench.py
