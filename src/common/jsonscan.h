@@ -214,13 +214,21 @@ js_read_scalar_inline(js_scanner *s, js_value *v)
 
 	if (p < s->fast_end)
 	{
-		int			neg = (*p == '-');
-		const char *q = p + neg;
+		const char *q = p;
 		unsigned int d = (unsigned char) (*q - '0');
-		int64_t		u = (int64_t) d;
+		bool		neg = false;
 
+		/* a branch, not p + (*p == '-'): keeps the load off the pointer's dependency chain */
+		if (d >= 10 && *q == '-')
+		{
+			neg = true;
+			q++;
+			d = (unsigned char) (*q - '0');
+		}
 		if (d < 10)
 		{
+			int64_t		u = (int64_t) d;
+
 			q++;
 			/* more digits: none after a leading zero, 18 in all at most */
 			if ((unsigned char) (*q - '0') < 10 && u != 0)

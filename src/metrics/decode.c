@@ -27,6 +27,11 @@ static void PallocFree(void *ctx, void *ptr);
 static double NumericValue(Numeric num, bool *integral, bool *int_literal);
 static void ScanError(JIter *it) pg_attribute_noreturn();
 static void *GrowArray(void *p, int64 *cap, int64 need, size_t elsize);
+static void ElemFromJs(JIter *it, js_type type, const js_value *v, Elem *e);
+static int32 SmallLabelFromJsonb(JIter *it);
+
+/* Labels 0 .. SMALL_LABELS-1 have their codes cached in DecodeTarget's fast paths. */
+#define SMALL_LABELS 256
 
 static const mlops_allocator PallocAllocator = {PallocAlloc, PallocRealloc, PallocFree, NULL};
 
@@ -197,44 +202,53 @@ JIterNext(JIter *it, Elem *e)
 			return false;
 		if (r < 0)
 			ScanError(it);
-		switch (js_read_scalar(it->s, &v))
-		{
-			case JS_NUMBER:
-				e->type = ELEM_NUMBER;
-				e->num = v.number;
-				e->integral = isfinite(v.number) && v.number == trunc(v.number);
-				e->int_literal = v.is_integer;
-				break;
-			case JS_STRING:
-				e->type = ELEM_STRING;
-				e->str = v.str;
-				e->len = v.len;
-				break;
-			case JS_TRUE:
-				e->type = ELEM_TRUE;
-				e->num = 1.0;
-				e->integral = true;
-				e->int_literal = true;
-				break;
-			case JS_FALSE:
-				e->type = ELEM_FALSE;
-				e->num = 0.0;
-				e->integral = true;
-				e->int_literal = true;
-				break;
-			case JS_NULL:
-				e->type = ELEM_NULL;
-				break;
-			case JS_ARRAY:
-				e->type = ELEM_ARRAY;
-				break;
-			case JS_OBJECT:
-				e->type = ELEM_OBJECT;
-				break;
-			default:
-				ScanError(it);
-		}
+		ElemFromJs(it, js_read_scalar(it->s, &v), &v, e);
 		return true;
+	}
+}
+
+/*
+ * ElemFromJs turns what the scanner read into an element.
+ */
+static void
+ElemFromJs(JIter *it, js_type type, const js_value *v, Elem *e)
+{
+	switch (type)
+	{
+		case JS_NUMBER:
+			e->type = ELEM_NUMBER;
+			e->num = v->number;
+			e->integral = isfinite(v->number) && v->number == trunc(v->number);
+			e->int_literal = v->is_integer;
+			break;
+		case JS_STRING:
+			e->type = ELEM_STRING;
+			e->str = v->str;
+			e->len = v->len;
+			break;
+		case JS_TRUE:
+			e->type = ELEM_TRUE;
+			e->num = 1.0;
+			e->integral = true;
+			e->int_literal = true;
+			break;
+		case JS_FALSE:
+			e->type = ELEM_FALSE;
+			e->num = 0.0;
+			e->integral = true;
+			e->int_literal = true;
+			break;
+		case JS_NULL:
+			e->type = ELEM_NULL;
+			break;
+		case JS_ARRAY:
+			e->type = ELEM_ARRAY;
+			break;
+		case JS_OBJECT:
+			e->type = ELEM_OBJECT;
+			break;
+		default:
+			ScanError(it);
 	}
 }
 
@@ -427,6 +441,45 @@ DecodeRow(JIter *parent, Target *t, int64 *cap)
 }
 
 /*
+ * SmallLabelFromJsonb: when the next element of a jsonb array is a number
+ * written as an integer between 0 and SMALL_LABELS - 1 (a short-format
+ * numeric with at most one base-10000 digit, weight 0 and no scale), consume
+ * it and return its value; otherwise return -1 and consume nothing.
+ */
+static int32
+SmallLabelFromJsonb(JIter *it)
+{
+	JsonbContainer *c = (JsonbContainer *) it->container;
+	JEntry		je;
+	const char *num;
+	const char *p;
+	Size		sz;
+	uint16		h;
+	int16		digit = 0;
+	uint32		start = it->off;
+
+	if (it->i >= it->count)
+		return -1;
+	je = c->children[it->i];
+	if ((je & JENTRY_TYPEMASK) != JENTRY_ISNUMERIC)
+		return -1;
+	num = (const char *) &c->children[it->count] + INTALIGN(start);
+	p = VARDATA_ANY(num);
+	sz = VARSIZE_ANY_EXHDR(num);
+	memcpy(&h, p, sizeof(uint16));
+	/* short format, positive, display scale 0, weight 0 */
+	if ((h & 0xFFFF) != 0x8000 || sz > sizeof(uint16) + sizeof(int16))
+		return -1;
+	if (sz == sizeof(uint16) + sizeof(int16))
+		memcpy(&digit, p + sizeof(uint16), sizeof(int16));
+	if (digit < 0 || digit >= SMALL_LABELS)
+		return -1;
+	JBE_ADVANCE_OFFSET(it->off, je);
+	it->i++;
+	return digit;
+}
+
+/*
  * DecodeTarget reads an array of labels (JSON scalars) or of multilabel
  * indicator rows.  Labels go into ls, whose codes land in t->codes.  A
  * non-integral number marks the target continuous (scikit-learn's type),
@@ -439,6 +492,7 @@ DecodeTarget(Datum d, bool jsonb, const char *argname, label_set *ls, Target *t)
 	JIter		it;
 	Elem		e;
 	int64		cap = 0;
+	int32		cache[SMALL_LABELS];
 
 	memset(t, 0, sizeof(*t));
 	t->argname = argname;
@@ -447,10 +501,63 @@ DecodeTarget(Datum d, bool jsonb, const char *argname, label_set *ls, Target *t)
 		cap = it.count;
 	if (cap > 0)
 		t->codes = palloc_extended(sizeof(int32) * cap, MCXT_ALLOC_HUGE);
+	for (int i = 0; i < SMALL_LABELS; i++)
+		cache[i] = -1;
 
-	while (JIterNext(&it, &e))
+	for (;;)
 	{
 		int32		code;
+		int64		small = -1;
+
+		/*
+		 * Fast paths for the common case, labels that are small non-negative
+		 * integers: their codes come from a cache, without building an
+		 * element.  Anything else takes the general path below.
+		 */
+		if (!t->rows && !jsonb)
+		{
+			js_value	v;
+			js_type		type;
+			int			r = js_array_step(it.s);
+
+			if (r == 0)
+				break;
+			if (r < 0)
+				ScanError(&it);
+			type = js_read_scalar(it.s, &v);
+			if (type == JS_NUMBER && v.is_integer && (uint64) v.integer < SMALL_LABELS)
+				small = v.integer;
+			else
+				ElemFromJs(&it, type, &v, &e);
+		}
+		else if (!t->rows && (small = SmallLabelFromJsonb(&it)) >= 0)
+			;
+		else if (!JIterNext(&it, &e))
+			break;
+
+		if (small >= 0)
+		{
+			code = cache[small];
+			if (code < 0)
+			{
+				code = labels_intern_number(ls, (double) small);
+				if (code == LABEL_ERR_KIND)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("mix of label input types (string and number)"),
+							 errdetail("Element %lld of %s is a number, unlike the labels before it.",
+									   (long long) t->n + 1, argname)));
+				if (code < 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_OUT_OF_MEMORY),
+							 errmsg("out of memory")));
+				cache[small] = code;
+			}
+			if (t->n >= cap)
+				t->codes = GrowArray(t->codes, &cap, t->n + 1, sizeof(int32));
+			t->codes[t->n++] = code;
+			continue;
+		}
 
 		if (t->n == 0 && e.type == ELEM_ARRAY)
 			t->rows = true;
