@@ -35,7 +35,7 @@ static int32 *SortedCodes(const ClassProblem *cp, int *m);
 static int32 FindLabel(const ClassProblem *cp, const Elem *e);
 static int32 *SelectGivenLabels(const ClassProblem *cp, Datum labels, bool jsonb, int *m, Elem **elems);
 static void CodeCounts(const ClassProblem *cp, double **tp, double **pred, double **truth);
-static char *LabelKey(const ClassProblem *cp, int32 code, const Elem *given);
+static char *LabelKey(const ClassProblem *cp, int32 code, const Elem *given, bool float_keys);
 static void AppendAverages(StringInfo buf, const double *v);
 static bool ReadScalarArg(Datum d, bool jsonb, Elem *e);
 
@@ -600,10 +600,11 @@ AppendLabel(StringInfo buf, const ClassProblem *cp, int32 code, const Elem *give
 /*
  * LabelKey is the label as classification_report names it ("%s" % label in
  * Python): integers as integers, floats as Python prints them, strings as
- * they are.
+ * they are.  float_keys says whether numpy holds the labels as floats: the
+ * labels argument when given, else the data's first spelling of each label.
  */
 static char *
-LabelKey(const ClassProblem *cp, int32 code, const Elem *given)
+LabelKey(const ClassProblem *cp, int32 code, const Elem *given, bool float_keys)
 {
 	double		v;
 	char		tmp[DOUBLE_SHORTEST_DECIMAL_LEN];
@@ -620,7 +621,7 @@ LabelKey(const ClassProblem *cp, int32 code, const Elem *given)
 	if (code < 0 && given && given->type == ELEM_STRING)
 		return pnstrdup(given->str, given->len);
 	v = code >= 0 ? labels_number(cp->ls, code) : (given ? given->num : NAN);
-	if (!cp->float_labels && fabs(v) < 1e18)
+	if (!float_keys && fabs(v) < 1e18)
 		return psprintf("%.0f", v);
 	if (fabs(v) < 1e16)
 		return psprintf("%.1f", v);
@@ -844,6 +845,7 @@ BuildReport(const ClassProblem *cp, bool has_labels, Datum labels, bool jsonb,
 	PrfResult	per;
 	StringInfoData buf;
 	bool		micro_is_accuracy;
+	bool		float_keys;
 	double		total_support = 0;
 	metric_average avgs[4] = {AVERAGE_MICRO, AVERAGE_MACRO, AVERAGE_WEIGHTED, AVERAGE_SAMPLES};
 	const char *names[4] = {"micro avg", "macro avg", "weighted avg", "samples avg"};
@@ -882,6 +884,15 @@ BuildReport(const ClassProblem *cp, bool has_labels, Datum labels, bool jsonb,
 			micro_is_accuracy = false;
 	}
 
+	float_keys = cp->float_labels;
+	if (has_labels && per.sel_elems)
+	{
+		float_keys = false;
+		for (int j = 0; j < per.m; j++)
+			if (per.sel_elems[j].type == ELEM_NUMBER && !per.sel_elems[j].int_literal)
+				float_keys = true;
+	}
+
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
 	for (int j = 0; j < per.m; j++)
@@ -890,7 +901,7 @@ BuildReport(const ClassProblem *cp, bool has_labels, Datum labels, bool jsonb,
 
 		if (j > 0)
 			appendStringInfoString(&buf, ", ");
-		escape_json(&buf, LabelKey(cp, per.sel[j], per.sel_elems ? &per.sel_elems[j] : NULL));
+		escape_json(&buf, LabelKey(cp, per.sel[j], per.sel_elems ? &per.sel_elems[j] : NULL, float_keys));
 		appendStringInfoString(&buf, ": ");
 		AppendAverages(&buf, v);
 		total_support += per.support[j];

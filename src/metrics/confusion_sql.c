@@ -11,7 +11,8 @@
  *	  serialized form:
  *		varlena header, int32 kind (label_kind), int32 k, int32 flags,
  *		int32 padding, double matrix[k * k], then the labels: k doubles, or
- *		for strings k times (int32 length, bytes).
+ *		for strings k times (int32 length, bytes), then k spelling bytes
+ *		(SPELL_* below).
  *
  *-------------------------------------------------------------------------
  */
@@ -28,7 +29,15 @@
 
 #include "metrics/metrics_glue.h"
 
-#define CONFUSION_FLOAT_LABELS 0x1
+/*
+ * How each label was first written, in y_true and in y_pred: classification
+ * reports name numeric labels as Python would, "1" or "1.0", and Python
+ * keeps the first spelling seen in y_true, else in y_pred.
+ */
+#define SPELL_TRUE_SEEN		0x1
+#define SPELL_TRUE_FLOAT	0x2
+#define SPELL_PRED_SEEN		0x4
+#define SPELL_PRED_FLOAT	0x8
 
 typedef struct ConfusionHeader
 {
@@ -47,14 +56,16 @@ typedef struct ConfusionState
 	label_set  *ls;
 	int			cap;			/* matrix is cap x cap */
 	double	   *matrix;
-	bool		float_labels;
+	uint8	   *spell;			/* per label code, cap entries */
 } ConfusionState;
 
 static ConfusionState *NewState(MemoryContext cxt);
 static void StateAdd(ConfusionState *st, int32 t, int32 p, double w, MemoryContext cxt);
 static bytea *StateToVarlena(ConfusionState *st);
 static ConfusionState *VarlenaToState(bytea *v, MemoryContext cxt);
-static int32 InternElem(ConfusionState *st, const Elem *e);
+static int32 InternElem(ConfusionState *st, const Elem *e, int column);
+static void Spell(ConfusionState *st, int32 code, int column, bool is_float);
+static bool FloatLabels(const ConfusionState *st);
 
 static ConfusionState *
 NewState(MemoryContext cxt)
@@ -65,8 +76,39 @@ NewState(MemoryContext cxt)
 	st->ls = labels_create(mlops_palloc_allocator());
 	st->cap = 8;
 	st->matrix = palloc0(sizeof(double) * st->cap * st->cap);
+	st->spell = palloc0(st->cap);
 	MemoryContextSwitchTo(old);
 	return st;
+}
+
+/*
+ * Spell records how a label was first written in a column (0: y_true, 1:
+ * y_pred).  The matrix (and spell) must already cover the code.
+ */
+static void
+Spell(ConfusionState *st, int32 code, int column, bool is_float)
+{
+	uint8		seen = column == 0 ? SPELL_TRUE_SEEN : SPELL_PRED_SEEN;
+	uint8		fl = column == 0 ? SPELL_TRUE_FLOAT : SPELL_PRED_FLOAT;
+
+	if (!(st->spell[code] & seen))
+		st->spell[code] |= seen | (is_float ? fl : 0);
+}
+
+/* FloatLabels: numpy would hold the labels as floats (one label's first spelling is). */
+static bool
+FloatLabels(const ConfusionState *st)
+{
+	int			k = (int) labels_count(st->ls);
+
+	for (int i = 0; i < k; i++)
+	{
+		uint8		s = st->spell[i];
+
+		if ((s & SPELL_TRUE_SEEN) ? (s & SPELL_TRUE_FLOAT) : (s & SPELL_PRED_FLOAT))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -96,6 +138,8 @@ StateAdd(ConfusionState *st, int32 t, int32 p, double w, MemoryContext cxt)
 			memcpy(m + (Size) i * ncap, st->matrix + (Size) i * st->cap, sizeof(double) * st->cap);
 		pfree(st->matrix);
 		st->matrix = m;
+		st->spell = repalloc(st->spell, ncap);
+		memset(st->spell + st->cap, 0, ncap - st->cap);
 		st->cap = ncap;
 	}
 	st->matrix[(Size) t * st->cap + p] += w;
@@ -120,7 +164,7 @@ CheckCode(int32 code)
  * targets, which classification metrics refuse.
  */
 static int32
-InternElem(ConfusionState *st, const Elem *e)
+InternElem(ConfusionState *st, const Elem *e, int column)
 {
 	switch (e->type)
 	{
@@ -132,8 +176,6 @@ InternElem(ConfusionState *st, const Elem *e)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("continuous is not supported"),
 						 errdetail("The label %g is not an integral number.", e->num)));
-			if (!e->int_literal)
-				st->float_labels = true;
 			return CheckCode(labels_intern_number(st->ls, e->num));
 		case ELEM_STRING:
 			return CheckCode(labels_intern_string(st->ls, e->str, e->len));
@@ -159,6 +201,7 @@ ConfusionTrans(FunctionCallInfo fcinfo, Oid type)
 	MemoryContext old;
 	ConfusionState *st;
 	int32		codes[2];
+	bool		floats[2] = {false, false};
 	double		w = 1.0;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
@@ -205,7 +248,8 @@ ConfusionTrans(FunctionCallInfo fcinfo, Oid type)
 						ereport(ERROR,
 								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 								 errmsg("a label must be a JSON number, string or boolean")));
-					codes[a] = InternElem(st, &e);
+					codes[a] = InternElem(st, &e, a);
+					floats[a] = e.type == ELEM_NUMBER && !e.int_literal;
 					if (codes[a] < 0)
 					{
 						MemoryContextSwitchTo(old);
@@ -216,6 +260,8 @@ ConfusionTrans(FunctionCallInfo fcinfo, Oid type)
 		}
 	}
 	StateAdd(st, codes[0], codes[1], w, aggcxt);
+	Spell(st, codes[0], 0, floats[0]);
+	Spell(st, codes[1], 1, floats[1]);
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(st);
 }
@@ -267,7 +313,9 @@ mlops_confusion_combine(PG_FUNCTION_ARGS)
 		else
 			map[i] = CheckCode(labels_intern_number(a->ls, labels_number(b->ls, i)));
 	}
-	a->float_labels |= b->float_labels;
+	/* make sure the matrix covers every label even without counts */
+	if ((int) labels_count(a->ls) > a->cap)
+		StateAdd(a, 0, 0, 0.0, aggcxt);
 	for (int i = 0; i < kb; i++)
 		for (int j = 0; j < kb; j++)
 		{
@@ -276,15 +324,20 @@ mlops_confusion_combine(PG_FUNCTION_ARGS)
 			if (v != 0.0)
 				StateAdd(a, map[i], map[j], v, aggcxt);
 		}
-	/* make sure the matrix covers every label even without counts */
-	if ((int) labels_count(a->ls) > a->cap)
-		StateAdd(a, 0, 0, 0.0, aggcxt);
+	for (int i = 0; i < kb; i++)
+	{
+		if (b->spell[i] & SPELL_TRUE_SEEN)
+			Spell(a, map[i], 0, (b->spell[i] & SPELL_TRUE_FLOAT) != 0);
+		if (b->spell[i] & SPELL_PRED_SEEN)
+			Spell(a, map[i], 1, (b->spell[i] & SPELL_PRED_FLOAT) != 0);
+	}
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(a);
 }
 
 /*
- * StateToVarlena writes a state in the shared binary layout.
+ * StateToVarlena writes a state in the shared binary layout, its labels
+ * sorted.
  */
 static bytea *
 StateToVarlena(ConfusionState *st)
@@ -294,6 +347,7 @@ StateToVarlena(ConfusionState *st)
 	Size		size = MAXALIGN(sizeof(ConfusionHeader)) + sizeof(double) * (Size) k * k;
 	ConfusionHeader *h;
 	char	   *p;
+	int32	   *order;
 
 	if (strings)
 	{
@@ -307,17 +361,26 @@ StateToVarlena(ConfusionState *st)
 	}
 	else
 		size += sizeof(double) * k;
+	size += k;					/* spelling bytes */
+
+	/* labels in scikit-learn's order, so that equal states have equal bytes */
+	order = palloc(sizeof(int32) * Max(k, 1));
+	if (labels_sort(st->ls, order) != 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 
 	h = palloc0(size);
 	SET_VARSIZE(h, size);
 	h->kind = (int32) labels_kind(st->ls);
 	h->k = k;
-	h->flags = st->float_labels ? CONFUSION_FLOAT_LABELS : 0;
+	h->flags = 0;
 	for (int i = 0; i < k; i++)
-		memcpy(CONFUSION_MATRIX(h) + (Size) i * k, st->matrix + (Size) i * st->cap, sizeof(double) * k);
+		for (int j = 0; j < k; j++)
+			CONFUSION_MATRIX(h)[(Size) i * k + j] = st->matrix[(Size) order[i] * st->cap + order[j]];
 	p = (char *) (CONFUSION_MATRIX(h) + (Size) k * k);
-	for (int i = 0; i < k; i++)
+	for (int o = 0; o < k; o++)
 	{
+		int32		i = order[o];
+
 		if (strings)
 		{
 			size_t		len;
@@ -336,6 +399,8 @@ StateToVarlena(ConfusionState *st)
 			p += sizeof(double);
 		}
 	}
+	for (int o = 0; o < k; o++)
+		*p++ = (char) st->spell[order[o]];
 	return (bytea *) h;
 }
 
@@ -397,14 +462,15 @@ VarlenaToState(bytea *v, MemoryContext cxt)
 		if (code != i)
 			goto corrupt;		/* a duplicate label */
 	}
-	if (p != end)
+	if (p + h.k != end)
 		goto corrupt;
-	st->float_labels = (h.flags & CONFUSION_FLOAT_LABELS) != 0;
 	if (h.k > st->cap)
 	{
 		st->cap = h.k;
 		st->matrix = palloc0(sizeof(double) * (Size) h.k * h.k);
+		st->spell = palloc0(h.k);
 	}
+	memcpy(st->spell, p, h.k);
 	for (int i = 0; i < h.k; i++)
 		for (int j = 0; j < h.k; j++)
 		{
@@ -472,7 +538,7 @@ ClassProblemFromConfusion(ClassProblem *cp, Datum confusion)
 	cp->k = k;
 	cp->matrix = m;
 	cp->type = k > 2 ? TARGET_MULTICLASS : TARGET_BINARY;
-	cp->float_labels = st->float_labels;
+	cp->float_labels = FloatLabels(st);
 }
 
 /*
@@ -551,7 +617,6 @@ mlops_confusion_in(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("mlops.confusion supports at most %d labels", MLOPS_MAX_CONFUSION_LABELS)));
-	st->float_labels = t.float_literal;
 	vals = DecodeRows(JsonbPGetDatum(JsonbValueToJsonb(matrix)), true, "matrix", &nrows, &off);
 	if (k == 0 ? off[nrows] != 0 : nrows != k)
 		ereport(ERROR,
@@ -574,6 +639,17 @@ mlops_confusion_in(PG_FUNCTION_ARGS)
 						 errmsg("invalid input syntax for type mlops.confusion: counts must not be negative")));
 			StateAdd(st, i, j, x, CurrentMemoryContext);
 		}
+	}
+	/* the labels' spelling, as given */
+	{
+		js_scanner	sc;
+		JIter		it;
+		Elem		e;
+		int			i = 0;
+
+		JIterStart(&it, JsonbPGetDatum(JsonbValueToJsonb(labels)), true, "labels", &sc);
+		while (JIterNext(&it, &e))
+			Spell(st, i++, 0, e.type == ELEM_NUMBER && !e.int_literal);
 	}
 	PG_RETURN_POINTER(StateToVarlena(st));
 }

@@ -587,15 +587,20 @@ DecodeTarget(Datum d, bool jsonb, const char *argname, label_set *ls, Target *t)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("%s element %lld is not finite", argname, (long long) t->n + 1)));
-				if (!e.int_literal)
-					t->float_literal = true;
 				if (!e.integral)
 				{
 					t->continuous = true;
 					code = 0;
 					break;
 				}
-				code = labels_intern_number(ls, e.num);
+				{
+					size_t		before = labels_count(ls);
+
+					code = labels_intern_number(ls, e.num);
+					/* like Python's set in unique_labels: the first spelling of a label wins */
+					if (labels_count(ls) > before && !e.int_literal)
+						t->float_literal = true;
+				}
 				break;
 			case ELEM_STRING:
 				code = labels_intern_string(ls, e.str, e.len);

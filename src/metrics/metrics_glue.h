@@ -88,7 +88,7 @@ typedef struct Target
 	int32	   *codes;			/* label codes, when !rows */
 	uint8	   *ind;			/* n x width 0/1, when rows */
 	bool		continuous;		/* a non-integral number was seen */
-	bool		float_literal;	/* a number was written with a fraction or exponent */
+	bool		float_literal;	/* a label first appeared written as a float (1.0) */
 } Target;
 
 /* DecodeTarget reads a json/jsonb array of labels or of 0/1 rows, interning labels into ls. */

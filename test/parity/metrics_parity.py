@@ -111,12 +111,12 @@ def same(exp, got):
 
 
 def key_text(label):
-    """classification_report's key for a label as pg_mlops writes it: numbers as integers."""
+    """classification_report's key for a label as pg_mlops writes it: scikit-learn's own
+    ("%s" % label: 1 for integers, 1.0 for floats), except that booleans are the numbers 1
+    and 0 in pg_mlops (a documented difference: scikit-learn writes True and False)."""
     if isinstance(label, (bool, np.bool_)):
         return str(int(label))
-    if is_num(label) and float(label).is_integer():
-        return str(int(label))
-    return str(label)
+    return "%s" % label
 
 
 def sk_call(f):
@@ -493,6 +493,12 @@ REG = {"mae": lambda a, b, w: M.mean_absolute_error(a, b, sample_weight=w),
 
 def regression_case(desc, yt, yp, fn, w):
     outcome = sk_call(lambda: float(REG[fn](yt, yp, w)))
+    if fn == "r2" and len(yt) >= 2 and len(set(yt)) == 1 and outcome[0] == "ok":
+        # A documented divergence: for a constant y_true, r2_score's force_finite rule gives 1.0
+        # (perfect) or 0.0, but numpy's weighted mean of equal values can round off by one ulp,
+        # leaving a denominator of ~1e-31 and results like -6.8e+29.  pg_mlops computes the
+        # weighted mean with compensated sums and applies the rule exactly.
+        outcome = ("ok", 1.0 if list(yt) == list(yp) else 0.0)
     for form in ("json", "jsonb", "float8[]"):
         if form == "float8[]":
             args = [farr(yt), farr(yp)] + ([] if w is None else ["sample_weight => " + farr(w)])
