@@ -37,3 +37,36 @@ $$;
 SELECT pid, backend_type, datname AS database, wait_event AS waiting_on,
        date_trunc('second', now() - backend_start) AS up_for
 FROM pg_stat_activity WHERE backend_type = 'pg_mlops worker';
+
+\echo
+\echo '=== 5. Metrics, exact as scikit-learn: the cyclic-metric service''s accuracy, and more ==='
+\echo 'Two json columns, as the original service stored them:'
+CREATE TABLE demo_results (model text, y_true json, y_pred json);
+INSERT INTO demo_results VALUES
+  ('spam-filter', '["spam", "ham", "ham", "spam", "ham", "spam"]', '["spam", "ham", "spam", "spam", "ham", "ham"]'),
+  ('digits',      '[0, 1, 2, 0, 1, 2, 2, 1]',                       '[0, 2, 1, 0, 0, 1, 2, 1]');
+SELECT model,
+       round(mlops.accuracy(y_true, y_pred)::numeric, 4) AS accuracy,
+       round(mlops.f1(y_true, y_pred, average => 'macro')::numeric, 4) AS f1_macro,
+       round(mlops.precision(y_true, y_pred, average => 'weighted')::numeric, 4) AS precision_weighted,
+       mlops.confusion_matrix(y_true, y_pred) AS confusion_matrix
+FROM demo_results ORDER BY model;
+
+\echo 'classification_report, the shape of scikit-learn''s output_dict=True:'
+SELECT jsonb_pretty(mlops.classification_report(y_true, y_pred)) AS report
+FROM demo_results WHERE model = 'spam-filter';
+
+\echo 'Regression and uncertainty (active learning picks the least certain rows):'
+SELECT mlops.mae('[3, -0.5, 2, 7]'::json, '[2.5, 0.0, 2, 8]'::json) AS mae,
+       round(mlops.r2('[3, -0.5, 2, 7]'::json, '[2.5, 0.0, 2, 8]'::json)::numeric, 6) AS r2,
+       mlops.entropy('[[0.5, 0.5], [0.9, 0.1], [1, 0]]'::json) AS entropy_bits,
+       mlops.margin('[[0.5, 0.5], [0.9, 0.1], [1, 0]]'::json) AS margin;
+
+\echo 'One prediction per row: a parallel-safe aggregate that every metric accepts:'
+CREATE TABLE demo_preds AS
+  SELECT (i % 3)::bigint AS label, (CASE WHEN i % 5 = 0 THEN (i + 1) % 3 ELSE i % 3 END)::bigint AS predicted
+  FROM generate_series(1, 100000) i;
+SELECT mlops.confusion_agg(label, predicted) AS confusion,
+       round(mlops.f1(mlops.confusion_agg(label, predicted), average => 'macro')::numeric, 4) AS f1_macro,
+       mlops.accuracy_agg(label, predicted) AS accuracy
+FROM demo_preds;

@@ -19,4 +19,9 @@ ok $? "the tour shows the worker alive in the demo database"
 echo "$out" | grep -q "^ mlops.work_dir"
 ok $? "the tour shows the settings"
 
+echo "$out" | grep -qE "^ spam-filter \| +0\.6667"
+ok $? "the tour shows accuracy computed from two json columns"
+echo "$out" | grep -q '"labels": \[0, 1, 2\], "matrix": \[\[26667'
+ok $? "the tour shows a confusion state aggregated over rows"
+
 done_testing
