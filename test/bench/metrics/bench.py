@@ -24,6 +24,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+FORMS = ("json", "jsonb", "jsonb_lz4")
 PY = "/usr/bin/python3"
 
 
@@ -59,15 +60,16 @@ def main():
 
     # ---- a) accuracy over one row of two 1,000,000-label arrays -------------------------------
     res = {}
-    for form in ("json", "jsonb"):
+    for form in FORMS:
         tbl = "bench.labels_%s" % form
+        f = form.split("_")[0]
         qs = {
             "mlops": "SELECT mlops.accuracy(y_true, y_pred) FROM %s" % tbl,
             "plain": ("SELECT (SELECT count(*) FILTER (WHERE a.v = b.v)::float8 / count(*) "
                       "FROM {f}_array_elements_text(t.y_true) WITH ORDINALITY a(v, i) "
                       "JOIN {f}_array_elements_text(t.y_pred) WITH ORDINALITY b(v, i) USING (i)) "
-                      "FROM {t} t").format(f=form, t=tbl),
-            "length": "SELECT {f}_array_length(y_true) + {f}_array_length(y_pred) FROM {t}".format(f=form, t=tbl),
+                      "FROM {t} t").format(f=f, t=tbl),
+            "length": "SELECT {f}_array_length(y_true) + {f}_array_length(y_pred) FROM {t}".format(f=f, t=tbl),
         }
         for k, q in qs.items():
             res[(form, k)] = time_query(q)
@@ -85,29 +87,29 @@ def main():
     sk_ms = statistics.median(sk["ms"])
 
     print("a) accuracy of one row holding two arrays of 1,000,000 labels (0..9, ~90% agree), ms")
-    print("   %-52s %10s %10s" % ("", "json", "jsonb"))
+    print("   %-52s %10s %10s %10s" % ("", "json", "jsonb", "jsonb lz4"))
     rows = [("mlops.accuracy(y_true, y_pred)", "mlops"),
             ("plain SQL (*_array_elements_text ORDINALITY join)", "plain"),
             ("*_array_length(y_true) + *_array_length(y_pred)", "length")]
     for label, k in rows:
-        print("   %-52s %10.1f %10.1f" % (label, res[("json", k)][0], res[("jsonb", k)][0]))
+        print("   %-52s %10.1f %10.1f %10.1f" % (label, *(res[(f, k)][0] for f in FORMS)))
     print("   %-52s %10.1f %10s" % ("Python: json.loads x2 + sklearn accuracy_score", sk_ms, "(same)"))
     print("   values: mlops %s / %s, plain SQL %s / %s, sklearn %.10g" % (
         res[("json", "mlops")][2], res[("jsonb", "mlops")][2], res[("json", "plain")][2],
         res[("jsonb", "plain")][2], sk["accuracy"]))
-    print("   ratios                                                     json      jsonb")
+    print("   ratios                                                     json      jsonb  jsonb lz4")
     for label, num, target in (("plain SQL / mlops   (target >= 20x)", "plain", 20),
                                ("sklearn / mlops     (target >= 10x)", None, 10),
                                ("*_array_length / mlops", "length", None)):
         cells = []
-        for form in ("json", "jsonb"):
+        for form in FORMS:
             m = res[(form, "mlops")][0]
             v = sk_ms if num is None else res[(form, num)][0]
             cell = ratio(v, m)
             if target is not None:
                 cell += "" if m > 0 and v / m >= target else " MISSED"
             cells.append(cell)
-        print("   %-52s %10s %10s" % (label, cells[0], cells[1]))
+        print("   %-52s %10s %10s %10s" % (label, *cells))
 
     # ---- b) 10,000,000 rows, parallel aggregate ----------------------------------------------
     settings = "SET max_parallel_workers_per_gather = 2; "
@@ -138,6 +140,7 @@ def main():
         "%s %s" % (name, ",".join("%.0f" % x for x in r[1])) for name, r in
         (("a.json.mlops", res[("json", "mlops")]), ("a.json.plain", res[("json", "plain")]),
          ("a.jsonb.mlops", res[("jsonb", "mlops")]), ("a.jsonb.plain", res[("jsonb", "plain")]),
+         ("a.jsonb_lz4.mlops", res[("jsonb_lz4", "mlops")]),
          ("a.sklearn", (sk_ms, sk["ms"])), ("b.f1", f1), ("b.count", cnt))))
     print("   benchmark took %.0f s" % (time.time() - t_start))
     return 0

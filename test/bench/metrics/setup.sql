@@ -30,9 +30,13 @@ CREATE UNLOGGED TABLE bench.labels_json AS
         FROM (SELECT g, floor(random() * 10)::int AS t FROM generate_series(1, 1000000) g) s) s2;
 CREATE UNLOGGED TABLE bench.labels_jsonb AS
   SELECT y_true::jsonb AS y_true, y_pred::jsonb AS y_pred FROM bench.labels_json;
+-- the same jsonb, TOAST-compressed with lz4 instead of the default pglz: what a user who reads
+-- large jsonb arrays often can choose (ALTER TABLE ... ALTER COLUMN ... SET COMPRESSION lz4)
+CREATE UNLOGGED TABLE bench.labels_jsonb_lz4 (y_true jsonb COMPRESSION lz4, y_pred jsonb COMPRESSION lz4);
+INSERT INTO bench.labels_jsonb_lz4 SELECT y_true, y_pred FROM bench.labels_json;
 
 SELECT setseed(0.5);
 CREATE UNLOGGED TABLE bench.labels_10m AS
   SELECT t AS y_true, CASE WHEN random() < 0.9 THEN t ELSE floor(random() * 10)::int END AS y_pred
   FROM (SELECT floor(random() * 10)::int AS t FROM generate_series(1, 10000000)) s;
-VACUUM ANALYZE bench.labels_json, bench.labels_jsonb, bench.labels_10m;
+VACUUM ANALYZE bench.labels_json, bench.labels_jsonb, bench.labels_jsonb_lz4, bench.labels_10m;
