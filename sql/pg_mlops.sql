@@ -547,3 +547,351 @@ AS 'MODULE_PATHNAME', 'mlops_classification_report_confusion' LANGUAGE C IMMUTAB
 COMMENT ON FUNCTION mlops.classification_report(mlops.confusion, jsonb, double precision) IS
 'classification_report (output_dict=True) of a confusion state';
 
+
+------------------------------------------------------------------------------
+-- Scheduled metric monitoring (the cyclic-metric service) with pg_cron
+--
+-- Privileges: nothing here is granted to PUBLIC but the reading functions;
+-- the README lists the grants an application role needs.  Scheduling runs as
+-- the caller (SECURITY INVOKER), so a pg_cron job runs with its scheduler's
+-- privileges, never more.
+------------------------------------------------------------------------------
+
+CREATE TABLE mlops.results (
+    id bigserial PRIMARY KEY,
+    model_id uuid NOT NULL,
+    y_true json NOT NULL,
+    y_pred json NOT NULL,
+    "timestamp" timestamp NOT NULL DEFAULT now()
+);
+CREATE INDEX results_model_newest ON mlops.results (model_id, "timestamp" DESC, id DESC);
+COMMENT ON TABLE mlops.results IS
+'Predictions and true labels per model, as json arrays; the default source of scheduled metrics (newest row by "timestamp", ties broken by the highest id)';
+
+CREATE TABLE mlops.metrics_executions (
+    id bigserial PRIMARY KEY,
+    model_id uuid NOT NULL UNIQUE,
+    cron_expression text NOT NULL,
+    metric text NOT NULL DEFAULT 'accuracy',
+    source text NOT NULL DEFAULT 'mlops.results',
+    options jsonb NOT NULL DEFAULT '{}',
+    cron_job_id bigint,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE mlops.metrics_executions IS
+'One metric schedule per model: its cron expression, metric, source table and options, and the pg_cron job that runs it';
+
+CREATE TABLE mlops.metric_values (
+    id bigserial PRIMARY KEY,
+    model_id uuid NOT NULL,
+    metric text NOT NULL,
+    value double precision,
+    n_samples bigint,
+    source_row_id bigint,
+    details jsonb NOT NULL DEFAULT '{}',
+    computed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX metric_values_model_newest ON mlops.metric_values (model_id, computed_at DESC, id DESC);
+COMMENT ON TABLE mlops.metric_values IS
+'Every computed metric value, kept as history (the original service kept only the last one)';
+
+-- pg_dump keeps the rows users put in these tables.
+SELECT pg_catalog.pg_extension_config_dump('mlops.results', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.results_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.metrics_executions', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.metrics_executions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.metric_values', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.metric_values_id_seq', '');
+
+CREATE FUNCTION mlops.metric_names()
+RETURNS SETOF text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT m FROM (VALUES ('accuracy'), ('mae'), ('mse'), ('rmse'), ('r2')) v(m)
+    UNION ALL
+    SELECT f || s FROM unnest(ARRAY['precision', 'recall', 'f1']) f,
+                       unnest(ARRAY['', '_binary', '_micro', '_macro', '_weighted', '_samples']) s
+$$;
+COMMENT ON FUNCTION mlops.metric_names() IS
+'The metric names mlops.schedule_metric and mlops.compute_metric accept';
+
+-- mlops.metric_source resolves a schedule's source table and columns, checked
+-- and quoted, for mlops.schedule_metric (at scheduling) and mlops.compute_metric
+-- (at every run: the table may have changed since).
+CREATE FUNCTION mlops.metric_source(source regclass, options jsonb,
+    OUT relation text, OUT model_column text, OUT y_true_column text, OUT y_pred_column text,
+    OUT time_column text, OUT id_column text, OUT data_type text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+    col text;
+    typ text;
+    names text[] := ARRAY['model_column', 'y_true_column', 'y_pred_column', 'time_column', 'id_column'];
+    defaults text[] := ARRAY['model_id', 'y_true', 'y_pred', 'timestamp', 'id'];
+    found_cols text[] := ARRAY[]::text[];
+    types text[] := ARRAY[]::text[];
+BEGIN
+    IF jsonb_typeof(options) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'options must be a JSON object'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(options) LOOP
+        IF NOT (k = ANY (names || ARRAY['pos_label', 'zero_division'])) THEN
+            RAISE EXCEPTION 'unknown option "%"', k
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Valid options are model_column, y_true_column, y_pred_column, time_column, id_column, pos_label and zero_division.';
+        END IF;
+    END LOOP;
+    SELECT format('%I.%I', n.nspname, c.relname) INTO relation
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = source AND c.relkind IN ('r', 'p', 'v', 'm', 'f');
+    IF relation IS NULL THEN
+        RAISE EXCEPTION 'source % is not a table or view', source
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    FOR i IN 1 .. array_length(names, 1) LOOP
+        IF options ? names[i] AND jsonb_typeof(options -> names[i]) IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION 'option % must be a column name (a JSON string)', names[i]
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        col := coalesce(options ->> names[i], defaults[i]);
+        SELECT format_type(a.atttypid, NULL) INTO typ
+        FROM pg_attribute a
+        WHERE a.attrelid = source AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+        IF typ IS NULL THEN
+            RAISE EXCEPTION 'source % has no column "%" (%)', relation, col, names[i]
+                USING ERRCODE = 'undefined_column',
+                      HINT = format('Name the column with options => ''{"%s": "..."}''.', names[i]);
+        END IF;
+        found_cols := found_cols || quote_ident(col);
+        types := types || typ;
+    END LOOP;
+    IF types[2] NOT IN ('json', 'jsonb') OR types[3] <> types[2] THEN
+        RAISE EXCEPTION 'columns % and % of % must both be json or both jsonb, not % and %',
+            found_cols[2], found_cols[3], relation, types[2], types[3]
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF types[1] <> 'uuid' THEN
+        RAISE EXCEPTION 'model column % of % must be uuid, not %', found_cols[1], relation, types[1]
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF types[4] NOT IN ('timestamp without time zone', 'timestamp with time zone', 'date') THEN
+        RAISE EXCEPTION 'time column % of % must be a timestamp, not %', found_cols[4], relation, types[4]
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF types[5] NOT IN ('bigint', 'integer', 'smallint') THEN
+        RAISE EXCEPTION 'id column % of % must be an integer, not %', found_cols[5], relation, types[5]
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    model_column := found_cols[1];
+    y_true_column := found_cols[2];
+    y_pred_column := found_cols[3];
+    time_column := found_cols[4];
+    id_column := found_cols[5];
+    data_type := types[2];
+END
+$$;
+COMMENT ON FUNCTION mlops.metric_source(regclass, jsonb) IS
+'Checks a metric source table and its column options; returns the quoted relation and column names';
+
+-- mlops.metric_call returns the SQL call of a metric on two quoted columns.
+CREATE FUNCTION mlops.metric_call(metric text, y_true text, y_pred text, options jsonb)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn text;
+    avg text;
+    extra text := '';
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM mlops.metric_names() m WHERE m = metric) THEN
+        RAISE EXCEPTION 'unknown metric "%"', metric
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Valid metrics are ' || (SELECT string_agg(m, ', ') FROM mlops.metric_names() m) || '.';
+    END IF;
+    IF metric IN ('accuracy', 'mae', 'mse', 'rmse', 'r2') THEN
+        RETURN format('mlops.%I(%s, %s)', metric, y_true, y_pred);
+    END IF;
+    fn := split_part(metric, '_', 1);
+    avg := coalesce(nullif(split_part(metric, '_', 2), ''), 'binary');
+    IF options ? 'pos_label' THEN
+        -- a JSON scalar: 1, true or "spam", passed as the json/jsonb literal it is
+        extra := extra || format(', pos_label => %L', (options -> 'pos_label')::text);
+    END IF;
+    IF options ? 'zero_division' THEN
+        IF jsonb_typeof(options -> 'zero_division') <> 'number' AND options ->> 'zero_division' <> 'NaN' THEN
+            RAISE EXCEPTION 'option zero_division must be 0, 1 or "NaN"'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        extra := extra || format(', zero_division => %L::float8', options ->> 'zero_division');
+    END IF;
+    RETURN format('mlops.%I(%s, %s, average => %L%s)', fn, y_true, y_pred, avg, extra);
+END
+$$;
+COMMENT ON FUNCTION mlops.metric_call(text, text, text, jsonb) IS
+'The SQL call of a named metric (accuracy, f1_macro, ...) on two column expressions';
+
+CREATE FUNCTION mlops.schedule_metric(model_id uuid, cron_expression text,
+                                      metric text DEFAULT 'accuracy',
+                                      source regclass DEFAULT 'mlops.results',
+                                      options jsonb DEFAULT '{}')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    src record;
+    old_job bigint;
+    job bigint;
+BEGIN
+    IF model_id IS NULL OR cron_expression IS NULL OR metric IS NULL OR source IS NULL OR options IS NULL THEN
+        RAISE EXCEPTION 'arguments of mlops.schedule_metric must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- everything is checked before anything is written
+    src := mlops.metric_source(source, options);
+    PERFORM mlops.metric_call(metric, 'y_true', 'y_pred', options);
+
+    SELECT e.cron_job_id INTO old_job
+    FROM mlops.metrics_executions e
+    WHERE e.model_id OPERATOR(pg_catalog.=) schedule_metric.model_id
+    FOR UPDATE;
+
+    -- pg_cron validates the expression; on error it writes nothing, and neither do we
+    job := cron.schedule(('mlops_metric_' || model_id::text)::name, cron_expression,
+                         format('SELECT mlops.compute_metric(%L::uuid)', model_id));
+    IF old_job IS NOT NULL AND old_job <> job THEN
+        -- scheduled before by another role: pg_cron keeps jobs per role
+        PERFORM cron.unschedule(old_job);
+    END IF;
+
+    INSERT INTO mlops.metrics_executions AS e
+           (model_id, cron_expression, metric, source, options, cron_job_id)
+    VALUES (schedule_metric.model_id, schedule_metric.cron_expression, schedule_metric.metric,
+            src.relation, schedule_metric.options, job)
+    ON CONFLICT ON CONSTRAINT metrics_executions_model_id_key DO UPDATE
+       SET cron_expression = EXCLUDED.cron_expression, metric = EXCLUDED.metric,
+           source = EXCLUDED.source, options = EXCLUDED.options,
+           cron_job_id = EXCLUDED.cron_job_id, updated_at = now();
+    RETURN job;
+END
+$$;
+COMMENT ON FUNCTION mlops.schedule_metric(uuid, text, text, regclass, jsonb) IS
+'Computes a metric of a model on a cron schedule (pg_cron job mlops_metric_<model_id>); replaces the model''s schedule; returns the pg_cron job id';
+
+CREATE FUNCTION mlops.unschedule_metric(model_id uuid)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job bigint;
+BEGIN
+    DELETE FROM mlops.metrics_executions e
+    WHERE e.model_id OPERATOR(pg_catalog.=) unschedule_metric.model_id
+    RETURNING e.cron_job_id INTO job;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF job IS NOT NULL AND EXISTS (SELECT 1 FROM cron.job j WHERE j.jobid OPERATOR(pg_catalog.=) job) THEN
+        PERFORM cron.unschedule(job);
+    END IF;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION mlops.unschedule_metric(uuid) IS
+'Removes a model''s metric schedule and its pg_cron job; false when there was none.  Computed values stay';
+
+CREATE FUNCTION mlops.compute_metric(model_id uuid)
+RETURNS mlops.metric_values
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cfg record;
+    src record;
+    source_rel regclass;
+    row_id bigint;
+    row_time jsonb;
+    n bigint;
+    v double precision;
+    result mlops.metric_values;
+BEGIN
+    SELECT e.metric, e.source, e.options INTO cfg
+    FROM mlops.metrics_executions e
+    WHERE e.model_id OPERATOR(pg_catalog.=) compute_metric.model_id;
+    IF NOT FOUND THEN
+        -- no schedule: the defaults of mlops.schedule_metric
+        SELECT 'accuracy'::text AS metric, 'mlops.results'::text AS source, '{}'::jsonb AS options INTO cfg;
+    END IF;
+    source_rel := to_regclass(cfg.source);
+    IF source_rel IS NULL THEN
+        RAISE EXCEPTION 'source % of the metric schedule of model % no longer exists', cfg.source, model_id
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    src := mlops.metric_source(source_rel, cfg.options);
+
+    -- the newest row by time, ties broken by the highest id
+    EXECUTE format(
+        'SELECT t.%4$s::bigint, pg_catalog.to_jsonb(t.%5$s), %6$s, pg_catalog.%7$s_array_length(t.%2$s) '
+        'FROM %1$s t WHERE t.%3$s OPERATOR(pg_catalog.=) $1 '
+        'ORDER BY t.%5$s DESC NULLS LAST, t.%4$s DESC LIMIT 1',
+        src.relation, src.y_true_column, src.model_column, src.id_column, src.time_column,
+        mlops.metric_call(cfg.metric, 't.' || src.y_true_column, 't.' || src.y_pred_column, cfg.options),
+        src.data_type)
+    INTO row_id, row_time, v, n
+    USING model_id;
+    IF row_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+
+    INSERT INTO mlops.metric_values (model_id, metric, value, n_samples, source_row_id, details)
+    VALUES (compute_metric.model_id, cfg.metric, v, n, row_id,
+            jsonb_build_object('source', src.relation, 'row_time', row_time))
+    RETURNING * INTO result;
+
+    PERFORM pg_notify('mlops_metrics', json_build_object(
+        'id', result.id, 'model_id', result.model_id, 'metric', result.metric,
+        'value', result.value, 'n_samples', result.n_samples,
+        'source_row_id', result.source_row_id, 'computed_at', result.computed_at)::text);
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION mlops.compute_metric(uuid) IS
+'Computes a model''s metric on its newest source row, stores it in mlops.metric_values and sends NOTIFY mlops_metrics; NULL when the model has no rows';
+
+CREATE FUNCTION mlops.latest_metric(model_id uuid)
+RETURNS TABLE (model_id uuid, metric text, value double precision, n_samples bigint, computed_at timestamptz)
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT v.model_id, v.metric, v.value, v.n_samples, v.computed_at
+    FROM mlops.metric_values v
+    WHERE v.model_id OPERATOR(pg_catalog.=) $1
+    ORDER BY v.computed_at DESC, v.id DESC
+    LIMIT 1
+$$;
+COMMENT ON FUNCTION mlops.latest_metric(uuid) IS
+'The newest computed metric value of a model, or no row (the original GET /results/<model_id>)';
+
+CREATE FUNCTION mlops.metric_history(model_id uuid, since timestamptz DEFAULT NULL)
+RETURNS SETOF mlops.metric_values
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT v.*
+    FROM mlops.metric_values v
+    WHERE v.model_id OPERATOR(pg_catalog.=) $1
+      AND ($2 IS NULL OR v.computed_at OPERATOR(pg_catalog.>=) $2)
+    ORDER BY v.computed_at, v.id
+$$;
+COMMENT ON FUNCTION mlops.metric_history(uuid, timestamptz) IS
+'Every computed metric value of a model, oldest first, optionally since a time';
+
+REVOKE ALL ON FUNCTION mlops.schedule_metric(uuid, text, text, regclass, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.unschedule_metric(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.compute_metric(uuid) FROM PUBLIC;

@@ -70,3 +70,28 @@ SELECT mlops.confusion_agg(label, predicted) AS confusion,
        round(mlops.f1(mlops.confusion_agg(label, predicted), average => 'macro')::numeric, 4) AS f1_macro,
        mlops.accuracy_agg(label, predicted) AS accuracy
 FROM demo_preds;
+
+\echo
+\echo '=== 6. Scheduled metric monitoring with pg_cron: the cyclic-metric service in SQL ==='
+\echo 'Sample rows in mlops.results (test/data/metrics_sample.sql); model ...0a has two newest rows at the same time:'
+\o /dev/null
+\i test/data/metrics_sample.sql
+\o
+SELECT id, right(model_id::text, 2) AS model, y_true, y_pred, "timestamp" FROM mlops.results
+WHERE model_id = '00000000-0000-0000-0000-00000000000a' ORDER BY id;
+\echo 'Schedule f1 every 5 minutes, then replace it with accuracy every minute (still one pg_cron job):'
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000a', '*/5 * * * *', 'f1') AS cron_job_id;
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000a', '* * * * *', 'accuracy') AS cron_job_id;
+SELECT jobid, jobname, schedule, command FROM cron.job;
+\echo 'An invalid expression changes nothing:'
+\set ON_ERROR_STOP off
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000a', '61 * * * *');
+\set ON_ERROR_STOP on
+SELECT model_id, cron_expression, metric FROM mlops.metrics_executions;
+\echo 'What each run does (here by hand; pg_cron calls the same): the newest row, ties to the highest id:'
+SELECT metric, value, n_samples, source_row_id, details FROM mlops.compute_metric('00000000-0000-0000-0000-00000000000a');
+SELECT metric, value, n_samples, source_row_id FROM mlops.compute_metric('00000000-0000-0000-0000-00000000000a');
+\echo 'GET /results/<model_id> is mlops.latest_metric; every value is kept in the history:'
+SELECT * FROM mlops.latest_metric('00000000-0000-0000-0000-00000000000a');
+SELECT id, metric, value, computed_at FROM mlops.metric_history('00000000-0000-0000-0000-00000000000a');
+SELECT mlops.unschedule_metric('00000000-0000-0000-0000-00000000000a') AS unscheduled;

@@ -23,5 +23,9 @@ echo "$out" | grep -qE "^ spam-filter \| +0\.6667"
 ok $? "the tour shows accuracy computed from two json columns"
 echo "$out" | grep -q '"labels": \[0, 1, 2\], "matrix": \[\[26667'
 ok $? "the tour shows a confusion state aggregated over rows"
+echo "$out" | grep -q "mlops_metric_00000000-0000-0000-0000-00000000000a | \* \* \* \* \*"
+ok $? "the tour shows the replaced schedule as one pg_cron job"
+echo "$out" | grep -qE "^ accuracy \| +0\.8 \| +5 \| +3 "
+ok $? "the tour shows a computed metric of the newest row"
 
 done_testing

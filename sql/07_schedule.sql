@@ -1,0 +1,122 @@
+-- Scheduled metric monitoring: schedule_metric / unschedule_metric with pg_cron,
+-- compute_metric on the newest row, history, a user's own table, privileges.
+CREATE EXTENSION IF NOT EXISTS pg_mlops CASCADE;
+SET extra_float_digits = 0;
+\i test/data/metrics_sample.sql
+
+-- Schedule, and replace: one row, one pg_cron job with the new expression.
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000a', '*/5 * * * *') > 0 AS scheduled;
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000a', '0 * * * *', 'f1') > 0 AS replaced;
+SELECT model_id, cron_expression, metric, source, options FROM mlops.metrics_executions;
+SELECT jobname, schedule, command FROM cron.job ORDER BY jobid;
+SELECT e.cron_job_id = j.jobid AS job_recorded FROM mlops.metrics_executions e JOIN cron.job j ON j.jobname = 'mlops_metric_' || e.model_id;
+
+-- Invalid expressions and names are rejected and nothing is written.
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * *');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '61 * * * *');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000a', 'bogus');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * * * *', 'f1_average');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * * * *', 'accuracy', 'pg_class');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * * * *', 'accuracy', options => '{"colour": "red"}');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * * * *', 'accuracy', options => '[]');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', NULL);
+SELECT count(*) AS schedules, (SELECT count(*) FROM cron.job) AS cron_jobs,
+       (SELECT cron_expression FROM mlops.metrics_executions) AS kept_expression
+FROM mlops.metrics_executions;
+
+-- compute_metric: the newest row, ties broken by the highest id (row 3 here).
+SELECT metric, value, n_samples, source_row_id, details ->> 'row_time' AS row_time
+FROM mlops.compute_metric('00000000-0000-0000-0000-00000000000a');
+-- without a schedule: accuracy of mlops.results
+SELECT metric, value, n_samples, source_row_id FROM mlops.compute_metric('00000000-0000-0000-0000-00000000000b');
+-- no rows: nothing stored, NULL returned
+SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000ff') IS NULL AS no_rows,
+       (SELECT count(*) FROM mlops.metric_values WHERE model_id = '00000000-0000-0000-0000-0000000000ff') AS stored;
+-- a malformed newest row fails the run with a clear error, and stores nothing
+SELECT mlops.compute_metric('00000000-0000-0000-0000-00000000000c');
+SELECT count(*) AS stored_for_c FROM mlops.metric_values WHERE model_id = '00000000-0000-0000-0000-00000000000c';
+
+-- Every metric name, on the models whose labels fit it.
+DO $$
+DECLARE
+  m text;
+  model uuid;
+  r mlops.metric_values;
+BEGIN
+  FOR m IN SELECT * FROM mlops.metric_names() LOOP
+    CONTINUE WHEN m LIKE '%samples';
+    model := CASE WHEN m IN ('mae', 'mse', 'rmse', 'r2') THEN '00000000-0000-0000-0000-00000000000e'
+                  WHEN m IN ('precision', 'recall', 'f1') OR m LIKE '%binary' THEN '00000000-0000-0000-0000-00000000000a'
+                  ELSE '00000000-0000-0000-0000-00000000000b' END;
+    PERFORM mlops.schedule_metric(model, '0 0 * * *', m);
+    r := mlops.compute_metric(model);
+    RAISE NOTICE '% on %: %', m, right(model::text, 1), round(r.value::numeric, 6);
+  END LOOP;
+END
+$$;
+-- samples averaging needs multilabel rows
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '0 0 * * *', 'f1_samples') > 0 AS scheduled;
+SELECT mlops.compute_metric('00000000-0000-0000-0000-00000000000b');
+-- string labels with a pos_label option
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000d', '0 0 * * *', 'precision', options => '{"pos_label": "spam"}') > 0 AS scheduled;
+SELECT value FROM mlops.compute_metric('00000000-0000-0000-0000-00000000000d');
+
+-- latest_metric and metric_history
+SELECT metric, value, n_samples FROM mlops.latest_metric('00000000-0000-0000-0000-00000000000a');
+SELECT count(*) FROM mlops.latest_metric('00000000-0000-0000-0000-0000000000ff');
+SELECT count(*) AS history, count(DISTINCT metric) AS metrics
+FROM mlops.metric_history('00000000-0000-0000-0000-00000000000a');
+SELECT count(*) FROM mlops.metric_history('00000000-0000-0000-0000-00000000000a', now() + interval '1 hour');
+
+-- A user's own table: other column names, jsonb columns, and a hostile name.
+CREATE TABLE "pred'ictions; DROP TABLE x; --" (
+  pk int PRIMARY KEY, "Model" uuid, "truth ""col""" jsonb, guess jsonb, at timestamptz);
+INSERT INTO "pred'ictions; DROP TABLE x; --" VALUES
+  (1, '00000000-0000-0000-0000-0000000000f1', '[1, 2, 3]', '[1, 2, 2]', '2026-01-01'),
+  (2, '00000000-0000-0000-0000-0000000000f1', '[1, 2, 3, 3]', '[1, 2, 3, 3]', '2026-01-01');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-0000000000f1', '0 0 * * *', 'accuracy',
+       '"pred''ictions; DROP TABLE x; --"',
+       '{"model_column": "Model", "y_true_column": "truth \"col\"", "y_pred_column": "guess", "time_column": "at", "id_column": "pk"}') > 0 AS scheduled;
+SELECT source FROM mlops.metrics_executions WHERE model_id = '00000000-0000-0000-0000-0000000000f1';
+SELECT value, n_samples, source_row_id FROM mlops.compute_metric('00000000-0000-0000-0000-0000000000f1');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-0000000000f1', '0 0 * * *', 'accuracy',
+       '"pred''ictions; DROP TABLE x; --"', '{"model_column": "Model"}');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-0000000000f1', '0 0 * * *', 'accuracy',
+       '"pred''ictions; DROP TABLE x; --"',
+       '{"model_column": "pk", "y_true_column": "truth \"col\"", "y_pred_column": "guess", "time_column": "at", "id_column": "pk"}');
+-- the table is dropped after scheduling: the run fails clearly
+DROP TABLE "pred'ictions; DROP TABLE x; --";
+SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000f1');
+
+-- Unschedule: the row and the pg_cron job go, the values stay.
+SELECT mlops.unschedule_metric('00000000-0000-0000-0000-00000000000a') AS removed,
+       mlops.unschedule_metric('00000000-0000-0000-0000-00000000000a') AS again;
+SELECT count(*) AS jobs_for_a FROM cron.job WHERE jobname = 'mlops_metric_00000000-0000-0000-0000-00000000000a';
+SELECT count(*) > 0 AS values_kept FROM mlops.metric_values WHERE model_id = '00000000-0000-0000-0000-00000000000a';
+
+-- Privileges: a role without grants cannot schedule, compute or read.
+CREATE ROLE mlops_regress_app;
+SET ROLE mlops_regress_app;
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * * * *');
+SELECT mlops.compute_metric('00000000-0000-0000-0000-00000000000b');
+SELECT * FROM mlops.latest_metric('00000000-0000-0000-0000-00000000000b');
+SELECT count(*) FROM mlops.results;
+RESET ROLE;
+-- the README's grants for an application role make it work
+GRANT USAGE ON SCHEMA cron TO mlops_regress_app;
+GRANT SELECT, INSERT ON mlops.results, mlops.metric_values TO mlops_regress_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON mlops.metrics_executions TO mlops_regress_app;
+GRANT USAGE ON SEQUENCE mlops.results_id_seq, mlops.metric_values_id_seq, mlops.metrics_executions_id_seq TO mlops_regress_app;
+GRANT EXECUTE ON FUNCTION mlops.schedule_metric(uuid, text, text, regclass, jsonb),
+                          mlops.unschedule_metric(uuid), mlops.compute_metric(uuid) TO mlops_regress_app;
+SET ROLE mlops_regress_app;
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-0000000000a1', '*/10 * * * *') > 0 AS app_scheduled;
+INSERT INTO mlops.results (model_id, y_true, y_pred) VALUES ('00000000-0000-0000-0000-0000000000a1', '[1, 0]', '[1, 1]');
+SELECT value FROM mlops.compute_metric('00000000-0000-0000-0000-0000000000a1');
+SELECT value FROM mlops.latest_metric('00000000-0000-0000-0000-0000000000a1');
+SELECT username = 'mlops_regress_app' AS job_runs_as_app FROM cron.job WHERE jobname = 'mlops_metric_00000000-0000-0000-0000-0000000000a1';
+SELECT mlops.unschedule_metric('00000000-0000-0000-0000-0000000000a1');
+RESET ROLE;
+DROP OWNED BY mlops_regress_app;
+DROP ROLE mlops_regress_app;
