@@ -49,6 +49,9 @@ override CFLAGS += -MMD -MP
 $(DATA_built): sql/$(EXTENSION).sql $(EXTENSION).control
 	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
 
+# Kernels may use libcurl (the transfer engine); the unit tests and fuzzers link it too.
+KERNEL_LIBS = $(shell pkg-config --libs libcurl 2>/dev/null) -lm
+
 # Kernel unit tests: each test/unit/test_*.c is a program printing TAP, built
 # with the kernels, AddressSanitizer and UndefinedBehaviorSanitizer.
 UNIT_CC ?= cc
@@ -57,7 +60,7 @@ UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/bin/%,$(sort $(wildcard test/uni
 
 test/unit/bin/%: test/unit/%.c test/unit/unit.h $(KERNEL_SRCS)
 	@mkdir -p test/unit/bin
-	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc -Itest/unit -o $@ $< $(KERNEL_SRCS) -lm
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc -Itest/unit -o $@ $< $(KERNEL_SRCS) $(KERNEL_LIBS)
 
 # Fuzz targets: each test/fuzz/fuzz_*.c is a libFuzzer target built with the kernels under
 # ASan/UBSan; `make fuzz` runs each for FUZZ_SECONDS from its seed corpus test/fuzz/corpus/NAME.
@@ -68,7 +71,7 @@ FUZZ_TARGETS = $(patsubst test/fuzz/%.c,test/fuzz/bin/%,$(sort $(wildcard test/f
 
 test/fuzz/bin/%: test/fuzz/%.c $(KERNEL_SRCS)
 	@mkdir -p test/fuzz/bin
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc -o $@ $< $(KERNEL_SRCS) -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc -o $@ $< $(KERNEL_SRCS) $(KERNEL_LIBS)
 
 fuzz-build: $(FUZZ_TARGETS)
 
