@@ -895,3 +895,532 @@ COMMENT ON FUNCTION mlops.metric_history(uuid, timestamptz) IS
 REVOKE ALL ON FUNCTION mlops.schedule_metric(uuid, text, text, regclass, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.unschedule_metric(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.compute_metric(uuid) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- The job engine: a durable queue served by the background workers and by
+-- external workers (mlops.claim_job).  States: pending, running, succeeded,
+-- failed, cancelled.  Writes go through the functions below (SECURITY
+-- DEFINER, search_path pinned); roles are granted EXECUTE one by one.
+------------------------------------------------------------------------------
+
+CREATE TABLE mlops.jobs (
+    id bigserial PRIMARY KEY,
+    kind text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
+    params jsonb NOT NULL DEFAULT '{}',
+    state text NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'running', 'succeeded', 'failed', 'cancelled')),
+    progress real NOT NULL DEFAULT 0 CHECK (progress >= 0 AND progress <= 1),
+    progress_message text,
+    result jsonb,
+    error text,
+    attempts int NOT NULL DEFAULT 0,
+    max_attempts int NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
+    run_after timestamptz NOT NULL DEFAULT now(),
+    depends_on bigint[] NOT NULL DEFAULT '{}',
+    run_id text,
+    submitted_by oid NOT NULL,
+    claimed_by text CHECK (claimed_by IN ('worker', 'external')),
+    claimed_role oid,
+    worker_pid int,
+    lease_until timestamptz,
+    heartbeat_at timestamptz,
+    cancel_requested boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    started_at timestamptz,
+    finished_at timestamptz
+);
+CREATE INDEX jobs_runnable ON mlops.jobs (run_after, id) WHERE state = 'pending';
+CREATE INDEX jobs_running ON mlops.jobs (id) WHERE state = 'running';
+CREATE INDEX jobs_finished ON mlops.jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX jobs_run_id ON mlops.jobs (run_id) WHERE run_id IS NOT NULL;
+COMMENT ON TABLE mlops.jobs IS
+'The durable job queue: one row per job, its state, progress, result or error, attempts and lease';
+SELECT pg_catalog.pg_extension_config_dump('mlops.jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.jobs_id_seq', '');
+
+-- Every state change and progress step is announced on channel mlops_jobs.
+CREATE FUNCTION mlops.jobs_notify() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.state IS DISTINCT FROM OLD.state
+       OR NEW.progress IS DISTINCT FROM OLD.progress
+       OR NEW.progress_message IS DISTINCT FROM OLD.progress_message THEN
+        PERFORM pg_notify('mlops_jobs', json_build_object(
+            'id', NEW.id, 'kind', NEW.kind, 'state', NEW.state, 'progress', NEW.progress,
+            'message', NEW.progress_message, 'run_id', NEW.run_id)::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION mlops.jobs_notify() IS 'Trigger: NOTIFY mlops_jobs with {id, kind, state, progress} on every change';
+CREATE TRIGGER jobs_notify AFTER INSERT OR UPDATE ON mlops.jobs
+    FOR EACH ROW EXECUTE FUNCTION mlops.jobs_notify();
+
+CREATE FUNCTION mlops.validate_job(kind text, params jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'mlops_validate_job'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.validate_job(text, jsonb) IS
+'Checks a job''s parameters before it is queued: URLs http(s) only and within mlops.allowed_hosts, paths relative and inside mlops.work_dir';
+
+CREATE FUNCTION mlops.worker_kinds()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY['sql', 'download']::text[] $$;
+COMMENT ON FUNCTION mlops.worker_kinds() IS 'The job kinds the pg_mlops background worker serves; other kinds are for external workers';
+
+CREATE FUNCTION mlops.wake_workers()
+RETURNS void
+AS 'MODULE_PATHNAME', 'mlops_wake_workers'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION mlops.wake_workers() IS
+'Wakes the background workers when the current transaction commits (once, however many jobs it queued)';
+
+CREATE FUNCTION mlops.worker_running()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'mlops_worker_running'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION mlops.worker_running() IS
+'True when a pg_mlops background worker serves this database';
+
+CREATE FUNCTION mlops.calling_role()
+RETURNS regrole
+AS 'MODULE_PATHNAME', 'mlops_calling_role'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION mlops.calling_role() IS
+'The role the session acts as (after SET ROLE), unchanged inside SECURITY DEFINER functions: whose privileges a job gets';
+
+CREATE FUNCTION mlops.submit_job(kind text, params jsonb DEFAULT '{}',
+                                 depends_on bigint[] DEFAULT '{}', max_attempts int DEFAULT 3,
+                                 run_after timestamptz DEFAULT now(), run_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    missing bigint;
+    new_id bigint;
+BEGIN
+    IF kind IS NULL OR params IS NULL OR depends_on IS NULL OR max_attempts IS NULL OR run_after IS NULL THEN
+        RAISE EXCEPTION 'arguments of mlops.submit_job must not be NULL (but run_id)'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid job kind "%"', kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A kind is a lower-case identifier such as sql, download or train.';
+    END IF;
+    IF max_attempts < 1 THEN
+        RAISE EXCEPTION 'max_attempts must be at least 1, not %', max_attempts
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM mlops.validate_job(kind, params);
+    IF kind = ANY (mlops.worker_kinds()) AND NOT mlops.worker_running() THEN
+        RAISE EXCEPTION 'no pg_mlops worker serves database "%"', current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Add pg_mlops to shared_preload_libraries, set mlops.database_name to this database and restart the server.';
+    END IF;
+    SELECT d INTO missing FROM unnest(depends_on) d
+    WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) d) LIMIT 1;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'job % does not exist', missing
+            USING ERRCODE = 'foreign_key_violation', DETAIL = 'depends_on names jobs that must exist.';
+    END IF;
+    -- the submitter is the calling role (this function runs as its owner)
+    INSERT INTO mlops.jobs (kind, params, depends_on, max_attempts, run_after, run_id, submitted_by)
+    VALUES (kind, params, depends_on, max_attempts, run_after, run_id, mlops.calling_role())
+    RETURNING id INTO new_id;
+    PERFORM mlops.wake_workers();
+    RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) IS
+'Queues a job; the worker serves kinds sql and download, external workers any other; returns its id. sql jobs run with the submitter''s privileges';
+
+-- mlops.may_manage_job: the calling role submitted the job (or is a member of
+-- that role), or is a superuser.
+CREATE FUNCTION mlops.may_manage_job(submitter oid)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_has_role(mlops.calling_role(), submitter, 'MEMBER')
+        OR (SELECT rolsuper FROM pg_roles WHERE oid OPERATOR(pg_catalog.=) mlops.calling_role())
+$$;
+COMMENT ON FUNCTION mlops.may_manage_job(oid) IS 'True when the calling role may cancel, retry or wait for a job of that submitter';
+
+CREATE FUNCTION mlops.cancel_job(id bigint)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j record;
+BEGIN
+    SELECT * INTO j FROM mlops.jobs WHERE jobs.id OPERATOR(pg_catalog.=) cancel_job.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'job % does not exist', id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF NOT mlops.may_manage_job(j.submitted_by) THEN
+        RAISE EXCEPTION 'permission denied to cancel job %', id
+            USING ERRCODE = 'insufficient_privilege', DETAIL = 'Only its submitter can cancel a job.';
+    END IF;
+    IF j.state = 'pending' THEN
+        UPDATE mlops.jobs SET state = 'cancelled', finished_at = now(), error = 'cancelled before it ran'
+        WHERE jobs.id OPERATOR(pg_catalog.=) cancel_job.id;
+        RETURN true;
+    ELSIF j.state = 'running' THEN
+        -- the worker stops it within a second; an external worker sees it in heartbeat_job
+        UPDATE mlops.jobs SET cancel_requested = true WHERE jobs.id OPERATOR(pg_catalog.=) cancel_job.id;
+        PERFORM mlops.wake_workers();
+        RETURN true;
+    END IF;
+    RETURN false;
+END
+$$;
+COMMENT ON FUNCTION mlops.cancel_job(bigint) IS
+'Cancels a pending job at once, or asks the worker to stop a running one (within a second); false when it had already ended';
+
+CREATE FUNCTION mlops.retry_job(id bigint)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j record;
+BEGIN
+    SELECT * INTO j FROM mlops.jobs WHERE jobs.id OPERATOR(pg_catalog.=) retry_job.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'job % does not exist', id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF NOT mlops.may_manage_job(j.submitted_by) THEN
+        RAISE EXCEPTION 'permission denied to retry job %', id
+            USING ERRCODE = 'insufficient_privilege', DETAIL = 'Only its submitter can retry a job.';
+    END IF;
+    IF j.state NOT IN ('failed', 'cancelled') THEN
+        RETURN false;
+    END IF;
+    UPDATE mlops.jobs
+    SET state = 'pending', attempts = 0, error = NULL, result = NULL, progress = 0,
+        progress_message = NULL, run_after = now(), finished_at = NULL, started_at = NULL,
+        cancel_requested = false, claimed_by = NULL, worker_pid = NULL, lease_until = NULL
+    WHERE jobs.id OPERATOR(pg_catalog.=) retry_job.id;
+    PERFORM mlops.wake_workers();
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION mlops.retry_job(bigint) IS 'Queues a failed or cancelled job again, with its attempts reset; false for other states';
+
+CREATE FUNCTION mlops.wait_job(id bigint, timeout interval DEFAULT '1 minute')
+RETURNS text
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + timeout;
+    st text;
+    submitter oid;
+BEGIN
+    SELECT j.state, j.submitted_by INTO st, submitter FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) wait_job.id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'job % does not exist', id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF NOT mlops.may_manage_job(submitter) THEN
+        RAISE EXCEPTION 'permission denied to wait for job %', id USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    LOOP
+        SELECT j.state INTO st FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) wait_job.id;
+        EXIT WHEN st IN ('succeeded', 'failed', 'cancelled') OR clock_timestamp() >= deadline;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+    RETURN st;
+END
+$$;
+COMMENT ON FUNCTION mlops.wait_job(bigint, interval) IS
+'Waits until the job ends or the timeout passes; returns its state (for psql and tests; not in a transaction that must stay short)';
+
+CREATE VIEW mlops.job_progress WITH (security_barrier) AS
+SELECT j.id, j.kind, j.state,
+       round((j.progress * 100)::numeric, 1) AS percent,
+       '[' || repeat('#', (j.progress * 20)::int) || repeat('.', 20 - (j.progress * 20)::int) || '] '
+           || lpad(round((j.progress * 100)::numeric)::text, 3) || '%' AS bar,
+       j.progress_message AS message, j.attempts, j.max_attempts, j.error,
+       j.created_at, j.started_at, j.finished_at, j.run_id
+FROM mlops.jobs j
+WHERE mlops.may_manage_job(j.submitted_by);
+COMMENT ON VIEW mlops.job_progress IS 'Jobs of the calling role with a text progress bar, for people in psql';
+GRANT SELECT ON mlops.job_progress TO PUBLIC;
+
+-- Runnable: pending, due, every dependency succeeded.
+CREATE FUNCTION mlops.job_is_runnable(j mlops.jobs)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT j.state = 'pending' AND j.run_after <= now()
+       AND NOT EXISTS (SELECT 1 FROM unnest(j.depends_on) d
+                       WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs dj
+                                         WHERE dj.id OPERATOR(pg_catalog.=) d AND dj.state = 'succeeded'))
+$$;
+COMMENT ON FUNCTION mlops.job_is_runnable(mlops.jobs) IS 'A job is runnable when pending, due and all its dependencies succeeded';
+
+CREATE FUNCTION mlops.claim_job(kinds text[], lease interval DEFAULT '5 minutes')
+RETURNS mlops.jobs
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j mlops.jobs;
+BEGIN
+    IF lease <= interval '0' THEN
+        RAISE EXCEPTION 'lease must be positive' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF kinds && mlops.worker_kinds() THEN
+        RAISE EXCEPTION 'kinds % are served by the pg_mlops worker', mlops.worker_kinds()
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'External workers claim kinds of their own, such as train.';
+    END IF;
+    UPDATE mlops.jobs u
+    SET state = 'running', attempts = u.attempts + 1, started_at = now(), claimed_by = 'external',
+        claimed_role = mlops.calling_role(), worker_pid = pg_backend_pid(),
+        lease_until = now() + lease, heartbeat_at = now(), error = NULL
+    WHERE u.id = (SELECT c.id FROM mlops.jobs c
+                  WHERE c.state = 'pending' AND c.kind = ANY (kinds) AND mlops.job_is_runnable(c)
+                  ORDER BY c.run_after, c.id
+                  FOR UPDATE SKIP LOCKED LIMIT 1)
+    RETURNING u.* INTO j;
+    IF j.id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN j;
+END
+$$;
+COMMENT ON FUNCTION mlops.claim_job(text[], interval) IS
+'For external workers: takes the oldest runnable job of these kinds (FOR UPDATE SKIP LOCKED) with a lease; NULL when there is none';
+
+-- mlops.external_job: the running external job id, checked for the caller.
+CREATE FUNCTION mlops.external_job(id bigint)
+RETURNS mlops.jobs
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j mlops.jobs;
+BEGIN
+    SELECT * INTO j FROM mlops.jobs WHERE jobs.id OPERATOR(pg_catalog.=) external_job.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'job % does not exist', id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF NOT (pg_has_role(mlops.calling_role(), coalesce(j.claimed_role, j.submitted_by), 'MEMBER')
+            OR pg_has_role(mlops.calling_role(), j.submitted_by, 'MEMBER')) THEN
+        RAISE EXCEPTION 'permission denied for job %', id
+            USING ERRCODE = 'insufficient_privilege', DETAIL = 'Only the role that claimed a job, or its submitter, reports on it.';
+    END IF;
+    IF j.state <> 'running' THEN
+        RAISE EXCEPTION 'job % is %, not running', id, j.state
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Its lease may have expired, or it was cancelled.';
+    END IF;
+    RETURN j;
+END
+$$;
+COMMENT ON FUNCTION mlops.external_job(bigint) IS 'Locks a running job for a progress or outcome report, checking the caller';
+
+CREATE FUNCTION mlops.heartbeat_job(id bigint, lease interval DEFAULT '5 minutes')
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j mlops.jobs := mlops.external_job(id);
+BEGIN
+    UPDATE mlops.jobs SET heartbeat_at = now(), lease_until = now() + lease
+    WHERE jobs.id OPERATOR(pg_catalog.=) heartbeat_job.id;
+    -- false asks the external worker to stop: the job was cancelled
+    RETURN NOT j.cancel_requested;
+END
+$$;
+COMMENT ON FUNCTION mlops.heartbeat_job(bigint, interval) IS
+'Extends an external job''s lease; returns false when the job was cancelled and the worker should stop (then call fail_job)';
+
+CREATE FUNCTION mlops.report_progress(id bigint, fraction real, message text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF id IS NULL OR fraction IS NULL THEN
+        RAISE EXCEPTION 'id and fraction must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT (fraction >= 0 AND fraction <= 1) THEN
+        RAISE EXCEPTION 'progress must be between 0 and 1, not %', fraction USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM mlops.external_job(id);
+    UPDATE mlops.jobs SET progress = fraction, progress_message = message, heartbeat_at = now()
+    WHERE jobs.id OPERATOR(pg_catalog.=) report_progress.id;
+END
+$$;
+COMMENT ON FUNCTION mlops.report_progress(bigint, real, text) IS
+'Reports a running job''s progress (0..1) and a message; callable by the job''s claimer and, inside an sql job, by its submitter';
+
+CREATE FUNCTION mlops.complete_job(id bigint, result jsonb DEFAULT '{}')
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM mlops.external_job(id);
+    UPDATE mlops.jobs
+    SET state = 'succeeded', result = coalesce(complete_job.result, '{}'), progress = 1, finished_at = now(),
+        lease_until = NULL
+    WHERE jobs.id OPERATOR(pg_catalog.=) complete_job.id;
+END
+$$;
+COMMENT ON FUNCTION mlops.complete_job(bigint, jsonb) IS 'Ends a running external job successfully with a result';
+
+CREATE FUNCTION mlops.finish_failed(id bigint, error text, retry boolean)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j mlops.jobs;
+    delay double precision;
+BEGIN
+    SELECT * INTO j FROM mlops.jobs WHERE jobs.id OPERATOR(pg_catalog.=) finish_failed.id FOR UPDATE;
+    IF j.cancel_requested THEN
+        UPDATE mlops.jobs SET state = 'cancelled', error = finish_failed.error, finished_at = now(),
+               lease_until = NULL, worker_pid = NULL
+        WHERE jobs.id OPERATOR(pg_catalog.=) finish_failed.id;
+        RETURN 'cancelled';
+    END IF;
+    IF retry AND j.attempts < j.max_attempts THEN
+        -- exponential backoff with jitter: 1 s, 2 s, 4 s ... (x 0.5..1.5), at most 5 minutes
+        delay := least(300, power(2, greatest(j.attempts - 1, 0))) * (0.5 + random());
+        UPDATE mlops.jobs
+        SET state = 'pending', error = finish_failed.error, run_after = now() + delay * interval '1 second',
+            claimed_by = NULL, worker_pid = NULL, lease_until = NULL
+        WHERE jobs.id OPERATOR(pg_catalog.=) finish_failed.id;
+        RETURN 'pending';
+    END IF;
+    UPDATE mlops.jobs SET state = 'failed', error = finish_failed.error, finished_at = now(), lease_until = NULL
+    WHERE jobs.id OPERATOR(pg_catalog.=) finish_failed.id;
+    RETURN 'failed';
+END
+$$;
+COMMENT ON FUNCTION mlops.finish_failed(bigint, text, boolean) IS
+'A failed attempt: pending again after a backoff while attempts remain and retry is asked, else failed; cancelled when a cancel was asked';
+
+CREATE FUNCTION mlops.fail_job(id bigint, error text, retry boolean DEFAULT true)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM mlops.external_job(id);
+    RETURN mlops.finish_failed(id, coalesce(error, 'failed'), coalesce(retry, true));
+END
+$$;
+COMMENT ON FUNCTION mlops.fail_job(bigint, text, boolean) IS
+'Ends a running external job''s attempt with an error; it is retried with backoff while attempts remain (retry => false: failed now). Returns the new state';
+
+-- The background worker's side (called by the worker only).
+CREATE FUNCTION mlops.worker_claim(kinds text[], pid int)
+RETURNS mlops.jobs
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE mlops.jobs u
+    SET state = 'running', attempts = u.attempts + 1, started_at = now(), claimed_by = 'worker',
+        worker_pid = pid, heartbeat_at = now(), error = NULL
+    WHERE u.id = (SELECT c.id FROM mlops.jobs c
+                  WHERE c.state = 'pending' AND c.kind = ANY (kinds) AND mlops.job_is_runnable(c)
+                  ORDER BY c.run_after, c.id
+                  FOR UPDATE SKIP LOCKED LIMIT 1)
+    RETURNING u.*
+$$;
+COMMENT ON FUNCTION mlops.worker_claim(text[], int) IS 'The background worker takes the oldest runnable job of its kinds';
+
+CREATE FUNCTION mlops.worker_succeed(id bigint, result jsonb)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE mlops.jobs SET state = 'succeeded', result = $2, progress = 1, finished_at = now()
+    WHERE jobs.id OPERATOR(pg_catalog.=) $1 AND state = 'running'
+$$;
+COMMENT ON FUNCTION mlops.worker_succeed(bigint, jsonb) IS 'The background worker ends a job successfully';
+
+CREATE FUNCTION mlops.worker_maintain(retention interval)
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int := 0;
+    c int;
+    j record;
+BEGIN
+    -- jobs left running by a worker process that is gone (kill -9, crash): an attempt spent
+    FOR j IN SELECT id FROM mlops.jobs
+             WHERE state = 'running' AND claimed_by = 'worker'
+               AND worker_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_mlops worker')
+             FOR UPDATE SKIP LOCKED LOOP
+        PERFORM mlops.finish_failed(j.id, 'the worker running it stopped', true);
+        n := n + 1;
+    END LOOP;
+    -- external jobs whose lease expired
+    FOR j IN SELECT id FROM mlops.jobs
+             WHERE state = 'running' AND claimed_by = 'external' AND lease_until < now()
+             FOR UPDATE SKIP LOCKED LOOP
+        PERFORM mlops.finish_failed(j.id, 'lease expired', true);
+        n := n + 1;
+    END LOOP;
+    -- a failed or cancelled dependency fails its dependents
+    UPDATE mlops.jobs d
+    SET state = 'failed', finished_at = now(),
+        error = format('dependency %s %s', dep.id, dep.state)
+    FROM mlops.jobs dep
+    WHERE d.state = 'pending' AND dep.id = ANY (d.depends_on) AND dep.state IN ('failed', 'cancelled');
+    GET DIAGNOSTICS c = ROW_COUNT;
+    n := n + c;
+    -- finished jobs past their retention, in batches
+    DELETE FROM mlops.jobs
+    WHERE id IN (SELECT id FROM mlops.jobs WHERE finished_at < now() - retention LIMIT 1000);
+    GET DIAGNOSTICS c = ROW_COUNT;
+    RETURN n + c;
+END
+$$;
+COMMENT ON FUNCTION mlops.worker_maintain(interval) IS
+'The background worker''s periodic pass: jobs of dead workers and expired leases back to pending, dependents of failed jobs failed, old jobs deleted';
+
+CREATE FUNCTION mlops.worker_progress(ids bigint[], fractions real[], messages text[])
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE mlops.jobs j SET progress = p.f, progress_message = p.m, heartbeat_at = now()
+    FROM unnest($1, $2, $3) p(id, f, m)
+    WHERE j.id = p.id AND j.state = 'running'
+$$;
+COMMENT ON FUNCTION mlops.worker_progress(bigint[], real[], text[]) IS 'The background worker reports the progress of its running transfers';
+
+REVOKE ALL ON mlops.jobs FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.cancel_job(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.retry_job(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.wait_job(bigint, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.claim_job(text[], interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.heartbeat_job(bigint, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.complete_job(bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.fail_job(bigint, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.finish_failed(bigint, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.worker_claim(text[], int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.worker_succeed(bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.worker_maintain(interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.worker_progress(bigint[], real[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.external_job(bigint) FROM PUBLIC;
+-- report_progress stays callable by PUBLIC: an sql job reports on itself as its submitter,
+-- and mlops.external_job checks the caller.

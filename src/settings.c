@@ -9,12 +9,19 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "jobs/jobs.h"
 #include "pg_mlops.h"
 
 char	   *mlops_database_name = NULL;
+char	   *mlops_allowed_hosts = NULL;
+int			mlops_max_transfers = 8;
+int			mlops_job_retention_s = 7 * 24 * 3600;
+int			mlops_max_download_bytes_mb = 10240;
 char	   *mlops_work_dir = NULL;
 int			mlops_workers = 1;
 
@@ -42,6 +49,42 @@ mlops_define_settings(void)
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY,
 							   CheckNonEmpty, NULL, NULL);
+
+	DefineCustomStringVariable("mlops.allowed_hosts",
+							   "Hosts that download and upload jobs may reach; empty allows every host.",
+							   "A comma-separated list of host names or addresses, matched exactly (case-insensitive) when a job is submitted.",
+							   &mlops_allowed_hosts,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.max_transfers",
+							"Downloads and uploads a worker runs at once.",
+							"All of a worker's transfers share one libcurl multi handle.",
+							&mlops_max_transfers,
+							8, 1, 1000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.job_retention",
+							"How long finished jobs are kept before the worker deletes them.",
+							"Deleted in batches of 1000 by the worker's periodic pass; 0 keeps them forever.",
+							&mlops_job_retention_s,
+							7 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.max_download_size",
+							"Largest body a download job accepts.",
+							"A larger response fails the job without a retry; 0 means no limit.",
+							&mlops_max_download_bytes_mb,
+							10240, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 . test/lib/cluster.sh
 
-SUITES=${SUITES:-unit fuzz regress tap integration}
+SUITES=${SUITES:-unit fuzz regress isolation tap integration}
 WERROR_CFLAGS='-Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare'
 SUDO=
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -121,6 +121,29 @@ for suite in $SUITES; do
       failures+=("pg_regress")
       [ -f "$out/regression.diffs" ] && show_failure "regression.diffs" "$out/regression.diffs" 400
       show_failure "pg_regress output" "$LOGS/regress.log" 80
+    fi
+    ;;
+  isolation)
+    say "isolation tests (test/isolation, fresh cluster, database isolation_regression)"
+    tests=$(cd test/isolation/specs && ls *.spec | sed 's/\.spec$//' | sort)
+    out="$STAGE/isolation"
+    as_owner mkdir -p "$out"
+    PG_ISOLATION_REGRESS="$($PG_BINDIR/pg_config --pkglibdir)/pgxs/src/test/isolation/pg_isolation_regress"
+    CLUSTER_SHOW_LOG=1 test/with-cluster.sh --db isolation_regression -- \
+      bash -c '. test/lib/cluster.sh; cd "$1" && as_owner "$2" --inputdir=test/isolation --outputdir="$3" \
+        --bindir="$PG_BINDIR" --host="$PGHOST" --port="$PGPORT" --user=postgres \
+        --dbname=isolation_regression --use-existing ${@:4}' \
+      _ "$STAGE" "$PG_ISOLATION_REGRESS" "$out" $tests >"$LOGS/isolation.log" 2>&1
+    status=$?
+    cat "$LOGS/isolation.log" | grep -E '^(test| ) ' || true
+    p=$(grep -cE '\.\.\. ok' "$LOGS/isolation.log")
+    f=$(grep -cE '\.\.\. (FAILED|failed)' "$LOGS/isolation.log")
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$status" -ne 0 ] || [ "$f" -gt 0 ] || [ "$p" -eq 0 ]; then
+      [ "$f" -eq 0 ] && failed=$((failed + 1))
+      failures+=("pg_isolation_regress")
+      [ -f "$out/regression.diffs" ] && show_failure "regression.diffs" "$out/regression.diffs" 400
+      show_failure "pg_isolation_regress output" "$LOGS/isolation.log" 80
     fi
     ;;
   tap)

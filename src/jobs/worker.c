@@ -4,10 +4,16 @@
  *	  The pg_mlops background worker: registration from _PG_init and the
  *	  worker's main loop.
  *
- *	  The worker connects to mlops.database_name, keeps mlops.work_dir in
- *	  existence, and sleeps on its latch.  It reloads its settings on SIGHUP,
- *	  stops on SIGTERM (pg_terminate_backend included) and exits as soon as
- *	  the postmaster dies.  The job engine gives it work to do.
+ *	  The worker connects to mlops.database_name and serves the mlops.jobs
+ *	  queue there: it claims runnable jobs of the kinds it knows in short
+ *	  transactions (FOR UPDATE SKIP LOCKED), runs them (sql jobs in a
+ *	  transaction of their own, transfers outside any transaction on one
+ *	  libcurl multi handle), and writes each outcome in another short
+ *	  transaction.  A periodic pass puts back the jobs of dead workers and of
+ *	  expired leases, fails the dependents of failed jobs and deletes old
+ *	  ones.  It sleeps on its latch, which a committed submit sets; reloads
+ *	  its settings on SIGHUP; stops on SIGTERM; exits when the postmaster
+ *	  dies.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,7 +21,11 @@
 
 #include <sys/stat.h>
 
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "common/file_perm.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -23,8 +33,13 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
+#include "jobs/jobs.h"
 #include "pg_mlops.h"
 
 /*
@@ -34,9 +49,35 @@
  */
 #define MLOPS_WORKER_RESTART_SECONDS 5
 
+/* How often the periodic pass runs, and progress is written, at most. */
+#define MAINTAIN_INTERVAL_MS 1000
+#define PROGRESS_INTERVAL_MS 250
+#define MAX_RESULTS 32
+
 PGDLLEXPORT void mlops_worker_main(Datum main_arg);
 
 static void EnsureWorkDir(void);
+static void BeginTx(void);
+static void EndTx(void);
+static bool ExtensionReady(void);
+static void Maintain(bool startup);
+static bool ClaimAndRun(MemoryContext cxt);
+static void Finish(int64 id, JobOutcome outcome, const char *result_json, const char *error, bool retryable);
+static void PollTransfers(void);
+static void ReportProgressAndCancels(void);
+
+/* A transfer in flight and the kind that started it. */
+typedef struct RunningTransfer
+{
+	int64		job_id;
+	const JobKind *kind;
+} RunningTransfer;
+
+static transfer_pool *Pool = NULL;
+static RunningTransfer *Running = NULL;
+static int	NRunning = 0;
+static int	RunningCap = 0;
+static Datum KindsArray;		/* text[] of the kinds served, in TopMemoryContext */
 
 /* The work directory the worker last made sure of, to log changes only. */
 static char *CurrentWorkDir = NULL;
@@ -119,6 +160,274 @@ EnsureWorkDir(void)
 }
 
 /*
+ * BeginTx / EndTx bracket one short transaction with SPI.
+ */
+static void
+BeginTx(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+EndTx(void)
+{
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+}
+
+/*
+ * ExtensionReady: pg_mlops is installed in this database (until then the
+ * worker only waits).
+ */
+static bool
+ExtensionReady(void)
+{
+	bool		ready;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	ready = OidIsValid(get_extension_oid("pg_mlops", true));
+	CommitTransactionCommand();
+	return ready;
+}
+
+/*
+ * Maintain runs the periodic pass (mlops.worker_maintain).  At startup it
+ * first puts back jobs still marked as running under this process's PID,
+ * which can only be leftovers of an earlier process that had the same PID.
+ */
+static void
+Maintain(bool startup)
+{
+	char		sql[256];
+
+	BeginTx();
+	if (startup)
+		SPI_execute("SELECT mlops.finish_failed(id, 'the worker running it stopped', true) "
+					"FROM mlops.jobs WHERE state = 'running' AND claimed_by = 'worker' "
+					"AND worker_pid = pg_backend_pid()", false, 0);
+	snprintf(sql, sizeof(sql), "SELECT mlops.worker_maintain(interval '%d seconds')",
+			 mlops_job_retention_s > 0 ? mlops_job_retention_s : INT_MAX);
+	SPI_execute(sql, false, 0);
+	EndTx();
+}
+
+/*
+ * Finish writes a job's outcome in a short transaction: succeeded, or a
+ * failed attempt (retried with backoff while attempts remain).
+ */
+static void
+Finish(int64 id, JobOutcome outcome, const char *result_json, const char *error, bool retryable)
+{
+	Datum		args[3];
+	Oid			types[3];
+
+	BeginTx();
+	if (outcome == JOB_SUCCEEDED)
+	{
+		types[0] = INT8OID;
+		types[1] = TEXTOID;
+		args[0] = Int64GetDatum(id);
+		args[1] = CStringGetTextDatum(result_json ? result_json : "{}");
+		SPI_execute_with_args("SELECT mlops.worker_succeed($1, $2::jsonb)", 2, types, args, NULL, false, 0);
+	}
+	else
+	{
+		types[0] = INT8OID;
+		types[1] = TEXTOID;
+		types[2] = BOOLOID;
+		args[0] = Int64GetDatum(id);
+		args[1] = CStringGetTextDatum(error ? error : "failed");
+		args[2] = BoolGetDatum(retryable);
+		SPI_execute_with_args("SELECT mlops.finish_failed($1, $2, $3)", 3, types, args, NULL, false, 0);
+	}
+	EndTx();
+}
+
+/*
+ * ClaimAndRun claims one runnable job and runs it (or starts its
+ * transfer).  False when there was nothing to claim.  Transfers are not
+ * claimed while mlops.max_transfers of them run.
+ */
+static bool
+ClaimAndRun(MemoryContext cxt)
+{
+	Datum		args[2];
+	Oid			types[2] = {TEXTARRAYOID, INT4OID};
+	ClaimedJob	job;
+	const JobKind *kind;
+	char	   *result_json = NULL;
+	char	   *error = NULL;
+	bool		retryable = false;
+	volatile JobOutcome outcome;
+	bool		isnull;
+	Datum		kinds = KindsArray;
+
+	if (NRunning >= mlops_max_transfers)
+		kinds = PointerGetDatum(construct_array((Datum[]) {CStringGetTextDatum("sql")}, 1,
+												TEXTOID, -1, false, TYPALIGN_INT));
+	args[0] = kinds;
+	args[1] = Int32GetDatum(MyProcPid);
+
+	BeginTx();
+	SPI_execute_with_args("SELECT id, kind, params, submitted_by, attempts, max_attempts "
+						  "FROM mlops.worker_claim($1, $2)", 2, types, args, NULL, false, 1);
+	if (SPI_processed != 1)
+	{
+		EndTx();
+		return false;
+	}
+	job.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+	{
+		EndTx();
+		return false;
+	}
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		job.kind = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		job.params = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		job.submitted_by = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+		job.attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+		job.max_attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull));
+		MemoryContextSwitchTo(old);
+	}
+	EndTx();
+
+	kind = mlops_find_kind(job.kind);
+	if (kind == NULL)
+	{
+		Finish(job.id, JOB_FAILED, NULL, psprintf("unknown job kind \"%s\"", job.kind), false);
+		return true;
+	}
+
+	/* a kind's checks may throw: that fails the job, not the worker */
+	PG_TRY();
+	{
+		outcome = kind->run(&job, Pool, &result_json, &error, &retryable);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (IsTransactionState())
+			AbortCurrentTransaction();
+		error = pstrdup(edata->message);
+		retryable = false;
+		outcome = JOB_FAILED;
+	}
+	PG_END_TRY();
+
+	if (outcome == JOB_STARTED)
+	{
+		if (NRunning >= RunningCap)
+		{
+			RunningCap = Max(16, RunningCap * 2);
+			Running = Running
+				? repalloc(Running, sizeof(RunningTransfer) * RunningCap)
+				: MemoryContextAlloc(TopMemoryContext, sizeof(RunningTransfer) * RunningCap);
+		}
+		Running[NRunning].job_id = job.id;
+		Running[NRunning].kind = kind;
+		NRunning++;
+	}
+	else
+		Finish(job.id, outcome, result_json, error, retryable);
+	return true;
+}
+
+/*
+ * PollTransfers lets libcurl work for up to 100 ms and writes the outcome
+ * of every transfer that ended.
+ */
+static void
+PollTransfers(void)
+{
+	transfer_result results[MAX_RESULTS];
+	int			n = transfer_poll(Pool, 100, results, MAX_RESULTS);
+
+	for (int i = 0; i < n; i++)
+	{
+		const JobKind *kind = NULL;
+		char	   *result_json = NULL;
+		char	   *error = NULL;
+		bool		retryable = false;
+		JobOutcome	outcome;
+
+		for (int j = 0; j < NRunning; j++)
+			if (Running[j].job_id == results[i].job_id)
+			{
+				kind = Running[j].kind;
+				Running[j] = Running[--NRunning];
+				break;
+			}
+		if (kind == NULL)
+			continue;
+		outcome = kind->transfer_done(results[i].job_id, &results[i], &result_json, &error, &retryable);
+		Finish(results[i].job_id, outcome, result_json, error, retryable);
+	}
+}
+
+/*
+ * ReportProgressAndCancels writes the progress of running transfers and
+ * stops those whose job was cancelled.
+ */
+static void
+ReportProgressAndCancels(void)
+{
+	Datum	   *ids;
+	Datum	   *fractions;
+	Datum	   *messages;
+	Datum		args[3];
+	Oid			types[3] = {INT8ARRAYOID, FLOAT4ARRAYOID, TEXTARRAYOID};
+	Oid			cancel_types[1] = {INT8ARRAYOID};
+
+	if (NRunning == 0)
+		return;
+	ids = palloc(sizeof(Datum) * NRunning);
+	fractions = palloc(sizeof(Datum) * NRunning);
+	messages = palloc(sizeof(Datum) * NRunning);
+	for (int i = 0; i < NRunning; i++)
+	{
+		int64		done = 0,
+					total = -1;
+
+		(void) transfer_progress(Pool, Running[i].job_id, &done, &total);
+		ids[i] = Int64GetDatum(Running[i].job_id);
+		fractions[i] = Float4GetDatum(total > 0 ? Min(1.0, (float4) done / (float4) total) : 0.0);
+		messages[i] = CStringGetTextDatum(total > 0
+										  ? psprintf(INT64_FORMAT " of " INT64_FORMAT " bytes", done, total)
+										  : psprintf(INT64_FORMAT " bytes", done));
+	}
+	args[0] = PointerGetDatum(construct_array(ids, NRunning, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(fractions, NRunning, FLOAT4OID, 4, true, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(messages, NRunning, TEXTOID, -1, false, TYPALIGN_INT));
+
+	BeginTx();
+	SPI_execute_with_args("SELECT mlops.worker_progress($1, $2, $3)", 3, types, args, NULL, false, 0);
+	SPI_execute_with_args("SELECT id FROM mlops.jobs WHERE id = ANY ($1) AND cancel_requested",
+						  1, cancel_types, args, NULL, true, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		transfer_cancel(Pool, id);
+	}
+	EndTx();
+}
+
+/*
  * mlops_worker_main is the entry point of every pg_mlops background worker.
  */
 void
@@ -126,6 +435,9 @@ mlops_worker_main(Datum main_arg)
 {
 	int			index = DatumGetInt32(main_arg);
 	MemoryContext loop_context;
+	volatile TimestampTz last_maintain = 0;
+	volatile TimestampTz last_progress = 0;
+	volatile bool started = false;
 
 	/*
 	 * die() turns SIGTERM into a FATAL at the next CHECK_FOR_INTERRUPTS, so
@@ -138,6 +450,7 @@ mlops_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(mlops_database_name, NULL, 0);
 	pgstat_report_appname("pg_mlops worker");
+	mlops_shmem_register_worker(index - 1);
 
 	ereport(LOG,
 			(errmsg("pg_mlops worker %d started in database \"%s\"",
@@ -147,20 +460,39 @@ mlops_worker_main(Datum main_arg)
 										 "pg_mlops worker loop",
 										 ALLOCSET_DEFAULT_SIZES);
 
+	if (!transfer_global_init() || (Pool = transfer_pool_create(mlops_max_transfers)) == NULL)
+		ereport(FATAL,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("pg_mlops worker could not initialise libcurl")));
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		Datum	   *names;
+		int			n = 0;
+
+		while (mlops_job_kinds[n] != NULL)
+			n++;
+		names = palloc(sizeof(Datum) * n);
+		for (int i = 0; i < n; i++)
+			names[i] = CStringGetTextDatum(mlops_job_kinds[i]->name);
+		KindsArray = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+		MemoryContextSwitchTo(old);
+	}
+
 	MemoryContextSwitchTo(loop_context);
 	EnsureWorkDir();
 	MemoryContextReset(loop_context);
 
 	for (;;)
 	{
-		pgstat_report_activity(STATE_IDLE, NULL);
+		long		timeout = NRunning > 0 ? 0 : MAINTAIN_INTERVAL_MS;
+		TimestampTz now;
 
+		pgstat_report_activity(STATE_IDLE, NULL);
 		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_EXIT_ON_PM_DEATH,
-						 -1L,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-
 		CHECK_FOR_INTERRUPTS();
 
 		if (ConfigReloadPending)
@@ -170,6 +502,52 @@ mlops_worker_main(Datum main_arg)
 			EnsureWorkDir();
 		}
 
+		/*
+		 * One pass; an error in it (a failed query, say) is logged and the
+		 * worker carries on rather than exiting.
+		 */
+		PG_TRY();
+		{
+			if (ExtensionReady())
+			{
+				now = GetCurrentTimestamp();
+				if (!started || TimestampDifferenceExceeds(last_maintain, now, MAINTAIN_INTERVAL_MS))
+				{
+					Maintain(!started);
+					started = true;
+					last_maintain = now;
+				}
+				while (ClaimAndRun(loop_context))
+				{
+					CHECK_FOR_INTERRUPTS();
+					MemoryContextReset(loop_context);
+				}
+				if (NRunning > 0)
+				{
+					PollTransfers();
+					now = GetCurrentTimestamp();
+					if (TimestampDifferenceExceeds(last_progress, now, PROGRESS_INTERVAL_MS))
+					{
+						ReportProgressAndCancels();
+						last_progress = now;
+					}
+				}
+			}
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(loop_context);
+			EmitErrorReport();
+			FlushErrorState();
+			if (IsTransactionState() || IsAbortedTransactionBlockState())
+				AbortCurrentTransaction();
+			/* do not spin on a persistent error */
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 MAINTAIN_INTERVAL_MS, PG_WAIT_EXTENSION);
+		}
+		PG_END_TRY();
+
+		MemoryContextSwitchTo(loop_context);
 		MemoryContextReset(loop_context);
 	}
 }

@@ -1,0 +1,142 @@
+-- The job queue: submitting (and every rejection), the worker running sql jobs with the
+-- submitter's privileges, external workers (claim, progress, heartbeat, complete, fail,
+-- leases), cancel, retry, dependencies, the progress view and privileges.
+CREATE EXTENSION IF NOT EXISTS pg_mlops CASCADE;
+
+-- Rejected at submit time, nothing queued.
+SELECT mlops.submit_job('SQL', '{"command": "SELECT 1"}');
+SELECT mlops.submit_job('sql', '{}');
+SELECT mlops.submit_job('sql', '{"command": "  "}');
+SELECT mlops.submit_job('sql', '{"command": 42}');
+SELECT mlops.submit_job('sql', '[1]');
+SELECT mlops.submit_job('download', '{"url": "file:///etc/passwd", "path": "x"}');
+SELECT mlops.submit_job('download', '{"url": "ftp://example.com/x", "path": "x"}');
+SELECT mlops.submit_job('download', '{"url": "example.com/x", "path": "x"}');
+SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "/etc/passwd"}');
+SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "../../x"}');
+SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "a/../../x"}');
+SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "x", "sha256": "abc"}');
+SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x"}');
+SET mlops.allowed_hosts = 'files.example.org';
+SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "x"}');
+RESET mlops.allowed_hosts;
+SELECT mlops.submit_job('train', '{}', max_attempts => 0);
+SELECT mlops.submit_job('train', '{}', depends_on => '{424242}');
+SELECT mlops.submit_job(NULL, '{}');
+SELECT count(*) AS queued FROM mlops.jobs;
+
+-- sql jobs: run by the worker, woken on commit; the result holds rows and a single value.
+SELECT mlops.submit_job('sql', '{"command": "SELECT 6 * 7"}') AS j1 \gset
+SELECT mlops.wait_job(:j1, '30 seconds');
+SELECT state, result, attempts, error FROM mlops.jobs WHERE id = :j1;
+SELECT mlops.submit_job('sql', '{"command": "CREATE TABLE job_made (x int); INSERT INTO job_made SELECT generate_series(1, 5)"}') AS j2 \gset
+SELECT mlops.wait_job(:j2, '30 seconds');
+SELECT result FROM mlops.jobs WHERE id = :j2;
+SELECT count(*) FROM job_made;
+-- an error that another attempt would not fix fails at once
+SELECT mlops.submit_job('sql', '{"command": "SELECT 1 / 0"}') AS j3 \gset
+SELECT mlops.wait_job(:j3, '30 seconds');
+SELECT error, attempts FROM mlops.jobs WHERE id = :j3;
+-- an sql job reports its own progress
+SELECT mlops.submit_job('sql', '{"command": "SELECT mlops.report_progress((SELECT max(id) FROM mlops.jobs WHERE kind = ''sql''), 0.5, ''half way'')"}') AS j4 \gset
+SELECT mlops.wait_job(:j4, '30 seconds');
+SELECT state, progress_message, error FROM mlops.jobs WHERE id = :j4;
+
+-- The submitter's privileges, never the worker's.
+CREATE TABLE secret (s text);
+INSERT INTO secret VALUES ('classified');
+CREATE ROLE mlops_regress_alice;
+GRANT EXECUTE ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text),
+                          mlops.wait_job(bigint, interval), mlops.cancel_job(bigint),
+                          mlops.retry_job(bigint) TO mlops_regress_alice;
+SET ROLE mlops_regress_alice;
+SELECT mlops.submit_job('sql', '{"command": "SELECT s FROM secret"}') AS a1 \gset
+SELECT mlops.wait_job(:a1, '30 seconds');
+SELECT mlops.submit_job('sql', '{"command": "SET ROLE postgres; SELECT s FROM secret"}') AS a2 \gset
+SELECT mlops.wait_job(:a2, '30 seconds');
+SELECT mlops.submit_job('sql', '{"command": "RESET ROLE; SELECT s FROM secret"}') AS a3 \gset
+SELECT mlops.wait_job(:a3, '30 seconds');
+SELECT mlops.submit_job('sql', '{"command": "SELECT current_user::text || '' '' || mlops.calling_role()::text"}') AS a4 \gset
+SELECT mlops.wait_job(:a4, '30 seconds');
+SELECT id, kind, state, percent, error FROM mlops.job_progress ORDER BY id;
+SELECT count(*) FROM mlops.jobs;
+SELECT mlops.claim_job('{train}');
+RESET ROLE;
+SELECT id = :a1 AS a1, error FROM mlops.jobs WHERE id IN (:a1, :a2, :a3) ORDER BY id;
+SELECT result ->> 'value' AS who FROM mlops.jobs WHERE id = :a4;
+-- another role cannot cancel or wait for alice's jobs
+CREATE ROLE mlops_regress_bob;
+GRANT EXECUTE ON FUNCTION mlops.cancel_job(bigint), mlops.wait_job(bigint, interval) TO mlops_regress_bob;
+SET ROLE mlops_regress_bob;
+SELECT mlops.cancel_job(:a1);
+SELECT mlops.wait_job(:a1);
+SELECT count(*) AS bob_sees FROM mlops.job_progress;
+RESET ROLE;
+
+-- External workers: claim, progress, heartbeat, complete.
+SELECT mlops.submit_job('train', '{"epochs": 3}', run_id => 'run-1') AS t1 \gset
+SELECT id = :t1 AS claimed, state, attempts, claimed_by FROM mlops.claim_job('{train}');
+SELECT mlops.claim_job('{train}') IS NULL AS nothing_left;
+SELECT mlops.report_progress(:t1, 0.25, 'epoch 1');
+SELECT bar, message FROM mlops.job_progress WHERE id = :t1;
+SELECT mlops.heartbeat_job(:t1);
+SELECT mlops.report_progress(:t1, 1.5);
+SELECT mlops.complete_job(:t1, '{"loss": 0.1}');
+SELECT state, progress, result FROM mlops.jobs WHERE id = :t1;
+SELECT mlops.complete_job(:t1);
+SELECT mlops.claim_job('{sql}');
+-- fail_job retries with backoff while attempts remain; retry => false fails now
+SELECT mlops.submit_job('train', '{}', max_attempts => 2) AS t2 \gset
+SELECT id = :t2 FROM mlops.claim_job('{train}');
+SELECT mlops.fail_job(:t2, 'GPU out of memory');
+SELECT state, error, run_after > now() AS backing_off FROM mlops.jobs WHERE id = :t2;
+UPDATE mlops.jobs SET run_after = now() WHERE id = :t2;
+SELECT id = :t2 AS claimed_again, attempts FROM mlops.claim_job('{train}');
+SELECT mlops.fail_job(:t2, 'GPU out of memory again');
+SELECT state, attempts FROM mlops.jobs WHERE id = :t2;
+SELECT mlops.submit_job('train', '{}') AS t3 \gset
+SELECT id = :t3 FROM mlops.claim_job('{train}');
+SELECT mlops.fail_job(:t3, 'bad input', retry => false);
+-- an expired lease puts the job back (the worker's periodic pass)
+SELECT mlops.submit_job('train', '{}') AS t4 \gset
+SELECT id = :t4 FROM mlops.claim_job('{train}', lease => '10 ms');
+DO $$
+BEGIN
+  -- the worker's periodic pass (every second) puts it back; wait at most 30 s
+  FOR i IN 1 .. 300 LOOP
+    EXIT WHEN (SELECT state FROM mlops.jobs WHERE id = (SELECT max(id) FROM mlops.jobs WHERE kind = 'train')) = 'pending';
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END
+$$;
+SELECT state, error, attempts FROM mlops.jobs WHERE id = :t4;
+
+-- Cancel and retry.
+SELECT mlops.submit_job('train', '{}', run_after => now() + interval '1 hour') AS c1 \gset
+SELECT mlops.cancel_job(:c1), mlops.cancel_job(:c1);
+SELECT state FROM mlops.jobs WHERE id = :c1;
+SELECT mlops.retry_job(:c1);
+SELECT state FROM mlops.jobs WHERE id = :c1;
+SELECT mlops.retry_job(:c1);
+SELECT mlops.cancel_job(424242);
+
+-- Dependencies: runnable only after every dependency succeeded; a failed one fails them.
+SELECT mlops.submit_job('etl', '{}') AS d1 \gset
+SELECT mlops.submit_job('etl', '{}', depends_on => ARRAY[:d1]::bigint[]) AS d2 \gset
+SELECT id = :d1 AS first_claims_the_dependency FROM mlops.claim_job('{etl}');
+SELECT mlops.claim_job('{etl}') IS NULL AS dependent_waits;
+SELECT mlops.fail_job(:d1, 'broken', retry => false);
+SELECT mlops.wait_job(:d2, '30 seconds');
+SELECT state, error FROM mlops.jobs WHERE id = :d2;
+
+-- Privileges: without grants, nothing.
+CREATE ROLE mlops_regress_nobody;
+SET ROLE mlops_regress_nobody;
+SELECT mlops.submit_job('train', '{}');
+SELECT mlops.claim_job('{train}');
+SELECT mlops.complete_job(:t1);
+SELECT count(*) FROM mlops.jobs;
+SELECT mlops.report_progress(:t4, 0.5);
+RESET ROLE;
+DROP OWNED BY mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody;
+DROP ROLE mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody;

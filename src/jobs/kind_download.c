@@ -1,0 +1,111 @@
+/*-------------------------------------------------------------------------
+ *
+ * kind_download.c
+ *	  Job kind "download": {"url": "http(s)://...", "path": "relative/file",
+ *	  "sha256": optional} fetches the URL into mlops.work_dir through the
+ *	  worker's libcurl multi handle (transfer.c), via "<path>.part" renamed
+ *	  when complete and checked.  The result holds size, sha256, content
+ *	  type and HTTP status.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/file_perm.h"
+#include "lib/stringinfo.h"
+#include "utils/json.h"
+
+#include "jobs/jobs.h"
+#include "pg_mlops.h"
+
+static void DownloadValidate(Jsonb *params);
+static JobOutcome DownloadRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
+							  char **error, bool *retryable);
+static JobOutcome DownloadDone(int64 job_id, const transfer_result *r, char **result_json,
+							   char **error, bool *retryable);
+
+const JobKind mlops_kind_download = {"download", DownloadValidate, DownloadRun, DownloadDone};
+
+static void
+DownloadValidate(Jsonb *params)
+{
+	const char *sha = JsonbGetString(params, "sha256", false, "download");
+
+	mlops_check_url(JsonbGetString(params, "url", true, "download"));
+	(void) mlops_safe_path(JsonbGetString(params, "path", true, "download"), "path");
+	if (sha != NULL && (strlen(sha) != 64 || strspn(sha, "0123456789abcdefABCDEF") != 64))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("params.sha256 must be 64 hexadecimal digits")));
+}
+
+/*
+ * DownloadRun checks the parameters again (the work directory may have
+ * changed since the submit), makes the parent directory and starts the
+ * transfer.
+ */
+static JobOutcome
+DownloadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable)
+{
+	transfer_opts o;
+	char		err[512];
+	char	   *dest;
+	char	   *dir;
+	char	   *slash;
+
+	DownloadValidate(job->params);
+	dest = mlops_safe_path(JsonbGetString(job->params, "path", true, "download"), "path");
+	dir = pstrdup(dest);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (pg_mkdir_p(dir, pg_dir_create_mode) != 0 && errno != EEXIST)
+	{
+		*error = psprintf("could not create directory \"%s\": %m", dir);
+		*retryable = false;
+		return JOB_FAILED;
+	}
+
+	memset(&o, 0, sizeof(o));
+	o.job_id = job->id;
+	o.url = JsonbGetString(job->params, "url", true, "download");
+	o.dest_path = dest;
+	o.user_agent = "pg_mlops/" EXTVERSION;
+	o.expected_sha256 = JsonbGetString(job->params, "sha256", false, "download");
+	o.connect_timeout_s = 30;
+	o.low_speed_limit = 1;
+	o.low_speed_time_s = 60;
+	o.max_bytes = (int64) mlops_max_download_bytes_mb * 1024 * 1024;
+	o.max_redirects = 5;
+	if (!transfer_start(pool, &o, err, sizeof(err), retryable))
+	{
+		*error = pstrdup(err);
+		return JOB_FAILED;
+	}
+	return JOB_STARTED;
+}
+
+static JobOutcome
+DownloadDone(int64 job_id, const transfer_result *r, char **result_json, char **error, bool *retryable)
+{
+	StringInfoData buf;
+
+	if (r->state != TRANSFER_DONE)
+	{
+		*error = pstrdup(r->state == TRANSFER_CANCELLED ? "cancelled" : r->error);
+		*retryable = r->state == TRANSFER_FAILED && r->retryable;
+		return JOB_FAILED;
+	}
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"size\": " INT64_FORMAT ", \"sha256\": \"%s\", \"http_status\": %ld, \"content_type\": ",
+					 r->bytes, r->sha256, r->http_status);
+	if (r->content_type[0])
+		escape_json(&buf, r->content_type);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfoString(&buf, ", \"url\": ");
+	escape_json(&buf, r->effective_url);
+	appendStringInfoChar(&buf, '}');
+	*result_json = buf.data;
+	return JOB_SUCCEEDED;
+}

@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * kinds.c
+ *	  The registry of job kinds the background worker serves.  A new kind is
+ *	  one file (kind_<name>.c defining a JobKind) and one entry here, plus
+ *	  its name in mlops.worker_kinds().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "jobs/jobs.h"
+
+const JobKind *const mlops_job_kinds[] = {
+	&mlops_kind_sql,
+	&mlops_kind_download,
+	NULL
+};
+
+/* mlops_find_kind returns the kind of that name, or NULL (an external worker's kind). */
+const JobKind *
+mlops_find_kind(const char *name)
+{
+	for (int i = 0; mlops_job_kinds[i] != NULL; i++)
+		if (strcmp(mlops_job_kinds[i]->name, name) == 0)
+			return mlops_job_kinds[i];
+	return NULL;
+}

@@ -1,0 +1,964 @@
+/*
+ * test_transfer.c — unit tests of the download engine (src/jobs/transfer.c)
+ * against a tiny HTTP server of its own: a forked child listening on
+ * 127.0.0.1 (a port the kernel picks), one grandchild per connection, each
+ * serving a canned response chosen by the path:
+ *
+ *	/ok/<n>			n bytes of a known pattern, with Content-Length
+ *	/nolen/<n>		the same without Content-Length (ends at close)
+ *	/short			announces 1000 bytes, sends 500 and closes
+ *	/status/<code>	that status with a short body
+ *	/redirect/<k>	302 to /redirect/<k-1>, and /redirect/1 to /ok/100
+ *	/redirect-file	302 to file:///etc/passwd
+ *	/slow			announces 300 bytes, then sends one every 100 ms
+ *	/big			announces 10000000 bytes, sends 1000, then stalls
+ *
+ * The server and its children die with SIGKILL at the end, or with the
+ * test (PR_SET_PDEATHSIG) if it dies first.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "jobs/transfer.h"
+#include "common/sha256.h"
+#include "unit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static pid_t server_pid = -1;
+static int	server_port = 0;
+static char tmpdir[64];
+
+/* pattern_byte is byte i of every /ok and /nolen body. */
+static unsigned char
+pattern_byte(size_t i)
+{
+	return (unsigned char) (i * 131 + (i >> 11));
+}
+
+/* pattern_sha256 is the hex SHA-256 of the first n pattern bytes. */
+static void
+pattern_sha256(size_t n, char out[65])
+{
+	sha256_ctx	ctx;
+	uint8_t		digest[32];
+	unsigned char buf[4096];
+
+	sha256_init(&ctx);
+	for (size_t off = 0; off < n; off += sizeof(buf))
+	{
+		size_t		len = n - off < sizeof(buf) ? n - off : sizeof(buf);
+
+		for (size_t i = 0; i < len; i++)
+			buf[i] = pattern_byte(off + i);
+		sha256_update(&ctx, buf, len);
+	}
+	sha256_final(&ctx, digest);
+	sha256_hex(digest, out);
+}
+
+/* now_ms is a monotonic clock in milliseconds. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* sleep_ms sleeps, resuming after signals. */
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* send_all writes everything or gives up quietly (the client may be gone). */
+static int
+send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0)
+	{
+		ssize_t		n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t) n;
+	}
+	return 0;
+}
+
+/* send_pattern sends pattern bytes [0, n). */
+static int
+send_pattern(int fd, size_t n)
+{
+	unsigned char buf[65536];
+
+	for (size_t off = 0; off < n; off += sizeof(buf))
+	{
+		size_t		len = n - off < sizeof(buf) ? n - off : sizeof(buf);
+
+		for (size_t i = 0; i < len; i++)
+			buf[i] = pattern_byte(off + i);
+		if (send_all(fd, buf, len) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* send_head sends a status line and headers; extra is more header lines or "". */
+static int
+send_head(int fd, int status, const char *extra)
+{
+	char		head[512];
+	int			n = snprintf(head, sizeof(head),
+							 "HTTP/1.1 %d Canned\r\nConnection: close\r\n%s\r\n", status, extra);
+
+	return send_all(fd, head, (size_t) n);
+}
+
+/* serve_client reads one request and sends the canned response for its path. */
+static void
+serve_client(int fd)
+{
+	char		req[8192];
+	size_t		got = 0;
+	char		path[1024];
+	char		extra[256];
+	long		n;
+
+	for (;;)
+	{
+		ssize_t		r;
+
+		if (got + 1 >= sizeof(req))
+			return;
+		r = recv(fd, req + got, sizeof(req) - 1 - got, 0);
+		if (r <= 0)
+			return;
+		got += (size_t) r;
+		req[got] = '\0';
+		if (strstr(req, "\r\n\r\n") != NULL)
+			break;
+	}
+	if (sscanf(req, "GET %1023s ", path) != 1)
+		return;
+
+	if (sscanf(path, "/ok/%ld", &n) == 1 && n >= 0)
+	{
+		snprintf(extra, sizeof(extra),
+				 "Content-Type: application/octet-stream\r\nContent-Length: %ld\r\n", n);
+		if (send_head(fd, 200, extra) == 0)
+			send_pattern(fd, (size_t) n);
+	}
+	else if (sscanf(path, "/nolen/%ld", &n) == 1 && n >= 0)
+	{
+		if (send_head(fd, 200, "") == 0)
+			send_pattern(fd, (size_t) n);
+	}
+	else if (strcmp(path, "/short") == 0)
+	{
+		if (send_head(fd, 200, "Content-Length: 1000\r\n") == 0)
+			send_pattern(fd, 500);
+	}
+	else if (sscanf(path, "/status/%ld", &n) == 1)
+	{
+		if (send_head(fd, (int) n, "Content-Type: text/plain\r\nContent-Length: 6\r\n") == 0)
+			send_all(fd, "error\n", 6);
+	}
+	else if (sscanf(path, "/redirect/%ld", &n) == 1)
+	{
+		if (n > 1)
+			snprintf(extra, sizeof(extra), "Location: /redirect/%ld\r\nContent-Length: 0\r\n", n - 1);
+		else
+			snprintf(extra, sizeof(extra), "Location: /ok/100\r\nContent-Length: 0\r\n");
+		send_head(fd, 302, extra);
+	}
+	else if (strcmp(path, "/redirect-file") == 0)
+		send_head(fd, 302, "Location: file:///etc/passwd\r\nContent-Length: 0\r\n");
+	else if (strcmp(path, "/slow") == 0)
+	{
+		if (send_head(fd, 200, "Content-Length: 300\r\n") == 0)
+			for (int i = 0; i < 300; i++)
+			{
+				if (send_all(fd, "x", 1) != 0)
+					break;
+				sleep_ms(100);
+			}
+	}
+	else if (strcmp(path, "/big") == 0)
+	{
+		if (send_head(fd, 200, "Content-Length: 10000000\r\n") == 0 && send_pattern(fd, 1000) == 0)
+			sleep_ms(30000);
+	}
+	else
+	{
+		if (send_head(fd, 404, "Content-Length: 0\r\n") != 0)
+			return;
+	}
+}
+
+/*
+ * start_server binds 127.0.0.1 port 0, learns the port, and forks the
+ * server: it accepts connections and forks a handler for each, all of them
+ * set to die when their parent does.
+ */
+static int
+start_server(void)
+{
+	struct sockaddr_in addr;
+	socklen_t	alen = sizeof(addr);
+	int			ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int			one = 1;
+	pid_t		parent = getpid();
+
+	if (ls < 0)
+		return -1;
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	addr.sin_port = 0;
+	if (bind(ls, (struct sockaddr *) &addr, sizeof(addr)) != 0 ||
+		listen(ls, 128) != 0 ||
+		getsockname(ls, (struct sockaddr *) &addr, &alen) != 0)
+	{
+		close(ls);
+		return -1;
+	}
+	server_port = ntohs(addr.sin_port);
+
+	fflush(stdout);
+	server_pid = fork();
+	if (server_pid < 0)
+	{
+		close(ls);
+		return -1;
+	}
+	if (server_pid == 0)
+	{
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		signal(SIGCHLD, SIG_IGN);	/* handlers are reaped by the kernel */
+		signal(SIGPIPE, SIG_IGN);
+		for (;;)
+		{
+			int			c = accept(ls, NULL, NULL);
+			pid_t		me = getpid();
+			pid_t		h;
+
+			if (c < 0)
+			{
+				if (errno == EINTR || errno == ECONNABORTED)
+					continue;
+				_exit(1);
+			}
+			h = fork();
+			if (h == 0)
+			{
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				if (getppid() != me)
+					_exit(0);
+				close(ls);
+				serve_client(c);
+				close(c);
+				_exit(0);
+			}
+			close(c);
+		}
+	}
+	close(ls);
+	return 0;
+}
+
+/* stop_server kills the server by its PID and reaps it. */
+static void
+stop_server(void)
+{
+	if (server_pid > 0)
+	{
+		kill(server_pid, SIGKILL);
+		waitpid(server_pid, NULL, 0);
+		server_pid = -1;
+	}
+}
+
+/* closed_port finds a port nothing listens on: bound, learnt and closed again. */
+static int
+closed_port(void)
+{
+	struct sockaddr_in addr;
+	socklen_t	alen = sizeof(addr);
+	int			s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int			port = 0;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s >= 0 && bind(s, (struct sockaddr *) &addr, sizeof(addr)) == 0 &&
+		getsockname(s, (struct sockaddr *) &addr, &alen) == 0)
+		port = ntohs(addr.sin_port);
+	if (s >= 0)
+		close(s);
+	return port;
+}
+
+/* count_fds counts this process's open file descriptors. */
+static int
+count_fds(void)
+{
+	DIR		   *d = opendir("/proc/self/fd");
+	int			n = 0;
+
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* file_exists is true when path exists. */
+static int
+file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* part_exists is true when path + ".part" exists. */
+static int
+part_exists(const char *path)
+{
+	char		part[512];
+
+	snprintf(part, sizeof(part), "%s.part", path);
+	return file_exists(part);
+}
+
+/* file_is_pattern checks that path holds exactly the first n pattern bytes. */
+static int
+file_is_pattern(const char *path, size_t n)
+{
+	FILE	   *f = fopen(path, "rb");
+	size_t		i = 0;
+	int			c;
+	int			ok = 1;
+
+	if (f == NULL)
+		return 0;
+	while ((c = getc(f)) != EOF)
+	{
+		if (i >= n || (unsigned char) c != pattern_byte(i))
+			ok = 0;
+		i++;
+	}
+	fclose(f);
+	return ok && i == n;
+}
+
+/* ends_with is true when s ends with suffix. */
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t		a = strlen(s),
+				b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* set_url writes the test server's URL for path into buf. */
+static const char *
+set_url(char *buf, size_t len, const char *path)
+{
+	snprintf(buf, len, "http://127.0.0.1:%d%s", server_port, path);
+	return buf;
+}
+
+/* set_dest writes a destination path in the test directory into buf. */
+static const char *
+set_dest(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", tmpdir, name);
+	return buf;
+}
+
+/* base_opts fills the options every test starts from. */
+static void
+base_opts(transfer_opts *o, int64_t job_id, const char *url, const char *dest)
+{
+	memset(o, 0, sizeof(*o));
+	o->job_id = job_id;
+	o->url = url;
+	o->dest_path = dest;
+	o->user_agent = "pg_mlops-test/1";
+	o->connect_timeout_s = 5;
+	o->total_timeout_s = 10;
+	o->max_redirects = 5;
+}
+
+/* wait_result polls until one result arrives or timeout_ms pass; 1 when it came. */
+static int
+wait_result(transfer_pool *pool, transfer_result *res, long timeout_ms)
+{
+	long long	deadline = now_ms() + timeout_ms;
+
+	while (now_ms() < deadline)
+		if (transfer_poll(pool, 100, res, 1) == 1)
+			return 1;
+	return 0;
+}
+
+/* run_one starts one transfer and waits for its result; 0 when it could not start. */
+static int
+run_one(transfer_pool *pool, const transfer_opts *o, transfer_result *res)
+{
+	char		err[512];
+	bool		retryable;
+
+	memset(res, 0, sizeof(*res));
+	if (!transfer_start(pool, o, err, sizeof(err), &retryable))
+	{
+		printf("# transfer_start: %s\n", err);
+		return 0;
+	}
+	return wait_result(pool, res, 10000);
+}
+
+/* expect_url checks transfer_check_url; want_in is a part the reason must contain. */
+static void
+expect_url(const char *url, bool ok, const char *want_in)
+{
+	char		err[256];
+	char		host[64];
+	char		what[256];
+	bool		got = transfer_check_url(url, err, sizeof(err), host, sizeof(host));
+
+	snprintf(what, sizeof(what), "check_url \"%s\" %s", url ? url : "(null)", ok ? "accepted" : "refused");
+	CHECK_INT(got, ok, what);
+	if (!ok)
+	{
+		snprintf(what, sizeof(what), "check_url \"%s\" says \"%s\"", url ? url : "(null)", want_in);
+		if (!CHECK(strstr(err, want_in) != NULL, what))
+			printf("#   got \"%s\"\n", err);
+	}
+	else if (!CHECK(err[0] == '\0', "no reason when accepted"))
+		printf("#   got \"%s\"\n", err);
+}
+
+/* test_check_url: accepted and refused URLs. */
+static void
+test_check_url(void)
+{
+	char		err[256];
+	char		host[64];
+	char		tiny[4];
+
+	expect_url("http://example.com/x", true, "");
+	expect_url("https://example.com/a/b?c=d", true, "");
+	expect_url("HTTPS://Example.COM/", true, "");
+	expect_url("file:///etc/passwd", false, "\"file\"");
+	expect_url("FILE:///etc/passwd", false, "\"file\"");
+	expect_url("ftp://example.com/x", false, "\"ftp\"");
+	expect_url("gopher://example.com/", false, "\"gopher\"");
+	expect_url("mailto:a@example.com", false, "\"mailto\"");
+	expect_url("", false, "empty url");
+	expect_url(NULL, false, "empty url");
+	expect_url("example.com/x", false, "no scheme");
+	expect_url("/etc/passwd", false, "no scheme");
+	expect_url("//example.com/x", false, "no scheme");
+	expect_url("http://", false, "no host");
+	expect_url("http://:80/x", false, "no host");
+	expect_url("http://exa mple.com/", false, "invalid url");
+
+	CHECK(transfer_check_url("http://127.0.0.1:8080/a", err, sizeof(err), host, sizeof(host)), "ip url accepted");
+	CHECK_STR(host, "127.0.0.1", "host of an ip url");
+	CHECK(transfer_check_url("HTTP://Example.com/", err, sizeof(err), host, sizeof(host)), "upper-case scheme accepted");
+	CHECK_STR(host, "Example.com", "host of a name url");
+	CHECK(!transfer_check_url("http://example.com/", err, sizeof(err), tiny, sizeof(tiny)), "host too long for its buffer refused");
+	CHECK_STR(tiny, "", "host left empty when refused");
+	CHECK(transfer_check_url("http://example.com/", NULL, 0, NULL, 0), "no buffers needed");
+	CHECK(!transfer_check_url("ftp://x/", NULL, 0, NULL, 0), "refused without buffers");
+}
+
+/* test_start_refusals: what transfer_start refuses before any network use. */
+static void
+test_start_refusals(transfer_pool *pool)
+{
+	transfer_opts o;
+	char		url[256];
+	char		dest[256];
+	char		err[512];
+	bool		retryable = true;
+
+	set_url(url, sizeof(url), "/ok/10");
+	set_dest(dest, sizeof(dest), "refused");
+
+	base_opts(&o, 100, "file:///etc/passwd", dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "start refuses file://");
+	CHECK(!retryable, "a bad url is not retryable");
+	CHECK(strstr(err, "file") != NULL, "the reason names the scheme");
+
+	base_opts(&o, 100, url, "relative/path");
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "start refuses a relative dest_path");
+	CHECK(!part_exists("relative/path"), "no relative .part created");
+
+	base_opts(&o, 100, url, dest);
+	o.expected_sha256 = "abc";
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "start refuses a short expected_sha256");
+	o.expected_sha256 = "zz00000000000000000000000000000000000000000000000000000000000000";
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "start refuses a non-hex expected_sha256");
+
+	base_opts(&o, 100, url, dest);
+	o.max_bytes = -1;
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "start refuses a negative max_bytes");
+	base_opts(&o, 100, url, dest);
+	o.max_redirects = -1;
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "start refuses a negative max_redirects");
+
+	set_dest(dest, sizeof(dest), "no-such-dir/file");
+	base_opts(&o, 100, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "start refuses a missing directory");
+	CHECK(strstr(err, "cannot create") != NULL, "missing directory: cannot create");
+	CHECK(!retryable, "missing directory is not retryable");
+	CHECK_INT(transfer_count(pool), 0, "nothing started by refusals");
+}
+
+/* test_ok: a plain download, then with right and wrong checksums. */
+static void
+test_ok(transfer_pool *pool)
+{
+	transfer_opts o;
+	transfer_result r;
+	char		url[256];
+	char		dest[256];
+	char		sha[65];
+	char		upper[65];
+	char		err[512];
+	bool		retryable;
+
+	pattern_sha256(100000, sha);
+	set_url(url, sizeof(url), "/ok/100000");
+	set_dest(dest, sizeof(dest), "ok.bin");
+	base_opts(&o, 1, url, dest);
+	CHECK(run_one(pool, &o, &r), "/ok/100000 finished");
+	CHECK_INT(r.job_id, 1, "result carries the job id");
+	CHECK_INT(r.state, TRANSFER_DONE, "/ok/100000 DONE");
+	CHECK_INT(r.http_status, 200, "status 200");
+	CHECK_INT(r.bytes, 100000, "100000 bytes");
+	CHECK_STR(r.sha256, sha, "sha256 of the body");
+	CHECK_STR(r.content_type, "application/octet-stream", "content type");
+	CHECK(ends_with(r.effective_url, "/ok/100000"), "effective url");
+	CHECK_STR(r.error, "", "no error");
+	CHECK(file_is_pattern(dest, 100000), "file at dest holds the body");
+	CHECK(!part_exists(dest), "no .part left");
+	CHECK_INT(transfer_count(pool), 0, "count back to 0");
+	unlink(dest);
+
+	/* the right checksum, in upper case */
+	for (int i = 0; i < 65; i++)
+		upper[i] = (char) (sha[i] >= 'a' && sha[i] <= 'f' ? sha[i] - 'a' + 'A' : sha[i]);
+	base_opts(&o, 2, url, dest);
+	o.expected_sha256 = upper;
+	CHECK(run_one(pool, &o, &r), "expected sha256 right: finished");
+	CHECK_INT(r.state, TRANSFER_DONE, "expected sha256 right (upper case): DONE");
+	CHECK(file_exists(dest), "expected sha256 right: file in place");
+	unlink(dest);
+
+	/* a wrong one */
+	base_opts(&o, 3, url, dest);
+	o.expected_sha256 = "0000000000000000000000000000000000000000000000000000000000000000";
+	CHECK(run_one(pool, &o, &r), "expected sha256 wrong: finished");
+	CHECK_INT(r.state, TRANSFER_FAILED, "expected sha256 wrong: FAILED");
+	CHECK(!r.retryable, "sha256 mismatch not retryable");
+	CHECK(strncmp(r.error, "sha256 mismatch: expected 0000", 30) == 0, "sha256 mismatch message");
+	CHECK(strstr(r.error, sha) != NULL, "mismatch message names the actual sha256");
+	CHECK(!file_exists(dest), "sha256 mismatch: no file");
+	CHECK(!part_exists(dest), "sha256 mismatch: no .part");
+
+	/* an empty body is a file too */
+	set_url(url, sizeof(url), "/ok/0");
+	base_opts(&o, 4, url, dest);
+	CHECK(run_one(pool, &o, &r), "/ok/0 finished");
+	CHECK_INT(r.state, TRANSFER_DONE, "/ok/0 DONE");
+	CHECK_STR(r.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "/ok/0 sha256 of nothing");
+	CHECK(file_is_pattern(dest, 0), "/ok/0 file is empty");
+	unlink(dest);
+
+	/* a body that ends at close, without Content-Length */
+	set_url(url, sizeof(url), "/nolen/70000");
+	base_opts(&o, 5, url, dest);
+	CHECK(run_one(pool, &o, &r), "/nolen/70000 finished");
+	CHECK_INT(r.state, TRANSFER_DONE, "/nolen/70000 DONE");
+	CHECK(file_is_pattern(dest, 70000), "/nolen/70000 file holds the body");
+	unlink(dest);
+
+	/* a job id may not run twice; a destination may not be written twice */
+	set_url(url, sizeof(url), "/slow");
+	base_opts(&o, 6, url, dest);
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /slow");
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "same job id refused");
+	base_opts(&o, 7, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "same destination refused");
+	CHECK(part_exists(dest), "the running transfer's .part survives the refusals");
+	CHECK(transfer_cancel(pool, 6), "cancel /slow");
+	CHECK(wait_result(pool, &r, 1000) && r.state == TRANSFER_CANCELLED, "cancelled");
+}
+
+/* test_status: non-2xx answers. */
+static void
+test_status(transfer_pool *pool)
+{
+	static const struct
+	{
+		int			code;
+		bool		retryable;
+	}			cases[] = {{404, false}, {403, false}, {503, true}, {500, true}, {429, true}, {408, true}, {204, false}};
+	transfer_opts o;
+	transfer_result r;
+	char		url[256];
+	char		dest[256];
+	char		what[128];
+	char		want[64];
+
+	set_dest(dest, sizeof(dest), "status.bin");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		char		path[64];
+		int			code = cases[i].code;
+
+		snprintf(path, sizeof(path), "/status/%d", code);
+		set_url(url, sizeof(url), path);
+		base_opts(&o, 10 + (int64_t) i, url, dest);
+		CHECK(run_one(pool, &o, &r), "status finished");
+		if (code == 204)
+		{
+			/* 204 is a success with an empty body (our server sends one anyway: curl ignores it) */
+			CHECK_INT(r.state, TRANSFER_DONE, "/status/204 DONE");
+			unlink(dest);
+			continue;
+		}
+		snprintf(what, sizeof(what), "/status/%d FAILED", code);
+		CHECK_INT(r.state, TRANSFER_FAILED, what);
+		snprintf(what, sizeof(what), "/status/%d %sretryable", code, cases[i].retryable ? "" : "not ");
+		CHECK_INT(r.retryable, cases[i].retryable, what);
+		snprintf(want, sizeof(want), "http status %d", code);
+		CHECK_STR(r.error, want, "status message");
+		CHECK_INT(r.http_status, code, "http_status filled");
+		CHECK_INT(r.bytes, 0, "error body not counted");
+		CHECK(!file_exists(dest) && !part_exists(dest), "no file, no .part");
+	}
+}
+
+/* test_redirects: followed, too many, and to a refused scheme. */
+static void
+test_redirects(transfer_pool *pool)
+{
+	transfer_opts o;
+	transfer_result r;
+	char		url[256];
+	char		dest[256];
+
+	set_dest(dest, sizeof(dest), "redirect.bin");
+	set_url(url, sizeof(url), "/redirect/3");
+	base_opts(&o, 20, url, dest);
+	CHECK(run_one(pool, &o, &r), "/redirect/3 finished");
+	CHECK_INT(r.state, TRANSFER_DONE, "/redirect/3 with max 5 DONE");
+	CHECK(ends_with(r.effective_url, "/ok/100"), "effective url is the last hop");
+	CHECK(file_is_pattern(dest, 100), "/redirect/3 file holds /ok/100");
+	unlink(dest);
+
+	set_url(url, sizeof(url), "/redirect/5");
+	base_opts(&o, 21, url, dest);
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "/redirect/5 with max 5 DONE");
+	unlink(dest);
+
+	set_url(url, sizeof(url), "/redirect/7");
+	base_opts(&o, 22, url, dest);
+	CHECK(run_one(pool, &o, &r), "/redirect/7 finished");
+	CHECK_INT(r.state, TRANSFER_FAILED, "/redirect/7 with max 5 FAILED");
+	CHECK(!r.retryable, "too many redirects not retryable");
+	CHECK(!file_exists(dest) && !part_exists(dest), "/redirect/7: no file, no .part");
+	printf("# /redirect/7: %s\n", r.error);
+
+	set_url(url, sizeof(url), "/redirect/1");
+	base_opts(&o, 23, url, dest);
+	o.max_redirects = 0;
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_FAILED, "max_redirects 0 refuses a redirect");
+
+	set_url(url, sizeof(url), "/redirect-file");
+	base_opts(&o, 24, url, dest);
+	CHECK(run_one(pool, &o, &r), "/redirect-file finished");
+	CHECK_INT(r.state, TRANSFER_FAILED, "/redirect-file FAILED");
+	CHECK(!r.retryable, "redirect to file:// not retryable");
+	CHECK_INT(r.bytes, 0, "/redirect-file read nothing");
+	CHECK(!file_exists(dest) && !part_exists(dest), "/redirect-file: no file, no .part");
+	printf("# /redirect-file: %s\n", r.error);
+}
+
+/* test_limits: max_bytes three ways, a short body, a closed port, a timeout. */
+static void
+test_limits(transfer_pool *pool)
+{
+	transfer_opts o;
+	transfer_result r;
+	char		url[256];
+	char		dest[256];
+	long long	t0;
+	static const char *const paths[] = {"/ok/100000", "/nolen/100000", "/big"};
+
+	set_dest(dest, sizeof(dest), "limit.bin");
+	for (int i = 0; i < 3; i++)
+	{
+		char		what[128];
+
+		set_url(url, sizeof(url), paths[i]);
+		base_opts(&o, 30 + i, url, dest);
+		o.max_bytes = 1000;
+		snprintf(what, sizeof(what), "max_bytes 1000 on %s FAILED", paths[i]);
+		CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_FAILED, what);
+		CHECK(!r.retryable, "too large not retryable");
+		CHECK_STR(r.error, "response larger than max_bytes (1000)", "too large message");
+		CHECK(!file_exists(dest) && !part_exists(dest), "too large: no file, no .part");
+	}
+
+	/* exactly max_bytes is fine */
+	set_url(url, sizeof(url), "/nolen/1000");
+	base_opts(&o, 33, url, dest);
+	o.max_bytes = 1000;
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "max_bytes 1000 on 1000 bytes DONE");
+	unlink(dest);
+
+	set_url(url, sizeof(url), "/short");
+	base_opts(&o, 34, url, dest);
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_FAILED, "/short FAILED");
+	CHECK(r.retryable, "a cut-off body is retryable");
+	CHECK(!file_exists(dest) && !part_exists(dest), "/short: no file, no .part");
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok/10", closed_port());
+	base_opts(&o, 35, url, dest);
+	CHECK(run_one(pool, &o, &r), "closed port finished");
+	CHECK_INT(r.state, TRANSFER_FAILED, "connection refused FAILED");
+	CHECK(r.retryable, "connection refused retryable");
+	CHECK_INT(r.http_status, 0, "no status without a response");
+	CHECK(!file_exists(dest) && !part_exists(dest), "connection refused: no file, no .part");
+	printf("# closed port: %s\n", r.error);
+
+	set_url(url, sizeof(url), "/slow");
+	base_opts(&o, 36, url, dest);
+	o.total_timeout_s = 1;
+	t0 = now_ms();
+	CHECK(run_one(pool, &o, &r), "/slow with a 1 s timeout finished");
+	CHECK_INT(r.state, TRANSFER_FAILED, "total_timeout_s 1 on /slow FAILED");
+	CHECK(r.retryable, "timeout retryable");
+	CHECK(now_ms() - t0 < 3000, "timeout within 3 s");
+	CHECK(r.bytes > 0 && r.bytes < 300, "some bytes before the timeout");
+	CHECK(!file_exists(dest) && !part_exists(dest), "timeout: no file, no .part");
+	printf("# timeout: %s\n", r.error);
+}
+
+/* test_cancel: cancel /slow after about 300 ms. */
+static void
+test_cancel(transfer_pool *pool)
+{
+	transfer_opts o;
+	transfer_result r[4];
+	char		url[256];
+	char		dest[256];
+	char		err[512];
+	bool		retryable;
+	int64_t		done = -2,
+				total = -2;
+	long long	t0;
+	int			n;
+
+	set_url(url, sizeof(url), "/slow");
+	set_dest(dest, sizeof(dest), "slow.bin");
+	base_opts(&o, 40, url, dest);
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /slow");
+	CHECK(part_exists(dest), "/slow .part exists while running");
+	t0 = now_ms();
+	n = 0;
+	while (now_ms() - t0 < 300)
+		n += transfer_poll(pool, 50, r, 4);
+	CHECK_INT(n, 0, "/slow still running after 300 ms");
+	CHECK(transfer_progress(pool, 40, &done, &total), "progress of /slow");
+	CHECK(done > 0 && done < 300, "progress: some bytes done");
+	CHECK_INT(total, 300, "progress: total from Content-Length");
+	CHECK(!transfer_progress(pool, 999, &done, &total), "no progress of an unknown job");
+
+	CHECK(transfer_cancel(pool, 40), "cancel /slow");
+	CHECK(!part_exists(dest), ".part removed at cancel");
+	CHECK(!transfer_cancel(pool, 40), "second cancel is refused");
+	CHECK(!transfer_cancel(pool, 999), "cancel of an unknown job is refused");
+	CHECK_INT(transfer_count(pool), 1, "cancelled transfer counted until reported");
+	t0 = now_ms();
+	n = transfer_poll(pool, 5000, r, 4);
+	CHECK_INT(n, 1, "cancel reported by one transfer_poll");
+	CHECK(now_ms() - t0 < 1000, "without waiting for the poll timeout");
+	CHECK_INT(r[0].job_id, 40, "cancelled job id");
+	CHECK_INT(r[0].state, TRANSFER_CANCELLED, "CANCELLED");
+	CHECK(!file_exists(dest) && !part_exists(dest), "cancelled: no file, no .part");
+	CHECK_INT(transfer_count(pool), 0, "count back to 0");
+
+	t0 = now_ms();
+	CHECK_INT(transfer_poll(pool, 2000, r, 4), 0, "poll of an empty pool");
+	CHECK(now_ms() - t0 < 500, "an empty pool does not wait");
+}
+
+/* test_concurrent: 20 downloads through 4 connections, collected a few at a time. */
+static void
+test_concurrent(void)
+{
+	transfer_pool *pool = transfer_pool_create(4);
+	transfer_opts o;
+	transfer_result r[3];
+	char		url[256];
+	char		dest[20][256];
+	char		err[512];
+	char		sha[65];
+	bool		retryable;
+	bool		seen[20] = {false};
+	int			started = 0;
+	int			done = 0;
+	int			right = 0;
+	bool		too_many = false;
+	long long	deadline;
+
+	pattern_sha256(200000, sha);
+	set_url(url, sizeof(url), "/ok/200000");
+	for (int i = 0; i < 20; i++)
+	{
+		char		name[32];
+
+		snprintf(name, sizeof(name), "conc-%02d.bin", i);
+		set_dest(dest[i], sizeof(dest[i]), name);
+		base_opts(&o, 100 + i, url, dest[i]);
+		o.expected_sha256 = sha;
+		if (transfer_start(pool, &o, err, sizeof(err), &retryable))
+			started++;
+	}
+	CHECK_INT(started, 20, "20 started");
+	CHECK_INT(transfer_count(pool), 20, "20 counted");
+
+	deadline = now_ms() + 10000;
+	while (done < 20 && now_ms() < deadline)
+	{
+		int			n = transfer_poll(pool, 100, r, 3);
+
+		if (n > 3)
+			too_many = true;
+		for (int k = 0; k < n; k++)
+		{
+			int			i = (int) (r[k].job_id - 100);
+
+			done++;
+			if (i >= 0 && i < 20 && !seen[i] && r[k].state == TRANSFER_DONE &&
+				strcmp(r[k].sha256, sha) == 0 && file_is_pattern(dest[i], 200000) &&
+				!part_exists(dest[i]))
+				right++;
+			if (i >= 0 && i < 20)
+				seen[i] = true;
+		}
+	}
+	CHECK(!too_many, "poll hands out at most max results");
+	CHECK_INT(done, 20, "20 results");
+	CHECK_INT(right, 20, "20 DONE with the right bytes and checksum");
+	CHECK_INT(transfer_count(pool), 0, "none left");
+	for (int i = 0; i < 20; i++)
+		unlink(dest[i]);
+	transfer_pool_destroy(pool);
+}
+
+/* test_destroy: destroying a pool stops what runs and removes the .part files. */
+static void
+test_destroy(void)
+{
+	transfer_pool *pool = transfer_pool_create(2);
+	transfer_opts o;
+	transfer_result r;
+	char		url[256];
+	char		dest[256];
+	char		dest2[256];
+	char		err[512];
+	bool		retryable;
+
+	CHECK(transfer_pool_create(0) == NULL, "max_concurrent 0 refused");
+	set_url(url, sizeof(url), "/slow");
+	set_dest(dest, sizeof(dest), "destroy.bin");
+	base_opts(&o, 50, url, dest);
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /slow");
+	set_url(url, sizeof(url), "/ok/10");
+	set_dest(dest2, sizeof(dest2), "destroy2.bin");
+	base_opts(&o, 51, url, dest2);
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /ok/10");
+	transfer_poll(pool, 200, &r, 0);	/* let them run, collect nothing */
+	transfer_poll(pool, 200, &r, 0);
+	CHECK(part_exists(dest), "/slow .part exists");
+	transfer_pool_destroy(pool);
+	CHECK(!part_exists(dest) && !file_exists(dest), "destroy removed the .part");
+	unlink(dest2);
+	transfer_pool_destroy(NULL);
+}
+
+int
+main(void)
+{
+	transfer_pool *pool;
+	int			fds_before;
+
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_transfer.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL || start_server() != 0)
+	{
+		printf("Bail out! cannot set up: %s\n", strerror(errno));
+		return 1;
+	}
+	CHECK(transfer_global_init(), "global init");
+	fds_before = count_fds();
+
+	test_check_url();
+	pool = transfer_pool_create(4);
+	CHECK(pool != NULL, "pool created");
+	test_start_refusals(pool);
+	test_ok(pool);
+	test_status(pool);
+	test_redirects(pool);
+	test_limits(pool);
+	test_cancel(pool);
+	transfer_pool_destroy(pool);
+	test_concurrent();
+	test_destroy();
+
+	CHECK_INT(count_fds(), fds_before, "no file descriptor left open");
+	transfer_global_cleanup();
+	stop_server();
+	CHECK(rmdir(tmpdir) == 0, "test directory left empty");
+	return unit_done();
+}
