@@ -2,17 +2,24 @@
 # test/demo.sh — what `make demo` runs: install what is missing, build, install, start a
 # throwaway cluster and print a short tour of every feature (test/demo.sql).  The cluster is
 # stopped and removed at the end.
-set -euo pipefail
+set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-bash test/install-deps.sh
+bash test/install-deps.sh || exit 1
 SUDO=
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 echo "== building and installing pg_mlops"
-make -s >/dev/null
-$SUDO make -s install >/dev/null
+make -s >/dev/null || exit 1
+$SUDO make -s install >/dev/null || exit 1
 
 echo "== starting a throwaway cluster (shared_preload_libraries = 'pg_cron,pg_mlops')"
-exec test/with-cluster.sh --db mlops_demo -- \
-  bash -c 'echo "   PGHOST=$PGHOST PGPORT=$PGPORT PGDATABASE=$PGDATABASE"; psql -X -q -f test/demo.sql'
+. test/lib/cluster.sh
+served=$(mktemp -d)
+echo '{"species": ["Navicula", "Nitzschia"], "images": 2}' > "$served/sample.json"
+chmod -R a+rX "$served"
+cluster_start --db mlops_demo || exit 1
+trap 'cluster_stop; rm -rf "$served"' EXIT
+static_http_start "$served" || exit 1
+echo "   PGHOST=$PGHOST PGPORT=$PGPORT PGDATABASE=$PGDATABASE, files served at $STATIC_HTTP_URL"
+psql -X -q -v demo_url="$STATIC_HTTP_URL/sample.json" -f test/demo.sql

@@ -95,3 +95,26 @@ SELECT metric, value, n_samples, source_row_id FROM mlops.compute_metric('000000
 SELECT * FROM mlops.latest_metric('00000000-0000-0000-0000-00000000000a');
 SELECT id, metric, value, computed_at FROM mlops.metric_history('00000000-0000-0000-0000-00000000000a');
 SELECT mlops.unschedule_metric('00000000-0000-0000-0000-00000000000a') AS unscheduled;
+
+\echo
+\echo '=== 7. The job queue: Celery''s job without losing a job ==='
+\echo 'An sql job, run by the background worker with the submitter''s privileges, woken on commit:'
+SELECT mlops.submit_job('sql', '{"command": "SELECT count(*) FROM mlops.results"}') AS sql_job \gset
+SELECT mlops.wait_job(:sql_job, '30 seconds') AS state;
+SELECT id, kind, state, result, attempts, finished_at - started_at AS took FROM mlops.jobs WHERE id = :sql_job;
+\echo 'A download from a local HTTP server, through mlops.work_dir/<path>.part, checked and renamed:'
+SELECT mlops.submit_job('download', jsonb_build_object('url', :'demo_url', 'path', 'demo/sample.json')) AS dl_job \gset
+SELECT mlops.wait_job(:dl_job, '30 seconds') AS state;
+SELECT id, state, result FROM mlops.jobs WHERE id = :dl_job;
+\echo 'Bad input is refused before anything is queued:'
+\set ON_ERROR_STOP off
+SELECT mlops.submit_job('download', '{"url": "file:///etc/passwd", "path": "x"}');
+SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "../../outside"}');
+\set ON_ERROR_STOP on
+\echo 'An external worker (a GPU trainer, say) claims its own kind, reports progress and completes:'
+SELECT mlops.submit_job('train', '{"epochs": 10}') AS train_job \gset
+SELECT id, kind, state, attempts FROM mlops.claim_job('{train}', lease => '5 minutes');
+SELECT mlops.report_progress(:train_job, 0.6, 'epoch 6 of 10');
+SELECT id, kind, state, bar, message FROM mlops.job_progress WHERE id = :train_job;
+SELECT mlops.complete_job(:train_job, '{"accuracy": 0.93}');
+SELECT id, kind, state, bar, message FROM mlops.job_progress ORDER BY id;

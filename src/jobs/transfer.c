@@ -4,15 +4,26 @@
  *	  the background worker.  See transfer.h for the contract.
  *
  *	  Every download is a transfer_item owned by its pool: the easy handle,
- *	  the "<dest>.part" file descriptor, the running SHA-256 and the result
- *	  live there, never in globals.  libcurl hands the body to write_body in
- *	  chunks of up to TRANSFER_BUFFER_SIZE bytes, which go straight to the
- *	  file and the hash: no copy, no allocation per chunk.  Once libcurl says
+ *	  the "<dest>.part" file descriptor, the running SHA-256, the staging
+ *	  buffer and the result live there, never in globals.  Once libcurl says
  *	  a transfer is over, finish_item decides its outcome (status, size,
  *	  checksum), syncs and renames the file or removes it, and keeps the
  *	  result in the item until transfer_poll hands it out.  A cancelled
  *	  transfer is taken off the multi handle at once by transfer_cancel, so
  *	  the next transfer_poll reports it whatever libcurl is doing.
+ *
+ *	  Speed.  libcurl receives up to TRANSFER_BUFFER_SIZE bytes per read but
+ *	  calls the write callback with at most CURL_MAX_WRITE_SIZE (16 KiB) at
+ *	  a time, and SHA-256 costs about as much CPU as the download itself (the
+ *	  copy into the page cache).  So write_body only appends to one half of
+ *	  the item's staging buffer; a full half is written with one write() and
+ *	  hashed at the same time by the pool's hash helper thread, while libcurl
+ *	  fills the other half.  The helper only ever runs sha256_update on a
+ *	  buffer it is given, with every signal blocked; the pool waits for it
+ *	  before a buffer or hash is touched again.  Without the thread (it could
+ *	  not be started) the hash runs inline.  Every STAGE_SYNC_BYTES the file
+ *	  is handed to the kernel's write-back (sync_file_range), so the fsync
+ *	  before the rename has little left to wait for.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -23,6 +34,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +51,15 @@
 
 /* The only protocols a transfer may use, for the URL and every redirect. */
 #define TRANSFER_PROTOCOLS		"http,https"
+
+/* Each half of a transfer's staging buffer: one write() and one hash job. */
+#define STAGE_SIZE				(512 * 1024)
+
+/* A flushed part smaller than this is hashed inline: not worth a hand-off. */
+#define STAGE_OFFLOAD_MIN		(64 * 1024)
+
+/* Start write-back of the file after this many more bytes. */
+#define STAGE_SYNC_BYTES		(8 * 1024 * 1024)
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TRANSFER_PRINTF(f, a)	__attribute__((format(printf, f, a)))
@@ -55,9 +77,16 @@ typedef struct transfer_item
 	bool		body_started;	/* write_body has seen the final response */
 	bool		bad_status;		/* the final response is not 2xx: body refused */
 	bool		too_big;		/* the body went past max_bytes */
+	bool		no_stage;		/* staging buffer could not be allocated: write through */
 	int			write_errno;	/* write() failed with this; 0 when not */
 	int64_t		max_bytes;		/* 0: unlimited */
-	int64_t		bytes;			/* body bytes written */
+	int64_t		bytes;			/* body bytes received */
+	uint8_t    *stage;			/* 2 * STAGE_SIZE bytes, from the first body byte on */
+	int			stage_half;		/* the half being filled: 0 or 1 */
+	size_t		stage_fill;		/* bytes in it */
+	int64_t		written;		/* bytes written to the file */
+	int64_t		synced;			/* bytes handed to write-back */
+	struct transfer_pool *pool;
 	char	   *dest_path;
 	char	   *part_path;		/* dest_path + ".part" */
 	char		expected[65];	/* expected SHA-256 in lower case; "" when none */
@@ -66,12 +95,31 @@ typedef struct transfer_item
 	transfer_result result;
 } transfer_item;
 
+/*
+ * The hash helper: one job at a time.  job_ctx is non-NULL from
+ * helper_post until the helper has hashed the job, and only the thread
+ * that posted it waits for that (helper_wait).
+ */
+typedef struct hash_helper
+{
+	pthread_t	thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;		/* a job was posted, or stop was set */
+	pthread_cond_t idle;		/* the job is done */
+	sha256_ctx *job_ctx;
+	const uint8_t *job_data;
+	size_t		job_len;
+	bool		stop;
+} hash_helper;
+
 struct transfer_pool
 {
 	CURLM	   *multi;
 	transfer_item *head;		/* in start order */
 	transfer_item *tail;
 	int			count;			/* items in the list, finished or not */
+	bool		helper_running; /* false: hash inline */
+	hash_helper helper;
 };
 
 static void set_message(char *buf, size_t buflen, const char *fmt,...) TRANSFER_PRINTF(3, 4);
@@ -272,17 +320,214 @@ transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t
 }
 
 /*
+ * helper_main is the hash helper thread: it hashes each posted job and
+ * says so, until told to stop.
+ */
+static void *
+helper_main(void *arg)
+{
+	hash_helper *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	for (;;)
+	{
+		sha256_ctx *ctx;
+
+		while (h->job_ctx == NULL && !h->stop)
+			pthread_cond_wait(&h->wake, &h->lock);
+		if (h->job_ctx == NULL)
+			break;
+		ctx = h->job_ctx;
+		pthread_mutex_unlock(&h->lock);
+		sha256_update(ctx, h->job_data, h->job_len);
+		pthread_mutex_lock(&h->lock);
+		h->job_ctx = NULL;
+		pthread_cond_signal(&h->idle);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/*
+ * helper_start starts the hash helper with every signal blocked, so that
+ * the process's signal handlers only ever run on the calling thread.
+ * False when it cannot be started: hashing then stays inline.
+ */
+static bool
+helper_start(hash_helper *h)
+{
+	sigset_t	all;
+	sigset_t	old;
+	bool		ok;
+
+	memset(h, 0, sizeof(*h));
+	if (pthread_mutex_init(&h->lock, NULL) != 0)
+		return false;
+	if (pthread_cond_init(&h->wake, NULL) != 0)
+	{
+		pthread_mutex_destroy(&h->lock);
+		return false;
+	}
+	if (pthread_cond_init(&h->idle, NULL) != 0)
+	{
+		pthread_cond_destroy(&h->wake);
+		pthread_mutex_destroy(&h->lock);
+		return false;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ok = pthread_create(&h->thread, NULL, helper_main, h) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!ok)
+	{
+		pthread_cond_destroy(&h->idle);
+		pthread_cond_destroy(&h->wake);
+		pthread_mutex_destroy(&h->lock);
+	}
+	return ok;
+}
+
+/*
+ * helper_stop lets the helper finish and joins it.
+ */
+static void
+helper_stop(hash_helper *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+	pthread_cond_destroy(&h->idle);
+	pthread_cond_destroy(&h->wake);
+	pthread_mutex_destroy(&h->lock);
+}
+
+/*
+ * helper_wait returns once the helper has no job: after it, no buffer and
+ * no hash context is in the helper's hands.
+ */
+static void
+helper_wait(transfer_pool *pool)
+{
+	hash_helper *h = &pool->helper;
+
+	if (!pool->helper_running)
+		return;
+	pthread_mutex_lock(&h->lock);
+	while (h->job_ctx != NULL)
+		pthread_cond_wait(&h->idle, &h->lock);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/*
+ * hash_part hashes len bytes into ctx: on the helper, returning at once,
+ * when it runs and the part is worth it; else inline.  The helper must be
+ * idle (helper_wait), and neither data nor ctx may be touched until it is
+ * idle again.
+ */
+static void
+hash_part(transfer_pool *pool, sha256_ctx *ctx, const uint8_t *data, size_t len)
+{
+	hash_helper *h = &pool->helper;
+
+	if (!pool->helper_running || len < STAGE_OFFLOAD_MIN)
+	{
+		sha256_update(ctx, data, len);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	h->job_ctx = ctx;
+	h->job_data = data;
+	h->job_len = len;
+	pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/*
+ * write_all writes len bytes to the item's file, recording errno on failure.
+ * Every STAGE_SYNC_BYTES it starts the kernel's write-back of what came
+ * before, without waiting for it.
+ */
+static bool
+write_all(transfer_item *item, const uint8_t *p, size_t len)
+{
+	while (len > 0)
+	{
+		ssize_t		n = write(item->fd, p, len);
+
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			item->write_errno = errno;
+			return false;
+		}
+		p += n;
+		len -= (size_t) n;
+		item->written += n;
+	}
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (item->written - item->synced >= STAGE_SYNC_BYTES)
+	{
+		(void) sync_file_range(item->fd, item->synced, item->written - item->synced,
+							   SYNC_FILE_RANGE_WRITE);
+		item->synced = item->written;
+	}
+#endif
+	return true;
+}
+
+/*
+ * flush_stage writes the half being filled and hands it to the hash (on
+ * the helper, so the write and the hash overlap), then switches to the
+ * other half, which the helper is done with once helper_wait returns.
+ */
+static bool
+flush_stage(transfer_item *item)
+{
+	uint8_t    *half = item->stage + (size_t) item->stage_half * STAGE_SIZE;
+	size_t		len = item->stage_fill;
+
+	if (len == 0)
+		return true;
+	helper_wait(item->pool);
+	hash_part(item->pool, &item->sha, half, len);
+	item->stage_fill = 0;
+	item->stage_half ^= 1;
+	return write_all(item, half, len);
+}
+
+/*
+ * release_stage waits until the helper no longer holds the item's buffer
+ * or hash, and frees the buffer.
+ */
+static void
+release_stage(transfer_item *item)
+{
+	if (item->stage != NULL)
+	{
+		helper_wait(item->pool);
+		free(item->stage);
+		item->stage = NULL;
+	}
+	item->stage_fill = 0;
+}
+
+/*
  * write_body is libcurl's write callback: the body of the final response,
- * in chunks of up to TRANSFER_BUFFER_SIZE bytes.  It refuses (returning
- * less than it was given, which aborts the transfer) a body of a non-2xx
- * response, a body that goes past max_bytes, and a failed write.
+ * in chunks of up to CURL_MAX_WRITE_SIZE bytes, appended to the staging
+ * buffer (see the top of the file).  It refuses (returning less than it
+ * was given, which aborts the transfer) a body of a non-2xx response, a
+ * body that goes past max_bytes, and a failed write.  When the staging
+ * buffer cannot be allocated, it writes and hashes each chunk directly.
  */
 static size_t
 write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	transfer_item *item = userdata;
 	size_t		len = size * nmemb;
-	const char *p = ptr;
+	const uint8_t *p = (const uint8_t *) ptr;
 	size_t		left = len;
 
 	if (!item->body_started)
@@ -304,22 +549,33 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 		return 0;
 	}
 
-	while (left > 0)
+	if (item->stage == NULL && !item->no_stage)
 	{
-		ssize_t		n = write(item->fd, p, left);
-
-		if (n < 0)
-		{
-			if (errno == EINTR)
-				continue;
-			item->write_errno = errno;
+		item->stage = malloc(2 * (size_t) STAGE_SIZE);
+		item->no_stage = item->stage == NULL;
+	}
+	if (item->stage == NULL)
+	{
+		if (!write_all(item, p, len))
 			return 0;
-		}
-		p += n;
-		left -= (size_t) n;
+		sha256_update(&item->sha, p, len);
+		item->bytes += (int64_t) len;
+		return len;
 	}
 
-	sha256_update(&item->sha, ptr, len);
+	while (left > 0)
+	{
+		size_t		take = STAGE_SIZE - item->stage_fill;
+
+		if (take > left)
+			take = left;
+		memcpy(item->stage + (size_t) item->stage_half * STAGE_SIZE + item->stage_fill, p, take);
+		item->stage_fill += take;
+		p += take;
+		left -= take;
+		if (item->stage_fill == STAGE_SIZE && !flush_stage(item))
+			return 0;
+	}
 	item->bytes += (int64_t) len;
 	return len;
 }
@@ -343,12 +599,13 @@ xfer_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 }
 
 /*
- * release_part closes and removes the .part file: a failed or cancelled
- * download leaves nothing behind.
+ * release_part frees the staging buffer, closes and removes the .part
+ * file: a failed or cancelled download leaves nothing behind.
  */
 static void
 release_part(transfer_item *item)
 {
+	release_stage(item);
 	if (item->fd >= 0)
 	{
 		close(item->fd);
@@ -479,6 +736,13 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 		return;
 	}
 
+	if (!flush_stage(item))
+	{
+		fail_item(item, errno_transient(item->write_errno), "cannot write \"%s\": %s",
+				  item->part_path, strerror(item->write_errno));
+		return;
+	}
+	release_stage(item);		/* waits for the last hash job */
 	if (fsync(item->fd) != 0)
 	{
 		int			e = errno;
@@ -569,8 +833,9 @@ transfer_global_cleanup(void)
 }
 
 /*
- * transfer_pool_create makes a pool with its multi handle.  libcurl opens
- * at most max_concurrent connections and queues the transfers beyond them.
+ * transfer_pool_create makes a pool with its multi handle and hash helper.
+ * libcurl opens at most max_concurrent connections and queues the
+ * transfers beyond them.
  */
 transfer_pool *
 transfer_pool_create(int max_concurrent)
@@ -582,12 +847,15 @@ transfer_pool_create(int max_concurrent)
 	pool = calloc(1, sizeof(*pool));
 	if (pool == NULL)
 		return NULL;
+	pool->helper_running = helper_start(&pool->helper);
 	pool->multi = curl_multi_init();
 	if (pool->multi == NULL ||
 		curl_multi_setopt(pool->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) max_concurrent) != CURLM_OK)
 	{
 		if (pool->multi != NULL)
 			curl_multi_cleanup(pool->multi);
+		if (pool->helper_running)
+			helper_stop(&pool->helper);
 		free(pool);
 		return NULL;
 	}
@@ -614,6 +882,8 @@ transfer_pool_destroy(transfer_pool *pool)
 		item = next;
 	}
 	curl_multi_cleanup(pool->multi);
+	if (pool->helper_running)
+		helper_stop(&pool->helper);
 	free(pool);
 }
 
@@ -762,6 +1032,7 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	}
 	memcpy(item->part_path, opts->dest_path, dlen);
 	memcpy(item->part_path + dlen, ".part", sizeof(".part"));
+	item->pool = pool;
 	item->result.job_id = opts->job_id;
 	item->result.state = TRANSFER_RUNNING;
 	item->max_bytes = opts->max_bytes;

@@ -7,7 +7,12 @@ cd "$(dirname "$0")/../.."
 . test/lib/tap.sh
 
 cluster_start --db mlops_demo || exit 1
-out=$(psql -X -q -f test/demo.sql 2>&1)
+served=$(mktemp -d)
+trap 'cluster_stop; rm -rf "$served"' EXIT
+echo '{"sample": true}' > "$served/sample.json"
+chmod -R a+rX "$served"
+static_http_start "$served" || exit 1
+out=$(psql -X -q -v demo_url="$STATIC_HTTP_URL/sample.json" -f test/demo.sql 2>&1)
 status=$?
 ok $status "test/demo.sql runs without an error"
 [ $status -eq 0 ] || echo "$out" | sed 's/^/# /'
@@ -27,5 +32,9 @@ echo "$out" | grep -q "mlops_metric_00000000-0000-0000-0000-00000000000a | \* \*
 ok $? "the tour shows the replaced schedule as one pg_cron job"
 echo "$out" | grep -qE "^ accuracy \| +0\.8 \| +5 \| +3 "
 ok $? "the tour shows a computed metric of the newest row"
+echo "$out" | grep -qE "^ +2 \| succeeded \| \{\"url\": \"http://127.0.0.1"
+ok $? "the tour shows a download job that succeeded"
+echo "$out" | grep -q "train    | succeeded"
+ok $? "the tour shows an external worker's job completed"
 
 done_testing

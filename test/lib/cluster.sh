@@ -12,6 +12,8 @@
 #   cluster_stop               stop it (fast, then kill -9 of the postmaster's PID) and remove it;
 #                              CLUSTER_KEEP=1 keeps the folder for a look afterwards
 #   as_owner CMD...            run CMD as the cluster's OS owner (postgres when root)
+#   static_http_start DIR      serve DIR over HTTP on 127.0.0.1 (Debian's python3 http.server);
+#                              sets STATIC_HTTP_URL; the server is stopped by PID with the cluster
 #
 # cluster_start installs an EXIT trap that calls cluster_stop, so a cluster never outlives the
 # shell that made it.
@@ -110,12 +112,32 @@ cluster_start() {
   export PATH="$PG_BINDIR:$PATH"
 }
 
+STATIC_HTTP_PIDS=()
+
+static_http_start() {
+  local dir=$1 log port
+  log=$(mktemp "${TMPDIR:-/tmp}/pg_mlops_http.XXXXXX")
+  /usr/bin/python3 -m http.server --bind 127.0.0.1 0 --directory "$dir" >"$log" 2>&1 &
+  STATIC_HTTP_PIDS+=($!)
+  for _ in $(seq 1 100); do
+    port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$log" | head -n 1)
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  rm -f "$log"
+  [ -n "$port" ] || { echo "static_http_start: the server did not start" >&2; return 1; }
+  STATIC_HTTP_URL="http://127.0.0.1:$port"
+  export STATIC_HTTP_URL
+}
+
 cluster_restart() {
   as_owner "$PG_BINDIR/pg_ctl" -D "$PGDATA" -l "$CLUSTER_LOG" -w -t 60 -m fast restart >/dev/null
 }
 
 cluster_stop() {
   local pid
+  for pid in "${STATIC_HTTP_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  STATIC_HTTP_PIDS=()
   [ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR" ] || return 0
   if [ -f "$PGDATA/postmaster.pid" ]; then
     pid=$(head -n 1 "$PGDATA/postmaster.pid")
