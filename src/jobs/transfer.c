@@ -15,15 +15,16 @@
  *	  Speed.  libcurl receives up to TRANSFER_BUFFER_SIZE bytes per read but
  *	  calls the write callback with at most CURL_MAX_WRITE_SIZE (16 KiB) at
  *	  a time, and SHA-256 costs about as much CPU as the download itself (the
- *	  copy into the page cache).  So write_body only appends to one half of
- *	  the item's staging buffer; a full half is written with one write() and
- *	  hashed at the same time by the pool's hash helper thread, while libcurl
- *	  fills the other half.  The helper only ever runs sha256_update on a
- *	  buffer it is given, with every signal blocked; the pool waits for it
- *	  before a buffer or hash is touched again.  Without the thread (it could
- *	  not be started) the hash runs inline.  Every STAGE_SYNC_BYTES the file
- *	  is handed to the kernel's write-back (sync_file_range), so the fsync
- *	  before the rename has little left to wait for.
+ *	  copy into the page cache).  So write_body only appends to a slot of the
+ *	  item's staging ring; a full slot is written with one write() and queued
+ *	  for the pool's hash helper thread, which hashes it while libcurl fills
+ *	  the next slots.  The helper only ever runs sha256_update on the slots it
+ *	  is given, with every signal blocked; a slot is refilled, and the hash
+ *	  finished or the ring freed, only once the helper is done with them.
+ *	  Without the thread (it could not be started) the hash runs inline.
+ *	  Every STAGE_SYNC_BYTES the file is handed to the kernel's write-back
+ *	  (sync_file_range), so the fsync before the rename has little left to
+ *	  wait for.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -52,10 +53,11 @@
 /* The only protocols a transfer may use, for the URL and every redirect. */
 #define TRANSFER_PROTOCOLS		"http,https"
 
-/* Each half of a transfer's staging buffer: one write() and one hash job. */
-#define STAGE_SIZE				(512 * 1024)
+/* A transfer's staging ring: STAGE_SLOTS slots, each one write() and one hash job. */
+#define STAGE_SLOTS				4
+#define STAGE_SLOT_SIZE			(256 * 1024)
 
-/* A flushed part smaller than this is hashed inline: not worth a hand-off. */
+/* A flushed slot smaller than this (the last) is hashed inline: not worth a hand-off. */
 #define STAGE_OFFLOAD_MIN		(64 * 1024)
 
 /* Start write-back of the file after this many more bytes. */
@@ -66,6 +68,17 @@
 #else
 #define TRANSFER_PRINTF(f, a)
 #endif
+
+struct transfer_item;
+
+/* A slot of a staging ring; while queued for the helper, next links the queue. */
+typedef struct stage_slot
+{
+	struct stage_slot *next;
+	struct transfer_item *item;
+	uint8_t    *data;			/* STAGE_SLOT_SIZE bytes */
+	size_t		len;
+} stage_slot;
 
 typedef struct transfer_item
 {
@@ -81,9 +94,12 @@ typedef struct transfer_item
 	int			write_errno;	/* write() failed with this; 0 when not */
 	int64_t		max_bytes;		/* 0: unlimited */
 	int64_t		bytes;			/* body bytes received */
-	uint8_t    *stage;			/* 2 * STAGE_SIZE bytes, from the first body byte on */
-	int			stage_half;		/* the half being filled: 0 or 1 */
-	size_t		stage_fill;		/* bytes in it */
+	uint8_t    *stage;			/* the ring's memory, from the first body byte on */
+	stage_slot	slots[STAGE_SLOTS];
+	int			cur;			/* the slot being filled */
+	size_t		fill;			/* bytes in it */
+	uint64_t	posted;			/* slots queued for the helper */
+	uint64_t	hashed;			/* of which it has hashed (under its lock) */
 	int64_t		written;		/* bytes written to the file */
 	int64_t		synced;			/* bytes handed to write-back */
 	struct transfer_pool *pool;
@@ -96,19 +112,17 @@ typedef struct transfer_item
 } transfer_item;
 
 /*
- * The hash helper: one job at a time.  job_ctx is non-NULL from
- * helper_post until the helper has hashed the job, and only the thread
- * that posted it waits for that (helper_wait).
+ * The hash helper: a thread and its FIFO queue of slots.  Slots of one
+ * transfer are hashed in the order they were queued.
  */
 typedef struct hash_helper
 {
 	pthread_t	thread;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;		/* a job was posted, or stop was set */
-	pthread_cond_t idle;		/* the job is done */
-	sha256_ctx *job_ctx;
-	const uint8_t *job_data;
-	size_t		job_len;
+	pthread_cond_t wake;		/* a slot was queued, or stop was set */
+	pthread_cond_t done;		/* a slot was hashed */
+	stage_slot *head;
+	stage_slot *tail;
 	bool		stop;
 } hash_helper;
 
@@ -320,8 +334,8 @@ transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t
 }
 
 /*
- * helper_main is the hash helper thread: it hashes each posted job and
- * says so, until told to stop.
+ * helper_main is the hash helper thread: it hashes queued slots, oldest
+ * first, and counts each in its transfer's hashed, until told to stop.
  */
 static void *
 helper_main(void *arg)
@@ -331,18 +345,23 @@ helper_main(void *arg)
 	pthread_mutex_lock(&h->lock);
 	for (;;)
 	{
-		sha256_ctx *ctx;
+		stage_slot *slot;
 
-		while (h->job_ctx == NULL && !h->stop)
+		while (h->head == NULL && !h->stop)
 			pthread_cond_wait(&h->wake, &h->lock);
-		if (h->job_ctx == NULL)
+		if (h->head == NULL)
 			break;
-		ctx = h->job_ctx;
+		slot = h->head;
+		h->head = slot->next;
+		if (h->head == NULL)
+			h->tail = NULL;
 		pthread_mutex_unlock(&h->lock);
-		sha256_update(ctx, h->job_data, h->job_len);
+
+		sha256_update(&slot->item->sha, slot->data, slot->len);
+
 		pthread_mutex_lock(&h->lock);
-		h->job_ctx = NULL;
-		pthread_cond_signal(&h->idle);
+		slot->item->hashed++;
+		pthread_cond_signal(&h->done);
 	}
 	pthread_mutex_unlock(&h->lock);
 	return NULL;
@@ -368,7 +387,7 @@ helper_start(hash_helper *h)
 		pthread_mutex_destroy(&h->lock);
 		return false;
 	}
-	if (pthread_cond_init(&h->idle, NULL) != 0)
+	if (pthread_cond_init(&h->done, NULL) != 0)
 	{
 		pthread_cond_destroy(&h->wake);
 		pthread_mutex_destroy(&h->lock);
@@ -380,7 +399,7 @@ helper_start(hash_helper *h)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!ok)
 	{
-		pthread_cond_destroy(&h->idle);
+		pthread_cond_destroy(&h->done);
 		pthread_cond_destroy(&h->wake);
 		pthread_mutex_destroy(&h->lock);
 	}
@@ -388,7 +407,7 @@ helper_start(hash_helper *h)
 }
 
 /*
- * helper_stop lets the helper finish and joins it.
+ * helper_stop lets the helper finish its queue and joins it.
  */
 static void
 helper_stop(hash_helper *h)
@@ -398,49 +417,26 @@ helper_stop(hash_helper *h)
 	pthread_cond_signal(&h->wake);
 	pthread_mutex_unlock(&h->lock);
 	pthread_join(h->thread, NULL);
-	pthread_cond_destroy(&h->idle);
+	pthread_cond_destroy(&h->done);
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
 }
 
 /*
- * helper_wait returns once the helper has no job: after it, no buffer and
- * no hash context is in the helper's hands.
+ * wait_hashed returns once at most pending slots of the item are still
+ * queued or being hashed.  With 0, the helper holds nothing of the item:
+ * neither its ring nor its hash context.
  */
 static void
-helper_wait(transfer_pool *pool)
+wait_hashed(transfer_item *item, uint64_t pending)
 {
-	hash_helper *h = &pool->helper;
+	hash_helper *h = &item->pool->helper;
 
-	if (!pool->helper_running)
+	if (!item->pool->helper_running || item->posted <= pending)
 		return;
 	pthread_mutex_lock(&h->lock);
-	while (h->job_ctx != NULL)
-		pthread_cond_wait(&h->idle, &h->lock);
-	pthread_mutex_unlock(&h->lock);
-}
-
-/*
- * hash_part hashes len bytes into ctx: on the helper, returning at once,
- * when it runs and the part is worth it; else inline.  The helper must be
- * idle (helper_wait), and neither data nor ctx may be touched until it is
- * idle again.
- */
-static void
-hash_part(transfer_pool *pool, sha256_ctx *ctx, const uint8_t *data, size_t len)
-{
-	hash_helper *h = &pool->helper;
-
-	if (!pool->helper_running || len < STAGE_OFFLOAD_MIN)
-	{
-		sha256_update(ctx, data, len);
-		return;
-	}
-	pthread_mutex_lock(&h->lock);
-	h->job_ctx = ctx;
-	h->job_data = data;
-	h->job_len = len;
-	pthread_cond_signal(&h->wake);
+	while (item->posted - item->hashed > pending)
+		pthread_cond_wait(&h->done, &h->lock);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -479,45 +475,71 @@ write_all(transfer_item *item, const uint8_t *p, size_t len)
 }
 
 /*
- * flush_stage writes the half being filled and hands it to the hash (on
- * the helper, so the write and the hash overlap), then switches to the
- * other half, which the helper is done with once helper_wait returns.
+ * flush_slot hands the slot being filled to the hash (queued for the
+ * helper, or inline when the helper is not running or the slot is short:
+ * then after the item's queued slots, to keep the order) and writes it
+ * while the helper hashes.  Then it moves to the next slot, waiting until
+ * the helper is done with it.
  */
 static bool
-flush_stage(transfer_item *item)
+flush_slot(transfer_item *item)
 {
-	uint8_t    *half = item->stage + (size_t) item->stage_half * STAGE_SIZE;
-	size_t		len = item->stage_fill;
+	transfer_pool *pool = item->pool;
+	stage_slot *slot = &item->slots[item->cur];
+	size_t		len = item->fill;
+	bool		ok;
 
 	if (len == 0)
 		return true;
-	helper_wait(item->pool);
-	hash_part(item->pool, &item->sha, half, len);
-	item->stage_fill = 0;
-	item->stage_half ^= 1;
-	return write_all(item, half, len);
+	slot->len = len;
+	if (pool->helper_running && len >= STAGE_OFFLOAD_MIN)
+	{
+		hash_helper *h = &pool->helper;
+
+		slot->next = NULL;
+		pthread_mutex_lock(&h->lock);
+		if (h->tail != NULL)
+			h->tail->next = slot;
+		else
+			h->head = slot;
+		h->tail = slot;
+		item->posted++;
+		pthread_cond_signal(&h->wake);
+		pthread_mutex_unlock(&h->lock);
+	}
+	else
+	{
+		wait_hashed(item, 0);
+		sha256_update(&item->sha, slot->data, len);
+	}
+
+	ok = write_all(item, slot->data, len);
+	item->fill = 0;
+	item->cur = (item->cur + 1) % STAGE_SLOTS;
+	wait_hashed(item, STAGE_SLOTS - 1);
+	return ok;
 }
 
 /*
- * release_stage waits until the helper no longer holds the item's buffer
- * or hash, and frees the buffer.
+ * release_stage waits until the helper holds nothing of the item and
+ * frees the ring.
  */
 static void
 release_stage(transfer_item *item)
 {
 	if (item->stage != NULL)
 	{
-		helper_wait(item->pool);
+		wait_hashed(item, 0);
 		free(item->stage);
 		item->stage = NULL;
 	}
-	item->stage_fill = 0;
+	item->fill = 0;
 }
 
 /*
  * write_body is libcurl's write callback: the body of the final response,
  * in chunks of up to CURL_MAX_WRITE_SIZE bytes, appended to the staging
- * buffer (see the top of the file).  It refuses (returning less than it
+ * ring (see the top of the file).  It refuses (returning less than it
  * was given, which aborts the transfer) a body of a non-2xx response, a
  * body that goes past max_bytes, and a failed write.  When the staging
  * buffer cannot be allocated, it writes and hashes each chunk directly.
@@ -551,8 +573,13 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 	if (item->stage == NULL && !item->no_stage)
 	{
-		item->stage = malloc(2 * (size_t) STAGE_SIZE);
+		item->stage = malloc((size_t) STAGE_SLOTS * STAGE_SLOT_SIZE);
 		item->no_stage = item->stage == NULL;
+		for (int i = 0; item->stage != NULL && i < STAGE_SLOTS; i++)
+		{
+			item->slots[i].item = item;
+			item->slots[i].data = item->stage + (size_t) i * STAGE_SLOT_SIZE;
+		}
 	}
 	if (item->stage == NULL)
 	{
@@ -565,15 +592,15 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 	while (left > 0)
 	{
-		size_t		take = STAGE_SIZE - item->stage_fill;
+		size_t		take = STAGE_SLOT_SIZE - item->fill;
 
 		if (take > left)
 			take = left;
-		memcpy(item->stage + (size_t) item->stage_half * STAGE_SIZE + item->stage_fill, p, take);
-		item->stage_fill += take;
+		memcpy(item->slots[item->cur].data + item->fill, p, take);
+		item->fill += take;
 		p += take;
 		left -= take;
-		if (item->stage_fill == STAGE_SIZE && !flush_stage(item))
+		if (item->fill == STAGE_SLOT_SIZE && !flush_slot(item))
 			return 0;
 	}
 	item->bytes += (int64_t) len;
@@ -736,7 +763,7 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 		return;
 	}
 
-	if (!flush_stage(item))
+	if (!flush_slot(item))
 	{
 		fail_item(item, errno_transient(item->write_errno), "cannot write \"%s\": %s",
 				  item->part_path, strerror(item->write_errno));

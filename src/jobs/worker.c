@@ -19,6 +19,7 @@
  */
 #include "postgres.h"
 
+#include <ftw.h>
 #include <sys/stat.h>
 
 #include "access/xact.h"
@@ -39,6 +40,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "common/pathsafe.h"
 #include "jobs/jobs.h"
 #include "pg_mlops.h"
 
@@ -65,6 +67,8 @@ static bool ClaimAndRun(MemoryContext cxt);
 static void Finish(int64 id, JobOutcome outcome, const char *result_json, const char *error, bool retryable);
 static void PollTransfers(void);
 static void ReportProgressAndCancels(void);
+static void RemoveStaleParts(void);
+static int	StalePartVisit(const char *path, const struct stat *st, int flag, struct FTW *ftw);
 
 /* A transfer in flight and the kind that started it. */
 typedef struct RunningTransfer
@@ -215,6 +219,56 @@ Maintain(bool startup)
 	snprintf(sql, sizeof(sql), "SELECT mlops.worker_maintain(interval '%d seconds')",
 			 mlops_job_retention_s > 0 ? mlops_job_retention_s : INT_MAX);
 	SPI_execute(sql, false, 0);
+	EndTx();
+}
+
+/* RemoveStaleParts' nftw callback state: the work directory's path. */
+static const char *StaleDir = NULL;
+
+/*
+ * StalePartVisit removes one "*.part" file unless a running download owns
+ * it.  The check runs per file with a fresh snapshot, so a download that
+ * another worker started a moment ago keeps its file.
+ */
+static int
+StalePartVisit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	size_t		len = strlen(path);
+	size_t		dirlen = strlen(StaleDir);
+	char	   *rel;
+
+	if (flag != FTW_F || len < 5 || strcmp(path + len - 5, ".part") != 0 ||
+		strncmp(path, StaleDir, dirlen) != 0 || path[dirlen] != '/')
+		return 0;
+	rel = pnstrdup(path + dirlen + 1, len - dirlen - 1 - 5);
+	SPI_execute("SELECT params ->> 'path' FROM mlops.jobs WHERE state = 'running' AND kind = 'download'",
+				false, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *p = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char		norm[MAXPGPATH];
+
+		if (p && path_normalize_relative(p, norm, sizeof(norm)) == PATH_OK && strcmp(norm, rel) == 0)
+			return 0;			/* a running download's file */
+	}
+	if (unlink(path) == 0)
+		ereport(LOG,
+				(errmsg("pg_mlops worker removed \"%s\", left by a download that did not finish", path)));
+	return 0;
+}
+
+/*
+ * RemoveStaleParts deletes, at startup, the "*.part" files that downloads
+ * of a worker that died left behind: those no running download owns.
+ * Symbolic links are not followed.  (A download that is retried truncates
+ * its file anyway; this removes those of jobs that will not run again.)
+ */
+static void
+RemoveStaleParts(void)
+{
+	StaleDir = mlops_work_dir_path();
+	BeginTx();
+	(void) nftw(StaleDir, StalePartVisit, 16, FTW_PHYS);
 	EndTx();
 }
 
@@ -514,6 +568,8 @@ mlops_worker_main(Datum main_arg)
 				if (!started || TimestampDifferenceExceeds(last_maintain, now, MAINTAIN_INTERVAL_MS))
 				{
 					Maintain(!started);
+					if (!started)
+						RemoveStaleParts();
 					started = true;
 					last_maintain = now;
 				}

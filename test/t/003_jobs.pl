@@ -439,6 +439,29 @@ SELECT :d || ' ' || :s1 || ' ' || :s2});
 }
 
 # ---------------------------------------------------------------------------------------------
+# i) A download that will not run again (its last attempt died with the worker) leaves no .part:
+#    the restarted worker removes the files no running download owns.
+{
+	my $size = 8 * 1024 * 1024;
+	my $id   = q1("SELECT mlops.submit_job('download', jsonb_build_object('url', '$base/slow/$size', "
+		  . "'path', 'i/orphan.bin'), max_attempts => 1)");
+	ok(wait_for("SELECT state = 'running' AND progress > 0 FROM mlops.jobs WHERE id = $id", 't', 30),
+		'i: the slow download runs');
+	ok(-f "$workdir/i/orphan.bin.part", 'i: its .part file exists while it runs');
+	kill_worker('i');
+	ok(wait_for("SELECT state || ' ' || attempts FROM mlops.jobs WHERE id = $id", 'failed 1', 30),
+		'i: the job whose only attempt died with the worker ends failed');
+	my $gone = 0;
+	for (1 .. 200)
+	{
+		if (!-e "$workdir/i/orphan.bin.part") { $gone = 1; last; }
+		usleep(50_000);
+	}
+	ok($gone, 'i: the restarted worker removed its .part file');
+	ok(!-e "$workdir/i/orphan.bin", 'i: and no final file exists');
+}
+
+# ---------------------------------------------------------------------------------------------
 # h) Wake on commit: from a submit's commit to the worker's start, with the worker idle.
 {
 	my $script = '';
