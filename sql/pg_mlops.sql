@@ -1153,19 +1153,6 @@ WHERE mlops.may_manage_job(j.submitted_by);
 COMMENT ON VIEW mlops.job_progress IS 'Jobs of the calling role with a text progress bar, for people in psql';
 GRANT SELECT ON mlops.job_progress TO PUBLIC;
 
--- Runnable: pending, due, every dependency succeeded.
-CREATE FUNCTION mlops.job_is_runnable(j mlops.jobs)
-RETURNS boolean
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT j.state = 'pending' AND j.run_after <= now()
-       AND NOT EXISTS (SELECT 1 FROM unnest(j.depends_on) d
-                       WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs dj
-                                         WHERE dj.id OPERATOR(pg_catalog.=) d AND dj.state = 'succeeded'))
-$$;
-COMMENT ON FUNCTION mlops.job_is_runnable(mlops.jobs) IS 'A job is runnable when pending, due and all its dependencies succeeded';
-
 CREATE FUNCTION mlops.claim_job(kinds text[], lease interval DEFAULT '5 minutes')
 RETURNS mlops.jobs
 LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
@@ -1187,7 +1174,11 @@ BEGIN
         claimed_role = mlops.calling_role(), worker_pid = pg_backend_pid(),
         lease_until = now() + lease, heartbeat_at = now(), error = NULL
     WHERE u.id = (SELECT c.id FROM mlops.jobs c
-                  WHERE c.state = 'pending' AND c.kind = ANY (kinds) AND mlops.job_is_runnable(c)
+                  -- runnable: pending, due, and every dependency succeeded
+                  WHERE c.state = 'pending' AND c.kind = ANY (kinds) AND c.run_after <= now()
+                    AND NOT EXISTS (SELECT 1 FROM unnest(c.depends_on) d
+                                    WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs dj
+                                                      WHERE dj.id OPERATOR(pg_catalog.=) d AND dj.state = 'succeeded'))
                   ORDER BY c.run_after, c.id
                   FOR UPDATE SKIP LOCKED LIMIT 1)
     RETURNING u.* INTO j;
@@ -1336,7 +1327,11 @@ AS $$
     SET state = 'running', attempts = u.attempts + 1, started_at = now(), claimed_by = 'worker',
         worker_pid = pid, heartbeat_at = now(), error = NULL
     WHERE u.id = (SELECT c.id FROM mlops.jobs c
-                  WHERE c.state = 'pending' AND c.kind = ANY (kinds) AND mlops.job_is_runnable(c)
+                  -- runnable: pending, due, and every dependency succeeded
+                  WHERE c.state = 'pending' AND c.kind = ANY (kinds) AND c.run_after <= now()
+                    AND NOT EXISTS (SELECT 1 FROM unnest(c.depends_on) d
+                                    WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs dj
+                                                      WHERE dj.id OPERATOR(pg_catalog.=) d AND dj.state = 'succeeded'))
                   ORDER BY c.run_after, c.id
                   FOR UPDATE SKIP LOCKED LIMIT 1)
     RETURNING u.*

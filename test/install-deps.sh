@@ -14,6 +14,8 @@ PACKAGES=(
   postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-postgis-3
   libcurl4-openssl-dev libjson-c-dev libarchive-dev libzip-dev
   libipc-run-perl
+  # real servers for transfer tests and benchmarks (nginx with WebDAV), and the curl CLI peer
+  nginx-light libnginx-mod-http-dav-ext curl bc
   # kernel fuzzing (libFuzzer ships in clang's runtime)
   clang-14 libclang-rt-14-dev
   # peers for parity tests and benchmarks (Debian's /usr/bin/python3)

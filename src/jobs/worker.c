@@ -65,7 +65,7 @@ static bool ExtensionReady(void);
 static void Maintain(bool startup);
 static bool ClaimAndRun(MemoryContext cxt);
 static void Finish(int64 id, JobOutcome outcome, const char *result_json, const char *error, bool retryable);
-static void PollTransfers(void);
+static int	PollTransfers(void);
 static void ReportProgressAndCancels(void);
 static void RemoveStaleParts(void);
 static int	StalePartVisit(const char *path, const struct stat *st, int flag, struct FTW *ftw);
@@ -402,9 +402,9 @@ ClaimAndRun(MemoryContext cxt)
 
 /*
  * PollTransfers lets libcurl work for up to 100 ms and writes the outcome
- * of every transfer that ended.
+ * of every transfer that ended; returns how many ended.
  */
-static void
+static int
 PollTransfers(void)
 {
 	transfer_result results[MAX_RESULTS];
@@ -430,6 +430,7 @@ PollTransfers(void)
 		outcome = kind->transfer_done(results[i].job_id, &results[i], &result_json, &error, &retryable);
 		Finish(results[i].job_id, outcome, result_json, error, retryable);
 	}
+	return n;
 }
 
 /*
@@ -492,6 +493,7 @@ mlops_worker_main(Datum main_arg)
 	volatile TimestampTz last_maintain = 0;
 	volatile TimestampTz last_progress = 0;
 	volatile bool started = false;
+	volatile bool busy = false;
 
 	/*
 	 * die() turns SIGTERM into a FATAL at the next CHECK_FOR_INTERRUPTS, so
@@ -538,7 +540,8 @@ mlops_worker_main(Datum main_arg)
 
 	for (;;)
 	{
-		long		timeout = NRunning > 0 ? 0 : MAINTAIN_INTERVAL_MS;
+		/* no sleep while transfers run or the last pass found work: there may be more */
+		long		timeout = (NRunning > 0 || busy) ? 0 : MAINTAIN_INTERVAL_MS;
 		TimestampTz now;
 
 		pgstat_report_activity(STATE_IDLE, NULL);
@@ -573,14 +576,17 @@ mlops_worker_main(Datum main_arg)
 					started = true;
 					last_maintain = now;
 				}
+				busy = false;
 				while (ClaimAndRun(loop_context))
 				{
+					busy = true;
 					CHECK_FOR_INTERRUPTS();
 					MemoryContextReset(loop_context);
 				}
 				if (NRunning > 0)
 				{
-					PollTransfers();
+					if (PollTransfers() > 0)
+						busy = true;	/* slots freed: claim again at once */
 					now = GetCurrentTimestamp();
 					if (TimestampDifferenceExceeds(last_progress, now, PROGRESS_INTERVAL_MS))
 					{

@@ -112,13 +112,13 @@ cluster_start() {
   export PATH="$PG_BINDIR:$PATH"
 }
 
-STATIC_HTTP_PIDS=()
+SERVER_PIDS=()
 
 static_http_start() {
   local dir=$1 log port
   log=$(mktemp "${TMPDIR:-/tmp}/pg_mlops_http.XXXXXX")
   /usr/bin/python3 -m http.server --bind 127.0.0.1 0 --directory "$dir" >"$log" 2>&1 &
-  STATIC_HTTP_PIDS+=($!)
+  SERVER_PIDS+=($!)
   for _ in $(seq 1 100); do
     port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$log" | head -n 1)
     [ -n "$port" ] && break
@@ -136,8 +136,8 @@ cluster_restart() {
 
 cluster_stop() {
   local pid
-  for pid in "${STATIC_HTTP_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  STATIC_HTTP_PIDS=()
+  for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  SERVER_PIDS=()
   [ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR" ] || return 0
   if [ -f "$PGDATA/postmaster.pid" ]; then
     pid=$(head -n 1 "$PGDATA/postmaster.pid")

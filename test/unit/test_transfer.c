@@ -12,6 +12,7 @@
  *	/redirect-file	302 to file:///etc/passwd
  *	/slow			announces 300 bytes, then sends one every 100 ms
  *	/big			announces 10000000 bytes, sends 1000, then stalls
+ *	/stall/<n>		announces 2n bytes, sends n pattern bytes, then stalls
  *
  * The server and its children die with SIGKILL at the end, or with the
  * test (PR_SET_PDEATHSIG) if it dies first.
@@ -209,6 +210,12 @@ serve_client(int fd)
 					break;
 				sleep_ms(100);
 			}
+	}
+	else if (sscanf(path, "/stall/%ld", &n) == 1 && n >= 0)
+	{
+		snprintf(extra, sizeof(extra), "Content-Length: %ld\r\n", 2 * n);
+		if (send_head(fd, 200, extra) == 0 && send_pattern(fd, (size_t) n) == 0)
+			sleep_ms(30000);
 	}
 	else if (strcmp(path, "/big") == 0)
 	{
@@ -896,6 +903,101 @@ test_concurrent(void)
 	transfer_pool_destroy(pool);
 }
 
+/*
+ * test_large: bodies of many staging slots, several at once (their slots
+ * interleave in the hash helper's queue), one cancelled and one refused
+ * for size while slots of theirs may still be queued.
+ */
+static void
+test_large(void)
+{
+	transfer_pool *pool = transfer_pool_create(8);
+	transfer_opts o;
+	transfer_result r[8];
+	char		url[256];
+	char		dest[8][256];
+	char		err[512];
+	char		sha[65];
+	char		sha_nolen[65];
+	bool		retryable;
+	int			got = 0;
+	int			right = 0;
+	int64_t		done = 0,
+				total = 0;
+	long long	deadline;
+	transfer_state state[8];
+
+	pattern_sha256(3000017, sha);
+	pattern_sha256(2500001, sha_nolen);
+	for (int i = 0; i < 8; i++)
+	{
+		char		name[32];
+
+		snprintf(name, sizeof(name), "large-%d.bin", i);
+		set_dest(dest[i], sizeof(dest[i]), name);
+		state[i] = TRANSFER_RUNNING;
+	}
+	for (int i = 0; i < 5; i++)
+	{
+		set_url(url, sizeof(url), "/ok/3000017");
+		base_opts(&o, 200 + i, url, dest[i]);
+		o.expected_sha256 = sha;
+		CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /ok/3000017");
+	}
+	set_url(url, sizeof(url), "/nolen/2500001");
+	base_opts(&o, 205, url, dest[5]);
+	o.expected_sha256 = sha_nolen;
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /nolen/2500001");
+	set_url(url, sizeof(url), "/stall/3000000");
+	base_opts(&o, 206, url, dest[6]);
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /stall/3000000");
+	set_url(url, sizeof(url), "/nolen/3000000");
+	base_opts(&o, 207, url, dest[7]);
+	o.max_bytes = 2000000;
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /nolen/3000000 with max_bytes 2000000");
+
+	deadline = now_ms() + 10000;
+	while (got < 8 && now_ms() < deadline)
+	{
+		int			n = transfer_poll(pool, 100, r, 8);
+
+		for (int k = 0; k < n; k++)
+		{
+			int			i = (int) (r[k].job_id - 200);
+
+			got++;
+			if (i < 0 || i >= 8)
+				continue;
+			state[i] = r[k].state;
+			if (i < 5 && r[k].state == TRANSFER_DONE && strcmp(r[k].sha256, sha) == 0 &&
+				r[k].bytes == 3000017 && file_is_pattern(dest[i], 3000017))
+				right++;
+			if (i == 5 && r[k].state == TRANSFER_DONE && strcmp(r[k].sha256, sha_nolen) == 0 &&
+				file_is_pattern(dest[i], 2500001))
+				right++;
+			if (i == 7)
+				CHECK_STR(r[k].error, "response larger than max_bytes (2000000)", "large body over max_bytes refused");
+		}
+		/* once the stalled one has all it will get, cancel it */
+		if (state[6] == TRANSFER_RUNNING && transfer_progress(pool, 206, &done, &total) &&
+			done == 3000000)
+		{
+			CHECK_INT(total, 6000000, "stalled: total from Content-Length");
+			CHECK(transfer_cancel(pool, 206), "cancel the stalled download");
+			state[6] = TRANSFER_CANCELLED;
+		}
+	}
+	CHECK_INT(got, 8, "8 large results");
+	CHECK_INT(right, 6, "6 large downloads DONE with the right bytes and checksum");
+	CHECK_INT(state[6], TRANSFER_CANCELLED, "stalled download cancelled");
+	CHECK_INT(state[7], TRANSFER_FAILED, "over max_bytes FAILED");
+	CHECK(!file_exists(dest[6]) && !part_exists(dest[6]), "cancelled: no file, no .part");
+	CHECK(!file_exists(dest[7]) && !part_exists(dest[7]), "too large: no file, no .part");
+	for (int i = 0; i < 8; i++)
+		unlink(dest[i]);
+	transfer_pool_destroy(pool);
+}
+
 /* test_destroy: destroying a pool stops what runs and removes the .part files. */
 static void
 test_destroy(void)
@@ -954,6 +1056,7 @@ main(void)
 	test_cancel(pool);
 	transfer_pool_destroy(pool);
 	test_concurrent();
+	test_large();
 	test_destroy();
 
 	CHECK_INT(count_fds(), fds_before, "no file descriptor left open");

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# test/bench/jobs/run.sh — the job engine's benchmark (`make bench`, or BENCH=jobs):
+#   1. submit -> start latency of trivial sql jobs (p50, p99), one at a time;
+#   2. throughput of trivial sql jobs: 2,000 queued in one transaction;
+#   3. one 1 GiB download from a local nginx: a download job against the curl CLI;
+#   4. 500 small files (10 KiB) from the same nginx: 500 download jobs against a loop of curl CLI
+#      calls.
+# Everything runs on this machine, side by side, on a throwaway cluster and a local nginx, both
+# stopped by PID at the end.  Prints a table and the ratios; times are medians of 3 runs for
+# the big file.  About a minute.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+. test/lib/cluster.sh
+. test/lib/nginx.sh
+. test/lib/tap.sh    # poll_sql
+
+served=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_bench_jobs.XXXXXX")
+cluster_start --db mlops_bench --conf 'mlops.max_transfers = 16' || exit 1
+trap 'cluster_stop; rm -rf "$served"' EXIT
+psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' || exit 1
+
+# the files: 1 GiB (its content does not matter to either side) and 500 x 10 KiB
+head -c $((1024 * 1024 * 1024)) /dev/zero > "$served/big.bin"
+mkdir -p "$served/small"
+for i in $(seq 1 500); do head -c 10240 /dev/urandom > "$served/small/$i.bin"; done
+chmod -R a+rX "$served"
+nginx_start "$served" || exit 1
+workdir="$PGDATA/pg_mlops"
+curl_out=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_bench_curl.XXXXXX")
+trap 'cluster_stop; rm -rf "$served" "$curl_out"' EXIT
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+now() { date +%s.%N; }
+
+echo "== 1. latency: 200 trivial sql jobs, each submitted and waited for"
+script=""
+for i in $(seq 1 200); do
+  script+="SELECT mlops.submit_job('sql', '{\"command\": \"SELECT 1\"}', run_id => 'lat') AS j \\gset
+SELECT mlops.wait_job(:j, '10 seconds') \\g /dev/null
+"
+done
+psql -XAtq -v ON_ERROR_STOP=1 <<<"$script" >/dev/null || exit 1
+read -r p50 p99 ok <<<"$(psql -XAt -F ' ' -c "SELECT round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at)))::numeric, 2),
+  round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at)))::numeric, 2),
+  count(*) FILTER (WHERE state = 'succeeded') FROM mlops.jobs WHERE run_id = 'lat'")"
+
+echo "== 2. throughput: 2,000 trivial sql jobs queued in one transaction"
+psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('sql', '{\"command\": \"SELECT 1\"}', run_id => 'tput')) FROM generate_series(1, 2000)" >/dev/null
+poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'tput' AND state IN ('succeeded', 'failed')" 2000 120 >/dev/null
+read -r tput_s tput_ok <<<"$(psql -XAt -F ' ' -c "SELECT extract(epoch FROM max(finished_at) - min(created_at)), count(*) FILTER (WHERE state = 'succeeded') FROM mlops.jobs WHERE run_id = 'tput'")"
+
+echo "== 3. one 1 GiB file: the curl CLI and a download job, 3 runs each"
+curl_big=()
+job_big=()
+for r in 1 2 3; do
+  sync
+  t0=$(now); curl -s -o "$curl_out/big.bin" "$NGINX_URL/big.bin"; t1=$(now)
+  curl_big+=("$(echo "$t1 - $t0" | bc -l)")
+  rm -f "$curl_out/big.bin"
+  sync
+  id=$(psql -XAtq -c "SELECT mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/big.bin', 'path', 'bench/big.bin'))")
+  st=$(psql -XAtq -c "SELECT mlops.wait_job($id, '5 minutes')")
+  [ "$st" = succeeded ] || { echo "download job $id ended $st: $(psql -XAtc "SELECT error FROM mlops.jobs WHERE id = $id")"; exit 1; }
+  job_big+=("$(psql -XAtc "SELECT extract(epoch FROM finished_at - started_at) FROM mlops.jobs WHERE id = $id")")
+  rm -f "$workdir/bench/big.bin"
+done
+curl_big_s=$(printf '%s\n' "${curl_big[@]}" | median)
+job_big_s=$(printf '%s\n' "${job_big[@]}" | median)
+
+echo "== 4. 500 files of 10 KiB: a loop of curl CLI calls and 500 download jobs"
+t0=$(now)
+for i in $(seq 1 500); do curl -s -o "$curl_out/$i.bin" "$NGINX_URL/small/$i.bin" || exit 1; done
+t1=$(now)
+curl_small_s=$(echo "$t1 - $t0" | bc -l)
+psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/small/' || i || '.bin', 'path', 'bench/small/' || i || '.bin'), run_id => 'small')) FROM generate_series(1, 500) i" >/dev/null
+poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'small' AND state IN ('succeeded', 'failed')" 500 300 >/dev/null
+read -r job_small_s small_ok <<<"$(psql -XAt -F ' ' -c "SELECT extract(epoch FROM max(finished_at) - min(created_at)), count(*) FILTER (WHERE state = 'succeeded') FROM mlops.jobs WHERE run_id = 'small'")"
+same=$(cd "$served/small" && for i in $(seq 1 500); do cmp -s "$i.bin" "$workdir/bench/small/$i.bin" && echo ok; done | wc -l)
+
+gib=1073741824
+printf '\n%-58s %12s\n' "" "result"
+printf '%-58s %9.2f ms\n' "sql job submit -> start latency, p50 (200 jobs)" "$p50"
+printf '%-58s %9.2f ms\n' "sql job submit -> start latency, p99" "$p99"
+printf '%-58s %9.0f /s   (%s of 2000 succeeded)\n' "sql job throughput (2000 queued at once)" "$(echo "2000 / $tput_s" | bc -l)" "$tput_ok"
+printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: curl CLI (median of 3)" "$curl_big_s" "$(echo "$gib / $curl_big_s / 1000000" | bc -l)"
+printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: download job (median of 3; sha256 computed too)" "$job_big_s" "$(echo "$gib / $job_big_s / 1000000" | bc -l)"
+printf '%-58s %9.2f s\n' "500 x 10 KiB: loop of curl CLI calls" "$curl_small_s"
+printf '%-58s %9.2f s   (%s succeeded, %s byte-identical)\n' "500 x 10 KiB: 500 download jobs" "$job_small_s" "$small_ok" "$same"
+echo
+echo "ratios (targets from the issue)"
+printf '  %-56s %s\n' "p50 latency under 20 ms" "$(echo "$p50 < 20" | bc -l | sed 's/1/yes/;s/0/NO/')"
+printf '  %-56s %.0f%%\n' "download job throughput / curl CLI, 1 GiB (target >= 90%)" "$(echo "100 * $curl_big_s / $job_big_s" | bc -l)"
+printf '  %-56s %.1fx\n' "500 small files: curl loop / download jobs (target >= 5x)" "$(echo "$curl_small_s / $job_small_s" | bc -l)"
