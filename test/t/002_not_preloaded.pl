@@ -28,5 +28,12 @@ ok( $node->poll_query_until(
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mlops worker'"),
 	'0', 'no worker without preloading');
 
+($ret, $out, $err) = $node->psql('postgres', qq{SELECT mlops.submit_job('sql', '{"command": "SELECT 1"}')});
+isnt($ret, 0, 'a job for the worker cannot be queued without a worker');
+like($err, qr/no pg_mlops worker serves database "postgres".*HINT:  Add pg_mlops to shared_preload_libraries/s,
+	'the error says so and hints at shared_preload_libraries');
+is($node->safe_psql('postgres', q{SELECT mlops.submit_job('train', '{}') > 0}), 't',
+	'jobs for external workers can be queued without a worker');
+
 $node->stop;
 done_testing();
