@@ -1419,3 +1419,94 @@ REVOKE ALL ON FUNCTION mlops.worker_progress(bigint[], real[], text[]) FROM PUBL
 REVOKE ALL ON FUNCTION mlops.external_job(bigint) FROM PUBLIC;
 -- report_progress stays callable by PUBLIC: an sql job reports on itself as its submitter,
 -- and mlops.external_job checks the caller.
+
+------------------------------------------------------------------------------
+-- Credentials for storage targets.  Readable by no role but the worker and
+-- administrators: the table has no grants, the functions are not granted to
+-- PUBLIC, and errors never quote a secret.  Jobs name a credential; a secret
+-- inside job params is refused.
+------------------------------------------------------------------------------
+
+CREATE TABLE mlops.credentials (
+    name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.-]{1,63}$'),
+    kind text NOT NULL CHECK (kind IN ('webdav', 's3', 'http')),
+    secret jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON mlops.credentials FROM PUBLIC;
+COMMENT ON TABLE mlops.credentials IS
+'Secrets of storage targets (WebDAV, S3, HTTP), named by upload jobs; readable by administrators and the worker only';
+SELECT pg_catalog.pg_extension_config_dump('mlops.credentials', '');
+
+CREATE FUNCTION mlops.set_credential(name text, kind text, secret jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    required text[];
+    allowed text[];
+    k text;
+BEGIN
+    IF name IS NULL OR kind IS NULL OR secret IS NULL THEN
+        RAISE EXCEPTION 'arguments of mlops.set_credential must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF name !~ '^[A-Za-z0-9_.-]{1,63}$' THEN
+        RAISE EXCEPTION 'invalid credential name "%"', name
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use letters, digits, "_", "." and "-", at most 63.';
+    END IF;
+    IF jsonb_typeof(secret) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'secret must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    CASE kind
+        WHEN 'webdav' THEN required := '{url,username,password}'; allowed := required;
+        WHEN 's3' THEN required := '{endpoint,bucket,access_key,secret_key}';
+                       allowed := required || '{region,path_style,part_size_mb}'::text[];
+        WHEN 'http' THEN required := '{url}'; allowed := '{url,username,password,bearer_token}';
+        ELSE RAISE EXCEPTION 'unknown credential kind "%"', kind
+                 USING ERRCODE = 'invalid_parameter_value', HINT = 'Kinds are webdav, s3 and http.';
+    END CASE;
+    FOREACH k IN ARRAY required LOOP
+        IF NOT secret ? k THEN
+            RAISE EXCEPTION 'a % credential needs the key "%"', kind, k USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOR k IN SELECT jsonb_object_keys(secret) LOOP
+        IF NOT k = ANY (allowed) THEN
+            -- the key's name only: never a value
+            RAISE EXCEPTION 'a % credential has no key "%"', kind, k
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Keys are ' || array_to_string(allowed, ', ') || '.';
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY '{url,endpoint}'::text[] LOOP
+        IF secret ? k AND (secret ->> k) !~* '^https?://' THEN
+            RAISE EXCEPTION 'the % of a credential must be an http:// or https:// URL', k
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    INSERT INTO mlops.credentials AS c (name, kind, secret) VALUES (name, kind, secret)
+    ON CONFLICT ON CONSTRAINT credentials_pkey DO UPDATE
+        SET kind = EXCLUDED.kind, secret = EXCLUDED.secret, updated_at = now();
+END
+$$;
+COMMENT ON FUNCTION mlops.set_credential(text, text, jsonb) IS
+'Creates or replaces a storage credential (webdav: url, username, password; s3: endpoint, bucket, access_key, secret_key, region, path_style, part_size_mb; http: url, username, password, bearer_token). Administrators only';
+
+CREATE FUNCTION mlops.drop_credential(name text)
+RETURNS boolean
+LANGUAGE sql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH d AS (DELETE FROM mlops.credentials c WHERE c.name OPERATOR(pg_catalog.=) $1 RETURNING 1)
+    SELECT count(*) > 0 FROM d
+$$;
+COMMENT ON FUNCTION mlops.drop_credential(text) IS 'Removes a storage credential; false when there was none. Administrators only';
+
+CREATE VIEW mlops.credential_names AS
+    SELECT name, kind, created_at, updated_at FROM mlops.credentials;
+COMMENT ON VIEW mlops.credential_names IS 'The names and kinds of the stored credentials, without their secrets';
+
+REVOKE ALL ON FUNCTION mlops.set_credential(text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.drop_credential(text) FROM PUBLIC;
+REVOKE ALL ON mlops.credential_names FROM PUBLIC;
