@@ -968,7 +968,7 @@ COMMENT ON FUNCTION mlops.validate_job(text, jsonb) IS
 CREATE FUNCTION mlops.worker_kinds()
 RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT ARRAY['sql', 'download']::text[] $$;
+AS $$ SELECT ARRAY['sql', 'download', 'upload', 'extract', 'package']::text[] $$;
 COMMENT ON FUNCTION mlops.worker_kinds() IS 'The job kinds the pg_mlops background worker serves; other kinds are for external workers';
 
 CREATE FUNCTION mlops.wake_workers()
@@ -1403,6 +1403,7 @@ $$;
 COMMENT ON FUNCTION mlops.worker_progress(bigint[], real[], text[]) IS 'The background worker reports the progress of its running transfers';
 
 REVOKE ALL ON mlops.jobs FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.validate_job(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.cancel_job(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.retry_job(bigint) FROM PUBLIC;

@@ -22,6 +22,8 @@ char	   *mlops_allowed_hosts = NULL;
 int			mlops_max_transfers = 8;
 int			mlops_job_retention_s = 7 * 24 * 3600;
 int			mlops_max_download_bytes_mb = 10240;
+int			mlops_max_extract_bytes_mb = 10240;
+int			mlops_max_extract_entries = 100000;
 char	   *mlops_work_dir = NULL;
 int			mlops_workers = 1;
 
@@ -84,6 +86,24 @@ mlops_define_settings(void)
 							10240, 0, INT_MAX,
 							PGC_SIGHUP,
 							GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.max_extract_bytes",
+							"Most uncompressed data an extract job accepts from one archive.",
+							"Counted as the archive is decompressed, not from its headers, so zip bombs are caught; 0 means no limit.",
+							&mlops_max_extract_bytes_mb,
+							10240, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.max_extract_entries",
+							"Most entries an extract job accepts in one archive.",
+							"An archive with more entries is refused before anything is written; 0 means no limit.",
+							&mlops_max_extract_entries,
+							100000, 0, INT_MAX,
+							PGC_SIGHUP,
+							0,
 							NULL, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)

@@ -22,6 +22,12 @@ PACKAGES=(
   python3 python3-sklearn python3-numpy
 )
 
+# Node.js and npm run s3rver (an S3-compatible server) in the upload tests; this machine kind
+# ships them (package nodejs with npm inside); elsewhere Debian's npm brings both.
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(npm)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -29,6 +29,8 @@ extern char *mlops_allowed_hosts;
 extern int	mlops_max_transfers;
 extern int	mlops_job_retention_s;
 extern int	mlops_max_download_bytes_mb;
+extern int	mlops_max_extract_bytes_mb;
+extern int	mlops_max_extract_entries;
 
 /* A job the worker claimed. */
 typedef struct ClaimedJob
@@ -66,13 +68,18 @@ typedef struct JobKind
 extern const JobKind *mlops_find_kind(const char *name);
 extern const JobKind *const mlops_job_kinds[];
 
-/* kind_sql.c, kind_download.c */
+/* kind_sql.c, kind_download.c, kind_upload.c, kind_extract.c, kind_package.c */
 extern const JobKind mlops_kind_sql;
 extern const JobKind mlops_kind_download;
+extern const JobKind mlops_kind_upload;
+extern const JobKind mlops_kind_extract;
+extern const JobKind mlops_kind_package;
 
 /* Shared checks (jobs_sql.c) */
 extern const char *JsonbGetString(Jsonb *params, const char *key, bool required, const char *kind);
 extern char *mlops_safe_path(const char *relative, const char *what);
 extern void mlops_check_url(const char *url);
+extern void mlops_reject_secrets(Jsonb *params);
+extern bool JsonbGetBool(Jsonb *params, const char *key, bool dflt, const char *kind);
 
 #endif							/* MLOPS_JOBS_H */

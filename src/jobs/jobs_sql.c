@@ -134,6 +134,52 @@ mlops_check_url(const char *url)
 				 errmsg("host \"%s\" is not in mlops.allowed_hosts", host)));
 }
 
+/*
+ * JsonbGetBool returns params->key as a boolean, dflt when absent.
+ */
+bool
+JsonbGetBool(Jsonb *params, const char *key, bool dflt, const char *kind)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&params->root, key, strlen(key), NULL);
+
+	if (v == NULL || v->type == jbvNull)
+		return dflt;
+	if (v->type != jbvBool)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("params.%s of a job of kind %s must be true or false", key, kind)));
+	return v->val.boolean;
+}
+
+/*
+ * mlops_reject_secrets refuses params that carry a secret under a telling
+ * key, at any depth: jobs name a credential (mlops.set_credential) instead,
+ * so that no secret lands in mlops.jobs, a NOTIFY or a log line.  The error
+ * names the key, never the value.
+ */
+void
+mlops_reject_secrets(Jsonb *params)
+{
+	static const char *const keys[] = {"password", "passwd", "secret", "secret_key", "access_key",
+	"token", "bearer_token", "api_key", "apikey", "authorization", "private_key", NULL};
+	JsonbIterator *it = JsonbIteratorInit(&params->root);
+	JsonbValue	v;
+	JsonbIteratorToken r;
+
+	while ((r = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (r != WJB_KEY)
+			continue;
+		for (int i = 0; keys[i] != NULL; i++)
+			if (v.val.string.len == strlen(keys[i]) &&
+				pg_strncasecmp(v.val.string.val, keys[i], v.val.string.len) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("job params must not carry secrets: key \"%s\"", keys[i]),
+						 errhint("Store the secret with mlops.set_credential and name it in params.credential.")));
+	}
+}
+
 PG_FUNCTION_INFO_V1(mlops_validate_job);
 
 /*
@@ -151,6 +197,7 @@ mlops_validate_job(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("job params must be a JSON object")));
+	mlops_reject_secrets(params);
 	if (k != NULL && k->validate != NULL)
 		k->validate(params);
 	PG_RETURN_VOID();

@@ -14,6 +14,9 @@
 const JobKind *const mlops_job_kinds[] = {
 	&mlops_kind_sql,
 	&mlops_kind_download,
+	&mlops_kind_upload,
+	&mlops_kind_extract,
+	&mlops_kind_package,
 	NULL
 };
 

@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -70,6 +71,7 @@
 #endif
 
 struct transfer_item;
+struct upload_state;
 
 /* A slot of a staging ring; while queued for the helper, next links the queue. */
 typedef struct stage_slot
@@ -106,6 +108,8 @@ typedef struct transfer_item
 	char		expected[65];	/* expected SHA-256 in lower case; "" when none */
 	sha256_ctx	sha;
 	char		curl_error[CURL_ERROR_SIZE];
+	struct upload_state *up;	/* uploads only: the step machine; fd is the source */
+	int64_t		ul_now;			/* bytes sent of the current request's body */
 	transfer_result result;
 } transfer_item;
 
@@ -131,11 +135,16 @@ struct transfer_pool
 	transfer_item *tail;
 	int			count;			/* items in the list, finished or not */
 	bool		helper_running; /* false: hash inline */
+	bool		kick;			/* an upload started its next request: perform again */
 	hash_helper helper;
 };
 
 static void set_message(char *buf, size_t buflen, const char *fmt,...) TRANSFER_PRINTF(3, 4);
 static void fail_item(transfer_item *item, bool retryable, const char *fmt,...) TRANSFER_PRINTF(3, 4);
+static void upload_free(struct upload_state *up);
+static void upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode res);
+static void upload_progress(transfer_item *item, int64_t *done, int64_t *total);
+static void upload_cancelled(transfer_item *item);
 
 /*
  * set_message formats into buf, if there is one.
@@ -597,7 +606,7 @@ xfer_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 	(void) dltotal;
 	(void) dlnow;
 	(void) ultotal;
-	(void) ulnow;
+	item->ul_now = (int64_t) ulnow;
 	return item->cancelled ? 1 : 0;
 }
 
@@ -794,6 +803,8 @@ free_item(transfer_pool *pool, transfer_item *item)
 		detach_easy(pool, item);
 		release_part(item);
 	}
+	if (item->up != NULL)
+		upload_free(item->up);
 	free(item->dest_path);
 	free(item->part_path);
 	free(item);
@@ -971,7 +982,8 @@ check_opts(transfer_pool *pool, const transfer_opts *opts, char *err, size_t err
 			set_message(err, errlen, "job %lld already has a transfer", (long long) opts->job_id);
 			return false;
 		}
-		if (!item->finished && strcmp(item->dest_path, opts->dest_path) == 0)
+		if (!item->finished && item->dest_path != NULL &&
+			strcmp(item->dest_path, opts->dest_path) == 0)
 		{
 			set_message(err, errlen, "another transfer is writing \"%s\"", opts->dest_path);
 			return false;
@@ -1109,6 +1121,8 @@ transfer_cancel(transfer_pool *pool, int64_t job_id)
 		return false;
 	item->cancelled = true;
 	detach_easy(pool, item);
+	if (item->up != NULL)
+		upload_cancelled(item);
 	item->result.bytes = item->bytes;
 	item->result.state = TRANSFER_CANCELLED;
 	item->result.retryable = false;
@@ -1137,7 +1151,11 @@ collect_done(transfer_pool *pool)
 		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) != CURLE_OK || priv == NULL)
 			continue;
 		item = (transfer_item *) (void *) priv;
-		if (!item->finished)
+		if (item->finished)
+			continue;
+		if (item->up != NULL)
+			upload_step_done(pool, item, msg->data.result);
+		else
 			finish_item(pool, item, msg->data.result);
 	}
 	for (transfer_item *item = pool->head; item != NULL; item = item->next)
@@ -1165,9 +1183,11 @@ transfer_poll(transfer_pool *pool, int timeout_ms, transfer_result *out, int max
 	if (timeout_ms < 0)
 		timeout_ms = 0;
 
+	pool->kick = false;
 	curl_multi_perform(pool->multi, &running);
-	if (!collect_done(pool) && running > 0)
+	if (!collect_done(pool) && (running > 0 || pool->kick))
 	{
+		pool->kick = false;
 		curl_multi_poll(pool->multi, NULL, 0, timeout_ms, NULL);
 		curl_multi_perform(pool->multi, &running);
 		collect_done(pool);
@@ -1212,6 +1232,11 @@ transfer_progress(transfer_pool *pool, int64_t job_id, int64_t *done, int64_t *t
 
 	if (item == NULL)
 		return false;
+	if (item->up != NULL)
+	{
+		upload_progress(item, done, total);
+		return true;
+	}
 	if (item->finished)
 	{
 		if (item->result.state == TRANSFER_DONE)
@@ -1240,4 +1265,1321 @@ int
 transfer_count(transfer_pool *pool)
 {
 	return pool == NULL ? 0 : pool->count;
+}
+
+/* ------------------------------------------------------------------------
+ * Uploads.
+ *
+ *	  An upload is a transfer_item too (same list, job ids, poll, cancel),
+ *	  with an upload_state: a small step machine that runs one request at a
+ *	  time on the pool's multi handle.  Its fd is the source file, read with
+ *	  pread at the offset of the current body (the whole file, or one S3
+ *	  part), so a rewind or a part is only a different offset.  The file's
+ *	  SHA-256 (and, for S3, its MD5 and each part's SHA-256) is computed
+ *	  when the upload starts: S3 signs the payload hash before sending it.
+ *	  Credentials live only in the upload_state and libcurl's handle, are
+ *	  wiped when it is freed, and never go into a message: step errors name
+ *	  the step and the status ("mkcol failed: http status 401").
+ * ------------------------------------------------------------------------
+ */
+
+/* S3 limits: parts of at least 5 MiB (but the last), at most 10000 of them. */
+#define S3_MIN_PART_SIZE		(5LL * 1024 * 1024)
+#define S3_DEFAULT_PART_SIZE	(8LL * 1024 * 1024)
+#define S3_MAX_PARTS			10000
+
+/* Response bodies kept for parsing (S3's XML answers); the rest is dropped. */
+#define UPLOAD_RESP_MAX			(64 * 1024)
+
+/* SHA-256 of nothing: the payload hash of an empty S3 request. */
+#define EMPTY_SHA256	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+typedef enum upload_step
+{
+	UP_MKCOL,
+	UP_PUT,
+	UP_HEAD,
+	UP_S3_INIT,
+	UP_S3_PART,
+	UP_S3_COMPLETE,
+	UP_S3_ABORT
+} upload_step;
+
+typedef struct upload_state
+{
+	transfer_upload_target target;
+	upload_step step;
+	char	   *url;			/* the object's URL, as given */
+	char	   *url_shown;		/* the same without user:password, for results */
+	char	   *src_path;
+	char	   *user_agent;
+	char	  **mkcol;			/* WebDAV collections, parents first */
+	int			nmkcol;
+	int			mkcol_i;
+	char	   *username;		/* basic auth, or NULL */
+	char	   *password;
+	char	   *bearer;			/* "Authorization: Bearer ..." header line, or NULL */
+	char	   *sigv4;			/* "aws:amz:<region>:s3" */
+	char	   *access_key;
+	char	   *secret_key;
+	long		connect_timeout_s;
+	long		low_speed_limit;
+	long		low_speed_time_s;
+	int64_t		size;			/* of the file */
+	int64_t		part_size;
+	char		sha256[65];		/* of the file */
+	char		md5[33];		/* of the file (S3 only) */
+	bool		multipart;
+	int			nparts;
+	int			part_i;			/* the part being sent, 0-based */
+	char	  (*part_sha)[65];	/* each part's SHA-256 */
+	char	  **part_etag;		/* each part's ETag, as returned */
+	char	   *upload_id;		/* S3 multipart: once initiated */
+	char	   *post;			/* the body of the current POST (kept while it runs) */
+	struct curl_slist *headers; /* of the current request */
+	int64_t		body_off;		/* the current request's body: file offset, length, sent */
+	int64_t		body_len;
+	int64_t		body_pos;
+	int64_t		sent_done;		/* body bytes of the requests already finished */
+	bool		source_short;	/* the file ended before body_len: it shrank */
+	char	   *resp;			/* the current response's body (up to UPLOAD_RESP_MAX) */
+	size_t		resp_len;
+	char		etag_hdr[256];	/* the current response's ETag header, "" when none */
+	char		etag[256];		/* the ETag kept for the result */
+	long		fail_status;	/* the failed request's status, kept through an abort */
+	char		post_sha[65];	/* SHA-256 of post */
+} upload_state;
+
+/* MD5 (RFC 1321), for comparing S3 ETags; local so that only libcurl is linked. */
+typedef struct md5_ctx
+{
+	uint32_t	h[4];
+	uint64_t	len;
+	uint8_t		buf[64];
+	size_t		n;
+} md5_ctx;
+
+static const uint32_t md5_k[64] = {
+	0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee,
+	0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+	0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be,
+	0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+	0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa,
+	0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+	0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
+	0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+	0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c,
+	0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+	0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05,
+	0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+	0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039,
+	0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+	0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1,
+	0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
+};
+
+static const uint8_t md5_r[64] = {
+	7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+	5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+	4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+	6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+};
+
+static void
+md5_init(md5_ctx *c)
+{
+	c->h[0] = 0x67452301;
+	c->h[1] = 0xefcdab89;
+	c->h[2] = 0x98badcfe;
+	c->h[3] = 0x10325476;
+	c->len = 0;
+	c->n = 0;
+}
+
+static void
+md5_block(md5_ctx *c, const uint8_t *p)
+{
+	uint32_t	m[16];
+	uint32_t	a = c->h[0],
+				b = c->h[1],
+				cc = c->h[2],
+				d = c->h[3];
+
+	for (int i = 0; i < 16; i++)
+		m[i] = (uint32_t) p[i * 4] | ((uint32_t) p[i * 4 + 1] << 8) |
+			((uint32_t) p[i * 4 + 2] << 16) | ((uint32_t) p[i * 4 + 3] << 24);
+	for (int i = 0; i < 64; i++)
+	{
+		uint32_t	f;
+		int			g;
+		uint32_t	t;
+
+		if (i < 16)
+		{
+			f = (b & cc) | (~b & d);
+			g = i;
+		}
+		else if (i < 32)
+		{
+			f = (d & b) | (~d & cc);
+			g = (5 * i + 1) % 16;
+		}
+		else if (i < 48)
+		{
+			f = b ^ cc ^ d;
+			g = (3 * i + 5) % 16;
+		}
+		else
+		{
+			f = cc ^ (b | ~d);
+			g = (7 * i) % 16;
+		}
+		t = a + f + md5_k[i] + m[g];
+		a = d;
+		d = cc;
+		cc = b;
+		b = b + ((t << md5_r[i]) | (t >> (32 - md5_r[i])));
+	}
+	c->h[0] += a;
+	c->h[1] += b;
+	c->h[2] += cc;
+	c->h[3] += d;
+}
+
+static void
+md5_update(md5_ctx *c, const uint8_t *p, size_t len)
+{
+	c->len += len;
+	if (c->n > 0)
+	{
+		size_t		take = 64 - c->n < len ? 64 - c->n : len;
+
+		memcpy(c->buf + c->n, p, take);
+		c->n += take;
+		p += take;
+		len -= take;
+		if (c->n == 64)
+		{
+			md5_block(c, c->buf);
+			c->n = 0;
+		}
+	}
+	while (len >= 64)
+	{
+		md5_block(c, p);
+		p += 64;
+		len -= 64;
+	}
+	if (len > 0)
+	{
+		memcpy(c->buf, p, len);
+		c->n = len;
+	}
+}
+
+static void
+md5_hex(md5_ctx *c, char out[33])
+{
+	uint64_t	bits = c->len * 8;
+	uint8_t		pad[72];
+	size_t		padlen = (c->n < 56 ? 56 : 120) - c->n;
+
+	memset(pad, 0, sizeof(pad));
+	pad[0] = 0x80;
+	for (int i = 0; i < 8; i++)
+		pad[padlen + (size_t) i] = (uint8_t) (bits >> (8 * i));
+	md5_update(c, pad, padlen + 8);
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", (unsigned) ((c->h[i / 4] >> (8 * (i % 4))) & 0xff));
+}
+
+/* wipe_free clears a secret and frees it. */
+static void
+wipe_free(char *s)
+{
+	if (s != NULL)
+	{
+		volatile char *v = s;
+
+		while (*v)
+			*v++ = '\0';
+		free(s);
+	}
+}
+
+/* dup_or_null copies s (NULL stays NULL); *oom is set when memory ran out. */
+static char *
+dup_or_null(const char *s, bool *oom)
+{
+	char	   *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		*oom = true;
+	return d;
+}
+
+static void
+upload_free(upload_state *up)
+{
+	if (up == NULL)
+		return;
+	free(up->url);
+	free(up->url_shown);
+	free(up->src_path);
+	free(up->user_agent);
+	for (int i = 0; i < up->nmkcol; i++)
+		free(up->mkcol[i]);
+	free(up->mkcol);
+	free(up->username);
+	wipe_free(up->password);
+	wipe_free(up->bearer);
+	free(up->sigv4);
+	free(up->access_key);
+	wipe_free(up->secret_key);
+	free(up->part_sha);
+	if (up->part_etag != NULL)
+		for (int i = 0; i < up->nparts; i++)
+			free(up->part_etag[i]);
+	free(up->part_etag);
+	free(up->upload_id);
+	free(up->post);
+	curl_slist_free_all(up->headers);
+	free(up->resp);
+	free(up);
+}
+
+/*
+ * strip_userinfo returns url without "user:password@", as a new string
+ * (NULL when out of memory; the URL was checked already).
+ */
+static char *
+strip_userinfo(const char *url)
+{
+	CURLU	   *u = curl_url();
+	char	   *out = NULL;
+	char	   *res = NULL;
+
+	if (u == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+		curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK)
+		res = strdup(out);
+	curl_free(out);
+	curl_url_cleanup(u);
+	return res;
+}
+
+/* contains_secret: s holds secret (a non-empty one). */
+static bool
+contains_secret(const char *s, const char *secret)
+{
+	return secret != NULL && secret[0] != '\0' && strstr(s, secret) != NULL;
+}
+
+/* scrub_result makes sure no secret of the upload is in its error or URL. */
+static void
+scrub_result(transfer_item *item)
+{
+	upload_state *up = item->up;
+	const char *secrets[3] = {up->password, up->bearer ? up->bearer + strlen("Authorization: Bearer ") : NULL,
+	up->secret_key};
+
+	for (int i = 0; i < 3; i++)
+	{
+		if (contains_secret(item->result.error, secrets[i]))
+			copy_text(item->result.error, sizeof(item->result.error), "upload failed (message withheld: it held a credential)");
+		if (contains_secret(item->result.effective_url, secrets[i]))
+			item->result.effective_url[0] = '\0';
+	}
+}
+
+/* up_detach takes the current request's handle away, keeping status and URL (without userinfo). */
+static void
+up_detach(transfer_pool *pool, transfer_item *item)
+{
+	upload_state *up = item->up;
+	char	   *shown;
+
+	detach_easy(pool, item);
+	item->result.content_type[0] = '\0';
+	if (item->result.effective_url[0] != '\0')
+	{
+		shown = strip_userinfo(item->result.effective_url);
+		copy_text(item->result.effective_url, sizeof(item->result.effective_url), shown ? shown : "");
+		free(shown);
+	}
+	curl_slist_free_all(up->headers);
+	up->headers = NULL;
+	free(up->post);
+	up->post = NULL;
+	up->resp_len = 0;
+	item->ul_now = 0;
+}
+
+/* upload_cancelled: transfer_cancel took the handle away; the rest of the result. */
+static void
+upload_cancelled(transfer_item *item)
+{
+	upload_state *up = item->up;
+
+	item->bytes = up->sent_done;
+	curl_slist_free_all(up->headers);
+	up->headers = NULL;
+	if (up->url_shown != NULL)
+		copy_text(item->result.effective_url, sizeof(item->result.effective_url), up->url_shown);
+}
+
+static void
+upload_progress(transfer_item *item, int64_t *done, int64_t *total)
+{
+	upload_state *up = item->up;
+	int64_t		d;
+
+	if (item->finished)
+		d = item->result.state == TRANSFER_DONE ? up->size : item->result.bytes;
+	else
+	{
+		d = up->sent_done + item->ul_now;
+		if (d > up->size)
+			d = up->size;
+	}
+	if (done != NULL)
+		*done = d;
+	if (total != NULL)
+		*total = up->size;
+}
+
+/* up_read is libcurl's read callback: the current body, from the file at its offset. */
+static size_t
+up_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	transfer_item *item = userdata;
+	upload_state *up = item->up;
+	size_t		want = size * nitems;
+	int64_t		left = up->body_len - up->body_pos;
+
+	if (item->cancelled)
+		return CURL_READFUNC_ABORT;
+	if (left <= 0)
+		return 0;
+	if ((int64_t) want > left)
+		want = (size_t) left;
+	for (;;)
+	{
+		ssize_t		n = pread(item->fd, buf, want, (off_t) (up->body_off + up->body_pos));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+		{
+			item->write_errno = errno;
+			return CURL_READFUNC_ABORT;
+		}
+		if (n == 0)
+		{
+			up->source_short = true;
+			return CURL_READFUNC_ABORT;
+		}
+		up->body_pos += n;
+		return (size_t) n;
+	}
+}
+
+/* up_seek is libcurl's seek callback (a rewind to resend the body). */
+static int
+up_seek(void *userdata, curl_off_t offset, int origin)
+{
+	transfer_item *item = userdata;
+	upload_state *up = item->up;
+
+	if (origin != SEEK_SET || offset < 0 || offset > up->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	up->body_pos = offset;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* up_write keeps the start of a response body (S3 answers in XML). */
+static size_t
+up_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	transfer_item *item = userdata;
+	upload_state *up = item->up;
+	size_t		len = size * nmemb;
+	size_t		take = len;
+
+	if (up->resp == NULL)
+		return len;
+	if (take > UPLOAD_RESP_MAX - up->resp_len)
+		take = UPLOAD_RESP_MAX - up->resp_len;
+	memcpy(up->resp + up->resp_len, ptr, take);
+	up->resp_len += take;
+	up->resp[up->resp_len] = '\0';
+	return len;
+}
+
+/* strip_etag copies an ETag without white space, a W/ prefix, quotes or &quot;. */
+static void
+strip_etag(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	while (len > 0 && isspace((unsigned char) *src))
+		src++, len--;
+	while (len > 0 && isspace((unsigned char) src[len - 1]))
+		len--;
+	if (len >= 2 && strncmp(src, "W/", 2) == 0)
+		src += 2, len -= 2;
+	if (len >= 12 && strncmp(src, "&quot;", 6) == 0 && strncmp(src + len - 6, "&quot;", 6) == 0)
+		src += 6, len -= 12;
+	else if (len >= 2 && src[0] == '"' && src[len - 1] == '"')
+		src++, len -= 2;
+	if (len >= dstlen)
+		len = dstlen - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* up_header notes the ETag of the final response. */
+static size_t
+up_header(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	transfer_item *item = userdata;
+	upload_state *up = item->up;
+	size_t		len = size * nitems;
+
+	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0)
+		up->etag_hdr[0] = '\0';
+	else if (len > 5 && strncasecmp(buf, "etag:", 5) == 0)
+		strip_etag(up->etag_hdr, sizeof(up->etag_hdr), buf + 5, len - 5);
+	return len;
+}
+
+/* xml_text finds <tag>text</tag> in xml and copies text; false when missing or empty. */
+static bool
+xml_text(const char *xml, const char *tag, char *out, size_t outlen)
+{
+	char		open[64];
+	char		close_[64];
+	const char *a;
+	const char *b;
+
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close_, sizeof(close_), "</%s>", tag);
+	if (xml == NULL || (a = strstr(xml, open)) == NULL)
+		return false;
+	a += strlen(open);
+	if ((b = strstr(a, close_)) == NULL || b == a || (size_t) (b - a) >= outlen)
+		return false;
+	memcpy(out, a, (size_t) (b - a));
+	out[b - a] = '\0';
+	return true;
+}
+
+/* query_url makes "<url>?<query>" (or "&" when url has a query already). */
+static char *
+query_url(const char *url, const char *query)
+{
+	size_t		n = strlen(url) + strlen(query) + 2;
+	char	   *s = malloc(n);
+
+	if (s != NULL)
+		snprintf(s, n, "%s%c%s", url, strchr(url, '?') ? '&' : '?', query);
+	return s;
+}
+
+static const char *
+step_name(const upload_state *up, char *buf, size_t len)
+{
+	switch (up->step)
+	{
+		case UP_MKCOL:
+			return "mkcol";
+		case UP_PUT:
+			return "put";
+		case UP_HEAD:
+			return "head";
+		case UP_S3_INIT:
+			return "s3 initiate multipart upload";
+		case UP_S3_PART:
+			snprintf(buf, len, "s3 upload part %d", up->part_i + 1);
+			return buf;
+		case UP_S3_COMPLETE:
+			return "s3 complete multipart upload";
+		case UP_S3_ABORT:
+			return "s3 abort multipart upload";
+	}
+	return "upload";
+}
+
+static bool upload_start_step(transfer_pool *pool, transfer_item *item);
+static void upload_fail(transfer_pool *pool, transfer_item *item, bool retryable, const char *fmt,...) TRANSFER_PRINTF(4, 5);
+
+/* upload_finish_failed ends a failed upload (its error is in the result already). */
+static void
+upload_finish_failed(transfer_item *item)
+{
+	item->bytes = item->up->sent_done;
+	item->result.bytes = item->bytes;
+	item->result.http_status = item->up->fail_status;
+	item->result.state = TRANSFER_FAILED;
+	item->result.sha256[0] = '\0';
+	copy_text(item->result.etag, sizeof(item->result.etag), "");
+	release_part(item);
+	scrub_result(item);
+	item->finished = true;
+}
+
+/*
+ * upload_fail fails the upload with a message; an initiated S3 multipart
+ * upload is aborted first (best effort: the abort's outcome changes nothing).
+ */
+static void
+upload_fail(transfer_pool *pool, transfer_item *item, bool retryable, const char *fmt,...)
+{
+	upload_state *up = item->up;
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(item->result.error, sizeof(item->result.error), fmt, ap);
+	va_end(ap);
+	item->result.retryable = retryable;
+	up->fail_status = item->result.http_status;
+	if (up->upload_id != NULL && up->step != UP_S3_ABORT)
+	{
+		up->step = UP_S3_ABORT;
+		upload_start_step(pool, item);	/* finishes the upload itself when it cannot */
+		return;
+	}
+	upload_finish_failed(item);
+}
+
+/* upload_done ends a successful upload. */
+static void
+upload_done(transfer_item *item)
+{
+	upload_state *up = item->up;
+
+	item->bytes = up->size;
+	item->result.bytes = up->size;
+	memcpy(item->result.sha256, up->sha256, sizeof(up->sha256));
+	copy_text(item->result.etag, sizeof(item->result.etag), up->etag);
+	if (up->url_shown != NULL)
+		copy_text(item->result.effective_url, sizeof(item->result.effective_url), up->url_shown);
+	item->result.state = TRANSFER_DONE;
+	item->result.retryable = false;
+	item->result.error[0] = '\0';
+	release_part(item);
+	scrub_result(item);
+	item->finished = true;
+}
+
+/*
+ * upload_start_step makes the easy handle of the current step and adds it to
+ * the multi handle.  False (with the upload failed, or finished failed when
+ * it was the abort) when it cannot.
+ */
+static bool
+upload_start_step(transfer_pool *pool, transfer_item *item)
+{
+	upload_state *up = item->up;
+	CURL	   *e;
+	CURLcode	rc = CURLE_OK;
+	char	   *url = NULL;
+	char	   *owned_url = NULL;
+	const char *payload_sha = EMPTY_SHA256;
+	bool		oom = false;
+	char		hdr[128];
+
+	item->curl_error[0] = '\0';
+	up->etag_hdr[0] = '\0';
+	up->body_off = up->body_len = up->body_pos = 0;
+	up->source_short = false;
+	item->ul_now = 0;
+
+	switch (up->step)
+	{
+		case UP_MKCOL:
+			url = up->mkcol[up->mkcol_i];
+			break;
+		case UP_PUT:
+		case UP_HEAD:
+			url = up->url;
+			up->body_len = up->step == UP_PUT ? up->size : 0;
+			payload_sha = up->sha256;
+			break;
+		case UP_S3_INIT:
+			url = owned_url = query_url(up->url, "uploads=");
+			break;
+		case UP_S3_PART:
+			{
+				char	   *id = curl_easy_escape(NULL, up->upload_id, 0);
+				char		q[1024];
+
+				if (id != NULL)
+				{
+					snprintf(q, sizeof(q), "partNumber=%d&uploadId=%s", up->part_i + 1, id);
+					url = owned_url = query_url(up->url, q);
+				}
+				curl_free(id);
+				up->body_off = (int64_t) up->part_i * up->part_size;
+				up->body_len = up->size - up->body_off < up->part_size ? up->size - up->body_off : up->part_size;
+				payload_sha = up->part_sha[up->part_i];
+				break;
+			}
+		case UP_S3_COMPLETE:
+		case UP_S3_ABORT:
+			{
+				char	   *id = curl_easy_escape(NULL, up->upload_id, 0);
+				char		q[1024];
+
+				if (id != NULL)
+				{
+					snprintf(q, sizeof(q), "uploadId=%s", id);
+					url = owned_url = query_url(up->url, q);
+				}
+				curl_free(id);
+				break;
+			}
+	}
+	if (url == NULL)
+		oom = true;
+
+	if (!oom && up->step == UP_S3_COMPLETE)
+	{
+		size_t		cap = 128 + (size_t) up->nparts * (64 + 260);
+		size_t		n;
+		sha256_ctx	ctx;
+		uint8_t		digest[32];
+
+		up->post = malloc(cap);
+		if (up->post == NULL)
+			oom = true;
+		else
+		{
+			n = (size_t) snprintf(up->post, cap, "<CompleteMultipartUpload>");
+			for (int i = 0; i < up->nparts; i++)
+				n += (size_t) snprintf(up->post + n, cap - n,
+									   "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>",
+									   i + 1, up->part_etag[i]);
+			n += (size_t) snprintf(up->post + n, cap - n, "</CompleteMultipartUpload>");
+			sha256_init(&ctx);
+			sha256_update(&ctx, up->post, n);
+			sha256_final(&ctx, digest);
+			sha256_hex(digest, up->post_sha);
+			payload_sha = up->post_sha;
+		}
+	}
+	if (!oom && (up->step == UP_S3_INIT || up->step == UP_S3_COMPLETE))
+	{
+		up->resp = up->resp != NULL ? up->resp : malloc(UPLOAD_RESP_MAX + 1);
+		if (up->resp == NULL)
+			oom = true;
+		else
+			up->resp[0] = '\0';
+		up->resp_len = 0;
+	}
+
+	e = oom ? NULL : curl_easy_init();
+	if (e == NULL)
+	{
+		free(owned_url);
+		if (up->step == UP_S3_ABORT)
+			upload_finish_failed(item);
+		else
+			upload_fail(pool, item, true, "out of memory");
+		return false;
+	}
+	item->easy = e;
+
+#define SET(opt, val) \
+	do { \
+		if (rc == CURLE_OK) \
+			rc = curl_easy_setopt(e, opt, val); \
+	} while (0)
+#define ADD_HEADER(line) \
+	do { \
+		struct curl_slist *l_ = curl_slist_append(up->headers, (line)); \
+		if (l_ == NULL) \
+			rc = CURLE_OUT_OF_MEMORY; \
+		else \
+			up->headers = l_; \
+	} while (0)
+
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_PRIVATE, (void *) item);
+	SET(CURLOPT_ERRORBUFFER, item->curl_error);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_PROTOCOLS_STR, TRANSFER_PROTOCOLS);
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	if (up->user_agent != NULL)
+		SET(CURLOPT_USERAGENT, up->user_agent);
+	if (up->connect_timeout_s > 0)
+		SET(CURLOPT_CONNECTTIMEOUT, up->connect_timeout_s);
+	if (up->low_speed_limit > 0 && up->low_speed_time_s > 0)
+	{
+		SET(CURLOPT_LOW_SPEED_LIMIT, up->low_speed_limit);
+		SET(CURLOPT_LOW_SPEED_TIME, up->low_speed_time_s);
+	}
+	SET(CURLOPT_FAILONERROR, 0L);
+	SET(CURLOPT_WRITEFUNCTION, up_write);
+	SET(CURLOPT_WRITEDATA, (void *) item);
+	SET(CURLOPT_HEADERFUNCTION, up_header);
+	SET(CURLOPT_HEADERDATA, (void *) item);
+	SET(CURLOPT_NOPROGRESS, 0L);
+	SET(CURLOPT_XFERINFOFUNCTION, xfer_progress);
+	SET(CURLOPT_XFERINFODATA, (void *) item);
+
+	/* Expect: 100-continue only costs a round trip (or a second, with servers that ignore it) */
+	ADD_HEADER("Expect:");
+	if (up->target == UPLOAD_S3)
+	{
+		SET(CURLOPT_AWS_SIGV4, up->sigv4);
+		SET(CURLOPT_USERNAME, up->access_key);
+		SET(CURLOPT_PASSWORD, up->secret_key);
+		snprintf(hdr, sizeof(hdr), "x-amz-content-sha256: %s", payload_sha);
+		ADD_HEADER(hdr);
+	}
+	else if (up->username != NULL)
+	{
+		SET(CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+		SET(CURLOPT_USERNAME, up->username);
+		SET(CURLOPT_PASSWORD, up->password ? up->password : "");
+	}
+	else if (up->bearer != NULL)
+		ADD_HEADER(up->bearer);
+
+	switch (up->step)
+	{
+		case UP_MKCOL:
+			SET(CURLOPT_CUSTOMREQUEST, "MKCOL");
+			break;
+		case UP_PUT:
+		case UP_S3_PART:
+			SET(CURLOPT_UPLOAD, 1L);
+			SET(CURLOPT_READFUNCTION, up_read);
+			SET(CURLOPT_READDATA, (void *) item);
+			SET(CURLOPT_SEEKFUNCTION, up_seek);
+			SET(CURLOPT_SEEKDATA, (void *) item);
+			SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t) up->body_len);
+			if (up->target == UPLOAD_S3)
+				ADD_HEADER("Content-Type: application/octet-stream");
+			break;
+		case UP_HEAD:
+			SET(CURLOPT_NOBODY, 1L);
+			break;
+		case UP_S3_INIT:
+			SET(CURLOPT_POST, 1L);
+			SET(CURLOPT_POSTFIELDS, "");
+			SET(CURLOPT_POSTFIELDSIZE, 0L);
+			ADD_HEADER("Content-Type: application/octet-stream");
+			break;
+		case UP_S3_COMPLETE:
+			SET(CURLOPT_POST, 1L);
+			SET(CURLOPT_POSTFIELDS, up->post);
+			SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(up->post));
+			ADD_HEADER("Content-Type: application/xml");
+			break;
+		case UP_S3_ABORT:
+			SET(CURLOPT_CUSTOMREQUEST, "DELETE");
+			break;
+	}
+	SET(CURLOPT_HTTPHEADER, up->headers);
+#undef SET
+#undef ADD_HEADER
+	free(owned_url);			/* libcurl copied it */
+
+	if (rc == CURLE_OK && curl_multi_add_handle(pool->multi, e) != CURLM_OK)
+		rc = CURLE_OUT_OF_MEMORY;
+	if (rc != CURLE_OK)
+	{
+		curl_easy_cleanup(e);
+		item->easy = NULL;
+		curl_slist_free_all(up->headers);
+		up->headers = NULL;
+		if (up->step == UP_S3_ABORT)
+			upload_finish_failed(item);
+		else
+			upload_fail(pool, item, rc == CURLE_OUT_OF_MEMORY,
+						"cannot set up the request: %s", curl_easy_strerror(rc));
+		return false;
+	}
+	pool->kick = true;
+	return true;
+}
+
+/* status_ok: the statuses a step accepts. */
+static bool
+status_ok(const upload_state *up, long code)
+{
+	if (code == 200 || code == 201 || code == 204)
+		return true;
+	return up->step == UP_MKCOL && code == 405;
+}
+
+/*
+ * upload_step_done judges the request libcurl finished with res and starts
+ * the next step, or ends the upload.
+ */
+static void
+upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode res)
+{
+	upload_state *up = item->up;
+	long		code = 0;
+	curl_off_t	clen = -1;
+	char		namebuf[48];
+	const char *name = step_name(up, namebuf, sizeof(namebuf));
+	bool		body_step = up->step == UP_PUT || up->step == UP_S3_PART;
+
+	if (item->easy != NULL)
+	{
+		curl_easy_getinfo(item->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (up->step == UP_HEAD)
+			curl_easy_getinfo(item->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+	}
+	up_detach(pool, item);
+
+	if (up->step == UP_S3_ABORT)
+	{
+		upload_finish_failed(item);
+		return;
+	}
+	if (item->write_errno != 0)
+	{
+		upload_fail(pool, item, errno_transient(item->write_errno), "%s failed: cannot read \"%s\": %s",
+					name, up->src_path, strerror(item->write_errno));
+		return;
+	}
+	if (up->source_short)
+	{
+		upload_fail(pool, item, true, "%s failed: \"%s\" shrank while it was sent", name, up->src_path);
+		return;
+	}
+	/* a refusal may cut the body short: the status says more than the send error */
+	if (res != CURLE_OK && code < 400)
+	{
+		char		why[CURL_ERROR_SIZE + 64];
+
+		curl_message(why, sizeof(why), res, item->curl_error);
+		upload_fail(pool, item, curl_retryable(res), "%s failed: %s", name, why);
+		return;
+	}
+	if (!status_ok(up, code))
+	{
+		upload_fail(pool, item, code == 408 || code == 429 || (code >= 500 && code <= 599),
+					"%s failed: http status %ld", name, code);
+		return;
+	}
+	if (body_step)
+		up->sent_done += up->body_len;
+	item->bytes = up->sent_done;
+
+	switch (up->step)
+	{
+		case UP_MKCOL:
+			if (++up->mkcol_i >= up->nmkcol)
+				up->step = UP_PUT;
+			upload_start_step(pool, item);
+			return;
+		case UP_PUT:
+			copy_text(up->etag, sizeof(up->etag), up->etag_hdr);
+			if (up->target == UPLOAD_S3)
+			{
+				if (strlen(up->etag) == 32 && strspn(up->etag, "0123456789abcdefABCDEF") == 32 &&
+					strcasecmp(up->etag, up->md5) != 0)
+				{
+					upload_fail(pool, item, true, "put failed: etag %s is not the file's md5 %s",
+								up->etag, up->md5);
+					return;
+				}
+				upload_done(item);
+				return;
+			}
+			up->step = UP_HEAD;
+			upload_start_step(pool, item);
+			return;
+		case UP_HEAD:
+			if (clen >= 0 && (int64_t) clen != up->size)
+			{
+				upload_fail(pool, item, true, "head failed: the server reports %lld bytes, the file has %lld",
+							(long long) clen, (long long) up->size);
+				return;
+			}
+			if (up->etag_hdr[0] != '\0')
+				copy_text(up->etag, sizeof(up->etag), up->etag_hdr);
+			upload_done(item);
+			return;
+		case UP_S3_INIT:
+			{
+				char		id[512];
+
+				if (!xml_text(up->resp, "UploadId", id, sizeof(id)) || (up->upload_id = strdup(id)) == NULL)
+				{
+					upload_fail(pool, item, true, "%s failed: no UploadId in the response", name);
+					return;
+				}
+				up->step = UP_S3_PART;
+				up->part_i = 0;
+				upload_start_step(pool, item);
+				return;
+			}
+		case UP_S3_PART:
+			if (up->etag_hdr[0] == '\0' || (up->part_etag[up->part_i] = strdup(up->etag_hdr)) == NULL)
+			{
+				upload_fail(pool, item, up->etag_hdr[0] != '\0', "%s failed: no etag in the response", name);
+				return;
+			}
+			if (++up->part_i >= up->nparts)
+				up->step = UP_S3_COMPLETE;
+			upload_start_step(pool, item);
+			return;
+		case UP_S3_COMPLETE:
+			{
+				char		etag[256];
+
+				if (up->resp != NULL && strstr(up->resp, "<Error>") != NULL)
+				{
+					char		codetext[128];
+
+					if (!xml_text(up->resp, "Code", codetext, sizeof(codetext)))
+						copy_text(codetext, sizeof(codetext), "unknown");
+					upload_fail(pool, item, true, "%s failed: s3 error %s", name, codetext);
+					return;
+				}
+				if (xml_text(up->resp, "ETag", etag, sizeof(etag)))
+					strip_etag(up->etag, sizeof(up->etag), etag, strlen(etag));
+				else
+					copy_text(up->etag, sizeof(up->etag), up->etag_hdr);
+				upload_done(item);
+				return;
+			}
+		case UP_S3_ABORT:
+			break;
+	}
+}
+
+/*
+ * hash_source reads the whole file once: its SHA-256, and for S3 its MD5
+ * and each part's SHA-256.  False with errno set when reading fails, or
+ * with errno 0 when the file's size changed.
+ */
+static bool
+hash_source(int fd, upload_state *up)
+{
+	sha256_ctx	all;
+	sha256_ctx	part;
+	md5_ctx		md5;
+	uint8_t		digest[32];
+	uint8_t    *buf;
+	const size_t bufsize = 256 * 1024;
+	int64_t		off = 0;
+	int64_t		part_left = up->multipart ? up->part_size : 0;
+	int			pi = 0;
+
+	buf = malloc(bufsize);
+	if (buf == NULL)
+	{
+		errno = ENOMEM;
+		return false;
+	}
+	sha256_init(&all);
+	sha256_init(&part);
+	md5_init(&md5);
+	while (off < up->size)
+	{
+		size_t		want = bufsize;
+		ssize_t		n;
+
+		if ((int64_t) want > up->size - off)
+			want = (size_t) (up->size - off);
+		if (up->multipart && (int64_t) want > part_left)
+			want = (size_t) part_left;
+		n = pread(fd, buf, want, (off_t) off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+		{
+			if (n == 0)
+				errno = 0;
+			free(buf);
+			return false;
+		}
+		sha256_update(&all, buf, (size_t) n);
+		if (up->target == UPLOAD_S3)
+			md5_update(&md5, buf, (size_t) n);
+		if (up->multipart)
+		{
+			sha256_update(&part, buf, (size_t) n);
+			part_left -= n;
+			if (part_left == 0 || off + n == up->size)
+			{
+				sha256_final(&part, digest);
+				sha256_hex(digest, up->part_sha[pi++]);
+				sha256_init(&part);
+				part_left = up->part_size;
+			}
+		}
+		off += n;
+	}
+	free(buf);
+	sha256_final(&all, digest);
+	sha256_hex(digest, up->sha256);
+	md5_hex(&md5, up->md5);
+	return true;
+}
+
+/*
+ * transfer_start_upload checks the options and the file, hashes the file,
+ * and starts the first request.  Messages never hold a credential.
+ */
+bool
+transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
+					  char *err, size_t errlen, bool *retryable)
+{
+	transfer_item *item = NULL;
+	upload_state *up = NULL;
+	struct stat st;
+	bool		oom = false;
+	int			fd = -1;
+
+	if (retryable != NULL)
+		*retryable = false;
+	set_message(err, errlen, "%s", "");
+	if (pool == NULL || opts == NULL)
+	{
+		set_message(err, errlen, "no transfer pool or options");
+		return false;
+	}
+	if (!transfer_check_url(opts->url, err, errlen, NULL, 0))
+		return false;
+	if (opts->target != UPLOAD_HTTP && opts->target != UPLOAD_WEBDAV && opts->target != UPLOAD_S3)
+	{
+		set_message(err, errlen, "unknown upload target");
+		return false;
+	}
+	if (opts->src_path == NULL || opts->src_path[0] != '/')
+	{
+		set_message(err, errlen, "src_path must be an absolute path");
+		return false;
+	}
+	if (opts->connect_timeout_s < 0 || opts->low_speed_limit < 0 || opts->low_speed_time_s < 0 ||
+		opts->s3_part_size < 0)
+	{
+		set_message(err, errlen, "timeouts, speed limits and s3_part_size must not be negative");
+		return false;
+	}
+	if (opts->target == UPLOAD_S3)
+	{
+		if (opts->s3_region == NULL || opts->s3_region[0] == '\0' ||
+			strspn(opts->s3_region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(opts->s3_region))
+		{
+			set_message(err, errlen, "s3 uploads need a region (lower-case letters, digits and dashes)");
+			return false;
+		}
+		if (opts->s3_access_key == NULL || opts->s3_access_key[0] == '\0' ||
+			opts->s3_secret_key == NULL || opts->s3_secret_key[0] == '\0' ||
+			strchr(opts->s3_access_key, ':') != NULL)
+		{
+			set_message(err, errlen, "s3 uploads need an access key (without ':') and a secret key");
+			return false;
+		}
+		if (opts->s3_part_size != 0 && opts->s3_part_size < S3_MIN_PART_SIZE)
+		{
+			set_message(err, errlen, "s3_part_size must be at least 5 MiB (5242880 bytes)");
+			return false;
+		}
+	}
+	else if (opts->username != NULL && opts->bearer_token != NULL)
+	{
+		set_message(err, errlen, "give a username or a bearer token, not both");
+		return false;
+	}
+	if (opts->bearer_token != NULL && strpbrk(opts->bearer_token, "\r\n") != NULL)
+	{
+		set_message(err, errlen, "the bearer token must not hold line breaks");
+		return false;
+	}
+	if (opts->target == UPLOAD_WEBDAV && opts->mkcol_urls != NULL)
+		for (int i = 0; opts->mkcol_urls[i] != NULL; i++)
+		{
+			char		why[256];
+
+			if (!transfer_check_url(opts->mkcol_urls[i], why, sizeof(why), NULL, 0))
+			{
+				set_message(err, errlen, "mkcol url %d: %s", i + 1, why);
+				return false;
+			}
+		}
+	for (transfer_item *it = pool->head; it != NULL; it = it->next)
+		if (it->result.job_id == opts->job_id)
+		{
+			set_message(err, errlen, "job %lld already has a transfer", (long long) opts->job_id);
+			return false;
+		}
+
+	fd = open(opts->src_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+	{
+		int			e = errno;
+
+		set_message(err, errlen, "cannot open \"%s\": %s", opts->src_path,
+					e == ELOOP ? "it is a symbolic link" : strerror(e));
+		if (retryable != NULL)
+			*retryable = errno_transient(e);
+		return false;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	{
+		set_message(err, errlen, "\"%s\" is not a regular file", opts->src_path);
+		close(fd);
+		return false;
+	}
+
+	item = calloc(1, sizeof(*item));
+	up = calloc(1, sizeof(*up));
+	if (item == NULL || up == NULL)
+	{
+		free(item);
+		free(up);
+		close(fd);
+		set_message(err, errlen, "out of memory");
+		if (retryable != NULL)
+			*retryable = true;
+		return false;
+	}
+	item->fd = fd;
+	item->pool = pool;
+	item->up = up;
+	item->result.job_id = opts->job_id;
+	item->result.state = TRANSFER_RUNNING;
+	item->no_stage = true;
+
+	up->target = opts->target;
+	up->size = (int64_t) st.st_size;
+	up->connect_timeout_s = opts->connect_timeout_s;
+	up->low_speed_limit = opts->low_speed_limit;
+	up->low_speed_time_s = opts->low_speed_time_s;
+	up->url = dup_or_null(opts->url, &oom);
+	up->url_shown = strip_userinfo(opts->url);
+	if (up->url_shown == NULL)
+		oom = true;
+	up->src_path = dup_or_null(opts->src_path, &oom);
+	up->user_agent = dup_or_null(opts->user_agent, &oom);
+	if (opts->target == UPLOAD_S3)
+	{
+		char		sig[128];
+
+		snprintf(sig, sizeof(sig), "aws:amz:%s:s3", opts->s3_region);
+		up->sigv4 = dup_or_null(sig, &oom);
+		up->access_key = dup_or_null(opts->s3_access_key, &oom);
+		up->secret_key = dup_or_null(opts->s3_secret_key, &oom);
+		up->part_size = opts->s3_part_size > 0 ? opts->s3_part_size : S3_DEFAULT_PART_SIZE;
+		up->multipart = up->size > up->part_size;
+		if (up->multipart)
+		{
+			int64_t		parts = (up->size + up->part_size - 1) / up->part_size;
+
+			if (parts > S3_MAX_PARTS)
+			{
+				set_message(err, errlen, "the file needs %lld parts of %lld bytes: s3 allows %d",
+							(long long) parts, (long long) up->part_size, S3_MAX_PARTS);
+				free_item(pool, item);	/* closes fd through release_part */
+				return false;
+			}
+			up->nparts = (int) parts;
+			up->part_sha = calloc((size_t) parts, sizeof(*up->part_sha));
+			up->part_etag = calloc((size_t) parts, sizeof(char *));
+			if (up->part_sha == NULL || up->part_etag == NULL)
+				oom = true;
+		}
+	}
+	else
+	{
+		up->username = dup_or_null(opts->username, &oom);
+		if (opts->username != NULL)
+			up->password = dup_or_null(opts->password ? opts->password : "", &oom);
+		if (opts->bearer_token != NULL)
+		{
+			size_t		n = strlen("Authorization: Bearer ") + strlen(opts->bearer_token) + 1;
+
+			up->bearer = malloc(n);
+			if (up->bearer == NULL)
+				oom = true;
+			else
+				snprintf(up->bearer, n, "Authorization: Bearer %s", opts->bearer_token);
+		}
+	}
+	if (opts->target == UPLOAD_WEBDAV && opts->mkcol_urls != NULL)
+	{
+		int			n = 0;
+
+		while (opts->mkcol_urls[n] != NULL)
+			n++;
+		up->mkcol = calloc((size_t) n + 1, sizeof(char *));
+		if (up->mkcol == NULL)
+			oom = true;
+		else
+			for (int i = 0; i < n; i++)
+			{
+				up->mkcol[i] = dup_or_null(opts->mkcol_urls[i], &oom);
+				up->nmkcol = i + 1;
+			}
+	}
+	if (oom)
+	{
+		set_message(err, errlen, "out of memory");
+		if (retryable != NULL)
+			*retryable = true;
+		free_item(pool, item);
+		return false;
+	}
+
+	if (!hash_source(fd, up))
+	{
+		int			e = errno;
+
+		if (e == 0)
+			set_message(err, errlen, "\"%s\" changed size while it was read", opts->src_path);
+		else
+			set_message(err, errlen, "cannot read \"%s\": %s", opts->src_path, strerror(e));
+		if (retryable != NULL)
+			*retryable = e == 0 || errno_transient(e);
+		free_item(pool, item);
+		return false;
+	}
+
+	if (up->target == UPLOAD_S3)
+		up->step = up->multipart ? UP_S3_INIT : UP_PUT;
+	else
+		up->step = up->nmkcol > 0 ? UP_MKCOL : UP_PUT;
+
+	if (pool->tail != NULL)
+		pool->tail->next = item;
+	else
+		pool->head = item;
+	pool->tail = item;
+	pool->count++;
+
+	if (!upload_start_step(pool, item))
+	{
+		/* nothing was sent: refuse, as for any other failure to start */
+		transfer_item *prev = NULL;
+
+		set_message(err, errlen, "%s", item->result.error);
+		if (retryable != NULL)
+			*retryable = item->result.retryable;
+		for (transfer_item *it = pool->head; it != item; it = it->next)
+			prev = it;
+		if (prev != NULL)
+			prev->next = NULL;
+		else
+			pool->head = NULL;
+		pool->tail = prev;
+		pool->count--;
+		free_item(pool, item);
+		return false;
+	}
+	return true;
 }

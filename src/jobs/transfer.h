@@ -49,7 +49,51 @@ typedef struct transfer_result
 	char		content_type[128];
 	char		effective_url[1024];
 	char		error[512];		/* lower-case English, when FAILED */
+	char		etag[256];		/* uploads: the ETag the server returned, "" when none */
 } transfer_result;
+
+/*
+ * Uploads: a local file PUT to a server, on the same pool (and multi handle)
+ * as downloads; results come from transfer_poll like a download's.
+ */
+typedef enum transfer_upload_target
+{
+	UPLOAD_HTTP = 0,			/* a plain PUT of the file to url */
+	UPLOAD_WEBDAV,				/* MKCOL every collection in mkcol_urls first (201 or 405 accepted), then PUT */
+	UPLOAD_S3					/* PUT signed with SigV4 (CURLOPT_AWS_SIGV4 + x-amz-content-sha256);
+								 * multipart (initiate, parts, complete) when the file exceeds part_size */
+} transfer_upload_target;
+
+typedef struct transfer_upload_opts
+{
+	int64_t		job_id;
+	transfer_upload_target target;
+	const char *url;			/* the object's full URL (S3: path-style endpoint/bucket/key) */
+	const char *src_path;		/* absolute path of a regular file */
+	const char *user_agent;
+	const char *username;		/* basic auth (HTTP, WebDAV), or NULL */
+	const char *password;
+	const char *bearer_token;	/* HTTP: Authorization: Bearer, or NULL */
+	const char *s3_region;		/* S3 */
+	const char *s3_access_key;
+	const char *s3_secret_key;
+	int64_t		s3_part_size;	/* bytes; multipart above it (minimum 5 MiB) */
+	const char *const *mkcol_urls;	/* WebDAV: NULL-terminated list, parents first */
+	long		connect_timeout_s;
+	long		low_speed_limit;
+	long		low_speed_time_s;
+} transfer_upload_opts;
+
+/*
+ * transfer_start_upload starts an upload.  The upload is DONE only on 200,
+ * 201 or 204 for every request it makes and, where the server reports one,
+ * a matching size (a HEAD after the PUT compares Content-Length with the
+ * file's size; S3 single PUTs compare the ETag with the file's MD5).  The
+ * result's sha256 is the file's; bytes is the file's size.  Retryable as for
+ * downloads (network errors, 408, 429, 5xx).  Never logs or returns secrets.
+ */
+extern bool transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
+								  char *err, size_t errlen, bool *retryable);
 
 /* transfer_global_init / cleanup wrap curl_global_init / cleanup (once per process). */
 extern bool transfer_global_init(void);

@@ -14,6 +14,20 @@
  *	/big			announces 10000000 bytes, sends 1000, then stalls
  *	/stall/<n>		announces 2n bytes, sends n pattern bytes, then stalls
  *
+ * and, for uploads (bodies stored as files in srvdir, '/' in names as '_'):
+ *
+ *	PUT/HEAD /up/<name>		store the body (201); HEAD reports its Content-Length
+ *	PUT/HEAD /lie/<name>	the same, but HEAD reports one byte more
+ *	/auth/<name>			401 unless "Authorization: Basic" of alice:s3cret-pw;
+ *							then PUT/HEAD as /up, MKCOL 201 (405 when it exists), logged
+ *	/bearer/<name>			401 unless "Authorization: Bearer tok-123"; then as /up
+ *	MKCOL /forbid/<name>	403
+ *	PUT /hang/<name>		reads the headers, then nothing for 30 s
+ *	PUT /s3/<name>			200 when x-amz-content-sha256 is the body's SHA-256 and the
+ *							request is SigV4-signed by AKTEST (else 403); no ETag
+ *	PUT /s3bad/<name>		the same, with an ETag that is not the body's MD5
+ *	PUT /status/<code>		that status
+ *
  * The server and its children die with SIGKILL at the end, or with the
  * test (PR_SET_PDEATHSIG) if it dies first.
  */
@@ -32,6 +46,7 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,6 +57,7 @@
 static pid_t server_pid = -1;
 static int	server_port = 0;
 static char tmpdir[64];
+static char srvdir[64];			/* the upload server's files */
 
 /* pattern_byte is byte i of every /ok and /nolen body. */
 static unsigned char
@@ -142,6 +158,8 @@ send_head(int fd, int status, const char *extra)
 	return send_all(fd, head, (size_t) n);
 }
 
+static void serve_upload(int fd, const char *req, size_t got, const char *method, const char *path);
+
 /* serve_client reads one request and sends the canned response for its path. */
 static void
 serve_client(int fd)
@@ -166,8 +184,17 @@ serve_client(int fd)
 		if (strstr(req, "\r\n\r\n") != NULL)
 			break;
 	}
-	if (sscanf(req, "GET %1023s ", path) != 1)
-		return;
+	{
+		char		method[16];
+
+		if (sscanf(req, "%15s %1023s ", method, path) != 2)
+			return;
+		if (strcmp(method, "GET") != 0)
+		{
+			serve_upload(fd, req, got, method, path);
+			return;
+		}
+	}
 
 	if (sscanf(path, "/ok/%ld", &n) == 1 && n >= 0)
 	{
@@ -227,6 +254,216 @@ serve_client(int fd)
 		if (send_head(fd, 404, "Content-Length: 0\r\n") != 0)
 			return;
 	}
+}
+
+/* header_value copies the value of header name (case-insensitive) from req; "" when none. */
+static void
+header_value(const char *req, const char *name, char *out, size_t outlen)
+{
+	const char *p = strstr(req, "\r\n");
+	size_t		nlen = strlen(name);
+
+	out[0] = '\0';
+	while (p != NULL && p[2] != '\r')
+	{
+		const char *line = p + 2;
+		const char *end = strstr(line, "\r\n");
+
+		if (end == NULL)
+			return;
+		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':')
+		{
+			const char *v = line + nlen + 1;
+			size_t		n;
+
+			while (*v == ' ')
+				v++;
+			n = (size_t) (end - v) < outlen - 1 ? (size_t) (end - v) : outlen - 1;
+			memcpy(out, v, n);
+			out[n] = '\0';
+			return;
+		}
+		p = end;
+	}
+}
+
+/* stored_path maps "<prefix><name>" to a file in srvdir, '/' as '_'. */
+static void
+stored_path(const char *name, char *out, size_t outlen)
+{
+	size_t		n;
+
+	snprintf(out, outlen, "%s/", srvdir);
+	n = strlen(out);
+	for (const char *c = name; *c && n + 1 < outlen; c++)
+		out[n++] = *c == '/' ? '_' : *c;
+	out[n] = '\0';
+}
+
+/* srv_log appends a line to srvdir/log. */
+static void
+srv_log(const char *line)
+{
+	char		path[128];
+	int			lf;
+
+	snprintf(path, sizeof(path), "%s/log", srvdir);
+	lf = open(path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+	if (lf >= 0)
+	{
+		if (write(lf, line, strlen(line)) < 0)
+			{ /* best effort */ }
+		close(lf);
+	}
+}
+
+/*
+ * serve_upload answers the upload endpoints (see the top of the file).  The
+ * body (Content-Length) is read in full before any answer, so that a refusal
+ * is seen as a status, not as a reset connection.
+ */
+static void
+serve_upload(int fd, const char *req, size_t got, const char *method, const char *path)
+{
+	const char *hend = strstr(req, "\r\n\r\n") + 4;
+	size_t		have = got - (size_t) (hend - req);
+	char		value[256];
+	char		file[512];
+	char		extra[256];
+	long		clen = 0;
+	unsigned char *body;
+	const char *name = NULL;
+	bool		authorized = true;
+	bool		put = strcmp(method, "PUT") == 0;
+
+	header_value(req, "Content-Length", value, sizeof(value));
+	if (value[0] != '\0')
+		clen = atol(value);
+	if (strncmp(path, "/hang/", 6) == 0)
+	{
+		sleep_ms(30000);
+		return;
+	}
+	body = malloc((size_t) clen + 1);
+	if (body == NULL)
+		return;
+	memcpy(body, hend, have < (size_t) clen ? have : (size_t) clen);
+	while ((long) have < clen)
+	{
+		ssize_t		r = recv(fd, body + have, (size_t) clen - have, 0);
+
+		if (r <= 0)
+		{
+			free(body);
+			return;
+		}
+		have += (size_t) r;
+	}
+
+	header_value(req, "Authorization", value, sizeof(value));
+	if (sscanf(path, "/status/%ld", &clen) == 1)
+	{
+		send_head(fd, (int) clen, "Content-Length: 0\r\n");
+		free(body);
+		return;
+	}
+	if (strncmp(path, "/up/", 4) == 0 || strncmp(path, "/lie/", 5) == 0)
+		name = strchr(path + 1, '/') + 1;
+	else if (strncmp(path, "/auth/", 6) == 0)
+	{
+		name = path + 6;
+		authorized = strcmp(value, "Basic YWxpY2U6czNjcmV0LXB3") == 0;
+	}
+	else if (strncmp(path, "/bearer/", 8) == 0)
+	{
+		name = path + 8;
+		authorized = strcmp(value, "Bearer tok-123") == 0;
+	}
+	else if (strncmp(path, "/s3/", 4) == 0 || strncmp(path, "/s3bad/", 7) == 0)
+	{
+		char		sha[65];
+		char		got_sha[256];
+		sha256_ctx	ctx;
+		uint8_t		digest[32];
+
+		name = strchr(path + 1, '/') + 1;
+		sha256_init(&ctx);
+		sha256_update(&ctx, body, (size_t) clen);
+		sha256_final(&ctx, digest);
+		sha256_hex(digest, sha);
+		header_value(req, "x-amz-content-sha256", got_sha, sizeof(got_sha));
+		authorized = strcmp(sha, got_sha) == 0 &&
+			strncmp(value, "AWS4-HMAC-SHA256 Credential=AKTEST/", 35) == 0 &&
+			strstr(value, "/us-east-1/s3/aws4_request") != NULL;
+		if (!authorized)
+		{
+			send_head(fd, 403, "Content-Length: 0\r\n");
+			free(body);
+			return;
+		}
+	}
+	else if (strncmp(path, "/forbid/", 8) == 0)
+	{
+		send_head(fd, 403, "Content-Length: 0\r\n");
+		free(body);
+		return;
+	}
+	if (name == NULL)
+	{
+		send_head(fd, 404, "Content-Length: 0\r\n");
+		free(body);
+		return;
+	}
+	if (!authorized)
+	{
+		send_head(fd, 401, "WWW-Authenticate: Basic realm=\"t\"\r\nContent-Length: 0\r\n");
+		free(body);
+		return;
+	}
+	stored_path(name, file, sizeof(file));
+	if (put)
+	{
+		int			out = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (out < 0 || write(out, body, (size_t) clen) != clen)
+			send_head(fd, 500, "Content-Length: 0\r\n");
+		else if (strncmp(path, "/s3bad/", 7) == 0)
+			send_head(fd, 200, "ETag: \"00000000000000000000000000000000\"\r\nContent-Length: 0\r\n");
+		else if (strncmp(path, "/s3/", 4) == 0)
+			send_head(fd, 200, "Content-Length: 0\r\n");
+		else
+			send_head(fd, 201, "ETag: \"v1\"\r\nContent-Length: 0\r\n");
+		if (out >= 0)
+			close(out);
+	}
+	else if (strcmp(method, "HEAD") == 0)
+	{
+		struct stat st;
+
+		if (stat(file, &st) != 0)
+			send_head(fd, 404, "Content-Length: 0\r\n");
+		else
+		{
+			snprintf(extra, sizeof(extra), "ETag: \"v2\"\r\nContent-Length: %lld\r\n",
+					 (long long) st.st_size + (strncmp(path, "/lie/", 5) == 0 ? 1 : 0));
+			send_head(fd, 200, extra);
+		}
+	}
+	else if (strcmp(method, "MKCOL") == 0)
+	{
+		char		line[1100];
+
+		snprintf(line, sizeof(line), "MKCOL %s\n", path);
+		srv_log(line);
+		strncat(file, ".col", sizeof(file) - strlen(file) - 1);
+		if (mkdir(file, 0700) == 0)
+			send_head(fd, 201, "Content-Length: 0\r\n");
+		else
+			send_head(fd, 405, "Content-Length: 0\r\n");
+	}
+	else
+		send_head(fd, 405, "Content-Length: 0\r\n");
+	free(body);
 }
 
 /*
@@ -1029,6 +1266,385 @@ test_destroy(void)
 	transfer_pool_destroy(NULL);
 }
 
+/* write_pattern_file writes the first n pattern bytes to path; 1 on success. */
+static int
+write_pattern_file(const char *path, size_t n)
+{
+	FILE	   *f = fopen(path, "wb");
+	int			ok;
+
+	if (f == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		putc(pattern_byte(i), f);
+	ok = fclose(f) == 0;
+	return ok;
+}
+
+/* stored_is_pattern: the upload server stored name with the first n pattern bytes. */
+static int
+stored_is_pattern(const char *name, size_t n)
+{
+	char		file[512];
+
+	stored_path(name, file, sizeof(file));
+	return file_is_pattern(file, n);
+}
+
+static int
+stored_exists(const char *name)
+{
+	char		file[512];
+
+	stored_path(name, file, sizeof(file));
+	return file_exists(file);
+}
+
+/* read_log reads srvdir/log into buf ("" when none). */
+static void
+read_log(char *buf, size_t len)
+{
+	char		path[128];
+	FILE	   *f;
+	size_t		n = 0;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/log", srvdir);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* up_opts fills the options every upload test starts from. */
+static void
+up_opts(transfer_upload_opts *o, int64_t job_id, transfer_upload_target target, const char *url, const char *src)
+{
+	memset(o, 0, sizeof(*o));
+	o->job_id = job_id;
+	o->target = target;
+	o->url = url;
+	o->src_path = src;
+	o->user_agent = "pg_mlops-test/1";
+	o->connect_timeout_s = 5;
+}
+
+/* run_upload starts one upload and waits for its result; 0 when it could not start. */
+static int
+run_upload(transfer_pool *pool, const transfer_upload_opts *o, transfer_result *res)
+{
+	char		err[512];
+	bool		retryable;
+
+	memset(res, 0, sizeof(*res));
+	if (!transfer_start_upload(pool, o, err, sizeof(err), &retryable))
+	{
+		printf("# transfer_start_upload: %s\n", err);
+		return 0;
+	}
+	return wait_result(pool, res, 10000);
+}
+
+/* test_upload_http: plain PUTs, a HEAD that disagrees, bearer and basic auth, refusals. */
+static void
+test_upload_http(transfer_pool *pool)
+{
+	transfer_upload_opts o;
+	transfer_result r;
+	char		url[256];
+	char		src[256];
+	char		empty[256];
+	char		link[256];
+	char		sha[65];
+	char		err[512];
+	bool		retryable = true;
+	int64_t		done = -2,
+				total = -2;
+
+	pattern_sha256(300001, sha);
+	set_dest(src, sizeof(src), "up-src.bin");
+	set_dest(empty, sizeof(empty), "up-empty.bin");
+	set_dest(link, sizeof(link), "up-link.bin");
+	CHECK(write_pattern_file(src, 300001) && write_pattern_file(empty, 0), "upload sources written");
+	CHECK(symlink(src, link) == 0, "symlink to the source made");
+
+	set_url(url, sizeof(url), "/up/plain.bin");
+	up_opts(&o, 300, UPLOAD_HTTP, url, src);
+	CHECK(run_upload(pool, &o, &r), "put /up/plain.bin finished");
+	CHECK_INT(r.job_id, 300, "upload result carries the job id");
+	CHECK_INT(r.state, TRANSFER_DONE, "put DONE");
+	CHECK_STR(r.error, "", "put: no error");
+	CHECK_INT(r.http_status, 200, "put: status of the last request (HEAD)");
+	CHECK_INT(r.bytes, 300001, "put: bytes is the file size");
+	CHECK_STR(r.sha256, sha, "put: sha256 of the file");
+	CHECK_STR(r.etag, "v2", "put: etag (from the HEAD)");
+	CHECK(ends_with(r.effective_url, "/up/plain.bin"), "put: effective url");
+	CHECK(stored_is_pattern("plain.bin", 300001), "put: the server holds the same bytes");
+	CHECK(file_is_pattern(src, 300001), "put: the source is untouched");
+	CHECK(!transfer_progress(pool, 300, &done, &total), "no progress once reported");
+
+	set_url(url, sizeof(url), "/up/empty.bin");
+	up_opts(&o, 301, UPLOAD_HTTP, url, empty);
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_DONE, "put of an empty file DONE");
+	CHECK_STR(r.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "empty file sha256");
+	CHECK(stored_exists("empty.bin") && stored_is_pattern("empty.bin", 0), "empty file stored empty");
+
+	set_url(url, sizeof(url), "/lie/lie.bin");
+	up_opts(&o, 302, UPLOAD_HTTP, url, src);
+	CHECK(run_upload(pool, &o, &r), "put /lie finished");
+	CHECK_INT(r.state, TRANSFER_FAILED, "head reporting another size: FAILED");
+	CHECK(strncmp(r.error, "head failed: the server reports 300002 bytes", 44) == 0, "head size mismatch message");
+	printf("# /lie: %s\n", r.error);
+	CHECK_STR(r.sha256, "", "no sha256 when FAILED");
+
+	set_url(url, sizeof(url), "/bearer/b.bin");
+	up_opts(&o, 303, UPLOAD_HTTP, url, src);
+	o.bearer_token = "tok-123";
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_DONE, "bearer token right: DONE");
+	CHECK(stored_is_pattern("b.bin", 300001), "bearer: stored");
+	up_opts(&o, 304, UPLOAD_HTTP, url, src);
+	o.bearer_token = "tok-WRONG-777";
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "bearer token wrong: FAILED");
+	CHECK_STR(r.error, "put failed: http status 401", "bearer wrong: message");
+	CHECK(!r.retryable, "401 not retryable");
+	CHECK(strstr(r.error, "tok-WRONG") == NULL && strstr(r.effective_url, "tok-WRONG") == NULL, "no token in the result");
+
+	/* basic auth */
+	set_url(url, sizeof(url), "/auth/basic.bin");
+	up_opts(&o, 305, UPLOAD_HTTP, url, src);
+	o.username = "alice";
+	o.password = "s3cret-pw";
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_DONE, "basic auth right: DONE");
+	CHECK(stored_is_pattern("basic.bin", 300001), "basic auth: stored");
+	set_url(url, sizeof(url), "/auth/denied.bin");
+	up_opts(&o, 306, UPLOAD_HTTP, url, src);
+	o.username = "alice";
+	o.password = "wrong-pw-XYZ";
+	CHECK(run_upload(pool, &o, &r), "basic auth wrong: finished");
+	CHECK_INT(r.state, TRANSFER_FAILED, "basic auth wrong: FAILED");
+	CHECK_INT(r.http_status, 401, "basic auth wrong: status 401");
+	CHECK(!r.retryable, "basic auth wrong: not retryable");
+	CHECK_STR(r.error, "put failed: http status 401", "basic auth wrong: message");
+	CHECK(strstr(r.error, "wrong-pw") == NULL && strstr(r.effective_url, "wrong-pw") == NULL, "no password in the result");
+	CHECK(!stored_exists("denied.bin"), "basic auth wrong: nothing stored");
+
+	/* credentials in the URL work and are not shown */
+	snprintf(url, sizeof(url), "http://alice:s3cret-pw@127.0.0.1:%d/auth/inurl.bin", server_port);
+	up_opts(&o, 307, UPLOAD_HTTP, url, src);
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_DONE, "credentials in the url: DONE");
+	CHECK(strstr(r.effective_url, "s3cret") == NULL && ends_with(r.effective_url, "/auth/inurl.bin"),
+		  "credentials in the url: not in effective_url");
+	snprintf(url, sizeof(url), "http://alice:bad-pw-in-url@127.0.0.1:%d/auth/inurl2.bin", server_port);
+	up_opts(&o, 308, UPLOAD_HTTP, url, src);
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "bad credentials in the url: FAILED");
+	CHECK(strstr(r.error, "bad-pw") == NULL && strstr(r.effective_url, "bad-pw") == NULL,
+		  "bad credentials in the url: not in the result");
+
+	/* a 5xx is retryable and names the step */
+	set_url(url, sizeof(url), "/status/503");
+	up_opts(&o, 309, UPLOAD_HTTP, url, src);
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "put to a 503: FAILED");
+	CHECK(r.retryable, "put to a 503: retryable");
+	printf("# 503: %s\n", r.error);
+
+	/* a closed port */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/up/x", closed_port());
+	up_opts(&o, 310, UPLOAD_HTTP, url, src);
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED && r.retryable, "put to a closed port: FAILED, retryable");
+	CHECK(strncmp(r.error, "put failed: ", 12) == 0, "closed port: the step is named");
+
+	/* refusals */
+	set_url(url, sizeof(url), "/up/refused.bin");
+	up_opts(&o, 311, UPLOAD_HTTP, "ftp://127.0.0.1/x", src);
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable) && !retryable, "upload refuses ftp://");
+	up_opts(&o, 311, UPLOAD_HTTP, url, "relative.bin");
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "upload refuses a relative src_path");
+	up_opts(&o, 311, UPLOAD_HTTP, url, link);
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "upload refuses a symbolic link");
+	CHECK(strstr(err, "symbolic link") != NULL, "symbolic link: message");
+	up_opts(&o, 311, UPLOAD_HTTP, url, tmpdir);
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "upload refuses a directory");
+	set_dest(empty, sizeof(empty), "no-such-file");
+	up_opts(&o, 311, UPLOAD_HTTP, url, empty);
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "upload refuses a missing file");
+	up_opts(&o, 311, UPLOAD_S3, url, src);
+	o.s3_access_key = "AKTEST";
+	o.s3_secret_key = "zzz";
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "s3 upload refuses no region");
+	o.s3_region = "us-east-1";
+	o.s3_part_size = 1000;
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "s3 upload refuses parts under 5 MiB");
+	CHECK_INT(transfer_count(pool), 0, "nothing started by upload refusals");
+
+	unlink(link);
+	unlink(src);
+	set_dest(empty, sizeof(empty), "up-empty.bin");
+	unlink(empty);
+}
+
+/* test_upload_webdav: MKCOL parents first, again (405 accepted), wrong password, refused MKCOL. */
+static void
+test_upload_webdav(transfer_pool *pool)
+{
+	transfer_upload_opts o;
+	transfer_result r;
+	char		url[256];
+	char		c1[256];
+	char		c2[256];
+	char		src[256];
+	char		log[4096];
+	const char *cols[3] = {c1, c2, NULL};
+
+	set_dest(src, sizeof(src), "dav-src.bin");
+	CHECK(write_pattern_file(src, 70000), "dav source written");
+	set_url(c1, sizeof(c1), "/auth/a");
+	set_url(c2, sizeof(c2), "/auth/a/b");
+	set_url(url, sizeof(url), "/auth/a/b/f.bin");
+
+	/* wrong password first: no MKCOL gets through, nothing stored */
+	up_opts(&o, 320, UPLOAD_WEBDAV, url, src);
+	o.username = "alice";
+	o.password = "wrong-pw-XYZ";
+	o.mkcol_urls = cols;
+	CHECK(run_upload(pool, &o, &r), "webdav wrong password: finished");
+	CHECK_INT(r.state, TRANSFER_FAILED, "webdav wrong password: FAILED");
+	CHECK_STR(r.error, "mkcol failed: http status 401", "webdav wrong password: mkcol failed: http status 401");
+	CHECK(!r.retryable, "webdav wrong password: not retryable");
+	CHECK(strstr(r.error, "wrong-pw") == NULL && strstr(r.effective_url, "wrong-pw") == NULL, "webdav: no password in the result");
+	read_log(log, sizeof(log));
+	CHECK_STR(log, "", "webdav wrong password: no collection made");
+	CHECK(!stored_exists("a/b/f.bin"), "webdav wrong password: nothing stored");
+
+	up_opts(&o, 321, UPLOAD_WEBDAV, url, src);
+	o.username = "alice";
+	o.password = "s3cret-pw";
+	o.mkcol_urls = cols;
+	CHECK(run_upload(pool, &o, &r), "webdav upload finished");
+	CHECK_INT(r.state, TRANSFER_DONE, "webdav upload DONE");
+	read_log(log, sizeof(log));
+	CHECK_STR(log, "MKCOL /auth/a\nMKCOL /auth/a/b\n", "webdav: MKCOL of each collection, parents first");
+	CHECK(stored_is_pattern("a/b/f.bin", 70000), "webdav: the server holds the same bytes");
+
+	up_opts(&o, 322, UPLOAD_WEBDAV, url, src);
+	o.username = "alice";
+	o.password = "s3cret-pw";
+	o.mkcol_urls = cols;
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_DONE, "webdav again (405 for existing collections): DONE");
+	read_log(log, sizeof(log));
+	CHECK_STR(log, "MKCOL /auth/a\nMKCOL /auth/a/b\nMKCOL /auth/a\nMKCOL /auth/a/b\n", "webdav again: both MKCOLs sent");
+
+	set_url(c1, sizeof(c1), "/forbid/x");
+	cols[1] = NULL;
+	up_opts(&o, 323, UPLOAD_WEBDAV, url, src);
+	o.username = "alice";
+	o.password = "s3cret-pw";
+	o.mkcol_urls = cols;
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "mkcol refused with 403: FAILED");
+	CHECK_STR(r.error, "mkcol failed: http status 403", "mkcol 403 message");
+	CHECK(!r.retryable, "mkcol 403 not retryable");
+	unlink(src);
+}
+
+/* test_upload_s3_fake: SigV4 and x-amz-content-sha256 as the fake server sees them; an ETag that is not the MD5. */
+static void
+test_upload_s3_fake(transfer_pool *pool)
+{
+	transfer_upload_opts o;
+	transfer_result r;
+	char		url[256];
+	char		src[256];
+
+	set_dest(src, sizeof(src), "s3-src.bin");
+	CHECK(write_pattern_file(src, 100000), "s3 source written");
+	set_url(url, sizeof(url), "/s3/bucket-key.bin");
+	up_opts(&o, 330, UPLOAD_S3, url, src);
+	o.s3_region = "us-east-1";
+	o.s3_access_key = "AKTEST";
+	o.s3_secret_key = "S3-secret-zz";
+	CHECK(run_upload(pool, &o, &r), "s3 put finished");
+	CHECK_INT(r.state, TRANSFER_DONE, "s3 put signed with the body's sha256: DONE");
+	CHECK(stored_is_pattern("bucket-key.bin", 100000), "s3 put: stored");
+	printf("# s3: %s\n", r.error);
+
+	set_url(url, sizeof(url), "/s3bad/k.bin");
+	up_opts(&o, 331, UPLOAD_S3, url, src);
+	o.s3_region = "us-east-1";
+	o.s3_access_key = "AKTEST";
+	o.s3_secret_key = "S3-secret-zz";
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "s3 put with an etag that is not the md5: FAILED");
+	CHECK(strstr(r.error, "is not the file's md5") != NULL, "etag mismatch message");
+	CHECK(strstr(r.error, "S3-secret") == NULL, "no secret key in the message");
+	printf("# s3bad: %s\n", r.error);
+	unlink(src);
+}
+
+/* test_upload_cancel: cancel an upload the server stopped reading. */
+static void
+test_upload_cancel(transfer_pool *pool)
+{
+	transfer_upload_opts o;
+	transfer_result r[4];
+	char		url[256];
+	char		src[256];
+	char		err[512];
+	bool		retryable;
+	int64_t		done = -2,
+				total = -2;
+	long long	t0;
+	int			n = 0;
+	const size_t size = 32 * 1024 * 1024;
+
+	set_dest(src, sizeof(src), "hang-src.bin");
+	CHECK(write_pattern_file(src, size), "32 MiB source written");
+	set_url(url, sizeof(url), "/hang/h.bin");
+	up_opts(&o, 340, UPLOAD_HTTP, url, src);
+	o.username = "alice";
+	o.password = "s3cret-pw";
+	CHECK(transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "start the upload to /hang");
+	t0 = now_ms();
+	while (now_ms() - t0 < 400)
+		n += transfer_poll(pool, 50, r, 4);
+	CHECK_INT(n, 0, "upload to /hang still running after 400 ms");
+	CHECK(transfer_progress(pool, 340, &done, &total), "progress of the upload");
+	CHECK(done > 0 && done < (int64_t) size, "upload progress: some bytes sent");
+	printf("# sent %lld of %lld\n", (long long) done, (long long) total);
+	CHECK_INT(total, size, "upload progress: total is the file size");
+	CHECK(transfer_cancel(pool, 340), "cancel the upload");
+	CHECK(!transfer_cancel(pool, 340), "second cancel refused");
+	t0 = now_ms();
+	n = transfer_poll(pool, 5000, r, 4);
+	CHECK_INT(n, 1, "cancelled upload reported by one poll");
+	CHECK(now_ms() - t0 < 1000, "cancelled upload reported at once");
+	CHECK_INT(r[0].state, TRANSFER_CANCELLED, "upload CANCELLED");
+	CHECK(strstr(r[0].effective_url, "s3cret") == NULL, "cancelled: no password in the result");
+	CHECK_INT(transfer_count(pool), 0, "no upload left");
+	unlink(src);
+}
+
+/* remove_srvdir empties and removes the upload server's folder. */
+static int
+remove_srvdir(void)
+{
+	DIR		   *d = opendir(srvdir);
+	struct dirent *de;
+	char		path[600];
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+	{
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", srvdir, de->d_name);
+		if (unlink(path) != 0)
+			rmdir(path);
+	}
+	closedir(d);
+	return rmdir(srvdir);
+}
+
 int
 main(void)
 {
@@ -1037,7 +1653,8 @@ main(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_transfer.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL || start_server() != 0)
+	snprintf(srvdir, sizeof(srvdir), "/tmp/test_transfer_srv.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL || mkdtemp(srvdir) == NULL || start_server() != 0)
 	{
 		printf("Bail out! cannot set up: %s\n", strerror(errno));
 		return 1;
@@ -1054,6 +1671,10 @@ main(void)
 	test_redirects(pool);
 	test_limits(pool);
 	test_cancel(pool);
+	test_upload_http(pool);
+	test_upload_webdav(pool);
+	test_upload_s3_fake(pool);
+	test_upload_cancel(pool);
 	transfer_pool_destroy(pool);
 	test_concurrent();
 	test_large();
@@ -1063,5 +1684,6 @@ main(void)
 	transfer_global_cleanup();
 	stop_server();
 	CHECK(rmdir(tmpdir) == 0, "test directory left empty");
+	CHECK(remove_srvdir() == 0, "upload server folder removed");
 	return unit_done();
 }

@@ -1,0 +1,57 @@
+-- Storage: credentials (administrators only, secrets never shown), and the checks of upload,
+-- extract and package jobs at submit time.  The transfers themselves are tested against real
+-- servers (test/integration/upload_servers.sh, test/t/004_storage.pl).
+CREATE EXTENSION IF NOT EXISTS pg_mlops CASCADE;
+
+SELECT mlops.set_credential('owncloud', 'webdav', '{"url": "http://127.0.0.1:8080/dav/", "username": "u", "password": "hunter2"}');
+SELECT mlops.set_credential('store', 's3', '{"endpoint": "http://127.0.0.1:4568", "bucket": "b", "access_key": "AK", "secret_key": "sk-very-secret", "region": "eu-west-1"}');
+SELECT mlops.set_credential('owncloud', 'webdav', '{"url": "http://127.0.0.1:8081/dav/", "username": "u", "password": "hunter3"}');
+SELECT name, kind FROM mlops.credential_names ORDER BY name;
+-- bad credentials: the error names keys, never values
+SELECT mlops.set_credential('bad name!', 'webdav', '{}');
+SELECT mlops.set_credential('x', 'ftp', '{}');
+SELECT mlops.set_credential('x', 'webdav', '{"url": "http://h/", "username": "u"}');
+SELECT mlops.set_credential('x', 'webdav', '{"url": "http://h/", "username": "u", "password": "p", "pasword": "typo-secret"}');
+SELECT mlops.set_credential('x', 'webdav', '{"url": "file:///etc/", "username": "u", "password": "p"}');
+SELECT mlops.set_credential('x', 's3', '[]');
+
+-- A role without privileges cannot read a secret in any way.
+CREATE ROLE mlops_regress_eve;
+GRANT EXECUTE ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) TO mlops_regress_eve;
+SET ROLE mlops_regress_eve;
+SELECT secret FROM mlops.credentials;
+SELECT * FROM mlops.credential_names;
+SELECT mlops.set_credential('owncloud', 'webdav', '{"url": "http://evil/", "username": "e", "password": "e"}');
+SELECT mlops.drop_credential('owncloud');
+SELECT mlops.validate_job('upload', '{"path": "x", "credential": "owncloud", "target": "x"}');
+-- a job of hers runs as her: the credentials table stays closed
+SELECT mlops.submit_job('sql', '{"command": "SELECT secret::text FROM mlops.credentials"}') AS e1 \gset
+RESET ROLE;
+SELECT mlops.wait_job(:e1, '30 seconds');
+SELECT error FROM mlops.jobs WHERE id = :e1;
+SELECT count(*) AS secrets_in_jobs FROM mlops.jobs WHERE params::text ~ 'hunter|sk-very-secret' OR coalesce(error, '') ~ 'hunter|sk-very-secret';
+
+-- Secrets in job params are refused, at any depth; jobs name a credential instead.
+SELECT mlops.submit_job('upload', '{"path": "x", "target": "x", "credential": "owncloud", "password": "hunter2"}');
+SELECT mlops.submit_job('train', '{"storage": {"Secret_Key": "abc"}}');
+SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "x", "headers": {"Authorization": "Bearer x"}}');
+
+-- upload, extract and package: checked at submit time
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "d/x.zip"}');
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "d/x.zip", "credential": "nope"}');
+SELECT mlops.submit_job('upload', '{"path": "../x.zip", "target": "d/x.zip", "credential": "owncloud"}');
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "../x.zip", "credential": "owncloud"}');
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "/abs", "credential": "owncloud"}');
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "a b", "credential": "owncloud"}');
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "d/x.zip", "credential": "owncloud", "delete_after": "yes"}');
+SELECT mlops.submit_job('extract', '{"archive": "a.zip"}');
+SELECT mlops.submit_job('extract', '{"archive": "/etc/a.zip", "dest": "x"}');
+SELECT mlops.submit_job('extract', '{"archive": "a.zip", "dest": "../x"}');
+SELECT mlops.submit_job('package', '{"source": "s", "path": "out/set-%Y-%Q.zip"}');
+SELECT mlops.submit_job('package', '{"source": "../s", "path": "out/set.zip"}');
+SELECT mlops.submit_job('package', '{"source": "s"}');
+SELECT count(*) AS queued FROM mlops.jobs WHERE kind IN ('upload', 'extract', 'package');
+
+SELECT mlops.drop_credential('store'), mlops.drop_credential('store');
+DROP OWNED BY mlops_regress_eve;
+DROP ROLE mlops_regress_eve;

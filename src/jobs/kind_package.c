@@ -1,0 +1,96 @@
+/*-------------------------------------------------------------------------
+ *
+ * kind_package.c
+ *	  Job kind "package": {"source": "sets/diatoms", "path":
+ *	  "out/diatom_set-%Y-%m-%d-%H-%M-%S.zip"} zips a folder under
+ *	  mlops.work_dir; the file name may hold a strftime template, filled in
+ *	  UTC when the job runs (the original used local time).  Already
+ *	  compressed files are stored, others deflated; the zip is written to
+ *	  ".part" and renamed (archive.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "common/file_perm.h"
+#include "lib/stringinfo.h"
+#include "utils/json.h"
+
+#include "jobs/archive.h"
+#include "jobs/jobs.h"
+
+static void PackageValidate(Jsonb *params);
+static JobOutcome PackageRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
+							 char **error, bool *retryable);
+
+const JobKind mlops_kind_package = {"package", PackageValidate, PackageRun, NULL};
+
+/*
+ * ExpandName fills the strftime template in UTC; only the conversions that
+ * make file names (%Y %m %d %H %M %S %j %%) are accepted.
+ */
+static char *
+ExpandName(const char *template)
+{
+	char		out[MAXPGPATH];
+	time_t		now = time(NULL);
+	struct tm	tm;
+
+	for (const char *p = template; *p; p++)
+		if (*p == '%' && (p[1] == '\0' || strchr("YmdHMSj%", p[1]) == NULL))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("params.path of a package job may use only %%Y %%m %%d %%H %%M %%S %%j and %%%%")));
+		else if (*p == '%')
+			p++;
+	gmtime_r(&now, &tm);
+	if (strftime(out, sizeof(out), template, &tm) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("params.path of a package job is too long")));
+	return pstrdup(out);
+}
+
+static void
+PackageValidate(Jsonb *params)
+{
+	(void) mlops_safe_path(JsonbGetString(params, "source", true, "package"), "source");
+	(void) mlops_safe_path(ExpandName(JsonbGetString(params, "path", true, "package")), "path");
+}
+
+static JobOutcome
+PackageRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable)
+{
+	char	   *rel = ExpandName(JsonbGetString(job->params, "path", true, "package"));
+	char	   *src = mlops_safe_path(JsonbGetString(job->params, "source", true, "package"), "source");
+	char	   *dest = mlops_safe_path(rel, "path");
+	char	   *parent = pstrdup(dest);
+	char	   *slash = strrchr(parent, '/');
+	int64_t		files = 0,
+				bytes = 0;
+	char		err[1024];
+	StringInfoData buf;
+
+	*retryable = false;
+	if (slash)
+		*slash = '\0';
+	if (pg_mkdir_p(parent, pg_dir_create_mode) != 0 && errno != EEXIST)
+	{
+		*error = psprintf("could not create directory \"%s\": %m", parent);
+		return JOB_FAILED;
+	}
+	if (!archive_package(src, dest, &files, &bytes, err, sizeof(err)))
+	{
+		*error = pstrdup(err);
+		return JOB_FAILED;
+	}
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"path\": ");
+	escape_json(&buf, rel);
+	appendStringInfo(&buf, ", \"files\": " INT64_FORMAT ", \"size\": " INT64_FORMAT "}",
+					 (int64) files, (int64) bytes);
+	*result_json = buf.data;
+	return JOB_SUCCEEDED;
+}

@@ -1,0 +1,271 @@
+/*-------------------------------------------------------------------------
+ *
+ * kind_upload.c
+ *	  Job kind "upload": {"path": "out/set.zip", "credential": "owncloud",
+ *	  "target": "datasets/set.zip", "delete_after": false} sends a file under
+ *	  mlops.work_dir to the storage a credential names: WebDAV (MKCOL of the
+ *	  missing parent collections, then PUT), S3 (SigV4, multipart for large
+ *	  files) or plain HTTP PUT, on the worker's libcurl multi handle.  The
+ *	  secret is read from mlops.credentials by the worker at run time and
+ *	  never stored in the job.  "delete_after" removes the local file only
+ *	  after a confirmed success.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "jobs/jobs.h"
+#include "pg_mlops.h"
+
+static void UploadValidate(Jsonb *params);
+static JobOutcome UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
+							char **error, bool *retryable);
+static JobOutcome UploadDone(int64 job_id, const transfer_result *r, char **result_json,
+							 char **error, bool *retryable);
+
+const JobKind mlops_kind_upload = {"upload", UploadValidate, UploadRun, UploadDone};
+
+/* Uploads that asked for delete_after, and their local files (job id -> path). */
+typedef struct PendingDelete
+{
+	int64		job_id;
+	char	   *path;
+	struct PendingDelete *next;
+} PendingDelete;
+
+static PendingDelete *Deletes = NULL;
+
+/*
+ * CheckTarget: a relative remote path of safe characters, no "..".
+ */
+static void
+CheckTarget(const char *target)
+{
+	if (target[0] == '\0' || target[0] == '/' ||
+		strspn(target, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~/-") != strlen(target) ||
+		strstr(target, "..") != NULL || strstr(target, "//") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("params.target \"%s\" is not allowed", target),
+				 errdetail("A target is a relative path of letters, digits and . _ ~ / -, without \"..\".")));
+}
+
+/*
+ * CredentialKind returns the kind of a stored credential, NULL when there is
+ * none.  Runs in the caller's transaction.
+ */
+static char *
+CredentialKind(const char *name, Jsonb **secret, MemoryContext cxt)
+{
+	Oid			type = TEXTOID;
+	Datum		arg = CStringGetTextDatum(name);
+	char	   *kind = NULL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	SPI_execute_with_args("SELECT kind, secret FROM mlops.credentials WHERE name = $1",
+						  1, &type, &arg, NULL, true, 1);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		kind = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		if (secret)
+			*secret = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return kind;
+}
+
+static void
+UploadValidate(Jsonb *params)
+{
+	const char *credential = JsonbGetString(params, "credential", true, "upload");
+
+	(void) mlops_safe_path(JsonbGetString(params, "path", true, "upload"), "path");
+	CheckTarget(JsonbGetString(params, "target", true, "upload"));
+	(void) JsonbGetBool(params, "delete_after", false, "upload");
+	if (CredentialKind(credential, NULL, CurrentMemoryContext) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("credential \"%s\" does not exist", credential),
+				 errhint("An administrator stores it with mlops.set_credential.")));
+}
+
+/* SecretString: a string of the secret, NULL when absent. */
+static const char *
+SecretString(Jsonb *secret, const char *key)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&secret->root, key, strlen(key), NULL);
+
+	if (v == NULL || v->type != jbvString)
+		return NULL;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+static char *
+WithSlash(const char *base)
+{
+	size_t		len = strlen(base);
+
+	return len > 0 && base[len - 1] == '/' ? pstrdup(base) : psprintf("%s/", base);
+}
+
+/*
+ * UploadRun reads the credential (in a short transaction of its own), turns
+ * it into transfer options and starts the upload.
+ */
+static JobOutcome
+UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	const char *credential = JsonbGetString(job->params, "credential", true, "upload");
+	const char *target = JsonbGetString(job->params, "target", true, "upload");
+	char	   *src = mlops_safe_path(JsonbGetString(job->params, "path", true, "upload"), "path");
+	Jsonb	   *secret = NULL;
+	char	   *kind;
+	transfer_upload_opts o;
+	char		err[512];
+	List	   *mkcols = NIL;
+
+	CheckTarget(target);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	kind = CredentialKind(credential, &secret, cxt);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	if (kind == NULL)
+	{
+		*error = psprintf("credential \"%s\" does not exist", credential);
+		*retryable = false;
+		return JOB_FAILED;
+	}
+
+	memset(&o, 0, sizeof(o));
+	o.job_id = job->id;
+	o.src_path = src;
+	o.user_agent = "pg_mlops/" EXTVERSION;
+	o.connect_timeout_s = 30;
+	o.low_speed_limit = 1;
+	o.low_speed_time_s = 60;
+	if (strcmp(kind, "webdav") == 0 || strcmp(kind, "http") == 0)
+	{
+		char	   *base = WithSlash(SecretString(secret, "url"));
+
+		o.target = strcmp(kind, "webdav") == 0 ? UPLOAD_WEBDAV : UPLOAD_HTTP;
+		o.url = psprintf("%s%s", base, target);
+		o.username = SecretString(secret, "username");
+		o.password = SecretString(secret, "password");
+		o.bearer_token = SecretString(secret, "bearer_token");
+		if (o.target == UPLOAD_WEBDAV)
+		{
+			/* every parent collection of the target, outermost first */
+			for (const char *p = strchr(target, '/'); p != NULL; p = strchr(p + 1, '/'))
+				mkcols = lappend(mkcols, psprintf("%s%.*s/", base, (int) (p - target), target));
+		}
+	}
+	else
+	{
+		const char *region = SecretString(secret, "region");
+		JsonbValue *part = getKeyJsonValueFromContainer(&secret->root, "part_size_mb", 12, NULL);
+		int64		part_mb = 64;
+
+		if (part && part->type == jbvNumeric)
+			part_mb = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(part->val.numeric)));
+		o.target = UPLOAD_S3;
+		o.url = psprintf("%s%s/%s", WithSlash(SecretString(secret, "endpoint")),
+						 SecretString(secret, "bucket"), target);
+		o.s3_region = region ? region : "us-east-1";
+		o.s3_access_key = SecretString(secret, "access_key");
+		o.s3_secret_key = SecretString(secret, "secret_key");
+		o.s3_part_size = Max(part_mb, 5) * 1024 * 1024;
+	}
+	if (mkcols != NIL)
+	{
+		const char **urls = palloc0(sizeof(char *) * (list_length(mkcols) + 1));
+		int			i = 0;
+		ListCell   *lc;
+
+		foreach(lc, mkcols)
+			urls[i++] = lfirst(lc);
+		o.mkcol_urls = urls;
+	}
+	if (!transfer_start_upload(pool, &o, err, sizeof(err), retryable))
+	{
+		*error = pstrdup(err);
+		return JOB_FAILED;
+	}
+	if (JsonbGetBool(job->params, "delete_after", false, "upload"))
+	{
+		PendingDelete *d = MemoryContextAlloc(TopMemoryContext, sizeof(PendingDelete));
+
+		d->job_id = job->id;
+		d->path = MemoryContextStrdup(TopMemoryContext, src);
+		d->next = Deletes;
+		Deletes = d;
+	}
+	return JOB_STARTED;
+}
+
+/*
+ * UploadDone reports the outcome; the local file is deleted only after a
+ * confirmed success, and only when the job asked for it.
+ */
+static JobOutcome
+UploadDone(int64 job_id, const transfer_result *r, char **result_json, char **error, bool *retryable)
+{
+	PendingDelete **pp = &Deletes;
+	char	   *delete_path = NULL;
+	bool		deleted = false;
+	StringInfoData buf;
+
+	for (; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->job_id == job_id)
+		{
+			PendingDelete *d = *pp;
+
+			delete_path = pstrdup(d->path);
+			*pp = d->next;
+			pfree(d->path);
+			pfree(d);
+			break;
+		}
+
+	if (r->state != TRANSFER_DONE)
+	{
+		*error = pstrdup(r->state == TRANSFER_CANCELLED ? "cancelled" : r->error);
+		*retryable = r->state == TRANSFER_FAILED && r->retryable;
+		return JOB_FAILED;
+	}
+	if (delete_path != NULL)
+		deleted = unlink(delete_path) == 0;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"size\": " INT64_FORMAT ", \"sha256\": \"%s\", \"http_status\": %ld, \"etag\": ",
+					 r->bytes, r->sha256, r->http_status);
+	if (r->etag[0])
+		escape_json(&buf, r->etag);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfoString(&buf, ", \"url\": ");
+	escape_json(&buf, r->effective_url);
+	appendStringInfo(&buf, ", \"deleted\": %s}", deleted ? "true" : "false");
+	*result_json = buf.data;
+	return JOB_SUCCEEDED;
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# storage_jobs.sh — package, extract and upload jobs run by the worker against a real nginx with
+# WebDAV and basic auth: a folder packaged into a timestamped zip (UTC), the zip extracted back
+# byte-identical, the zip uploaded into nested WebDAV folders and deleted locally only after the
+# upload succeeded; a wrong password fails the job and keeps the file; hostile archives (zip
+# slip, absolute path, symbolic link, a zip bomb) are refused with nothing left behind.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib/cluster.sh
+. test/lib/nginx.sh
+. test/lib/tap.sh
+
+PY=/usr/bin/python3
+cluster_start --conf "mlops.max_extract_bytes = '50MB'" || exit 1
+served=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_dav.XXXXXX")
+trap 'cluster_stop; rm -rf "$served"' EXIT
+mkdir -p "$served/dav"
+printf 'alice:{PLAIN}wonderland\n' > "$served/htpasswd"
+chmod -R a+rwX "$served"
+nginx_start "$served" "location /dav/ { dav_methods PUT DELETE MKCOL; dav_ext_methods PROPFIND OPTIONS; create_full_put_path off; client_max_body_size 0; auth_basic dav; auth_basic_user_file $served/htpasswd; }" || exit 1
+psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' >/dev/null
+ok $? "extension installed, nginx WebDAV at $NGINX_URL/dav/"
+
+work="$PGDATA/pg_mlops"
+job() {  # job KIND PARAMS -> prints "state|error"
+  local id
+  id=$(psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT mlops.submit_job('$1', '$2'::jsonb)") || return 1
+  psql -XAtq -c "SELECT mlops.wait_job($id, '60 seconds')" >/dev/null
+  psql -XAtc "SELECT state || '|' || coalesce(error, '') || '|' || coalesce(result::text, '') FROM mlops.jobs WHERE id = $id"
+}
+
+# a folder to package, written as the cluster owner (the worker's user)
+as_owner mkdir -p "$work/set/sub"
+as_owner bash -c "printf 'alpha\n' > '$work/set/a.txt'; head -c 50000 /dev/urandom > '$work/set/b.png'; printf 'gamma\n' > '$work/set/sub/c.txt'"
+
+out=$(job package '{"source": "set", "path": "out/set-%Y-%m-%d-%H-%M-%S.zip"}')
+is "${out%%|*}" succeeded "package: the folder is zipped"
+zip_rel=$(sed -n 's/.*"path": "\([^"]*\)".*/\1/p' <<<"$out")
+[[ "$zip_rel" =~ ^out/set-$(date -u +%Y-%m-%d)-[0-9]{2}-[0-9]{2}-[0-9]{2}\.zip$ ]]
+ok $? "package: the name is the UTC time template filled in ($zip_rel)"
+ok $([ -f "$work/$zip_rel" ] && [ ! -e "$work/$zip_rel.part" ]; echo $?) "package: the zip is in place, no .part left"
+"$PY" - "$work/$zip_rel" <<'PY'
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+m = {i.filename: i.compress_type for i in z.infolist()}
+assert m.get("b.png") == zipfile.ZIP_STORED, m
+assert m.get("a.txt") == zipfile.ZIP_DEFLATED, m
+assert "sub/c.txt" in m, m
+PY
+ok $? "package: the png is stored, the text deflated, subfolders kept"
+
+out=$(job extract "{\"archive\": \"$zip_rel\", \"dest\": \"back\"}")
+is "${out%%|*}" succeeded "extract: the zip is extracted"
+ok $(diff -r "$work/set" "$work/back" >/dev/null; echo $?) "extract: every file byte-identical"
+grep -q '"count": 3' <<<"$out"
+ok $? "extract: the result lists the 3 files"
+
+psql -XAtq -o /dev/null -c "SELECT mlops.set_credential('dav', 'webdav', jsonb_build_object('url', '$NGINX_URL/dav/', 'username', 'alice', 'password', 'wonderland'))"
+psql -XAtq -o /dev/null -c "SELECT mlops.set_credential('dav-wrong', 'webdav', jsonb_build_object('url', '$NGINX_URL/dav/', 'username', 'alice', 'password', 'looking-glass'))"
+out=$(job upload "{\"path\": \"$zip_rel\", \"credential\": \"dav-wrong\", \"target\": \"datasets/2026/set.zip\", \"delete_after\": true}")
+is "${out%%|*}" failed "upload: a wrong password fails the job"
+ok $([ -f "$work/$zip_rel" ]; echo $?) "upload: the local file is kept after a failed upload"
+ok $([ ! -e "$served/dav/datasets/2026/set.zip" ]; echo $?) "upload: nothing was written on the server"
+ok $(! grep -q 'looking-glass' <<<"$out"; echo $?) "upload: the error does not show the password"
+cp "$work/$zip_rel" "$served/expected.zip"
+out=$(job upload "{\"path\": \"$zip_rel\", \"credential\": \"dav\", \"target\": \"datasets/2026/set.zip\", \"delete_after\": true}")
+is "${out%%|*}" succeeded "upload: into nested WebDAV folders"
+ok $(cmp -s "$served/expected.zip" "$served/dav/datasets/2026/set.zip"; echo $?) "upload: the file on the server is byte-identical"
+ok $([ ! -e "$work/$zip_rel" ]; echo $?) "upload: delete_after removed the local file after the success"
+
+# hostile archives, made with Python's zipfile/tarfile
+as_owner "$PY" - "$work" <<'PY'
+import io, os, sys, tarfile, zipfile
+w = sys.argv[1]
+with zipfile.ZipFile(os.path.join(w, "slip.zip"), "w") as z:
+    z.writestr("ok.txt", "fine")
+    z.writestr("../../evil.txt", "evil")
+with zipfile.ZipFile(os.path.join(w, "abs.zip"), "w") as z:
+    z.writestr("/tmp/evil-abs.txt", "evil")
+with tarfile.open(os.path.join(w, "link.tar.gz"), "w:gz") as t:
+    i = tarfile.TarInfo("escape"); i.type = tarfile.SYMTYPE; i.linkname = "/etc"; t.addfile(i)
+    data = b"x"; i = tarfile.TarInfo("escape/passwd"); i.size = 1; t.addfile(i, io.BytesIO(data))
+with zipfile.ZipFile(os.path.join(w, "bomb.zip"), "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("zeros.bin", b"\0" * (80 * 1024 * 1024))
+PY
+for a in slip.zip abs.zip link.tar.gz bomb.zip; do
+  out=$(job extract "{\"archive\": \"$a\", \"dest\": \"x-$a\"}")
+  is "${out%%|*}" failed "extract: $a is refused (${out#*|})"
+  ok $([ ! -e "$work/x-$a" ] && [ ! -e "$work/x-$a.part" ]; echo $?) "extract: nothing left behind for $a"
+done
+ok $([ ! -e "$work/../evil.txt" ] && [ ! -e /tmp/evil-abs.txt ]; echo $?) "extract: nothing was written outside the work directory"
+
+done_testing
