@@ -15,7 +15,7 @@ PACKAGES=(
   libcurl4-openssl-dev libjson-c-dev libarchive-dev libzip-dev
   libipc-run-perl
   # real servers for transfer tests and benchmarks (nginx with WebDAV), and the curl CLI peer
-  nginx-light libnginx-mod-http-dav-ext curl bc
+  nginx-light libnginx-mod-http-dav-ext curl bc zip unzip
   # kernel fuzzing (libFuzzer ships in clang's runtime)
   clang-14 libclang-rt-14-dev
   # peers for parity tests and benchmarks (Debian's /usr/bin/python3)

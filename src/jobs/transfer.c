@@ -1329,6 +1329,10 @@ typedef struct upload_state
 	int64_t		part_size;
 	char		sha256[65];		/* of the file */
 	char		md5[33];		/* of the file (S3 only) */
+	bool		inline_hash;	/* HTTP/WebDAV: the SHA-256 is taken as the body is sent */
+	bool		inline_broken;	/* the body was not read in order: hash the file at the end */
+	int64_t		hashed_upto;	/* bytes of the file hashed so far */
+	sha256_ctx	inline_ctx;
 	bool		multipart;
 	int			nparts;
 	int			part_i;			/* the part being sent, 0-based */
@@ -1654,6 +1658,8 @@ upload_progress(transfer_item *item, int64_t *done, int64_t *total)
 		*total = up->size;
 }
 
+static bool hash_source(int fd, upload_state *up);
+
 /* up_read is libcurl's read callback: the current body, from the file at its offset. */
 static size_t
 up_read(char *buf, size_t size, size_t nitems, void *userdata)
@@ -1684,6 +1690,20 @@ up_read(char *buf, size_t size, size_t nitems, void *userdata)
 		{
 			up->source_short = true;
 			return CURL_READFUNC_ABORT;
+		}
+		if (up->inline_hash && !up->inline_broken)
+		{
+			/* hash each byte once, in order; a resend of hashed bytes is skipped */
+			int64_t		pos = up->body_off + up->body_pos;
+
+			if (pos > up->hashed_upto)
+				up->inline_broken = true;
+			else if (pos + n > up->hashed_upto)
+			{
+				sha256_update(&up->inline_ctx, buf + (up->hashed_upto - pos),
+							  (size_t) (pos + n - up->hashed_upto));
+				up->hashed_upto = pos + n;
+			}
 		}
 		up->body_pos += n;
 		return (size_t) n;
@@ -1864,6 +1884,19 @@ upload_done(transfer_item *item)
 
 	item->bytes = up->size;
 	item->result.bytes = up->size;
+	if (up->inline_hash)
+	{
+		uint8_t		digest[32];
+
+		if (!up->inline_broken && up->hashed_upto == up->size)
+		{
+			sha256_final(&up->inline_ctx, digest);
+			sha256_hex(digest, up->sha256);
+		}
+		else if (!hash_source(item->fd, up))
+			up->sha256[0] = '\0';
+		up->inline_hash = false;
+	}
 	memcpy(item->result.sha256, up->sha256, sizeof(up->sha256));
 	copy_text(item->result.etag, sizeof(item->result.etag), up->etag);
 	if (up->url_shown != NULL)
@@ -2061,6 +2094,7 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 			SET(CURLOPT_UPLOAD, 1L);
 			SET(CURLOPT_READFUNCTION, up_read);
 			SET(CURLOPT_READDATA, (void *) item);
+			SET(CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
 			SET(CURLOPT_SEEKFUNCTION, up_seek);
 			SET(CURLOPT_SEEKDATA, (void *) item);
 			SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t) up->body_len);
@@ -2536,7 +2570,13 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		return false;
 	}
 
-	if (!hash_source(fd, up))
+	if (up->target != UPLOAD_S3)
+	{
+		/* no signature needs the hash first: take it while the body is sent */
+		up->inline_hash = true;
+		sha256_init(&up->inline_ctx);
+	}
+	else if (!hash_source(fd, up))
 	{
 		int			e = errno;
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# test/bench/transfers/run.sh — storage jobs against the CLI tools a user would use instead
+# (`make bench`, or BENCH=transfers):
+#   1. upload of a 1 GiB file to a local nginx (WebDAV PUT): an upload job vs `curl -T`;
+#   2. packaging 2,000 PNG files (20 KiB each): a package job vs `zip -qr`;
+#   3. extracting the same: an extract job vs `unzip -q`.
+# Side by side on this machine, a throwaway cluster and a local nginx, stopped by PID at the end.
+# Medians of 3 runs.  About a minute.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+. test/lib/cluster.sh
+. test/lib/nginx.sh
+
+served=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_bench_tr.XXXXXX")
+cli=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_bench_cli.XXXXXX")
+cluster_start --db mlops_bench || exit 1
+trap 'cluster_stop; rm -rf "$served" "$cli"' EXIT
+psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' || exit 1
+mkdir -p "$served/dav"
+chmod -R a+rwX "$served"
+nginx_start "$served" "location /dav/ { dav_methods PUT DELETE MKCOL; create_full_put_path on; client_max_body_size 0; client_body_buffer_size 1m; }" || exit 1
+psql -XAtq -o /dev/null -c "SELECT mlops.set_credential('bench', 'webdav', jsonb_build_object('url', '$NGINX_URL/dav/', 'username', 'u', 'password', 'p'))"
+work="$PGDATA/pg_mlops"
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+now() { date +%s.%N; }
+run_job() {  # run_job KIND PARAMS -> prints the job's run time in seconds, or fails
+  local id st
+  id=$(psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT mlops.submit_job('$1', '$2'::jsonb)") || return 1
+  st=$(psql -XAtq -c "SELECT mlops.wait_job($id, '10 minutes')")
+  [ "$st" = succeeded ] || { echo "job $id ($1) ended $st: $(psql -XAtc "SELECT error FROM mlops.jobs WHERE id = $id")" >&2; return 1; }
+  psql -XAtc "SELECT extract(epoch FROM finished_at - started_at) FROM mlops.jobs WHERE id = $id"
+}
+
+echo "== 1. upload of 1 GiB to nginx (WebDAV PUT)"
+as_owner bash -c "head -c $((1024 * 1024 * 1024)) /dev/urandom > '$work/big.bin'"
+cp "$work/big.bin" "$cli/big.bin"
+c=(); j=()
+for r in 1 2 3; do
+  rm -f "$served/dav/cli.bin"; sync
+  t0=$(now); curl -s -f -T "$cli/big.bin" "$NGINX_URL/dav/cli.bin" || exit 1; t1=$(now)
+  c+=("$(echo "$t1 - $t0" | bc -l)")
+  rm -rf "$served/dav/up"; sync
+  j+=("$(run_job upload '{"path": "big.bin", "credential": "bench", "target": "up/big.bin"}')") || exit 1
+done
+cmp -s "$cli/big.bin" "$served/dav/up/big.bin" || { echo "uploaded file differs"; exit 1; }
+up_curl=$(printf '%s\n' "${c[@]}" | median); up_job=$(printf '%s\n' "${j[@]}" | median)
+
+echo "== 2. packaging 2,000 PNG files of 20 KiB"
+as_owner bash -c "mkdir -p '$work/pngs'; for i in \$(seq 1 2000); do head -c 20480 /dev/urandom > '$work/pngs/img_\$i.png'; done"
+cp -r "$work/pngs" "$cli/pngs"
+c=(); j=()
+for r in 1 2 3; do
+  rm -f "$cli/pngs.zip"; sync
+  t0=$(now); (cd "$cli" && zip -qr pngs.zip pngs) || exit 1; t1=$(now)
+  c+=("$(echo "$t1 - $t0" | bc -l)")
+  j+=("$(run_job package "{\"source\": \"pngs\", \"path\": \"zips/pngs-$r.zip\"}")") || exit 1
+done
+pk_zip=$(printf '%s\n' "${c[@]}" | median); pk_job=$(printf '%s\n' "${j[@]}" | median)
+
+echo "== 3. extracting it"
+c=(); j=()
+for r in 1 2 3; do
+  rm -rf "$cli/out"; sync
+  t0=$(now); unzip -q "$cli/pngs.zip" -d "$cli/out" || exit 1; t1=$(now)
+  c+=("$(echo "$t1 - $t0" | bc -l)")
+  j+=("$(run_job extract "{\"archive\": \"zips/pngs-$r.zip\", \"dest\": \"out-$r\"}")") || exit 1
+done
+diff -r "$cli/pngs" "$work/out-1" >/dev/null || { echo "extracted files differ"; exit 1; }
+ex_unzip=$(printf '%s\n' "${c[@]}" | median); ex_job=$(printf '%s\n' "${j[@]}" | median)
+
+gib=1073741824
+printf '\n%-52s %10s %10s %8s\n' "" "CLI (s)" "job (s)" "job/CLI"
+printf '%-52s %10.2f %10.2f %7.0f%%\n' "upload 1 GiB to nginx (curl -T vs upload job)" "$up_curl" "$up_job" "$(echo "100 * $up_curl / $up_job" | bc -l)"
+printf '%-52s %10.2f %10.2f %7.0f%%\n' "package 2,000 PNG (zip -qr vs package job)" "$pk_zip" "$pk_job" "$(echo "100 * $pk_zip / $pk_job" | bc -l)"
+printf '%-52s %10.2f %10.2f %7.0f%%\n' "extract 2,000 PNG (unzip -q vs extract job)" "$ex_unzip" "$ex_job" "$(echo "100 * $ex_unzip / $ex_job" | bc -l)"
+echo "(job/CLI is the job's speed as a share of the CLI's: the target is >= 90%; the upload job also"
+echo " hashes the file and checks the size with a HEAD, the package job stores PNGs as zip -qr does not)"
