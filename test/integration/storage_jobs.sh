@@ -9,11 +9,12 @@ cd "$(dirname "$0")/../.."
 . test/lib/cluster.sh
 . test/lib/nginx.sh
 . test/lib/tap.sh
+. test/lib/s3rver.sh
 
 PY=/usr/bin/python3
 cluster_start --conf "mlops.max_extract_bytes = '50MB'" || exit 1
 served=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_dav.XXXXXX")
-trap 'cluster_stop; rm -rf "$served"' EXIT
+trap 's3rver_stop; cluster_stop; rm -rf "$served"' EXIT
 mkdir -p "$served/dav"
 printf 'alice:{PLAIN}wonderland\n' > "$served/htpasswd"
 chmod -R a+rwX "$served"
@@ -67,6 +68,22 @@ out=$(job upload "{\"path\": \"$zip_rel\", \"credential\": \"dav\", \"target\": 
 is "${out%%|*}" succeeded "upload: into nested WebDAV folders"
 ok $(cmp -s "$served/expected.zip" "$served/dav/datasets/2026/set.zip"; echo $?) "upload: the file on the server is byte-identical"
 ok $([ ! -e "$work/$zip_rel" ]; echo $?) "upload: delete_after removed the local file after the success"
+
+# S3 through the worker: a single PUT and a multipart upload (part size 5 MiB) to s3rver
+if s3rver_start models; then
+  psql -XAtq -o /dev/null -c "SELECT mlops.set_credential('s3', 's3', jsonb_build_object('endpoint', '$S3RVER_URL', 'bucket', 'models', 'region', 'us-east-1', 'access_key', '$S3RVER_ACCESS_KEY', 'secret_key', '$S3RVER_SECRET_KEY', 'part_size_mb', 5))"
+  as_owner bash -c 'head -c 300000 /dev/urandom > "$1/model.bin"; head -c $((12 * 1024 * 1024 + 7)) /dev/urandom > "$1/weights.bin"' _ "$work"
+  for f in model.bin weights.bin; do
+    out=$(job upload "{\"path\": \"$f\", \"credential\": \"s3\", \"target\": \"runs/r1/$f\"}")
+    is "${out%%|*}" succeeded "upload to S3: $f"
+    curl -sf "$S3RVER_URL/models/runs/r1/$f" -o "$served/$f.back"
+    ok $(cmp -s "$work/$f" "$served/$f.back"; echo $?) "upload to S3: $f reads back byte-identical"
+  done
+  ok $(! grep -q "$S3RVER_SECRET_KEY" <<<"$(psql -XAtc "SELECT string_agg(coalesce(error, '') || result::text, ' ') FROM mlops.jobs")"; echo $?) \
+    "upload to S3: no secret in any job row"
+else
+  ok 1 "s3rver could not start (see above)"
+fi
 
 # hostile archives, made with Python's zipfile/tarfile
 as_owner "$PY" - "$work" <<'PY'
