@@ -525,6 +525,47 @@ release_stage(transfer_item *item)
 }
 
 /*
+ * stage_hash hashes len bytes through the item's staging ring (the helper
+ * thread), allocating the ring on first use; inline when there is no helper.
+ * Uploads use it for the body they send, downloads' write_body does the same.
+ */
+static void
+stage_hash(transfer_item *item, const uint8_t *p, size_t len)
+{
+	if (item->stage == NULL && !item->no_stage)
+	{
+		if (item->pool->helper_running)
+		{
+			item->stage = malloc((size_t) STAGE_SLOTS * STAGE_SLOT_SIZE);
+			for (int i = 0; item->stage != NULL && i < STAGE_SLOTS; i++)
+			{
+				item->slots[i].item = item;
+				item->slots[i].data = item->stage + (size_t) i * STAGE_SLOT_SIZE;
+			}
+		}
+		item->no_stage = item->stage == NULL;
+	}
+	if (item->no_stage)
+	{
+		sha256_update(&item->sha, p, len);
+		return;
+	}
+	while (len > 0)
+	{
+		size_t		take = STAGE_SLOT_SIZE - item->fill;
+
+		if (take > len)
+			take = len;
+		memcpy(item->slots[item->cur].data + item->fill, p, take);
+		item->fill += take;
+		p += take;
+		len -= take;
+		if (item->fill == STAGE_SLOT_SIZE)
+			hash_slot(item);
+	}
+}
+
+/*
  * write_body is libcurl's write callback: the body of the final response,
  * in chunks of up to CURL_MAX_WRITE_SIZE bytes, written to the file and
  * hashed (see the top of the file).  It refuses (returning less than it
@@ -803,6 +844,7 @@ free_item(transfer_pool *pool, transfer_item *item)
 		detach_easy(pool, item);
 		release_part(item);
 	}
+	release_stage(item);		/* an upload's hashing ring */
 	if (item->up != NULL)
 		upload_free(item->up);
 	free(item->dest_path);
@@ -1331,8 +1373,7 @@ typedef struct upload_state
 	char		md5[33];		/* of the file (S3 only) */
 	bool		inline_hash;	/* HTTP/WebDAV: the SHA-256 is taken as the body is sent */
 	bool		inline_broken;	/* the body was not read in order: hash the file at the end */
-	int64_t		hashed_upto;	/* bytes of the file hashed so far */
-	sha256_ctx	inline_ctx;
+	int64_t		hashed_upto;	/* bytes of the file hashed so far (into the item's sha) */
 	bool		multipart;
 	int			nparts;
 	int			part_i;			/* the part being sent, 0-based */
@@ -1700,8 +1741,8 @@ up_read(char *buf, size_t size, size_t nitems, void *userdata)
 				up->inline_broken = true;
 			else if (pos + n > up->hashed_upto)
 			{
-				sha256_update(&up->inline_ctx, buf + (up->hashed_upto - pos),
-							  (size_t) (pos + n - up->hashed_upto));
+				stage_hash(item, (const uint8_t *) buf + (up->hashed_upto - pos),
+						   (size_t) (pos + n - up->hashed_upto));
 				up->hashed_upto = pos + n;
 			}
 		}
@@ -1890,11 +1931,14 @@ upload_done(transfer_item *item)
 
 		if (!up->inline_broken && up->hashed_upto == up->size)
 		{
-			sha256_final(&up->inline_ctx, digest);
+			hash_slot(item);	/* the last, partly filled slot */
+			wait_hashed(item, 0);
+			sha256_final(&item->sha, digest);
 			sha256_hex(digest, up->sha256);
 		}
 		else if (!hash_source(item->fd, up))
 			up->sha256[0] = '\0';
+		release_stage(item);
 		up->inline_hash = false;
 	}
 	memcpy(item->result.sha256, up->sha256, sizeof(up->sha256));
@@ -2574,7 +2618,7 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 	{
 		/* no signature needs the hash first: take it while the body is sent */
 		up->inline_hash = true;
-		sha256_init(&up->inline_ctx);
+		sha256_init(&item->sha);
 	}
 	else if (!hash_source(fd, up))
 	{

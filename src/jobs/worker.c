@@ -408,7 +408,22 @@ static int
 PollTransfers(void)
 {
 	transfer_result results[MAX_RESULTS];
-	int			n = transfer_poll(Pool, 100, results, MAX_RESULTS);
+	TimestampTz start = GetCurrentTimestamp();
+	int			n;
+
+	/*
+	 * Let libcurl work until a transfer ends, 100 ms pass or the latch is
+	 * set (new work, a cancel): one pass of the main loop costs transactions,
+	 * so a large transfer should not go round it every socket buffer.
+	 */
+	for (;;)
+	{
+		n = transfer_poll(Pool, 50, results, MAX_RESULTS);
+		if (n > 0 || MyLatch->is_set ||
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 100))
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
 
 	for (int i = 0; i < n; i++)
 	{
