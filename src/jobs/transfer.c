@@ -578,7 +578,6 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	transfer_item *item = userdata;
 	size_t		len = size * nmemb;
 	const uint8_t *p = (const uint8_t *) ptr;
-	size_t		left = len;
 
 	if (!item->body_started)
 	{
@@ -591,16 +590,6 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 			item->bad_status = true;
 			return 0;
 		}
-		if (item->pool->helper_running)
-		{
-			item->stage = malloc((size_t) STAGE_SLOTS * STAGE_SLOT_SIZE);
-			for (int i = 0; item->stage != NULL && i < STAGE_SLOTS; i++)
-			{
-				item->slots[i].item = item;
-				item->slots[i].data = item->stage + (size_t) i * STAGE_SLOT_SIZE;
-			}
-		}
-		item->no_stage = item->stage == NULL;
 	}
 
 	if (item->max_bytes > 0 && (int64_t) len > item->max_bytes - item->bytes)
@@ -611,25 +600,7 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	if (!write_all(item, p, len))
 		return 0;
 	item->bytes += (int64_t) len;
-
-	if (item->no_stage)
-	{
-		sha256_update(&item->sha, p, len);
-		return len;
-	}
-	while (left > 0)
-	{
-		size_t		take = STAGE_SLOT_SIZE - item->fill;
-
-		if (take > left)
-			take = left;
-		memcpy(item->slots[item->cur].data + item->fill, p, take);
-		item->fill += take;
-		p += take;
-		left -= take;
-		if (item->fill == STAGE_SLOT_SIZE)
-			hash_slot(item);
-	}
+	stage_hash(item, p, len);
 	return len;
 }
 
