@@ -56,13 +56,17 @@ SELECT mlops.submit_job('sql', '{"command": "SET ROLE postgres; SELECT s FROM se
 SELECT mlops.wait_job(:a2, '30 seconds');
 SELECT mlops.submit_job('sql', '{"command": "RESET ROLE; SELECT s FROM secret"}') AS a3 \gset
 SELECT mlops.wait_job(:a3, '30 seconds');
+SELECT mlops.submit_job('sql', '{"command": "SET SESSION AUTHORIZATION postgres; SELECT s FROM secret"}') AS a5 \gset
+SELECT mlops.wait_job(:a5, '30 seconds');
+SELECT mlops.submit_job('sql', '{"command": "SELECT set_config(''role'', ''postgres'', false)"}') AS a6 \gset
+SELECT mlops.wait_job(:a6, '30 seconds');
 SELECT mlops.submit_job('sql', '{"command": "SELECT current_user::text || '' '' || mlops.calling_role()::text"}') AS a4 \gset
 SELECT mlops.wait_job(:a4, '30 seconds');
 SELECT id, kind, state, percent, error FROM mlops.job_progress ORDER BY id;
 SELECT count(*) FROM mlops.jobs;
 SELECT mlops.claim_job('{train}');
 RESET ROLE;
-SELECT id = :a1 AS a1, error FROM mlops.jobs WHERE id IN (:a1, :a2, :a3) ORDER BY id;
+SELECT id = :a1 AS a1, error FROM mlops.jobs WHERE id IN (:a1, :a2, :a3, :a5, :a6) ORDER BY id;
 SELECT result ->> 'value' AS who FROM mlops.jobs WHERE id = :a4;
 -- another role cannot cancel or wait for alice's jobs
 CREATE ROLE mlops_regress_bob;
@@ -137,6 +141,7 @@ SELECT mlops.claim_job('{train}');
 SELECT mlops.complete_job(:t1);
 SELECT count(*) FROM mlops.jobs;
 SELECT mlops.report_progress(:t4, 0.5);
+SELECT mlops.wake_workers();
 RESET ROLE;
 DROP OWNED BY mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody;
 DROP ROLE mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody;

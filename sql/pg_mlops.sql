@@ -1404,6 +1404,7 @@ COMMENT ON FUNCTION mlops.worker_progress(bigint[], real[], text[]) IS 'The back
 
 REVOKE ALL ON mlops.jobs FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.validate_job(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.wake_workers() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.cancel_job(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.retry_job(bigint) FROM PUBLIC;
