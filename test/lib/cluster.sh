@@ -113,6 +113,7 @@ cluster_start() {
 }
 
 SERVER_PIDS=()
+SERVER_DIRS=()   # removed with the cluster (servers' configuration and logs)
 
 static_http_start() {
   local dir=$1 log port
@@ -137,7 +138,13 @@ cluster_restart() {
 cluster_stop() {
   local pid
   for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${SERVER_PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  done
   SERVER_PIDS=()
+  [ "${CLUSTER_KEEP:-0}" = 1 ] || rm -rf "${SERVER_DIRS[@]}"
+  SERVER_DIRS=()
+SERVER_DIRS=()   # removed with the cluster (servers' configuration and logs)
   [ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR" ] || return 0
   if [ -f "$PGDATA/postmaster.pid" ]; then
     pid=$(head -n 1 "$PGDATA/postmaster.pid")

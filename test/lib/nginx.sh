@@ -8,6 +8,7 @@ NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 nginx_start() {
   local root=$1 extra=${2:-} port attempt
   NGINX_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_nginx.XXXXXX")
+  SERVER_DIRS+=("$NGINX_DIR")
   mkdir -p "$NGINX_DIR/logs" "$NGINX_DIR/tmp"
   for attempt in 1 2 3 4 5; do
     port=$(_cluster_free_port) || return 1
