@@ -910,42 +910,58 @@ transfer_pool_destroy(transfer_pool *pool)
 	free(pool);
 }
 
-/*
- * setup_easy sets the options of a new easy handle.  Returns the first
- * option libcurl refuses, CURLE_OK when all are set.
- */
-static CURLcode
-setup_easy(transfer_item *item, const transfer_opts *opts)
-{
-	CURL	   *e = item->easy;
-	CURLcode	rc = CURLE_OK;
-
 #define SET(opt, val) \
 	do { \
 		if (rc == CURLE_OK) \
 			rc = curl_easy_setopt(e, opt, val); \
 	} while (0)
 
-	SET(CURLOPT_URL, opts->url);
+/*
+ * setup_common sets the options every request of the pool shares, download
+ * or upload: the URL, the item as private data, the error buffer, no
+ * signals, http(s) only, no failing on HTTP errors (the status is judged by
+ * us), the User-Agent and the connect and low-speed limits.
+ */
+static CURLcode
+setup_common(transfer_item *item, CURL *e, const char *url, const char *user_agent,
+			 long connect_timeout_s, long low_speed_limit, long low_speed_time_s)
+{
+	CURLcode	rc = CURLE_OK;
+
+	SET(CURLOPT_URL, url);
 	SET(CURLOPT_PRIVATE, (void *) item);
 	SET(CURLOPT_ERRORBUFFER, item->curl_error);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_PROTOCOLS_STR, TRANSFER_PROTOCOLS);
+	SET(CURLOPT_FAILONERROR, 0L);
+	if (user_agent != NULL)
+		SET(CURLOPT_USERAGENT, user_agent);
+	if (connect_timeout_s > 0)
+		SET(CURLOPT_CONNECTTIMEOUT, connect_timeout_s);
+	if (low_speed_limit > 0 && low_speed_time_s > 0)
+	{
+		SET(CURLOPT_LOW_SPEED_LIMIT, low_speed_limit);
+		SET(CURLOPT_LOW_SPEED_TIME, low_speed_time_s);
+	}
+	return rc;
+}
+
+/*
+ * setup_easy sets the options of a new download's easy handle.  Returns the
+ * first option libcurl refuses, CURLE_OK when all are set.
+ */
+static CURLcode
+setup_easy(transfer_item *item, const transfer_opts *opts)
+{
+	CURL	   *e = item->easy;
+	CURLcode	rc = setup_common(item, e, opts->url, opts->user_agent, opts->connect_timeout_s,
+								  opts->low_speed_limit, opts->low_speed_time_s);
+
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, TRANSFER_PROTOCOLS);
 	SET(CURLOPT_FOLLOWLOCATION, 1L);
 	SET(CURLOPT_MAXREDIRS, opts->max_redirects);
-	if (opts->user_agent != NULL)
-		SET(CURLOPT_USERAGENT, opts->user_agent);
-	if (opts->connect_timeout_s > 0)
-		SET(CURLOPT_CONNECTTIMEOUT, opts->connect_timeout_s);
 	if (opts->total_timeout_s > 0)
 		SET(CURLOPT_TIMEOUT, opts->total_timeout_s);
-	if (opts->low_speed_limit > 0 && opts->low_speed_time_s > 0)
-	{
-		SET(CURLOPT_LOW_SPEED_LIMIT, opts->low_speed_limit);
-		SET(CURLOPT_LOW_SPEED_TIME, opts->low_speed_time_s);
-	}
-	SET(CURLOPT_FAILONERROR, 0L);
 	SET(CURLOPT_BUFFERSIZE, TRANSFER_BUFFER_SIZE);
 	SET(CURLOPT_WRITEFUNCTION, write_body);
 	SET(CURLOPT_WRITEDATA, (void *) item);
@@ -954,7 +970,6 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 	SET(CURLOPT_XFERINFODATA, (void *) item);
 	if (opts->max_bytes > 0)
 		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) opts->max_bytes);
-#undef SET
 	return rc;
 }
 
@@ -2042,11 +2057,6 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 	}
 	item->easy = e;
 
-#define SET(opt, val) \
-	do { \
-		if (rc == CURLE_OK) \
-			rc = curl_easy_setopt(e, opt, val); \
-	} while (0)
 #define ADD_HEADER(line) \
 	do { \
 		struct curl_slist *l_ = curl_slist_append(up->headers, (line)); \
@@ -2056,22 +2066,9 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 			up->headers = l_; \
 	} while (0)
 
-	SET(CURLOPT_URL, url);
-	SET(CURLOPT_PRIVATE, (void *) item);
-	SET(CURLOPT_ERRORBUFFER, item->curl_error);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_PROTOCOLS_STR, TRANSFER_PROTOCOLS);
+	rc = setup_common(item, e, url, up->user_agent, up->connect_timeout_s,
+					  up->low_speed_limit, up->low_speed_time_s);
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	if (up->user_agent != NULL)
-		SET(CURLOPT_USERAGENT, up->user_agent);
-	if (up->connect_timeout_s > 0)
-		SET(CURLOPT_CONNECTTIMEOUT, up->connect_timeout_s);
-	if (up->low_speed_limit > 0 && up->low_speed_time_s > 0)
-	{
-		SET(CURLOPT_LOW_SPEED_LIMIT, up->low_speed_limit);
-		SET(CURLOPT_LOW_SPEED_TIME, up->low_speed_time_s);
-	}
-	SET(CURLOPT_FAILONERROR, 0L);
 	SET(CURLOPT_WRITEFUNCTION, up_write);
 	SET(CURLOPT_WRITEDATA, (void *) item);
 	SET(CURLOPT_HEADERFUNCTION, up_header);

@@ -526,14 +526,12 @@ ComputeAccuracy(const ClassProblem *cp, bool normalize)
 			correct = indicator_subset_correct(cp->it, cp->ip, cp->n, cp->width, cp->w);
 		else
 			correct = codes_correct(cp->yt, cp->yp, cp->w, cp->n);
-		total = cp->w ? weighted_mean(cp->w, NULL, cp->n) * cp->n : (double) cp->n;
+		total = (double) cp->n;
 		if (cp->w)
 		{
-			double		s = 0;
-
+			total = 0;
 			for (int64 i = 0; i < cp->n; i++)
-				s += cp->w[i];
-			total = s;
+				total += cp->w[i];
 		}
 	}
 	if (!normalize)

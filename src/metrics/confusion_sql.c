@@ -617,7 +617,7 @@ mlops_confusion_in(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("mlops.confusion supports at most %d labels", MLOPS_MAX_CONFUSION_LABELS)));
-	vals = DecodeRows(JsonbPGetDatum(JsonbValueToJsonb(matrix)), true, "matrix", &nrows, &off);
+	vals = DecodeRows(JsonbPGetDatum(JsonbValueToJsonb(matrix)), true, "matrix", &nrows, &off, NULL);
 	if (k == 0 ? off[nrows] != 0 : nrows != k)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

@@ -753,7 +753,8 @@ DecodeFloat8Array(Datum d, const char *argname, int64 *n)
  * DecodeRows reads an array of rows of finite numbers, or one flat row.
  */
 double *
-DecodeRows(Datum d, bool jsonb, const char *argname, int64 *nrows, int64 **offsets)
+DecodeRows(Datum d, bool jsonb, const char *argname, int64 *nrows, int64 **offsets,
+		   bool *was_flat)
 {
 	js_scanner	scanner;
 	JIter		it;
@@ -820,6 +821,8 @@ DecodeRows(Datum d, bool jsonb, const char *argname, int64 *nrows, int64 **offse
 		offs[1] = n;
 	}
 	*offsets = offs;
+	if (was_flat)
+		*was_flat = flat;
 	return vals ? vals : palloc(sizeof(double));
 }
 

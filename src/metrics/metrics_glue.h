@@ -102,9 +102,11 @@ extern double *DecodeFloat8Array(Datum d, const char *argname, int64 *n);
 
 /*
  * DecodeRows reads a json/jsonb array of rows of finite numbers; a flat array
- * of numbers is one row.  *offsets gets nrows + 1 entries.
+ * of numbers is one row (*flat says so, when flat is not NULL).  *offsets gets
+ * nrows + 1 entries.
  */
-extern double *DecodeRows(Datum d, bool jsonb, const char *argname, int64 *nrows, int64 **offsets);
+extern double *DecodeRows(Datum d, bool jsonb, const char *argname, int64 *nrows, int64 **offsets,
+						  bool *flat);
 
 /* ---- the classification problem ---- */
 

@@ -162,7 +162,7 @@ RowScores(FunctionCallInfo fcinfo, bool jsonb, Uncertainty which)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	base = ReadBase(fcinfo, which);
-	vals = DecodeRows(PG_GETARG_DATUM(0), jsonb, "probs", &nrows, &off);
+	vals = DecodeRows(PG_GETARG_DATUM(0), jsonb, "probs", &nrows, &off, NULL);
 	out = palloc(sizeof(Datum) * Max(nrows, 1));
 	for (int64 r = 0; r < nrows; r++)
 	{
@@ -217,16 +217,8 @@ SoftmaxRows(FunctionCallInfo fcinfo, bool jsonb)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	vals = DecodeRows(PG_GETARG_DATUM(0), jsonb, "logits", &nrows, &off);
-	/* a flat input decodes as one row whose values are not wrapped */
-	{
-		js_scanner sc;
-		JIter		it;
-		Elem		e;
-
-		JIterStart(&it, PG_GETARG_DATUM(0), jsonb, "logits", &sc);
-		flat = JIterNext(&it, &e) && e.type == ELEM_NUMBER;
-	}
+	/* a flat input is one row, and its result is not wrapped either */
+	vals = DecodeRows(PG_GETARG_DATUM(0), jsonb, "logits", &nrows, &off, &flat);
 	initStringInfo(&buf);
 	if (!flat)
 		appendStringInfoChar(&buf, '[');
