@@ -3,22 +3,40 @@
  * (src/jobs/transfer.c), for test/integration/upload_servers.sh.
  *
  *	upload_probe http|webdav|s3 URL SRC [--user U] [--bearer T] [--mkcol URL]...
- *				 [--region R] [--access A] [--part-size BYTES]
+ *				 [--region R] [--access A] [--part-size BYTES] [--sha256]
+ *				 [--cancel-after-bytes N]
  *
  * Secrets come from the environment, never from the command line:
- * UPLOAD_PASSWORD (basic auth) and UPLOAD_S3_SECRET (S3).  Prints the result
- * as key=value lines (state, retryable, http_status, bytes, sha256, etag,
- * effective_url, error); exits 0 when DONE, 1 when FAILED, 2 when it could
- * not start.
+ * UPLOAD_PASSWORD (basic auth) and UPLOAD_S3_SECRET (S3).  --sha256 asks for
+ * the file's SHA-256 of an HTTP or WebDAV upload (S3 always has it).
+ * --cancel-after-bytes cancels the upload (transfer_cancel) once its
+ * progress has passed N bytes, as the worker does for a cancelled job.
+ * Prints the result as key=value lines (state, retryable, http_status, bytes,
+ * sha256, etag, effective_url, error, and after a cancel cancel_ms: how long
+ * the result took to come); exits 0 when DONE, 1 when FAILED or CANCELLED, 2
+ * when it could not start.
  *
- * Build: cc -std=c11 -Isrc -o upload_probe test/upload_probe.c
- *		  src/jobs/transfer.c src/common/sha256.c -lcurl
+ * Build: cc -std=c11 -O2 -Isrc -o upload_probe test/upload_probe.c
+ *		  src/jobs/transfer.c src/common/sha256.c -lcurl -pthread
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include "jobs/transfer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* now_ms is a monotonic clock in milliseconds. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 #define MAX_MKCOL 32
 
@@ -32,6 +50,8 @@ main(int argc, char **argv)
 	int			nmkcol = 0;
 	char		err[512];
 	bool		retryable = false;
+	long long	cancel_after = -1;
+	long long	cancelled_at = -1;
 	static const char *const states[] = {"RUNNING", "DONE", "FAILED", "CANCELLED"};
 
 	if (argc < 4)
@@ -62,6 +82,11 @@ main(int argc, char **argv)
 	{
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (strcmp(argv[i], "--sha256") == 0)
+		{
+			o.compute_sha256 = true;
+			continue;
+		}
 		if (v == NULL)
 		{
 			fprintf(stderr, "%s needs a value\n", argv[i]);
@@ -79,6 +104,8 @@ main(int argc, char **argv)
 			o.s3_part_size = atoll(v);
 		else if (strcmp(argv[i], "--mkcol") == 0 && nmkcol < MAX_MKCOL)
 			mkcol[nmkcol++] = v;
+		else if (strcmp(argv[i], "--cancel-after-bytes") == 0)
+			cancel_after = atoll(v);
 		else
 		{
 			fprintf(stderr, "unknown option %s\n", argv[i]);
@@ -105,11 +132,23 @@ main(int argc, char **argv)
 		transfer_global_cleanup();
 		return 2;
 	}
-	while (transfer_poll(pool, 1000, &r, 1) == 0)
-		;
+	while (transfer_poll(pool, cancel_after >= 0 ? 20 : 1000, &r, 1) == 0)
+	{
+		int64_t		done = 0;
+
+		if (cancel_after >= 0 && cancelled_at < 0 &&
+			transfer_progress(pool, o.job_id, &done, NULL) && done > cancel_after)
+		{
+			if (!transfer_cancel(pool, o.job_id))
+				fprintf(stderr, "transfer_cancel refused\n");
+			cancelled_at = now_ms();
+		}
+	}
 	printf("state=%s\nretryable=%d\nhttp_status=%ld\nbytes=%lld\nsha256=%s\netag=%s\neffective_url=%s\nerror=%s\n",
 		   states[r.state], r.retryable ? 1 : 0, r.http_status, (long long) r.bytes,
 		   r.sha256, r.etag, r.effective_url, r.error);
+	if (cancelled_at >= 0)
+		printf("cancel_ms=%lld\n", now_ms() - cancelled_at);
 	transfer_pool_destroy(pool);
 	transfer_global_cleanup();
 	return r.state == TRANSFER_DONE ? 0 : 1;

@@ -2,13 +2,16 @@
  *
  * kind_upload.c
  *	  Job kind "upload": {"path": "out/set.zip", "credential": "owncloud",
- *	  "target": "datasets/set.zip", "delete_after": false} sends a file under
- *	  mlops.work_dir to the storage a credential names: WebDAV (MKCOL of the
- *	  missing parent collections, then PUT), S3 (SigV4, multipart for large
- *	  files) or plain HTTP PUT, on the worker's libcurl multi handle.  The
- *	  secret is read from mlops.credentials by the worker at run time and
- *	  never stored in the job.  "delete_after" removes the local file only
- *	  after a confirmed success.
+ *	  "target": "datasets/set.zip", "delete_after": false, "sha256": false}
+ *	  sends a file under mlops.work_dir to the storage a credential names:
+ *	  WebDAV (MKCOL of the missing parent collections, then PUT), S3 (SigV4,
+ *	  multipart for large files) or plain HTTP PUT, on the worker's libcurl
+ *	  multi handle.  The secret is read from mlops.credentials by the worker
+ *	  at run time and never stored in the job.  "delete_after" removes the
+ *	  local file only after a confirmed success.  "sha256": true puts the
+ *	  file's SHA-256 in the result of a WebDAV or HTTP upload too (S3 uploads
+ *	  always have it: their signature needs it); it is off by default because
+ *	  hashing costs more CPU than the upload itself.
  *
  *-------------------------------------------------------------------------
  */
@@ -99,6 +102,7 @@ UploadValidate(Jsonb *params)
 	(void) mlops_safe_path(JsonbGetString(params, "path", true, "upload"), "path");
 	CheckTarget(JsonbGetString(params, "target", true, "upload"));
 	(void) JsonbGetBool(params, "delete_after", false, "upload");
+	(void) JsonbGetBool(params, "sha256", false, "upload");
 	if (CredentialKind(credential, NULL, CurrentMemoryContext) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -164,6 +168,7 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 	o.connect_timeout_s = 30;
 	o.low_speed_limit = 1;
 	o.low_speed_time_s = 60;
+	o.compute_sha256 = JsonbGetBool(job->params, "sha256", false, "upload");
 	if (strcmp(kind, "webdav") == 0 || strcmp(kind, "http") == 0)
 	{
 		char	   *base = WithSlash(SecretString(secret, "url"));
@@ -225,7 +230,9 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 
 /*
  * UploadDone reports the outcome; the local file is deleted only after a
- * confirmed success, and only when the job asked for it.
+ * confirmed success, and only when the job asked for it.  A cancelled S3
+ * multipart upload whose abort failed says so, so that its parts can be
+ * looked for on the server.
  */
 static JobOutcome
 UploadDone(int64 job_id, const transfer_result *r, char **result_json, char **error, bool *retryable)
@@ -247,9 +254,15 @@ UploadDone(int64 job_id, const transfer_result *r, char **result_json, char **er
 			break;
 		}
 
+	if (r->state == TRANSFER_CANCELLED)
+	{
+		*error = r->error[0] ? psprintf("cancelled (%s)", r->error) : pstrdup("cancelled");
+		*retryable = false;
+		return JOB_FAILED;
+	}
 	if (r->state != TRANSFER_DONE)
 	{
-		*error = pstrdup(r->state == TRANSFER_CANCELLED ? "cancelled" : r->error);
+		*error = pstrdup(r->error);
 		*retryable = r->state == TRANSFER_FAILED && r->retryable;
 		return JOB_FAILED;
 	}
@@ -257,8 +270,12 @@ UploadDone(int64 job_id, const transfer_result *r, char **result_json, char **er
 		deleted = unlink(delete_path) == 0;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"size\": " INT64_FORMAT ", \"sha256\": \"%s\", \"http_status\": %ld, \"etag\": ",
-					 r->bytes, r->sha256, r->http_status);
+	appendStringInfo(&buf, "{\"size\": " INT64_FORMAT ", \"sha256\": ", r->bytes);
+	if (r->sha256[0])
+		appendStringInfo(&buf, "\"%s\"", r->sha256);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfo(&buf, ", \"http_status\": %ld, \"etag\": ", r->http_status);
 	if (r->etag[0])
 		escape_json(&buf, r->etag);
 	else

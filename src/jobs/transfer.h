@@ -48,7 +48,8 @@ typedef struct transfer_result
 	char		sha256[65];		/* hex of the body, when DONE */
 	char		content_type[128];
 	char		effective_url[1024];
-	char		error[512];		/* lower-case English, when FAILED */
+	char		error[512];		/* lower-case English, when FAILED; when CANCELLED,
+								 * why an S3 multipart abort failed, else "" */
 	char		etag[256];		/* uploads: the ETag the server returned, "" when none */
 } transfer_result;
 
@@ -79,6 +80,9 @@ typedef struct transfer_upload_opts
 	const char *s3_secret_key;
 	int64_t		s3_part_size;	/* bytes; multipart above it (minimum 5 MiB) */
 	const char *const *mkcol_urls;	/* WebDAV: NULL-terminated list, parents first */
+	bool		compute_sha256; /* HTTP, WebDAV: also take the file's SHA-256 as it is
+								 * sent (about as much CPU as the send itself); S3
+								 * always does, its signature needs it */
 	long		connect_timeout_s;
 	long		low_speed_limit;
 	long		low_speed_time_s;
@@ -89,8 +93,11 @@ typedef struct transfer_upload_opts
  * 201 or 204 for every request it makes and, where the server reports one,
  * a matching size (a HEAD after the PUT compares Content-Length with the
  * file's size; S3 single PUTs compare the ETag with the file's MD5).  The
- * result's sha256 is the file's; bytes is the file's size.  Retryable as for
- * downloads (network errors, 408, 429, 5xx).  Never logs or returns secrets.
+ * result's sha256 is the file's (S3, or compute_sha256), "" otherwise; bytes
+ * is the file's size.  Retryable as for downloads (network errors, 408, 429,
+ * 5xx).  Never logs or returns secrets.  A failed or cancelled S3 multipart
+ * upload is aborted on the server (best effort, at most
+ * TRANSFER_ABORT_TIMEOUT_MS) before its result is reported.
  */
 extern bool transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 								  char *err, size_t errlen, bool *retryable);
@@ -113,7 +120,16 @@ extern void transfer_pool_destroy(transfer_pool *pool);
 extern bool transfer_start(transfer_pool *pool, const transfer_opts *opts,
 						   char *err, size_t errlen, bool *retryable);
 
-/* transfer_cancel stops a running download; its result (CANCELLED) comes from transfer_poll. */
+/* An S3 multipart upload's abort (DELETE ?uploadId=) is given at most this long. */
+#define TRANSFER_ABORT_TIMEOUT_MS	5000
+
+/*
+ * transfer_cancel stops a running transfer; its result (CANCELLED) comes from
+ * transfer_poll: at the next call, or, for an S3 multipart upload that has
+ * an UploadId, once its abort is over (at most TRANSFER_ABORT_TIMEOUT_MS
+ * later; the result's error then says whether the abort failed).  False when
+ * the transfer is unknown, already cancelled, or already ending.
+ */
 extern bool transfer_cancel(transfer_pool *pool, int64_t job_id);
 
 /*

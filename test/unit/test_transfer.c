@@ -27,6 +27,10 @@
  *							request is SigV4-signed by AKTEST (else 403); no ETag
  *	PUT /s3bad/<name>		the same, with an ETag that is not the body's MD5
  *	PUT /status/<code>		that status
+ *	/s3mp/<name>?...		S3's multipart API (SigV4 by AKTEST): initiate, parts (their
+ *							payload hash checked), complete, abort; each request logged
+ *							with its upload id; the name's prefix picks a fault (see
+ *							serve_s3mp)
  *
  * The server and its children die with SIGKILL at the end, or with the
  * test (PR_SET_PDEATHSIG) if it dies first.
@@ -159,6 +163,7 @@ send_head(int fd, int status, const char *extra)
 }
 
 static void serve_upload(int fd, const char *req, size_t got, const char *method, const char *path);
+static void serve_s3mp(int fd, const char *req, size_t got, const char *method, const char *path);
 
 /* serve_client reads one request and sends the canned response for its path. */
 static void
@@ -336,6 +341,11 @@ serve_upload(int fd, const char *req, size_t got, const char *method, const char
 	bool		authorized = true;
 	bool		put = strcmp(method, "PUT") == 0;
 
+	if (strncmp(path, "/s3mp/", 6) == 0)
+	{
+		serve_s3mp(fd, req, got, method, path);
+		return;
+	}
 	header_value(req, "Content-Length", value, sizeof(value));
 	if (value[0] != '\0')
 		clen = atol(value);
@@ -463,6 +473,157 @@ serve_upload(int fd, const char *req, size_t got, const char *method, const char
 	}
 	else
 		send_head(fd, 405, "Content-Length: 0\r\n");
+	free(body);
+}
+
+/*
+ * read_body reads a request's body (Content-Length bytes, some of them
+ * already in req after the headers) into a new buffer; NULL when the
+ * client went away.
+ */
+static unsigned char *
+read_body(int fd, const char *req, size_t got, size_t *len)
+{
+	const char *hend = strstr(req, "\r\n\r\n") + 4;
+	size_t		have = got - (size_t) (hend - req);
+	char		value[64];
+	size_t		clen = 0;
+	unsigned char *body;
+
+	header_value(req, "Content-Length", value, sizeof(value));
+	if (value[0] != '\0')
+		clen = (size_t) atol(value);
+	body = malloc(clen + 1);
+	if (body == NULL)
+		return NULL;
+	memcpy(body, hend, have < clen ? have : clen);
+	while (have < clen)
+	{
+		ssize_t		r = recv(fd, body + have, clen - have, 0);
+
+		if (r <= 0)
+		{
+			free(body);
+			return NULL;
+		}
+		have += (size_t) r;
+	}
+	body[clen] = '\0';
+	*len = clen;
+	return body;
+}
+
+/*
+ * serve_s3mp plays S3's multipart upload API on /s3mp/<name>: initiate
+ * (POST ?uploads), parts (PUT ?partNumber=&uploadId=, refused with 403
+ * unless x-amz-content-sha256 is the part's SHA-256), complete (POST
+ * ?uploadId=) and abort (DELETE ?uploadId=, 204).  Every request signed by
+ * AKTEST is logged with its upload id as it arrives: "INIT <name> <id>",
+ * "PART <n> <id>", "COMPLETE <id>", "ABORT <id>".  The name's prefix picks a
+ * fault: "hanginit-" (the initiation is never answered), "hang2-" (parts
+ * from the second on are neither read nor answered), "hangabort-" (the
+ * same, and the abort is not answered either), "fail2-" (part 2 gets 503).
+ */
+static void
+serve_s3mp(int fd, const char *req, size_t got, const char *method, const char *path)
+{
+	const char *name = path + 6;
+	const char *q = strchr(path, '?');
+	const char *p;
+	char		value[256];
+	char		line[1200];
+	char		extra[256];
+	char		id[64];
+	char		xml[256];
+	int			part = 0;
+	bool		hang_parts = strncmp(name, "hang2-", 6) == 0 || strncmp(name, "hangabort-", 10) == 0;
+	unsigned char *body;
+	size_t		len = 0;
+
+	header_value(req, "Authorization", value, sizeof(value));
+	if (q == NULL || strncmp(value, "AWS4-HMAC-SHA256 Credential=AKTEST/", 35) != 0)
+	{
+		send_head(fd, 403, "Content-Length: 0\r\n");
+		return;
+	}
+	if (strcmp(method, "POST") == 0 && strncmp(q, "?uploads", 8) == 0)
+	{
+		snprintf(id, sizeof(id), "upl-%d", (int) getpid());
+		snprintf(line, sizeof(line), "INIT %.*s %s\n", (int) (q - name), name, id);
+		srv_log(line);
+		if (strncmp(name, "hanginit-", 9) == 0)
+		{
+			sleep_ms(30000);
+			return;
+		}
+		snprintf(xml, sizeof(xml),
+				 "<InitiateMultipartUploadResult><UploadId>%s</UploadId></InitiateMultipartUploadResult>", id);
+		snprintf(extra, sizeof(extra), "Content-Type: application/xml\r\nContent-Length: %zu\r\n", strlen(xml));
+		if (send_head(fd, 200, extra) == 0)
+			send_all(fd, xml, strlen(xml));
+		return;
+	}
+	if ((p = strstr(q, "uploadId=")) == NULL)
+	{
+		send_head(fd, 400, "Content-Length: 0\r\n");
+		return;
+	}
+	snprintf(id, sizeof(id), "%.*s", (int) strcspn(p + 9, "&"), p + 9);
+	if (strcmp(method, "DELETE") == 0)
+	{
+		snprintf(line, sizeof(line), "ABORT %s\n", id);
+		srv_log(line);
+		if (strncmp(name, "hangabort-", 10) == 0)
+			sleep_ms(30000);
+		else
+			send_head(fd, 204, "Content-Length: 0\r\n");
+		return;
+	}
+	if (strcmp(method, "PUT") == 0 && (p = strstr(q, "partNumber=")) != NULL)
+		part = atoi(p + 11);
+	if (part >= 2 && hang_parts)
+	{
+		sleep_ms(30000);
+		return;
+	}
+	body = read_body(fd, req, got, &len);
+	if (body == NULL)
+		return;
+	if (part > 0)
+	{
+		char		sha[65];
+		sha256_ctx	ctx;
+		uint8_t		digest[32];
+
+		sha256_init(&ctx);
+		sha256_update(&ctx, body, len);
+		sha256_final(&ctx, digest);
+		sha256_hex(digest, sha);
+		header_value(req, "x-amz-content-sha256", value, sizeof(value));
+		snprintf(line, sizeof(line), "PART %d %s\n", part, id);
+		srv_log(line);
+		if (strcmp(sha, value) != 0)
+			send_head(fd, 403, "Content-Length: 0\r\n");
+		else if (part == 2 && strncmp(name, "fail2-", 6) == 0)
+			send_head(fd, 503, "Content-Length: 0\r\n");
+		else
+		{
+			snprintf(extra, sizeof(extra), "ETag: \"etag-%d\"\r\nContent-Length: 0\r\n", part);
+			send_head(fd, 200, extra);
+		}
+	}
+	else if (strcmp(method, "POST") == 0 && strstr((char *) body, "<PartNumber>") != NULL)
+	{
+		snprintf(line, sizeof(line), "COMPLETE %s\n", id);
+		srv_log(line);
+		snprintf(xml, sizeof(xml),
+				 "<CompleteMultipartUploadResult><ETag>&quot;final-3&quot;</ETag></CompleteMultipartUploadResult>");
+		snprintf(extra, sizeof(extra), "Content-Type: application/xml\r\nContent-Length: %zu\r\n", strlen(xml));
+		if (send_head(fd, 200, extra) == 0)
+			send_all(fd, xml, strlen(xml));
+	}
+	else
+		send_head(fd, 400, "Content-Length: 0\r\n");
 	free(body);
 }
 
@@ -1372,6 +1533,7 @@ test_upload_http(transfer_pool *pool)
 
 	set_url(url, sizeof(url), "/up/plain.bin");
 	up_opts(&o, 300, UPLOAD_HTTP, url, src);
+	o.compute_sha256 = true;
 	CHECK(run_upload(pool, &o, &r), "put /up/plain.bin finished");
 	CHECK_INT(r.job_id, 300, "upload result carries the job id");
 	CHECK_INT(r.state, TRANSFER_DONE, "put DONE");
@@ -1387,6 +1549,7 @@ test_upload_http(transfer_pool *pool)
 
 	set_url(url, sizeof(url), "/up/empty.bin");
 	up_opts(&o, 301, UPLOAD_HTTP, url, empty);
+	o.compute_sha256 = true;
 	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_DONE, "put of an empty file DONE");
 	CHECK_STR(r.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "empty file sha256");
 	CHECK(stored_exists("empty.bin") && stored_is_pattern("empty.bin", 0), "empty file stored empty");
@@ -1404,6 +1567,7 @@ test_upload_http(transfer_pool *pool)
 	o.bearer_token = "tok-123";
 	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_DONE, "bearer token right: DONE");
 	CHECK(stored_is_pattern("b.bin", 300001), "bearer: stored");
+	CHECK_STR(r.sha256, "", "bearer: no sha256 unless asked");
 	up_opts(&o, 304, UPLOAD_HTTP, url, src);
 	o.bearer_token = "tok-WRONG-777";
 	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "bearer token wrong: FAILED");
@@ -1495,6 +1659,7 @@ test_upload_webdav(transfer_pool *pool)
 	char		c2[256];
 	char		src[256];
 	char		log[4096];
+	char		sha[65];
 	const char *cols[3] = {c1, c2, NULL};
 
 	set_dest(src, sizeof(src), "dav-src.bin");
@@ -1521,8 +1686,11 @@ test_upload_webdav(transfer_pool *pool)
 	o.username = "alice";
 	o.password = "s3cret-pw";
 	o.mkcol_urls = cols;
+	o.compute_sha256 = true;
 	CHECK(run_upload(pool, &o, &r), "webdav upload finished");
 	CHECK_INT(r.state, TRANSFER_DONE, "webdav upload DONE");
+	pattern_sha256(70000, sha);
+	CHECK_STR(r.sha256, sha, "webdav: sha256 of the file, when asked");
 	read_log(log, sizeof(log));
 	CHECK_STR(log, "MKCOL /auth/a\nMKCOL /auth/a/b\n", "webdav: MKCOL of each collection, parents first");
 	CHECK(stored_is_pattern("a/b/f.bin", 70000), "webdav: the server holds the same bytes");
@@ -1623,6 +1791,247 @@ test_upload_cancel(transfer_pool *pool)
 	unlink(src);
 }
 
+/* MP_PART and MP_SIZE: the multipart tests' part size (S3's least) and file, three parts. */
+#define MP_PART		(5 * 1024 * 1024)
+#define MP_SIZE		(2 * MP_PART + 12345)
+
+/* clear_log empties the upload server's log. */
+static void
+clear_log(void)
+{
+	char		path[128];
+
+	snprintf(path, sizeof(path), "%s/log", srvdir);
+	unlink(path);
+}
+
+/* log_has: the upload server's log holds the line (given without its newline). */
+static int
+log_has(const char *line)
+{
+	char		log[8192];
+	char		want[300];
+
+	read_log(log, sizeof(log));
+	snprintf(want, sizeof(want), "\n%s\n", line);
+	return strncmp(log, want + 1, strlen(want + 1)) == 0 || strstr(log, want) != NULL;
+}
+
+/* init_id finds the upload id the server gave name ("" when it gave none). */
+static void
+init_id(const char *name, char *id, size_t idlen)
+{
+	char		log[8192];
+	char		want[200];
+	const char *p;
+
+	read_log(log, sizeof(log));
+	snprintf(want, sizeof(want), "INIT %s ", name);
+	p = strstr(log, want);
+	id[0] = '\0';
+	if (p != NULL)
+		snprintf(id, idlen, "%.*s", (int) strcspn(p + strlen(want), "\n"), p + strlen(want));
+}
+
+/* mp_opts: an S3 multipart upload of src to /s3mp/<name>, parts of MP_PART bytes. */
+static void
+mp_opts(transfer_upload_opts *o, int64_t job_id, char *url, size_t urllen, const char *name, const char *src)
+{
+	char		path[128];
+
+	snprintf(path, sizeof(path), "/s3mp/%s", name);
+	set_url(url, urllen, path);
+	up_opts(o, job_id, UPLOAD_S3, url, src);
+	o->s3_region = "us-east-1";
+	o->s3_access_key = "AKTEST";
+	o->s3_secret_key = "S3-secret-zz";
+	o->s3_part_size = MP_PART;
+}
+
+/*
+ * start_until_part2 starts a multipart upload and polls until its first
+ * part is stored (so it has an UploadId and is sending part 2); 1 when it
+ * got there with no result yet.
+ */
+static int
+start_until_part2(transfer_pool *pool, const transfer_upload_opts *o)
+{
+	char		err[512];
+	bool		retryable;
+	transfer_result r;
+	int64_t		done = 0;
+	long long	t0 = now_ms();
+
+	if (!transfer_start_upload(pool, o, err, sizeof(err), &retryable))
+	{
+		printf("# transfer_start_upload: %s\n", err);
+		return 0;
+	}
+	while (now_ms() - t0 < 10000)
+	{
+		if (transfer_poll(pool, 50, &r, 1) != 0)
+		{
+			printf("# ended early: %s\n", r.error);
+			return 0;
+		}
+		if (transfer_progress(pool, o->job_id, &done, NULL) && done > MP_PART)
+			return 1;
+	}
+	return 0;
+}
+
+/* test_upload_s3_multipart: three parts and a complete; a failed part is aborted. */
+static void
+test_upload_s3_multipart(transfer_pool *pool)
+{
+	transfer_upload_opts o;
+	transfer_result r;
+	char		url[256];
+	char		src[256];
+	char		sha[65];
+	char		id[64];
+	char		line[128];
+
+	set_dest(src, sizeof(src), "mp-src.bin");
+	CHECK(write_pattern_file(src, MP_SIZE), "multipart source written");
+	pattern_sha256(MP_SIZE, sha);
+	clear_log();
+
+	mp_opts(&o, 350, url, sizeof(url), "ok-a.bin", src);
+	CHECK(run_upload(pool, &o, &r), "s3 multipart upload finished");
+	CHECK_INT(r.state, TRANSFER_DONE, "s3 multipart upload DONE");
+	CHECK_STR(r.error, "", "s3 multipart: no error");
+	CHECK_INT(r.bytes, MP_SIZE, "s3 multipart: bytes");
+	CHECK_STR(r.sha256, sha, "s3 multipart: sha256 of the file");
+	CHECK_STR(r.etag, "final-3", "s3 multipart: the etag the complete returned");
+	init_id("ok-a.bin", id, sizeof(id));
+	CHECK(id[0] != '\0', "s3 multipart: initiated");
+	snprintf(line, sizeof(line), "PART 3 %s", id);
+	CHECK(log_has(line), "s3 multipart: part 3 sent with the upload id");
+	snprintf(line, sizeof(line), "COMPLETE %s", id);
+	CHECK(log_has(line), "s3 multipart: completed");
+	snprintf(line, sizeof(line), "ABORT %s", id);
+	CHECK(!log_has(line), "s3 multipart: not aborted");
+
+	mp_opts(&o, 351, url, sizeof(url), "fail2-b.bin", src);
+	CHECK(run_upload(pool, &o, &r), "s3 multipart with a failing part finished");
+	CHECK_INT(r.state, TRANSFER_FAILED, "part 2 refused with 503: FAILED");
+	CHECK_STR(r.error, "s3 upload part 2 failed: http status 503", "the failed part is named");
+	CHECK(r.retryable, "503 retryable");
+	CHECK_INT(r.http_status, 503, "the failed part's status, not the abort's");
+	init_id("fail2-b.bin", id, sizeof(id));
+	snprintf(line, sizeof(line), "ABORT %s", id);
+	CHECK(id[0] != '\0' && log_has(line), "failed multipart upload aborted with its upload id");
+	CHECK_INT(transfer_count(pool), 0, "nothing left after the failure");
+	unlink(src);
+}
+
+/*
+ * test_upload_s3_cancel: a cancelled multipart upload with an UploadId is
+ * aborted before it is reported CANCELLED; an abort that gets no answer is
+ * given up after TRANSFER_ABORT_TIMEOUT_MS without ever blocking a poll; an
+ * upload cancelled before it had an UploadId is CANCELLED at once.
+ */
+static void
+test_upload_s3_cancel(transfer_pool *pool)
+{
+	transfer_upload_opts o;
+	transfer_result r[4];
+	char		url[256];
+	char		src[256];
+	char		id[64];
+	char		line[128];
+	char		err[512];
+	bool		retryable;
+	int64_t		done = -2,
+				total = -2;
+	long long	t0;
+	long long	longest = 0;
+	int			n = 0;
+	bool		checked = false;
+
+	set_dest(src, sizeof(src), "mpc-src.bin");
+	CHECK(write_pattern_file(src, MP_SIZE), "multipart cancel source written");
+	clear_log();
+
+	/* part 2 is never answered: cancel while it is sent */
+	mp_opts(&o, 360, url, sizeof(url), "hang2-c.bin", src);
+	CHECK(start_until_part2(pool, &o), "multipart upload sending part 2");
+	init_id("hang2-c.bin", id, sizeof(id));
+	CHECK(id[0] != '\0', "it has an upload id");
+	CHECK(transfer_cancel(pool, 360), "cancel the multipart upload");
+	CHECK(!transfer_cancel(pool, 360), "second cancel refused while it aborts");
+	t0 = now_ms();
+	while (n == 0 && now_ms() - t0 < 8000)
+		n = transfer_poll(pool, 100, r, 4);
+	CHECK_INT(n, 1, "cancelled multipart upload reported");
+	CHECK(now_ms() - t0 < 1000, "once the abort is answered (at once here)");
+	CHECK_INT(r[0].state, TRANSFER_CANCELLED, "multipart upload CANCELLED");
+	CHECK_STR(r[0].error, "", "abort answered 204: no error");
+	CHECK_INT(r[0].bytes, MP_PART, "bytes: the part stored before the cancel");
+	CHECK(!r[0].retryable, "cancelled: not retryable");
+	snprintf(line, sizeof(line), "ABORT %s", id);
+	CHECK(log_has(line), "the abort reached the server with the upload id");
+	CHECK(strstr(r[0].effective_url, "uploadId") == NULL && ends_with(r[0].effective_url, "/s3mp/hang2-c.bin"),
+		  "cancelled: effective url is the object's");
+	CHECK_INT(transfer_count(pool), 0, "nothing left after the cancel");
+
+	/* neither part 2 nor the abort is answered: the abort is given up */
+	mp_opts(&o, 361, url, sizeof(url), "hangabort-d.bin", src);
+	CHECK(start_until_part2(pool, &o), "second multipart upload sending part 2");
+	init_id("hangabort-d.bin", id, sizeof(id));
+	CHECK(transfer_cancel(pool, 361), "cancel it");
+	t0 = now_ms();
+	n = 0;
+	while (n == 0 && now_ms() - t0 < 15000)
+	{
+		long long	p0 = now_ms();
+
+		n = transfer_poll(pool, 100, r, 4);
+		if (now_ms() - p0 > longest)
+			longest = now_ms() - p0;
+		if (n == 0 && !checked && now_ms() - t0 > 1000)
+		{
+			checked = true;
+			CHECK(transfer_progress(pool, 361, &done, &total) && done >= MP_PART && total == MP_SIZE,
+				  "progress while the abort runs");
+			CHECK_INT(transfer_count(pool), 1, "the aborting upload is still counted");
+			CHECK(!transfer_cancel(pool, 361), "cancel refused while the abort runs");
+		}
+	}
+	CHECK_INT(n, 1, "cancelled upload with an unanswered abort reported");
+	CHECK(checked, "it was looked at while the abort ran");
+	printf("# reported after %lld ms; the longest poll took %lld ms\n", now_ms() - t0, longest);
+	CHECK(now_ms() - t0 >= TRANSFER_ABORT_TIMEOUT_MS - 500 && now_ms() - t0 < TRANSFER_ABORT_TIMEOUT_MS + 2000,
+		  "after the abort's time limit");
+	CHECK(longest < 1000, "no poll blocked while the abort ran");
+	CHECK_INT(r[0].state, TRANSFER_CANCELLED, "still CANCELLED");
+	CHECK(strncmp(r[0].error, "s3 abort multipart upload failed: ", 34) == 0, "the error says the abort failed");
+	printf("# %s\n", r[0].error);
+	snprintf(line, sizeof(line), "ABORT %s", id);
+	CHECK(id[0] != '\0' && log_has(line), "the abort was sent with the upload id");
+
+	/* the initiation is never answered: no upload id, nothing to abort */
+	mp_opts(&o, 362, url, sizeof(url), "hanginit-e.bin", src);
+	CHECK(transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "start a multipart upload whose initiation hangs");
+	t0 = now_ms();
+	n = 0;
+	while (now_ms() - t0 < 300)
+		n += transfer_poll(pool, 50, r, 4);
+	CHECK_INT(n, 0, "still initiating after 300 ms");
+	CHECK(transfer_cancel(pool, 362), "cancel it");
+	t0 = now_ms();
+	n = transfer_poll(pool, 5000, r, 4);
+	CHECK_INT(n, 1, "cancelled before the upload id: reported by one poll");
+	CHECK(now_ms() - t0 < 1000, "at once");
+	CHECK_INT(r[0].state, TRANSFER_CANCELLED, "CANCELLED");
+	init_id("hanginit-e.bin", id, sizeof(id));
+	snprintf(line, sizeof(line), "ABORT %s", id);
+	CHECK(!log_has(line), "no abort without an upload id");
+	CHECK_INT(transfer_count(pool), 0, "no upload left");
+	unlink(src);
+}
+
 /* remove_srvdir empties and removes the upload server's folder. */
 static int
 remove_srvdir(void)
@@ -1674,6 +2083,8 @@ main(void)
 	test_upload_http(pool);
 	test_upload_webdav(pool);
 	test_upload_s3_fake(pool);
+	test_upload_s3_multipart(pool);
+	test_upload_s3_cancel(pool);
 	test_upload_cancel(pool);
 	transfer_pool_destroy(pool);
 	test_concurrent();
