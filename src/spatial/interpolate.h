@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "spatial/parallel.h"
+
 typedef struct interp_grid
 {
 	double		ulx;
@@ -63,8 +65,14 @@ extern void kdtree_free(kdtree *t);
 extern size_t kdtree_nearest_k(const kdtree *t, double x, double y, size_t k, double radius,
 							   size_t *idx, double *d2);
 
-/* interp_idw / interp_nearest fill out; false only when out of memory. */
-extern bool interp_idw(const interp_points *p, const interp_grid *g, const idw_options *o, double *out);
-extern bool interp_nearest(const interp_points *p, const interp_grid *g, const nearest_options *o, double *out);
+/*
+ * interp_idw / interp_nearest fill out (width * height doubles); they return
+ * INTERP_OK, INTERP_NOMEM or INTERP_CANCELLED (see parallel.h).  exec may
+ * be NULL: one thread, no cancel.
+ */
+extern interp_status interp_idw(const interp_points *p, const interp_grid *g, const idw_options *o,
+								const interp_exec *exec, double *out);
+extern interp_status interp_nearest(const interp_points *p, const interp_grid *g, const nearest_options *o,
+									const interp_exec *exec, double *out);
 
 #endif							/* MLOPS_INTERPOLATE_H */

@@ -1,8 +1,10 @@
 /*
  * test_interpolate.c — unit tests of the interpolation kernel
  * (src/spatial/interpolate.c): the k-d tree against brute force, IDW
- * ("invdist" and "invdistnn") and nearest on hand-computed cases, a large
- * grid, and empty input.
+ * ("invdist" and "invdistnn") and nearest on hand-computed cases, every
+ * invdist instruction-set path against a naive double reference (local
+ * and UTM-like coordinates, points on and next to cell centres), the same
+ * bits with 1 and 2 threads, cancellation, a large grid, and empty input.
  */
 #include "spatial/interpolate.h"
 #include "unit.h"
@@ -12,6 +14,16 @@
 #include <time.h>
 
 #define NODATA	(-9999.0)
+
+/*
+ * The float32 SIMD invdist path is within 4.5e-6 * M of the exact value
+ * (error analysis in interpolate.c's header), M = sum w |v| / sum w, which
+ * is |exact| when the values share a sign; the tests allow SIMD_BOUND * M.
+ */
+#define SIMD_BOUND	5e-6
+
+/* interpolate.c's test knob: 0 double loop, 1 AVX2, 2 AVX-512 (capped by the CPU). */
+extern int	interp_idw_simd_cap;
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 
@@ -218,6 +230,42 @@ test_kdtree(void)
 	}
 }
 
+/* The instruction-set caps the invdist tests run with, and their names. */
+static const int caps[] = {0, 1, 2};
+static const char *const cap_names[] = {"double", "AVX2", "AVX-512"};
+
+#define NCAPS ((int) (sizeof(caps) / sizeof(caps[0])))
+
+/*
+ * cpu_has says whether this CPU can run the invdist path cap (1: AVX2 and
+ * FMA, 2: AVX-512F), so that the tests can tell that the path really ran.
+ */
+static bool
+cpu_has(int cap)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	__builtin_cpu_init();
+	if (cap == 1)
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	if (cap == 2)
+		return __builtin_cpu_supports("avx512f") != 0;
+#endif
+	return cap == 0;
+}
+
+/*
+ * check_rel checks |got - want| <= rtol * |want| (0: exactly), the label
+ * tagged with the path.
+ */
+static void
+check_rel(double got, double want, double rtol, const char *what, const char *path)
+{
+	char		buf[200];
+
+	snprintf(buf, sizeof(buf), "%s [%s]", what, path);
+	CHECK_NEAR(got, want, rtol * fabs(want), buf);
+}
+
 /*
  * one_cell runs interp_idw on the single cell centred at (0.5, 0.5).
  */
@@ -228,17 +276,18 @@ one_cell(const double *x, const double *y, const double *v, size_t n, const idw_
 	interp_grid g = {0.0, 1.0, 1.0, -1.0, 1, 1};
 	double		out = NAN;
 
-	if (!interp_idw(&p, &g, o, &out))
+	if (interp_idw(&p, &g, o, NULL, &out) != INTERP_OK)
 		return NAN;
 	return out;
 }
 
 /*
  * test_idw_small checks hand-computed IDW values on one cell centred at
- * (0.5, 0.5).
+ * (0.5, 0.5), with invdist on the instruction-set path cap (the values
+ * are positive, so the SIMD bound is relative).
  */
 static void
-test_idw_small(void)
+test_idw_small(int cap)
 {
 	/* d = 1 (v 10), d = 2 (v 20) */
 	double		x2[] = {1.5, 0.5};
@@ -255,35 +304,42 @@ test_idw_small(void)
 	double		y3[] = {0.5, 0.5, 0.5};
 	double		v3[] = {30.0, 10.0, 20.0};
 	idw_options o = {2.0, 0.0, 0.0, 0, 0, NODATA};
+	const char *path = cap_names[cap];
+	double		rt;
 
-	CHECK_NEAR(one_cell(x2, y2, v2, 2, &o), 12.0, 1e-12, "invdist p=2: (10 + 20/4) / 1.25");
+	interp_idw_simd_cap = caps[cap];
+	rt = caps[cap] == 0 ? 1e-12 : SIMD_BOUND;
+	check_rel(one_cell(x2, y2, v2, 2, &o), 12.0, rt, "invdist p=2: (10 + 20/4) / 1.25", path);
 	o.power = 1.0;
-	CHECK_NEAR(one_cell(x2, y2, v2, 2, &o), 20.0 / 1.5, 1e-12, "invdist p=1");
+	check_rel(one_cell(x2, y2, v2, 2, &o), 20.0 / 1.5, rt, "invdist p=1", path);
 	o.power = 3.0;
-	CHECK_NEAR(one_cell(x2, y2, v2, 2, &o), 12.5 / 1.125, 1e-12, "invdist p=3");
+	check_rel(one_cell(x2, y2, v2, 2, &o), 12.5 / 1.125, rt, "invdist p=3", path);
 	o.power = 2.5;
-	CHECK_NEAR(one_cell(x2, y2, v2, 2, &o), (10.0 + 20.0 * pow(2.0, -2.5)) / (1.0 + pow(2.0, -2.5)), 1e-12,
-			   "invdist p=2.5 (pow path)");
+	check_rel(one_cell(x2, y2, v2, 2, &o), (10.0 + 20.0 * pow(2.0, -2.5)) / (1.0 + pow(2.0, -2.5)), rt,
+			  "invdist p=2.5 (exp2/log2 or pow)", path);
 	o.power = 2.0;
 	o.smoothing = 1.0;
-	CHECK_NEAR(one_cell(x2, y2, v2, 2, &o), (10.0 / 2 + 20.0 / 5) / (1.0 / 2 + 1.0 / 5), 1e-12,
-			   "invdist p=2 smoothing=1: 1/(d^2+s^2)");
+	check_rel(one_cell(x2, y2, v2, 2, &o), (10.0 / 2 + 20.0 / 5) / (1.0 / 2 + 1.0 / 5), rt,
+			  "invdist p=2 smoothing=1: 1/(d^2+s^2)", path);
 	o.power = 3.0;
-	CHECK_NEAR(one_cell(x2, y2, v2, 2, &o), (10.0 * pow(2.0, -1.5) + 20.0 * pow(5.0, -1.5)) / (pow(2.0, -1.5) + pow(5.0, -1.5)),
-			   1e-12, "invdist p=3 smoothing=1: (d^2+s^2)^-1.5");
+	check_rel(one_cell(x2, y2, v2, 2, &o), (10.0 * pow(2.0, -1.5) + 20.0 * pow(5.0, -1.5)) / (pow(2.0, -1.5) + pow(5.0, -1.5)),
+			  rt, "invdist p=3 smoothing=1: (d^2+s^2)^-1.5", path);
 
 	o.power = 2.0;
 	o.smoothing = 0.0;
-	CHECK_NEAR(one_cell(xc, yc, vc, 3, &o), 7.0, 0.0, "invdist: point at the centre gives its value (first one)");
+	check_rel(one_cell(xc, yc, vc, 3, &o), 7.0, 0.0, "invdist: point at the centre gives its value (first one)", path);
 	o.power = 3.0;
-	CHECK_NEAR(one_cell(xc, yc, vc, 3, &o), 7.0, 0.0, "invdist p=3: point at the centre");
+	check_rel(one_cell(xc, yc, vc, 3, &o), 7.0, 0.0, "invdist p=3: point at the centre", path);
 	o.power = 2.0;
 	o.smoothing = 1.0;
-	CHECK_NEAR(one_cell(xc, yc, vc, 3, &o), (7.0 + 10.0 / 2 + 8.0) / (1.0 + 0.5 + 1.0), 1e-12,
-			   "invdist smoothing=1: point at the centre is weighted, not taken");
+	check_rel(one_cell(xc, yc, vc, 3, &o), (7.0 + 10.0 / 2 + 8.0) / (1.0 + 0.5 + 1.0), rt,
+			  "invdist smoothing=1: point at the centre is weighted, not taken", path);
 	o.smoothing = 0.0;
 
-	/* invdistnn */
+	if (cap != 0)
+		return;
+
+	/* invdistnn (no SIMD path) */
 	o.max_points = 2;
 	CHECK_NEAR(one_cell(x3, y3, v3, 3, &o), 12.0, 1e-12, "invdistnn max_points=2 takes the 2 nearest");
 	o.max_points = 1;
@@ -294,6 +350,10 @@ test_idw_small(void)
 	o.radius = 3.0;
 	CHECK_NEAR(one_cell(x3, y3, v3, 3, &o), (10.0 + 20.0 / 4 + 30.0 / 9) / (1.0 + 0.25 + 1.0 / 9), 1e-12,
 			   "invdistnn radius=3 includes d=3");
+	o.power = 3.0;
+	CHECK_NEAR(one_cell(x3, y3, v3, 3, &o), (10.0 + 20.0 / 8 + 30.0 / 27) / (1.0 + 1.0 / 8 + 1.0 / 27), 1e-12,
+			   "invdistnn p=3 radius=3");
+	o.power = 2.0;
 	o.radius = 2.5;
 	o.min_points = 3;
 	CHECK_NEAR(one_cell(x3, y3, v3, 3, &o), NODATA, 0.0, "invdistnn min_points=3 with 2 in radius: nodata");
@@ -315,32 +375,74 @@ test_idw_small(void)
 }
 
 /*
- * ref_idw is a plain reference of GDAL's invdist for one node.
+ * ref_idw is a naive double reference of GDAL's invdist for one node; *m
+ * gets sum w |v| / sum w, the scale of the SIMD bound.
  */
 static double
 ref_idw(const double *x, const double *y, const double *v, size_t n, double cx, double cy,
-		double power, double smoothing)
+		double power, double smoothing, double *m)
 {
 	double		num = 0.0,
-				den = 0.0;
+				den = 0.0,
+				mag = 0.0;
+	bool		can_snap = !(power == 2.0 && smoothing > 0);
 
 	for (size_t i = 0; i < n; i++)
 	{
 		double		r2 = (x[i] - cx) * (x[i] - cx) + (y[i] - cy) * (y[i] - cy) + smoothing * smoothing;
 		double		w;
 
-		if (r2 < 1e-13)
+		if (can_snap && r2 < 1e-13)
+		{
+			*m = fabs(v[i]);
 			return v[i];
+		}
 		w = 1.0 / pow(r2, power / 2);
 		num += w * v[i];
 		den += w;
+		mag += w * fabs(v[i]);
 	}
+	*m = den == 0.0 ? 0.0 : mag / den;
 	return den == 0.0 ? NODATA : num / den;
 }
 
 /*
- * test_idw_reference compares a 40 x 30 grid with the plain reference, for
- * invdist (several powers) and invdistnn (radius and max_points).
+ * grid_vs_ref runs interp_idw (invdist) on g with path caps[cap] and
+ * returns the worst |got - ref| / tol over the cells, where tol is
+ * 1e-12 * max(1, |ref|) when exact (or on the double path), else
+ * SIMD_BOUND * M; > 1 fails.
+ */
+static double
+grid_vs_ref(const interp_points *p, const interp_grid *g, double power, double smoothing,
+			int cap, bool exact, double *out)
+{
+	idw_options o = {power, smoothing, 0.0, 0, 0, NODATA};
+	double		worst = 0.0;
+
+	interp_idw_simd_cap = caps[cap];
+	if (interp_idw(p, g, &o, NULL, out) != INTERP_OK)
+		return INFINITY;
+	for (int r = 0; r < g->height; r++)
+		for (int c = 0; c < g->width; c++)
+		{
+			double		m;
+			double		want = ref_idw(p->x, p->y, p->v, p->n, g->ulx + (c + 0.5) * g->sx,
+									   g->uly + (r + 0.5) * g->sy, power, smoothing, &m);
+			double		tol = (exact || caps[cap] == 0) ? 1e-12 * fmax(1.0, fabs(want)) : SIMD_BOUND * m;
+			double		q = fabs(out[(size_t) r * g->width + c] - want) / tol;
+
+			if (!(q <= worst))
+				worst = isnan(q) ? INFINITY : q;
+		}
+	return worst;
+}
+
+/*
+ * test_idw_reference compares a 40 x 30 grid with the naive reference on
+ * every path, for invdist (several powers and smoothings, values of both
+ * signs, a point on a cell centre, one next to a centre, one within the
+ * snapping distance of a centre) and invdistnn (radius, max_points,
+ * powers) against brute force.
  */
 static void
 test_idw_reference(void)
@@ -353,10 +455,16 @@ test_idw_reference(void)
 				v[N],
 				out[W * H];
 	static cand work[N];
+	static double first[NCAPS][W * H];
 	interp_points p = {x, y, v, N};
 	interp_grid g = {100.0, 200.0, 2.5, -2.5, W, H};
-	double		powers[] = {1.0, 2.0, 3.0, 4.0, 1.7};
-	char		what[160];
+	struct
+	{
+		double		power;
+		double		smoothing;
+	}			ps[] = {{2.0, 0.0}, {2.0, 0.75}, {3.0, 1.0}, {1.0, 0.75}, {4.0, 0.75},
+	{1.7, 0.75}, {2.5, 0.0}, {0.0, 0.0}, {-1.0, 0.5}, {8.0, 0.0}, {12.0, 0.5}};
+	char		what[200];
 
 	for (int i = 0; i < N; i++)
 	{
@@ -364,36 +472,39 @@ test_idw_reference(void)
 		y[i] = 200.0 - rnd() * H * 2.5;
 		v[i] = rnd() * 100.0 - 20.0;
 	}
-	/* put a point exactly on a cell centre */
+	/* a point exactly on a cell centre */
 	x[17] = 100.0 + 3.5 * 2.5;
 	y[17] = 200.0 - 4.5 * 2.5;
+	/* 0.004 cell from a centre: the SIMD path redoes that cell in double */
+	x[18] = 100.0 + 20.5 * 2.5 + 0.01;
+	y[18] = 200.0 - 10.5 * 2.5;
+	/* 2e-7 from a centre: snaps (d^2 < 1e-13) when smoothing is 0 */
+	x[19] = 100.0 + 30.5 * 2.5;
+	y[19] = 200.0 - 20.5 * 2.5 + 2e-7;
 
-	for (size_t pi = 0; pi < sizeof(powers) / sizeof(powers[0]); pi++)
-	{
-		idw_options o = {powers[pi], pi == 1 ? 0.0 : 0.75, 0.0, 0, 0, NODATA};
-		double		worst = 0.0;
+	for (int cap = 0; cap < NCAPS; cap++)
+		for (size_t pi = 0; pi < sizeof(ps) / sizeof(ps[0]); pi++)
+		{
+			double		q = grid_vs_ref(&p, &g, ps[pi].power, ps[pi].smoothing, cap, false, out);
 
-		CHECK(interp_idw(&p, &g, &o, out), "interp_idw runs");
-		for (int r = 0; r < H; r++)
-			for (int c = 0; c < W; c++)
+			snprintf(what, sizeof(what), "invdist power=%g smoothing=%g = naive reference [%s] (worst %.2g of the bound)",
+					 ps[pi].power, ps[pi].smoothing, cap_names[cap], q);
+			CHECK(q <= 1.0, what);
+			if (ps[pi].smoothing == 0.0 && ps[pi].power == 2.0)
 			{
-				double		want = ref_idw(x, y, v, N, 100.0 + (c + 0.5) * 2.5, 200.0 - (r + 0.5) * 2.5,
-										   o.power, o.smoothing);
-				double		rel = fabs(out[r * W + c] - want) / fmax(1.0, fabs(want));
-
-				if (!(rel <= worst))
-					worst = isnan(rel) ? INFINITY : fmax(worst, rel);
+				snprintf(what, sizeof(what), "invdist: cells centred on/at 2e-7 from a point take its value [%s]",
+						 cap_names[cap]);
+				CHECK(out[4 * W + 3] == v[17] && out[20 * W + 30] == v[19], what);
+				memcpy(first[cap], out, sizeof(out));
 			}
-		snprintf(what, sizeof(what), "invdist power=%g smoothing=%g = reference (max rel %.2g)",
-				 o.power, o.smoothing, worst);
-		CHECK(worst < 1e-12, what);
-	}
-	{
-		idw_options o = {2.0, 0.0, 0.0, 0, 0, NODATA};
-
-		interp_idw(&p, &g, &o, out);
-		CHECK_NEAR(out[4 * W + 3], v[17], 0.0, "invdist: cell centred on a point takes its value");
-	}
+		}
+	interp_idw_simd_cap = 2;
+	for (int cap = 1; cap < NCAPS; cap++)
+		if (cpu_has(caps[cap]))
+		{
+			snprintf(what, sizeof(what), "the %s path ran (its bits differ from the double loop's)", cap_names[cap]);
+			CHECK(memcmp(first[cap], first[0], sizeof(out)) != 0, what);
+		}
 
 	/* invdistnn against brute force */
 	{
@@ -402,15 +513,17 @@ test_idw_reference(void)
 			double		radius;
 			int			maxp;
 			int			minp;
-		}			cases[] = {{0.0, 8, 0}, {10.0, 0, 0}, {10.0, 5, 4}, {6.0, 12, 3}};
+			double		power;
+		}			cases[] = {{0.0, 8, 0, 2.0}, {10.0, 0, 0, 2.0}, {10.0, 5, 4, 2.0}, {6.0, 12, 3, 2.0},
+		{10.0, 6, 0, 3.0}, {10.0, 6, 0, 1.5}, {0.0, 5, 0, 1.0}, {8.0, 7, 0, 4.0}};
 
 		for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
 		{
-			idw_options o = {2.0, 0.5, cases[ci].radius, cases[ci].maxp, cases[ci].minp, NODATA};
+			idw_options o = {cases[ci].power, 0.5, cases[ci].radius, cases[ci].maxp, cases[ci].minp, NODATA};
 			int			bad = 0,
 						nodata = 0;
 
-			CHECK(interp_idw(&p, &g, &o, out), "invdistnn runs");
+			CHECK(interp_idw(&p, &g, &o, NULL, out) == INTERP_OK, "invdistnn runs");
 			for (int r = 0; r < H; r++)
 				for (int c = 0; c < W; c++)
 				{
@@ -426,7 +539,7 @@ test_idw_reference(void)
 
 					for (size_t j = 0; j < m; j++)
 					{
-						double		w = 1.0 / (d2[j] + 0.25);
+						double		w = 1.0 / pow(d2[j] + 0.25, o.power / 2);
 
 						num += w * v[idx[j]];
 						den += w;
@@ -436,10 +549,231 @@ test_idw_reference(void)
 					if (fabs(out[r * W + c] - want) > 1e-12 * fmax(1.0, fabs(want)))
 						bad++;
 				}
-			snprintf(what, sizeof(what), "invdistnn radius=%g max=%d min=%d = brute force (%d nodata cells)",
-					 o.radius, o.max_points, o.min_points, nodata);
+			snprintf(what, sizeof(what), "invdistnn power=%g radius=%g max=%d min=%d = brute force (%d nodata cells)",
+					 o.power, o.radius, o.max_points, o.min_points, nodata);
 			CHECK_INT(bad, 0, what);
 		}
+	}
+}
+
+/*
+ * test_utm compares invdist with UTM-like coordinates (x ~ 500,000,
+ * y ~ 4,600,000, 1 m cells) with the naive reference on every path,
+ * including points 1 mm from a cell centre, 1e-7 m from one (snaps) and on
+ * one; and points very far from the grid, which the SIMD path must leave
+ * to the double loop.
+ */
+static void
+test_utm(void)
+{
+	enum
+	{
+	N = 200, W = 70, H = 45};
+	static double x[N],
+				y[N],
+				v[N],
+				out[W * H],
+				dbl[W * H];
+	interp_points p = {x, y, v, N};
+	interp_grid g = {500000.0, 4600000.0, 1.0, -1.0, W, H};
+	struct
+	{
+		double		power;
+		double		smoothing;
+	}			ps[] = {{2.0, 0.0}, {3.0, 1.0}, {1.5, 0.0}, {2.0, 0.2}};
+	char		what[200];
+
+	for (int i = 0; i < N; i++)
+	{
+		x[i] = 500000.0 + rnd() * W;
+		y[i] = 4600000.0 - rnd() * H;
+		v[i] = 10.0 + rnd() * 90.0;
+	}
+	x[5] = 500000.0 + 12.5 + 0.001;
+	y[5] = 4600000.0 - 7.5;
+	x[6] = 500000.0 + 40.5;
+	y[6] = 4600000.0 - 30.5 - 1e-7;
+	x[7] = 500000.0 + 60.5;
+	y[7] = 4600000.0 - 2.5;
+
+	for (int cap = 0; cap < NCAPS; cap++)
+		for (size_t pi = 0; pi < sizeof(ps) / sizeof(ps[0]); pi++)
+		{
+			double		q = grid_vs_ref(&p, &g, ps[pi].power, ps[pi].smoothing, cap, false, out);
+
+			snprintf(what, sizeof(what), "UTM invdist power=%g smoothing=%g = naive reference [%s] (worst %.2g of the bound)",
+					 ps[pi].power, ps[pi].smoothing, cap_names[cap], q);
+			CHECK(q <= 1.0, what);
+		}
+
+	/* a point 10^6 cells away: the SIMD path must not run (double: 1e-12) */
+	x[8] = 500000.0 + 1e6;
+	grid_vs_ref(&p, &g, 2.0, 0.0, 0, true, dbl);
+	for (int cap = 1; cap < NCAPS; cap++)
+	{
+		double		q = grid_vs_ref(&p, &g, 2.0, 0.0, cap, true, out);
+
+		snprintf(what, sizeof(what), "UTM invdist, a point 1e6 cells away: the double loop's bits [%s] (worst %.2g of 1e-12)",
+				 cap_names[cap], q);
+		CHECK(q <= 1.0 && memcmp(out, dbl, sizeof(out)) == 0, what);
+	}
+	interp_idw_simd_cap = 2;
+}
+
+/*
+ * run_method runs invdist (method 0), invdistnn (1) or nearest (2) on a
+ * small grid with exec; the grid width is not a multiple of 16, so the
+ * SIMD tails run.
+ */
+static interp_status
+run_method(int method, double power, const interp_exec *exec, double *out, int *w, int *h)
+{
+	enum
+	{
+	N = 500, W = 75, H = 64};
+	static double x[N],
+				y[N],
+				v[N];
+	static bool made = false;
+	interp_points p = {x, y, v, N};
+	interp_grid g = {0.0, 64.0, 1.0, -1.0, W, H};
+
+	if (!made)
+	{
+		for (int i = 0; i < N; i++)
+		{
+			x[i] = rnd() * W;
+			y[i] = rnd() * H;
+			v[i] = rnd() * 100.0;
+		}
+		x[3] = 10.5;			/* on a cell centre */
+		y[3] = 63.5 - 20.0;
+		made = true;
+	}
+	*w = W;
+	*h = H;
+	if (method == 0)
+	{
+		idw_options o = {power, power == 3.0 ? 1.0 : 0.0, 0.0, 0, 0, NODATA};
+
+		return interp_idw(&p, &g, &o, exec, out);
+	}
+	if (method == 1)
+	{
+		idw_options o = {power, 0.0, 6.0, 8, 2, NODATA};
+
+		return interp_idw(&p, &g, &o, exec, out);
+	}
+	{
+		nearest_options o = {3.0, NODATA};
+
+		return interp_nearest(&p, &g, &o, exec, out);
+	}
+}
+
+/*
+ * test_threads checks that 2 threads give the same bits as 1, for every
+ * method and invdist path.
+ */
+static void
+test_threads(void)
+{
+	static double a[75 * 64],
+				b[75 * 64];
+	interp_exec one = {1, NULL, NULL};
+	interp_exec two = {2, NULL, NULL};
+	struct
+	{
+		int			method;
+		double		power;
+		const char *name;
+	}			ms[] = {{0, 2.0, "invdist p=2"}, {0, 3.0, "invdist p=3 s=1"}, {0, 2.5, "invdist p=2.5"},
+	{1, 2.0, "invdistnn p=2"}, {1, 1.5, "invdistnn p=1.5"}, {2, 0.0, "nearest"}};
+	char		what[200];
+
+	for (int cap = 0; cap < NCAPS; cap++)
+		for (size_t mi = 0; mi < sizeof(ms) / sizeof(ms[0]); mi++)
+		{
+			int			w,
+						h;
+			interp_status s1,
+						s2;
+
+			if (cap > 0 && ms[mi].method != 0)
+				continue;
+			interp_idw_simd_cap = caps[cap];
+			memset(a, 0, sizeof(a));
+			memset(b, 0xff, sizeof(b));
+			s1 = run_method(ms[mi].method, ms[mi].power, &one, a, &w, &h);
+			s2 = run_method(ms[mi].method, ms[mi].power, &two, b, &w, &h);
+			snprintf(what, sizeof(what), "%s: 2 threads give the same bits as 1 [%s]", ms[mi].name, cap_names[cap]);
+			CHECK(s1 == INTERP_OK && s2 == INTERP_OK && memcmp(a, b, sizeof(double) * w * h) == 0, what);
+		}
+	interp_idw_simd_cap = 2;
+}
+
+typedef struct cancel_state
+{
+	int			calls;
+	int			stop_at;
+} cancel_state;
+
+/*
+ * cancel_after says stop on its stop_at-th call.
+ */
+static bool
+cancel_after(void *arg)
+{
+	cancel_state *s = arg;
+
+	return ++s->calls >= s->stop_at;
+}
+
+/*
+ * test_cancel checks that a cancel callback stops every method with
+ * INTERP_CANCELLED, leaving later rows untouched, and that one that never
+ * says stop is called and harmless.
+ */
+static void
+test_cancel(void)
+{
+	static double out[75 * 64];
+	const char *names[] = {"invdist", "invdistnn", "nearest"};
+	char		what[200];
+
+	for (int method = 0; method < 3; method++)
+	{
+		cancel_state cs = {0, 3};
+		interp_exec ex = {1, cancel_after, &cs};
+		interp_status st;
+		int			w,
+					h;
+		bool		untouched = true;
+
+		for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+			out[i] = 12345.0;
+		st = run_method(method, 2.0, &ex, out, &w, &h);
+		snprintf(what, sizeof(what), "%s: cancel on the 3rd call gives INTERP_CANCELLED", names[method]);
+		CHECK_INT(st, INTERP_CANCELLED, what);
+		snprintf(what, sizeof(what), "%s: cancel callback called 3 times", names[method]);
+		CHECK_INT(cs.calls, 3, what);
+		for (int c = 0; c < w; c++)
+			untouched &= out[(size_t) (h - 1) * w + c] == 12345.0;
+		snprintf(what, sizeof(what), "%s: the last row was not computed", names[method]);
+		CHECK(untouched, what);
+
+		cs.calls = 0;
+		cs.stop_at = 2;
+		ex.threads = 2;
+		st = run_method(method, 2.0, &ex, out, &w, &h);
+		snprintf(what, sizeof(what), "%s: cancel with 2 threads gives INTERP_CANCELLED", names[method]);
+		CHECK_INT(st, INTERP_CANCELLED, what);
+
+		cs.calls = 0;
+		cs.stop_at = 1000000;
+		st = run_method(method, 2.0, &ex, out, &w, &h);
+		snprintf(what, sizeof(what), "%s: a callback that never stops: INTERP_OK, called %d times", names[method], cs.calls);
+		CHECK(st == INTERP_OK && cs.calls > 0, what);
 	}
 }
 
@@ -458,17 +792,17 @@ test_nearest(void)
 	nearest_options o = {0.6, NODATA};
 	double		out[3];
 
-	CHECK(interp_nearest(&p, &g, &o, out), "interp_nearest runs");
+	CHECK(interp_nearest(&p, &g, &o, NULL, out) == INTERP_OK, "interp_nearest runs");
 	CHECK_NEAR(out[0], 1.0, 0.0, "nearest: inside radius");
 	CHECK_NEAR(out[1], NODATA, 0.0, "nearest: outside radius is nodata");
 	CHECK_NEAR(out[2], NODATA, 0.0, "nearest: far outside radius is nodata");
 	o.radius = 0.0;
-	interp_nearest(&p, &g, &o, out);
+	interp_nearest(&p, &g, &o, NULL, out);
 	CHECK(out[0] == 1.0 && out[1] == 1.0 && out[2] == 1.0, "nearest: radius 0 is unlimited");
 
 	/* (2.5, 0.5) is 0.5 from both x=3 (index 1) and x=2 (index 2) */
 	p.n = 3;
-	interp_nearest(&p, &g, &o, out);
+	interp_nearest(&p, &g, &o, NULL, out);
 	CHECK_NEAR(out[2], 2.0, 0.0, "nearest: tie goes to the lower index");
 	CHECK_NEAR(out[1], 3.0, 0.0, "nearest: plain nearest");
 }
@@ -486,18 +820,18 @@ test_empty(void)
 	double		out[12];
 	int			ok;
 
-	CHECK(interp_idw(&p, &g, &io, out), "n=0 invdist runs");
+	CHECK(interp_idw(&p, &g, &io, NULL, out) == INTERP_OK, "n=0 invdist runs");
 	ok = 1;
 	for (int i = 0; i < 12; i++)
 		ok &= out[i] == NODATA;
 	CHECK(ok, "n=0 invdist: all nodata");
 	io.max_points = 4;
-	CHECK(interp_idw(&p, &g, &io, out), "n=0 invdistnn runs");
+	CHECK(interp_idw(&p, &g, &io, NULL, out) == INTERP_OK, "n=0 invdistnn runs");
 	ok = 1;
 	for (int i = 0; i < 12; i++)
 		ok &= out[i] == NODATA;
 	CHECK(ok, "n=0 invdistnn: all nodata");
-	CHECK(interp_nearest(&p, &g, &no, out), "n=0 nearest runs");
+	CHECK(interp_nearest(&p, &g, &no, NULL, out) == INTERP_OK, "n=0 nearest runs");
 	ok = 1;
 	for (int i = 0; i < 12; i++)
 		ok &= out[i] == NODATA;
@@ -505,8 +839,8 @@ test_empty(void)
 }
 
 /*
- * test_large runs a 300 x 300 grid over 2,000 points (time printed, not
- * asserted).
+ * test_large runs a 300 x 300 grid over 2,000 points with 2 threads (time
+ * printed, not asserted).
  */
 static void
 test_large(void)
@@ -522,6 +856,7 @@ test_large(void)
 	interp_grid g = {0.0, 1000.0, 1000.0 / W, -1000.0 / H, W, H};
 	idw_options o = {2.0, 0.0, 0.0, 0, 0, NODATA};
 	nearest_options no = {0.0, NODATA};
+	interp_exec ex = {2, NULL, NULL};
 	clock_t		t0;
 	double		secs;
 	int			ok = 1;
@@ -538,22 +873,32 @@ test_large(void)
 		v[i] = rnd() * 50.0;
 	}
 	t0 = clock();
-	CHECK(interp_idw(&p, &g, &o, out), "invdist 300 x 300, 2000 points runs");
+	CHECK(interp_idw(&p, &g, &o, &ex, out) == INTERP_OK, "invdist 300 x 300, 2000 points runs");
 	secs = (double) (clock() - t0) / CLOCKS_PER_SEC;
 	printf("# invdist 300 x 300 cells, 2000 points: %.2f s CPU\n", secs);
 	for (size_t c = 0; c < (size_t) W * H; c++)
 		ok &= out[c] >= 0.0 && out[c] <= 50.0;
 	CHECK(ok, "invdist 300 x 300: values within the data range, no NaN");
+	ok = 1;
+	for (size_t c = 0; c < (size_t) W * H; c += 97)
+	{
+		double		m;
+		double		want = ref_idw(x, y, v, N, g.ulx + (c % W + 0.5) * g.sx, g.uly + (c / W + 0.5) * g.sy,
+								   2.0, 0.0, &m);
+
+		ok &= fabs(out[c] - want) <= SIMD_BOUND * m;
+	}
+	CHECK(ok, "invdist 300 x 300: every 97th cell = naive reference within the SIMD bound");
 
 	o.max_points = 12;
 	o.radius = 100.0;
 	t0 = clock();
-	CHECK(interp_idw(&p, &g, &o, out), "invdistnn 300 x 300 runs");
+	CHECK(interp_idw(&p, &g, &o, &ex, out) == INTERP_OK, "invdistnn 300 x 300 runs");
 	secs = (double) (clock() - t0) / CLOCKS_PER_SEC;
 	printf("# invdistnn (radius 100, max 12) 300 x 300 cells, 2000 points: %.2f s CPU\n", secs);
 
 	t0 = clock();
-	CHECK(interp_nearest(&p, &g, &no, out), "nearest 300 x 300 runs");
+	CHECK(interp_nearest(&p, &g, &no, &ex, out) == INTERP_OK, "nearest 300 x 300 runs");
 	secs = (double) (clock() - t0) / CLOCKS_PER_SEC;
 	printf("# nearest 300 x 300 cells, 2000 points: %.2f s CPU\n", secs);
 	free(out);
@@ -563,8 +908,13 @@ int
 main(void)
 {
 	test_kdtree();
-	test_idw_small();
+	for (int cap = 0; cap < NCAPS; cap++)
+		test_idw_small(cap);
+	interp_idw_simd_cap = 2;
 	test_idw_reference();
+	test_utm();
+	test_threads();
+	test_cancel();
 	test_nearest();
 	test_empty();
 	test_large();
