@@ -327,6 +327,46 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.softmax(double precision[]) IS 'Softmax of one row of logits';
 
 ------------------------------------------------------------------------------
+-- Spatial interpolation of readings into PostGIS rasters
+--
+-- Gridders in C (k-d tree, Delaunay, kriging), GDAL's semantics for idw /
+-- nearest / linear so values match ST_InterpolateRaster; the result is built
+-- as raster WKB in C.  Threads: mlops.compute_threads; size limit:
+-- mlops.max_raster_cells.
+------------------------------------------------------------------------------
+CREATE FUNCTION mlops.interpolate_raster(points geometry, template raster,
+                                         method text DEFAULT 'idw', options jsonb DEFAULT '{}')
+RETURNS raster
+AS 'MODULE_PATHNAME', 'mlops_interpolate_raster'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.interpolate_raster(geometry, raster, text, jsonb) IS
+'Interpolates the Z values of points (MultiPointZ, or a collection of PointZ) onto the grid of template: same size, georeference, SRID and band 1 pixel type. Methods idw, nearest, linear, kriging; options as in the README. Empty points give NULL.';
+
+CREATE FUNCTION mlops.interpolate_raster(geoms geometry[], vals double precision[], template raster,
+                                         method text DEFAULT 'idw', options jsonb DEFAULT '{}')
+RETURNS raster
+AS 'MODULE_PATHNAME', 'mlops_interpolate_raster_arrays'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.interpolate_raster(geometry[], double precision[], raster, text, jsonb) IS
+'interpolate_raster for array_agg users: geoms[i] is a point whose value is vals[i]; the arrays must have the same length and no NULLs.';
+
+CREATE FUNCTION mlops.make_grid(area geometry, cell_size double precision DEFAULT NULL,
+                                max_cells int DEFAULT 10000, min_cell_size double precision DEFAULT 10,
+                                pixel_type text DEFAULT '32BF', nodata double precision DEFAULT NULL)
+RETURNS raster
+AS 'MODULE_PATHNAME', 'mlops_make_grid'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.make_grid(geometry, double precision, int, double precision, text, double precision) IS
+'An empty one-band raster covering the extent of area (upper-left corner at its xmin, ymax; square cells). Without cell_size the cell is ceil(max(min_cell_size, sqrt(extent area / max_cells))). Pixels are nodata when it is given, else 0.';
+
+CREATE FUNCTION mlops.fit_variogram(points geometry, model text DEFAULT 'spherical', options jsonb DEFAULT '{}')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'mlops_fit_variogram'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.fit_variogram(geometry, text, jsonb) IS
+'The variogram (model, nugget, total sill, practical range) that kriging fits from the Z values of points; options n_lags, max_lag.';
+
+------------------------------------------------------------------------------
 -- Confusion states and row-wise aggregates
 ------------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@
 extern char *mlops_database_name;
 extern char *mlops_work_dir;
 extern int	mlops_workers;
+extern int	mlops_compute_threads;
+extern int	mlops_max_raster_cells;
 
 extern void mlops_define_settings(void);
 

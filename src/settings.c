@@ -26,6 +26,8 @@ int			mlops_max_extract_bytes_mb = 10240;
 int			mlops_max_extract_entries = 100000;
 char	   *mlops_work_dir = NULL;
 int			mlops_workers = 1;
+int			mlops_compute_threads = 0;
+int			mlops_max_raster_cells = 25000000;
 
 static bool CheckNonEmpty(char **newval, void **extra, GucSource source);
 
@@ -103,6 +105,24 @@ mlops_define_settings(void)
 							&mlops_max_extract_entries,
 							100000, 0, INT_MAX,
 							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.compute_threads",
+							"Threads a pg_mlops computation (interpolation, smoothing) may use in one backend.",
+							"0 means one per online CPU. The threads do pure computation only; the backend checks for a cancel between chunks.",
+							&mlops_compute_threads,
+							0, 0, 64,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.max_raster_cells",
+							"Most cells a raster built by pg_mlops may have.",
+							"mlops.interpolate_raster and mlops.make_grid refuse larger grids; a cell takes about 16 bytes while it is built.",
+							&mlops_max_raster_cells,
+							25000000, 1, INT_MAX,
+							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
 
