@@ -118,3 +118,57 @@ SELECT mlops.report_progress(:train_job, 0.6, 'epoch 6 of 10');
 SELECT id, kind, state, bar, message FROM mlops.job_progress WHERE id = :train_job;
 SELECT mlops.complete_job(:train_job, '{"accuracy": 0.93}');
 SELECT id, kind, state, bar, message FROM mlops.job_progress ORDER BY id;
+
+\echo
+\echo '=== 8. Heatmaps from sensor readings: the heatmap service in SQL ==='
+\echo '40 air-quality sensors (NO2, ug/m3) around Florence, in UTM 32N (test/data/sensors_sample.sql):'
+\i test/data/sensors_sample.sql
+SELECT count(*) AS sensors, round(min(value)::numeric, 1) AS min, round(avg(value)::numeric, 1) AS mean,
+       round(max(value)::numeric, 1) AS max FROM sensor_readings;
+\echo 'A grid over the area (the service''s rule: cell = ceil(max(10 m, sqrt(area / 40000)))):'
+CREATE TEMP TABLE heat_area AS
+SELECT ST_Buffer(ST_ConvexHull(ST_Collect(geom)), 500) AS area,
+       ST_SetSRID(ST_Collect(ST_MakePoint(ST_X(geom), ST_Y(geom), value)), 32632) AS pts
+FROM sensor_readings;
+CREATE TEMP TABLE heat_grid AS
+SELECT mlops.make_grid(area, max_cells => 40000, min_cell_size => 10, nodata => -9999) AS grid FROM heat_area;
+SELECT ST_Width(grid) AS width, ST_Height(grid) AS height, ST_ScaleX(grid) AS cell_m, ST_SRID(grid) AS srid FROM heat_grid;
+\echo 'Inverse distance weighting, fading beyond 800 m from the nearest sensor, then Gaussian smoothing:'
+CREATE TEMP TABLE heat AS
+SELECT mlops.interpolate_raster(pts, grid, 'idw',
+         '{"power": 2, "fade_distance": 800, "fade_smoothing": 400, "gaussian_sigma": 2}') AS r
+FROM heat_area, heat_grid;
+SELECT round((s).min::numeric, 1) AS min, round((s).mean::numeric, 1) AS mean, round((s).max::numeric, 1) AS max, (s).count AS cells
+FROM (SELECT ST_SummaryStats(r, 1, true) AS s FROM heat) t;
+\echo 'The same values as PostGIS ST_InterpolateRaster (GDAL), cell by cell (PostGIS 3.3 needs ST_Force3DZ here).'
+\echo 'GDAL computes invdist with power 2 and no smoothing in float32 with an approximate reciprocal: that row shows GDAL''s error.'
+SELECT m.label, max(abs(a - b) / greatest(abs(a), abs(b), 1e-9)) AS max_relative_difference
+FROM heat_area, heat_grid,
+     (VALUES ('idw power 3', 'idw', '{"power": 3, "nodata": -9999}', 'invdist:power=3.0:smoothing=0.0:nodata=-9999'),
+             ('idw power 2 smoothing 10', 'idw', '{"power": 2, "smoothing": 10, "nodata": -9999}', 'invdist:power=2.0:smoothing=10.0:nodata=-9999'),
+             ('idw power 2 (GDAL float32 SSE)', 'idw', '{"power": 2, "nodata": -9999}', 'invdist:power=2.0:smoothing=0.0:nodata=-9999'),
+             ('nearest', 'nearest', '{"nodata": -9999}', 'nearest:nodata=-9999'),
+             ('linear', 'linear', '{"nodata": -9999}', 'linear:radius=0:nodata=-9999')) AS m(label, method, opts, gdal),
+     LATERAL unnest(ST_DumpValues(mlops.interpolate_raster(pts, grid, m.method, m.opts::jsonb), 1, false),
+                    ST_DumpValues(ST_InterpolateRaster(ST_Force3DZ(pts), m.gdal, grid), 1, false)) AS u(a, b)
+GROUP BY m.label ORDER BY m.label;
+\echo 'Ordinary kriging with a variogram fitted from the readings (GDAL and PostGIS have none):'
+SELECT mlops.fit_variogram(pts, 'spherical') AS variogram FROM heat_area;
+SELECT round((s).min::numeric, 1) AS min, round((s).mean::numeric, 1) AS mean, round((s).max::numeric, 1) AS max
+FROM (SELECT ST_SummaryStats(mlops.interpolate_raster(pts, grid, 'kriging', '{"max_points": 16}'), 1, true) AS s
+      FROM heat_area, heat_grid) t;
+\echo 'Bad input gets a clear error:'
+\set ON_ERROR_STOP off
+SELECT mlops.interpolate_raster(ST_Force2D(pts), grid) FROM heat_area, heat_grid;
+SELECT mlops.interpolate_raster(pts, grid, 'spline') FROM heat_area, heat_grid;
+SELECT mlops.interpolate_raster(pts, grid, 'idw', '{"power": -2}') FROM heat_area, heat_grid;
+\set ON_ERROR_STOP on
+\echo 'The heatmap as a PNG (ST_ColorMap + ST_AsPNG), written by make demo to' :'heatmap_png'
+SET postgis.gdal_enabled_drivers = 'PNG';
+\pset format unaligned
+\pset tuples_only on
+\o :heatmap_b64
+SELECT encode(ST_AsPNG(ST_ColorMap(r, 1, 'bluered')), 'base64') FROM heat;
+\o
+\pset tuples_only off
+\pset format aligned
