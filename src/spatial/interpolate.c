@@ -3,10 +3,28 @@
  *	  Kernel: interpolation of scattered points onto a regular grid for
  *	  mlops.interpolate_raster (see interpolate.h for the contract).
  *
- *	  It holds a 2-D k-d tree (median splits over an index array, iterative
- *	  k-nearest search with a bounded max-heap) and three gridders that
- *	  follow GDAL's gdal_grid (alg/gdalgrid.cpp), which PostGIS's
- *	  ST_InterpolateRaster calls:
+ *	  It holds two search structures and three gridders that follow GDAL's
+ *	  gdal_grid (alg/gdalgrid.cpp), which PostGIS's ST_InterpolateRaster
+ *	  calls.  The structures:
+ *
+ *	  - A 2-D k-d tree (median splits, coordinates stored in tree order, a
+ *		bounding box per range; iterative k-nearest search with a sorted
+ *		array of candidates, or a bounded max-heap beyond KD_SORTED_MAX).
+ *	  - A bucket grid (points sorted into about square buckets of about 1.5
+ *		points), which the nearest and invdistnn gridders use when the
+ *		points are spread fairly evenly; otherwise they use the tree.
+ *
+ *	  Both give the exact answer of a brute-force search: the points in
+ *	  the order (d^2, input index), with d^2 = dx * dx + dy * dy rounded as
+ *	  written, whatever the structure, the thread count or the search's
+ *	  head start.  The gridders start each cell's search from the previous
+ *	  cell's answer (the nearest point, or invdistnn's neighbours), whose
+ *	  distance to the new cell bounds the search to a few buckets or
+ *	  leaves; a range or bucket is skipped only when a rounded lower bound
+ *	  of its points' distances exceeds the bound (never on equality, since
+ *	  an equidistant point with a lower index must win).
+ *
+ *	  The gridders:
  *
  *	  - "invdist" without a search ellipse (GDALGridInverseDistanceToAPower-
  *		NoSearch): every point weighs 1 / (d^2 + s^2)^(p/2); a point whose
@@ -70,6 +88,7 @@
  */
 #include "spatial/interpolate.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -86,40 +105,69 @@
 /* Deep enough for any size_t n: depth <= log2(n) + 1 <= 65, two entries per level. */
 #define KD_STACK	160
 
+/*
+ * The tree is implicit: the node of a range [lo, hi) of tree positions
+ * holds its median m = lo + (hi - lo) / 2, split along axis dim[m]; its
+ * children are [lo, m) (coordinates <= the median's) and [m + 1, hi)
+ * (coordinates >= it).  Each range, leaves included, keeps its bounding
+ * box at box[m] (positions are the medians of distinct ranges), so that a
+ * search skips a range the query is far from even when no splitting plane
+ * says so (points on a line, a cluster and a far outlier).  The
+ * coordinates are stored in tree order, so that a leaf is a contiguous run
+ * of memory.
+ */
+typedef struct kd_box
+{
+	double		minx;
+	double		maxx;
+	double		miny;
+	double		maxy;
+} kd_box;
+
 struct kdtree
 {
-	size_t		n;
-	double	   *x;				/* copies, in the caller's point order */
+	size_t		n;				/* points in the tree: those without a NaN coordinate */
+	double	   *x;				/* their coordinates, in tree order */
 	double	   *y;
-	size_t	   *perm;			/* point indices, arranged as the tree */
-	uint8_t    *dim;			/* dim[m]: split axis of the node whose median is perm[m] */
+	size_t	   *idx;			/* idx[m]: input index of the point at tree position m */
+	uint8_t    *dim;			/* dim[m]: split axis of the node whose median is at m */
+	kd_box	   *box;			/* box[m]: bounding box of the range whose median is m */
 };
 
 /*
- * kd_coord returns coordinate dim (0: x, 1: y) of point i.
+ * kd_swap exchanges the points at tree positions a and b.
  */
-static inline double
-kd_coord(const kdtree *t, size_t i, int dim)
+static inline void
+kd_swap(kdtree *t, size_t a, size_t b)
 {
-	return dim == 0 ? t->x[i] : t->y[i];
+	double		tx = t->x[a];
+	double		ty = t->y[a];
+	size_t		ti = t->idx[a];
+
+	t->x[a] = t->x[b];
+	t->y[a] = t->y[b];
+	t->idx[a] = t->idx[b];
+	t->x[b] = tx;
+	t->y[b] = ty;
+	t->idx[b] = ti;
 }
 
 /*
- * kd_select rearranges perm[lo, hi) so that perm[nth] holds the point whose
- * coordinate dim is the nth smallest, with no greater one before it and no
- * smaller one after it (quickselect with Hoare partitioning, which stays
- * balanced on equal keys).
+ * kd_select rearranges positions [lo, hi) so that position nth holds the
+ * point whose coordinate dim is the nth smallest, with no greater one
+ * before it and no smaller one after it (quickselect with Hoare
+ * partitioning, which stays balanced on equal keys).
  */
 static void
 kd_select(kdtree *t, size_t lo, size_t hi, size_t nth, int dim)
 {
-	size_t	   *perm = t->perm;
+	const double *key = dim == 0 ? t->x : t->y;
 
 	while (hi - lo > 1)
 	{
-		double		a = kd_coord(t, perm[lo], dim);
-		double		b = kd_coord(t, perm[lo + (hi - lo) / 2], dim);
-		double		c = kd_coord(t, perm[hi - 1], dim);
+		double		a = key[lo];
+		double		b = key[lo + (hi - lo) / 2];
+		double		c = key[hi - 1];
 		double		pv;
 		size_t		i = lo;
 		size_t		j = hi - 1;
@@ -135,18 +183,13 @@ kd_select(kdtree *t, size_t lo, size_t hi, size_t nth, int dim)
 		/* i and j stay inside [lo, hi): pv is one of the keys */
 		for (;;)
 		{
-			while (kd_coord(t, perm[i], dim) < pv)
+			while (key[i] < pv)
 				i++;
-			while (kd_coord(t, perm[j], dim) > pv)
+			while (key[j] > pv)
 				j--;
 			if (i >= j)
 				break;
-			{
-				size_t		tmp = perm[i];
-
-				perm[i] = perm[j];
-				perm[j] = tmp;
-			}
+			kd_swap(t, i, j);
 			i++;
 			j--;
 		}
@@ -172,35 +215,40 @@ kd_select(kdtree *t, size_t lo, size_t hi, size_t nth, int dim)
 }
 
 /*
- * kd_build_range splits perm[lo, hi) at its median along the axis of wider
- * spread, then the two halves; ranges of KD_LEAF points or fewer are left
- * as they are.  Recursion depth is about log2(n).
+ * kd_build_range records the bounding box of positions [lo, hi) (not
+ * empty), then, unless they are a leaf (KD_LEAF points or fewer), splits
+ * them at their median along the axis of wider spread and builds the two
+ * halves.  Recursion depth is about log2(n).
  */
 static void
 kd_build_range(kdtree *t, size_t lo, size_t hi)
 {
-	while (hi - lo > KD_LEAF)
+	for (;;)
 	{
-		double		minx = INFINITY,
-					maxx = -INFINITY,
-					miny = INFINITY,
-					maxy = -INFINITY;
+		double		minx = t->x[lo],
+					maxx = t->x[lo],
+					miny = t->y[lo],
+					maxy = t->y[lo];
 		size_t		m = lo + (hi - lo) / 2;
 		int			dim;
 
-		for (size_t k = lo; k < hi; k++)
+		for (size_t k = lo + 1; k < hi; k++)
 		{
-			size_t		i = t->perm[k];
+			double		x = t->x[k];
+			double		y = t->y[k];
 
-			if (t->x[i] < minx)
-				minx = t->x[i];
-			if (t->x[i] > maxx)
-				maxx = t->x[i];
-			if (t->y[i] < miny)
-				miny = t->y[i];
-			if (t->y[i] > maxy)
-				maxy = t->y[i];
+			minx = x < minx ? x : minx;
+			maxx = x > maxx ? x : maxx;
+			miny = y < miny ? y : miny;
+			maxy = y > maxy ? y : maxy;
 		}
+		t->box[m].minx = minx;
+		t->box[m].maxx = maxx;
+		t->box[m].miny = miny;
+		t->box[m].maxy = maxy;
+		if (hi - lo <= KD_LEAF)
+			return;
+
 		dim = (maxy - miny > maxx - minx) ? 1 : 0;
 		kd_select(t, lo, hi, m, dim);
 		t->dim[m] = (uint8_t) dim;
@@ -221,7 +269,8 @@ kd_build_range(kdtree *t, size_t lo, size_t hi)
 
 /*
  * kdtree_build copies the n points and builds the tree over them; NULL when
- * out of memory.  n may be 0.
+ * out of memory.  n may be 0.  Points with a NaN coordinate are left out:
+ * their distance is NaN, which no search ever accepts.
  */
 kdtree *
 kdtree_build(const double *x, const double *y, size_t n)
@@ -231,23 +280,28 @@ kdtree_build(const double *x, const double *y, size_t n)
 
 	if (t == NULL)
 		return NULL;
-	t->n = n;
 	t->x = malloc(alloc * sizeof(double));
 	t->y = malloc(alloc * sizeof(double));
-	t->perm = malloc(alloc * sizeof(size_t));
+	t->idx = malloc(alloc * sizeof(size_t));
 	t->dim = calloc(alloc, sizeof(uint8_t));
-	if (t->x == NULL || t->y == NULL || t->perm == NULL || t->dim == NULL)
+	t->box = malloc(alloc * sizeof(kd_box));
+	if (t->x == NULL || t->y == NULL || t->idx == NULL || t->dim == NULL || t->box == NULL)
 	{
 		kdtree_free(t);
 		return NULL;
 	}
+	t->n = 0;
 	for (size_t i = 0; i < n; i++)
 	{
-		t->x[i] = x[i];
-		t->y[i] = y[i];
-		t->perm[i] = i;
+		if (isnan(x[i]) || isnan(y[i]))
+			continue;
+		t->x[t->n] = x[i];
+		t->y[t->n] = y[i];
+		t->idx[t->n] = i;
+		t->n++;
 	}
-	kd_build_range(t, 0, n);
+	if (t->n > 0)
+		kd_build_range(t, 0, t->n);
 	return t;
 }
 
@@ -261,9 +315,36 @@ kdtree_free(kdtree *t)
 		return;
 	free(t->x);
 	free(t->y);
-	free(t->perm);
+	free(t->idx);
 	free(t->dim);
+	free(t->box);
 	free(t);
+}
+
+/*
+ * kd_box_gaps raises *gx2 and *gy2, lower bounds of a range's squared gaps
+ * to (qx, qy) along x and y, to the squared gaps between (qx, qy) and the
+ * range's box (whose median is m), when those are larger.
+ *
+ * Why a search may skip a range when gx2 + gy2 > its bound: the gaps come
+ * from the range's box or from the splitting planes on its path, never
+ * beyond any of its points, so a point's rounded |dx| is >= the rounded
+ * gap along x (rounding is monotonic), likewise along y, and the rounded
+ * dx * dx + dy * dy is >= the rounded gx2 + gy2.  So the skipped points are
+ * all farther than the bound: equal distances are never skipped, and ties
+ * go by index whatever the tree's shape.
+ */
+static inline void
+kd_box_gaps(const kdtree *t, size_t m, double qx, double qy, double *gx2, double *gy2)
+{
+	const kd_box *b = &t->box[m];
+	double		gx = qx < b->minx ? b->minx - qx : (qx > b->maxx ? qx - b->maxx : 0.0);
+	double		gy = qy < b->miny ? b->miny - qy : (qy > b->maxy ? qy - b->maxy : 0.0);
+
+	gx *= gx;
+	gy *= gy;
+	*gx2 = gx > *gx2 ? gx : *gx2;
+	*gy2 = gy > *gy2 ? gy : *gy2;
 }
 
 /*
@@ -340,108 +421,821 @@ kd_offer(size_t *idx, double *d2, size_t *len, size_t k, size_t i, double d)
 }
 
 /*
- * kdtree_nearest_k writes the (at most) k nearest points to (qx, qy) with
- * squared distance <= radius^2 (radius 0: unlimited) to idx/d2, nearest
- * first, ties by lower index; returns how many.  Iterative: an explicit
- * stack of ranges, each with a lower bound of its squared distance (from
- * the splitting planes), pruned against the current k-th candidate.
+ * kd_offer_sorted is kd_offer for candidates kept sorted (nearest first)
+ * in idx/d2: cheaper than the heap for small k, and already in output
+ * order.
  */
-size_t
-kdtree_nearest_k(const kdtree *t, double qx, double qy, size_t k, double radius,
-				 size_t *idx, double *d2)
+static inline void
+kd_offer_sorted(size_t *idx, double *d2, size_t *len, size_t k, size_t i, double d)
+{
+	size_t		pos;
+
+	if (*len < k)
+		pos = (*len)++;
+	else if (kd_before(d, i, d2[k - 1], idx[k - 1]))
+		pos = k - 1;
+	else
+		return;
+	while (pos > 0 && kd_before(d, i, d2[pos - 1], idx[pos - 1]))
+	{
+		d2[pos] = d2[pos - 1];
+		idx[pos] = idx[pos - 1];
+		pos--;
+	}
+	d2[pos] = d;
+	idx[pos] = i;
+}
+
+/* Searches for at most this many neighbours keep them in a sorted array, not a heap. */
+#define KD_SORTED_MAX 64
+
+/*
+ * kd_nearest_k is kdtree_nearest_k with the squared radius r2 (INFINITY:
+ * unlimited) given directly: the k nearest points with d^2 <= r2.
+ * Iterative: an explicit stack of ranges, each with lower bounds of its
+ * squared gaps to the query along x and y (kd_box_gaps), skipped when
+ * their sum exceeds the current k-th candidate, or r2 until there are k
+ * (never on equality, so ties go by index whatever the tree's shape).
+ */
+static size_t
+kd_nearest_k(const kdtree *t, double qx, double qy, size_t k, double r2,
+			 size_t *idx, double *d2)
 {
 	size_t		stack_lo[KD_STACK];
 	size_t		stack_hi[KD_STACK];
-	double		stack_bound[KD_STACK];
-	int			sp = 0;
+	double		stack_gx2[KD_STACK];
+	double		stack_gy2[KD_STACK];
+	int			sp;
 	size_t		len = 0;
-	double		r2 = radius > 0 ? radius * radius : INFINITY;
+	bool		sorted = k <= KD_SORTED_MAX;
+	double		worst = r2;		/* the k-th candidate, or r2 until there are k */
 
 	if (t == NULL || t->n == 0 || k == 0)
 		return 0;
 
+	/* offer point p at squared distance d; keep worst up to date */
+#define KD_OFFER(p, d) \
+	do { \
+		if ((d) <= worst) \
+		{ \
+			if (sorted) \
+				kd_offer_sorted(idx, d2, &len, k, t->idx[p], (d)); \
+			else \
+				kd_offer(idx, d2, &len, k, t->idx[p], (d)); \
+			if (len == k) \
+				worst = sorted ? d2[k - 1] : d2[0]; \
+		} \
+	} while (0)
+
 	stack_lo[0] = 0;
 	stack_hi[0] = t->n;
-	stack_bound[0] = 0.0;
+	stack_gx2[0] = 0.0;
+	stack_gy2[0] = 0.0;
+	kd_box_gaps(t, t->n / 2, qx, qy, &stack_gx2[0], &stack_gy2[0]);
 	sp = 1;
 	while (sp > 0)
 	{
 		size_t		lo,
 					hi,
 					m;
-		double		bound,
-					worst,
+		double		gx2,
+					gy2,
 					diff,
-					plane2;
-		int			dim;
+					fx2,
+					fy2;
 
 		sp--;
 		lo = stack_lo[sp];
 		hi = stack_hi[sp];
-		bound = stack_bound[sp];
-		worst = len == k ? d2[0] : r2;
-		if (bound > worst)
+		gx2 = stack_gx2[sp];
+		gy2 = stack_gy2[sp];
+		if (gx2 + gy2 > worst)
 			continue;
 
 		if (hi - lo <= KD_LEAF)
 		{
 			for (size_t p = lo; p < hi; p++)
 			{
-				size_t		i = t->perm[p];
-				double		dx = t->x[i] - qx;
-				double		dy = t->y[i] - qy;
+				double		dx = t->x[p] - qx;
+				double		dy = t->y[p] - qy;
 				double		d = dx * dx + dy * dy;
 
-				if (d <= r2)
-					kd_offer(idx, d2, &len, k, i, d);
+				KD_OFFER(p, d);
 			}
 			continue;
 		}
 
 		m = lo + (hi - lo) / 2;
-		dim = t->dim[m];
 		{
-			size_t		i = t->perm[m];
-			double		dx = t->x[i] - qx;
-			double		dy = t->y[i] - qy;
+			double		dx = t->x[m] - qx;
+			double		dy = t->y[m] - qy;
 			double		d = dx * dx + dy * dy;
 
-			if (d <= r2)
-				kd_offer(idx, d2, &len, k, i, d);
-			diff = kd_coord(t, i, dim) - (dim == 0 ? qx : qy);
+			KD_OFFER(m, d);
+			diff = t->dim[m] == 0 ? dx : dy;
 		}
-		plane2 = diff * diff;
-		if (plane2 < bound)
-			plane2 = bound;
 
-		/* push the far side first so the near side is searched first */
+		/*
+		 * The far side lies beyond the splitting plane; when that alone does
+		 * not rule it out, its box may.  The near side keeps this range's
+		 * gaps.
+		 */
+		fx2 = gx2;
+		fy2 = gy2;
+		if (t->dim[m] == 0)
+			fx2 = diff * diff > gx2 ? diff * diff : gx2;
+		else
+			fy2 = diff * diff > gy2 ? diff * diff : gy2;
 		if (diff > 0)
 		{
 			/* the query lies below the split: near side is [lo, m) */
-			stack_lo[sp] = m + 1;
-			stack_hi[sp] = hi;
-			stack_bound[sp] = plane2;
-			sp++;
+			if (!(fx2 + fy2 > worst))
+				kd_box_gaps(t, m + 1 + (hi - m - 1) / 2, qx, qy, &fx2, &fy2);
+			if (!(fx2 + fy2 > worst))
+			{
+				stack_lo[sp] = m + 1;
+				stack_hi[sp] = hi;
+				stack_gx2[sp] = fx2;
+				stack_gy2[sp] = fy2;
+				sp++;
+			}
 			stack_lo[sp] = lo;
 			stack_hi[sp] = m;
-			stack_bound[sp] = bound;
-			sp++;
 		}
 		else
 		{
-			stack_lo[sp] = lo;
-			stack_hi[sp] = m;
-			stack_bound[sp] = plane2;
-			sp++;
+			if (!(fx2 + fy2 > worst))
+				kd_box_gaps(t, lo + (m - lo) / 2, qx, qy, &fx2, &fy2);
+			if (!(fx2 + fy2 > worst))
+			{
+				stack_lo[sp] = lo;
+				stack_hi[sp] = m;
+				stack_gx2[sp] = fx2;
+				stack_gy2[sp] = fy2;
+				sp++;
+			}
 			stack_lo[sp] = m + 1;
 			stack_hi[sp] = hi;
-			stack_bound[sp] = bound;
-			sp++;
+		}
+		stack_gx2[sp] = gx2;
+		stack_gy2[sp] = gy2;
+		sp++;
+	}
+
+#undef KD_OFFER
+
+	/* heap sort: repeatedly move the largest to the end */
+	for (size_t end = sorted ? 0 : len; end > 1; end--)
+	{
+		size_t		ti = idx[0];
+		double		td = d2[0];
+
+		idx[0] = idx[end - 1];
+		d2[0] = d2[end - 1];
+		idx[end - 1] = ti;
+		d2[end - 1] = td;
+		kd_sift_down(idx, d2, end - 1, 0);
+	}
+	return len;
+}
+
+/*
+ * kdtree_nearest_k writes the (at most) k nearest points to (qx, qy) with
+ * squared distance <= radius^2 (radius 0: unlimited) to idx/d2, nearest
+ * first, ties by lower index; returns how many.
+ */
+size_t
+kdtree_nearest_k(const kdtree *t, double qx, double qy, size_t k, double radius,
+				 size_t *idx, double *d2)
+{
+	return kd_nearest_k(t, qx, qy, k, radius > 0 ? radius * radius : INFINITY, idx, d2);
+}
+
+/*
+ * kd_nearest1 is kdtree_nearest_k for k = 1 with a head start, for the
+ * nearest gridder: on entry (*bd, *bi) is the best candidate so far (its
+ * squared distance and input index; *bi = SIZE_MAX for none, with *bd the
+ * radius^2 or INFINITY) and *bs its tree position; a point replaces it
+ * when it comes first in the candidate order.  A close head start (the
+ * previous cell's answer) prunes most of the tree at once.  t->n > 0.
+ */
+static void
+kd_nearest1(const kdtree *t, double qx, double qy, double *bd, size_t *bi, size_t *bs)
+{
+	size_t		stack_lo[KD_STACK];
+	size_t		stack_hi[KD_STACK];
+	double		stack_gx2[KD_STACK];
+	double		stack_gy2[KD_STACK];
+	int			sp = 1;
+	double		best = *bd;
+	size_t		bidx = *bi;
+	size_t		bpos = *bs;
+
+	stack_lo[0] = 0;
+	stack_hi[0] = t->n;
+	stack_gx2[0] = 0.0;
+	stack_gy2[0] = 0.0;
+	kd_box_gaps(t, t->n / 2, qx, qy, &stack_gx2[0], &stack_gy2[0]);
+	while (sp > 0)
+	{
+		size_t		lo,
+					hi,
+					m;
+		double		gx2,
+					gy2,
+					diff,
+					fx2,
+					fy2;
+
+		sp--;
+		lo = stack_lo[sp];
+		hi = stack_hi[sp];
+		gx2 = stack_gx2[sp];
+		gy2 = stack_gy2[sp];
+		if (gx2 + gy2 > best)
+			continue;
+
+		if (hi - lo <= KD_LEAF)
+		{
+			for (size_t p = lo; p < hi; p++)
+			{
+				double		dx = t->x[p] - qx;
+				double		dy = t->y[p] - qy;
+				double		d = dx * dx + dy * dy;
+
+				if (d <= best && (d < best || t->idx[p] < bidx))
+				{
+					best = d;
+					bidx = t->idx[p];
+					bpos = p;
+				}
+			}
+			continue;
+		}
+
+		m = lo + (hi - lo) / 2;
+		{
+			double		dx = t->x[m] - qx;
+			double		dy = t->y[m] - qy;
+			double		d = dx * dx + dy * dy;
+
+			if (d <= best && (d < best || t->idx[m] < bidx))
+			{
+				best = d;
+				bidx = t->idx[m];
+				bpos = m;
+			}
+			diff = t->dim[m] == 0 ? dx : dy;
+		}
+		fx2 = gx2;
+		fy2 = gy2;
+		if (t->dim[m] == 0)
+			fx2 = diff * diff > gx2 ? diff * diff : gx2;
+		else
+			fy2 = diff * diff > gy2 ? diff * diff : gy2;
+		if (diff > 0)
+		{
+			if (!(fx2 + fy2 > best))
+				kd_box_gaps(t, m + 1 + (hi - m - 1) / 2, qx, qy, &fx2, &fy2);
+			if (!(fx2 + fy2 > best))
+			{
+				stack_lo[sp] = m + 1;
+				stack_hi[sp] = hi;
+				stack_gx2[sp] = fx2;
+				stack_gy2[sp] = fy2;
+				sp++;
+			}
+			stack_lo[sp] = lo;
+			stack_hi[sp] = m;
+		}
+		else
+		{
+			if (!(fx2 + fy2 > best))
+				kd_box_gaps(t, lo + (m - lo) / 2, qx, qy, &fx2, &fy2);
+			if (!(fx2 + fy2 > best))
+			{
+				stack_lo[sp] = lo;
+				stack_hi[sp] = m;
+				stack_gx2[sp] = fx2;
+				stack_gy2[sp] = fy2;
+				sp++;
+			}
+			stack_lo[sp] = m + 1;
+			stack_hi[sp] = hi;
+		}
+		stack_gx2[sp] = gx2;
+		stack_gy2[sp] = gy2;
+		sp++;
+	}
+	*bd = best;
+	*bi = bidx;
+	*bs = bpos;
+}
+
+/*
+ * The bucket grid, for grid searches (nearest, and invdistnn's neighbours)
+ * on points spread fairly evenly.  The points' bounding box is cut into
+ * ncols x nrows buckets of about NN_PER_BUCKET points each (on uniform
+ * data), and the points are sorted by bucket (row-major, input order
+ * within a bucket), so that the buckets of one bucket row that a search
+ * needs are one contiguous run of points.
+ *
+ * Exactness.  A search must never skip a bucket holding a point whose
+ * squared distance, as computed (dx * dx + dy * dy in double, exactly as
+ * the k-d tree does), is <= the best so far: that point may win a tie on
+ * its index.  So buckets are skipped only on lower bounds computed with the
+ * same roundings from edges that provably bound their points: column k
+ * holds only points with ex[k] <= x <= ex[k + 1] (nn_slot places a point
+ * by arithmetic, then moves it until that holds), and for a point of a
+ * column to the right of the query, x - qx >= ex[k] - qx, which rounding
+ * preserves (it is monotonic), and likewise for its square and for the sum
+ * with the y term.  Hence lb = fl(fl(tx * tx) + fl(ty * ty)) <= d for the
+ * bucket's points, with tx, ty the rounded gaps to the nearest edges.  (The
+ * argument assumes that a * b + c is not contracted into an fma, which
+ * holds without -march / -mfma flags, as the house builds.)
+ */
+
+/*
+ * interp_nearest_path forces the search structure of the nearest and
+ * invdistnn gridders: 0 lets them choose, 1 the bucket grid whenever the
+ * input is finite (whether or not it suits the points), 2 the k-d tree.  A
+ * knob for the unit tests and benchmarks, like interp_idw_simd_cap; not in
+ * the header, not to be changed while a gridder runs.
+ */
+int			interp_nearest_path = 0;
+
+/* Points per bucket the nearest gridder aims at, on uniform data. */
+#define NN_PER_BUCKET	1.5
+
+/*
+ * When the bucket grid is used: at most this mean bucket occupancy seen by
+ * a point (sum of count^2 / n; about NN_PER_BUCKET + 1 on uniform data),
+ * and at most this fraction of empty buckets (about exp(-NN_PER_BUCKET) =
+ * 0.22 on uniform data).  Beyond them the points are clustered or leave
+ * holes: a search near a cluster scans crowded buckets, one in a hole
+ * (within a radius) many empty ones, and the k-d tree is faster (measured
+ * on clusters, holes, duplicates, and a cluster with a far outlier).
+ */
+#define NN_MAX_OCCUPANCY 8.0
+#define NN_MAX_EMPTY	0.3
+
+typedef struct nn_xy
+{
+	double		x;
+	double		y;
+} nn_xy;
+
+typedef struct nn_grid
+{
+	int			ncols;
+	int			nrows;
+	double		x0;				/* smallest x of the points */
+	double		y0;				/* smallest y */
+	double		invw;			/* columns per unit of x (0: one column) */
+	double		invh;			/* rows per unit of y (0: one row) */
+	double	   *ex;				/* ncols + 1 edges: column k holds ex[k] <= x <= ex[k + 1] */
+	double	   *ey;				/* nrows + 1 edges, likewise */
+	size_t	   *start;			/* bucket b = row * ncols + col: points [start[b], start[b + 1]) */
+	nn_xy	   *pt;				/* the points, in bucket order */
+	size_t	   *idx;			/* their input indices */
+} nn_grid;
+
+/*
+ * nn_slot returns the column (row) of coordinate v among nslots with edges
+ * edge[0..nslots]: one with edge[k] <= v <= edge[k + 1], or the first or
+ * last one when v lies outside.  The arithmetic guess (origin v0, slots per
+ * unit inv) is corrected against the edges, so that the invariant holds
+ * exactly.
+ */
+static inline int
+nn_slot(const double *edge, int nslots, double v0, double inv, double v)
+{
+	double		t = floor((v - v0) * inv);
+	int			k;
+
+	if (!(t > 0))
+		k = 0;
+	else if (t >= nslots - 1)
+		k = nslots - 1;
+	else
+		k = (int) t;
+	while (k > 0 && v < edge[k])
+		k--;
+	while (k < nslots - 1 && v > edge[k + 1])
+		k++;
+	return k;
+}
+
+/*
+ * nn_gap returns the rounded gap between v and slot k's range
+ * [edge[k], edge[k + 1]] (0 inside): a lower bound of |coordinate - v| for
+ * its points, as computed.
+ */
+static inline double
+nn_gap(const double *edge, int k, double v)
+{
+	if (v < edge[k])
+		return edge[k] - v;
+	if (v > edge[k + 1])
+		return v - edge[k + 1];
+	return 0.0;
+}
+
+/*
+ * nn_edges fills edge[0..nslots] for the range [lo, hi]: equal steps,
+ * never above hi, the last one hi; non-decreasing since rounding is
+ * monotonic.
+ */
+static void
+nn_edges(double *edge, int nslots, double lo, double hi)
+{
+	double		step = (hi - lo) / nslots;
+
+	for (int k = 0; k < nslots; k++)
+		edge[k] = fmin(lo + k * step, hi);
+	edge[nslots] = hi;
+}
+
+/*
+ * nn_grid_free releases what nn_grid_build allocated.
+ */
+static void
+nn_grid_free(nn_grid *b)
+{
+	free(b->ex);
+	free(b->ey);
+	free(b->start);
+	free(b->pt);
+	free(b->idx);
+	memset(b, 0, sizeof(*b));
+}
+
+/*
+ * nn_grid_build sorts the n (> 0) points into buckets.  Returns INTERP_OK,
+ * INTERP_NOMEM, or INTERP_TOO_LARGE when the grid does not suit the input
+ * (the caller then uses the k-d tree): a coordinate or the extent is not
+ * finite, the points lie on a line along an axis, crowd into few buckets
+ * or leave many empty.
+ */
+static interp_status
+nn_grid_build(const interp_points *p, nn_grid *b)
+{
+	size_t		n = p->n;
+	double		xmin = INFINITY,
+				xmax = -INFINITY,
+				ymin = INFINITY,
+				ymax = -INFINITY,
+				wx,
+				wy,
+				nb,
+				occ = 0.0,
+				empty = 0.0;
+	size_t		nbuckets;
+	uint32_t   *where;
+	size_t	   *fill;
+
+	memset(b, 0, sizeof(*b));
+	for (size_t i = 0; i < n; i++)
+	{
+		double		x = p->x[i];
+		double		y = p->y[i];
+
+		/* written so that NaN fails */
+		if (!(x >= -DBL_MAX && x <= DBL_MAX && y >= -DBL_MAX && y <= DBL_MAX))
+			return INTERP_TOO_LARGE;
+		xmin = fmin(xmin, x);
+		xmax = fmax(xmax, x);
+		ymin = fmin(ymin, y);
+		ymax = fmax(ymax, y);
+	}
+	wx = xmax - xmin;
+	wy = ymax - ymin;
+	if (!(isfinite(wx) && isfinite(wy)))
+		return INTERP_TOO_LARGE;
+
+	/* about NN_PER_BUCKET points a bucket, buckets about square */
+	nb = fmin(fmax(floor((double) n / NN_PER_BUCKET), 1.0), 16777216.0);
+	if (wx > 0 && wy > 0)
+	{
+		b->ncols = (int) fmin(fmax(floor(sqrt(nb * (wx / wy)) + 0.5), 1.0), nb);
+		b->nrows = (int) fmin(fmax(floor(nb / b->ncols), 1.0), nb);
+	}
+	else
+	{
+		b->ncols = wx > 0 ? (int) nb : 1;
+		b->nrows = wy > 0 ? (int) nb : 1;
+	}
+	b->x0 = xmin;
+	b->y0 = ymin;
+	b->invw = b->ncols / wx;
+	b->invh = b->nrows / wy;
+	if (!isfinite(b->invw))
+	{
+		b->ncols = 1;
+		b->invw = 0.0;
+	}
+	if (!isfinite(b->invh))
+	{
+		b->nrows = 1;
+		b->invh = 0.0;
+	}
+	nbuckets = (size_t) b->ncols * (size_t) b->nrows;
+
+	/*
+	 * Points on a line along an axis make one row (column) of sliver
+	 * buckets, which a search off the line crosses by the dozen: the tree
+	 * does better there.
+	 */
+	if (interp_nearest_path == 0 && nbuckets > 16 && (b->ncols == 1 || b->nrows == 1))
+		return INTERP_TOO_LARGE;
+
+	b->ex = malloc(((size_t) b->ncols + 1) * sizeof(double));
+	b->ey = malloc(((size_t) b->nrows + 1) * sizeof(double));
+	b->start = calloc(nbuckets + 1, sizeof(size_t));
+	b->pt = malloc(n * sizeof(nn_xy));
+	b->idx = malloc(n * sizeof(size_t));
+	where = malloc(n * sizeof(uint32_t));
+	fill = malloc(nbuckets * sizeof(size_t));
+	if (b->ex == NULL || b->ey == NULL || b->start == NULL || b->pt == NULL ||
+		b->idx == NULL || where == NULL || fill == NULL)
+	{
+		free(where);
+		free(fill);
+		nn_grid_free(b);
+		return INTERP_NOMEM;
+	}
+	nn_edges(b->ex, b->ncols, xmin, xmax);
+	nn_edges(b->ey, b->nrows, ymin, ymax);
+
+	/* counting sort by bucket, stable */
+	for (size_t i = 0; i < n; i++)
+	{
+		int			col = nn_slot(b->ex, b->ncols, b->x0, b->invw, p->x[i]);
+		int			row = nn_slot(b->ey, b->nrows, b->y0, b->invh, p->y[i]);
+		uint32_t	w = (uint32_t) row * (uint32_t) b->ncols + (uint32_t) col;
+
+		where[i] = w;
+		b->start[w + 1]++;
+	}
+	for (size_t k = 0; k < nbuckets; k++)
+	{
+		occ += (double) b->start[k + 1] * (double) b->start[k + 1];
+		empty += b->start[k + 1] == 0;
+	}
+	if (interp_nearest_path == 0 &&
+		(occ > NN_MAX_OCCUPANCY * (double) n || empty > NN_MAX_EMPTY * (double) nbuckets))
+	{
+		free(where);
+		free(fill);
+		nn_grid_free(b);
+		return INTERP_TOO_LARGE;
+	}
+	for (size_t k = 0; k < nbuckets; k++)
+	{
+		b->start[k + 1] += b->start[k];
+		fill[k] = b->start[k];
+	}
+	for (size_t i = 0; i < n; i++)
+	{
+		size_t		s = fill[where[i]]++;
+
+		b->pt[s].x = p->x[i];
+		b->pt[s].y = p->y[i];
+		b->idx[s] = i;
+	}
+	free(where);
+	free(fill);
+	return INTERP_OK;
+}
+
+/*
+ * nn_grid_try builds the bucket grid for a search over grid g, unless the
+ * knob interp_nearest_path says the tree, or a cell centre is not finite
+ * (the searches compute in the grid's coordinates), or nn_grid_build
+ * declines.  Returns INTERP_OK (b built), INTERP_NOMEM, or
+ * INTERP_TOO_LARGE (use the k-d tree).
+ */
+static interp_status
+nn_grid_try(const interp_points *p, const interp_grid *g, nn_grid *b)
+{
+	/* the extreme cell centres: finite ones make every one finite */
+	double		cx0 = g->ulx + 0.5 * g->sx;
+	double		cx1 = g->ulx + (g->width - 0.5) * g->sx;
+	double		cy0 = g->uly + 0.5 * g->sy;
+	double		cy1 = g->uly + (g->height - 0.5) * g->sy;
+
+	memset(b, 0, sizeof(*b));
+	if (interp_nearest_path == 2 || p->n == 0 || p->n > UINT32_MAX ||
+		!(isfinite(cx0) && isfinite(cx1) && isfinite(cy0) && isfinite(cy1)))
+		return INTERP_TOO_LARGE;
+	return nn_grid_build(p, b);
+}
+
+/*
+ * nn_row_gaps sets dy2[j] to the squared gap between cy and bucket row j,
+ * for every row, and returns the row of cy (one with ey[j] <= cy <=
+ * ey[j + 1], or the first or last).
+ */
+static int
+nn_row_gaps(const nn_grid *b, double cy, double *dy2)
+{
+	for (int j = 0; j < b->nrows; j++)
+	{
+		double		t = nn_gap(b->ey, j, cy);
+
+		dy2[j] = t * t;
+	}
+	return nn_slot(b->ey, b->nrows, b->y0, b->invh, cy);
+}
+
+/*
+ * nn_next_col moves *kq to the column of cx (one with ex[kq] <= cx <=
+ * ex[kq + 1], or the first or last), starting from the previous cell's
+ * (first is true for a row's first cell), and returns the squared gap
+ * between cx and that column (0 unless cx lies outside the points' box).
+ */
+static inline double
+nn_next_col(const nn_grid *b, double cx, bool first, int *kq)
+{
+	int			k = first ? nn_slot(b->ex, b->ncols, b->x0, b->invw, cx) : *kq;
+	double		t;
+
+	while (k > 0 && cx < b->ex[k])
+		k--;
+	while (k < b->ncols - 1 && cx > b->ex[k + 1])
+		k++;
+	*kq = k;
+	t = nn_gap(b->ex, k, cx);
+	return t * t;
+}
+
+/* The best candidate of a nearest search. */
+typedef struct nn_best
+{
+	double		d;				/* its squared distance; starts at radius^2 */
+	size_t		i;				/* its input index; SIZE_MAX: none yet */
+	size_t		s;				/* its position in bucket order */
+} nn_best;
+
+/*
+ * nn_scan_run offers the points at bucket-order positions [s0, s1) to the
+ * best candidate (bd, bi, bs) for the query (qx, qy).
+ */
+static inline void
+nn_scan_run(const nn_grid *b, size_t s0, size_t s1, double qx, double qy,
+			double *bd, size_t *bi, size_t *bs)
+{
+	const nn_xy *pt = b->pt;
+	double		d0 = *bd;
+	size_t		i0 = *bi;
+	size_t		p0 = *bs;
+
+	for (size_t s = s0; s < s1; s++)
+	{
+		double		dx = pt[s].x - qx;
+		double		dy = pt[s].y - qy;
+		double		d = dx * dx + dy * dy;
+
+		if (d <= d0 && (d < d0 || b->idx[s] < i0))
+		{
+			d0 = d;
+			i0 = b->idx[s];
+			p0 = s;
+		}
+	}
+	*bd = d0;
+	*bi = i0;
+	*bs = p0;
+}
+
+/*
+ * nn_columns widens [*k0, *k1] to the columns of bucket row j whose
+ * buckets may hold a point within bd of the query (qx), given dy2, the
+ * squared gap to the row.  The columns left of kq hold x <= ex[k0] <= qx;
+ * right of it, x >= ex[k1 + 1] >= qx.
+ */
+static inline void
+nn_columns(const nn_grid *b, double dy2, double qx, double bd, int *k0, int *k1)
+{
+	const double *ex = b->ex;
+	int			lo = *k0;
+	int			hi = *k1;
+
+	while (lo > 0)
+	{
+		double		t = qx - ex[lo];
+
+		if (t * t + dy2 > bd)
+			break;
+		lo--;
+	}
+	while (hi < b->ncols - 1)
+	{
+		double		t = ex[hi + 1] - qx;
+
+		if (t * t + dy2 > bd)
+			break;
+		hi++;
+	}
+	*k0 = lo;
+	*k1 = hi;
+}
+
+/*
+ * nn_scan_row searches bucket row j for the query (qx, qy) whose column is
+ * kq, given dxq2, the squared gap to column kq, and dy2, the squared gap
+ * to row j.  Usually the bound allows a few columns, scanned as one run;
+ * when it allows many (a far query, a poor head start), column kq goes
+ * first and the bound it leaves decides the others.  Returns false when
+ * no bucket of the row can hold a point within the best distance, and
+ * then neither can a row further away.
+ */
+static inline bool
+nn_scan_row(const nn_grid *b, int j, int kq, double dxq2, double dy2,
+			double qx, double qy, nn_best *best)
+{
+	const size_t *st = b->start + (size_t) j * (size_t) b->ncols;
+	double		bd = best->d;
+	size_t		bi = best->i;
+	size_t		bs = best->s;
+	int			k0 = kq;
+	int			k1 = kq;
+
+	if (dxq2 + dy2 > bd)
+		return false;
+	nn_columns(b, dy2, qx, bd, &k0, &k1);
+	if (k1 - k0 <= 4)
+		nn_scan_run(b, st[k0], st[k1 + 1], qx, qy, &bd, &bi, &bs);
+	else
+	{
+		double		before = bd;
+
+		nn_scan_run(b, st[kq], st[kq + 1], qx, qy, &bd, &bi, &bs);
+		if (bd < before)
+		{
+			k0 = kq;
+			k1 = kq;
+			nn_columns(b, dy2, qx, bd, &k0, &k1);
+		}
+		nn_scan_run(b, st[k0], st[kq], qx, qy, &bd, &bi, &bs);
+		nn_scan_run(b, st[kq + 1], st[k1 + 1], qx, qy, &bd, &bi, &bs);
+	}
+	best->d = bd;
+	best->i = bi;
+	best->s = bs;
+	return true;
+}
+
+/*
+ * nn_knn writes to idx/d2 the (at most) k nearest points to (qx, qy) with
+ * d^2 <= lim, nearest first, ties by lower index: the same list as
+ * kd_nearest_k with r2 = lim.  kq is the query's column, dxq2 its squared
+ * gap to it, jq its row and dy2[j] its squared gap to row j.  Rows go
+ * outward from jq until one is out of reach, each over the columns within
+ * reach of the k-th candidate so far (or lim until there are k).
+ */
+static size_t
+nn_knn(const nn_grid *b, const double *dy2, int jq, int kq, double dxq2,
+	   double qx, double qy, size_t k, double lim, size_t *idx, double *d2)
+{
+	bool		sorted = k <= KD_SORTED_MAX;
+	double		worst = lim;
+	size_t		len = 0;
+
+	for (int dir = 1; dir >= -1; dir -= 2)
+	{
+		for (int j = dir > 0 ? jq : jq - 1; j >= 0 && j < b->nrows; j += dir)
+		{
+			const size_t *st = b->start + (size_t) j * (size_t) b->ncols;
+			int			k0 = kq;
+			int			k1 = kq;
+			size_t		end;
+
+			if (dxq2 + dy2[j] > worst)
+				break;
+			nn_columns(b, dy2[j], qx, worst, &k0, &k1);
+			end = st[k1 + 1];
+			for (size_t s = st[k0]; s < end; s++)
+			{
+				double		dx = b->pt[s].x - qx;
+				double		dy = b->pt[s].y - qy;
+				double		d = dx * dx + dy * dy;
+
+				if (d <= worst)
+				{
+					if (sorted)
+						kd_offer_sorted(idx, d2, &len, k, b->idx[s], d);
+					else
+						kd_offer(idx, d2, &len, k, b->idx[s], d);
+					if (len == k)
+						worst = sorted ? d2[k - 1] : d2[0];
+				}
+			}
 		}
 	}
 
 	/* heap sort: repeatedly move the largest to the end */
-	for (size_t end = len; end > 1; end--)
+	for (size_t end = sorted ? 0 : len; end > 1; end--)
 	{
 		size_t		ti = idx[0];
 		double		td = d2[0];
@@ -1457,20 +2251,51 @@ typedef struct idw_nn_ctx
 	const interp_points *p;
 	const interp_grid *g;
 	const idw_options *o;
-	const kdtree *t;
+	const kdtree *t;			/* the k-d tree, when the bucket grid is not used */
+	nn_grid		b;
+	size_t		rstride;		/* b.nrows + SCRATCH_PAD */
+	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
 	size_t		k;				/* neighbours asked for */
 	size_t		kstride;		/* k + SCRATCH_PAD: per-thread slices of idx and d2 */
 	size_t		min_points;
 	double		s2;
 	double		half;
 	idw_wclass	cls;
-	size_t	   *idx;			/* threads x k */
-	double	   *d2;				/* threads x k */
+	double		r2;				/* radius^2, INFINITY for no radius */
+	size_t	   *idx;			/* threads x kstride */
+	double	   *d2;				/* threads x kstride */
+	size_t	   *rowseed;		/* threads x kstride: the neighbours of a row's first cell */
 	double	   *out;
 } idw_nn_ctx;
 
 /*
- * idw_nn_rows is the par_rows worker of idw_nn: rows [row0, row1).
+ * idw_nn_bound returns the largest squared distance from (qx, qy) to the k
+ * points whose input indices are in seed, capped at r2.  They are k
+ * distinct points, so the k nearest all lie within it: searching within
+ * it (ties included) finds the same k as an unbounded search, and the
+ * previous cell's neighbours make it tight.
+ */
+static double
+idw_nn_bound(const interp_points *p, const size_t *seed, size_t k, double qx, double qy, double r2)
+{
+	double		lim = 0.0;
+
+	for (size_t j = 0; j < k; j++)
+	{
+		double		dx = p->x[seed[j]] - qx;
+		double		dy = p->y[seed[j]] - qy;
+		double		d = dx * dx + dy * dy;
+
+		/* written so that NaN gives no bound */
+		if (!(d <= lim))
+			lim = d;
+	}
+	return lim < r2 ? lim : r2;
+}
+
+/*
+ * idw_nn_rows is the par_rows worker of idw_nn: rows [row0, row1), with
+ * the bucket grid or the k-d tree.
  */
 static bool
 idw_nn_rows(void *arg, int tid, int row0, int row1)
@@ -1480,18 +2305,46 @@ idw_nn_rows(void *arg, int tid, int row0, int row1)
 	const double *pv = c->p->v;
 	size_t	   *idx = c->idx + (size_t) tid * c->kstride;
 	double	   *d2 = c->d2 + (size_t) tid * c->kstride;
+	size_t	   *rowseed = c->rowseed + (size_t) tid * c->kstride;
+	double	   *dy2 = c->t == NULL ? c->dy2 + (size_t) tid * c->rstride : NULL;
+	bool		have_rowseed = false;
 
 	for (int row = row0; row < row1; row++)
 	{
 		double		cy = g->uly + (row + 0.5) * g->sy;
 		double	   *orow = c->out + (size_t) row * (size_t) g->width;
+		size_t		m = 0;
+		int			jq = 0;
+		int			kq = 0;
 
+		if (c->t == NULL)
+			jq = nn_row_gaps(&c->b, cy, dy2);
 		for (int col = 0; col < g->width; col++)
 		{
 			double		cx = g->ulx + (col + 0.5) * g->sx;
-			size_t		m = kdtree_nearest_k(c->t, cx, cy, c->k, c->o->radius, idx, d2);
+			double		lim = c->r2;
 			double		num = 0.0;
 			double		den = 0.0;
+
+			/* a head start: the previous cell's neighbours, or the row above's */
+			if (col > 0 && m == c->k)
+				lim = idw_nn_bound(c->p, idx, c->k, cx, cy, c->r2);
+			else if (col == 0 && have_rowseed)
+				lim = idw_nn_bound(c->p, rowseed, c->k, cx, cy, c->r2);
+			if (c->t == NULL)
+			{
+				double		dxq2 = nn_next_col(&c->b, cx, col == 0, &kq);
+
+				m = nn_knn(&c->b, dy2, jq, kq, dxq2, cx, cy, c->k, lim, idx, d2);
+			}
+			else
+				m = kd_nearest_k(c->t, cx, cy, c->k, lim, idx, d2);
+			if (col == 0)
+			{
+				have_rowseed = m == c->k;
+				if (have_rowseed)
+					memcpy(rowseed, idx, c->k * sizeof(size_t));
+			}
 
 			/* nearest first: if any point is close to the node, this one is */
 			if (m > 0 && d2[0] + c->s2 < GDAL_SNAP_R2)
@@ -1517,7 +2370,8 @@ idw_nn_rows(void *arg, int tid, int row0, int row1)
 
 /*
  * idw_nn is GDAL "invdistnn": the points within radius (0: all), nearest
- * first, at most max_points of them (0: all), found with the k-d tree.
+ * first, at most max_points of them (0: all), found with the bucket grid
+ * or the k-d tree (see interp_nearest).
  */
 static interp_status
 idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
@@ -1541,16 +2395,36 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 	if (c.k > SIZE_MAX / sizeof(double) / threads - SCRATCH_PAD)
 		return INTERP_NOMEM;
 	c.kstride = c.k + SCRATCH_PAD;
-	c.t = kdtree_build(p->x, p->y, n);
+	c.r2 = o->radius > 0 ? o->radius * o->radius : INFINITY;
+
+	/* the bucket grid when the points suit it, else the k-d tree */
+	st = nn_grid_try(p, g, &c.b);
+	if (st == INTERP_NOMEM)
+		return st;
+	if (st == INTERP_OK)
+	{
+		c.rstride = (size_t) c.b.nrows + SCRATCH_PAD;
+		c.dy2 = malloc(threads * c.rstride * sizeof(double));
+		st = c.dy2 == NULL ? INTERP_NOMEM : INTERP_OK;
+	}
+	else
+	{
+		c.t = kdtree_build(p->x, p->y, n);
+		st = c.t == NULL ? INTERP_NOMEM : INTERP_OK;
+	}
 	c.idx = malloc(threads * c.kstride * sizeof(size_t));
 	c.d2 = malloc(threads * c.kstride * sizeof(double));
-	if (c.t == NULL || c.idx == NULL || c.d2 == NULL)
+	c.rowseed = malloc(threads * c.kstride * sizeof(size_t));
+	if (st != INTERP_OK || c.idx == NULL || c.d2 == NULL || c.rowseed == NULL)
 		st = INTERP_NOMEM;
 	else
 		st = par_rows(exec, g->height, 0, idw_nn_rows, &c);
 	kdtree_free((kdtree *) c.t);
+	nn_grid_free(&c.b);
+	free(c.dy2);
 	free(c.idx);
 	free(c.d2);
+	free(c.rowseed);
 	return st;
 }
 
@@ -1581,35 +2455,135 @@ typedef struct nearest_ctx
 	const interp_points *p;
 	const interp_grid *g;
 	const nearest_options *o;
-	const kdtree *t;
+	const kdtree *t;			/* the k-d tree, when the bucket grid is not used */
+	nn_grid		b;
+	double		r2;				/* radius^2, INFINITY for no radius */
+	size_t		rstride;		/* b.nrows + SCRATCH_PAD */
+	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
 	double	   *out;
 } nearest_ctx;
 
 /*
- * nearest_rows is the par_rows worker of interp_nearest: rows [row0, row1).
+ * nearest_grid_rows is the par_rows worker of interp_nearest with the
+ * bucket grid: rows [row0, row1).  Each search starts from the previous
+ * cell's nearest point (or that of the row above, or point 0): its
+ * distance bounds the search to a few buckets, and since the search then
+ * looks at every point that could beat or tie it, the answer does not
+ * depend on where it started.
  */
 static bool
-nearest_rows(void *arg, int tid, int row0, int row1)
+nearest_grid_rows(void *arg, int tid, int row0, int row1)
 {
 	const nearest_ctx *c = arg;
+	const nn_grid *b = &c->b;
 	const interp_grid *g = c->g;
+	const double *pv = c->p->v;
+	double	   *dy2 = c->dy2 + (size_t) tid * c->rstride;
+	size_t		rowseed = 0;
+
+	for (int row = row0; row < row1; row++)
+	{
+		double		cy = g->uly + (row + 0.5) * g->sy;
+		double	   *orow = c->out + (size_t) row * (size_t) g->width;
+		int			jq = nn_row_gaps(b, cy, dy2);
+		int			kq = 0;
+		size_t		seed = rowseed;
+
+		for (int col = 0; col < g->width; col++)
+		{
+			double		cx = g->ulx + (col + 0.5) * g->sx;
+			double		dxq2 = nn_next_col(b, cx, col == 0, &kq);
+			nn_best		best;
+
+			best.d = c->r2;
+			best.i = SIZE_MAX;
+			best.s = 0;
+			{
+				double		dx = b->pt[seed].x - cx;
+				double		dy = b->pt[seed].y - cy;
+				double		d = dx * dx + dy * dy;
+
+				if (d <= best.d)
+				{
+					best.d = d;
+					best.i = b->idx[seed];
+					best.s = seed;
+				}
+			}
+			for (int j = jq; j < b->nrows; j++)
+				if (!nn_scan_row(b, j, kq, dxq2, dy2[j], cx, cy, &best))
+					break;
+			for (int j = jq - 1; j >= 0; j--)
+				if (!nn_scan_row(b, j, kq, dxq2, dy2[j], cx, cy, &best))
+					break;
+			if (best.i != SIZE_MAX)
+			{
+				orow[col] = pv[best.i];
+				seed = best.s;
+			}
+			else
+				orow[col] = c->o->nodata;
+			if (col == 0)
+				rowseed = seed;
+		}
+	}
+	return true;
+}
+
+/*
+ * nearest_tree_rows is the par_rows worker of interp_nearest with the k-d
+ * tree: rows [row0, row1).  As with the bucket grid, each search starts
+ * from the previous cell's answer.
+ */
+static bool
+nearest_tree_rows(void *arg, int tid, int row0, int row1)
+{
+	const nearest_ctx *c = arg;
+	const kdtree *t = c->t;
+	const interp_grid *g = c->g;
+	const double *pv = c->p->v;
+	size_t		rowseed = 0;
 
 	(void) tid;
 	for (int row = row0; row < row1; row++)
 	{
 		double		cy = g->uly + (row + 0.5) * g->sy;
 		double	   *orow = c->out + (size_t) row * (size_t) g->width;
+		size_t		seed = rowseed;
 
 		for (int col = 0; col < g->width; col++)
 		{
 			double		cx = g->ulx + (col + 0.5) * g->sx;
-			size_t		idx;
-			double		d2;
+			double		bd = c->r2;
+			size_t		bi = SIZE_MAX;
+			size_t		bs = seed;
 
-			if (kdtree_nearest_k(c->t, cx, cy, 1, c->o->radius, &idx, &d2) == 1)
-				orow[col] = c->p->v[idx];
+			if (t->n == 0)
+			{
+				orow[col] = c->o->nodata;
+				continue;
+			}
+			{
+				double		dx = t->x[seed] - cx;
+				double		dy = t->y[seed] - cy;
+				double		d = dx * dx + dy * dy;
+
+				if (d <= bd)
+				{
+					bd = d;
+					bi = t->idx[seed];
+				}
+			}
+			kd_nearest1(t, cx, cy, &bd, &bi, &bs);
+			if (bi != SIZE_MAX)
+			{
+				orow[col] = pv[bi];
+				seed = bs;
+			}
 			else
 				orow[col] = c->o->nodata;
+			if (col == 0)
+				rowseed = seed;
 		}
 	}
 	return true;
@@ -1619,7 +2593,9 @@ nearest_rows(void *arg, int tid, int row0, int row1)
  * interp_nearest fills out with GDAL "nearest": the value of the nearest
  * point with d^2 <= radius^2 (radius 0: unlimited), nodata when there is
  * none.  Equidistant points: the lowest index wins (GDAL keeps the last
- * one it visits, which depends on its quadtree).
+ * one it visits, which depends on its quadtree).  The searches run on the
+ * bucket grid when the points suit it (nn_grid_build), else on the k-d
+ * tree; both give the same answers.
  */
 interp_status
 interp_nearest(const interp_points *p, const interp_grid *g, const nearest_options *o,
@@ -1635,14 +2611,36 @@ interp_nearest(const interp_points *p, const interp_grid *g, const nearest_optio
 		fill_nodata(g, o->nodata, out);
 		return INTERP_OK;
 	}
+	memset(&c, 0, sizeof(c));
 	c.p = p;
 	c.g = g;
 	c.o = o;
 	c.out = out;
+	c.r2 = o->radius > 0 ? o->radius * o->radius : INFINITY;
+
+	/* the bucket grid when the points suit it, else the k-d tree */
+	st = nn_grid_try(p, g, &c.b);
+	if (st == INTERP_NOMEM)
+		return st;
+	if (st == INTERP_OK)
+	{
+		size_t		threads = (size_t) par_threads(exec, g->height);
+
+		c.rstride = (size_t) c.b.nrows + SCRATCH_PAD;
+		c.dy2 = malloc(threads * c.rstride * sizeof(double));
+		if (c.dy2 == NULL)
+			st = INTERP_NOMEM;
+		else
+			st = par_rows(exec, g->height, 0, nearest_grid_rows, &c);
+		free(c.dy2);
+		nn_grid_free(&c.b);
+		return st;
+	}
+
 	c.t = kdtree_build(p->x, p->y, p->n);
 	if (c.t == NULL)
 		return INTERP_NOMEM;
-	st = par_rows(exec, g->height, 0, nearest_rows, &c);
+	st = par_rows(exec, g->height, 0, nearest_tree_rows, &c);
 	kdtree_free((kdtree *) c.t);
 	return st;
 }

@@ -1,10 +1,14 @@
 /*
  * test_interpolate.c — unit tests of the interpolation kernel
- * (src/spatial/interpolate.c): the k-d tree against brute force, IDW
- * ("invdist" and "invdistnn") and nearest on hand-computed cases, every
- * invdist instruction-set path against a naive double reference (local
- * and UTM-like coordinates, points on and next to cell centres), the same
- * bits with 1 and 2 threads, cancellation, a large grid, and empty input.
+ * (src/spatial/interpolate.c): the k-d tree against brute force (ties,
+ * duplicates, far queries, points on a line, a cluster with a far outlier,
+ * NaN points, k beyond the sorted-array limit), IDW ("invdist" and
+ * "invdistnn") and nearest on hand-computed cases, nearest and invdistnn
+ * on both search structures (bucket grid, k-d tree) against brute force
+ * with many exact ties and cells exactly at the radius, every invdist
+ * instruction-set path against a naive double reference (local and
+ * UTM-like coordinates, points on and next to cell centres), the same bits
+ * with 1 and 2 threads, cancellation, a large grid, and empty input.
  */
 #include "spatial/interpolate.h"
 #include "unit.h"
@@ -24,6 +28,15 @@
 
 /* interpolate.c's test knob: 0 double loop, 1 AVX2, 2 AVX-512 (capped by the CPU). */
 extern int	interp_idw_simd_cap;
+
+/*
+ * interpolate.c's test knob for nearest and invdistnn: 0 the gridder
+ * chooses, 1 the bucket grid (finite input), 2 the k-d tree.
+ */
+extern int	interp_nearest_path;
+static const char *const path_names[] = {"auto", "bucket grid", "k-d tree"};
+
+#define NPATHS 3
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 
@@ -108,7 +121,7 @@ test_kdtree(void)
 				qx[NQ],
 				qy[NQ];
 	static cand work[NP];
-	size_t		ks[] = {1, 5, 12};
+	size_t		ks[] = {1, 5, 12, 80};
 	double		radii[] = {0.0, 0.05};
 	kdtree	   *t;
 	char		what[160];
@@ -137,6 +150,12 @@ test_kdtree(void)
 			qx[q] = (double) (q % 9) / 10.0 + 0.05;
 			qy[q] = (double) ((q / 9) % 9) / 10.0 + 0.05;
 		}
+		else if (q % 5 == 1)
+		{
+			/* far outside the points' box */
+			qx[q] = rnd() * 100.0 - 50.0;
+			qy[q] = rnd() * 100.0 - 50.0;
+		}
 		else
 		{
 			qx[q] = rnd() * 1.2 - 0.1;
@@ -156,10 +175,10 @@ test_kdtree(void)
 
 			for (int q = 0; q < NQ; q++)
 			{
-				size_t		ti[12],
-							bi[12];
-				double		td[12],
-							bd[12];
+				size_t		ti[80],
+							bi[80];
+				double		td[80],
+							bd[80];
 				size_t		tm = kdtree_nearest_k(t, qx[q], qy[q], ks[ki], radii[ri], ti, td);
 				size_t		bm = brute_k(x, y, NP, qx[q], qy[q], ks[ki], radii[ri], work, bi, bd);
 
@@ -227,6 +246,396 @@ test_kdtree(void)
 			ok &= idx[j] == (size_t) j && d2[j] == 5.0;
 		CHECK(ok, "50 duplicates: indices 0..4 in order");
 		kdtree_free(t);
+	}
+}
+
+/*
+ * kd_vs_brute counts the queries (qx[q], qy[q]) on which kdtree_nearest_k
+ * differs from brute force, for k and radius.
+ */
+static int
+kd_vs_brute(const kdtree *t, const double *x, const double *y, size_t n, const double *qx,
+			const double *qy, int nq, size_t k, double radius, cand *work)
+{
+	int			bad = 0;
+
+	for (int q = 0; q < nq; q++)
+	{
+		size_t		ti[100],
+					bi[100];
+		double		td[100],
+					bd[100];
+		size_t		tm = kdtree_nearest_k(t, qx[q], qy[q], k, radius, ti, td);
+		size_t		bm = brute_k(x, y, n, qx[q], qy[q], k, radius, work, bi, bd);
+
+		if (tm != bm)
+			bad++;
+		else
+			for (size_t j = 0; j < tm; j++)
+				if (ti[j] != bi[j] || td[j] != bd[j])
+				{
+					bad++;
+					break;
+				}
+	}
+	return bad;
+}
+
+/*
+ * test_kdtree_layouts compares the tree with brute force on layouts that
+ * defeat a search bounded by splitting planes alone: points on a line
+ * (never split across it), a tight cluster with a far outlier, queries far
+ * away; and points with NaN coordinates, which must never be returned.
+ */
+static void
+test_kdtree_layouts(void)
+{
+	enum
+	{
+	NP = 1500, NQ = 300};
+	static double x[NP],
+				y[NP],
+				qx[NQ],
+				qy[NQ];
+	static cand work[NP];
+	const char *names[] = {"points on a line", "a cluster and a far outlier", "NaN coordinates"};
+	char		what[200];
+
+	for (int layout = 0; layout < 3; layout++)
+	{
+		kdtree	   *t;
+		int			bad = 0;
+
+		for (int i = 0; i < NP; i++)
+		{
+			if (layout == 0)
+			{
+				x[i] = (double) (i % 300);
+				y[i] = 7.0;
+			}
+			else
+			{
+				x[i] = rnd() * 3.0;
+				y[i] = rnd() * 3.0;
+			}
+		}
+		if (layout == 1)
+		{
+			x[NP / 2] = 900.0;
+			y[NP / 2] = -700.0;
+		}
+		if (layout == 2)
+			for (int i = 0; i < NP; i += 7)
+			{
+				if (i % 2)
+					x[i] = NAN;
+				else
+					y[i] = NAN;
+			}
+		for (int q = 0; q < NQ; q++)
+		{
+			qx[q] = rnd() * 2000.0 - 1000.0;
+			qy[q] = rnd() * 2000.0 - 1000.0;
+			if (q % 3 == 0)
+			{
+				qx[q] = rnd() * 4.0 - 0.5;
+				qy[q] = layout == 0 ? 7.0 + (rnd() - 0.5) * 20.0 : rnd() * 4.0 - 0.5;
+			}
+		}
+		t = kdtree_build(x, y, NP);
+		CHECK(t != NULL, "kdtree_build");
+		if (t == NULL)
+			continue;
+		bad += kd_vs_brute(t, x, y, NP, qx, qy, NQ, 1, 0.0, work);
+		bad += kd_vs_brute(t, x, y, NP, qx, qy, NQ, 7, 0.0, work);
+		bad += kd_vs_brute(t, x, y, NP, qx, qy, NQ, 100, 0.0, work);
+		bad += kd_vs_brute(t, x, y, NP, qx, qy, NQ, 7, 2.0, work);
+		snprintf(what, sizeof(what), "kdtree = brute force on %s (k 1, 7, 100; radius 0 and 2)", names[layout]);
+		CHECK_INT(bad, 0, what);
+		kdtree_free(t);
+	}
+
+	/* every point NaN: an empty tree */
+	{
+		double		nx[3] = {NAN, 1.0, NAN};
+		double		ny[3] = {0.0, NAN, NAN};
+		size_t		idx[3];
+		double		d2[3];
+		kdtree	   *t = kdtree_build(nx, ny, 3);
+
+		CHECK(t != NULL && kdtree_nearest_k(t, 0.0, 0.0, 3, 0.0, idx, d2) == 0,
+			  "kdtree: points with a NaN coordinate are never returned");
+		kdtree_free(t);
+	}
+}
+
+/*
+ * brute_nearest is the reference of "nearest" for one node: the value of
+ * the point with the smallest d^2 <= radius^2 (radius 0: unlimited), the
+ * lowest index among equals, or nodata.  *dbest gets its d^2 and *ties the
+ * number of points at that d^2.
+ */
+static double
+brute_nearest(const double *x, const double *y, const double *v, size_t n, double qx, double qy,
+			  double radius, double *dbest, int *ties)
+{
+	double		r2 = radius > 0 ? radius * radius : INFINITY;
+	double		bd = 0.0;
+	size_t		bi = SIZE_MAX;
+
+	*ties = 0;
+	for (size_t i = 0; i < n; i++)
+	{
+		double		dx = x[i] - qx;
+		double		dy = y[i] - qy;
+		double		d = dx * dx + dy * dy;
+
+		if (!(d <= r2))
+			continue;
+		if (bi == SIZE_MAX || d < bd)
+		{
+			bd = d;
+			bi = i;
+			*ties = 1;
+		}
+		else if (d == bd)
+			(*ties)++;
+	}
+	*dbest = bd;
+	return bi == SIZE_MAX ? NODATA : v[bi];
+}
+
+/* The point sets of test_nearest_brute. */
+enum
+{
+	NB_HALF,					/* on cell centres (half-integers), with duplicates */
+	NB_QUARTER,					/* on a quarter-unit lattice: equidistant to many centres */
+	NB_UNIFORM,					/* uniform, with duplicates */
+	NB_SPARSE,					/* 25 points: many cells out of every radius */
+	NB_CLUSTER,					/* a tight cluster and a far outlier */
+	NB_LINE,					/* on a horizontal line */
+	NB_BEYOND,					/* inside a small part of the grid: far cells */
+	NB_NONFINITE,				/* some NaN and infinite coordinates */
+	NB_SETS
+};
+
+static const char *const nb_names[NB_SETS] = {"half-integer lattice", "quarter lattice", "uniform",
+	"25 points", "cluster + far outlier", "line", "points in a corner of the grid",
+"NaN and infinite coordinates"};
+
+/*
+ * nb_points fills set kind (NB_*) for a w x h grid of unit cells over
+ * [0, w] x [0, h]; returns how many points.  Values are the indices, so a
+ * wrong tie-break shows.
+ */
+static size_t
+nb_points(int kind, int w, int h, double *x, double *y, double *v, size_t nmax)
+{
+	size_t		n = kind == NB_SPARSE ? 25 : nmax;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		switch (kind)
+		{
+			case NB_HALF:
+				x[i] = floor(rnd() * (w + 4)) - 1.5;
+				y[i] = floor(rnd() * (h + 4)) - 1.5;
+				break;
+			case NB_QUARTER:
+				x[i] = floor(rnd() * 4 * (w + 2)) / 4.0 - 1.0;
+				y[i] = floor(rnd() * 4 * (h + 2)) / 4.0 - 1.0;
+				break;
+			case NB_CLUSTER:
+				x[i] = 3.0 + rnd() * 0.5;
+				y[i] = 4.0 + rnd() * 0.5;
+				break;
+			case NB_LINE:
+				x[i] = floor(rnd() * 2 * w) / 2.0;
+				y[i] = h / 2.0;
+				break;
+			case NB_BEYOND:
+				x[i] = w * 0.4 + floor(rnd() * 20) / 4.0;
+				y[i] = h * 0.4 + floor(rnd() * 20) / 4.0;
+				break;
+			default:
+				x[i] = rnd() * w;
+				y[i] = rnd() * h;
+				break;
+		}
+		v[i] = (double) i;
+	}
+	/* duplicates, some at lower indices than their originals */
+	for (size_t i = 0; i < n / 8; i++)
+	{
+		size_t		a = (size_t) (rnd() * n);
+		size_t		b = (size_t) (rnd() * n);
+
+		x[a] = x[b];
+		y[a] = y[b];
+	}
+	if (kind == NB_CLUSTER)
+	{
+		x[n / 3] = 10.0 * w;
+		y[n / 3] = -5.0 * h;
+	}
+	if (kind == NB_NONFINITE)
+	{
+		x[5] = NAN;
+		y[9] = NAN;
+		x[11] = INFINITY;
+		y[13] = -INFINITY;
+	}
+	return n;
+}
+
+/*
+ * test_nearest_brute compares interp_nearest with brute force on every
+ * point set (NB_*), radius and search structure, with 1 and 2 threads;
+ * the radii are exact squares of lattice distances, so that many cells
+ * have their nearest point exactly at the radius (d^2 == radius^2, which
+ * is inside) and many have several nearest points (the lowest index wins).
+ */
+static void
+test_nearest_brute(void)
+{
+	enum
+	{
+	W = 37, H = 23, NMAX = 400};
+	static double x[NMAX],
+				y[NMAX],
+				v[NMAX],
+				a[W * H],
+				b[W * H];
+	double		radii[] = {0.0, 1.0, 2.0, 0.75, 1.25, 3.0};
+	long		at_radius = 0,
+				tied = 0,
+				nodata = 0;
+	char		what[240];
+
+	for (int kind = 0; kind < NB_SETS; kind++)
+	{
+		size_t		n = nb_points(kind, W, H, x, y, v, NMAX);
+
+		for (size_t ri = 0; ri < sizeof(radii) / sizeof(radii[0]); ri++)
+		{
+			nearest_options o = {radii[ri], NODATA};
+			interp_grid g = {0.0, (double) H, 1.0, -1.0, W, H};
+			interp_points p = {x, y, v, n};
+			int			bad[NPATHS] = {0};
+			bool		same_threads = true;
+
+			for (int path = 0; path < NPATHS; path++)
+			{
+				interp_exec one = {1, NULL, NULL};
+				interp_exec two = {2, NULL, NULL};
+
+				interp_nearest_path = path;
+				if (interp_nearest(&p, &g, &o, &one, a) != INTERP_OK ||
+					interp_nearest(&p, &g, &o, &two, b) != INTERP_OK)
+					bad[path]++;
+				same_threads &= memcmp(a, b, sizeof(a)) == 0;
+				for (int r = 0; r < H; r++)
+					for (int c = 0; c < W; c++)
+					{
+						double		d;
+						int			ties;
+						double		want = brute_nearest(x, y, v, n, c + 0.5, H - (r + 0.5),
+														 radii[ri], &d, &ties);
+
+						if (a[r * W + c] != want)
+							bad[path]++;
+						if (path == 0)
+						{
+							at_radius += want != NODATA && radii[ri] > 0 && d == radii[ri] * radii[ri];
+							tied += ties > 1;
+							nodata += want == NODATA;
+						}
+					}
+			}
+			interp_nearest_path = 0;
+			snprintf(what, sizeof(what),
+					 "nearest = brute force on %s, radius %g: %d/%d/%d cells differ (auto/grid/tree), 2 threads = 1",
+					 nb_names[kind], radii[ri], bad[0], bad[1], bad[2]);
+			CHECK(bad[0] == 0 && bad[1] == 0 && bad[2] == 0 && same_threads, what);
+		}
+	}
+	snprintf(what, sizeof(what), "nearest: the cases include cells with their nearest exactly at the radius (%ld), "
+			 "with tied nearest points (%ld), and out of range (%ld)", at_radius, tied, nodata);
+	CHECK(at_radius > 100 && tied > 1000 && nodata > 100, what);
+}
+
+/*
+ * test_idwnn_brute compares invdistnn with brute force on lattices with
+ * many equal distances (the k-th neighbour is often one of several: the
+ * lower indices must be taken, and in order, for the same bits), on both
+ * search structures, with k below and above the sorted-array limit.
+ */
+static void
+test_idwnn_brute(void)
+{
+	enum
+	{
+	W = 31, H = 19, NMAX = 300};
+	static double x[NMAX],
+				y[NMAX],
+				v[NMAX],
+				out[W * H];
+	static cand work[NMAX];
+	static size_t idx[NMAX];
+	static double d2[NMAX];
+	struct
+	{
+		int			kind;
+		double		radius;
+		int			maxp;
+		int			minp;
+	}			cases[] = {{NB_HALF, 0.0, 5, 0}, {NB_HALF, 2.0, 12, 3}, {NB_QUARTER, 1.25, 7, 0},
+	{NB_QUARTER, 3.0, 100, 0}, {NB_UNIFORM, 0.0, 12, 0}, {NB_UNIFORM, 3.0, 0, 2}, {NB_SPARSE, 4.0, 3, 1},
+	{NB_CLUSTER, 0.0, 9, 0}, {NB_BEYOND, 0.0, 70, 0}, {NB_NONFINITE, 0.0, 6, 0}};
+	char		what[240];
+
+	for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
+	{
+		size_t		n = nb_points(cases[ci].kind, W, H, x, y, v, NMAX);
+		idw_options o = {2.0, 0.5, cases[ci].radius, cases[ci].maxp, cases[ci].minp, NODATA};
+		interp_grid g = {0.0, (double) H, 1.0, -1.0, W, H};
+		interp_points p = {x, y, v, n};
+		int			bad[NPATHS] = {0};
+		size_t		k = o.max_points > 0 && (size_t) o.max_points < n ? (size_t) o.max_points : n;
+
+		for (int path = 0; path < NPATHS; path++)
+		{
+			interp_exec two = {2, NULL, NULL};
+
+			interp_nearest_path = path;
+			if (interp_idw(&p, &g, &o, path == 1 ? &two : NULL, out) != INTERP_OK)
+				bad[path]++;
+			for (int r = 0; r < H; r++)
+				for (int c = 0; c < W; c++)
+				{
+					size_t		m = brute_k(x, y, n, c + 0.5, H - (r + 0.5), k, o.radius, work, idx, d2);
+					double		num = 0.0,
+								den = 0.0,
+								want;
+
+					/* the kernel's sums, in its order: the same bits */
+					for (size_t j = 0; j < m; j++)
+					{
+						double		w = 1.0 / (d2[j] + 0.25);
+
+						num += w * v[idx[j]];
+						den += w;
+					}
+					want = (m < (size_t) o.min_points || den == 0.0) ? NODATA : num / den;
+					if (out[r * W + c] != want)
+						bad[path]++;
+				}
+		}
+		interp_nearest_path = 0;
+		snprintf(what, sizeof(what),
+				 "invdistnn = brute force bit for bit on %s, radius %g, max %d, min %d: %d/%d/%d cells differ (auto/grid/tree)",
+				 nb_names[cases[ci].kind], o.radius, o.max_points, o.min_points, bad[0], bad[1], bad[2]);
+		CHECK(bad[0] == 0 && bad[1] == 0 && bad[2] == 0, what);
 	}
 }
 
@@ -693,23 +1102,29 @@ test_threads(void)
 
 	for (int cap = 0; cap < NCAPS; cap++)
 		for (size_t mi = 0; mi < sizeof(ms) / sizeof(ms[0]); mi++)
-		{
-			int			w,
-						h;
-			interp_status s1,
-						s2;
+			for (int path = 0; path < NPATHS; path++)
+			{
+				int			w,
+							h;
+				interp_status s1,
+							s2;
 
-			if (cap > 0 && ms[mi].method != 0)
-				continue;
-			interp_idw_simd_cap = caps[cap];
-			memset(a, 0, sizeof(a));
-			memset(b, 0xff, sizeof(b));
-			s1 = run_method(ms[mi].method, ms[mi].power, &one, a, &w, &h);
-			s2 = run_method(ms[mi].method, ms[mi].power, &two, b, &w, &h);
-			snprintf(what, sizeof(what), "%s: 2 threads give the same bits as 1 [%s]", ms[mi].name, cap_names[cap]);
-			CHECK(s1 == INTERP_OK && s2 == INTERP_OK && memcmp(a, b, sizeof(double) * w * h) == 0, what);
-		}
+				if (cap > 0 && ms[mi].method != 0)
+					continue;
+				if (path > 0 && ms[mi].method == 0)
+					continue;
+				interp_idw_simd_cap = caps[cap];
+				interp_nearest_path = path;
+				memset(a, 0, sizeof(a));
+				memset(b, 0xff, sizeof(b));
+				s1 = run_method(ms[mi].method, ms[mi].power, &one, a, &w, &h);
+				s2 = run_method(ms[mi].method, ms[mi].power, &two, b, &w, &h);
+				snprintf(what, sizeof(what), "%s: 2 threads give the same bits as 1 [%s]", ms[mi].name,
+						 ms[mi].method == 0 ? cap_names[cap] : path_names[path]);
+				CHECK(s1 == INTERP_OK && s2 == INTERP_OK && memcmp(a, b, sizeof(double) * w * h) == 0, what);
+			}
 	interp_idw_simd_cap = 2;
+	interp_nearest_path = 0;
 }
 
 typedef struct cancel_state
@@ -741,8 +1156,9 @@ test_cancel(void)
 	const char *names[] = {"invdist", "invdistnn", "nearest"};
 	char		what[200];
 
-	for (int method = 0; method < 3; method++)
+	for (int run = 0; run < 5; run++)
 	{
+		int			method = run < 3 ? run : run - 2;
 		cancel_state cs = {0, 3};
 		interp_exec ex = {1, cancel_after, &cs};
 		interp_status st;
@@ -750,31 +1166,40 @@ test_cancel(void)
 					h;
 		bool		untouched = true;
 
+		/* invdistnn and nearest once on each search structure */
+		interp_nearest_path = run < 3 ? 1 : 2;
+
 		for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
 			out[i] = 12345.0;
 		st = run_method(method, 2.0, &ex, out, &w, &h);
-		snprintf(what, sizeof(what), "%s: cancel on the 3rd call gives INTERP_CANCELLED", names[method]);
+		snprintf(what, sizeof(what), "%s [%s]: cancel on the 3rd call gives INTERP_CANCELLED", names[method],
+				 method == 0 ? "" : path_names[interp_nearest_path]);
 		CHECK_INT(st, INTERP_CANCELLED, what);
-		snprintf(what, sizeof(what), "%s: cancel callback called 3 times", names[method]);
+		snprintf(what, sizeof(what), "%s [%s]: cancel callback called 3 times", names[method],
+				 method == 0 ? "" : path_names[interp_nearest_path]);
 		CHECK_INT(cs.calls, 3, what);
 		for (int c = 0; c < w; c++)
 			untouched &= out[(size_t) (h - 1) * w + c] == 12345.0;
-		snprintf(what, sizeof(what), "%s: the last row was not computed", names[method]);
+		snprintf(what, sizeof(what), "%s [%s]: the last row was not computed", names[method],
+				 method == 0 ? "" : path_names[interp_nearest_path]);
 		CHECK(untouched, what);
 
 		cs.calls = 0;
 		cs.stop_at = 2;
 		ex.threads = 2;
 		st = run_method(method, 2.0, &ex, out, &w, &h);
-		snprintf(what, sizeof(what), "%s: cancel with 2 threads gives INTERP_CANCELLED", names[method]);
+		snprintf(what, sizeof(what), "%s [%s]: cancel with 2 threads gives INTERP_CANCELLED", names[method],
+				 method == 0 ? "" : path_names[interp_nearest_path]);
 		CHECK_INT(st, INTERP_CANCELLED, what);
 
 		cs.calls = 0;
 		cs.stop_at = 1000000;
 		st = run_method(method, 2.0, &ex, out, &w, &h);
-		snprintf(what, sizeof(what), "%s: a callback that never stops: INTERP_OK, called %d times", names[method], cs.calls);
+		snprintf(what, sizeof(what), "%s [%s]: a callback that never stops: INTERP_OK, called %d times", names[method],
+				 method == 0 ? "" : path_names[interp_nearest_path], cs.calls);
 		CHECK(st == INTERP_OK && cs.calls > 0, what);
 	}
+	interp_nearest_path = 0;
 }
 
 /*
@@ -908,6 +1333,7 @@ int
 main(void)
 {
 	test_kdtree();
+	test_kdtree_layouts();
 	for (int cap = 0; cap < NCAPS; cap++)
 		test_idw_small(cap);
 	interp_idw_simd_cap = 2;
@@ -916,6 +1342,8 @@ main(void)
 	test_threads();
 	test_cancel();
 	test_nearest();
+	test_nearest_brute();
+	test_idwnn_brute();
 	test_empty();
 	test_large();
 	return unit_done();
