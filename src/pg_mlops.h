@@ -22,6 +22,10 @@ extern int	mlops_max_raster_cells;
 
 extern void mlops_define_settings(void);
 
+/* The palloc-backed allocator kernels get from glue (src/metrics/decode.c). */
+struct mlops_allocator;
+extern const struct mlops_allocator *mlops_palloc_allocator(void);
+
 /* The background worker (src/jobs/worker.c). */
 extern void mlops_register_workers(void);
 extern char *mlops_work_dir_path(void);

@@ -20,12 +20,12 @@
 #include "common/jsonscan.h"
 #include "metrics/classify.h"
 #include "metrics/labels.h"
+#include "pg_mlops.h"
 
 /* At most this many distinct labels in a confusion matrix (k x k doubles). */
 #define MLOPS_MAX_CONFUSION_LABELS 2048
 
-/* The palloc-backed allocator (CurrentMemoryContext, huge allocations allowed). */
-extern const mlops_allocator *mlops_palloc_allocator(void);
+/* mlops_palloc_allocator() (CurrentMemoryContext, huge allocations allowed) is in pg_mlops.h. */
 
 /* ---- reading json and jsonb arrays ---- */
 

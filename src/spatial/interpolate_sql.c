@@ -89,27 +89,6 @@ typedef struct Options
 	double		max_lag;
 } Options;
 
-/* palloc behind the kernels' allocator interface */
-static void *
-PallocAlloc(void *ctx, size_t size)
-{
-	return palloc_extended(size, MCXT_ALLOC_HUGE);
-}
-
-static void *
-PallocRealloc(void *ctx, void *ptr, size_t size)
-{
-	return repalloc_huge(ptr, size);
-}
-
-static void
-PallocFree(void *ctx, void *ptr)
-{
-	pfree(ptr);
-}
-
-static const mlops_allocator palloc_allocator = {PallocAlloc, PallocRealloc, PallocFree, NULL};
-
 /*
  * CancelRequested is the kernels' cancel callback: it runs in this (the
  * calling) thread between chunks and only reads the flags the signal
@@ -219,6 +198,32 @@ EwkbError(ewkb_error e, const char *what)
 			(errcode(e == EWKB_NOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("%s: %s", what, ewkb_error_message(e)),
 			 e == EWKB_NO_Z ? errhint("Make the value the Z of each point, for example ST_MakePoint(x, y, value), or use the geometry[], float8[] form.") : 0));
+}
+
+/*
+ * ReadPointsZ reads the points of a geometry datum with their Z as the value
+ * into *p and their SRID into *srid; false when there are none.
+ */
+static bool
+ReadPointsZ(Oid geomtype, Datum geom, interp_points *p, int32 *srid)
+{
+	FmgrInfo	asewkb;
+	bytea	   *ewkb;
+	ewkb_points_result pts;
+	ewkb_error	e;
+
+	PostgisFunction(geomtype, "st_asewkb", geomtype, &asewkb);
+	ewkb = GeometryEwkb(&asewkb, geom);
+	e = ewkb_points((const uint8 *) VARDATA_ANY(ewkb), VARSIZE_ANY_EXHDR(ewkb), true,
+					mlops_palloc_allocator(), &pts);
+	if (e != EWKB_OK)
+		EwkbError(e, "points");
+	p->x = pts.x;
+	p->y = pts.y;
+	p->v = pts.z;
+	p->n = pts.n;
+	*srid = pts.srid;
+	return pts.n > 0;
 }
 
 /*
@@ -654,26 +659,13 @@ mlops_interpolate_raster(PG_FUNCTION_ARGS)
 	Oid			rasttype = get_fn_expr_argtype(fcinfo->flinfo, 1);
 	Method		m = ParseMethod(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	Options		o;
-	FmgrInfo	asewkb;
-	bytea	   *ewkb;
-	ewkb_points_result pts;
-	ewkb_error	e;
 	interp_points p;
+	int32		srid;
 
 	ParseOptions(m, PG_GETARG_JSONB_P(3), &o);
-	PostgisFunction(geomtype, "st_asewkb", geomtype, &asewkb);
-	ewkb = GeometryEwkb(&asewkb, PG_GETARG_DATUM(0));
-	e = ewkb_points((const uint8 *) VARDATA_ANY(ewkb), VARSIZE_ANY_EXHDR(ewkb), true,
-					&palloc_allocator, &pts);
-	if (e != EWKB_OK)
-		EwkbError(e, "points");
-	if (pts.n == 0)
+	if (!ReadPointsZ(geomtype, PG_GETARG_DATUM(0), &p, &srid))
 		PG_RETURN_NULL();
-	p.x = pts.x;
-	p.y = pts.y;
-	p.v = pts.z;
-	p.n = pts.n;
-	PG_RETURN_DATUM(Interpolate(&p, pts.srid, PG_GETARG_DATUM(1), rasttype, &o));
+	PG_RETURN_DATUM(Interpolate(&p, srid, PG_GETARG_DATUM(1), rasttype, &o));
 }
 
 PG_FUNCTION_INFO_V1(mlops_interpolate_raster_arrays);
@@ -748,7 +740,7 @@ mlops_interpolate_raster_arrays(PG_FUNCTION_ARGS)
 					 errmsg("vals[%d] is %g; values must be finite", i + 1, val)));
 		ewkb = GeometryEwkb(&asewkb, gd[i]);
 		e = ewkb_points((const uint8 *) VARDATA_ANY(ewkb), VARSIZE_ANY_EXHDR(ewkb), false,
-						&palloc_allocator, &pt);
+						mlops_palloc_allocator(), &pt);
 		if (e != EWKB_OK)
 			EwkbError(e, psprintf("geoms[%d]", i + 1));
 		if (pt.n > 1)
@@ -919,11 +911,8 @@ mlops_fit_variogram(PG_FUNCTION_ARGS)
 {
 	Oid			geomtype = get_fn_expr_argtype(fcinfo->flinfo, 0);
 	Options		o;
-	FmgrInfo	asewkb;
-	bytea	   *ewkb;
-	ewkb_points_result pts;
-	ewkb_error	e;
 	interp_points p;
+	int32		srid;
 	variogram	v;
 	Jsonb	   *opts = PG_GETARG_JSONB_P(2);
 	JsonbIterator *it;
@@ -948,18 +937,8 @@ mlops_fit_variogram(PG_FUNCTION_ARGS)
 	ParseOptions(METHOD_KRIGING, opts, &o);
 	o.model = ParseModel(text_to_cstring(PG_GETARG_TEXT_PP(1)));
 
-	PostgisFunction(geomtype, "st_asewkb", geomtype, &asewkb);
-	ewkb = GeometryEwkb(&asewkb, PG_GETARG_DATUM(0));
-	e = ewkb_points((const uint8 *) VARDATA_ANY(ewkb), VARSIZE_ANY_EXHDR(ewkb), true,
-					&palloc_allocator, &pts);
-	if (e != EWKB_OK)
-		EwkbError(e, "points");
-	if (pts.n == 0)
+	if (!ReadPointsZ(geomtype, PG_GETARG_DATUM(0), &p, &srid))
 		PG_RETURN_NULL();
-	p.x = pts.x;
-	p.y = pts.y;
-	p.v = pts.z;
-	p.n = pts.n;
 	FitVariogram(&p, &o, &v);
 
 	initStringInfo(&buf);
