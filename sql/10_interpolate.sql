@@ -65,6 +65,13 @@ SELECT pixels(mlops.interpolate_raster(pts.g, tmpl.r, 'linear', '{"radius": -1}'
 SELECT pixels(mlops.interpolate_raster(pts.g, tmpl.r, 'kriging',
               '{"model": "exponential", "sill": 10, "range": 30, "max_points": 0}'))
 FROM pts, tmpl;
+-- the worked example of Isaaks & Srivastava (1989, ch. 12): seven samples around (65E, 137N),
+-- covariance 10 exp(-0.3 h) (exponential, sill 10, practical range 10): the book's ordinary
+-- kriging estimate is 592.7 (the kernel's unit test also checks the weights and the variance)
+SELECT round(ST_Value(mlops.interpolate_raster(
+         'MULTIPOINT Z ((61 139 477), (63 140 696), (64 129 227), (68 128 646), (71 140 606), (73 141 791), (75 128 783))'::geometry,
+         ST_AddBand(ST_MakeEmptyRaster(1, 1, 64.5, 137.5, 1, -1, 0, 0, 0), '64BF'::text), 'kriging',
+         '{"model": "exponential", "nugget": 0, "sill": 10, "range": 10, "max_points": 0}'), 1, 1)::numeric, 1) AS isaaks_srivastava;
 -- fade: beyond 10 m from the nearest sensor the value fades (factor exp(-0.5 ((d - 10) / 5)^2))
 SELECT pixels(mlops.interpolate_raster(pts.g, tmpl.r, 'nearest', '{"fade_distance": 10, "fade_smoothing": 5}'))
 FROM pts, tmpl;
