@@ -12,7 +12,8 @@ trap 'cluster_stop; rm -rf "$served"' EXIT
 echo '{"sample": true}' > "$served/sample.json"
 chmod -R a+rX "$served"
 static_http_start "$served" || exit 1
-out=$(psql -X -q -v demo_url="$STATIC_HTTP_URL/sample.json" -f test/demo.sql 2>&1)
+out=$(psql -X -q -v demo_url="$STATIC_HTTP_URL/sample.json" -v heatmap_png="$served/heatmap.png" \
+  -v heatmap_b64="$served/heatmap.b64" -f test/demo.sql 2>&1)
 status=$?
 ok $status "test/demo.sql runs without an error"
 [ $status -eq 0 ] || echo "$out" | sed 's/^/# /'
@@ -36,5 +37,12 @@ echo "$out" | grep -qE "^ +2 \| succeeded \| \{\"url\": \"http://127.0.0.1"
 ok $? "the tour shows a download job that succeeded"
 echo "$out" | grep -q "train    | succeeded"
 ok $? "the tour shows an external worker's job completed"
+echo "$out" | grep -qE "^ nearest +\| +0$"
+ok $? "the tour shows nearest identical to ST_InterpolateRaster"
+echo "$out" | grep -qE "^ linear +\| +0$"
+ok $? "the tour shows linear identical to ST_InterpolateRaster"
+base64 -d "$served/heatmap.b64" > "$served/heatmap.png" 2>/dev/null
+[ "$(head -c 8 "$served/heatmap.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
+ok $? "the tour writes the heatmap as a PNG (to the file it is given, nothing in the working folder)"
 
 done_testing
