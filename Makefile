@@ -28,7 +28,7 @@ PKG_LIBS = libcurl json-c libarchive libzip
 PG_CPPFLAGS = -I$(CURDIR)/src -DEXTVERSION=\"$(EXTVERSION)\" $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 SHLIB_LINK = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lm
 
-EXTRA_CLEAN = test/unit/bin test/fuzz/bin $(OBJS:.o=.d)
+EXTRA_CLEAN = test/unit/bin test/unit/obj test/fuzz/bin $(OBJS:.o=.d)
 
 # PostgreSQL 15 is the target; another pg_config can be given on the command line.
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
@@ -58,9 +58,17 @@ UNIT_CC ?= cc
 UNIT_CFLAGS ?= -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/bin/%,$(sort $(wildcard test/unit/test_*.c)))
 
-test/unit/bin/%: test/unit/%.c test/unit/unit.h $(KERNEL_SRCS)
+# The kernels are compiled once (with the unit tests' flags) and linked into every test.
+UNIT_OBJS = $(patsubst src/%.c,test/unit/obj/%.o,$(KERNEL_SRCS))
+-include $(UNIT_OBJS:.o=.d)
+
+test/unit/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(UNIT_CC) $(UNIT_CFLAGS) -MMD -MP -Isrc -c -o $@ $<
+
+test/unit/bin/%: test/unit/%.c test/unit/unit.h $(UNIT_OBJS)
 	@mkdir -p test/unit/bin
-	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc -Itest/unit -o $@ $< $(KERNEL_SRCS) $(KERNEL_LIBS)
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc -Itest/unit -o $@ $< $(UNIT_OBJS) $(KERNEL_LIBS)
 
 # Fuzz targets: each test/fuzz/fuzz_*.c is a libFuzzer target built with the kernels under
 # ASan/UBSan; `make fuzz` runs each for FUZZ_SECONDS from its seed corpus test/fuzz/corpus/NAME.

@@ -73,7 +73,7 @@ for suite in $SUITES; do
   case "$suite" in
   unit)
     say "kernel unit tests (test/unit)"
-    if ! make -s unit >"$LOGS/unit-build.log" 2>&1; then
+    if ! make -s -j"$(nproc)" unit >"$LOGS/unit-build.log" 2>&1; then
       failed=$((failed + 1)); failures+=("unit build"); show_failure "unit build" "$LOGS/unit-build.log"
       continue
     fi
