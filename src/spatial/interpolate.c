@@ -84,6 +84,35 @@
  *	  otherwise, and on other CPUs, the double loop (the reference
  *	  semantics) runs.
  *
+ *	  The far field.  With powers 1 to 4 on the SIMD path and enough points
+ *	  and cells (IDW_FF_*), the grid is cut into tiles of 64 x 64 cells.  For
+ *	  each tile, the points at least 6 H from its centre (H: half the
+ *	  tile's larger side, 31.5 cells or rows) are "far": their sums (of w v
+ *	  and of w) are computed exactly, in double, at the 16 x 16 Chebyshev
+ *	  points of the second kind spanning the tile's cell centres, and
+ *	  interpolated to its cells (tensor-product Lagrange interpolation);
+ *	  the near points go through the SIMD loop cell by cell, and the two
+ *	  parts are added before the quotient.  That costs 256 weights a far
+ *	  point and tile instead of 4,096.
+ *
+ *	  Its error.  Interpolation is linear, so the far sums are sums of
+ *	  interpolated weights, each within a relative delta of its weight; the
+ *	  bound above holds as long as delta <= eps_w (and the far sums, in
+ *	  double, add no float error).  Along a line of the tile (half-side
+ *	  units, the line's cells on [-1, 1]), w(x) = ((x - a)^2 + e^2)^(-p/2)
+ *	  is analytic but at a +- i e, at least 5 from the line's centre (the
+ *	  point is >= 6 H from the tile's, the line within H of it); on the
+ *	  Bernstein ellipse E_4 (semi-axes 2.125, 1.875) |(z - a)^2 + e^2| stays
+ *	  >= (5 - 2.125)^2 with a positive real part, so |w| <= (6 / 2.875)^p
+ *	  times w's minimum on the line, and degree-15 Chebyshev interpolation
+ *	  is off by at most 4 * 2.09^p * 4^-15 / 3 of it (Trefethen,
+ *	  Approximation Theory and Approximation Practice, thm 8.2).  In 2-D
+ *	  the second direction multiplies that by 1 + 2.8 * ((6 + 1.42) /
+ *	  (6 - 1.42))^p (Lebesgue constant 2.8; w's spread over the tile), so
+ *	  delta <= 1.4e-8, 4.4e-8, 1.4e-7 and 4.7e-7 for p = 1 to 4, each below
+ *	  that power's eps_w.  Measured, the interpolation is exact to 1e-14 (the
+ *	  bound is loose) and the results stay within 6.6e-7 relative.
+ *
  *	  Pure C: no PostgreSQL headers; malloc/free.
  */
 #include "spatial/interpolate.h"
@@ -1271,6 +1300,29 @@ nn_knn(const nn_grid *b, const double *dy2, int jq, int kq, double dxq2,
 /* Weights each SIMD lane sums in float before adding them to double sums. */
 #define IDW_K		16
 
+/*
+ * The far field of invdist (powers 1 to 4, SIMD path; see the file header):
+ * tiles of IDW_FF_TILE x IDW_FF_TILE cells; the points at least IDW_FF_FAR
+ * half-sides from a tile's centre are summed exactly (in double) at
+ * IDW_FF_NODES x IDW_FF_NODES Chebyshev points of the tile and
+ * interpolated to its cells; the others, in the SIMD loop, cell by cell.
+ * Used when there are at least IDW_FF_MIN_POINTS points and
+ * IDW_FF_MIN_TILES tiles.
+ */
+#define IDW_FF_TILE		64
+#define IDW_FF_NODES	16
+#define IDW_FF_FAR		6.0
+#define IDW_FF_MIN_POINTS 256
+#define IDW_FF_MIN_TILES 16
+
+/*
+ * interp_idw_far_field forces the far field of invdist: 0 lets idw_all
+ * choose, 1 uses it whenever the SIMD path and the power allow, 2 never.
+ * A knob for the unit tests and benchmarks, like interp_idw_simd_cap; not in
+ * the header, not to be changed while a gridder runs.
+ */
+int			interp_idw_far_field = 0;
+
 /* Instruction sets of the invdist inner loop. */
 #define IDW_SIMD_NONE	0
 #define IDW_SIMD_AVX2	1
@@ -1327,8 +1379,21 @@ typedef struct idw_all_ctx
 	float	   *dy2f;			/* n (SIMD): rowdy2 in cell units */
 	int		   *redo;			/* width (SIMD): cells to recompute in double */
 	unsigned char *mark;		/* width (SIMD): cell already in redo */
+	/* the far field (tiles), when used */
+	bool		tiles;
+	double		ff_node[IDW_FF_NODES];	/* Chebyshev points on [-1, 1] */
+	double		ff_phi[IDW_FF_TILE][IDW_FF_NODES];	/* their Lagrange bases at the cells */
+	double		ff_scale;		/* real units to cell units: 1 / sx */
+	size_t	   *near;			/* n: a tile's near points (input indices) */
+	float	   *near_f;			/* 3n: their xh, xl and value */
+	double	   *far_d;			/* 3n: the far points' x, y, value (cell units) */
+	double	   *ff_buf;			/* FF_BUF_LEN: node sums, half-interpolated and cell sums */
 	double	   *out;
 } idw_all_ctx;
+
+/* Doubles of per-thread far-field scratch: N, D; two of 16 x 64; two tiles. */
+#define FF_BUF_LEN (2 * IDW_FF_NODES * IDW_FF_NODES + 2 * IDW_FF_NODES * IDW_FF_TILE + \
+					2 * IDW_FF_TILE * IDW_FF_TILE + SCRATCH_PAD)
 
 /*
  * fill_nodata sets all cells of the grid to nodata.
@@ -1845,7 +1910,8 @@ idw_w256(idw_wclass cls, __m256 r2, __m256 h, __m256 hh, __m256 hl)
  */
 IDW_INLINE IDW_T256 void
 idw_block256(idw_wclass cls, int nb, const idw_simd *s, const float *dy2, size_t n,
-			 int col0, int width, double nodata, double *orow)
+			 int col0, int width, double nodata, double *orow,
+			 const double *ffn, const double *ffd)
 {
 	const float *xh = s->xh;
 	const float *xl = s->xl;
@@ -1910,7 +1976,18 @@ idw_block256(idw_wclass cls, int nb, const idw_simd *s, const float *dy2, size_t
 		_mm256_storeu_pd(den, ad[b][0]);
 		_mm256_storeu_pd(den + 4, ad[b][1]);
 		for (int l = 0; l < 8 && col0 + 8 * b + l < width; l++)
-			orow[col0 + 8 * b + l] = (den[l] == 0.0 || !isfinite(den[l])) ? nodata : num[l] / den[l];
+		{
+			double		nm = num[l];
+			double		dn = den[l];
+
+			/* the far field's sums for this cell, in the same units */
+			if (ffn != NULL)
+			{
+				nm += ffn[8 * b + l];
+				dn += ffd[8 * b + l];
+			}
+			orow[col0 + 8 * b + l] = (dn == 0.0 || !isfinite(dn)) ? nodata : nm / dn;
+		}
 	}
 }
 
@@ -1924,9 +2001,9 @@ idw_row256_cls(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
 	int			col0 = 0;
 
 	for (; width - col0 >= 16; col0 += 16)
-		idw_block256(cls, 2, s, dy2, n, col0, width, nodata, orow);
+		idw_block256(cls, 2, s, dy2, n, col0, width, nodata, orow, NULL, NULL);
 	for (; col0 < width; col0 += 8)
-		idw_block256(cls, 1, s, dy2, n, col0, width, nodata, orow);
+		idw_block256(cls, 1, s, dy2, n, col0, width, nodata, orow, NULL, NULL);
 }
 
 /*
@@ -1952,6 +2029,138 @@ idw_row_avx2(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
 			break;
 		default:
 			idw_row256_cls(IDW_W_POW, s, dy2, n, width, nodata, orow);
+			break;
+	}
+}
+
+/*
+ * idw_tile_row256_cls computes the cells [col0, col1) of a row (col0 a
+ * multiple of 16) from the n near points in s and dy2, adding the far
+ * field's sums ffn/ffd (indexed from col0).
+ */
+IDW_INLINE IDW_T256 void
+idw_tile_row256_cls(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
+					int col0, int col1, double nodata, double *orow,
+					const double *ffn, const double *ffd)
+{
+	for (int c = col0; c < col1; c += 16)
+		idw_block256(cls, 2, s, dy2, n, c, col1, nodata, orow, ffn + (c - col0), ffd + (c - col0));
+}
+
+/*
+ * idw_tile_row_avx2 is idw_tile_row256_cls for a weight class known at run
+ * time.
+ */
+static IDW_T256 void
+idw_tile_row_avx2(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
+				  int col0, int col1, double nodata, double *orow,
+				  const double *ffn, const double *ffd)
+{
+	switch (cls)
+	{
+		case IDW_W_P2:
+			idw_tile_row256_cls(IDW_W_P2, s, dy2, n, col0, col1, nodata, orow, ffn, ffd);
+			break;
+		case IDW_W_P1:
+			idw_tile_row256_cls(IDW_W_P1, s, dy2, n, col0, col1, nodata, orow, ffn, ffd);
+			break;
+		case IDW_W_P3:
+			idw_tile_row256_cls(IDW_W_P3, s, dy2, n, col0, col1, nodata, orow, ffn, ffd);
+			break;
+		default:
+			idw_tile_row256_cls(IDW_W_P4, s, dy2, n, col0, col1, nodata, orow, ffn, ffd);
+			break;
+	}
+}
+
+/*
+ * ff_w256d is the weight of r2 for powers 1 to 4, in double.
+ */
+IDW_INLINE IDW_T256 __m256d
+ff_w256d(idw_wclass cls, __m256d r2)
+{
+	__m256d		one = _mm256_set1_pd(1.0);
+
+	switch (cls)
+	{
+		case IDW_W_P2:
+			return _mm256_div_pd(one, r2);
+		case IDW_W_P1:
+			return _mm256_div_pd(one, _mm256_sqrt_pd(r2));
+		case IDW_W_P3:
+			return _mm256_div_pd(one, _mm256_mul_pd(r2, _mm256_sqrt_pd(r2)));
+		default:
+			return _mm256_div_pd(one, _mm256_mul_pd(r2, r2));
+	}
+}
+
+/*
+ * ff_nodes256_cls sums, in double, the weights (D) and weighted values (N)
+ * of the nf far points (fx, fy, fv, in cell units from the tile's centre)
+ * at the IDW_FF_NODES^2 nodes (xn[j], yn[k]): N[k][j], D[k][j].
+ */
+IDW_INLINE IDW_T256 void
+ff_nodes256_cls(idw_wclass cls, const double *fx, const double *fy, const double *fv,
+				size_t nf, const double *xn, const double *yn, double s2,
+				double *N, double *D)
+{
+	__m256d		x[IDW_FF_NODES / 4];
+
+	for (int q = 0; q < IDW_FF_NODES / 4; q++)
+		x[q] = _mm256_loadu_pd(xn + 4 * q);
+	for (int k = 0; k < IDW_FF_NODES; k++)
+	{
+		__m256d		an[IDW_FF_NODES / 4];
+		__m256d		ad[IDW_FF_NODES / 4];
+
+		for (int q = 0; q < IDW_FF_NODES / 4; q++)
+			an[q] = ad[q] = _mm256_setzero_pd();
+		for (size_t m = 0; m < nf; m++)
+		{
+			double		dy = yn[k] - fy[m];
+			__m256d		bd = _mm256_set1_pd(dy * dy + s2);
+			__m256d		bx = _mm256_set1_pd(fx[m]);
+			__m256d		bv = _mm256_set1_pd(fv[m]);
+
+#pragma GCC unroll 4
+			for (int q = 0; q < IDW_FF_NODES / 4; q++)
+			{
+				__m256d		dx = _mm256_sub_pd(x[q], bx);
+				__m256d		w = ff_w256d(cls, _mm256_fmadd_pd(dx, dx, bd));
+
+				an[q] = _mm256_fmadd_pd(w, bv, an[q]);
+				ad[q] = _mm256_add_pd(ad[q], w);
+			}
+		}
+		for (int q = 0; q < IDW_FF_NODES / 4; q++)
+		{
+			_mm256_storeu_pd(N + k * IDW_FF_NODES + 4 * q, an[q]);
+			_mm256_storeu_pd(D + k * IDW_FF_NODES + 4 * q, ad[q]);
+		}
+	}
+}
+
+/*
+ * ff_nodes_avx2 is ff_nodes256_cls for a weight class known at run time.
+ */
+static IDW_T256 void
+ff_nodes_avx2(idw_wclass cls, const double *fx, const double *fy, const double *fv,
+			  size_t nf, const double *xn, const double *yn, double s2,
+			  double *N, double *D)
+{
+	switch (cls)
+	{
+		case IDW_W_P2:
+			ff_nodes256_cls(IDW_W_P2, fx, fy, fv, nf, xn, yn, s2, N, D);
+			break;
+		case IDW_W_P1:
+			ff_nodes256_cls(IDW_W_P1, fx, fy, fv, nf, xn, yn, s2, N, D);
+			break;
+		case IDW_W_P3:
+			ff_nodes256_cls(IDW_W_P3, fx, fy, fv, nf, xn, yn, s2, N, D);
+			break;
+		default:
+			ff_nodes256_cls(IDW_W_P4, fx, fy, fv, nf, xn, yn, s2, N, D);
 			break;
 	}
 }
@@ -2092,6 +2301,176 @@ idw_simd_prepare(idw_all_ctx *c, double power, bool *nomem)
 }
 
 /*
+ * ff_basis_init fills c->ff_node with the IDW_FF_NODES Chebyshev points of
+ * the second kind, cos(j pi / (IDW_FF_NODES - 1)), and c->ff_phi[u][j] with
+ * the Lagrange basis of node j at cell offset u of a tile, at
+ * t = (u - h) / h with h = (IDW_FF_TILE - 1) / 2 (the barycentric
+ * formula, weights (-1)^j, halved at both ends).
+ */
+static void
+ff_basis_init(idw_all_ctx *c)
+{
+	const int	m = IDW_FF_NODES - 1;
+	const double h = 0.5 * (IDW_FF_TILE - 1);
+	double		bw[IDW_FF_NODES];
+
+	for (int j = 0; j <= m; j++)
+	{
+		c->ff_node[j] = j == 0 ? 1.0 : (j == m ? -1.0 : cos(3.14159265358979323846 * j / m));
+		bw[j] = (j % 2 ? -1.0 : 1.0) * (j == 0 || j == m ? 0.5 : 1.0);
+	}
+	for (int u = 0; u < IDW_FF_TILE; u++)
+	{
+		double		t = (u - h) / h;
+		double		sum = 0.0;
+		int			hit = -1;
+
+		for (int j = 0; j <= m; j++)
+			if (t == c->ff_node[j])
+				hit = j;
+		for (int j = 0; j <= m; j++)
+		{
+			c->ff_phi[u][j] = hit >= 0 ? (j == hit) : bw[j] / (t - c->ff_node[j]);
+			sum += c->ff_phi[u][j];
+		}
+		if (hit < 0)
+			for (int j = 0; j <= m; j++)
+				c->ff_phi[u][j] /= sum;
+	}
+}
+
+/*
+ * ff_interpolate turns node sums S[k][j] (node row k, column j) into cell
+ * sums F[v][u] of a tile (IDW_FF_TILE x IDW_FF_TILE, row-major), through
+ * T[k][u] = sum_j S[k][j] phi[u][j] and F[v][u] = sum_k phi[v][k] T[k][u].
+ */
+static void
+ff_interpolate(const idw_all_ctx *c, const double *restrict S, double *restrict T,
+			   double *restrict F)
+{
+	for (int k = 0; k < IDW_FF_NODES; k++)
+		for (int u = 0; u < IDW_FF_TILE; u++)
+		{
+			double		t = 0.0;
+
+			for (int j = 0; j < IDW_FF_NODES; j++)
+				t += S[k * IDW_FF_NODES + j] * c->ff_phi[u][j];
+			T[k * IDW_FF_TILE + u] = t;
+		}
+	for (int v = 0; v < IDW_FF_TILE; v++)
+	{
+		double	   *f = F + v * IDW_FF_TILE;
+
+		for (int u = 0; u < IDW_FF_TILE; u++)
+			f[u] = 0.0;
+		for (int k = 0; k < IDW_FF_NODES; k++)
+		{
+			double		phi = c->ff_phi[v][k];
+			const double *t = T + k * IDW_FF_TILE;
+
+			for (int u = 0; u < IDW_FF_TILE; u++)
+				f[u] += phi * t[u];
+		}
+	}
+}
+
+#ifdef IDW_X86
+/*
+ * idw_tile computes the SIMD invdist of the cells of one tile, rows
+ * [tr0, tr1) and columns [tc0, tc1) (tr0 and tc0 multiples of
+ * IDW_FF_TILE): the far points' sums come from ff_nodes_avx2 and
+ * ff_interpolate, the near points' from the SIMD loop, cell by cell.
+ * Cells that need the double path are redone by the caller.
+ */
+static void
+idw_tile(const idw_all_ctx *c, int tid, int tr0, int tr1, int tc0, int tc1)
+{
+	const interp_points *p = c->p;
+	const interp_grid *g = c->g;
+	size_t		n = p->n;
+	size_t		ns = c->nstride;
+	size_t	   *near = c->near + (size_t) tid * ns;
+	float	   *nf3 = c->near_f + (size_t) tid * 3 * ns;
+	double	   *fd3 = c->far_d + (size_t) tid * 3 * ns;
+	float	   *dy2f = c->dy2f + (size_t) tid * ns;
+	double	   *S = c->ff_buf + (size_t) tid * FF_BUF_LEN;	/* N, then D */
+	double	   *T = S + 2 * IDW_FF_NODES * IDW_FF_NODES;
+	double	   *Fn = T + 2 * IDW_FF_NODES * IDW_FF_TILE;
+	double	   *Fd = Fn + IDW_FF_TILE * IDW_FF_TILE;
+	double		inv = c->ff_scale;
+	double		half = 0.5 * (IDW_FF_TILE - 1);
+	double		q = g->sy * inv;	/* a row's step in cell units (< 0) */
+	double		xc = g->ulx + (tc0 + 0.5 * IDW_FF_TILE) * g->sx;
+	double		yc = g->uly + (tr0 + 0.5 * IDW_FF_TILE) * g->sy;
+	double		reach = IDW_FF_FAR * half * fmax(1.0, fabs(q));
+	double		far2 = reach * reach;
+	size_t		nnear = 0,
+				nfar = 0;
+	idw_simd	vs = c->vs;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		double		X = (p->x[i] - xc) * inv;
+		double		Y = (p->y[i] - yc) * inv;
+
+		if (X * X + Y * Y >= far2)
+		{
+			fd3[nfar] = X;
+			fd3[ns + nfar] = Y;
+			fd3[2 * ns + nfar] = p->v[i];
+			nfar++;
+		}
+		else
+		{
+			near[nnear] = i;
+			nf3[nnear] = c->vs.xh[i];
+			nf3[ns + nnear] = c->vs.xl[i];
+			nf3[2 * ns + nnear] = c->vs.vf[i];
+			nnear++;
+		}
+	}
+
+	if (nfar > 0)
+	{
+		double		xn[IDW_FF_NODES];
+		double		yn[IDW_FF_NODES];
+
+		for (int j = 0; j < IDW_FF_NODES; j++)
+		{
+			xn[j] = half * c->ff_node[j];
+			yn[j] = half * q * c->ff_node[j];
+		}
+		ff_nodes_avx2(c->cls, fd3, fd3 + ns, fd3 + 2 * ns, nfar, xn, yn, c->s2 * c->inv_sx2,
+					  S, S + IDW_FF_NODES * IDW_FF_NODES);
+		ff_interpolate(c, S, T, Fn);
+		ff_interpolate(c, S + IDW_FF_NODES * IDW_FF_NODES, T + IDW_FF_NODES * IDW_FF_TILE, Fd);
+	}
+	else
+		for (int k = 0; k < IDW_FF_TILE * IDW_FF_TILE; k++)
+			Fn[k] = Fd[k] = 0.0;
+
+	vs.xh = nf3;
+	vs.xl = nf3 + ns;
+	vs.vf = nf3 + 2 * ns;
+	for (int row = tr0; row < tr1; row++)
+	{
+		double		cy = g->uly + (row + 0.5) * g->sy;
+		int			v = row - tr0;
+
+		for (size_t m = 0; m < nnear; m++)
+		{
+			double		dy = p->y[near[m]] - cy;
+
+			dy2f[m] = (float) ((dy * dy + c->s2) * c->inv_sx2);
+		}
+		idw_tile_row_avx2(c->cls, &vs, dy2f, nnear, tc0, tc1, c->nodata,
+						  c->out + (size_t) row * (size_t) g->width,
+						  Fn + v * IDW_FF_TILE, Fd + v * IDW_FF_TILE);
+	}
+}
+#endif
+
+/*
  * idw_all_rows is the par_rows worker of idw_all: rows [row0, row1).
  */
 static bool
@@ -2103,6 +2482,14 @@ idw_all_rows(void *arg, int tid, int row0, int row1)
 	size_t		n = p->n;
 	double	   *rowdy2 = c->rowdy2 + (size_t) tid * c->nstride;
 	size_t	   *cand = c->cand + (size_t) tid * c->nstride;
+
+#ifdef IDW_X86
+	/* with the far field, rows [row0, row1) are one row of tiles */
+	if (c->tiles)
+		for (int tc0 = 0; tc0 < g->width; tc0 += IDW_FF_TILE)
+			idw_tile(c, tid, row0, row1, tc0,
+					 g->width - tc0 > IDW_FF_TILE ? tc0 + IDW_FF_TILE : g->width);
+#endif
 
 	for (int row = row0; row < row1; row++)
 	{
@@ -2139,12 +2526,15 @@ idw_all_rows(void *arg, int tid, int row0, int row1)
 			unsigned char *mark = c->mark + (size_t) tid * c->wstride;
 			int			nredo = 0;
 
-			for (size_t i = 0; i < n; i++)
-				dy2f[i] = (float) (rowdy2[i] * c->inv_sx2);
-			if (c->simd == IDW_SIMD_AVX512)
-				idw_row_avx512(c->cls, &c->vs, dy2f, n, g->width, c->nodata, orow);
-			else
-				idw_row_avx2(c->cls, &c->vs, dy2f, n, g->width, c->nodata, orow);
+			if (!c->tiles)
+			{
+				for (size_t i = 0; i < n; i++)
+					dy2f[i] = (float) (rowdy2[i] * c->inv_sx2);
+				if (c->simd == IDW_SIMD_AVX512)
+					idw_row_avx512(c->cls, &c->vs, dy2f, n, g->width, c->nodata, orow);
+				else
+					idw_row_avx2(c->cls, &c->vs, dy2f, n, g->width, c->nodata, orow);
+			}
 
 			/*
 			 * Cells with a candidate closer than sqrt(cand_r2) are redone in
@@ -2214,12 +2604,34 @@ idw_all(const interp_points *p, const interp_grid *g, const idw_options *o,
 	if (c.simd != IDW_SIMD_NONE)
 		c.cand_r2 = fmax(c.cand_r2, IDW_NEAR_R2 * g->sx * g->sx);
 
+	/* the far field: powers 1 to 4 on the SIMD path, when there is enough to gain */
+	if (c.simd != IDW_SIMD_NONE && c.cls != IDW_W_POW && interp_idw_far_field != 2)
+	{
+		size_t		tiles = (size_t) ((g->width + IDW_FF_TILE - 1) / IDW_FF_TILE) *
+			(size_t) ((g->height + IDW_FF_TILE - 1) / IDW_FF_TILE);
+
+		c.tiles = interp_idw_far_field == 1 ||
+			(n >= IDW_FF_MIN_POINTS && tiles >= IDW_FF_MIN_TILES);
+	}
+	if (c.tiles)
+	{
+		ff_basis_init(&c);
+		c.ff_scale = 1.0 / g->sx;
+	}
+
 	c.nstride = n + SCRATCH_PAD;
 	c.wstride = width + SCRATCH_PAD;
-	if (n > SIZE_MAX / sizeof(double) / threads - SCRATCH_PAD)
+	if (n > SIZE_MAX / (3 * sizeof(double)) / threads - SCRATCH_PAD)
 		st = INTERP_NOMEM;
 	else
 	{
+		if (c.tiles)
+		{
+			c.near = malloc(threads * c.nstride * sizeof(size_t));
+			c.near_f = malloc(threads * 3 * c.nstride * sizeof(float));
+			c.far_d = malloc(threads * 3 * c.nstride * sizeof(double));
+			c.ff_buf = malloc(threads * FF_BUF_LEN * sizeof(double));
+		}
 		c.rowdy2 = malloc(threads * c.nstride * sizeof(double));
 		c.cand = malloc(threads * c.nstride * sizeof(size_t));
 		if (c.simd != IDW_SIMD_NONE)
@@ -2229,11 +2641,16 @@ idw_all(const interp_points *p, const interp_grid *g, const idw_options *o,
 			c.mark = calloc(threads * c.wstride, 1);
 		}
 		if (c.rowdy2 == NULL || c.cand == NULL ||
-			(c.simd != IDW_SIMD_NONE && (c.dy2f == NULL || c.redo == NULL || c.mark == NULL)))
+			(c.simd != IDW_SIMD_NONE && (c.dy2f == NULL || c.redo == NULL || c.mark == NULL)) ||
+			(c.tiles && (c.near == NULL || c.near_f == NULL || c.far_d == NULL || c.ff_buf == NULL)))
 			st = INTERP_NOMEM;
 		else
-			st = par_rows(exec, g->height, 0, idw_all_rows, &c);
+			st = par_rows(exec, g->height, c.tiles ? IDW_FF_TILE : 0, idw_all_rows, &c);
 	}
+	free(c.near);
+	free(c.near_f);
+	free(c.far_d);
+	free(c.ff_buf);
 	free(c.rowdy2);
 	free(c.cand);
 	free(c.dy2f);

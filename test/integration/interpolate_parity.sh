@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # interpolate_parity.sh — mlops.interpolate_raster against PostGIS's ST_InterpolateRaster (GDAL
-# 3.6) on random points, in one cluster: invdist with several powers and smoothings, invdistnn,
-# nearest and linear, each on its own seed, template and (for some) UTM-like coordinates.  Every
-# cell must agree within 1e-4 relative (the bands are float32).
+# 3.6) on random points, in one cluster: invdist with several powers and smoothings (also on grids
+# large enough for the far field), invdistnn, nearest and linear, each on its own seed, template
+# and (for some) UTM-like coordinates.  Every cell must agree within 1e-4 relative (the bands are
+# float32).
 #
 # GDAL computes invdist with power 2 and no smoothing in float32 SSE/AVX with an approximate
 # reciprocal (off by up to ~4e-4 from its own exact path); the cluster runs with GDAL_USE_SSE=NO
@@ -70,6 +71,11 @@ check "invdist power 2.5 smoothing 0.5" 0.15 200 70 40 0 400 10 \
   'invdist:power=2.5:smoothing=0.5:nodata=-9999' idw '{"power": 2.5, "smoothing": 0.5, "nodata": -9999}'
 check "invdist power 2, UTM-like coordinates" 0.16 400 80 80 500000 4600800 10 \
   'invdist:power=2.0:smoothing=0.0:nodata=-9999' idw '{"nodata": -9999}' 32632
+# large enough for the far field (tiles of 64 x 64 cells, points far from a tile interpolated)
+check "invdist power 2, 400 x 360 cells (far field)" 0.17 1000 400 360 0 1800 5 \
+  'invdist:power=2.0:smoothing=0.0:nodata=-9999' idw '{"nodata": -9999}'
+check "invdist power 3 smoothing 1, 300 x 300 cells (far field)" 0.18 800 300 300 -2000 3000 10 \
+  'invdist:power=3.0:smoothing=1.0:nodata=-9999' idw '{"power": 3, "smoothing": 1, "nodata": -9999}'
 check "invdistnn max_points 12 radius 150" 0.21 2000 100 100 0 1000 10 \
   'invdistnn:power=2.0:smoothing=0.0:radius=150:max_points=12:min_points=0:nodata=-9999' idw \
   '{"power": 2, "radius": 150, "max_points": 12, "nodata": -9999}'

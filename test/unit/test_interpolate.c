@@ -29,6 +29,9 @@
 /* interpolate.c's test knob: 0 double loop, 1 AVX2, 2 AVX-512 (capped by the CPU). */
 extern int	interp_idw_simd_cap;
 
+/* interpolate.c's test knob for invdist's far field: 0 auto, 1 whenever allowed, 2 never. */
+extern int	interp_idw_far_field;
+
 /*
  * interpolate.c's test knob for nearest and invdistnn: 0 the gridder
  * chooses, 1 the bucket grid (finite input), 2 the k-d tree.
@@ -966,6 +969,79 @@ test_idw_reference(void)
 }
 
 /*
+ * test_idw_far_field compares invdist with the far field forced on (tiles
+ * of 64 x 64 cells, far points summed at Chebyshev nodes and interpolated)
+ * with the naive reference: non-square cells, powers 1 to 4 with and
+ * without smoothing, values of both signs, points far outside the grid (so
+ * every tile has far points), a point on a cell centre, one that snaps and
+ * one 0.004 cell from a centre (redone in double); the far field must have
+ * run (other bits than without it) and give the same bits on 1 and 2
+ * threads.  On CPUs without AVX2 it cannot run, and the double loop is
+ * checked instead.
+ */
+static void
+test_idw_far_field(void)
+{
+	enum
+	{
+	N = 250, W = 150, H = 140};
+	static double x[N],
+				y[N],
+				v[N],
+				out[W * H],
+				off[W * H],
+				two[W * H];
+	interp_points p = {x, y, v, N};
+	interp_grid g = {5000.0, 9000.0, 2.5, -2.0, W, H};
+	interp_exec ex2 = {2, NULL, NULL};
+	double		ps[][2] = {{2.0, 0.0}, {2.0, 0.75}, {1.0, 0.0}, {3.0, 1.0}, {4.0, 0.5}, {3.0, 0.0}};
+	bool		simd = cpu_has(1);
+	char		what[200];
+
+	for (int i = 0; i < N; i++)
+	{
+		/* three times the grid's extent each way: most points are far from most tiles */
+		x[i] = 5000.0 + (rnd() * 3.0 - 1.0) * W * 2.5;
+		y[i] = 9000.0 - (rnd() * 3.0 - 1.0) * H * 2.0;
+		v[i] = rnd() * 100.0 - 20.0;
+	}
+	x[7] = 5000.0 + 70.5 * 2.5;	/* on a cell centre */
+	y[7] = 9000.0 - 100.5 * 2.0;
+	x[8] = 5000.0 + 120.5 * 2.5 + 0.01;	/* 0.004 cell from a centre */
+	y[8] = 9000.0 - 30.5 * 2.0;
+	x[9] = 5000.0 + 10.5 * 2.5;	/* 2e-7 from a centre: snaps without smoothing */
+	y[9] = 9000.0 - 130.5 * 2.0 + 2e-7;
+
+	interp_idw_far_field = 1;
+	for (size_t pi = 0; pi < sizeof(ps) / sizeof(ps[0]); pi++)
+	{
+		idw_options o = {ps[pi][0], ps[pi][1], 0.0, 0, 0, NODATA};
+		double		q = grid_vs_ref(&p, &g, ps[pi][0], ps[pi][1], simd ? 1 : 0, false, out);
+
+		snprintf(what, sizeof(what), "invdist with the far field, power=%g smoothing=%g = naive reference (worst %.2g of the bound)",
+				 ps[pi][0], ps[pi][1], q);
+		CHECK(q <= 1.0, what);
+		if (ps[pi][1] == 0.0)
+		{
+			snprintf(what, sizeof(what), "invdist with the far field, power=%g: a cell centred on (2e-7 from) a point takes its value",
+					 ps[pi][0]);
+			CHECK(out[100 * W + 70] == v[7] && out[130 * W + 10] == v[9], what);
+		}
+		CHECK(interp_idw(&p, &g, &o, &ex2, two) == INTERP_OK && memcmp(out, two, sizeof(out)) == 0,
+			  "invdist with the far field: 2 threads give the same bits as 1");
+		if (simd)
+		{
+			interp_idw_far_field = 2;
+			CHECK(interp_idw(&p, &g, &o, NULL, off) == INTERP_OK && memcmp(out, off, sizeof(out)) != 0,
+				  "invdist: the far field ran (its bits differ from the cell-by-cell SIMD loop's)");
+			interp_idw_far_field = 1;
+		}
+	}
+	interp_idw_far_field = 0;
+	interp_idw_simd_cap = 2;
+}
+
+/*
  * test_utm compares invdist with UTM-like coordinates (x ~ 500,000,
  * y ~ 4,600,000, 1 m cells) with the naive reference on every path,
  * including points 1 mm from a cell centre, 1e-7 m from one (snaps) and on
@@ -1339,6 +1415,7 @@ main(void)
 	interp_idw_simd_cap = 2;
 	test_idw_reference();
 	test_utm();
+	test_idw_far_field();
 	test_threads();
 	test_cancel();
 	test_nearest();
