@@ -154,8 +154,8 @@ for suite in $SUITES; do
       [ -f "$t" ] || continue
       name=$(basename "$t" .pl)
       as_owner mkdir -p "$STAGE/tap/$name"
-      (cd "$STAGE" && as_owner env PATH="$PG_BINDIR:$PATH" PERL5LIB="$perl_lib" \
-         TESTDIR="$STAGE/tap/$name" PG_REGRESS="$PG_REGRESS" PG_TEST_NOCLEAN= \
+      (cd "$STAGE" && as_owner env -u PG_TEST_NOCLEAN PATH="$PG_BINDIR:$PATH" PERL5LIB="$perl_lib" \
+         TESTDIR="$STAGE/tap/$name" PG_REGRESS="$PG_REGRESS" \
          perl "$t") >"$LOGS/$name.log" 2>&1
       if count_tap "$LOGS/$name.log" $?; then
         echo "ok   t/$name ($(grep -c '^ok ' "$LOGS/$name.log") checks)"
