@@ -2339,6 +2339,7 @@ ff_basis_init(idw_all_ctx *c)
 	}
 }
 
+#ifdef IDW_X86
 /*
  * ff_interpolate turns node sums S[k][j] (node row k, column j) into cell
  * sums F[v][u] of a tile (IDW_FF_TILE x IDW_FF_TILE, row-major), through
@@ -2374,7 +2375,6 @@ ff_interpolate(const idw_all_ctx *c, const double *restrict S, double *restrict 
 	}
 }
 
-#ifdef IDW_X86
 /*
  * idw_tile computes the SIMD invdist of the cells of one tile, rows
  * [tr0, tr1) and columns [tc0, tc1) (tr0 and tc0 multiples of
