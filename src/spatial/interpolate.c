@@ -478,6 +478,97 @@ kd_offer_sorted(size_t *idx, double *d2, size_t *len, size_t k, size_t i, double
 /* Searches for at most this many neighbours keep them in a sorted array, not a heap. */
 #define KD_SORTED_MAX 64
 
+/* The searches' shared steps, inlined so that the stack depth stays in a register. */
+#if defined(__GNUC__) || defined(__clang__)
+#define KD_INLINE static inline __attribute__((always_inline))
+#else
+#define KD_INLINE static inline
+#endif
+
+/*
+ * A search's stack of tree ranges, each with lower bounds of its squared
+ * gaps to the query along x and y.
+ */
+typedef struct kd_stack
+{
+	size_t		lo[KD_STACK];
+	size_t		hi[KD_STACK];
+	double		gx2[KD_STACK];
+	double		gy2[KD_STACK];
+} kd_stack;
+
+/*
+ * kd_stack_init starts a search for (qx, qy) at the whole tree (t->n > 0);
+ * returns the stack's depth, 1.
+ */
+KD_INLINE int
+kd_stack_init(kd_stack *s, const kdtree *t, double qx, double qy)
+{
+	s->lo[0] = 0;
+	s->hi[0] = t->n;
+	s->gx2[0] = 0.0;
+	s->gy2[0] = 0.0;
+	kd_box_gaps(t, t->n / 2, qx, qy, &s->gx2[0], &s->gy2[0]);
+	return 1;
+}
+
+/*
+ * kd_push_children pushes, onto a stack of depth sp, the halves of the
+ * range [lo, hi) (median m,
+ * whose coordinate along the split axis is diff beyond the query's; gaps
+ * gx2, gy2) for a search whose current bound is bound: the far side
+ * first, unless its gaps exceed the bound, so that the near side is
+ * searched first; returns the new depth.  The far side lies beyond the
+ * splitting plane; when that alone does not rule it out, its box may.  The
+ * near side keeps the range's gaps.
+ */
+KD_INLINE int
+kd_push_children(kd_stack *s, int sp, const kdtree *t, double qx, double qy, size_t lo,
+				 size_t hi, size_t m, double diff, double gx2, double gy2, double bound)
+{
+	double		fx2 = gx2;
+	double		fy2 = gy2;
+
+	if (t->dim[m] == 0)
+		fx2 = diff * diff > gx2 ? diff * diff : gx2;
+	else
+		fy2 = diff * diff > gy2 ? diff * diff : gy2;
+	if (diff > 0)
+	{
+		/* the query lies below the split: near side is [lo, m) */
+		if (!(fx2 + fy2 > bound))
+			kd_box_gaps(t, m + 1 + (hi - m - 1) / 2, qx, qy, &fx2, &fy2);
+		if (!(fx2 + fy2 > bound))
+		{
+			s->lo[sp] = m + 1;
+			s->hi[sp] = hi;
+			s->gx2[sp] = fx2;
+			s->gy2[sp] = fy2;
+			sp++;
+		}
+		s->lo[sp] = lo;
+		s->hi[sp] = m;
+	}
+	else
+	{
+		if (!(fx2 + fy2 > bound))
+			kd_box_gaps(t, lo + (m - lo) / 2, qx, qy, &fx2, &fy2);
+		if (!(fx2 + fy2 > bound))
+		{
+			s->lo[sp] = lo;
+			s->hi[sp] = m;
+			s->gx2[sp] = fx2;
+			s->gy2[sp] = fy2;
+			sp++;
+		}
+		s->lo[sp] = m + 1;
+		s->hi[sp] = hi;
+	}
+	s->gx2[sp] = gx2;
+	s->gy2[sp] = gy2;
+	return sp + 1;
+}
+
 /*
  * kd_nearest_k is kdtree_nearest_k with the squared radius r2 (INFINITY:
  * unlimited) given directly: the k nearest points with d^2 <= r2.
@@ -490,10 +581,7 @@ static size_t
 kd_nearest_k(const kdtree *t, double qx, double qy, size_t k, double r2,
 			 size_t *idx, double *d2)
 {
-	size_t		stack_lo[KD_STACK];
-	size_t		stack_hi[KD_STACK];
-	double		stack_gx2[KD_STACK];
-	double		stack_gy2[KD_STACK];
+	kd_stack	st;
 	int			sp;
 	size_t		len = 0;
 	bool		sorted = k <= KD_SORTED_MAX;
@@ -516,12 +604,7 @@ kd_nearest_k(const kdtree *t, double qx, double qy, size_t k, double r2,
 		} \
 	} while (0)
 
-	stack_lo[0] = 0;
-	stack_hi[0] = t->n;
-	stack_gx2[0] = 0.0;
-	stack_gy2[0] = 0.0;
-	kd_box_gaps(t, t->n / 2, qx, qy, &stack_gx2[0], &stack_gy2[0]);
-	sp = 1;
+	sp = kd_stack_init(&st, t, qx, qy);
 	while (sp > 0)
 	{
 		size_t		lo,
@@ -529,15 +612,13 @@ kd_nearest_k(const kdtree *t, double qx, double qy, size_t k, double r2,
 					m;
 		double		gx2,
 					gy2,
-					diff,
-					fx2,
-					fy2;
+					diff;
 
 		sp--;
-		lo = stack_lo[sp];
-		hi = stack_hi[sp];
-		gx2 = stack_gx2[sp];
-		gy2 = stack_gy2[sp];
+		lo = st.lo[sp];
+		hi = st.hi[sp];
+		gx2 = st.gx2[sp];
+		gy2 = st.gy2[sp];
 		if (gx2 + gy2 > worst)
 			continue;
 
@@ -564,51 +645,7 @@ kd_nearest_k(const kdtree *t, double qx, double qy, size_t k, double r2,
 			diff = t->dim[m] == 0 ? dx : dy;
 		}
 
-		/*
-		 * The far side lies beyond the splitting plane; when that alone does
-		 * not rule it out, its box may.  The near side keeps this range's
-		 * gaps.
-		 */
-		fx2 = gx2;
-		fy2 = gy2;
-		if (t->dim[m] == 0)
-			fx2 = diff * diff > gx2 ? diff * diff : gx2;
-		else
-			fy2 = diff * diff > gy2 ? diff * diff : gy2;
-		if (diff > 0)
-		{
-			/* the query lies below the split: near side is [lo, m) */
-			if (!(fx2 + fy2 > worst))
-				kd_box_gaps(t, m + 1 + (hi - m - 1) / 2, qx, qy, &fx2, &fy2);
-			if (!(fx2 + fy2 > worst))
-			{
-				stack_lo[sp] = m + 1;
-				stack_hi[sp] = hi;
-				stack_gx2[sp] = fx2;
-				stack_gy2[sp] = fy2;
-				sp++;
-			}
-			stack_lo[sp] = lo;
-			stack_hi[sp] = m;
-		}
-		else
-		{
-			if (!(fx2 + fy2 > worst))
-				kd_box_gaps(t, lo + (m - lo) / 2, qx, qy, &fx2, &fy2);
-			if (!(fx2 + fy2 > worst))
-			{
-				stack_lo[sp] = lo;
-				stack_hi[sp] = m;
-				stack_gx2[sp] = fx2;
-				stack_gy2[sp] = fy2;
-				sp++;
-			}
-			stack_lo[sp] = m + 1;
-			stack_hi[sp] = hi;
-		}
-		stack_gx2[sp] = gx2;
-		stack_gy2[sp] = gy2;
-		sp++;
+		sp = kd_push_children(&st, sp, t, qx, qy, lo, hi, m, diff, gx2, gy2, worst);
 	}
 
 #undef KD_OFFER
@@ -651,20 +688,13 @@ kdtree_nearest_k(const kdtree *t, double qx, double qy, size_t k, double radius,
 static void
 kd_nearest1(const kdtree *t, double qx, double qy, double *bd, size_t *bi, size_t *bs)
 {
-	size_t		stack_lo[KD_STACK];
-	size_t		stack_hi[KD_STACK];
-	double		stack_gx2[KD_STACK];
-	double		stack_gy2[KD_STACK];
-	int			sp = 1;
+	kd_stack	st;
+	int			sp;
 	double		best = *bd;
 	size_t		bidx = *bi;
 	size_t		bpos = *bs;
 
-	stack_lo[0] = 0;
-	stack_hi[0] = t->n;
-	stack_gx2[0] = 0.0;
-	stack_gy2[0] = 0.0;
-	kd_box_gaps(t, t->n / 2, qx, qy, &stack_gx2[0], &stack_gy2[0]);
+	sp = kd_stack_init(&st, t, qx, qy);
 	while (sp > 0)
 	{
 		size_t		lo,
@@ -672,15 +702,13 @@ kd_nearest1(const kdtree *t, double qx, double qy, double *bd, size_t *bi, size_
 					m;
 		double		gx2,
 					gy2,
-					diff,
-					fx2,
-					fy2;
+					diff;
 
 		sp--;
-		lo = stack_lo[sp];
-		hi = stack_hi[sp];
-		gx2 = stack_gx2[sp];
-		gy2 = stack_gy2[sp];
+		lo = st.lo[sp];
+		hi = st.hi[sp];
+		gx2 = st.gx2[sp];
+		gy2 = st.gy2[sp];
 		if (gx2 + gy2 > best)
 			continue;
 
@@ -716,45 +744,7 @@ kd_nearest1(const kdtree *t, double qx, double qy, double *bd, size_t *bi, size_
 			}
 			diff = t->dim[m] == 0 ? dx : dy;
 		}
-		fx2 = gx2;
-		fy2 = gy2;
-		if (t->dim[m] == 0)
-			fx2 = diff * diff > gx2 ? diff * diff : gx2;
-		else
-			fy2 = diff * diff > gy2 ? diff * diff : gy2;
-		if (diff > 0)
-		{
-			if (!(fx2 + fy2 > best))
-				kd_box_gaps(t, m + 1 + (hi - m - 1) / 2, qx, qy, &fx2, &fy2);
-			if (!(fx2 + fy2 > best))
-			{
-				stack_lo[sp] = m + 1;
-				stack_hi[sp] = hi;
-				stack_gx2[sp] = fx2;
-				stack_gy2[sp] = fy2;
-				sp++;
-			}
-			stack_lo[sp] = lo;
-			stack_hi[sp] = m;
-		}
-		else
-		{
-			if (!(fx2 + fy2 > best))
-				kd_box_gaps(t, lo + (m - lo) / 2, qx, qy, &fx2, &fy2);
-			if (!(fx2 + fy2 > best))
-			{
-				stack_lo[sp] = lo;
-				stack_hi[sp] = m;
-				stack_gx2[sp] = fx2;
-				stack_gy2[sp] = fy2;
-				sp++;
-			}
-			stack_lo[sp] = m + 1;
-			stack_hi[sp] = hi;
-		}
-		stack_gx2[sp] = gx2;
-		stack_gy2[sp] = gy2;
-		sp++;
+		sp = kd_push_children(&st, sp, t, qx, qy, lo, hi, m, diff, gx2, gy2, best);
 	}
 	*bd = best;
 	*bi = bidx;
