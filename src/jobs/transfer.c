@@ -282,9 +282,11 @@ url_scheme_prefix(const char *url)
 }
 
 /*
- * transfer_check_url accepts absolute http:// and https:// URLs with a host,
- * as libcurl's URL parser reads them (the same parser the transfer uses).
- * The scheme is judged before the rest so that the reason names it.
+ * transfer_check_url accepts absolute http:// and https:// URLs with a host
+ * and without userinfo, as libcurl's URL parser reads them (the same parser
+ * the transfer uses).  The scheme is judged before the rest so that the
+ * reason names it.  Credentials go in the options, never in a URL: a URL is
+ * shown in results and logs.
  */
 bool
 transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t hostlen)
@@ -293,6 +295,7 @@ transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t
 	CURLUcode	rc;
 	char	   *scheme = NULL;
 	char	   *h = NULL;
+	char	   *user = NULL;
 	size_t		slen;
 	bool		ok = false;
 
@@ -345,6 +348,9 @@ transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t
 			 (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0))
 		set_message(err, errlen, "url scheme \"%s\" is not allowed: only http and https",
 					scheme ? scheme : "");
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+			 curl_url_get(u, CURLUPART_PASSWORD, &user, 0) == CURLUE_OK)
+		set_message(err, errlen, "url must not hold a user name or password");
 	else if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || h[0] == '\0')
 		set_message(err, errlen, "url has no host");
 	else if (host != NULL && hostlen > 0 && strlen(h) >= hostlen)
@@ -358,6 +364,7 @@ transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t
 
 	curl_free(scheme);
 	curl_free(h);
+	curl_free(user);
 	curl_url_cleanup(u);
 	return ok;
 }
@@ -943,8 +950,8 @@ transfer_pool_destroy(transfer_pool *pool)
 /*
  * setup_common sets the options every request of the pool shares, download
  * or upload: the URL, the item as private data, the error buffer, no
- * signals, http(s) only, no failing on HTTP errors (the status is judged by
- * us), the User-Agent and the connect and low-speed limits.
+ * signals, http(s) only, no userinfo, no failing on HTTP errors (the status
+ * is judged by us), the User-Agent and the connect and low-speed limits.
  */
 static CURLcode
 setup_common(transfer_item *item, CURL *e, const char *url, const char *user_agent,
@@ -957,6 +964,7 @@ setup_common(transfer_item *item, CURL *e, const char *url, const char *user_age
 	SET(CURLOPT_ERRORBUFFER, item->curl_error);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_PROTOCOLS_STR, TRANSFER_PROTOCOLS);
+	SET(CURLOPT_DISALLOW_USERNAME_IN_URL, 1L);
 	SET(CURLOPT_FAILONERROR, 0L);
 	if (user_agent != NULL)
 		SET(CURLOPT_USERAGENT, user_agent);

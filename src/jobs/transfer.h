@@ -145,7 +145,11 @@ extern bool transfer_progress(transfer_pool *pool, int64_t job_id, int64_t *done
 /* transfer_count returns how many downloads are running. */
 extern int	transfer_count(transfer_pool *pool);
 
-/* transfer_check_url: true when url is an absolute http:// or https:// URL with a host; else a reason. */
+/*
+ * transfer_check_url: true when url is an absolute http:// or https:// URL
+ * with a host and without a user name or password; else a reason (which
+ * never repeats the user name or password).
+ */
 extern bool transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t hostlen);
 
 #endif							/* MLOPS_TRANSFER_H */

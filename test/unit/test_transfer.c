@@ -901,6 +901,11 @@ test_check_url(void)
 	expect_url("http://", false, "no host");
 	expect_url("http://:80/x", false, "no host");
 	expect_url("http://exa mple.com/", false, "invalid url");
+	expect_url("http://user:pw-XYZ@example.com/", false, "url must not hold a user name or password");
+	expect_url("http://user@example.com/", false, "url must not hold a user name or password");
+	expect_url("https://:pw-XYZ@example.com/", false, "url must not hold a user name or password");
+	CHECK(!transfer_check_url("http://u:pw-XYZ@example.com/", err, sizeof(err), host, sizeof(host)) &&
+		  strstr(err, "pw-XYZ") == NULL, "the password is not repeated");
 
 	CHECK(transfer_check_url("http://127.0.0.1:8080/a", err, sizeof(err), host, sizeof(host)), "ip url accepted");
 	CHECK_STR(host, "127.0.0.1", "host of an ip url");
@@ -1594,17 +1599,16 @@ test_upload_http(transfer_pool *pool)
 	CHECK(strstr(r.error, "wrong-pw") == NULL && strstr(r.effective_url, "wrong-pw") == NULL, "no password in the result");
 	CHECK(!stored_exists("denied.bin"), "basic auth wrong: nothing stored");
 
-	/* credentials in the URL work and are not shown */
+	/* credentials in the url are refused (they belong in the options) and not repeated */
 	snprintf(url, sizeof(url), "http://alice:s3cret-pw@127.0.0.1:%d/auth/inurl.bin", server_port);
 	up_opts(&o, 307, UPLOAD_HTTP, url, src);
-	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_DONE, "credentials in the url: DONE");
-	CHECK(strstr(r.effective_url, "s3cret") == NULL && ends_with(r.effective_url, "/auth/inurl.bin"),
-		  "credentials in the url: not in effective_url");
-	snprintf(url, sizeof(url), "http://alice:bad-pw-in-url@127.0.0.1:%d/auth/inurl2.bin", server_port);
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "credentials in the url: refused");
+	CHECK(!retryable, "credentials in the url: not retryable");
+	CHECK_STR(err, "url must not hold a user name or password", "credentials in the url: message");
+	CHECK(!stored_exists("inurl.bin"), "credentials in the url: nothing stored");
+	snprintf(url, sizeof(url), "http://alice@127.0.0.1:%d/auth/inurl2.bin", server_port);
 	up_opts(&o, 308, UPLOAD_HTTP, url, src);
-	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "bad credentials in the url: FAILED");
-	CHECK(strstr(r.error, "bad-pw") == NULL && strstr(r.effective_url, "bad-pw") == NULL,
-		  "bad credentials in the url: not in the result");
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "a user name alone in the url: refused");
 
 	/* a 5xx is retryable and names the step */
 	set_url(url, sizeof(url), "/status/503");
