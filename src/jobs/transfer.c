@@ -12,6 +12,11 @@
  *	  transfer is taken off the multi handle at once by transfer_cancel, so
  *	  the next transfer_poll reports it whatever libcurl is doing.
  *
+ *	  Each item keeps its own copy of the network policy it was started
+ *	  with; libcurl's header, open-socket and pre-request callbacks check
+ *	  every redirect hop and connection against it (see "Network policy"
+ *	  below).
+ *
  *	  Cancelling an S3 multipart upload that has an UploadId is the one
  *	  exception: the parts already stored would otherwise stay on the server
  *	  (and be billed) until a lifecycle rule removes them.  transfer_cancel
@@ -65,8 +70,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <curl/curl.h>
 
@@ -127,6 +136,11 @@ typedef struct transfer_item
 	struct transfer_pool *pool;
 	char	   *dest_path;
 	char	   *part_path;		/* dest_path + ".part" */
+	netpolicy  *policy;			/* the transfer's own copy, or NULL */
+	int			hdr_status;		/* status of the response whose headers arrive */
+	bool		policy_hard;	/* policy_error surely caused the failure */
+	char		policy_error[400];	/* why the policy refused a hop or a
+									 * connection, "" when it did not */
 	char		expected[65];	/* expected SHA-256 in lower case; "" when none */
 	sha256_ctx	sha;
 	char		curl_error[CURL_ERROR_SIZE];
@@ -167,6 +181,7 @@ static void upload_free(struct upload_state *up);
 static void upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode res);
 static void upload_progress(transfer_item *item, int64_t *done, int64_t *total);
 static void upload_cancel(transfer_pool *pool, transfer_item *item);
+static bool policy_failed(const transfer_item *item, CURLcode res);
 
 /*
  * set_message formats into buf, if there is one.
@@ -742,10 +757,10 @@ sync_parent_dir(const char *path)
 
 /*
  * finish_item decides the outcome of a transfer libcurl has finished with
- * res.  Cancellation and our own refusals (size, write errors, status)
- * come before libcurl's error, since they caused it.  A complete 2xx body
- * is synced, closed, checked against the expected SHA-256 and renamed into
- * place.
+ * res.  Cancellation and our own refusals (policy, size, write errors,
+ * status) come before libcurl's error, since they caused it.  A complete
+ * 2xx body is synced, closed, checked against the expected SHA-256 and
+ * renamed into place.
  */
 static void
 finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
@@ -763,6 +778,11 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 		item->result.state = TRANSFER_CANCELLED;
 		release_part(item);
 		item->finished = true;
+		return;
+	}
+	if (policy_failed(item, res))
+	{
+		fail_item(item, false, "%s", item->policy_error);
 		return;
 	}
 	if (item->too_big || res == CURLE_FILESIZE_EXCEEDED)
@@ -849,6 +869,7 @@ free_item(transfer_pool *pool, transfer_item *item)
 	release_stage(item);		/* an upload's hashing ring */
 	if (item->up != NULL)
 		upload_free(item->up);
+	netpolicy_free(item->policy);
 	free(item->dest_path);
 	free(item->part_path);
 	free(item);
@@ -941,6 +962,257 @@ transfer_pool_destroy(transfer_pool *pool)
 	free(pool);
 }
 
+/* ------------------------------------------------------------------------
+ * Network policy (netpolicy.h): redirect hops, connections.
+ *
+ *	  A redirect hop is judged when its Location header arrives, from the
+ *	  header callback, before libcurl acts on it: the location is resolved
+ *	  against the URL of the response that carries it, as libcurl resolves
+ *	  it to follow, and a refused target aborts the transfer there, so that
+ *	  the refused host gets no connection, let alone a request.  (A 3xx with
+ *	  a Location libcurl would not follow, past max_redirects, is judged the
+ *	  same: it fails either way.)  The scheme and userinfo of a hop are
+ *	  checked even without a policy.
+ *
+ *	  A connection is judged by the address it goes to: the open-socket
+ *	  callback refuses a socket for a denied address, whatever name resolved
+ *	  to it (a DNS answer that changed since the URL was checked included),
+ *	  and libcurl goes on with the name's other addresses if it has any.  A
+ *	  connection reused from the multi handle's cache opens no socket: the
+ *	  pre-request callback checks the address of every connection, new or
+ *	  reused, once more before each request is sent.
+ *
+ *	  libcurl reports a refused socket as its generic "couldn't connect", a
+ *	  refused hop as a write error: the reason is kept in policy_error and
+ *	  wins over libcurl's message (policy_failed).  A refused socket is only
+ *	  the reason when no response came after it (another address of the
+ *	  name may have served the request): the header callback forgets it at
+ *	  each status line.
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * note_refusal keeps why the policy refused a hop or a connection; hard
+ * when the refusal surely ends the transfer.
+ */
+static void
+note_refusal(transfer_item *item, const char *why, bool hard)
+{
+	copy_text(item->policy_error, sizeof(item->policy_error), why);
+	item->policy_hard = hard;
+}
+
+/*
+ * policy_failed: the transfer, which libcurl ended with res, failed because
+ * the policy refused a hop or a connection.
+ */
+static bool
+policy_failed(const transfer_item *item, CURLcode res)
+{
+	return res != CURLE_OK && item->policy_error[0] != '\0';
+}
+
+/*
+ * shown_url writes url as a message may show it: without user name,
+ * password, query or fragment (they may hold credentials, signed URLs do),
+ * "?..." marking a query that was there, at most about 200 characters.
+ */
+static void
+shown_url(const char *url, char *out, size_t outlen)
+{
+	CURLU	   *u = curl_url();
+	char	   *q = NULL;
+	char	   *full = NULL;
+	bool		had_query;
+
+	copy_text(out, outlen, "(an invalid url)");
+	if (u == NULL)
+		return;
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK)
+	{
+		had_query = curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK;
+		curl_url_set(u, CURLUPART_USER, NULL, 0);
+		curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+		curl_url_set(u, CURLUPART_OPTIONS, NULL, 0);
+		curl_url_set(u, CURLUPART_QUERY, NULL, 0);
+		curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
+		if (curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK)
+			set_message(out, outlen, "%.200s%s%s", full, strlen(full) > 200 ? "..." : "",
+						had_query ? "?..." : "");
+	}
+	curl_free(q);
+	curl_free(full);
+	curl_url_cleanup(u);
+}
+
+/* libcurl resolves a Location with these flags when it follows it (lib/transfer.c, Curl_follow). */
+#if LIBCURL_VERSION_NUM >= 0x074e00
+#define REDIRECT_URL_FLAGS	(CURLU_URLENCODE | CURLU_ALLOW_SPACE | CURLU_NON_SUPPORT_SCHEME)
+#else
+#define REDIRECT_URL_FLAGS	(CURLU_URLENCODE | CURLU_NON_SUPPORT_SCHEME)
+#endif
+
+/*
+ * check_redirect judges the target of a Location header value [value,
+ * value + len) of a 3xx response: resolved against the URL that answered,
+ * it must pass netpolicy_check_url (the scheme and userinfo checks only,
+ * without a policy).  False, with the reason kept, when it is refused.
+ */
+static bool
+check_redirect(transfer_item *item, const char *value, size_t len)
+{
+	char	   *location;
+	char	   *base = NULL;
+	char	   *target = NULL;
+	CURLU	   *u;
+	CURLUcode	rc;
+	char		why[300];
+	char		shown[256];
+	char		msg[sizeof(item->policy_error)];
+	bool		ok = false;
+
+	while (len > 0 && isspace((unsigned char) *value))
+		value++, len--;
+	while (len > 0 && isspace((unsigned char) value[len - 1]))
+		len--;
+	if (len == 0)
+		return true;			/* libcurl ignores an empty Location too */
+	location = strndup(value, len);
+	u = curl_url();
+	if (location == NULL || u == NULL ||
+		curl_easy_getinfo(item->easy, CURLINFO_EFFECTIVE_URL, &base) != CURLE_OK || base == NULL ||
+		curl_url_set(u, CURLUPART_URL, base, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
+		note_refusal(item, "redirect refused: cannot resolve its location", true);
+	else if ((rc = curl_url_set(u, CURLUPART_URL, location, REDIRECT_URL_FLAGS)) != CURLUE_OK)
+	{
+		curl_message(why, sizeof(why), CURLE_OK, curl_url_strerror(rc));
+		set_message(msg, sizeof(msg), "redirect refused: its location is not a valid url (%s)", why);
+		note_refusal(item, msg, true);
+	}
+	else if (curl_url_get(u, CURLUPART_URL, &target, 0) != CURLUE_OK)
+		note_refusal(item, "redirect refused: cannot resolve its location", true);
+	else if (!netpolicy_check_url(item->policy, target, why, sizeof(why)))
+	{
+		shown_url(target, shown, sizeof(shown));
+		set_message(msg, sizeof(msg), "redirect to \"%s\" refused: %s", shown, why);
+		note_refusal(item, msg, true);
+	}
+	else
+		ok = true;
+	curl_free(target);
+	curl_url_cleanup(u);
+	free(location);
+	return ok;
+}
+
+/*
+ * dl_header is a download's header callback: it follows the status of each
+ * response (forgetting a refused socket once a response came) and judges
+ * the Location of a 3xx response before libcurl follows it.  Returning 0
+ * aborts the transfer.
+ */
+static size_t
+dl_header(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	transfer_item *item = userdata;
+	size_t		len = size * nitems;
+
+	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0)
+	{
+		size_t		i = 5;
+		int			code = 0;
+
+		while (i < len && !isspace((unsigned char) buf[i]))
+			i++;
+		while (i < len && buf[i] == ' ')
+			i++;
+		for (int d = 0; d < 3 && i < len && isdigit((unsigned char) buf[i]); d++, i++)
+			code = code * 10 + (buf[i] - '0');
+		item->hdr_status = code;
+		if (!item->policy_hard)
+			item->policy_error[0] = '\0';
+	}
+	else if (item->hdr_status >= 300 && item->hdr_status <= 399 &&
+			 len >= 9 && strncasecmp(buf, "location:", 9) == 0)
+	{
+		if (!check_redirect(item, buf + 9, len - 9))
+			return 0;
+	}
+	return len;
+}
+
+/*
+ * open_socket is libcurl's open-socket callback: it refuses (CURL_SOCKET_BAD,
+ * which libcurl takes as a failed connect) a socket for an address in a
+ * denied network, and otherwise opens it as libcurl would, close-on-exec.
+ */
+static curl_socket_t
+open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	transfer_item *item = clientp;
+	char		why[sizeof(item->policy_error)];
+
+	(void) purpose;
+	if (address->family == AF_INET6 && address->addrlen < sizeof(struct sockaddr_in6))
+	{
+		note_refusal(item, "connection refused: an ipv6 address too short to check", false);
+		return CURL_SOCKET_BAD;
+	}
+	if (netpolicy_addr_denied(item->policy, &address->addr, why, sizeof(why)))
+	{
+		note_refusal(item, why, false);
+		return CURL_SOCKET_BAD;
+	}
+#ifdef SOCK_CLOEXEC
+	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+#else
+	return socket(address->family, address->socktype, address->protocol);
+#endif
+}
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+/*
+ * check_peer is libcurl's pre-request callback: the address of the
+ * connection a request is about to use, new or reused from the cache, must
+ * not be denied.  An address libcurl gives in a form inet_pton does not read
+ * was opened through open_socket, and passes.
+ */
+static int
+check_peer(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+		   int conn_primary_port, int conn_local_port)
+{
+	transfer_item *item = clientp;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	const struct sockaddr *sa = NULL;
+	char		why[sizeof(item->policy_error)];
+
+	(void) conn_local_ip;
+	(void) conn_primary_port;
+	(void) conn_local_port;
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (conn_primary_ip == NULL)
+		return CURL_PREREQFUNC_OK;
+	if (inet_pton(AF_INET, conn_primary_ip, &sin.sin_addr) == 1)
+	{
+		sin.sin_family = AF_INET;
+		sa = (const struct sockaddr *) &sin;
+	}
+	else if (inet_pton(AF_INET6, conn_primary_ip, &sin6.sin6_addr) == 1)
+	{
+		sin6.sin6_family = AF_INET6;
+		sa = (const struct sockaddr *) &sin6;
+	}
+	if (sa != NULL && netpolicy_addr_denied(item->policy, sa, why, sizeof(why)))
+	{
+		note_refusal(item, why, true);
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
+}
+#endif
+
 #define SET(opt, val) \
 	do { \
 		if (rc == CURLE_OK) \
@@ -951,7 +1223,8 @@ transfer_pool_destroy(transfer_pool *pool)
  * setup_common sets the options every request of the pool shares, download
  * or upload: the URL, the item as private data, the error buffer, no
  * signals, http(s) only, no userinfo, no failing on HTTP errors (the status
- * is judged by us), the User-Agent and the connect and low-speed limits.
+ * is judged by us), the User-Agent, the connect and low-speed limits, and
+ * with a policy, the checks of each connection's address.
  */
 static CURLcode
 setup_common(transfer_item *item, CURL *e, const char *url, const char *user_agent,
@@ -966,6 +1239,15 @@ setup_common(transfer_item *item, CURL *e, const char *url, const char *user_age
 	SET(CURLOPT_PROTOCOLS_STR, TRANSFER_PROTOCOLS);
 	SET(CURLOPT_DISALLOW_USERNAME_IN_URL, 1L);
 	SET(CURLOPT_FAILONERROR, 0L);
+	if (item->policy != NULL)
+	{
+		SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
+		SET(CURLOPT_OPENSOCKETDATA, (void *) item);
+#if LIBCURL_VERSION_NUM >= 0x075000
+		SET(CURLOPT_PREREQFUNCTION, check_peer);
+		SET(CURLOPT_PREREQDATA, (void *) item);
+#endif
+	}
 	if (user_agent != NULL)
 		SET(CURLOPT_USERAGENT, user_agent);
 	if (connect_timeout_s > 0)
@@ -997,6 +1279,8 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 	SET(CURLOPT_BUFFERSIZE, TRANSFER_BUFFER_SIZE);
 	SET(CURLOPT_WRITEFUNCTION, write_body);
 	SET(CURLOPT_WRITEDATA, (void *) item);
+	SET(CURLOPT_HEADERFUNCTION, dl_header);
+	SET(CURLOPT_HEADERDATA, (void *) item);
 	SET(CURLOPT_NOPROGRESS, 0L);
 	SET(CURLOPT_XFERINFOFUNCTION, xfer_progress);
 	SET(CURLOPT_XFERINFODATA, (void *) item);
@@ -1053,10 +1337,10 @@ check_opts(transfer_pool *pool, const transfer_opts *opts, char *err, size_t err
 }
 
 /*
- * transfer_start checks the options, creates "<dest>.part" (truncating an
- * old one), sets up an easy handle and adds it to the pool's multi handle.
- * Only failures that may pass (no memory, no file descriptors, a full disk)
- * are retryable.
+ * transfer_start checks the options and the URL (with the policy, when
+ * there is one), creates "<dest>.part" (truncating an old one), sets up an
+ * easy handle and adds it to the pool's multi handle.  Only failures that
+ * may pass (no memory, no file descriptors, a full disk) are retryable.
  */
 bool
 transfer_start(transfer_pool *pool, const transfer_opts *opts,
@@ -1077,6 +1361,8 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	}
 	if (!transfer_check_url(opts->url, err, errlen, NULL, 0))
 		return false;
+	if (opts->policy != NULL && !netpolicy_check_url(opts->policy, opts->url, err, errlen))
+		return false;
 	if (!check_opts(pool, opts, err, errlen))
 		return false;
 
@@ -1087,13 +1373,17 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 		item->fd = -1;
 		item->dest_path = strdup(opts->dest_path);
 		item->part_path = malloc(dlen + sizeof(".part"));
+		if (opts->policy != NULL)
+			item->policy = netpolicy_copy(opts->policy);
 	}
-	if (item == NULL || item->dest_path == NULL || item->part_path == NULL)
+	if (item == NULL || item->dest_path == NULL || item->part_path == NULL ||
+		(opts->policy != NULL && item->policy == NULL))
 	{
 		if (item != NULL)
 		{
 			free(item->dest_path);
 			free(item->part_path);
+			netpolicy_free(item->policy);
 			free(item);
 		}
 		set_message(err, errlen, "out of memory");
@@ -1831,7 +2121,10 @@ strip_etag(char *dst, size_t dstlen, const char *src, size_t len)
 	dst[len] = '\0';
 }
 
-/* up_header notes the ETag of the final response. */
+/*
+ * up_header notes the ETag of the final response; a status line also
+ * forgets a socket the policy refused (another address served the request).
+ */
 static size_t
 up_header(char *buf, size_t size, size_t nitems, void *userdata)
 {
@@ -1840,7 +2133,11 @@ up_header(char *buf, size_t size, size_t nitems, void *userdata)
 	size_t		len = size * nitems;
 
 	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0)
+	{
 		up->etag_hdr[0] = '\0';
+		if (!item->policy_hard)
+			item->policy_error[0] = '\0';
+	}
 	else if (len > 5 && strncasecmp(buf, "etag:", 5) == 0)
 		strip_etag(up->etag_hdr, sizeof(up->etag_hdr), buf + 5, len - 5);
 	return len;
@@ -2038,6 +2335,8 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 	char		hdr[128];
 
 	item->curl_error[0] = '\0';
+	item->policy_error[0] = '\0';
+	item->policy_hard = false;
 	up->etag_hdr[0] = '\0';
 	up->body_off = up->body_len = up->body_pos = 0;
 	up->source_short = false;
@@ -2276,15 +2575,23 @@ upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode res)
 		/* a failure keeps its own message; a cancel tells how the abort went */
 		if (item->cancelled && res != CURLE_OK)
 		{
-			char		why[CURL_ERROR_SIZE + 64];
+			char		why[sizeof(item->policy_error) + CURL_ERROR_SIZE];
 
-			curl_message(why, sizeof(why), res, item->curl_error);
+			if (policy_failed(item, res))
+				copy_text(why, sizeof(why), item->policy_error);
+			else
+				curl_message(why, sizeof(why), res, item->curl_error);
 			set_message(item->result.error, sizeof(item->result.error), "%s failed: %s", name, why);
 		}
 		else if (item->cancelled && !status_ok(up, code))
 			set_message(item->result.error, sizeof(item->result.error), "%s failed: http status %ld",
 						name, code);
 		upload_finish_stopped(item);
+		return;
+	}
+	if (policy_failed(item, res))
+	{
+		upload_fail(pool, item, false, "%s failed: %s", name, item->policy_error);
 		return;
 	}
 	if (item->write_errno != 0)
@@ -2495,6 +2802,8 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 	}
 	if (!transfer_check_url(opts->url, err, errlen, NULL, 0))
 		return false;
+	if (opts->policy != NULL && !netpolicy_check_url(opts->policy, opts->url, err, errlen))
+		return false;
 	if (opts->target != UPLOAD_HTTP && opts->target != UPLOAD_WEBDAV && opts->target != UPLOAD_S3)
 	{
 		set_message(err, errlen, "unknown upload target");
@@ -2547,7 +2856,8 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		{
 			char		why[256];
 
-			if (!transfer_check_url(opts->mkcol_urls[i], why, sizeof(why), NULL, 0))
+			if (!transfer_check_url(opts->mkcol_urls[i], why, sizeof(why), NULL, 0) ||
+				(opts->policy != NULL && !netpolicy_check_url(opts->policy, opts->mkcol_urls[i], why, sizeof(why))))
 			{
 				set_message(err, errlen, "mkcol url %d: %s", i + 1, why);
 				return false;
@@ -2602,6 +2912,8 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 	up->connect_timeout_s = opts->connect_timeout_s;
 	up->low_speed_limit = opts->low_speed_limit;
 	up->low_speed_time_s = opts->low_speed_time_s;
+	if (opts->policy != NULL && (item->policy = netpolicy_copy(opts->policy)) == NULL)
+		oom = true;
 	up->url = dup_or_null(opts->url, &oom);
 	up->url_shown = strip_userinfo(opts->url);
 	if (up->url_shown == NULL)
