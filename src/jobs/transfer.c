@@ -15,7 +15,10 @@
  *	  Each item keeps its own copy of the network policy it was started
  *	  with; libcurl's header, open-socket and pre-request callbacks check
  *	  every redirect hop and connection against it (see "Network policy"
- *	  below).
+ *	  below).  A download holds its destination's directory open from the
+ *	  start and creates, removes and renames its files relative to it
+ *	  (openat, unlinkat, renameat), so that a directory swapped for a
+ *	  symbolic link meanwhile changes nothing (see open_part).
  *
  *	  Cancelling an S3 multipart upload that has an UploadId is the one
  *	  exception: the parts already stored would otherwise stay on the server
@@ -136,6 +139,9 @@ typedef struct transfer_item
 	struct transfer_pool *pool;
 	char	   *dest_path;
 	char	   *part_path;		/* dest_path + ".part" */
+	int			dir_fd;			/* downloads: dest_path's directory; -1 when none */
+	const char *dest_base;		/* dest_path's last component (points into it) */
+	const char *part_base;		/* part_path's last component (points into it) */
 	netpolicy  *policy;			/* the transfer's own copy, or NULL */
 	int			hdr_status;		/* status of the response whose headers arrive */
 	bool		policy_hard;	/* policy_error surely caused the failure */
@@ -670,7 +676,8 @@ xfer_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 
 /*
  * release_part frees the staging buffer, closes and removes the .part
- * file: a failed or cancelled download leaves nothing behind.
+ * file (in the directory it was created in): a failed or cancelled
+ * download leaves nothing behind.
  */
 static void
 release_part(transfer_item *item)
@@ -681,8 +688,8 @@ release_part(transfer_item *item)
 		close(item->fd);
 		item->fd = -1;
 	}
-	if (item->part_path != NULL)
-		unlink(item->part_path);
+	if (item->part_path != NULL && item->dir_fd >= 0)
+		unlinkat(item->dir_fd, item->part_base, 0);
 }
 
 /*
@@ -730,37 +737,13 @@ fail_item(transfer_item *item, bool retryable, const char *fmt,...)
 }
 
 /*
- * sync_parent_dir makes a rename durable by syncing the directory that
- * holds path.  Best effort: the file itself is already synced, and a
- * directory that cannot be opened is not a reason to fail a download.
- */
-static void
-sync_parent_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char	   *dir;
-	int			fd;
-
-	if (slash == NULL)
-		return;
-	dir = strndup(path, slash == path ? 1 : (size_t) (slash - path));
-	if (dir == NULL)
-		return;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
-	{
-		(void) fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
-/*
  * finish_item decides the outcome of a transfer libcurl has finished with
  * res.  Cancellation and our own refusals (policy, size, write errors,
  * status) come before libcurl's error, since they caused it.  A complete
  * 2xx body is synced, closed, checked against the expected SHA-256 and
- * renamed into place.
+ * renamed into place, in the directory held open since the start; the
+ * directory is synced to make the rename durable (best effort: the file
+ * itself is synced already).
  */
 static void
 finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
@@ -768,6 +751,7 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 	uint8_t		digest[32];
 	char		hex[65];
 	long		code;
+	struct stat st;
 
 	detach_easy(pool, item);
 	code = item->result.http_status;
@@ -838,7 +822,15 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 		fail_item(item, false, "sha256 mismatch: expected %s, got %s", item->expected, hex);
 		return;
 	}
-	if (rename(item->part_path, item->dest_path) != 0)
+	/* renameat replaces a symbolic link rather than follow it; still, refuse one */
+	if (fstatat(item->dir_fd, item->dest_base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+	{
+		fail_item(item, false, "cannot rename \"%s\" to \"%s\": \"%s\" is %s",
+				  item->part_base, item->dest_base, item->dest_base,
+				  S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+		return;
+	}
+	if (renameat(item->dir_fd, item->part_base, item->dir_fd, item->dest_base) != 0)
 	{
 		int			e = errno;
 
@@ -846,7 +838,7 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 				  item->part_path, item->dest_path, strerror(e));
 		return;
 	}
-	sync_parent_dir(item->dest_path);
+	(void) fsync(item->dir_fd);
 
 	memcpy(item->result.sha256, hex, sizeof(hex));
 	item->result.state = TRANSFER_DONE;
@@ -869,6 +861,8 @@ free_item(transfer_pool *pool, transfer_item *item)
 	release_stage(item);		/* an upload's hashing ring */
 	if (item->up != NULL)
 		upload_free(item->up);
+	if (item->dir_fd >= 0)
+		close(item->dir_fd);
 	netpolicy_free(item->policy);
 	free(item->dest_path);
 	free(item->part_path);
@@ -1297,9 +1291,17 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 static bool
 check_opts(transfer_pool *pool, const transfer_opts *opts, char *err, size_t errlen)
 {
+	const char *base;
+
 	if (opts->dest_path == NULL || opts->dest_path[0] != '/')
 	{
 		set_message(err, errlen, "dest_path must be an absolute path");
+		return false;
+	}
+	base = strrchr(opts->dest_path, '/') + 1;
+	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+	{
+		set_message(err, errlen, "dest_path must name a file");
 		return false;
 	}
 	if (opts->expected_sha256 != NULL)
@@ -1337,10 +1339,102 @@ check_opts(transfer_pool *pool, const transfer_opts *opts, char *err, size_t err
 }
 
 /*
+ * open_part opens the destination's directory (held until the item is
+ * freed: the file is renamed in the directory it was created in, whatever
+ * happens to the path meanwhile) and creates "<dest>.part" in it.  The file
+ * is opened without following a symbolic link, without blocking (a FIFO
+ * would block a write-only open) and without truncating, then checked: a
+ * symbolic link, anything but a regular file, or a file with other hard
+ * links (truncating it would truncate them) is refused, not retryable, and
+ * left alone; a "<dest>" that is a symbolic link or not a regular file is
+ * refused too.  Only then is an old .part of ours truncated.  Messages name
+ * the file by its base name, except errno's (as before: the full path).
+ */
+static bool
+open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
+{
+	const char *slash = strrchr(item->dest_path, '/');
+	char	   *dir;
+	struct stat st;
+	int			fd;
+	int			flags;
+
+	dir = strndup(item->dest_path, slash == item->dest_path ? 1 : (size_t) (slash - item->dest_path));
+	if (dir == NULL)
+	{
+		set_message(err, errlen, "out of memory");
+		*retryable = true;
+		return false;
+	}
+	item->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (item->dir_fd < 0)
+	{
+		int			e = errno;
+
+		set_message(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
+		*retryable = errno_transient(e);
+		return false;
+	}
+	if (fstatat(item->dir_fd, item->dest_base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+	{
+		set_message(err, errlen, "cannot download to \"%s\": it is %s", item->dest_base,
+					S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+		return false;
+	}
+
+	fd = openat(item->dir_fd, item->part_base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0)
+	{
+		int			e = errno;
+
+		if (e == ELOOP)
+			set_message(err, errlen, "cannot create \"%s\": it is a symbolic link", item->part_base);
+		else if (e == EISDIR || e == ENXIO || e == ENODEV || e == ETXTBSY)
+			set_message(err, errlen, "cannot create \"%s\": it is not a regular file", item->part_base);
+		else
+		{
+			set_message(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
+			*retryable = errno_transient(e);
+		}
+		return false;
+	}
+	if (fstat(fd, &st) != 0)
+	{
+		int			e = errno;
+
+		set_message(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
+		*retryable = errno_transient(e);
+		close(fd);
+		return false;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink > 1)
+	{
+		set_message(err, errlen, "cannot create \"%s\": %s", item->part_base,
+					S_ISREG(st.st_mode) ? "it has other hard links" : "it is not a regular file");
+		close(fd);
+		return false;
+	}
+	if (ftruncate(fd, 0) != 0 ||
+		(flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+	{
+		int			e = errno;
+
+		set_message(err, errlen, "cannot truncate \"%s\": %s", item->part_path, strerror(e));
+		*retryable = errno_transient(e);
+		close(fd);
+		return false;
+	}
+	item->fd = fd;
+	return true;
+}
+
+/*
  * transfer_start checks the options and the URL (with the policy, when
- * there is one), creates "<dest>.part" (truncating an old one), sets up an
- * easy handle and adds it to the pool's multi handle.  Only failures that
- * may pass (no memory, no file descriptors, a full disk) are retryable.
+ * there is one), creates "<dest>.part" (truncating an old one of ours, see
+ * open_part), sets up an easy handle and adds it to the pool's multi
+ * handle.  Only failures that may pass (no memory, no file descriptors, a
+ * full disk) are retryable.
  */
 bool
 transfer_start(transfer_pool *pool, const transfer_opts *opts,
@@ -1350,6 +1444,7 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	size_t		dlen;
 	CURLcode	rc;
 	CURLMcode	mrc;
+	bool		again = false;
 
 	if (retryable != NULL)
 		*retryable = false;
@@ -1371,6 +1466,7 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	if (item != NULL)
 	{
 		item->fd = -1;
+		item->dir_fd = -1;
 		item->dest_path = strdup(opts->dest_path);
 		item->part_path = malloc(dlen + sizeof(".part"));
 		if (opts->policy != NULL)
@@ -1393,6 +1489,8 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	}
 	memcpy(item->part_path, opts->dest_path, dlen);
 	memcpy(item->part_path + dlen, ".part", sizeof(".part"));
+	item->dest_base = strrchr(item->dest_path, '/') + 1;
+	item->part_base = strrchr(item->part_path, '/') + 1;
 	item->pool = pool;
 	item->result.job_id = opts->job_id;
 	item->result.state = TRANSFER_RUNNING;
@@ -1402,14 +1500,10 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 			item->expected[i] = (char) tolower((unsigned char) opts->expected_sha256[i]);
 	sha256_init(&item->sha);
 
-	item->fd = open(item->part_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-	if (item->fd < 0)
+	if (!open_part(item, err, errlen, &again))
 	{
-		int			e = errno;
-
-		set_message(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
 		if (retryable != NULL)
-			*retryable = errno_transient(e);
+			*retryable = again;
 		/* not ours to remove: it may be another process's file */
 		free(item->part_path);
 		item->part_path = NULL;
@@ -2901,6 +2995,7 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		return false;
 	}
 	item->fd = fd;
+	item->dir_fd = -1;
 	item->pool = pool;
 	item->up = up;
 	item->result.job_id = opts->job_id;

@@ -21,6 +21,12 @@
  *	  Without a policy (NULL) hosts, ports and addresses are not checked; the
  *	  scheme (http and https only, redirects included) and userinfo (refused
  *	  in every URL) are checked always.
+ *
+ *	  Files: "<dest>.part" is created in the destination's directory, held
+ *	  open from the start (so the file is renamed into the directory it was
+ *	  created in), without following a symbolic link; a "<dest>.part" that is
+ *	  a symbolic link, not a regular file, or has other hard links, and a
+ *	  "<dest>" that is a symbolic link or not a regular file, are refused.
  */
 #ifndef MLOPS_TRANSFER_H
 #define MLOPS_TRANSFER_H
@@ -137,8 +143,8 @@ extern void transfer_pool_destroy(transfer_pool *pool);
 /*
  * transfer_start validates the options (URL and policy, destination) and
  * starts a download.  Returns false with a message in err when it cannot
- * start (a bad or refused URL is not retryable; *retryable says whether
- * trying again could help).
+ * start (a bad or refused URL, a refused destination or .part file are not
+ * retryable; *retryable says whether trying again could help).
  */
 extern bool transfer_start(transfer_pool *pool, const transfer_opts *opts,
 						   char *err, size_t errlen, bool *retryable);

@@ -14,6 +14,7 @@
  *	/big			announces 10000000 bytes, sends 1000, then stalls
  *	/stall/<n>		announces 2n bytes, sends n pattern bytes, then stalls
  *	/redirect-to?u=<url>	302 to url (percent-decoded): any host, port or scheme
+ *	/delay/<ms>		waits ms milliseconds, then answers as /ok/100
  *	/keep/<n>		as /ok/<n>, but keeps the connection open for the next request
  *
  * and, for uploads (bodies stored as files in srvdir, '/' in names as '_'):
@@ -71,6 +72,7 @@ static pid_t server2_pid = -1;	/* the second server, for cross-host redirects */
 static int	server2_port = 0;
 static char tmpdir[64];
 static char srvdir[64];			/* the upload server's files */
+static char outdir[64];			/* "outside the work directory", for symbolic links */
 
 /* pattern_byte is byte i of every /ok and /nolen body. */
 static unsigned char
@@ -249,6 +251,12 @@ serve_client(int fd)
 		url_decode(path + 15, target, sizeof(target));
 		snprintf(extra, sizeof(extra), "Location: %s\r\nContent-Length: 0\r\n", target);
 		send_head(fd, 302, extra);
+	}
+	else if (sscanf(path, "/delay/%ld", &n) == 1 && n >= 0)
+	{
+		sleep_ms(n);
+		if (send_head(fd, 200, "Content-Length: 100\r\n") == 0)
+			send_pattern(fd, 100);
 	}
 	else if (sscanf(path, "/ok/%ld", &n) == 1 && n >= 0)
 	{
@@ -1620,6 +1628,159 @@ test_policy_networks(transfer_pool *pool)
 	netpolicy_free(p);
 }
 
+/* read_text reads up to len - 1 bytes of path into buf ("" when it cannot). */
+static void
+read_text(const char *path, char *buf, size_t len)
+{
+	FILE	   *f = fopen(path, "r");
+	size_t		n = 0;
+
+	if (f != NULL)
+	{
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}
+
+/* write_text writes text to path; 1 on success. */
+static int
+write_text(const char *path, const char *text)
+{
+	FILE	   *f = fopen(path, "w");
+
+	if (f == NULL)
+		return 0;
+	fputs(text, f);
+	return fclose(f) == 0;
+}
+
+/*
+ * test_part_files: a .part that is a symbolic link, not a regular file or
+ * hard-linked, and a destination that is a symbolic link or a directory,
+ * are refused and left alone; a leftover .part of ours is truncated; the
+ * file is renamed in the directory it was created in.
+ */
+static void
+test_part_files(transfer_pool *pool)
+{
+	transfer_opts o;
+	transfer_result r;
+	char		url[256];
+	char		dest[256];
+	char		part[300];
+	char		outside[256];
+	char		other[256];
+	char		text[64];
+	char		err[512];
+	char		sub[128];
+	char		moved[128];
+	bool		retryable = true;
+	long long	t0;
+	struct stat st;
+
+	snprintf(outside, sizeof(outside), "%s/victim.txt", outdir);
+	CHECK(write_text(outside, "keep me\n"), "outside file written");
+	set_url(url, sizeof(url), "/ok/100");
+
+	/* .part is a symbolic link to a file outside */
+	set_dest(dest, sizeof(dest), "sym.bin");
+	snprintf(part, sizeof(part), "%s.part", dest);
+	CHECK(symlink(outside, part) == 0, "sym.bin.part -> outside made");
+	base_opts(&o, 940, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "a .part symbolic link refused");
+	CHECK(!retryable, "a .part symbolic link: not retryable");
+	CHECK_STR(err, "cannot create \"sym.bin.part\": it is a symbolic link", "a .part symbolic link: message");
+	read_text(outside, text, sizeof(text));
+	CHECK_STR(text, "keep me\n", "the outside file is untouched");
+	CHECK(lstat(part, &st) == 0 && S_ISLNK(st.st_mode), "the symbolic link is left alone");
+	unlink(part);
+
+	/* .part is a dangling symbolic link: no file is created where it points */
+	snprintf(other, sizeof(other), "%s/created.txt", outdir);
+	CHECK(symlink(other, part) == 0, "sym.bin.part -> missing outside file made");
+	base_opts(&o, 941, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "a dangling .part symbolic link refused");
+	CHECK(!file_exists(other), "nothing created outside");
+	unlink(part);
+
+	/* the destination is a symbolic link */
+	set_dest(dest, sizeof(dest), "dlink.bin");
+	CHECK(symlink(outside, dest) == 0, "dlink.bin -> outside made");
+	base_opts(&o, 942, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable) && !retryable, "a destination symbolic link refused");
+	CHECK_STR(err, "cannot download to \"dlink.bin\": it is a symbolic link", "a destination symbolic link: message");
+	CHECK(!part_exists(dest), "no .part next to it");
+	unlink(dest);
+
+	/* the destination is a directory */
+	set_dest(dest, sizeof(dest), "ddir.bin");
+	CHECK(mkdir(dest, 0700) == 0, "ddir.bin made");
+	base_opts(&o, 943, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "a destination directory refused");
+	CHECK_STR(err, "cannot download to \"ddir.bin\": it is not a regular file", "a destination directory: message");
+	rmdir(dest);
+	snprintf(dest, sizeof(dest), "%s/", tmpdir);
+	base_opts(&o, 943, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "a dest_path ending in / refused");
+	CHECK_STR(err, "dest_path must name a file", "a dest_path ending in /: message");
+
+	/* .part has another hard link */
+	set_dest(dest, sizeof(dest), "hard.bin");
+	snprintf(part, sizeof(part), "%s.part", dest);
+	set_dest(other, sizeof(other), "hard-target.txt");
+	CHECK(write_text(other, "linked\n") && link(other, part) == 0, "hard.bin.part hard link made");
+	base_opts(&o, 944, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable) && !retryable, "a hard-linked .part refused");
+	CHECK_STR(err, "cannot create \"hard.bin.part\": it has other hard links", "a hard-linked .part: message");
+	read_text(other, text, sizeof(text));
+	CHECK_STR(text, "linked\n", "the hard-linked file is not truncated");
+	unlink(part);
+	unlink(other);
+
+	/* .part is a FIFO: refused without blocking */
+	set_dest(dest, sizeof(dest), "fifo.bin");
+	snprintf(part, sizeof(part), "%s.part", dest);
+	CHECK(mkfifo(part, 0600) == 0, "fifo.bin.part made");
+	base_opts(&o, 945, url, dest);
+	t0 = now_ms();
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable) && !retryable, "a FIFO .part refused");
+	CHECK(now_ms() - t0 < 1000, "without blocking");
+	CHECK_STR(err, "cannot create \"fifo.bin.part\": it is not a regular file", "a FIFO .part: message");
+	unlink(part);
+	CHECK_INT(transfer_count(pool), 0, "nothing started by refusals");
+
+	/* a leftover .part of ours is truncated and replaced */
+	set_dest(dest, sizeof(dest), "old.bin");
+	snprintf(part, sizeof(part), "%s.part", dest);
+	CHECK(write_text(part, "an older, longer attempt that must not survive at all, not a byte of it, no"), "old .part written");
+	base_opts(&o, 946, url, dest);
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "download over an old .part DONE");
+	CHECK(file_is_pattern(dest, 100), "the file holds the new body only");
+	CHECK(!part_exists(dest), "no .part left");
+	unlink(dest);
+
+	/* the directory is held from the start: swapping it for a symbolic link changes nothing */
+	set_dest(sub, sizeof(sub), "sub");
+	set_dest(moved, sizeof(moved), "sub-moved");
+	CHECK(mkdir(sub, 0700) == 0, "sub made");
+	snprintf(dest, sizeof(dest), "%s/pin.bin", sub);
+	set_url(url, sizeof(url), "/delay/300");
+	base_opts(&o, 947, url, dest);
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start a download into sub");
+	CHECK(rename(sub, moved) == 0 && symlink(outdir, sub) == 0, "sub moved away and replaced by a link outside");
+	CHECK(wait_result(pool, &r, 10000) && r.state == TRANSFER_DONE, "download into the moved directory DONE");
+	snprintf(other, sizeof(other), "%s/pin.bin", moved);
+	CHECK(file_is_pattern(other, 100), "the file is in the directory it was started in");
+	snprintf(other, sizeof(other), "%s/pin.bin", outdir);
+	CHECK(!file_exists(other), "nothing written through the link");
+	snprintf(other, sizeof(other), "%s/pin.bin", moved);
+	unlink(other);
+	unlink(sub);
+	rmdir(moved);
+	unlink(outside);
+}
+
 /* test_cancel: cancel /slow after about 300 ms. */
 static void
 test_cancel(transfer_pool *pool)
@@ -2580,7 +2741,8 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_transfer.XXXXXX");
 	snprintf(srvdir, sizeof(srvdir), "/tmp/test_transfer_srv.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL || mkdtemp(srvdir) == NULL ||
+	snprintf(outdir, sizeof(outdir), "/tmp/test_transfer_out.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL || mkdtemp(srvdir) == NULL || mkdtemp(outdir) == NULL ||
 		start_server(&server_port, &server_pid) != 0 || start_server(&server2_port, &server2_pid) != 0)
 	{
 		printf("Bail out! cannot set up: %s\n", strerror(errno));
@@ -2600,6 +2762,7 @@ main(void)
 	test_cancel(pool);
 	test_policy_redirects(pool);
 	test_policy_networks(pool);
+	test_part_files(pool);
 	test_upload_http(pool);
 	test_upload_webdav(pool);
 	test_upload_s3_fake(pool);
@@ -2617,6 +2780,7 @@ main(void)
 	stop_server(&server_pid);
 	stop_server(&server2_pid);
 	CHECK(rmdir(tmpdir) == 0, "test directory left empty");
+	CHECK(rmdir(outdir) == 0, "outside directory left empty");
 	CHECK(remove_srvdir() == 0, "upload server folder removed");
 	return unit_done();
 }
