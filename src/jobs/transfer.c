@@ -12,6 +12,14 @@
  *	  transfer is taken off the multi handle at once by transfer_cancel, so
  *	  the next transfer_poll reports it whatever libcurl is doing.
  *
+ *	  Each item keeps its own copy of the network policy it was started
+ *	  with; libcurl's header, open-socket and pre-request callbacks check
+ *	  every redirect hop and connection against it (see "Network policy"
+ *	  below).  A download holds its destination's directory open from the
+ *	  start and creates, removes and renames its files relative to it
+ *	  (openat, unlinkat, renameat), so that a directory swapped for a
+ *	  symbolic link meanwhile changes nothing (see open_part).
+ *
  *	  Cancelling an S3 multipart upload that has an UploadId is the one
  *	  exception: the parts already stored would otherwise stay on the server
  *	  (and be billed) until a lifecycle rule removes them.  transfer_cancel
@@ -65,8 +73,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <curl/curl.h>
 
@@ -127,6 +139,14 @@ typedef struct transfer_item
 	struct transfer_pool *pool;
 	char	   *dest_path;
 	char	   *part_path;		/* dest_path + ".part" */
+	int			dir_fd;			/* downloads: dest_path's directory; -1 when none */
+	const char *dest_base;		/* dest_path's last component (points into it) */
+	const char *part_base;		/* part_path's last component (points into it) */
+	netpolicy  *policy;			/* the transfer's own copy, or NULL */
+	int			hdr_status;		/* status of the response whose headers arrive */
+	bool		policy_hard;	/* policy_error surely caused the failure */
+	char		policy_error[400];	/* why the policy refused a hop or a
+									 * connection, "" when it did not */
 	char		expected[65];	/* expected SHA-256 in lower case; "" when none */
 	sha256_ctx	sha;
 	char		curl_error[CURL_ERROR_SIZE];
@@ -167,6 +187,7 @@ static void upload_free(struct upload_state *up);
 static void upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode res);
 static void upload_progress(transfer_item *item, int64_t *done, int64_t *total);
 static void upload_cancel(transfer_pool *pool, transfer_item *item);
+static bool policy_failed(const transfer_item *item, CURLcode res);
 
 /*
  * set_message formats into buf, if there is one.
@@ -282,9 +303,11 @@ url_scheme_prefix(const char *url)
 }
 
 /*
- * transfer_check_url accepts absolute http:// and https:// URLs with a host,
- * as libcurl's URL parser reads them (the same parser the transfer uses).
- * The scheme is judged before the rest so that the reason names it.
+ * transfer_check_url accepts absolute http:// and https:// URLs with a host
+ * and without userinfo, as libcurl's URL parser reads them (the same parser
+ * the transfer uses).  The scheme is judged before the rest so that the
+ * reason names it.  Credentials go in the options, never in a URL: a URL is
+ * shown in results and logs.
  */
 bool
 transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t hostlen)
@@ -293,6 +316,7 @@ transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t
 	CURLUcode	rc;
 	char	   *scheme = NULL;
 	char	   *h = NULL;
+	char	   *user = NULL;
 	size_t		slen;
 	bool		ok = false;
 
@@ -345,6 +369,9 @@ transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t
 			 (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0))
 		set_message(err, errlen, "url scheme \"%s\" is not allowed: only http and https",
 					scheme ? scheme : "");
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+			 curl_url_get(u, CURLUPART_PASSWORD, &user, 0) == CURLUE_OK)
+		set_message(err, errlen, "url must not hold a user name or password");
 	else if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || h[0] == '\0')
 		set_message(err, errlen, "url has no host");
 	else if (host != NULL && hostlen > 0 && strlen(h) >= hostlen)
@@ -358,6 +385,7 @@ transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t
 
 	curl_free(scheme);
 	curl_free(h);
+	curl_free(user);
 	curl_url_cleanup(u);
 	return ok;
 }
@@ -648,7 +676,8 @@ xfer_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 
 /*
  * release_part frees the staging buffer, closes and removes the .part
- * file: a failed or cancelled download leaves nothing behind.
+ * file (in the directory it was created in): a failed or cancelled
+ * download leaves nothing behind.
  */
 static void
 release_part(transfer_item *item)
@@ -659,8 +688,8 @@ release_part(transfer_item *item)
 		close(item->fd);
 		item->fd = -1;
 	}
-	if (item->part_path != NULL)
-		unlink(item->part_path);
+	if (item->part_path != NULL && item->dir_fd >= 0)
+		unlinkat(item->dir_fd, item->part_base, 0);
 }
 
 /*
@@ -708,37 +737,13 @@ fail_item(transfer_item *item, bool retryable, const char *fmt,...)
 }
 
 /*
- * sync_parent_dir makes a rename durable by syncing the directory that
- * holds path.  Best effort: the file itself is already synced, and a
- * directory that cannot be opened is not a reason to fail a download.
- */
-static void
-sync_parent_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char	   *dir;
-	int			fd;
-
-	if (slash == NULL)
-		return;
-	dir = strndup(path, slash == path ? 1 : (size_t) (slash - path));
-	if (dir == NULL)
-		return;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
-	{
-		(void) fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
-/*
  * finish_item decides the outcome of a transfer libcurl has finished with
- * res.  Cancellation and our own refusals (size, write errors, status)
- * come before libcurl's error, since they caused it.  A complete 2xx body
- * is synced, closed, checked against the expected SHA-256 and renamed into
- * place.
+ * res.  Cancellation and our own refusals (policy, size, write errors,
+ * status) come before libcurl's error, since they caused it.  A complete
+ * 2xx body is synced, closed, checked against the expected SHA-256 and
+ * renamed into place, in the directory held open since the start; the
+ * directory is synced to make the rename durable (best effort: the file
+ * itself is synced already).
  */
 static void
 finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
@@ -746,6 +751,7 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 	uint8_t		digest[32];
 	char		hex[65];
 	long		code;
+	struct stat st;
 
 	detach_easy(pool, item);
 	code = item->result.http_status;
@@ -756,6 +762,11 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 		item->result.state = TRANSFER_CANCELLED;
 		release_part(item);
 		item->finished = true;
+		return;
+	}
+	if (policy_failed(item, res))
+	{
+		fail_item(item, false, "%s", item->policy_error);
 		return;
 	}
 	if (item->too_big || res == CURLE_FILESIZE_EXCEEDED)
@@ -811,7 +822,15 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 		fail_item(item, false, "sha256 mismatch: expected %s, got %s", item->expected, hex);
 		return;
 	}
-	if (rename(item->part_path, item->dest_path) != 0)
+	/* renameat replaces a symbolic link rather than follow it; still, refuse one */
+	if (fstatat(item->dir_fd, item->dest_base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+	{
+		fail_item(item, false, "cannot rename \"%s\" to \"%s\": \"%s\" is %s",
+				  item->part_base, item->dest_base, item->dest_base,
+				  S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+		return;
+	}
+	if (renameat(item->dir_fd, item->part_base, item->dir_fd, item->dest_base) != 0)
 	{
 		int			e = errno;
 
@@ -819,7 +838,7 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 				  item->part_path, item->dest_path, strerror(e));
 		return;
 	}
-	sync_parent_dir(item->dest_path);
+	(void) fsync(item->dir_fd);
 
 	memcpy(item->result.sha256, hex, sizeof(hex));
 	item->result.state = TRANSFER_DONE;
@@ -842,6 +861,9 @@ free_item(transfer_pool *pool, transfer_item *item)
 	release_stage(item);		/* an upload's hashing ring */
 	if (item->up != NULL)
 		upload_free(item->up);
+	if (item->dir_fd >= 0)
+		close(item->dir_fd);
+	netpolicy_free(item->policy);
 	free(item->dest_path);
 	free(item->part_path);
 	free(item);
@@ -934,6 +956,257 @@ transfer_pool_destroy(transfer_pool *pool)
 	free(pool);
 }
 
+/* ------------------------------------------------------------------------
+ * Network policy (netpolicy.h): redirect hops, connections.
+ *
+ *	  A redirect hop is judged when its Location header arrives, from the
+ *	  header callback, before libcurl acts on it: the location is resolved
+ *	  against the URL of the response that carries it, as libcurl resolves
+ *	  it to follow, and a refused target aborts the transfer there, so that
+ *	  the refused host gets no connection, let alone a request.  (A 3xx with
+ *	  a Location libcurl would not follow, past max_redirects, is judged the
+ *	  same: it fails either way.)  The scheme and userinfo of a hop are
+ *	  checked even without a policy.
+ *
+ *	  A connection is judged by the address it goes to: the open-socket
+ *	  callback refuses a socket for a denied address, whatever name resolved
+ *	  to it (a DNS answer that changed since the URL was checked included),
+ *	  and libcurl goes on with the name's other addresses if it has any.  A
+ *	  connection reused from the multi handle's cache opens no socket: the
+ *	  pre-request callback checks the address of every connection, new or
+ *	  reused, once more before each request is sent.
+ *
+ *	  libcurl reports a refused socket as its generic "couldn't connect", a
+ *	  refused hop as a write error: the reason is kept in policy_error and
+ *	  wins over libcurl's message (policy_failed).  A refused socket is only
+ *	  the reason when no response came after it (another address of the
+ *	  name may have served the request): the header callback forgets it at
+ *	  each status line.
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * note_refusal keeps why the policy refused a hop or a connection; hard
+ * when the refusal surely ends the transfer.
+ */
+static void
+note_refusal(transfer_item *item, const char *why, bool hard)
+{
+	copy_text(item->policy_error, sizeof(item->policy_error), why);
+	item->policy_hard = hard;
+}
+
+/*
+ * policy_failed: the transfer, which libcurl ended with res, failed because
+ * the policy refused a hop or a connection.
+ */
+static bool
+policy_failed(const transfer_item *item, CURLcode res)
+{
+	return res != CURLE_OK && item->policy_error[0] != '\0';
+}
+
+/*
+ * shown_url writes url as a message may show it: without user name,
+ * password, query or fragment (they may hold credentials, signed URLs do),
+ * "?..." marking a query that was there, at most about 200 characters.
+ */
+static void
+shown_url(const char *url, char *out, size_t outlen)
+{
+	CURLU	   *u = curl_url();
+	char	   *q = NULL;
+	char	   *full = NULL;
+	bool		had_query;
+
+	copy_text(out, outlen, "(an invalid url)");
+	if (u == NULL)
+		return;
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK)
+	{
+		had_query = curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK;
+		curl_url_set(u, CURLUPART_USER, NULL, 0);
+		curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+		curl_url_set(u, CURLUPART_OPTIONS, NULL, 0);
+		curl_url_set(u, CURLUPART_QUERY, NULL, 0);
+		curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
+		if (curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK)
+			set_message(out, outlen, "%.200s%s%s", full, strlen(full) > 200 ? "..." : "",
+						had_query ? "?..." : "");
+	}
+	curl_free(q);
+	curl_free(full);
+	curl_url_cleanup(u);
+}
+
+/* libcurl resolves a Location with these flags when it follows it (lib/transfer.c, Curl_follow). */
+#if LIBCURL_VERSION_NUM >= 0x074e00
+#define REDIRECT_URL_FLAGS	(CURLU_URLENCODE | CURLU_ALLOW_SPACE | CURLU_NON_SUPPORT_SCHEME)
+#else
+#define REDIRECT_URL_FLAGS	(CURLU_URLENCODE | CURLU_NON_SUPPORT_SCHEME)
+#endif
+
+/*
+ * check_redirect judges the target of a Location header value [value,
+ * value + len) of a 3xx response: resolved against the URL that answered,
+ * it must pass netpolicy_check_url (the scheme and userinfo checks only,
+ * without a policy).  False, with the reason kept, when it is refused.
+ */
+static bool
+check_redirect(transfer_item *item, const char *value, size_t len)
+{
+	char	   *location;
+	char	   *base = NULL;
+	char	   *target = NULL;
+	CURLU	   *u;
+	CURLUcode	rc;
+	char		why[300];
+	char		shown[256];
+	char		msg[sizeof(item->policy_error)];
+	bool		ok = false;
+
+	while (len > 0 && isspace((unsigned char) *value))
+		value++, len--;
+	while (len > 0 && isspace((unsigned char) value[len - 1]))
+		len--;
+	if (len == 0)
+		return true;			/* libcurl ignores an empty Location too */
+	location = strndup(value, len);
+	u = curl_url();
+	if (location == NULL || u == NULL ||
+		curl_easy_getinfo(item->easy, CURLINFO_EFFECTIVE_URL, &base) != CURLE_OK || base == NULL ||
+		curl_url_set(u, CURLUPART_URL, base, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
+		note_refusal(item, "redirect refused: cannot resolve its location", true);
+	else if ((rc = curl_url_set(u, CURLUPART_URL, location, REDIRECT_URL_FLAGS)) != CURLUE_OK)
+	{
+		curl_message(why, sizeof(why), CURLE_OK, curl_url_strerror(rc));
+		set_message(msg, sizeof(msg), "redirect refused: its location is not a valid url (%s)", why);
+		note_refusal(item, msg, true);
+	}
+	else if (curl_url_get(u, CURLUPART_URL, &target, 0) != CURLUE_OK)
+		note_refusal(item, "redirect refused: cannot resolve its location", true);
+	else if (!netpolicy_check_url(item->policy, target, why, sizeof(why)))
+	{
+		shown_url(target, shown, sizeof(shown));
+		set_message(msg, sizeof(msg), "redirect to \"%s\" refused: %s", shown, why);
+		note_refusal(item, msg, true);
+	}
+	else
+		ok = true;
+	curl_free(target);
+	curl_url_cleanup(u);
+	free(location);
+	return ok;
+}
+
+/*
+ * dl_header is a download's header callback: it follows the status of each
+ * response (forgetting a refused socket once a response came) and judges
+ * the Location of a 3xx response before libcurl follows it.  Returning 0
+ * aborts the transfer.
+ */
+static size_t
+dl_header(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	transfer_item *item = userdata;
+	size_t		len = size * nitems;
+
+	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0)
+	{
+		size_t		i = 5;
+		int			code = 0;
+
+		while (i < len && !isspace((unsigned char) buf[i]))
+			i++;
+		while (i < len && buf[i] == ' ')
+			i++;
+		for (int d = 0; d < 3 && i < len && isdigit((unsigned char) buf[i]); d++, i++)
+			code = code * 10 + (buf[i] - '0');
+		item->hdr_status = code;
+		if (!item->policy_hard)
+			item->policy_error[0] = '\0';
+	}
+	else if (item->hdr_status >= 300 && item->hdr_status <= 399 &&
+			 len >= 9 && strncasecmp(buf, "location:", 9) == 0)
+	{
+		if (!check_redirect(item, buf + 9, len - 9))
+			return 0;
+	}
+	return len;
+}
+
+/*
+ * open_socket is libcurl's open-socket callback: it refuses (CURL_SOCKET_BAD,
+ * which libcurl takes as a failed connect) a socket for an address in a
+ * denied network, and otherwise opens it as libcurl would, close-on-exec.
+ */
+static curl_socket_t
+open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	transfer_item *item = clientp;
+	char		why[sizeof(item->policy_error)];
+
+	(void) purpose;
+	if (address->family == AF_INET6 && address->addrlen < sizeof(struct sockaddr_in6))
+	{
+		note_refusal(item, "connection refused: an ipv6 address too short to check", false);
+		return CURL_SOCKET_BAD;
+	}
+	if (netpolicy_addr_denied(item->policy, &address->addr, why, sizeof(why)))
+	{
+		note_refusal(item, why, false);
+		return CURL_SOCKET_BAD;
+	}
+#ifdef SOCK_CLOEXEC
+	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+#else
+	return socket(address->family, address->socktype, address->protocol);
+#endif
+}
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+/*
+ * check_peer is libcurl's pre-request callback: the address of the
+ * connection a request is about to use, new or reused from the cache, must
+ * not be denied.  An address libcurl gives in a form inet_pton does not read
+ * was opened through open_socket, and passes.
+ */
+static int
+check_peer(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+		   int conn_primary_port, int conn_local_port)
+{
+	transfer_item *item = clientp;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	const struct sockaddr *sa = NULL;
+	char		why[sizeof(item->policy_error)];
+
+	(void) conn_local_ip;
+	(void) conn_primary_port;
+	(void) conn_local_port;
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (conn_primary_ip == NULL)
+		return CURL_PREREQFUNC_OK;
+	if (inet_pton(AF_INET, conn_primary_ip, &sin.sin_addr) == 1)
+	{
+		sin.sin_family = AF_INET;
+		sa = (const struct sockaddr *) &sin;
+	}
+	else if (inet_pton(AF_INET6, conn_primary_ip, &sin6.sin6_addr) == 1)
+	{
+		sin6.sin6_family = AF_INET6;
+		sa = (const struct sockaddr *) &sin6;
+	}
+	if (sa != NULL && netpolicy_addr_denied(item->policy, sa, why, sizeof(why)))
+	{
+		note_refusal(item, why, true);
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
+}
+#endif
+
 #define SET(opt, val) \
 	do { \
 		if (rc == CURLE_OK) \
@@ -943,8 +1216,9 @@ transfer_pool_destroy(transfer_pool *pool)
 /*
  * setup_common sets the options every request of the pool shares, download
  * or upload: the URL, the item as private data, the error buffer, no
- * signals, http(s) only, no failing on HTTP errors (the status is judged by
- * us), the User-Agent and the connect and low-speed limits.
+ * signals, http(s) only, no userinfo, no failing on HTTP errors (the status
+ * is judged by us), the User-Agent, the connect and low-speed limits, and
+ * with a policy, the checks of each connection's address.
  */
 static CURLcode
 setup_common(transfer_item *item, CURL *e, const char *url, const char *user_agent,
@@ -957,7 +1231,17 @@ setup_common(transfer_item *item, CURL *e, const char *url, const char *user_age
 	SET(CURLOPT_ERRORBUFFER, item->curl_error);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_PROTOCOLS_STR, TRANSFER_PROTOCOLS);
+	SET(CURLOPT_DISALLOW_USERNAME_IN_URL, 1L);
 	SET(CURLOPT_FAILONERROR, 0L);
+	if (item->policy != NULL)
+	{
+		SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
+		SET(CURLOPT_OPENSOCKETDATA, (void *) item);
+#if LIBCURL_VERSION_NUM >= 0x075000
+		SET(CURLOPT_PREREQFUNCTION, check_peer);
+		SET(CURLOPT_PREREQDATA, (void *) item);
+#endif
+	}
 	if (user_agent != NULL)
 		SET(CURLOPT_USERAGENT, user_agent);
 	if (connect_timeout_s > 0)
@@ -989,6 +1273,8 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 	SET(CURLOPT_BUFFERSIZE, TRANSFER_BUFFER_SIZE);
 	SET(CURLOPT_WRITEFUNCTION, write_body);
 	SET(CURLOPT_WRITEDATA, (void *) item);
+	SET(CURLOPT_HEADERFUNCTION, dl_header);
+	SET(CURLOPT_HEADERDATA, (void *) item);
 	SET(CURLOPT_NOPROGRESS, 0L);
 	SET(CURLOPT_XFERINFOFUNCTION, xfer_progress);
 	SET(CURLOPT_XFERINFODATA, (void *) item);
@@ -1005,9 +1291,17 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 static bool
 check_opts(transfer_pool *pool, const transfer_opts *opts, char *err, size_t errlen)
 {
+	const char *base;
+
 	if (opts->dest_path == NULL || opts->dest_path[0] != '/')
 	{
 		set_message(err, errlen, "dest_path must be an absolute path");
+		return false;
+	}
+	base = strrchr(opts->dest_path, '/') + 1;
+	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+	{
+		set_message(err, errlen, "dest_path must name a file");
 		return false;
 	}
 	if (opts->expected_sha256 != NULL)
@@ -1045,10 +1339,102 @@ check_opts(transfer_pool *pool, const transfer_opts *opts, char *err, size_t err
 }
 
 /*
- * transfer_start checks the options, creates "<dest>.part" (truncating an
- * old one), sets up an easy handle and adds it to the pool's multi handle.
- * Only failures that may pass (no memory, no file descriptors, a full disk)
- * are retryable.
+ * open_part opens the destination's directory (held until the item is
+ * freed: the file is renamed in the directory it was created in, whatever
+ * happens to the path meanwhile) and creates "<dest>.part" in it.  The file
+ * is opened without following a symbolic link, without blocking (a FIFO
+ * would block a write-only open) and without truncating, then checked: a
+ * symbolic link, anything but a regular file, or a file with other hard
+ * links (truncating it would truncate them) is refused, not retryable, and
+ * left alone; a "<dest>" that is a symbolic link or not a regular file is
+ * refused too.  Only then is an old .part of ours truncated.  Messages name
+ * the file by its base name, except errno's (as before: the full path).
+ */
+static bool
+open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
+{
+	const char *slash = strrchr(item->dest_path, '/');
+	char	   *dir;
+	struct stat st;
+	int			fd;
+	int			flags;
+
+	dir = strndup(item->dest_path, slash == item->dest_path ? 1 : (size_t) (slash - item->dest_path));
+	if (dir == NULL)
+	{
+		set_message(err, errlen, "out of memory");
+		*retryable = true;
+		return false;
+	}
+	item->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (item->dir_fd < 0)
+	{
+		int			e = errno;
+
+		set_message(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
+		*retryable = errno_transient(e);
+		return false;
+	}
+	if (fstatat(item->dir_fd, item->dest_base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+	{
+		set_message(err, errlen, "cannot download to \"%s\": it is %s", item->dest_base,
+					S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+		return false;
+	}
+
+	fd = openat(item->dir_fd, item->part_base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0)
+	{
+		int			e = errno;
+
+		if (e == ELOOP)
+			set_message(err, errlen, "cannot create \"%s\": it is a symbolic link", item->part_base);
+		else if (e == EISDIR || e == ENXIO || e == ENODEV || e == ETXTBSY)
+			set_message(err, errlen, "cannot create \"%s\": it is not a regular file", item->part_base);
+		else
+		{
+			set_message(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
+			*retryable = errno_transient(e);
+		}
+		return false;
+	}
+	if (fstat(fd, &st) != 0)
+	{
+		int			e = errno;
+
+		set_message(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
+		*retryable = errno_transient(e);
+		close(fd);
+		return false;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink > 1)
+	{
+		set_message(err, errlen, "cannot create \"%s\": %s", item->part_base,
+					S_ISREG(st.st_mode) ? "it has other hard links" : "it is not a regular file");
+		close(fd);
+		return false;
+	}
+	if (ftruncate(fd, 0) != 0 ||
+		(flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+	{
+		int			e = errno;
+
+		set_message(err, errlen, "cannot truncate \"%s\": %s", item->part_path, strerror(e));
+		*retryable = errno_transient(e);
+		close(fd);
+		return false;
+	}
+	item->fd = fd;
+	return true;
+}
+
+/*
+ * transfer_start checks the options and the URL (with the policy, when
+ * there is one), creates "<dest>.part" (truncating an old one of ours, see
+ * open_part), sets up an easy handle and adds it to the pool's multi
+ * handle.  Only failures that may pass (no memory, no file descriptors, a
+ * full disk) are retryable.
  */
 bool
 transfer_start(transfer_pool *pool, const transfer_opts *opts,
@@ -1058,6 +1444,7 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	size_t		dlen;
 	CURLcode	rc;
 	CURLMcode	mrc;
+	bool		again = false;
 
 	if (retryable != NULL)
 		*retryable = false;
@@ -1069,6 +1456,8 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	}
 	if (!transfer_check_url(opts->url, err, errlen, NULL, 0))
 		return false;
+	if (opts->policy != NULL && !netpolicy_check_url(opts->policy, opts->url, err, errlen))
+		return false;
 	if (!check_opts(pool, opts, err, errlen))
 		return false;
 
@@ -1077,15 +1466,20 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	if (item != NULL)
 	{
 		item->fd = -1;
+		item->dir_fd = -1;
 		item->dest_path = strdup(opts->dest_path);
 		item->part_path = malloc(dlen + sizeof(".part"));
+		if (opts->policy != NULL)
+			item->policy = netpolicy_copy(opts->policy);
 	}
-	if (item == NULL || item->dest_path == NULL || item->part_path == NULL)
+	if (item == NULL || item->dest_path == NULL || item->part_path == NULL ||
+		(opts->policy != NULL && item->policy == NULL))
 	{
 		if (item != NULL)
 		{
 			free(item->dest_path);
 			free(item->part_path);
+			netpolicy_free(item->policy);
 			free(item);
 		}
 		set_message(err, errlen, "out of memory");
@@ -1095,6 +1489,8 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	}
 	memcpy(item->part_path, opts->dest_path, dlen);
 	memcpy(item->part_path + dlen, ".part", sizeof(".part"));
+	item->dest_base = strrchr(item->dest_path, '/') + 1;
+	item->part_base = strrchr(item->part_path, '/') + 1;
 	item->pool = pool;
 	item->result.job_id = opts->job_id;
 	item->result.state = TRANSFER_RUNNING;
@@ -1104,14 +1500,10 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 			item->expected[i] = (char) tolower((unsigned char) opts->expected_sha256[i]);
 	sha256_init(&item->sha);
 
-	item->fd = open(item->part_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-	if (item->fd < 0)
+	if (!open_part(item, err, errlen, &again))
 	{
-		int			e = errno;
-
-		set_message(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
 		if (retryable != NULL)
-			*retryable = errno_transient(e);
+			*retryable = again;
 		/* not ours to remove: it may be another process's file */
 		free(item->part_path);
 		item->part_path = NULL;
@@ -1823,7 +2215,10 @@ strip_etag(char *dst, size_t dstlen, const char *src, size_t len)
 	dst[len] = '\0';
 }
 
-/* up_header notes the ETag of the final response. */
+/*
+ * up_header notes the ETag of the final response; a status line also
+ * forgets a socket the policy refused (another address served the request).
+ */
 static size_t
 up_header(char *buf, size_t size, size_t nitems, void *userdata)
 {
@@ -1832,7 +2227,11 @@ up_header(char *buf, size_t size, size_t nitems, void *userdata)
 	size_t		len = size * nitems;
 
 	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0)
+	{
 		up->etag_hdr[0] = '\0';
+		if (!item->policy_hard)
+			item->policy_error[0] = '\0';
+	}
 	else if (len > 5 && strncasecmp(buf, "etag:", 5) == 0)
 		strip_etag(up->etag_hdr, sizeof(up->etag_hdr), buf + 5, len - 5);
 	return len;
@@ -2030,6 +2429,8 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 	char		hdr[128];
 
 	item->curl_error[0] = '\0';
+	item->policy_error[0] = '\0';
+	item->policy_hard = false;
 	up->etag_hdr[0] = '\0';
 	up->body_off = up->body_len = up->body_pos = 0;
 	up->source_short = false;
@@ -2268,15 +2669,23 @@ upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode res)
 		/* a failure keeps its own message; a cancel tells how the abort went */
 		if (item->cancelled && res != CURLE_OK)
 		{
-			char		why[CURL_ERROR_SIZE + 64];
+			char		why[sizeof(item->policy_error) + CURL_ERROR_SIZE];
 
-			curl_message(why, sizeof(why), res, item->curl_error);
+			if (policy_failed(item, res))
+				copy_text(why, sizeof(why), item->policy_error);
+			else
+				curl_message(why, sizeof(why), res, item->curl_error);
 			set_message(item->result.error, sizeof(item->result.error), "%s failed: %s", name, why);
 		}
 		else if (item->cancelled && !status_ok(up, code))
 			set_message(item->result.error, sizeof(item->result.error), "%s failed: http status %ld",
 						name, code);
 		upload_finish_stopped(item);
+		return;
+	}
+	if (policy_failed(item, res))
+	{
+		upload_fail(pool, item, false, "%s failed: %s", name, item->policy_error);
 		return;
 	}
 	if (item->write_errno != 0)
@@ -2487,6 +2896,8 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 	}
 	if (!transfer_check_url(opts->url, err, errlen, NULL, 0))
 		return false;
+	if (opts->policy != NULL && !netpolicy_check_url(opts->policy, opts->url, err, errlen))
+		return false;
 	if (opts->target != UPLOAD_HTTP && opts->target != UPLOAD_WEBDAV && opts->target != UPLOAD_S3)
 	{
 		set_message(err, errlen, "unknown upload target");
@@ -2539,7 +2950,8 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		{
 			char		why[256];
 
-			if (!transfer_check_url(opts->mkcol_urls[i], why, sizeof(why), NULL, 0))
+			if (!transfer_check_url(opts->mkcol_urls[i], why, sizeof(why), NULL, 0) ||
+				(opts->policy != NULL && !netpolicy_check_url(opts->policy, opts->mkcol_urls[i], why, sizeof(why))))
 			{
 				set_message(err, errlen, "mkcol url %d: %s", i + 1, why);
 				return false;
@@ -2583,6 +2995,7 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		return false;
 	}
 	item->fd = fd;
+	item->dir_fd = -1;
 	item->pool = pool;
 	item->up = up;
 	item->result.job_id = opts->job_id;
@@ -2594,6 +3007,8 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 	up->connect_timeout_s = opts->connect_timeout_s;
 	up->low_speed_limit = opts->low_speed_limit;
 	up->low_speed_time_s = opts->low_speed_time_s;
+	if (opts->policy != NULL && (item->policy = netpolicy_copy(opts->policy)) == NULL)
+		oom = true;
 	up->url = dup_or_null(opts->url, &oom);
 	up->url_shown = strip_userinfo(opts->url);
 	if (up->url_shown == NULL)

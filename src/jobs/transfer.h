@@ -5,6 +5,28 @@
  *	  outside any transaction and turns results into job outcomes.  Every
  *	  download writes to "<dest>.part" and renames it to "<dest>" only once it
  *	  is complete and checked, so a half-written file is never taken as done.
+ *
+ *	  Network policy (netpolicy.h), when a transfer is given one: its URL,
+ *	  and every redirect hop before any request goes to it, must be allowed
+ *	  by mlops.allowed_hosts (scheme, host and port), and no connection, new
+ *	  or reused, may go to an address in mlops.denied_networks, whatever
+ *	  name resolved to it.  Refusals are FAILED, not retryable, with one of
+ *	  these messages (uploads put "<step> failed: " before them):
+ *
+ *		host "h:p" is not in mlops.allowed_hosts		(at start: err)
+ *		redirect to "<url>" refused: <why>				(a hop; the url shown
+ *			without user name, password, query or fragment)
+ *		connection to <address> refused: it is in mlops.denied_networks (<network>)
+ *
+ *	  Without a policy (NULL) hosts, ports and addresses are not checked; the
+ *	  scheme (http and https only, redirects included) and userinfo (refused
+ *	  in every URL) are checked always.
+ *
+ *	  Files: "<dest>.part" is created in the destination's directory, held
+ *	  open from the start (so the file is renamed into the directory it was
+ *	  created in), without following a symbolic link; a "<dest>.part" that is
+ *	  a symbolic link, not a regular file, or has other hard links, and a
+ *	  "<dest>" that is a symbolic link or not a regular file, are refused.
  */
 #ifndef MLOPS_TRANSFER_H
 #define MLOPS_TRANSFER_H
@@ -12,6 +34,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "netpolicy.h"
 
 typedef struct transfer_pool transfer_pool;
 
@@ -28,6 +52,8 @@ typedef struct transfer_opts
 	long		low_speed_time_s;
 	int64_t		max_bytes;		/* 0: unlimited; larger bodies fail (not retryable) */
 	long		max_redirects;	/* redirects are followed to http/https only */
+	const netpolicy *policy;	/* hosts and networks to check, or NULL: none;
+								 * copied by transfer_start */
 } transfer_opts;
 
 typedef enum transfer_state
@@ -86,6 +112,8 @@ typedef struct transfer_upload_opts
 	long		connect_timeout_s;
 	long		low_speed_limit;
 	long		low_speed_time_s;
+	const netpolicy *policy;	/* as for downloads: url and mkcol_urls, and
+								 * every request's connection; copied */
 } transfer_upload_opts;
 
 /*
@@ -113,9 +141,10 @@ extern transfer_pool *transfer_pool_create(int max_concurrent);
 extern void transfer_pool_destroy(transfer_pool *pool);
 
 /*
- * transfer_start validates the options (scheme, destination) and starts a
- * download.  Returns false with a message in err when it cannot start (a bad
- * URL is not retryable; *retryable says whether trying again could help).
+ * transfer_start validates the options (URL and policy, destination) and
+ * starts a download.  Returns false with a message in err when it cannot
+ * start (a bad or refused URL, a refused destination or .part file are not
+ * retryable; *retryable says whether trying again could help).
  */
 extern bool transfer_start(transfer_pool *pool, const transfer_opts *opts,
 						   char *err, size_t errlen, bool *retryable);
@@ -145,7 +174,11 @@ extern bool transfer_progress(transfer_pool *pool, int64_t job_id, int64_t *done
 /* transfer_count returns how many downloads are running. */
 extern int	transfer_count(transfer_pool *pool);
 
-/* transfer_check_url: true when url is an absolute http:// or https:// URL with a host; else a reason. */
+/*
+ * transfer_check_url: true when url is an absolute http:// or https:// URL
+ * with a host and without a user name or password; else a reason (which
+ * never repeats the user name or password).
+ */
 extern bool transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t hostlen);
 
 #endif							/* MLOPS_TRANSFER_H */

@@ -13,6 +13,9 @@
  *	/slow			announces 300 bytes, then sends one every 100 ms
  *	/big			announces 10000000 bytes, sends 1000, then stalls
  *	/stall/<n>		announces 2n bytes, sends n pattern bytes, then stalls
+ *	/redirect-to?u=<url>	302 to url (percent-decoded): any host, port or scheme
+ *	/delay/<ms>		waits ms milliseconds, then answers as /ok/100
+ *	/keep/<n>		as /ok/<n>, but keeps the connection open for the next request
  *
  * and, for uploads (bodies stored as files in srvdir, '/' in names as '_'):
  *
@@ -32,7 +35,11 @@
  *							with its upload id; the name's prefix picks a fault (see
  *							serve_s3mp)
  *
- * The server and its children die with SIGKILL at the end, or with the
+ * Two such servers run, on two ports; each appends "CONN <port>" to
+ * srvdir/conns for every connection it accepts, so that a test can tell
+ * that a host got no connection at all (see conns_of and sentinel).
+ *
+ * The servers and their children die with SIGKILL at the end, or with the
  * test (PR_SET_PDEATHSIG) if it dies first.
  */
 #ifndef _GNU_SOURCE
@@ -40,6 +47,7 @@
 #endif
 
 #include "jobs/transfer.h"
+#include "jobs/netpolicy.h"
 #include "common/sha256.h"
 #include "unit.h"
 
@@ -60,8 +68,11 @@
 
 static pid_t server_pid = -1;
 static int	server_port = 0;
+static pid_t server2_pid = -1;	/* the second server, for cross-host redirects */
+static int	server2_port = 0;
 static char tmpdir[64];
 static char srvdir[64];			/* the upload server's files */
+static char outdir[64];			/* "outside the work directory", for symbolic links */
 
 /* pattern_byte is byte i of every /ok and /nolen body. */
 static unsigned char
@@ -155,24 +166,48 @@ send_pattern(int fd, size_t n)
 static int
 send_head(int fd, int status, const char *extra)
 {
-	char		head[512];
+	char		head[2560];
 	int			n = snprintf(head, sizeof(head),
 							 "HTTP/1.1 %d Canned\r\nConnection: close\r\n%s\r\n", status, extra);
 
 	return send_all(fd, head, (size_t) n);
 }
 
+/* url_decode decodes %XX escapes of s into out (at most outlen - 1 bytes). */
+static void
+url_decode(const char *s, char *out, size_t outlen)
+{
+	size_t		n = 0;
+
+	while (*s && n + 1 < outlen)
+	{
+		unsigned int c;
+
+		if (s[0] == '%' && s[1] && s[2] && sscanf(s + 1, "%2x", &c) == 1)
+		{
+			out[n++] = (char) c;
+			s += 3;
+		}
+		else
+			out[n++] = *s++;
+	}
+	out[n] = '\0';
+}
+
 static void serve_upload(int fd, const char *req, size_t got, const char *method, const char *path);
 static void serve_s3mp(int fd, const char *req, size_t got, const char *method, const char *path);
 
-/* serve_client reads one request and sends the canned response for its path. */
-static void
+/*
+ * serve_client reads one request and sends the canned response for its
+ * path; true when the connection stays open for another request (/keep).
+ */
+static bool
 serve_client(int fd)
 {
 	char		req[8192];
 	size_t		got = 0;
 	char		path[1024];
-	char		extra[256];
+	char		extra[2048];
 	long		n;
 
 	for (;;)
@@ -180,10 +215,10 @@ serve_client(int fd)
 		ssize_t		r;
 
 		if (got + 1 >= sizeof(req))
-			return;
+			return false;
 		r = recv(fd, req + got, sizeof(req) - 1 - got, 0);
 		if (r <= 0)
-			return;
+			return false;
 		got += (size_t) r;
 		req[got] = '\0';
 		if (strstr(req, "\r\n\r\n") != NULL)
@@ -193,15 +228,37 @@ serve_client(int fd)
 		char		method[16];
 
 		if (sscanf(req, "%15s %1023s ", method, path) != 2)
-			return;
+			return false;
 		if (strcmp(method, "GET") != 0)
 		{
 			serve_upload(fd, req, got, method, path);
-			return;
+			return false;
 		}
 	}
 
-	if (sscanf(path, "/ok/%ld", &n) == 1 && n >= 0)
+	if (sscanf(path, "/keep/%ld", &n) == 1 && n >= 0)
+	{
+		char		head[256];
+		int			len = snprintf(head, sizeof(head),
+								   "HTTP/1.1 200 Canned\r\nContent-Length: %ld\r\n\r\n", n);
+
+		return send_all(fd, head, (size_t) len) == 0 && send_pattern(fd, (size_t) n) == 0;
+	}
+	if (strncmp(path, "/redirect-to?u=", 15) == 0)
+	{
+		char		target[1024];
+
+		url_decode(path + 15, target, sizeof(target));
+		snprintf(extra, sizeof(extra), "Location: %s\r\nContent-Length: 0\r\n", target);
+		send_head(fd, 302, extra);
+	}
+	else if (sscanf(path, "/delay/%ld", &n) == 1 && n >= 0)
+	{
+		sleep_ms(n);
+		if (send_head(fd, 200, "Content-Length: 100\r\n") == 0)
+			send_pattern(fd, 100);
+	}
+	else if (sscanf(path, "/ok/%ld", &n) == 1 && n >= 0)
 	{
 		snprintf(extra, sizeof(extra),
 				 "Content-Type: application/octet-stream\r\nContent-Length: %ld\r\n", n);
@@ -255,10 +312,8 @@ serve_client(int fd)
 			sleep_ms(30000);
 	}
 	else
-	{
-		if (send_head(fd, 404, "Content-Length: 0\r\n") != 0)
-			return;
-	}
+		send_head(fd, 404, "Content-Length: 0\r\n");
+	return false;
 }
 
 /* header_value copies the value of header name (case-insensitive) from req; "" when none. */
@@ -629,17 +684,20 @@ serve_s3mp(int fd, const char *req, size_t got, const char *method, const char *
 
 /*
  * start_server binds 127.0.0.1 port 0, learns the port, and forks the
- * server: it accepts connections and forks a handler for each, all of them
- * set to die when their parent does.
+ * server: it accepts connections, logs each in srvdir/conns and forks a
+ * handler for it, all of them set to die when their parent does.
  */
 static int
-start_server(void)
+start_server(int *port_out, pid_t *pid_out)
 {
 	struct sockaddr_in addr;
 	socklen_t	alen = sizeof(addr);
 	int			ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int			one = 1;
 	pid_t		parent = getpid();
+	pid_t		pid;
+	int			port;
+	char		conns[128];
 
 	if (ls < 0)
 		return -1;
@@ -655,16 +713,17 @@ start_server(void)
 		close(ls);
 		return -1;
 	}
-	server_port = ntohs(addr.sin_port);
+	port = ntohs(addr.sin_port);
+	snprintf(conns, sizeof(conns), "%s/conns", srvdir);
 
 	fflush(stdout);
-	server_pid = fork();
-	if (server_pid < 0)
+	pid = fork();
+	if (pid < 0)
 	{
 		close(ls);
 		return -1;
 	}
-	if (server_pid == 0)
+	if (pid == 0)
 	{
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
@@ -683,6 +742,18 @@ start_server(void)
 					continue;
 				_exit(1);
 			}
+			{
+				char		line[32];
+				int			lf = open(conns, O_WRONLY | O_APPEND | O_CREAT, 0600);
+				int			len = snprintf(line, sizeof(line), "CONN %d\n", port);
+
+				if (lf >= 0)
+				{
+					if (write(lf, line, (size_t) len) < 0)
+						{ /* best effort */ }
+					close(lf);
+				}
+			}
 			h = fork();
 			if (h == 0)
 			{
@@ -690,7 +761,8 @@ start_server(void)
 				if (getppid() != me)
 					_exit(0);
 				close(ls);
-				serve_client(c);
+				while (serve_client(c))
+					;
 				close(c);
 				_exit(0);
 			}
@@ -698,18 +770,20 @@ start_server(void)
 		}
 	}
 	close(ls);
+	*port_out = port;
+	*pid_out = pid;
 	return 0;
 }
 
-/* stop_server kills the server by its PID and reaps it. */
+/* stop_server kills a server by its PID and reaps it. */
 static void
-stop_server(void)
+stop_server(pid_t *pid)
 {
-	if (server_pid > 0)
+	if (*pid > 0)
 	{
-		kill(server_pid, SIGKILL);
-		waitpid(server_pid, NULL, 0);
-		server_pid = -1;
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		*pid = -1;
 	}
 }
 
@@ -901,6 +975,11 @@ test_check_url(void)
 	expect_url("http://", false, "no host");
 	expect_url("http://:80/x", false, "no host");
 	expect_url("http://exa mple.com/", false, "invalid url");
+	expect_url("http://user:pw-XYZ@example.com/", false, "url must not hold a user name or password");
+	expect_url("http://user@example.com/", false, "url must not hold a user name or password");
+	expect_url("https://:pw-XYZ@example.com/", false, "url must not hold a user name or password");
+	CHECK(!transfer_check_url("http://u:pw-XYZ@example.com/", err, sizeof(err), host, sizeof(host)) &&
+		  strstr(err, "pw-XYZ") == NULL, "the password is not repeated");
 
 	CHECK(transfer_check_url("http://127.0.0.1:8080/a", err, sizeof(err), host, sizeof(host)), "ip url accepted");
 	CHECK_STR(host, "127.0.0.1", "host of an ip url");
@@ -1186,6 +1265,520 @@ test_limits(transfer_pool *pool)
 	CHECK(r.bytes > 0 && r.bytes < 300, "some bytes before the timeout");
 	CHECK(!file_exists(dest) && !part_exists(dest), "timeout: no file, no .part");
 	printf("# timeout: %s\n", r.error);
+}
+
+/* conns_of counts the connections the server on port has accepted so far. */
+static int
+conns_of(int port)
+{
+	char		path[128];
+	char		line[64];
+	char		want[32];
+	FILE	   *f;
+	int			n = 0;
+
+	snprintf(path, sizeof(path), "%s/conns", srvdir);
+	snprintf(want, sizeof(want), "CONN %d\n", port);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strcmp(line, want) == 0)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * sentinel downloads /ok/1 from the server on port, without a policy, and
+ * returns the server's connection count after it.  A server accepts in the
+ * order connections were made, so once the sentinel's is counted, any
+ * earlier connection is counted too: no waiting for one that never comes.
+ */
+static int
+sentinel(transfer_pool *pool, int port)
+{
+	transfer_opts o;
+	transfer_result r;
+	char		url[256];
+	char		dest[256];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok/1", port);
+	set_dest(dest, sizeof(dest), "sentinel.bin");
+	base_opts(&o, 990, url, dest);
+	if (!run_one(pool, &o, &r) || r.state != TRANSFER_DONE)
+		printf("# sentinel download failed: %s\n", r.error);
+	unlink(dest);
+	return conns_of(port);
+}
+
+/* redirect_to writes the URL of /redirect-to on the first server for target (percent-encoded). */
+static const char *
+redirect_to(char *buf, size_t len, const char *target)
+{
+	size_t		n = (size_t) snprintf(buf, len, "http://127.0.0.1:%d/redirect-to?u=", server_port);
+
+	for (const unsigned char *c = (const unsigned char *) target; *c && n + 4 < len; c++)
+	{
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+			*c == '-' || *c == '.' || *c == '_')
+			buf[n++] = (char) *c;
+		else
+			n += (size_t) snprintf(buf + n, len - n, "%%%02X", *c);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* make_policy builds a policy or says why not. */
+static netpolicy *
+make_policy(const char *hosts, const char *nets)
+{
+	char		err[256];
+	netpolicy  *p = netpolicy_create(hosts, nets, err, sizeof(err));
+
+	if (p == NULL)
+		printf("# netpolicy_create(\"%s\", \"%s\"): %s\n", hosts, nets, err);
+	return p;
+}
+
+/*
+ * expect_refused_hop runs a download from the first server's /redirect-to
+ * to target under policy (hosts allowed): FAILED, not retryable, with the
+ * message want, nothing written, and no connection to target_port's server
+ * (counted with a sentinel: extra is the connections the transfer itself
+ * makes there, 1 when target_port is the first server's).
+ */
+static void
+expect_refused_hop(transfer_pool *pool, const char *what, const char *hosts, const char *target,
+				   int target_port, int extra, const char *want)
+{
+	transfer_opts o;
+	transfer_result r;
+	char		url[1024];
+	char		dest[256];
+	char		label[256];
+	netpolicy  *p = make_policy(hosts, "");
+	int			before = conns_of(target_port);
+
+	set_dest(dest, sizeof(dest), "hop.bin");
+	base_opts(&o, 900, redirect_to(url, sizeof(url), target), dest);
+	o.policy = p;
+	snprintf(label, sizeof(label), "%s: finished", what);
+	CHECK(run_one(pool, &o, &r), label);
+	snprintf(label, sizeof(label), "%s: FAILED, not retryable", what);
+	CHECK(r.state == TRANSFER_FAILED && !r.retryable, label);
+	snprintf(label, sizeof(label), "%s: message", what);
+	CHECK_STR(r.error, want, label);
+	snprintf(label, sizeof(label), "%s: no file, no .part", what);
+	CHECK(!file_exists(dest) && !part_exists(dest), label);
+	snprintf(label, sizeof(label), "%s: the refused hop got no connection", what);
+	CHECK_INT(sentinel(pool, target_port) - before, extra + 1, label);
+	netpolicy_free(p);
+}
+
+/*
+ * test_policy_redirects: every redirect hop is checked against the allowed
+ * hosts before any connection is made to it; allowed chains still work.
+ */
+static void
+test_policy_redirects(transfer_pool *pool)
+{
+	transfer_opts o;
+	transfer_result r;
+	char		url[1024];
+	char		target[256];
+	char		dest[256];
+	char		hosts[128];
+	char		want[512];
+	char		err[512];
+	bool		retryable = true;
+	netpolicy  *p;
+	int			before;
+
+	set_dest(dest, sizeof(dest), "policy.bin");
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d", server_port);
+
+	/* to another port of an allowed host */
+	snprintf(target, sizeof(target), "http://127.0.0.1:%d/ok/10", server2_port);
+	snprintf(want, sizeof(want), "redirect to \"%s\" refused: host \"127.0.0.1:%d\" is not in mlops.allowed_hosts",
+			 target, server2_port);
+	expect_refused_hop(pool, "redirect to a port not allowed", hosts, target, server2_port, 0, want);
+
+	/* to 0.0.0.0, which Linux connects to this machine, on the allowed port */
+	snprintf(target, sizeof(target), "http://0.0.0.0:%d/ok/10", server_port);
+	snprintf(want, sizeof(want), "redirect to \"%s\" refused: host \"0.0.0.0:%d\" is not in mlops.allowed_hosts",
+			 target, server_port);
+	expect_refused_hop(pool, "redirect to 0.0.0.0", hosts, target, server_port, 1, want);
+
+	/* without a policy the same hop is followed and reaches the server: what the policy stops */
+	base_opts(&o, 901, redirect_to(url, sizeof(url), target), dest);
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "without a policy the hop to 0.0.0.0 reaches the server");
+	unlink(dest);
+
+	/* to an IPv4-mapped IPv6 address of the allowed host */
+	snprintf(target, sizeof(target), "http://[::ffff:127.0.0.1]:%d/ok/10", server_port);
+	snprintf(want, sizeof(want),
+			 "redirect to \"%s\" refused: host \"[::ffff:127.0.0.1]:%d\" is not in mlops.allowed_hosts",
+			 target, server_port);
+	expect_refused_hop(pool, "redirect to [::ffff:127.0.0.1]", hosts, target, server_port, 1, want);
+
+	/* to a name of the machine */
+	snprintf(target, sizeof(target), "http://localhost:%d/ok/10", server_port);
+	snprintf(want, sizeof(want),
+			 "redirect to \"%s\" refused: host \"localhost:%d\" is not in mlops.allowed_hosts",
+			 target, server_port);
+	expect_refused_hop(pool, "redirect to localhost", hosts, target, server_port, 1, want);
+
+	/* a relative location is resolved against the URL that answered */
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d", server2_port);
+	snprintf(target, sizeof(target), "//127.0.0.1:%d/ok/10", server_port);
+	snprintf(want, sizeof(want),
+			 "redirect to \"http://127.0.0.1:%d/ok/10\" refused: host \"127.0.0.1:%d\" is not in mlops.allowed_hosts",
+			 server_port, server_port);
+	p = make_policy(hosts, "");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/redirect-to?u=%%2F%%2F127.0.0.1%%3A%d%%2Fok%%2F10",
+			 server2_port, server_port);
+	base_opts(&o, 902, url, dest);
+	o.policy = p;
+	before = conns_of(server_port);
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_FAILED && !r.retryable, "scheme-relative redirect refused");
+	CHECK_STR(r.error, want, "scheme-relative redirect: message with the resolved url");
+	CHECK_INT(sentinel(pool, server_port) - before, 1, "scheme-relative redirect: no connection");
+	netpolicy_free(p);
+
+	/* userinfo, a query and a scheme in a hop: refused even without a policy, nothing secret shown */
+	snprintf(target, sizeof(target), "http://u:pw-XYZ@127.0.0.1:%d/ok/10", server_port);
+	base_opts(&o, 903, redirect_to(url, sizeof(url), target), dest);
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_FAILED && !r.retryable, "redirect to a url with userinfo refused");
+	snprintf(want, sizeof(want),
+			 "redirect to \"http://127.0.0.1:%d/ok/10\" refused: url must not hold a user name or password", server_port);
+	CHECK_STR(r.error, want, "userinfo hop: message without the userinfo");
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d", server_port);
+	snprintf(target, sizeof(target), "http://127.0.0.1:%d/ok/10?X-Amz-Signature=SECRET#frag", server2_port);
+	snprintf(want, sizeof(want),
+			 "redirect to \"http://127.0.0.1:%d/ok/10?...\" refused: host \"127.0.0.1:%d\" is not in mlops.allowed_hosts",
+			 server2_port, server2_port);
+	expect_refused_hop(pool, "redirect with a signed query", hosts, target, server2_port, 0, want);
+	snprintf(target, sizeof(target), "gopher://127.0.0.1:%d/", server_port);
+	base_opts(&o, 904, redirect_to(url, sizeof(url), target), dest);
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_FAILED && !r.retryable, "redirect to gopher:// refused");
+	snprintf(want, sizeof(want), "redirect to \"gopher://127.0.0.1:%d/\" refused: url scheme \"gopher\" is not allowed: only http and https",
+			 server_port);
+	CHECK_STR(r.error, want, "gopher hop: message");
+
+	/* allowed chains still work: on one host, and across two allowed hosts */
+	p = make_policy(hosts, "");
+	set_url(url, sizeof(url), "/redirect/3");
+	base_opts(&o, 905, url, dest);
+	o.policy = p;
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "allowed chain /redirect/3 DONE");
+	CHECK(file_is_pattern(dest, 100), "allowed chain: the file");
+	unlink(dest);
+	netpolicy_free(p);
+	snprintf(hosts, sizeof(hosts), "LOCALHOST:%d, 127.0.0.1:%d", server2_port, server_port);
+	p = make_policy(hosts, "");
+	snprintf(target, sizeof(target), "http://127.0.0.1:%d/redirect/2", server2_port);
+	base_opts(&o, 906, redirect_to(url, sizeof(url), target), dest);
+	o.policy = p;
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_FAILED, "second host not allowed (only localhost on its port)");
+	snprintf(want, sizeof(want), "redirect to \"%s\" refused: host \"127.0.0.1:%d\" is not in mlops.allowed_hosts",
+			 target, server2_port);
+	CHECK_STR(r.error, want, "second host not allowed: message");
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d, 127.0.0.1:%d", server2_port, server_port);
+	netpolicy_free(p);
+	p = make_policy(hosts, "");
+	base_opts(&o, 907, redirect_to(url, sizeof(url), target), dest);
+	o.policy = p;
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "allowed chain across two hosts DONE");
+	snprintf(want, sizeof(want), "http://127.0.0.1:%d/ok/100", server2_port);
+	CHECK_STR(r.effective_url, want, "allowed chain across two hosts: effective url");
+	unlink(dest);
+	netpolicy_free(p);
+	p = make_policy("127.0.0.1:*", "");
+	base_opts(&o, 908, redirect_to(url, sizeof(url), target), dest);
+	o.policy = p;
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "host:* allows both ports");
+	unlink(dest);
+	netpolicy_free(p);
+
+	/* the first URL is checked at start */
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d", server_port);
+	p = make_policy(hosts, "");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok/10", server2_port);
+	base_opts(&o, 909, url, dest);
+	o.policy = p;
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "an allowed host on another port refused at start");
+	CHECK(!retryable, "refused at start: not retryable");
+	snprintf(want, sizeof(want), "host \"127.0.0.1:%d\" is not in mlops.allowed_hosts", server2_port);
+	CHECK_STR(err, want, "refused at start: message");
+	CHECK(!part_exists(dest), "refused at start: no .part");
+	netpolicy_free(p);
+	p = make_policy("127.0.0.1", "");
+	set_url(url, sizeof(url), "/ok/10");
+	base_opts(&o, 909, url, dest);
+	o.policy = p;
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "a bare host allows ports 80 and 443 only");
+	netpolicy_free(p);
+	snprintf(url, sizeof(url), "http://u:pw-XYZ@127.0.0.1:%d/ok/10", server_port);
+	base_opts(&o, 909, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "userinfo refused at start");
+	CHECK_STR(err, "url must not hold a user name or password", "userinfo at start: message");
+	CHECK_INT(transfer_count(pool), 0, "nothing started by refusals");
+
+	/* the policy is copied: the caller may free it at once */
+	p = make_policy(hosts, "");
+	set_url(url, sizeof(url), "/redirect/2");
+	base_opts(&o, 910, url, dest);
+	o.policy = p;
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start with a policy freed at once");
+	netpolicy_free(p);
+	CHECK(wait_result(pool, &r, 10000) && r.state == TRANSFER_DONE, "the transfer's own copy is used");
+	unlink(dest);
+}
+
+/*
+ * test_policy_networks: a connection to a denied address is refused at
+ * connect time, whatever name led there, with a message that wins over
+ * libcurl's and is not retryable; a reused connection is checked too.
+ */
+static void
+test_policy_networks(transfer_pool *pool)
+{
+	transfer_opts o;
+	transfer_result r;
+	char		url[1024];
+	char		target[256];
+	char		dest[256];
+	netpolicy  *p;
+	int			before;
+
+	set_dest(dest, sizeof(dest), "denied.bin");
+
+	p = make_policy("", "10.0.0.0/8, 127.0.0.0/8");
+	set_url(url, sizeof(url), "/ok/10");
+	base_opts(&o, 920, url, dest);
+	o.policy = p;
+	before = conns_of(server_port);
+	CHECK(run_one(pool, &o, &r), "download from a denied network finished");
+	CHECK_INT(r.state, TRANSFER_FAILED, "denied network: FAILED");
+	CHECK(!r.retryable, "denied network: not retryable");
+	CHECK_STR(r.error, "connection to 127.0.0.1 refused: it is in mlops.denied_networks (127.0.0.0/8)",
+			  "denied network: the message names the address and the network");
+	CHECK(!file_exists(dest) && !part_exists(dest), "denied network: no file, no .part");
+	CHECK_INT(sentinel(pool, server_port) - before, 1, "denied network: no connection made");
+
+	/* a name that resolves into a denied network (as after a DNS rebinding) */
+	snprintf(url, sizeof(url), "http://localhost:%d/ok/10", server_port);
+	base_opts(&o, 921, url, dest);
+	o.policy = p;
+	netpolicy_free(p);
+	p = make_policy("", "127.0.0.0/8, ::1");
+	o.policy = p;
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_FAILED && !r.retryable, "localhost into a denied network: FAILED");
+	CHECK(strncmp(r.error, "connection to ", 14) == 0 && strstr(r.error, " refused: it is in mlops.denied_networks (") != NULL,
+		  "localhost: the denied message");
+	printf("# localhost: %s\n", r.error);
+	netpolicy_free(p);
+
+	/* a redirect hop into a denied network: our message, not libcurl's "couldn't connect" */
+	p = make_policy("", "127.0.0.2");
+	snprintf(target, sizeof(target), "http://127.0.0.2:%d/ok/10", server_port);
+	base_opts(&o, 922, redirect_to(url, sizeof(url), target), dest);
+	o.policy = p;
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_FAILED, "hop into a denied network: FAILED");
+	CHECK(!r.retryable, "hop into a denied network: not retryable");
+	CHECK_STR(r.error, "connection to 127.0.0.2 refused: it is in mlops.denied_networks (127.0.0.2)",
+			  "hop into a denied network: message");
+	CHECK_INT(r.http_status, 302, "the status of the last response, the redirect");
+	netpolicy_free(p);
+
+	/* allowed and denied together: the denied check still applies to an allowed host */
+	snprintf(target, sizeof(target), "127.0.0.1:%d", server_port);
+	p = make_policy(target, "127.0.0.1/32");
+	set_url(url, sizeof(url), "/ok/10");
+	base_opts(&o, 923, url, dest);
+	o.policy = p;
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_FAILED && strstr(r.error, "(127.0.0.1/32)") != NULL,
+		  "an allowed host at a denied address: refused");
+	netpolicy_free(p);
+
+	/* a network that does not hold the address changes nothing */
+	p = make_policy("", "169.254.0.0/16,fe80::/10,fd00:ec2::254,::ffff:10.0.0.0/104");
+	base_opts(&o, 924, url, dest);
+	o.policy = p;
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "other networks denied: DONE");
+	unlink(dest);
+	netpolicy_free(p);
+
+	/* a connection kept alive without a policy is checked again before it is reused with one */
+	set_url(url, sizeof(url), "/keep/10");
+	base_opts(&o, 925, url, dest);
+	before = conns_of(server_port);
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "/keep/10 without a policy DONE");
+	unlink(dest);
+	p = make_policy("", "127.0.0.0/8");
+	base_opts(&o, 926, url, dest);
+	o.policy = p;
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_FAILED && !r.retryable, "reused connection into a denied network: FAILED");
+	CHECK_STR(r.error, "connection to 127.0.0.1 refused: it is in mlops.denied_networks (127.0.0.0/8)",
+			  "reused connection: message");
+	CHECK_INT(conns_of(server_port) - before, 1, "the connection was reused, not opened again");
+	CHECK(!file_exists(dest) && !part_exists(dest), "reused connection: no file, no .part");
+	netpolicy_free(p);
+}
+
+/* read_text reads up to len - 1 bytes of path into buf ("" when it cannot). */
+static void
+read_text(const char *path, char *buf, size_t len)
+{
+	FILE	   *f = fopen(path, "r");
+	size_t		n = 0;
+
+	if (f != NULL)
+	{
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}
+
+/* write_text writes text to path; 1 on success. */
+static int
+write_text(const char *path, const char *text)
+{
+	FILE	   *f = fopen(path, "w");
+
+	if (f == NULL)
+		return 0;
+	fputs(text, f);
+	return fclose(f) == 0;
+}
+
+/*
+ * test_part_files: a .part that is a symbolic link, not a regular file or
+ * hard-linked, and a destination that is a symbolic link or a directory,
+ * are refused and left alone; a leftover .part of ours is truncated; the
+ * file is renamed in the directory it was created in.
+ */
+static void
+test_part_files(transfer_pool *pool)
+{
+	transfer_opts o;
+	transfer_result r;
+	char		url[256];
+	char		dest[256];
+	char		part[300];
+	char		outside[256];
+	char		other[256];
+	char		text[64];
+	char		err[512];
+	char		sub[128];
+	char		moved[128];
+	bool		retryable = true;
+	long long	t0;
+	struct stat st;
+
+	snprintf(outside, sizeof(outside), "%s/victim.txt", outdir);
+	CHECK(write_text(outside, "keep me\n"), "outside file written");
+	set_url(url, sizeof(url), "/ok/100");
+
+	/* .part is a symbolic link to a file outside */
+	set_dest(dest, sizeof(dest), "sym.bin");
+	snprintf(part, sizeof(part), "%s.part", dest);
+	CHECK(symlink(outside, part) == 0, "sym.bin.part -> outside made");
+	base_opts(&o, 940, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "a .part symbolic link refused");
+	CHECK(!retryable, "a .part symbolic link: not retryable");
+	CHECK_STR(err, "cannot create \"sym.bin.part\": it is a symbolic link", "a .part symbolic link: message");
+	read_text(outside, text, sizeof(text));
+	CHECK_STR(text, "keep me\n", "the outside file is untouched");
+	CHECK(lstat(part, &st) == 0 && S_ISLNK(st.st_mode), "the symbolic link is left alone");
+	unlink(part);
+
+	/* .part is a dangling symbolic link: no file is created where it points */
+	snprintf(other, sizeof(other), "%s/created.txt", outdir);
+	CHECK(symlink(other, part) == 0, "sym.bin.part -> missing outside file made");
+	base_opts(&o, 941, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "a dangling .part symbolic link refused");
+	CHECK(!file_exists(other), "nothing created outside");
+	unlink(part);
+
+	/* the destination is a symbolic link */
+	set_dest(dest, sizeof(dest), "dlink.bin");
+	CHECK(symlink(outside, dest) == 0, "dlink.bin -> outside made");
+	base_opts(&o, 942, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable) && !retryable, "a destination symbolic link refused");
+	CHECK_STR(err, "cannot download to \"dlink.bin\": it is a symbolic link", "a destination symbolic link: message");
+	CHECK(!part_exists(dest), "no .part next to it");
+	unlink(dest);
+
+	/* the destination is a directory */
+	set_dest(dest, sizeof(dest), "ddir.bin");
+	CHECK(mkdir(dest, 0700) == 0, "ddir.bin made");
+	base_opts(&o, 943, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "a destination directory refused");
+	CHECK_STR(err, "cannot download to \"ddir.bin\": it is not a regular file", "a destination directory: message");
+	rmdir(dest);
+	snprintf(dest, sizeof(dest), "%s/", tmpdir);
+	base_opts(&o, 943, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "a dest_path ending in / refused");
+	CHECK_STR(err, "dest_path must name a file", "a dest_path ending in /: message");
+
+	/* .part has another hard link */
+	set_dest(dest, sizeof(dest), "hard.bin");
+	snprintf(part, sizeof(part), "%s.part", dest);
+	set_dest(other, sizeof(other), "hard-target.txt");
+	CHECK(write_text(other, "linked\n") && link(other, part) == 0, "hard.bin.part hard link made");
+	base_opts(&o, 944, url, dest);
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable) && !retryable, "a hard-linked .part refused");
+	CHECK_STR(err, "cannot create \"hard.bin.part\": it has other hard links", "a hard-linked .part: message");
+	read_text(other, text, sizeof(text));
+	CHECK_STR(text, "linked\n", "the hard-linked file is not truncated");
+	unlink(part);
+	unlink(other);
+
+	/* .part is a FIFO: refused without blocking */
+	set_dest(dest, sizeof(dest), "fifo.bin");
+	snprintf(part, sizeof(part), "%s.part", dest);
+	CHECK(mkfifo(part, 0600) == 0, "fifo.bin.part made");
+	base_opts(&o, 945, url, dest);
+	t0 = now_ms();
+	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable) && !retryable, "a FIFO .part refused");
+	CHECK(now_ms() - t0 < 1000, "without blocking");
+	CHECK_STR(err, "cannot create \"fifo.bin.part\": it is not a regular file", "a FIFO .part: message");
+	unlink(part);
+	CHECK_INT(transfer_count(pool), 0, "nothing started by refusals");
+
+	/* a leftover .part of ours is truncated and replaced */
+	set_dest(dest, sizeof(dest), "old.bin");
+	snprintf(part, sizeof(part), "%s.part", dest);
+	CHECK(write_text(part, "an older, longer attempt that must not survive at all, not a byte of it, no"), "old .part written");
+	base_opts(&o, 946, url, dest);
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "download over an old .part DONE");
+	CHECK(file_is_pattern(dest, 100), "the file holds the new body only");
+	CHECK(!part_exists(dest), "no .part left");
+	unlink(dest);
+
+	/* the directory is held from the start: swapping it for a symbolic link changes nothing */
+	set_dest(sub, sizeof(sub), "sub");
+	set_dest(moved, sizeof(moved), "sub-moved");
+	CHECK(mkdir(sub, 0700) == 0, "sub made");
+	snprintf(dest, sizeof(dest), "%s/pin.bin", sub);
+	set_url(url, sizeof(url), "/delay/300");
+	base_opts(&o, 947, url, dest);
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start a download into sub");
+	CHECK(rename(sub, moved) == 0 && symlink(outdir, sub) == 0, "sub moved away and replaced by a link outside");
+	CHECK(wait_result(pool, &r, 10000) && r.state == TRANSFER_DONE, "download into the moved directory DONE");
+	snprintf(other, sizeof(other), "%s/pin.bin", moved);
+	CHECK(file_is_pattern(other, 100), "the file is in the directory it was started in");
+	snprintf(other, sizeof(other), "%s/pin.bin", outdir);
+	CHECK(!file_exists(other), "nothing written through the link");
+	snprintf(other, sizeof(other), "%s/pin.bin", moved);
+	unlink(other);
+	unlink(sub);
+	rmdir(moved);
+	unlink(outside);
 }
 
 /* test_cancel: cancel /slow after about 300 ms. */
@@ -1594,17 +2187,16 @@ test_upload_http(transfer_pool *pool)
 	CHECK(strstr(r.error, "wrong-pw") == NULL && strstr(r.effective_url, "wrong-pw") == NULL, "no password in the result");
 	CHECK(!stored_exists("denied.bin"), "basic auth wrong: nothing stored");
 
-	/* credentials in the URL work and are not shown */
+	/* credentials in the url are refused (they belong in the options) and not repeated */
 	snprintf(url, sizeof(url), "http://alice:s3cret-pw@127.0.0.1:%d/auth/inurl.bin", server_port);
 	up_opts(&o, 307, UPLOAD_HTTP, url, src);
-	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_DONE, "credentials in the url: DONE");
-	CHECK(strstr(r.effective_url, "s3cret") == NULL && ends_with(r.effective_url, "/auth/inurl.bin"),
-		  "credentials in the url: not in effective_url");
-	snprintf(url, sizeof(url), "http://alice:bad-pw-in-url@127.0.0.1:%d/auth/inurl2.bin", server_port);
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "credentials in the url: refused");
+	CHECK(!retryable, "credentials in the url: not retryable");
+	CHECK_STR(err, "url must not hold a user name or password", "credentials in the url: message");
+	CHECK(!stored_exists("inurl.bin"), "credentials in the url: nothing stored");
+	snprintf(url, sizeof(url), "http://alice@127.0.0.1:%d/auth/inurl2.bin", server_port);
 	up_opts(&o, 308, UPLOAD_HTTP, url, src);
-	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "bad credentials in the url: FAILED");
-	CHECK(strstr(r.error, "bad-pw") == NULL && strstr(r.effective_url, "bad-pw") == NULL,
-		  "bad credentials in the url: not in the result");
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "a user name alone in the url: refused");
 
 	/* a 5xx is retryable and names the step */
 	set_url(url, sizeof(url), "/status/503");
@@ -2032,6 +2624,92 @@ test_upload_s3_cancel(transfer_pool *pool)
 	unlink(src);
 }
 
+/* test_policy_uploads: uploads' URLs and every request's connection follow the policy. */
+static void
+test_policy_uploads(transfer_pool *pool)
+{
+	transfer_upload_opts o;
+	transfer_result r;
+	char		url[256];
+	char		c1[256];
+	char		src[256];
+	char		err[512];
+	char		want[256];
+	char		hosts[64];
+	bool		retryable = true;
+	const char *cols[2] = {c1, NULL};
+	netpolicy  *p;
+	int			before;
+
+	set_dest(src, sizeof(src), "pol-src.bin");
+	CHECK(write_pattern_file(src, 1000), "policy upload source written");
+
+	p = make_policy("", "127.0.0.0/8");
+	set_url(url, sizeof(url), "/up/pol.bin");
+	up_opts(&o, 930, UPLOAD_HTTP, url, src);
+	o.policy = p;
+	before = conns_of(server_port);
+	CHECK(run_upload(pool, &o, &r), "put into a denied network finished");
+	CHECK_INT(r.state, TRANSFER_FAILED, "put into a denied network: FAILED");
+	CHECK(!r.retryable, "put into a denied network: not retryable");
+	CHECK_STR(r.error, "put failed: connection to 127.0.0.1 refused: it is in mlops.denied_networks (127.0.0.0/8)",
+			  "put into a denied network: message");
+	CHECK(!stored_exists("pol.bin"), "put into a denied network: nothing stored");
+
+	set_url(c1, sizeof(c1), "/auth/pol");
+	set_url(url, sizeof(url), "/auth/pol/f.bin");
+	up_opts(&o, 931, UPLOAD_WEBDAV, url, src);
+	o.username = "alice";
+	o.password = "s3cret-pw";
+	o.mkcol_urls = cols;
+	o.policy = p;
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED && !r.retryable, "webdav into a denied network: FAILED");
+	CHECK_STR(r.error, "mkcol failed: connection to 127.0.0.1 refused: it is in mlops.denied_networks (127.0.0.0/8)",
+			  "webdav into a denied network: the mkcol is refused");
+
+	set_url(url, sizeof(url), "/s3mp/pol.bin");
+	up_opts(&o, 932, UPLOAD_S3, url, src);
+	o.s3_region = "us-east-1";
+	o.s3_access_key = "AKTEST";
+	o.s3_secret_key = "S3-secret-zz";
+	o.policy = p;
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED && !r.retryable, "s3 into a denied network: FAILED");
+	CHECK_STR(r.error, "put failed: connection to 127.0.0.1 refused: it is in mlops.denied_networks (127.0.0.0/8)",
+			  "s3 into a denied network: message");
+	CHECK_INT(sentinel(pool, server_port) - before, 1, "uploads into a denied network: no connection made");
+	netpolicy_free(p);
+
+	/* allowed hosts: the object url and every mkcol url */
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d", server2_port);
+	p = make_policy(hosts, "");
+	set_url(url, sizeof(url), "/up/pol.bin");
+	up_opts(&o, 933, UPLOAD_HTTP, url, src);
+	o.policy = p;
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable) && !retryable, "upload to a host not allowed refused");
+	snprintf(want, sizeof(want), "host \"127.0.0.1:%d\" is not in mlops.allowed_hosts", server_port);
+	CHECK_STR(err, want, "upload to a host not allowed: message");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/auth/pol/f.bin", server2_port);
+	up_opts(&o, 934, UPLOAD_WEBDAV, url, src);
+	o.mkcol_urls = cols;
+	o.policy = p;
+	CHECK(!transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "mkcol url not allowed refused");
+	snprintf(want, sizeof(want), "mkcol url 1: host \"127.0.0.1:%d\" is not in mlops.allowed_hosts", server_port);
+	CHECK_STR(err, want, "mkcol url not allowed: message");
+	netpolicy_free(p);
+
+	/* allowed: works as without a policy */
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d", server_port);
+	p = make_policy(hosts, "169.254.0.0/16,fe80::/10");
+	set_url(url, sizeof(url), "/up/pol-ok.bin");
+	up_opts(&o, 935, UPLOAD_HTTP, url, src);
+	o.policy = p;
+	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_DONE, "allowed upload with a policy DONE");
+	CHECK(stored_is_pattern("pol-ok.bin", 1000), "allowed upload: stored");
+	netpolicy_free(p);
+	CHECK_INT(transfer_count(pool), 0, "no upload left");
+	unlink(src);
+}
+
 /* remove_srvdir empties and removes the upload server's folder. */
 static int
 remove_srvdir(void)
@@ -2063,7 +2741,9 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_transfer.XXXXXX");
 	snprintf(srvdir, sizeof(srvdir), "/tmp/test_transfer_srv.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL || mkdtemp(srvdir) == NULL || start_server() != 0)
+	snprintf(outdir, sizeof(outdir), "/tmp/test_transfer_out.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL || mkdtemp(srvdir) == NULL || mkdtemp(outdir) == NULL ||
+		start_server(&server_port, &server_pid) != 0 || start_server(&server2_port, &server2_pid) != 0)
 	{
 		printf("Bail out! cannot set up: %s\n", strerror(errno));
 		return 1;
@@ -2080,12 +2760,16 @@ main(void)
 	test_redirects(pool);
 	test_limits(pool);
 	test_cancel(pool);
+	test_policy_redirects(pool);
+	test_policy_networks(pool);
+	test_part_files(pool);
 	test_upload_http(pool);
 	test_upload_webdav(pool);
 	test_upload_s3_fake(pool);
 	test_upload_s3_multipart(pool);
 	test_upload_s3_cancel(pool);
 	test_upload_cancel(pool);
+	test_policy_uploads(pool);
 	transfer_pool_destroy(pool);
 	test_concurrent();
 	test_large();
@@ -2093,8 +2777,10 @@ main(void)
 
 	CHECK_INT(count_fds(), fds_before, "no file descriptor left open");
 	transfer_global_cleanup();
-	stop_server();
+	stop_server(&server_pid);
+	stop_server(&server2_pid);
 	CHECK(rmdir(tmpdir) == 0, "test directory left empty");
+	CHECK(rmdir(outdir) == 0, "outside directory left empty");
 	CHECK(remove_srvdir() == 0, "upload server folder removed");
 	return unit_done();
 }
