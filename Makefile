@@ -18,8 +18,11 @@ OBJS = $(SRCS:.c=.o)
 # the unit tests on their own, without the server.
 KERNEL_SRCS = $(sort $(shell grep -L '^[#]include "postgres.h"' $(SRCS)))
 
+# The current version's install script is generated from sql/pg_mlops.sql; released versions'
+# scripts are kept in the tree as they were released (never regenerated), with an upgrade
+# script from each to the next.
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(sort $(wildcard sql/$(EXTENSION)--*--*.sql))
+DATA = $(sort $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql)))
 
 # pg_regress tests: sql/NN_topic.sql against expected/NN_topic.out
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/[0-9][0-9]_*.sql))))
