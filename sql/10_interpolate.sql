@@ -118,6 +118,11 @@ SELECT mlops.interpolate_raster('SRID=3857;POINT Z (1 1 1)'::geometry, r, 'splin
 SELECT mlops.interpolate_raster('SRID=3857;POINT Z (1 1 1)'::geometry, r, 'idw', '{"powr": 2}') FROM tmpl;
 SELECT mlops.interpolate_raster('SRID=3857;POINT Z (1 1 1)'::geometry, r, 'nearest', '{"power": 2}') FROM tmpl;
 SELECT mlops.interpolate_raster('SRID=3857;POINT Z (1 1 1)'::geometry, r, 'idw', '{"power": -1}') FROM tmpl;
+-- a smoothing too wide for any grid, and an empty template, say so
+SELECT mlops.interpolate_raster('SRID=3857;POINT Z (1 1 1)'::geometry, r, 'idw', '{"gaussian_sigma": 1e12}') FROM tmpl;
+SELECT mlops.interpolate_raster('SRID=3857;POINT Z (1 1 1)'::geometry, r, 'kriging', '{"gaussian_sigma": 1e12}') FROM tmpl;
+SELECT mlops.interpolate_raster('SRID=3857;POINT Z (1 1 1)'::geometry,
+                                ST_AddBand(ST_MakeEmptyRaster(0, 0, 0, 30, 10, -10, 0, 0, 3857), '32BF'::text));
 SELECT mlops.interpolate_raster('SRID=3857;POINT Z (1 1 1)'::geometry, r, 'idw', '{"radius": -5}') FROM tmpl;
 SELECT mlops.interpolate_raster('SRID=3857;POINT Z (1 1 1)'::geometry, r, 'linear', '{"radius": -2}') FROM tmpl;
 SELECT mlops.interpolate_raster('SRID=3857;POINT Z (1 1 1)'::geometry, r, 'idw', '{"power": "2"}') FROM tmpl;

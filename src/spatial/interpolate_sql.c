@@ -257,6 +257,11 @@ ReadTemplate(Datum d, rast_info *info)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("template raster has an invalid georeference (scale %g, %g)",
 						info->scale_x, info->scale_y)));
+	if (info->width < 1 || info->height < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("template raster is empty (%d x %d cells)", info->width, info->height),
+				 errhint("Build a template with cells, for example with mlops.make_grid.")));
 	if ((double) info->width * info->height > mlops_max_raster_cells)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -394,7 +399,15 @@ ParseOptions(Method m, Jsonb *opts, Options *o)
 			o->nodata = OptionNumber(key, &v);
 		}
 		else if (strcmp(key, "gaussian_sigma") == 0)
+		{
 			o->gaussian_sigma = OptionNonNegative(key, &v);
+			/* the kernel reaches 4 sigma, as scipy's gaussian_filter */
+			if (!(o->gaussian_sigma * 4.0 + 0.5 < GAUSS_MAX_RADIUS + 1.0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option gaussian_sigma %g is too large", o->gaussian_sigma),
+						 errdetail("The smoothing kernel reaches 4 sigma, and at most %d cells.", GAUSS_MAX_RADIUS)));
+		}
 		else if (strcmp(key, "fade_distance") == 0)
 		{
 			o->has_fade = true;

@@ -35,7 +35,6 @@
 #define SCRATCH_PAD 16
 
 /* Longest kernel radius, in pixels (the half-kernel is r + 1 doubles). */
-#define GAUSS_MAX_RADIUS 1000000
 
 /* One Gaussian computation, shared by the threads of both passes. */
 typedef struct gauss_ctx

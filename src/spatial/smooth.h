@@ -27,6 +27,9 @@
  * INTERP_TOO_LARGE when the kernel radius truncate * sigma exceeds 10^6
  * pixels.
  */
+/* The largest kernel radius (cells) interp_gaussian accepts: sigma * 4 + 0.5 below it. */
+#define GAUSS_MAX_RADIUS 1000000
+
 extern interp_status interp_gaussian(const interp_grid *g, double sigma, double truncate,
 									 bool has_nodata, double nodata, const interp_exec *exec,
 									 double *out);
