@@ -22,12 +22,20 @@ ALTER SYSTEM SET mlops.workers = 65;
 ALTER SYSTEM SET mlops.workers = 'two';
 ALTER SYSTEM SET mlops.work_dir = '';
 ALTER SYSTEM SET mlops.database_name = '';
+ALTER SYSTEM SET mlops.allowed_hosts = 'files.example.org:http';
+ALTER SYSTEM SET mlops.allowed_hosts = 'a.example.org,,b.example.org';
+ALTER SYSTEM SET mlops.denied_networks = '169.254.0.0/33';
+ALTER SYSTEM SET mlops.denied_networks = 'not-a-network';
+ALTER SYSTEM SET mlops.max_sql_jobs = 0;
 SELECT count(*) AS pending_changes FROM pg_file_settings
 WHERE name LIKE 'mlops.%' AND sourcefile LIKE '%postgresql.auto.conf';
 
 -- work_dir is a file-system path: only superusers and pg_read_all_settings see it.
+-- max_raster_cells protects the server's memory: users cannot raise it.
 CREATE ROLE mlops_regress_nobody;
 SET ROLE mlops_regress_nobody;
+SET mlops.max_raster_cells = 2000000000;
+SET mlops.allowed_hosts = '';
 SHOW mlops.work_dir;
 SHOW mlops.workers;
 RESET ROLE;

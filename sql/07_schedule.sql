@@ -104,19 +104,55 @@ SELECT * FROM mlops.latest_metric('00000000-0000-0000-0000-00000000000b');
 SELECT count(*) FROM mlops.results;
 RESET ROLE;
 -- the README's grants for an application role make it work
-GRANT USAGE ON SCHEMA cron TO mlops_regress_app;
-GRANT SELECT, INSERT ON mlops.results, mlops.metric_values TO mlops_regress_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON mlops.metrics_executions TO mlops_regress_app;
-GRANT USAGE ON SEQUENCE mlops.results_id_seq, mlops.metric_values_id_seq, mlops.metrics_executions_id_seq TO mlops_regress_app;
+CREATE ROLE mlops_regress_rival;
+GRANT USAGE ON SCHEMA cron TO mlops_regress_app, mlops_regress_rival;
+GRANT SELECT, INSERT ON mlops.results, mlops.metric_values TO mlops_regress_app, mlops_regress_rival;
+GRANT SELECT, INSERT, UPDATE, DELETE ON mlops.metrics_executions TO mlops_regress_app, mlops_regress_rival;
+GRANT USAGE ON SEQUENCE mlops.results_id_seq, mlops.metric_values_id_seq, mlops.metrics_executions_id_seq
+    TO mlops_regress_app, mlops_regress_rival;
 GRANT EXECUTE ON FUNCTION mlops.schedule_metric(uuid, text, text, regclass, jsonb),
-                          mlops.unschedule_metric(uuid), mlops.compute_metric(uuid) TO mlops_regress_app;
+                          mlops.unschedule_metric(uuid), mlops.compute_metric(uuid)
+    TO mlops_regress_app, mlops_regress_rival;
 SET ROLE mlops_regress_app;
 SELECT mlops.schedule_metric('00000000-0000-0000-0000-0000000000a1', '*/10 * * * *') > 0 AS app_scheduled;
 INSERT INTO mlops.results (model_id, y_true, y_pred) VALUES ('00000000-0000-0000-0000-0000000000a1', '[1, 0]', '[1, 1]');
 SELECT value FROM mlops.compute_metric('00000000-0000-0000-0000-0000000000a1');
 SELECT value FROM mlops.latest_metric('00000000-0000-0000-0000-0000000000a1');
 SELECT username = 'mlops_regress_app' AS job_runs_as_app FROM cron.job WHERE jobname = 'mlops_metric_00000000-0000-0000-0000-0000000000a1';
+SELECT owner FROM mlops.metrics_executions;
+RESET ROLE;
+-- a view of the application's, readable by everyone
+CREATE VIEW app_view AS SELECT id, model_id, y_true, y_pred, "timestamp" FROM mlops.results;
+ALTER VIEW app_view OWNER TO mlops_regress_app;
+GRANT SELECT ON app_view TO mlops_regress_rival;
+
+-- Another role with the same grants reaches none of it: it cannot read, rewrite or delete the
+-- schedule, read the results, or plant values in the application's name.
+SET ROLE mlops_regress_rival;
+SELECT count(*) AS rival_sees_schedules FROM mlops.metrics_executions;
+SELECT count(*) AS rival_sees_results FROM mlops.results;
+SELECT count(*) AS rival_sees_values FROM mlops.metric_values;
+UPDATE mlops.metrics_executions SET source = 'mlops.results', metric = 'mae';
+DELETE FROM mlops.metrics_executions;
+DELETE FROM mlops.results;
+INSERT INTO mlops.metric_values (model_id, metric, value, owner)
+VALUES ('00000000-0000-0000-0000-0000000000a1', 'accuracy', 1.0, 'mlops_regress_app');
+INSERT INTO mlops.metrics_executions (model_id, cron_expression, owner)
+VALUES ('00000000-0000-0000-0000-0000000000a1', '* * * * *', 'mlops_regress_app');
+SELECT mlops.unschedule_metric('00000000-0000-0000-0000-0000000000a1') AS rival_unscheduled;
+-- its own schedule of the same model sees its own rows only (none)
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-0000000000a1', '*/5 * * * *') > 0 AS rival_scheduled;
+SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000a1') IS NULL AS rival_computes_nothing;
+-- a view of another role may not be a source: its functions would run with the rival's rights
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-0000000000a2', '* * * * *', 'accuracy', 'app_view');
+SELECT mlops.unschedule_metric('00000000-0000-0000-0000-0000000000a1') AS rival_unscheduled_own;
+RESET ROLE;
+SELECT owner, cron_expression, metric FROM mlops.metrics_executions
+WHERE model_id = '00000000-0000-0000-0000-0000000000a1' ORDER BY owner::text;
+SELECT count(*) AS app_values FROM mlops.metric_values WHERE owner = 'mlops_regress_app'::regrole;
+
+SET ROLE mlops_regress_app;
 SELECT mlops.unschedule_metric('00000000-0000-0000-0000-0000000000a1');
 RESET ROLE;
-DROP OWNED BY mlops_regress_app;
-DROP ROLE mlops_regress_app;
+DROP OWNED BY mlops_regress_app, mlops_regress_rival;
+DROP ROLE mlops_regress_app, mlops_regress_rival;

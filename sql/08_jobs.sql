@@ -1,6 +1,6 @@
--- The job queue: submitting (and every rejection), the worker running sql jobs with the
--- submitter's privileges, external workers (claim, progress, heartbeat, complete, fail,
--- leases), cancel, retry, dependencies, the progress view and privileges.
+-- The job queue: submitting (and every rejection), the worker running sql jobs in sessions of
+-- their submitters, external workers (claim, progress, heartbeat, complete, fail, leases fenced
+-- by a token), cancel, retry, dependencies, the progress view and privileges.
 CREATE EXTENSION IF NOT EXISTS pg_mlops CASCADE;
 
 -- Rejected at submit time, nothing queued.
@@ -17,9 +17,13 @@ SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "../.
 SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "a/../../x"}');
 SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "x", "sha256": "abc"}');
 SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x"}');
-SET mlops.allowed_hosts = 'files.example.org';
-SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "x"}');
-RESET mlops.allowed_hosts;
+SELECT mlops.submit_job('download', '{"url": "http://user:pw@127.0.0.1/x", "path": "x"}');
+SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "x", "delete_afer": true}');
+SELECT mlops.submit_job('sql', '{"command": "SELECT 1", "timeout": -1}');
+SELECT mlops.submit_job('sql', '{"command": "SELECT 1", "timeout": "1 minute"}');
+SELECT mlops.submit_job('extract', '{"archive": "@Bad Area/a.zip", "dest": "x"}');
+-- the network policy is the server's: a session cannot loosen it
+SET mlops.allowed_hosts = '';
 SELECT mlops.submit_job('train', '{}', max_attempts => 0);
 SELECT mlops.submit_job('train', '{}', depends_on => '{424242}');
 SELECT mlops.submit_job(NULL, '{}');
@@ -38,14 +42,17 @@ SELECT mlops.submit_job('sql', '{"command": "SELECT 1 / 0"}') AS j3 \gset
 SELECT mlops.wait_job(:j3, '30 seconds');
 SELECT error, attempts FROM mlops.jobs WHERE id = :j3;
 -- an sql job reports its own progress
-SELECT mlops.submit_job('sql', '{"command": "SELECT mlops.report_progress((SELECT max(id) FROM mlops.jobs WHERE kind = ''sql''), 0.5, ''half way'')"}') AS j4 \gset
+SELECT mlops.submit_job('sql', '{"command": "SELECT mlops.report_progress(mlops.current_job_id(), 0.5, ''half way'')"}') AS j4 \gset
 SELECT mlops.wait_job(:j4, '30 seconds');
 SELECT state, progress_message, error FROM mlops.jobs WHERE id = :j4;
 
--- The submitter's privileges, never the worker's.
+-- outside a job's session there is no current job
+SELECT mlops.current_job_id() IS NULL AS no_job_here;
+
+-- The submitter's privileges, never the worker's: a session of its own as that role.
 CREATE TABLE secret (s text);
 INSERT INTO secret VALUES ('classified');
-CREATE ROLE mlops_regress_alice;
+CREATE ROLE mlops_regress_alice LOGIN;
 GRANT EXECUTE ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text),
                           mlops.wait_job(bigint, interval), mlops.cancel_job(bigint),
                           mlops.retry_job(bigint) TO mlops_regress_alice;
@@ -60,7 +67,7 @@ SELECT mlops.submit_job('sql', '{"command": "SET SESSION AUTHORIZATION postgres;
 SELECT mlops.wait_job(:a5, '30 seconds');
 SELECT mlops.submit_job('sql', '{"command": "SELECT set_config(''role'', ''postgres'', false)"}') AS a6 \gset
 SELECT mlops.wait_job(:a6, '30 seconds');
-SELECT mlops.submit_job('sql', '{"command": "SELECT current_user::text || '' '' || mlops.calling_role()::text"}') AS a4 \gset
+SELECT mlops.submit_job('sql', '{"command": "SELECT session_user::text || '' '' || current_user::text || '' '' || mlops.calling_role()::text"}') AS a4 \gset
 SELECT mlops.wait_job(:a4, '30 seconds');
 SELECT id, kind, state, percent, error FROM mlops.job_progress ORDER BY id;
 SELECT count(*) FROM mlops.jobs;
@@ -68,42 +75,61 @@ SELECT mlops.claim_job('{train}');
 RESET ROLE;
 SELECT id = :a1 AS a1, error FROM mlops.jobs WHERE id IN (:a1, :a2, :a3, :a5, :a6) ORDER BY id;
 SELECT result ->> 'value' AS who FROM mlops.jobs WHERE id = :a4;
--- another role cannot cancel or wait for alice's jobs
+-- a role that cannot log in cannot have a session: its sql jobs are refused at submit
+CREATE ROLE mlops_regress_group NOLOGIN;
+GRANT mlops_regress_group TO mlops_regress_alice;
+GRANT EXECUTE ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) TO mlops_regress_group;
+SET ROLE mlops_regress_group;
+SELECT mlops.submit_job('sql', '{"command": "SELECT 1"}');
+RESET ROLE;
+-- another role cannot cancel or wait for alice's jobs, nor learn that they exist
 CREATE ROLE mlops_regress_bob;
 GRANT EXECUTE ON FUNCTION mlops.cancel_job(bigint), mlops.wait_job(bigint, interval) TO mlops_regress_bob;
 SET ROLE mlops_regress_bob;
 SELECT mlops.cancel_job(:a1);
 SELECT mlops.wait_job(:a1);
 SELECT count(*) AS bob_sees FROM mlops.job_progress;
+SELECT mlops.submit_job('train', '{}', depends_on => ARRAY[:a1]::bigint[]);
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) TO mlops_regress_bob;
+SET ROLE mlops_regress_bob;
+SELECT mlops.submit_job('train', '{}', depends_on => ARRAY[:a1]::bigint[]);
 RESET ROLE;
 
--- External workers: claim, progress, heartbeat, complete.
+-- External workers: claim (with a lease token), progress, heartbeat, complete.
 SELECT mlops.submit_job('train', '{"epochs": 3}', run_id => 'run-1') AS t1 \gset
-SELECT id = :t1 AS claimed, state, attempts, claimed_by FROM mlops.claim_job('{train}');
+SELECT lease_token AS tok1 FROM mlops.claim_job('{train}') \gset
+SELECT id = :t1 AS claimed, state, attempts, claimed_by, lease_token = :'tok1' AS token_kept FROM mlops.jobs WHERE id = :t1;
 SELECT mlops.claim_job('{train}') IS NULL AS nothing_left;
-SELECT mlops.report_progress(:t1, 0.25, 'epoch 1');
+SELECT mlops.report_progress(:t1, :'tok1', 0.25, 'epoch 1');
 SELECT bar, message FROM mlops.job_progress WHERE id = :t1;
-SELECT mlops.heartbeat_job(:t1);
-SELECT mlops.report_progress(:t1, 1.5);
-SELECT mlops.complete_job(:t1, '{"loss": 0.1}');
-SELECT state, progress, result FROM mlops.jobs WHERE id = :t1;
-SELECT mlops.complete_job(:t1);
+SELECT mlops.heartbeat_job(:t1, :'tok1');
+SELECT mlops.heartbeat_job(:t1, gen_random_uuid());
+SELECT mlops.report_progress(:t1, :'tok1', 1.5);
+SELECT mlops.report_progress(:t1, 0.5);
+SELECT mlops.complete_job(:t1, :'tok1', '{"loss": 0.1}');
+SELECT state, progress, result, lease_token FROM mlops.jobs WHERE id = :t1;
+SELECT mlops.complete_job(:t1, :'tok1');
 SELECT mlops.claim_job('{sql}');
 -- fail_job retries with backoff while attempts remain; retry => false fails now
 SELECT mlops.submit_job('train', '{}', max_attempts => 2) AS t2 \gset
-SELECT id = :t2 FROM mlops.claim_job('{train}');
-SELECT mlops.fail_job(:t2, 'GPU out of memory');
+SELECT lease_token AS tok2 FROM mlops.claim_job('{train}') \gset
+SELECT mlops.fail_job(:t2, :'tok2', 'GPU out of memory');
 SELECT state, error, run_after > now() AS backing_off FROM mlops.jobs WHERE id = :t2;
 UPDATE mlops.jobs SET run_after = now() WHERE id = :t2;
-SELECT id = :t2 AS claimed_again, attempts FROM mlops.claim_job('{train}');
-SELECT mlops.fail_job(:t2, 'GPU out of memory again');
-SELECT state, attempts FROM mlops.jobs WHERE id = :t2;
+SELECT lease_token AS tok2b FROM mlops.claim_job('{train}') \gset
+SELECT attempts AS claimed_again_attempts FROM mlops.jobs WHERE id = :t2;
+SELECT :'tok2' <> :'tok2b' AS new_token;
+-- the first attempt's holder is fenced off: its token no longer counts
+SELECT mlops.complete_job(:t2, :'tok2', '{"stale": true}');
+SELECT mlops.fail_job(:t2, :'tok2b', 'GPU out of memory again');
+SELECT state, attempts, result FROM mlops.jobs WHERE id = :t2;
 SELECT mlops.submit_job('train', '{}') AS t3 \gset
-SELECT id = :t3 FROM mlops.claim_job('{train}');
-SELECT mlops.fail_job(:t3, 'bad input', retry => false);
+SELECT lease_token AS tok3 FROM mlops.claim_job('{train}') \gset
+SELECT mlops.fail_job(:t3, :'tok3', 'bad input', retry => false);
 -- an expired lease puts the job back (the worker's periodic pass)
 SELECT mlops.submit_job('train', '{}') AS t4 \gset
-SELECT id = :t4 FROM mlops.claim_job('{train}', lease => '10 ms');
+SELECT lease_token AS tok4 FROM mlops.claim_job('{train}', lease => '10 ms') \gset
 DO $$
 BEGIN
   -- the worker's periodic pass (every second) puts it back; wait at most 30 s
@@ -114,6 +140,15 @@ BEGIN
 END
 $$;
 SELECT state, error, attempts FROM mlops.jobs WHERE id = :t4;
+-- claimed again by another holder: the expired lease's token is refused everywhere
+UPDATE mlops.jobs SET run_after = now() WHERE id = :t4;
+SELECT lease_token AS tok4b FROM mlops.claim_job('{train}') \gset
+SELECT mlops.heartbeat_job(:t4, :'tok4');
+SELECT mlops.report_progress(:t4, :'tok4', 0.9);
+SELECT mlops.complete_job(:t4, :'tok4', '{"by": "stale"}');
+SELECT mlops.fail_job(:t4, :'tok4', 'stale');
+SELECT mlops.complete_job(:t4, :'tok4b', '{"by": "current"}');
+SELECT state, attempts, result FROM mlops.jobs WHERE id = :t4;
 
 -- Cancel and retry.
 SELECT mlops.submit_job('train', '{}', run_after => now() + interval '1 hour') AS c1 \gset
@@ -128,8 +163,9 @@ SELECT mlops.cancel_job(424242);
 SELECT mlops.submit_job('etl', '{}') AS d1 \gset
 SELECT mlops.submit_job('etl', '{}', depends_on => ARRAY[:d1]::bigint[]) AS d2 \gset
 SELECT id = :d1 AS first_claims_the_dependency FROM mlops.claim_job('{etl}');
+SELECT lease_token AS tokd FROM mlops.jobs WHERE id = :d1 \gset
 SELECT mlops.claim_job('{etl}') IS NULL AS dependent_waits;
-SELECT mlops.fail_job(:d1, 'broken', retry => false);
+SELECT mlops.fail_job(:d1, :'tokd', 'broken', retry => false);
 SELECT mlops.wait_job(:d2, '30 seconds');
 SELECT state, error FROM mlops.jobs WHERE id = :d2;
 
@@ -138,10 +174,24 @@ CREATE ROLE mlops_regress_nobody;
 SET ROLE mlops_regress_nobody;
 SELECT mlops.submit_job('train', '{}');
 SELECT mlops.claim_job('{train}');
-SELECT mlops.complete_job(:t1);
+SELECT mlops.complete_job(:t1, :'tok1');
 SELECT count(*) FROM mlops.jobs;
 SELECT mlops.report_progress(:t4, 0.5);
+SELECT mlops.report_progress(:t4, :'tok4b', 0.5);
 SELECT mlops.wake_workers();
 RESET ROLE;
-DROP OWNED BY mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody;
-DROP ROLE mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody;
+-- A role granted the table itself still sees and changes only its own rows.
+GRANT SELECT, UPDATE, DELETE ON mlops.jobs TO mlops_regress_nobody, mlops_regress_alice;
+SET ROLE mlops_regress_nobody;
+SELECT count(*) AS nobody_sees FROM mlops.jobs;
+UPDATE mlops.jobs SET params = '{"command": "SELECT 666"}', state = 'pending';
+DELETE FROM mlops.jobs;
+RESET ROLE;
+SELECT count(*) AS rewritten, count(*) FILTER (WHERE state = 'pending') AS pending FROM mlops.jobs WHERE params ->> 'command' = 'SELECT 666';
+SET ROLE mlops_regress_alice;
+SELECT count(*) > 0 AS alice_sees_her_own, bool_and(submitted_by = 'mlops_regress_alice'::regrole) AS only_hers
+FROM mlops.jobs;
+RESET ROLE;
+REVOKE ALL ON mlops.jobs FROM mlops_regress_nobody, mlops_regress_alice;
+DROP OWNED BY mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody, mlops_regress_group;
+DROP ROLE mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody, mlops_regress_group;

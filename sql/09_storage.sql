@@ -16,7 +16,7 @@ SELECT mlops.set_credential('x', 'webdav', '{"url": "file:///etc/", "username": 
 SELECT mlops.set_credential('x', 's3', '[]');
 
 -- A role without privileges cannot read a secret in any way.
-CREATE ROLE mlops_regress_eve;
+CREATE ROLE mlops_regress_eve LOGIN;
 GRANT EXECUTE ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) TO mlops_regress_eve;
 SET ROLE mlops_regress_eve;
 SELECT secret FROM mlops.credentials;
@@ -30,6 +30,42 @@ RESET ROLE;
 SELECT mlops.wait_job(:e1, '30 seconds');
 SELECT error FROM mlops.jobs WHERE id = :e1;
 SELECT count(*) AS secrets_in_jobs FROM mlops.jobs WHERE params::text ~ 'hunter|sk-very-secret' OR coalesce(error, '') ~ 'hunter|sk-very-secret';
+-- even granted the table, she sees no secret (row-level security: administrators only)
+GRANT SELECT ON mlops.credentials, mlops.credential_grants TO mlops_regress_eve;
+SET ROLE mlops_regress_eve;
+SELECT count(*) AS eve_sees_secrets FROM mlops.credentials;
+RESET ROLE;
+REVOKE SELECT ON mlops.credentials, mlops.credential_grants FROM mlops_regress_eve;
+
+-- Credentials are granted per role: an ungranted one looks exactly like one that does not exist.
+SET ROLE mlops_regress_eve;
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "d/x.zip", "credential": "owncloud"}');
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "d/x.zip", "credential": "no-such"}');
+RESET ROLE;
+SELECT mlops.grant_credential('owncloud', 'mlops_regress_eve');
+SELECT mlops.grant_credential('owncloud', 'mlops_regress_eve');
+SELECT mlops.grant_credential('no-such', 'mlops_regress_eve');
+SET ROLE mlops_regress_eve;
+SELECT name, kind FROM mlops.credential_names ORDER BY name;
+SELECT mlops.grant_credential('store', 'mlops_regress_eve');
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "d/x.zip", "credential": "owncloud"}') > 0 AS eve_may_upload;
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "d/x.zip", "credential": "store"}');
+RESET ROLE;
+SELECT mlops.revoke_credential('owncloud', 'mlops_regress_eve'), mlops.revoke_credential('owncloud', 'mlops_regress_eve');
+SET ROLE mlops_regress_eve;
+SELECT count(*) AS eve_sees_credentials FROM mlops.credential_names;
+-- shared file areas: only when granted
+SELECT mlops.submit_job('extract', '{"archive": "@datasets/a.zip", "dest": "x"}');
+SELECT area, used_as, directory = 'roles/' || 'mlops_regress_eve'::regrole::oid AS directory_ok FROM mlops.file_areas;
+RESET ROLE;
+SELECT mlops.grant_area('datasets', 'mlops_regress_eve');
+SELECT mlops.grant_area('Bad Name', 'mlops_regress_eve');
+SET ROLE mlops_regress_eve;
+SELECT mlops.submit_job('extract', '{"archive": "@datasets/a.zip", "dest": "x"}') > 0 AS eve_may_extract;
+SELECT area, used_as, directory ~ '^(roles/[0-9]+|areas/datasets)$' AS directory_ok FROM mlops.file_areas ORDER BY area;
+RESET ROLE;
+SELECT mlops.revoke_area('datasets', 'mlops_regress_eve');
+DELETE FROM mlops.jobs WHERE submitted_by = 'mlops_regress_eve'::regrole;
 
 -- Secrets in job params are refused, at any depth; jobs name a credential instead.
 SELECT mlops.submit_job('upload', '{"path": "x", "target": "x", "credential": "owncloud", "password": "hunter2"}');

@@ -14,6 +14,53 @@ GRANT USAGE ON SCHEMA mlops TO PUBLIC;
 COMMENT ON SCHEMA mlops IS 'pg_mlops: metrics, interpolation, detection, datasets and the job queue';
 
 ------------------------------------------------------------------------------
+-- Owners and administrators
+--
+-- Every table that holds rows of several roles records each row's owner and
+-- has row-level security: a role sees and changes its own rows (and those of
+-- roles it is a member of), even when it is granted table privileges.
+-- Administrators (superusers and members of mlops_admin) see everything.
+------------------------------------------------------------------------------
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'mlops_admin') THEN
+        CREATE ROLE mlops_admin NOLOGIN;
+        COMMENT ON ROLE mlops_admin IS 'pg_mlops administrators: see every role''s jobs, schedules and values; use every credential and file area';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION mlops.calling_role()
+RETURNS regrole
+AS 'MODULE_PATHNAME', 'mlops_calling_role'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION mlops.calling_role() IS
+'The role the session acts as (after SET ROLE), unchanged inside SECURITY DEFINER functions: whose privileges a job gets and who owns what it writes';
+
+CREATE FUNCTION mlops.is_admin(role oid)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) $1), false)
+        OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles a
+                   WHERE a.rolname OPERATOR(pg_catalog.=) 'mlops_admin'
+                     AND pg_catalog.pg_has_role($1, a.oid, 'MEMBER'))
+$$;
+COMMENT ON FUNCTION mlops.is_admin(oid) IS 'True for superusers and members of mlops_admin: pg_mlops administrators';
+
+CREATE FUNCTION mlops.owns(owner oid)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.pg_has_role(mlops.calling_role(), $1, 'MEMBER') OR mlops.is_admin(mlops.calling_role())
+$$;
+COMMENT ON FUNCTION mlops.owns(oid) IS
+'True when the calling role owns rows of that owner (it is that role or a member of it) or is an administrator: the row-level security rule';
+
+------------------------------------------------------------------------------
 -- Information
 ------------------------------------------------------------------------------
 
@@ -602,7 +649,8 @@ CREATE TABLE mlops.results (
     model_id uuid NOT NULL,
     y_true json NOT NULL,
     y_pred json NOT NULL,
-    "timestamp" timestamp NOT NULL DEFAULT now()
+    "timestamp" timestamp NOT NULL DEFAULT now(),
+    owner regrole NOT NULL DEFAULT mlops.calling_role()
 );
 CREATE INDEX results_model_newest ON mlops.results (model_id, "timestamp" DESC, id DESC);
 COMMENT ON TABLE mlops.results IS
@@ -610,17 +658,19 @@ COMMENT ON TABLE mlops.results IS
 
 CREATE TABLE mlops.metrics_executions (
     id bigserial PRIMARY KEY,
-    model_id uuid NOT NULL UNIQUE,
+    model_id uuid NOT NULL,
     cron_expression text NOT NULL,
     metric text NOT NULL DEFAULT 'accuracy',
     source text NOT NULL DEFAULT 'mlops.results',
     options jsonb NOT NULL DEFAULT '{}',
     cron_job_id bigint,
     created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now()
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    owner regrole NOT NULL DEFAULT mlops.calling_role(),
+    CONSTRAINT metrics_executions_owner_model_key UNIQUE (owner, model_id)
 );
 COMMENT ON TABLE mlops.metrics_executions IS
-'One metric schedule per model: its cron expression, metric, source table and options, and the pg_cron job that runs it';
+'One metric schedule per model and owner: its cron expression, metric, source table and options, and the pg_cron job that runs it (as its owner)';
 
 CREATE TABLE mlops.metric_values (
     id bigserial PRIMARY KEY,
@@ -630,7 +680,8 @@ CREATE TABLE mlops.metric_values (
     n_samples bigint,
     source_row_id bigint,
     details jsonb NOT NULL DEFAULT '{}',
-    computed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+    computed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    owner regrole NOT NULL DEFAULT mlops.calling_role()
 );
 CREATE INDEX metric_values_model_newest ON mlops.metric_values (model_id, computed_at DESC, id DESC);
 COMMENT ON TABLE mlops.metric_values IS
@@ -643,6 +694,17 @@ SELECT pg_catalog.pg_extension_config_dump('mlops.metrics_executions', '');
 SELECT pg_catalog.pg_extension_config_dump('mlops.metrics_executions_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('mlops.metric_values', '');
 SELECT pg_catalog.pg_extension_config_dump('mlops.metric_values_id_seq', '');
+
+-- Each role sees and changes its own rows only, whatever table privileges it has.
+ALTER TABLE mlops.results ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mlops.metrics_executions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mlops.metric_values ENABLE ROW LEVEL SECURITY;
+CREATE POLICY results_owner ON mlops.results
+    USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
+CREATE POLICY metrics_executions_owner ON mlops.metrics_executions
+    USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
+CREATE POLICY metric_values_owner ON mlops.metric_values
+    USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
 
 CREATE FUNCTION mlops.metric_names()
 RETURNS SETOF text
@@ -673,6 +735,8 @@ DECLARE
     defaults text[] := ARRAY['model_id', 'y_true', 'y_pred', 'timestamp', 'id'];
     found_cols text[] := ARRAY[]::text[];
     types text[] := ARRAY[]::text[];
+    kind "char";
+    rel_owner oid;
 BEGIN
     IF jsonb_typeof(options) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'options must be a JSON object'
@@ -685,12 +749,18 @@ BEGIN
                       HINT = 'Valid options are model_column, y_true_column, y_pred_column, time_column, id_column, pos_label and zero_division.';
         END IF;
     END LOOP;
-    SELECT format('%I.%I', n.nspname, c.relname) INTO relation
+    SELECT format('%I.%I', n.nspname, c.relname), c.relkind, c.relowner INTO relation, kind, rel_owner
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.oid = source AND c.relkind IN ('r', 'p', 'v', 'm', 'f');
     IF relation IS NULL THEN
         RAISE EXCEPTION 'source % is not a table or view', source
             USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF kind = 'v' AND NOT pg_has_role(mlops.calling_role(), rel_owner, 'MEMBER') THEN
+        RAISE EXCEPTION 'source % is a view of role %', relation, rel_owner::regrole
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'A view runs the functions it calls with the rights of whoever reads it: every run of the schedule would run them with yours.',
+                  HINT = 'Point the schedule at a table, or at a view of your own.';
     END IF;
     FOR i IN 1 .. array_length(names, 1) LOOP
         IF options ? names[i] AND jsonb_typeof(options -> names[i]) IS DISTINCT FROM 'string' THEN
@@ -799,21 +869,23 @@ BEGIN
     SELECT e.cron_job_id INTO old_job
     FROM mlops.metrics_executions e
     WHERE e.model_id OPERATOR(pg_catalog.=) schedule_metric.model_id
+      AND e.owner OPERATOR(pg_catalog.=) mlops.calling_role()
     FOR UPDATE;
 
-    -- pg_cron validates the expression; on error it writes nothing, and neither do we
+    -- pg_cron validates the expression; on error it writes nothing, and neither do we.
+    -- pg_cron names jobs per role and runs each as the role that scheduled it.
     job := cron.schedule(('mlops_metric_' || model_id::text)::name, cron_expression,
                          format('SELECT mlops.compute_metric(%L::uuid)', model_id));
-    IF old_job IS NOT NULL AND old_job <> job THEN
-        -- scheduled before by another role: pg_cron keeps jobs per role
+    IF old_job IS NOT NULL AND old_job <> job
+       AND EXISTS (SELECT 1 FROM cron.job j WHERE j.jobid OPERATOR(pg_catalog.=) old_job) THEN
         PERFORM cron.unschedule(old_job);
     END IF;
 
     INSERT INTO mlops.metrics_executions AS e
-           (model_id, cron_expression, metric, source, options, cron_job_id)
-    VALUES (schedule_metric.model_id, schedule_metric.cron_expression, schedule_metric.metric,
-            src.relation, schedule_metric.options, job)
-    ON CONFLICT ON CONSTRAINT metrics_executions_model_id_key DO UPDATE
+           (model_id, owner, cron_expression, metric, source, options, cron_job_id)
+    VALUES (schedule_metric.model_id, mlops.calling_role(), schedule_metric.cron_expression,
+            schedule_metric.metric, src.relation, schedule_metric.options, job)
+    ON CONFLICT ON CONSTRAINT metrics_executions_owner_model_key DO UPDATE
        SET cron_expression = EXCLUDED.cron_expression, metric = EXCLUDED.metric,
            source = EXCLUDED.source, options = EXCLUDED.options,
            cron_job_id = EXCLUDED.cron_job_id, updated_at = now();
@@ -833,6 +905,7 @@ DECLARE
 BEGIN
     DELETE FROM mlops.metrics_executions e
     WHERE e.model_id OPERATOR(pg_catalog.=) unschedule_metric.model_id
+      AND e.owner OPERATOR(pg_catalog.=) mlops.calling_role()
     RETURNING e.cron_job_id INTO job;
     IF NOT FOUND THEN
         RETURN false;
@@ -861,9 +934,12 @@ DECLARE
     v double precision;
     result mlops.metric_values;
 BEGIN
+    -- the caller's own schedule (pg_cron runs it as the role that scheduled it);
+    -- the source is read with the caller's rights, checked again now
     SELECT e.metric, e.source, e.options INTO cfg
     FROM mlops.metrics_executions e
-    WHERE e.model_id OPERATOR(pg_catalog.=) compute_metric.model_id;
+    WHERE e.model_id OPERATOR(pg_catalog.=) compute_metric.model_id
+      AND e.owner OPERATOR(pg_catalog.=) mlops.calling_role();
     IF NOT FOUND THEN
         -- no schedule: the defaults of mlops.schedule_metric
         SELECT 'accuracy'::text AS metric, 'mlops.results'::text AS source, '{}'::jsonb AS options INTO cfg;
@@ -889,20 +965,20 @@ BEGIN
         RETURN NULL;
     END IF;
 
-    INSERT INTO mlops.metric_values (model_id, metric, value, n_samples, source_row_id, details)
+    INSERT INTO mlops.metric_values (model_id, metric, value, n_samples, source_row_id, details, owner)
     VALUES (compute_metric.model_id, cfg.metric, v, n, row_id,
-            jsonb_build_object('source', src.relation, 'row_time', row_time))
+            jsonb_build_object('source', src.relation, 'row_time', row_time), mlops.calling_role())
     RETURNING * INTO result;
 
+    -- ids only: every role that listens gets the notification; the value is
+    -- read through mlops.metric_values, which shows each role its own rows
     PERFORM pg_notify('mlops_metrics', json_build_object(
-        'id', result.id, 'model_id', result.model_id, 'metric', result.metric,
-        'value', result.value, 'n_samples', result.n_samples,
-        'source_row_id', result.source_row_id, 'computed_at', result.computed_at)::text);
+        'id', result.id, 'model_id', result.model_id)::text);
     RETURN result;
 END
 $$;
 COMMENT ON FUNCTION mlops.compute_metric(uuid) IS
-'Computes a model''s metric on its newest source row, stores it in mlops.metric_values and sends NOTIFY mlops_metrics; NULL when the model has no rows';
+'Computes the calling role''s metric of a model on its newest source row, stores it in mlops.metric_values (owned by the caller) and sends NOTIFY mlops_metrics with its ids; NULL when the model has no rows';
 
 CREATE FUNCTION mlops.latest_metric(model_id uuid)
 RETURNS TABLE (model_id uuid, metric text, value double precision, n_samples bigint, computed_at timestamptz)
@@ -967,18 +1043,26 @@ CREATE TABLE mlops.jobs (
     cancel_requested boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now(),
     started_at timestamptz,
-    finished_at timestamptz
+    finished_at timestamptz,
+    lease_token uuid
 );
 CREATE INDEX jobs_runnable ON mlops.jobs (run_after, id) WHERE state = 'pending';
 CREATE INDEX jobs_running ON mlops.jobs (id) WHERE state = 'running';
 CREATE INDEX jobs_finished ON mlops.jobs (finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX jobs_run_id ON mlops.jobs (run_id) WHERE run_id IS NOT NULL;
 COMMENT ON TABLE mlops.jobs IS
-'The durable job queue: one row per job, its state, progress, result or error, attempts and lease';
+'The durable job queue: one row per job, its owner (submitted_by), state, progress, result or error, attempts and lease';
 SELECT pg_catalog.pg_extension_config_dump('mlops.jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('mlops.jobs_id_seq', '');
 
--- Every state change and progress step is announced on channel mlops_jobs.
+-- A role sees and changes only its own jobs, even if it is granted the table.
+ALTER TABLE mlops.jobs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY jobs_owner ON mlops.jobs
+    USING (mlops.owns(submitted_by)) WITH CHECK (mlops.owns(submitted_by));
+
+-- Every state change and progress step is announced on channel mlops_jobs, with
+-- ids and states only: every role that listens gets it, and details are read
+-- through mlops.job_progress, which shows each role its own jobs.
 CREATE FUNCTION mlops.jobs_notify() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -988,13 +1072,12 @@ BEGIN
        OR NEW.progress IS DISTINCT FROM OLD.progress
        OR NEW.progress_message IS DISTINCT FROM OLD.progress_message THEN
         PERFORM pg_notify('mlops_jobs', json_build_object(
-            'id', NEW.id, 'kind', NEW.kind, 'state', NEW.state, 'progress', NEW.progress,
-            'message', NEW.progress_message, 'run_id', NEW.run_id)::text);
+            'id', NEW.id, 'state', NEW.state)::text);
     END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION mlops.jobs_notify() IS 'Trigger: NOTIFY mlops_jobs with {id, kind, state, progress} on every change';
+COMMENT ON FUNCTION mlops.jobs_notify() IS 'Trigger: NOTIFY mlops_jobs with {id, state} on every change of state or progress';
 CREATE TRIGGER jobs_notify AFTER INSERT OR UPDATE ON mlops.jobs
     FOR EACH ROW EXECUTE FUNCTION mlops.jobs_notify();
 
@@ -1003,13 +1086,13 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'mlops_validate_job'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.validate_job(text, jsonb) IS
-'Checks a job''s parameters before it is queued: URLs http(s) only and within mlops.allowed_hosts, paths relative and inside mlops.work_dir';
+'Checks a job''s parameters for the calling role before it is queued: known keys only, URLs http(s) and within mlops.allowed_hosts, paths in the role''s file areas, credentials granted to it';
 
 CREATE FUNCTION mlops.worker_kinds()
 RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT ARRAY['sql', 'download', 'upload', 'extract', 'package']::text[] $$;
-COMMENT ON FUNCTION mlops.worker_kinds() IS 'The job kinds the pg_mlops background worker serves; other kinds are for external workers';
+AS 'MODULE_PATHNAME', 'mlops_worker_kinds'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.worker_kinds() IS 'The job kinds the pg_mlops background worker serves (its registry in C); other kinds are for external workers';
 
 CREATE FUNCTION mlops.wake_workers()
 RETURNS void
@@ -1025,12 +1108,26 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION mlops.worker_running() IS
 'True when a pg_mlops background worker serves this database';
 
-CREATE FUNCTION mlops.calling_role()
-RETURNS regrole
-AS 'MODULE_PATHNAME', 'mlops_calling_role'
-LANGUAGE C STABLE;
-COMMENT ON FUNCTION mlops.calling_role() IS
-'The role the session acts as (after SET ROLE), unchanged inside SECURITY DEFINER functions: whose privileges a job gets';
+CREATE FUNCTION mlops.current_job_id()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'mlops_current_job_id'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION mlops.current_job_id() IS
+'The id of the sql job this session runs; NULL outside a job''s session';
+
+CREATE FUNCTION mlops.set_live_progress(fraction real, message text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'mlops_set_live_progress'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION mlops.set_live_progress(real, text) IS
+'Writes the progress of the sql job this session runs into shared memory (mlops.report_progress calls it); false outside a job''s session';
+
+CREATE FUNCTION mlops.live_progress(OUT id bigint, OUT owner oid, OUT progress real, OUT message text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mlops_live_progress'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION mlops.live_progress() IS
+'The progress running sql jobs of the current user (of everyone, for administrators) reported, from shared memory, before their transactions commit';
 
 CREATE FUNCTION mlops.submit_job(kind text, params jsonb DEFAULT '{}',
                                  depends_on bigint[] DEFAULT '{}', max_attempts int DEFAULT 3,
@@ -1057,18 +1154,22 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM mlops.validate_job(kind, params);
-    IF kind = ANY (mlops.worker_kinds()) AND NOT mlops.worker_running() THEN
+    IF kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()) AND NOT mlops.worker_running() THEN
         RAISE EXCEPTION 'no pg_mlops worker serves database "%"', current_database()
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Add pg_mlops to shared_preload_libraries, set mlops.database_name to this database and restart the server.';
     END IF;
+    -- a dependency must be a job the caller may see: another role's job is as
+    -- unknown as one that does not exist
     SELECT d INTO missing FROM unnest(depends_on) d
-    WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) d) LIMIT 1;
+    WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs j
+                      WHERE j.id OPERATOR(pg_catalog.=) d AND mlops.may_manage_job(j.submitted_by))
+    LIMIT 1;
     IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'job % does not exist', missing
-            USING ERRCODE = 'foreign_key_violation', DETAIL = 'depends_on names jobs that must exist.';
+            USING ERRCODE = 'foreign_key_violation', DETAIL = 'depends_on names jobs of the calling role that must exist.';
     END IF;
-    -- the submitter is the calling role (this function runs as its owner)
+    -- the owner is the calling role (this function runs as its owner)
     INSERT INTO mlops.jobs (kind, params, depends_on, max_attempts, run_after, run_id, submitted_by)
     VALUES (kind, params, depends_on, max_attempts, run_after, run_id, mlops.calling_role())
     RETURNING id INTO new_id;
@@ -1077,19 +1178,18 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) IS
-'Queues a job; the worker serves kinds sql and download, external workers any other; returns its id. sql jobs run with the submitter''s privileges';
+'Queues a job owned by the calling role; mlops.worker_kinds() are served by the worker, other kinds by external workers; returns its id. sql jobs run in a session of their own as their owner';
 
 -- mlops.may_manage_job: the calling role submitted the job (or is a member of
--- that role), or is a superuser.
+-- that role), or is an administrator.
 CREATE FUNCTION mlops.may_manage_job(submitter oid)
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_has_role(mlops.calling_role(), submitter, 'MEMBER')
-        OR (SELECT rolsuper FROM pg_roles WHERE oid OPERATOR(pg_catalog.=) mlops.calling_role())
+    SELECT mlops.owns($1)
 $$;
-COMMENT ON FUNCTION mlops.may_manage_job(oid) IS 'True when the calling role may cancel, retry or wait for a job of that submitter';
+COMMENT ON FUNCTION mlops.may_manage_job(oid) IS 'True when the calling role may see, cancel, retry or wait for a job of that submitter';
 
 CREATE FUNCTION mlops.cancel_job(id bigint)
 RETURNS boolean
@@ -1100,12 +1200,8 @@ DECLARE
     j record;
 BEGIN
     SELECT * INTO j FROM mlops.jobs WHERE jobs.id OPERATOR(pg_catalog.=) cancel_job.id FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT mlops.may_manage_job(j.submitted_by) THEN
         RAISE EXCEPTION 'job % does not exist', id USING ERRCODE = 'no_data_found';
-    END IF;
-    IF NOT mlops.may_manage_job(j.submitted_by) THEN
-        RAISE EXCEPTION 'permission denied to cancel job %', id
-            USING ERRCODE = 'insufficient_privilege', DETAIL = 'Only its submitter can cancel a job.';
     END IF;
     IF j.state = 'pending' THEN
         UPDATE mlops.jobs SET state = 'cancelled', finished_at = now(), error = 'cancelled before it ran'
@@ -1121,7 +1217,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mlops.cancel_job(bigint) IS
-'Cancels a pending job at once, or asks the worker to stop a running one (within a second); false when it had already ended';
+'Cancels a pending job at once, or asks the worker to stop a running one (an sql job''s statement is cancelled; within a second); false when it had already ended';
 
 CREATE FUNCTION mlops.retry_job(id bigint)
 RETURNS boolean
@@ -1132,12 +1228,8 @@ DECLARE
     j record;
 BEGIN
     SELECT * INTO j FROM mlops.jobs WHERE jobs.id OPERATOR(pg_catalog.=) retry_job.id FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT mlops.may_manage_job(j.submitted_by) THEN
         RAISE EXCEPTION 'job % does not exist', id USING ERRCODE = 'no_data_found';
-    END IF;
-    IF NOT mlops.may_manage_job(j.submitted_by) THEN
-        RAISE EXCEPTION 'permission denied to retry job %', id
-            USING ERRCODE = 'insufficient_privilege', DETAIL = 'Only its submitter can retry a job.';
     END IF;
     IF j.state NOT IN ('failed', 'cancelled') THEN
         RETURN false;
@@ -1145,7 +1237,8 @@ BEGIN
     UPDATE mlops.jobs
     SET state = 'pending', attempts = 0, error = NULL, result = NULL, progress = 0,
         progress_message = NULL, run_after = now(), finished_at = NULL, started_at = NULL,
-        cancel_requested = false, claimed_by = NULL, worker_pid = NULL, lease_until = NULL
+        cancel_requested = false, claimed_by = NULL, worker_pid = NULL, lease_until = NULL,
+        lease_token = NULL
     WHERE jobs.id OPERATOR(pg_catalog.=) retry_job.id;
     PERFORM mlops.wake_workers();
     RETURN true;
@@ -1164,11 +1257,8 @@ DECLARE
     submitter oid;
 BEGIN
     SELECT j.state, j.submitted_by INTO st, submitter FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) wait_job.id;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT mlops.may_manage_job(submitter) THEN
         RAISE EXCEPTION 'job % does not exist', id USING ERRCODE = 'no_data_found';
-    END IF;
-    IF NOT mlops.may_manage_job(submitter) THEN
-        RAISE EXCEPTION 'permission denied to wait for job %', id USING ERRCODE = 'insufficient_privilege';
     END IF;
     LOOP
         SELECT j.state INTO st FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) wait_job.id;
@@ -1183,14 +1273,18 @@ COMMENT ON FUNCTION mlops.wait_job(bigint, interval) IS
 
 CREATE VIEW mlops.job_progress WITH (security_barrier) AS
 SELECT j.id, j.kind, j.state,
-       round((j.progress * 100)::numeric, 1) AS percent,
-       '[' || repeat('#', (j.progress * 20)::int) || repeat('.', 20 - (j.progress * 20)::int) || '] '
-           || lpad(round((j.progress * 100)::numeric)::text, 3) || '%' AS bar,
-       j.progress_message AS message, j.attempts, j.max_attempts, j.error,
+       round((p.progress * 100)::numeric, 1) AS percent,
+       '[' || repeat('#', (p.progress * 20)::int) || repeat('.', 20 - (p.progress * 20)::int) || '] '
+           || lpad(round((p.progress * 100)::numeric)::text, 3) || '%' AS bar,
+       p.message, j.attempts, j.max_attempts, j.error,
        j.created_at, j.started_at, j.finished_at, j.run_id
 FROM mlops.jobs j
+LEFT JOIN mlops.live_progress() l ON l.id OPERATOR(pg_catalog.=) j.id AND j.state = 'running'
+CROSS JOIN LATERAL (SELECT coalesce(l.progress, j.progress) AS progress,
+                           CASE WHEN l.id IS NULL THEN j.progress_message ELSE l.message END AS message) p
 WHERE mlops.may_manage_job(j.submitted_by);
-COMMENT ON VIEW mlops.job_progress IS 'Jobs of the calling role with a text progress bar, for people in psql';
+COMMENT ON VIEW mlops.job_progress IS
+'Jobs of the calling role with a text progress bar, for people in psql; a running sql job''s progress shows as soon as it reports it';
 GRANT SELECT ON mlops.job_progress TO PUBLIC;
 
 CREATE FUNCTION mlops.claim_job(kinds text[], lease interval DEFAULT '5 minutes')
@@ -1204,7 +1298,7 @@ BEGIN
     IF lease <= interval '0' THEN
         RAISE EXCEPTION 'lease must be positive' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF kinds && mlops.worker_kinds() THEN
+    IF kinds OPERATOR(pg_catalog.&&) mlops.worker_kinds() THEN
         RAISE EXCEPTION 'kinds % are served by the pg_mlops worker', mlops.worker_kinds()
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'External workers claim kinds of their own, such as train.';
@@ -1212,10 +1306,10 @@ BEGIN
     UPDATE mlops.jobs u
     SET state = 'running', attempts = u.attempts + 1, started_at = now(), claimed_by = 'external',
         claimed_role = mlops.calling_role(), worker_pid = pg_backend_pid(),
-        lease_until = now() + lease, heartbeat_at = now(), error = NULL
+        lease_until = now() + lease, lease_token = gen_random_uuid(), heartbeat_at = now(), error = NULL
     WHERE u.id = (SELECT c.id FROM mlops.jobs c
                   -- runnable: pending, due, and every dependency succeeded
-                  WHERE c.state = 'pending' AND c.kind = ANY (kinds) AND c.run_after <= now()
+                  WHERE c.state = 'pending' AND c.kind OPERATOR(pg_catalog.=) ANY (kinds) AND c.run_after <= now()
                     AND NOT EXISTS (SELECT 1 FROM unnest(c.depends_on) d
                                     WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs dj
                                                       WHERE dj.id OPERATOR(pg_catalog.=) d AND dj.state = 'succeeded'))
@@ -1229,10 +1323,12 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mlops.claim_job(text[], interval) IS
-'For external workers: takes the oldest runnable job of these kinds (FOR UPDATE SKIP LOCKED) with a lease; NULL when there is none';
+'For external workers: takes the oldest runnable job of these kinds (FOR UPDATE SKIP LOCKED) with a lease; its lease_token must be shown by every later call; NULL when there is none';
 
--- mlops.external_job: the running external job id, checked for the caller.
-CREATE FUNCTION mlops.external_job(id bigint)
+-- mlops.external_job: the running external job, checked for the caller and
+-- fenced by its lease token: a holder whose lease expired (and whose job may
+-- have been claimed again since) is refused.
+CREATE FUNCTION mlops.external_job(id bigint, lease_token uuid)
 RETURNS mlops.jobs
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -1240,41 +1336,62 @@ AS $$
 DECLARE
     j mlops.jobs;
 BEGIN
+    IF id IS NULL OR lease_token IS NULL THEN
+        RAISE EXCEPTION 'id and lease_token must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT * INTO j FROM mlops.jobs WHERE jobs.id OPERATOR(pg_catalog.=) external_job.id FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT (pg_has_role(mlops.calling_role(), coalesce(j.claimed_role, j.submitted_by), 'MEMBER')
+                         OR mlops.may_manage_job(j.submitted_by)) THEN
         RAISE EXCEPTION 'job % does not exist', id USING ERRCODE = 'no_data_found';
     END IF;
-    IF NOT (pg_has_role(mlops.calling_role(), coalesce(j.claimed_role, j.submitted_by), 'MEMBER')
-            OR pg_has_role(mlops.calling_role(), j.submitted_by, 'MEMBER')) THEN
-        RAISE EXCEPTION 'permission denied for job %', id
-            USING ERRCODE = 'insufficient_privilege', DETAIL = 'Only the role that claimed a job, or its submitter, reports on it.';
-    END IF;
-    IF j.state <> 'running' THEN
-        RAISE EXCEPTION 'job % is %, not running', id, j.state
+    IF j.state <> 'running' OR j.claimed_by IS DISTINCT FROM 'external'
+       OR j.lease_token IS DISTINCT FROM external_job.lease_token THEN
+        RAISE EXCEPTION 'the lease of job % is not held with this token', id
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Its lease may have expired, or it was cancelled.';
+                  DETAIL = format('The job is %s.', j.state),
+                  HINT = 'The lease expired or the job was cancelled, and it may have been claimed again: stop working on it.';
     END IF;
     RETURN j;
 END
 $$;
-COMMENT ON FUNCTION mlops.external_job(bigint) IS 'Locks a running job for a progress or outcome report, checking the caller';
+COMMENT ON FUNCTION mlops.external_job(bigint, uuid) IS 'Locks a running external job for a report, checking the caller and the lease token';
 
-CREATE FUNCTION mlops.heartbeat_job(id bigint, lease interval DEFAULT '5 minutes')
+CREATE FUNCTION mlops.heartbeat_job(id bigint, lease_token uuid, lease interval DEFAULT '5 minutes')
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    j mlops.jobs := mlops.external_job(id);
+    j mlops.jobs := mlops.external_job(id, lease_token);
 BEGIN
+    IF lease <= interval '0' THEN
+        RAISE EXCEPTION 'lease must be positive' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     UPDATE mlops.jobs SET heartbeat_at = now(), lease_until = now() + lease
     WHERE jobs.id OPERATOR(pg_catalog.=) heartbeat_job.id;
     -- false asks the external worker to stop: the job was cancelled
     RETURN NOT j.cancel_requested;
 END
 $$;
-COMMENT ON FUNCTION mlops.heartbeat_job(bigint, interval) IS
-'Extends an external job''s lease; returns false when the job was cancelled and the worker should stop (then call fail_job)';
+COMMENT ON FUNCTION mlops.heartbeat_job(bigint, uuid, interval) IS
+'Extends an external job''s lease (the token from claim_job); returns false when the job was cancelled and the worker should stop (then call fail_job); a stale token is refused';
+
+CREATE FUNCTION mlops.report_progress(id bigint, lease_token uuid, fraction real, message text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF fraction IS NULL OR NOT (fraction >= 0 AND fraction <= 1) THEN
+        RAISE EXCEPTION 'progress must be between 0 and 1, not %', fraction USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM mlops.external_job(id, lease_token);
+    UPDATE mlops.jobs SET progress = fraction, progress_message = message, heartbeat_at = now()
+    WHERE jobs.id OPERATOR(pg_catalog.=) report_progress.id;
+END
+$$;
+COMMENT ON FUNCTION mlops.report_progress(bigint, uuid, real, text) IS
+'An external worker reports a running job''s progress (0..1) and a message, with its lease token';
 
 CREATE FUNCTION mlops.report_progress(id bigint, fraction real, message text DEFAULT NULL)
 RETURNS void
@@ -1282,34 +1399,34 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF id IS NULL OR fraction IS NULL THEN
-        RAISE EXCEPTION 'id and fraction must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF NOT (fraction >= 0 AND fraction <= 1) THEN
+    IF fraction IS NULL OR NOT (fraction >= 0 AND fraction <= 1) THEN
         RAISE EXCEPTION 'progress must be between 0 and 1, not %', fraction USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM mlops.external_job(id);
-    UPDATE mlops.jobs SET progress = fraction, progress_message = message, heartbeat_at = now()
-    WHERE jobs.id OPERATOR(pg_catalog.=) report_progress.id;
+    IF id IS NULL OR id IS DISTINCT FROM mlops.current_job_id() THEN
+        RAISE EXCEPTION 'job % is not the job this session runs', id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Inside an sql job, report on mlops.current_job_id(); external workers call report_progress(id, lease_token, fraction, message).';
+    END IF;
+    PERFORM mlops.set_live_progress(fraction, message);
 END
 $$;
 COMMENT ON FUNCTION mlops.report_progress(bigint, real, text) IS
-'Reports a running job''s progress (0..1) and a message; callable by the job''s claimer and, inside an sql job, by its submitter';
+'Inside an sql job: reports its progress (0..1) and a message, visible in mlops.job_progress at once';
 
-CREATE FUNCTION mlops.complete_job(id bigint, result jsonb DEFAULT '{}')
+CREATE FUNCTION mlops.complete_job(id bigint, lease_token uuid, result jsonb DEFAULT '{}')
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM mlops.external_job(id);
+    PERFORM mlops.external_job(id, lease_token);
     UPDATE mlops.jobs
     SET state = 'succeeded', result = coalesce(complete_job.result, '{}'), progress = 1, finished_at = now(),
-        lease_until = NULL
+        lease_until = NULL, lease_token = NULL
     WHERE jobs.id OPERATOR(pg_catalog.=) complete_job.id;
 END
 $$;
-COMMENT ON FUNCTION mlops.complete_job(bigint, jsonb) IS 'Ends a running external job successfully with a result';
+COMMENT ON FUNCTION mlops.complete_job(bigint, uuid, jsonb) IS 'Ends a running external job successfully with a result; a stale lease token is refused';
 
 CREATE FUNCTION mlops.finish_failed(id bigint, error text, retry boolean)
 RETURNS text
@@ -1323,7 +1440,7 @@ BEGIN
     SELECT * INTO j FROM mlops.jobs WHERE jobs.id OPERATOR(pg_catalog.=) finish_failed.id FOR UPDATE;
     IF j.cancel_requested THEN
         UPDATE mlops.jobs SET state = 'cancelled', error = finish_failed.error, finished_at = now(),
-               lease_until = NULL, worker_pid = NULL
+               lease_until = NULL, lease_token = NULL, worker_pid = NULL
         WHERE jobs.id OPERATOR(pg_catalog.=) finish_failed.id;
         RETURN 'cancelled';
     END IF;
@@ -1332,11 +1449,12 @@ BEGIN
         delay := least(300, power(2, greatest(j.attempts - 1, 0))) * (0.5 + random());
         UPDATE mlops.jobs
         SET state = 'pending', error = finish_failed.error, run_after = now() + delay * interval '1 second',
-            claimed_by = NULL, worker_pid = NULL, lease_until = NULL
+            claimed_by = NULL, worker_pid = NULL, lease_until = NULL, lease_token = NULL
         WHERE jobs.id OPERATOR(pg_catalog.=) finish_failed.id;
         RETURN 'pending';
     END IF;
-    UPDATE mlops.jobs SET state = 'failed', error = finish_failed.error, finished_at = now(), lease_until = NULL
+    UPDATE mlops.jobs SET state = 'failed', error = finish_failed.error, finished_at = now(),
+           lease_until = NULL, lease_token = NULL
     WHERE jobs.id OPERATOR(pg_catalog.=) finish_failed.id;
     RETURN 'failed';
 END
@@ -1344,18 +1462,18 @@ $$;
 COMMENT ON FUNCTION mlops.finish_failed(bigint, text, boolean) IS
 'A failed attempt: pending again after a backoff while attempts remain and retry is asked, else failed; cancelled when a cancel was asked';
 
-CREATE FUNCTION mlops.fail_job(id bigint, error text, retry boolean DEFAULT true)
+CREATE FUNCTION mlops.fail_job(id bigint, lease_token uuid, error text, retry boolean DEFAULT true)
 RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM mlops.external_job(id);
+    PERFORM mlops.external_job(id, lease_token);
     RETURN mlops.finish_failed(id, coalesce(error, 'failed'), coalesce(retry, true));
 END
 $$;
-COMMENT ON FUNCTION mlops.fail_job(bigint, text, boolean) IS
-'Ends a running external job''s attempt with an error; it is retried with backoff while attempts remain (retry => false: failed now). Returns the new state';
+COMMENT ON FUNCTION mlops.fail_job(bigint, uuid, text, boolean) IS
+'Ends a running external job''s attempt with an error (with its lease token); it is retried with backoff while attempts remain (retry => false: failed now). Returns the new state';
 
 -- The background worker's side (called by the worker only).
 CREATE FUNCTION mlops.worker_claim(kinds text[], pid int)
@@ -1368,7 +1486,7 @@ AS $$
         worker_pid = pid, heartbeat_at = now(), error = NULL
     WHERE u.id = (SELECT c.id FROM mlops.jobs c
                   -- runnable: pending, due, and every dependency succeeded
-                  WHERE c.state = 'pending' AND c.kind = ANY (kinds) AND c.run_after <= now()
+                  WHERE c.state = 'pending' AND c.kind OPERATOR(pg_catalog.=) ANY (kinds) AND c.run_after <= now()
                     AND NOT EXISTS (SELECT 1 FROM unnest(c.depends_on) d
                                     WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs dj
                                                       WHERE dj.id OPERATOR(pg_catalog.=) d AND dj.state = 'succeeded'))
@@ -1378,15 +1496,39 @@ AS $$
 $$;
 COMMENT ON FUNCTION mlops.worker_claim(text[], int) IS 'The background worker takes the oldest runnable job of its kinds';
 
-CREATE FUNCTION mlops.worker_succeed(id bigint, result jsonb)
-RETURNS void
+CREATE FUNCTION mlops.worker_succeed(id bigint, attempt int, result jsonb)
+RETURNS boolean
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    UPDATE mlops.jobs SET state = 'succeeded', result = $2, progress = 1, finished_at = now()
-    WHERE jobs.id OPERATOR(pg_catalog.=) $1 AND state = 'running'
+    WITH u AS (
+        UPDATE mlops.jobs SET state = 'succeeded', result = $3, progress = 1, finished_at = now()
+        WHERE jobs.id OPERATOR(pg_catalog.=) $1 AND state = 'running' AND claimed_by = 'worker'
+          AND attempts OPERATOR(pg_catalog.=) $2
+        RETURNING 1)
+    SELECT count(*) > 0 FROM u
 $$;
-COMMENT ON FUNCTION mlops.worker_succeed(bigint, jsonb) IS 'The background worker ends a job successfully';
+COMMENT ON FUNCTION mlops.worker_succeed(bigint, int, jsonb) IS
+'The background worker ends a job successfully; only the attempt it claimed (false for a stale one)';
+
+CREATE FUNCTION mlops.worker_fail(id bigint, attempt int, error text, retry boolean)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM 1 FROM mlops.jobs j
+    WHERE j.id OPERATOR(pg_catalog.=) worker_fail.id AND j.state = 'running' AND j.claimed_by = 'worker'
+      AND j.attempts OPERATOR(pg_catalog.=) worker_fail.attempt
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN mlops.finish_failed(id, error, retry);
+END
+$$;
+COMMENT ON FUNCTION mlops.worker_fail(bigint, int, text, boolean) IS
+'The background worker ends a failed attempt of a job (retried while attempts remain); only the attempt it claimed (NULL for a stale one)';
 
 CREATE FUNCTION mlops.worker_maintain(retention interval)
 RETURNS int
@@ -1418,7 +1560,7 @@ BEGIN
     SET state = 'failed', finished_at = now(),
         error = format('dependency %s %s', dep.id, dep.state)
     FROM mlops.jobs dep
-    WHERE d.state = 'pending' AND dep.id = ANY (d.depends_on) AND dep.state IN ('failed', 'cancelled');
+    WHERE d.state = 'pending' AND dep.id OPERATOR(pg_catalog.=) ANY (d.depends_on) AND dep.state IN ('failed', 'cancelled');
     GET DIAGNOSTICS c = ROW_COUNT;
     n := n + c;
     -- finished jobs past their retention, in batches
@@ -1438,29 +1580,33 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     UPDATE mlops.jobs j SET progress = p.f, progress_message = p.m, heartbeat_at = now()
     FROM unnest($1, $2, $3) p(id, f, m)
-    WHERE j.id = p.id AND j.state = 'running'
+    WHERE j.id OPERATOR(pg_catalog.=) p.id AND j.state = 'running'
+      AND (j.progress IS DISTINCT FROM p.f OR j.progress_message IS DISTINCT FROM p.m)
 $$;
-COMMENT ON FUNCTION mlops.worker_progress(bigint[], real[], text[]) IS 'The background worker reports the progress of its running transfers';
+COMMENT ON FUNCTION mlops.worker_progress(bigint[], real[], text[]) IS 'The background worker records the progress of its running transfers and sql jobs';
 
 REVOKE ALL ON mlops.jobs FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.validate_job(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.wake_workers() FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.set_live_progress(real, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.cancel_job(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.retry_job(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.wait_job(bigint, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.claim_job(text[], interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION mlops.heartbeat_job(bigint, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION mlops.complete_job(bigint, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION mlops.fail_job(bigint, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.heartbeat_job(bigint, uuid, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.report_progress(bigint, uuid, real, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.complete_job(bigint, uuid, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.fail_job(bigint, uuid, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.finish_failed(bigint, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.worker_claim(text[], int) FROM PUBLIC;
-REVOKE ALL ON FUNCTION mlops.worker_succeed(bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.worker_succeed(bigint, int, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.worker_fail(bigint, int, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.worker_maintain(interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.worker_progress(bigint[], real[], text[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION mlops.external_job(bigint) FROM PUBLIC;
--- report_progress stays callable by PUBLIC: an sql job reports on itself as its submitter,
--- and mlops.external_job checks the caller.
+REVOKE ALL ON FUNCTION mlops.external_job(bigint, uuid) FROM PUBLIC;
+-- report_progress(id, fraction, message) stays callable by PUBLIC: an sql job reports on
+-- itself (mlops.current_job_id), and nothing else can.
 
 ------------------------------------------------------------------------------
 -- Credentials for storage targets.  Readable by no role but the worker and
@@ -1480,10 +1626,14 @@ REVOKE ALL ON mlops.credentials FROM PUBLIC;
 COMMENT ON TABLE mlops.credentials IS
 'Secrets of storage targets (WebDAV, S3, HTTP), named by upload jobs; readable by administrators and the worker only';
 SELECT pg_catalog.pg_extension_config_dump('mlops.credentials', '');
+-- Secrets are for administrators (and the worker) only, even if a role is granted the table.
+ALTER TABLE mlops.credentials ENABLE ROW LEVEL SECURITY;
+CREATE POLICY credentials_admin ON mlops.credentials
+    USING (mlops.is_admin(mlops.calling_role())) WITH CHECK (mlops.is_admin(mlops.calling_role()));
 
 CREATE FUNCTION mlops.set_credential(name text, kind text, secret jsonb)
 RETURNS void
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1537,7 +1687,7 @@ COMMENT ON FUNCTION mlops.set_credential(text, text, jsonb) IS
 
 CREATE FUNCTION mlops.drop_credential(name text)
 RETURNS boolean
-LANGUAGE sql VOLATILE STRICT
+LANGUAGE sql VOLATILE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH d AS (DELETE FROM mlops.credentials c WHERE c.name OPERATOR(pg_catalog.=) $1 RETURNING 1)
@@ -1545,10 +1695,138 @@ AS $$
 $$;
 COMMENT ON FUNCTION mlops.drop_credential(text) IS 'Removes a storage credential; false when there was none. Administrators only';
 
-CREATE VIEW mlops.credential_names AS
-    SELECT name, kind, created_at, updated_at FROM mlops.credentials;
-COMMENT ON VIEW mlops.credential_names IS 'The names and kinds of the stored credentials, without their secrets';
+-- Which roles may use which credential: a job may name a credential only if
+-- its owner (or a role it is a member of) was granted it.
+CREATE TABLE mlops.credential_grants (
+    credential text NOT NULL REFERENCES mlops.credentials (name) ON DELETE CASCADE ON UPDATE CASCADE,
+    grantee regrole NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (credential, grantee)
+);
+REVOKE ALL ON mlops.credential_grants FROM PUBLIC;
+COMMENT ON TABLE mlops.credential_grants IS 'The roles each credential is granted to (mlops.grant_credential); administrators use every credential';
+SELECT pg_catalog.pg_extension_config_dump('mlops.credential_grants', '');
+ALTER TABLE mlops.credential_grants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY credential_grants_admin ON mlops.credential_grants
+    USING (mlops.is_admin(mlops.calling_role())) WITH CHECK (mlops.is_admin(mlops.calling_role()));
+
+CREATE FUNCTION mlops.grant_credential(name text, role regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM mlops.credentials c WHERE c.name OPERATOR(pg_catalog.=) grant_credential.name) THEN
+        RAISE EXCEPTION 'credential "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+    INSERT INTO mlops.credential_grants (credential, grantee) VALUES (name, role)
+    ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION mlops.grant_credential(text, regrole) IS
+'Lets a role (and its members) name a credential in its jobs. Administrators only';
+
+CREATE FUNCTION mlops.revoke_credential(name text, role regrole)
+RETURNS boolean
+LANGUAGE sql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH d AS (DELETE FROM mlops.credential_grants g
+               WHERE g.credential OPERATOR(pg_catalog.=) $1 AND g.grantee OPERATOR(pg_catalog.=) $2 RETURNING 1)
+    SELECT count(*) > 0 FROM d
+$$;
+COMMENT ON FUNCTION mlops.revoke_credential(text, regrole) IS
+'Takes a credential back from a role; jobs of that role that have not run yet fail when they do. Administrators only';
+
+CREATE VIEW mlops.credential_names WITH (security_barrier) AS
+    SELECT c.name, c.kind, c.created_at, c.updated_at
+    FROM mlops.credentials c
+    WHERE mlops.is_admin(mlops.calling_role())
+       OR EXISTS (SELECT 1 FROM mlops.credential_grants g
+                  WHERE g.credential OPERATOR(pg_catalog.=) c.name
+                    AND pg_catalog.pg_has_role(mlops.calling_role(), g.grantee, 'MEMBER'));
+COMMENT ON VIEW mlops.credential_names IS 'The names and kinds of the credentials the calling role may use (administrators: all), without their secrets';
+GRANT SELECT ON mlops.credential_names TO PUBLIC;
 
 REVOKE ALL ON FUNCTION mlops.set_credential(text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.drop_credential(text) FROM PUBLIC;
-REVOKE ALL ON mlops.credential_names FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.grant_credential(text, regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.revoke_credential(text, regrole) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- File areas.  A job's paths are relative to its owner's own area,
+-- work_dir/roles/<role oid>/; "@name/..." names a shared area
+-- work_dir/areas/<name>/ granted by an administrator.  Administrators work in
+-- work_dir itself.  No role reaches another role's files.
+------------------------------------------------------------------------------
+
+CREATE TABLE mlops.area_grants (
+    area text NOT NULL CHECK (area ~ '^[a-z0-9_][a-z0-9_.-]{0,62}$'),
+    grantee regrole NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (area, grantee)
+);
+REVOKE ALL ON mlops.area_grants FROM PUBLIC;
+COMMENT ON TABLE mlops.area_grants IS 'Shared file areas (work_dir/areas/<area>) and the roles that may use them (mlops.grant_area)';
+SELECT pg_catalog.pg_extension_config_dump('mlops.area_grants', '');
+ALTER TABLE mlops.area_grants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY area_grants_admin ON mlops.area_grants
+    USING (mlops.is_admin(mlops.calling_role())) WITH CHECK (mlops.is_admin(mlops.calling_role()));
+
+CREATE FUNCTION mlops.grant_area(area text, role regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF area !~ '^[a-z0-9_][a-z0-9_.-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid file area name "%"', area
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use lower-case letters, digits, "_", "." and "-" (not first), at most 63.';
+    END IF;
+    INSERT INTO mlops.area_grants (area, grantee) VALUES (area, role) ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION mlops.grant_area(text, regrole) IS
+'Lets a role''s jobs read and write the shared file area work_dir/areas/<area> as "@<area>/..."; the folder is made by the first job that writes there. Administrators only';
+
+CREATE FUNCTION mlops.revoke_area(area text, role regrole)
+RETURNS boolean
+LANGUAGE sql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH d AS (DELETE FROM mlops.area_grants g
+               WHERE g.area OPERATOR(pg_catalog.=) $1 AND g.grantee OPERATOR(pg_catalog.=) $2 RETURNING 1)
+    SELECT count(*) > 0 FROM d
+$$;
+COMMENT ON FUNCTION mlops.revoke_area(text, regrole) IS 'Takes a shared file area back from a role (its files stay). Administrators only';
+
+CREATE VIEW mlops.file_areas WITH (security_barrier) AS
+    SELECT ''::text AS area, '(own files)'::text AS used_as,
+           CASE WHEN mlops.is_admin(mlops.calling_role()) THEN '.'
+                ELSE 'roles/' || mlops.calling_role()::oid::text END AS directory
+    UNION ALL
+    SELECT DISTINCT g.area, '@' || g.area || '/...', 'areas/' || g.area
+    FROM mlops.area_grants g
+    WHERE mlops.is_admin(mlops.calling_role())
+       OR pg_catalog.pg_has_role(mlops.calling_role(), g.grantee, 'MEMBER');
+COMMENT ON VIEW mlops.file_areas IS
+'The file areas the calling role''s jobs may use: its own (paths as given) and the shared ones ("@area/..."), with their folders relative to mlops.work_dir';
+GRANT SELECT ON mlops.file_areas TO PUBLIC;
+
+REVOKE ALL ON FUNCTION mlops.grant_area(text, regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.revoke_area(text, regrole) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- What administrators (members of mlops_admin) may do without being
+-- superusers: read every row (row-level security lets them), manage
+-- credentials and file areas, and manage every role's jobs.
+------------------------------------------------------------------------------
+GRANT SELECT ON mlops.jobs, mlops.results, mlops.metrics_executions, mlops.metric_values,
+                mlops.credential_grants, mlops.area_grants TO mlops_admin;
+GRANT EXECUTE ON FUNCTION mlops.set_credential(text, text, jsonb), mlops.drop_credential(text),
+                          mlops.grant_credential(text, regrole), mlops.revoke_credential(text, regrole),
+                          mlops.grant_area(text, regrole), mlops.revoke_area(text, regrole),
+                          mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text),
+                          mlops.cancel_job(bigint), mlops.retry_job(bigint),
+                          mlops.wait_job(bigint, interval) TO mlops_admin;

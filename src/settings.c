@@ -15,10 +15,15 @@
 #include "utils/guc.h"
 
 #include "jobs/jobs.h"
+#include "jobs/netpolicy.h"
 #include "pg_mlops.h"
 
 char	   *mlops_database_name = NULL;
 char	   *mlops_allowed_hosts = NULL;
+char	   *mlops_denied_networks = NULL;
+int			mlops_max_sql_jobs = 2;
+int			mlops_sql_job_timeout_s = 3600;
+int			mlops_max_job_result_kb = 1024;
 int			mlops_max_transfers = 8;
 int			mlops_job_retention_s = 7 * 24 * 3600;
 int			mlops_max_download_bytes_mb = 10240;
@@ -30,6 +35,8 @@ int			mlops_compute_threads = 0;
 int			mlops_max_raster_cells = 25000000;
 
 static bool CheckNonEmpty(char **newval, void **extra, GucSource source);
+static bool CheckAllowedHosts(char **newval, void **extra, GucSource source);
+static bool CheckDeniedNetworks(char **newval, void **extra, GucSource source);
 
 /*
  * mlops_define_settings defines the mlops.* parameters.
@@ -56,12 +63,48 @@ mlops_define_settings(void)
 
 	DefineCustomStringVariable("mlops.allowed_hosts",
 							   "Hosts that download and upload jobs may reach; empty allows every host.",
-							   "A comma-separated list of host names or addresses, matched exactly (case-insensitive) when a job is submitted.",
+							   "A comma-separated list of host (ports 80 and 443), host:port or host:* entries, matched exactly (case-insensitive) at submit and at every redirect.",
 							   &mlops_allowed_hosts,
 							   "",
-							   PGC_SUSET,
+							   PGC_SIGHUP,
 							   0,
-							   NULL, NULL, NULL);
+							   CheckAllowedHosts, NULL, NULL);
+
+	DefineCustomStringVariable("mlops.denied_networks",
+							   "Networks that jobs may never connect to, whatever a name resolves to.",
+							   "A comma-separated list of CIDRs (IPv4 and IPv6), checked at every connection; by default 0.0.0.0/8, link-local and cloud metadata addresses.",
+							   &mlops_denied_networks,
+							   "0.0.0.0/8,169.254.0.0/16,fe80::/10,fd00:ec2::254",
+							   PGC_SIGHUP,
+							   0,
+							   CheckDeniedNetworks, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.max_sql_jobs",
+							"sql jobs a worker runs at once, each in a session of its own.",
+							"Each running sql job takes one of max_worker_processes; transfers do not wait for them.",
+							&mlops_max_sql_jobs,
+							2, 1, MLOPS_MAX_SQL_SESSIONS,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.sql_job_timeout",
+							"How long an sql job may run unless its params give a timeout.",
+							"A job that runs longer is cancelled and fails; 0 means no limit.",
+							&mlops_sql_job_timeout_s,
+							3600, 0, INT_MAX / 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.max_job_result_size",
+							"Largest result an sql job may return.",
+							"A larger result fails the job with a clear error.",
+							&mlops_max_job_result_kb,
+							1024, 1, 256 * 1024,
+							PGC_SIGHUP,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("mlops.max_transfers",
 							"Downloads and uploads a worker runs at once.",
@@ -122,7 +165,7 @@ mlops_define_settings(void)
 							"mlops.interpolate_raster and mlops.make_grid refuse larger grids; a cell takes about 16 bytes while it is built.",
 							&mlops_max_raster_cells,
 							25000000, 1, INT_MAX,
-							PGC_USERSET,
+							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
 
@@ -163,4 +206,36 @@ CheckNonEmpty(char **newval, void **extra, GucSource source)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * CheckAllowedHosts and CheckDeniedNetworks refuse a malformed
+ * mlops.allowed_hosts or mlops.denied_networks when it is set, rather than
+ * at the first job.
+ */
+static bool
+CheckNetSetting(const char *hosts, const char *networks)
+{
+	char		err[256];
+	netpolicy  *p = netpolicy_create(hosts, networks, err, sizeof(err));
+
+	if (p == NULL)
+	{
+		GUC_check_errdetail("%s", err);
+		return false;
+	}
+	netpolicy_free(p);
+	return true;
+}
+
+static bool
+CheckAllowedHosts(char **newval, void **extra, GucSource source)
+{
+	return CheckNetSetting(*newval ? *newval : "", "");
+}
+
+static bool
+CheckDeniedNetworks(char **newval, void **extra, GucSource source)
+{
+	return CheckNetSetting("", *newval ? *newval : "");
 }

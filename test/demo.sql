@@ -113,10 +113,11 @@ SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "../.
 \set ON_ERROR_STOP on
 \echo 'An external worker (a GPU trainer, say) claims its own kind, reports progress and completes:'
 SELECT mlops.submit_job('train', '{"epochs": 10}') AS train_job \gset
-SELECT id, kind, state, attempts FROM mlops.claim_job('{train}', lease => '5 minutes');
-SELECT mlops.report_progress(:train_job, 0.6, 'epoch 6 of 10');
+SELECT lease_token AS lease FROM mlops.claim_job('{train}', lease => '5 minutes') \gset
+SELECT id, kind, state, attempts FROM mlops.jobs WHERE id = :train_job;
+SELECT mlops.report_progress(:train_job, :'lease', 0.6, 'epoch 6 of 10');
 SELECT id, kind, state, bar, message FROM mlops.job_progress WHERE id = :train_job;
-SELECT mlops.complete_job(:train_job, '{"accuracy": 0.93}');
+SELECT mlops.complete_job(:train_job, :'lease', '{"accuracy": 0.93}');
 SELECT id, kind, state, bar, message FROM mlops.job_progress ORDER BY id;
 
 \echo

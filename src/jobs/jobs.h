@@ -18,14 +18,29 @@
 
 #define MLOPS_MAX_WORKERS 64
 
+/* Most sql sessions one worker runs at once (the range of mlops.max_sql_jobs). */
+#define MLOPS_MAX_SQL_SESSIONS 64
+#define MLOPS_PROGRESS_MESSAGE 256
+
 /* shmem.c */
 extern void mlops_shmem_install_hooks(void);
 extern void mlops_shmem_register_worker(int index);
+extern int	mlops_shmem_worker_index(void);
 extern bool mlops_shmem_worker_alive(void);
 extern void mlops_shmem_wake_all(void);
+extern void mlops_shmem_progress_claim(int slot, int64 job_id, Oid owner);
+extern void mlops_shmem_progress_release(int slot);
+extern bool mlops_shmem_progress_set(int slot, int64 job_id, float4 fraction, const char *message);
+extern bool mlops_shmem_progress_get(int slot, int64 *job_id, Oid *owner, float4 *fraction,
+									 char *message, bool *reported);
+extern int	mlops_shmem_progress_slots(void);
 
 /* Settings of the job engine (settings.c). */
 extern char *mlops_allowed_hosts;
+extern char *mlops_denied_networks;
+extern int	mlops_max_sql_jobs;
+extern int	mlops_sql_job_timeout_s;
+extern int	mlops_max_job_result_kb;
 extern int	mlops_max_transfers;
 extern int	mlops_job_retention_s;
 extern int	mlops_max_download_bytes_mb;
@@ -38,8 +53,8 @@ typedef struct ClaimedJob
 	int64		id;
 	char	   *kind;
 	Jsonb	   *params;			/* in the worker's loop context */
-	Oid			submitted_by;
-	int			attempts;
+	Oid			submitted_by;	/* the owner: whose rights and files the job uses */
+	int			attempts;		/* this attempt's number: fences the outcome */
 	int			max_attempts;
 } ClaimedJob;
 
@@ -54,8 +69,10 @@ typedef enum JobOutcome
 typedef struct JobKind
 {
 	const char *name;
-	/* validate: at submit time, ereport(ERROR) on bad parameters */
-	void		(*validate) (Jsonb *params);
+	/* params keys the kind accepts (NULL-terminated) */
+	const char *const *keys;
+	/* validate: at submit time and again before a run, ereport(ERROR) on bad parameters */
+	void		(*validate) (Jsonb *params, Oid owner);
 	/* run: in the worker, outside any transaction */
 	JobOutcome	(*run) (ClaimedJob *job, transfer_pool *pool, char **result_json,
 						char **error, bool *retryable);
@@ -75,11 +92,46 @@ extern const JobKind mlops_kind_upload;
 extern const JobKind mlops_kind_extract;
 extern const JobKind mlops_kind_package;
 
-/* Shared checks (jobs_sql.c) */
+/* Shared checks of params (params.c) */
+struct netpolicy;
 extern const char *JsonbGetString(Jsonb *params, const char *key, bool required, const char *kind);
-extern char *mlops_safe_path(const char *relative, const char *what);
-extern void mlops_check_url(const char *url);
-extern void mlops_reject_secrets(Jsonb *params);
 extern bool JsonbGetBool(Jsonb *params, const char *key, bool dflt, const char *kind);
+extern int	JsonbGetSeconds(Jsonb *params, const char *key, int dflt_ms, const char *kind);
+extern void mlops_check_keys(Jsonb *params, const char *kind, const char *const *valid);
+extern void mlops_reject_secrets(Jsonb *params);
+extern const struct netpolicy *mlops_net_policy(void);
+extern void mlops_check_url(const char *url);
+extern bool mlops_is_admin(Oid role);
+extern char *mlops_owner_base(Oid owner);
+extern char *mlops_resolve_path(Oid owner, const char *given, char **full, bool *denied);
+extern char *mlops_safe_path(Oid owner, const char *given, const char *what);
+extern char *mlops_credential_lookup(const char *name, Oid owner, Jsonb **secret, MemoryContext cxt);
+extern void mlops_credential_error(const char *name, Oid owner);
+extern char *mlops_scrub_paths(const char *msg);
+
+/* worker.c: one short transaction with SPI, for the worker and the kinds it runs */
+extern void mlops_begin_tx(void);
+extern void mlops_end_tx(void);
+
+/* sql_session.c: sql jobs, each in a session of its own as its owner */
+typedef struct SqlOutcome
+{
+	int64		job_id;
+	int			attempt;
+	JobOutcome	outcome;		/* JOB_SUCCEEDED or JOB_FAILED */
+	char	   *result_json;
+	char	   *error;
+	bool		retryable;
+	bool		reported;		/* the job reported progress: its last report follows */
+	float4		fraction;
+	char	   *message;		/* NULL when empty */
+} SqlOutcome;
+
+extern int	mlops_sql_sessions_running(void);
+extern int	mlops_sql_sessions_collect(SqlOutcome *out, int max);
+extern void mlops_sql_sessions_check(void);
+extern int	mlops_sql_sessions_ids(int64 *ids, int max);
+extern void mlops_sql_session_cancel(int64 job_id);
+extern bool mlops_sql_session_progress(int64 job_id, float4 *fraction, char **message);
 
 #endif							/* MLOPS_JOBS_H */

@@ -18,21 +18,23 @@
 #include "jobs/jobs.h"
 #include "pg_mlops.h"
 
-static void DownloadValidate(Jsonb *params);
+static void DownloadValidate(Jsonb *params, Oid owner);
 static JobOutcome DownloadRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
 							  char **error, bool *retryable);
 static JobOutcome DownloadDone(int64 job_id, const transfer_result *r, char **result_json,
 							   char **error, bool *retryable);
 
-const JobKind mlops_kind_download = {"download", DownloadValidate, DownloadRun, DownloadDone};
+static const char *const DownloadKeys[] = {"url", "path", "sha256", NULL};
+
+const JobKind mlops_kind_download = {"download", DownloadKeys, DownloadValidate, DownloadRun, DownloadDone};
 
 static void
-DownloadValidate(Jsonb *params)
+DownloadValidate(Jsonb *params, Oid owner)
 {
 	const char *sha = JsonbGetString(params, "sha256", false, "download");
 
 	mlops_check_url(JsonbGetString(params, "url", true, "download"));
-	(void) mlops_safe_path(JsonbGetString(params, "path", true, "download"), "path");
+	(void) mlops_safe_path(owner, JsonbGetString(params, "path", true, "download"), "path");
 	if (sha != NULL && (strlen(sha) != 64 || strspn(sha, "0123456789abcdefABCDEF") != 64))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -40,9 +42,8 @@ DownloadValidate(Jsonb *params)
 }
 
 /*
- * DownloadRun checks the parameters again (the work directory may have
- * changed since the submit), makes the parent directory and starts the
- * transfer.
+ * DownloadRun makes the parent directory and starts the transfer, with the
+ * network policy: every redirect and every connection is checked again.
  */
 static JobOutcome
 DownloadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable)
@@ -53,15 +54,14 @@ DownloadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **err
 	char	   *dir;
 	char	   *slash;
 
-	DownloadValidate(job->params);
-	dest = mlops_safe_path(JsonbGetString(job->params, "path", true, "download"), "path");
+	dest = mlops_safe_path(job->submitted_by, JsonbGetString(job->params, "path", true, "download"), "path");
 	dir = pstrdup(dest);
 	slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
 	if (pg_mkdir_p(dir, pg_dir_create_mode) != 0 && errno != EEXIST)
 	{
-		*error = psprintf("could not create directory \"%s\": %m", dir);
+		*error = psprintf("could not create the directory of params.path: %m");
 		*retryable = false;
 		return JOB_FAILED;
 	}
@@ -77,6 +77,7 @@ DownloadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **err
 	o.low_speed_time_s = 60;
 	o.max_bytes = (int64) mlops_max_download_bytes_mb * 1024 * 1024;
 	o.max_redirects = 5;
+	o.policy = mlops_net_policy();
 	if (!transfer_start(pool, &o, err, sizeof(err), retryable))
 	{
 		*error = pstrdup(err);

@@ -18,25 +18,27 @@
 #include "jobs/archive.h"
 #include "jobs/jobs.h"
 
-static void ExtractValidate(Jsonb *params);
+static void ExtractValidate(Jsonb *params, Oid owner);
 static JobOutcome ExtractRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
 							 char **error, bool *retryable);
 
-const JobKind mlops_kind_extract = {"extract", ExtractValidate, ExtractRun, NULL};
+static const char *const ExtractKeys[] = {"archive", "dest", NULL};
+
+const JobKind mlops_kind_extract = {"extract", ExtractKeys, ExtractValidate, ExtractRun, NULL};
 
 static void
-ExtractValidate(Jsonb *params)
+ExtractValidate(Jsonb *params, Oid owner)
 {
-	(void) mlops_safe_path(JsonbGetString(params, "archive", true, "extract"), "archive");
-	(void) mlops_safe_path(JsonbGetString(params, "dest", true, "extract"), "dest");
+	(void) mlops_safe_path(owner, JsonbGetString(params, "archive", true, "extract"), "archive");
+	(void) mlops_safe_path(owner, JsonbGetString(params, "dest", true, "extract"), "dest");
 }
 
 static JobOutcome
 ExtractRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable)
 {
 	const char *dest_rel = JsonbGetString(job->params, "dest", true, "extract");
-	char	   *src = mlops_safe_path(JsonbGetString(job->params, "archive", true, "extract"), "archive");
-	char	   *dest = mlops_safe_path(dest_rel, "dest");
+	char	   *src = mlops_safe_path(job->submitted_by, JsonbGetString(job->params, "archive", true, "extract"), "archive");
+	char	   *dest = mlops_safe_path(job->submitted_by, dest_rel, "dest");
 	char	   *parent = pstrdup(dest);
 	char	   *slash = strrchr(parent, '/');
 	archive_limits limits;
@@ -49,7 +51,7 @@ ExtractRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **erro
 		*slash = '\0';
 	if (pg_mkdir_p(parent, pg_dir_create_mode) != 0 && errno != EEXIST)
 	{
-		*error = psprintf("could not create directory \"%s\": %m", parent);
+		*error = psprintf("could not create the directory of params.dest: %m");
 		return JOB_FAILED;
 	}
 	limits.max_bytes = (int64) mlops_max_extract_bytes_mb * 1024 * 1024;

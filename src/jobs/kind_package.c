@@ -21,11 +21,13 @@
 #include "jobs/archive.h"
 #include "jobs/jobs.h"
 
-static void PackageValidate(Jsonb *params);
+static void PackageValidate(Jsonb *params, Oid owner);
 static JobOutcome PackageRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
 							 char **error, bool *retryable);
 
-const JobKind mlops_kind_package = {"package", PackageValidate, PackageRun, NULL};
+static const char *const PackageKeys[] = {"source", "path", NULL};
+
+const JobKind mlops_kind_package = {"package", PackageKeys, PackageValidate, PackageRun, NULL};
 
 /*
  * ExpandName fills the strftime template in UTC; only the conversions that
@@ -54,18 +56,18 @@ ExpandName(const char *template)
 }
 
 static void
-PackageValidate(Jsonb *params)
+PackageValidate(Jsonb *params, Oid owner)
 {
-	(void) mlops_safe_path(JsonbGetString(params, "source", true, "package"), "source");
-	(void) mlops_safe_path(ExpandName(JsonbGetString(params, "path", true, "package")), "path");
+	(void) mlops_safe_path(owner, JsonbGetString(params, "source", true, "package"), "source");
+	(void) mlops_safe_path(owner, ExpandName(JsonbGetString(params, "path", true, "package")), "path");
 }
 
 static JobOutcome
 PackageRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable)
 {
 	char	   *rel = ExpandName(JsonbGetString(job->params, "path", true, "package"));
-	char	   *src = mlops_safe_path(JsonbGetString(job->params, "source", true, "package"), "source");
-	char	   *dest = mlops_safe_path(rel, "path");
+	char	   *src = mlops_safe_path(job->submitted_by, JsonbGetString(job->params, "source", true, "package"), "source");
+	char	   *dest = mlops_safe_path(job->submitted_by, rel, "path");
 	char	   *parent = pstrdup(dest);
 	char	   *slash = strrchr(parent, '/');
 	int64_t		files = 0,
@@ -78,7 +80,7 @@ PackageRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **erro
 		*slash = '\0';
 	if (pg_mkdir_p(parent, pg_dir_create_mode) != 0 && errno != EEXIST)
 	{
-		*error = psprintf("could not create directory \"%s\": %m", parent);
+		*error = psprintf("could not create the directory of params.path: %m");
 		return JOB_FAILED;
 	}
 	if (!archive_package(src, dest, &files, &bytes, err, sizeof(err)))

@@ -32,13 +32,15 @@
 #include "jobs/jobs.h"
 #include "pg_mlops.h"
 
-static void UploadValidate(Jsonb *params);
+static void UploadValidate(Jsonb *params, Oid owner);
 static JobOutcome UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
 							char **error, bool *retryable);
 static JobOutcome UploadDone(int64 job_id, const transfer_result *r, char **result_json,
 							 char **error, bool *retryable);
 
-const JobKind mlops_kind_upload = {"upload", UploadValidate, UploadRun, UploadDone};
+static const char *const UploadKeys[] = {"path", "credential", "target", "delete_after", "sha256", NULL};
+
+const JobKind mlops_kind_upload = {"upload", UploadKeys, UploadValidate, UploadRun, UploadDone};
 
 /* Uploads that asked for delete_after, and their local files (job id -> path). */
 typedef struct PendingDelete
@@ -66,48 +68,20 @@ CheckTarget(const char *target)
 }
 
 /*
- * CredentialKind returns the kind of a stored credential, NULL when there is
- * none.  Runs in the caller's transaction.
+ * UploadValidate: a file of the owner's areas, a safe target, and a
+ * credential granted to the owner.
  */
-static char *
-CredentialKind(const char *name, Jsonb **secret, MemoryContext cxt)
-{
-	Oid			type = TEXTOID;
-	Datum		arg = CStringGetTextDatum(name);
-	char	   *kind = NULL;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	SPI_execute_with_args("SELECT kind, secret FROM mlops.credentials WHERE name = $1",
-						  1, &type, &arg, NULL, true, 1);
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		kind = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-		if (secret)
-			*secret = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	return kind;
-}
-
 static void
-UploadValidate(Jsonb *params)
+UploadValidate(Jsonb *params, Oid owner)
 {
 	const char *credential = JsonbGetString(params, "credential", true, "upload");
 
-	(void) mlops_safe_path(JsonbGetString(params, "path", true, "upload"), "path");
+	(void) mlops_safe_path(owner, JsonbGetString(params, "path", true, "upload"), "path");
 	CheckTarget(JsonbGetString(params, "target", true, "upload"));
 	(void) JsonbGetBool(params, "delete_after", false, "upload");
 	(void) JsonbGetBool(params, "sha256", false, "upload");
-	if (CredentialKind(credential, NULL, CurrentMemoryContext) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("credential \"%s\" does not exist", credential),
-				 errhint("An administrator stores it with mlops.set_credential.")));
+	if (mlops_credential_lookup(credential, owner, NULL, CurrentMemoryContext) == NULL)
+		mlops_credential_error(credential, owner);
 }
 
 /* SecretString: a string of the secret, NULL when absent. */
@@ -130,8 +104,9 @@ WithSlash(const char *base)
 }
 
 /*
- * UploadRun reads the credential (in a short transaction of its own), turns
- * it into transfer options and starts the upload.
+ * UploadRun reads the credential (in a short transaction of its own; it must
+ * still be granted to the job's owner), turns it into transfer options and
+ * starts the upload.
  */
 static JobOutcome
 UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable)
@@ -139,7 +114,7 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 	MemoryContext cxt = CurrentMemoryContext;
 	const char *credential = JsonbGetString(job->params, "credential", true, "upload");
 	const char *target = JsonbGetString(job->params, "target", true, "upload");
-	char	   *src = mlops_safe_path(JsonbGetString(job->params, "path", true, "upload"), "path");
+	char	   *src = mlops_safe_path(job->submitted_by, JsonbGetString(job->params, "path", true, "upload"), "path");
 	Jsonb	   *secret = NULL;
 	char	   *kind;
 	transfer_upload_opts o;
@@ -147,19 +122,10 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 	List	   *mkcols = NIL;
 
 	CheckTarget(target);
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	kind = CredentialKind(credential, &secret, cxt);
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	kind = mlops_credential_lookup(credential, job->submitted_by, &secret, cxt);
 	MemoryContextSwitchTo(cxt);
 	if (kind == NULL)
-	{
-		*error = psprintf("credential \"%s\" does not exist", credential);
-		*retryable = false;
-		return JOB_FAILED;
-	}
+		mlops_credential_error(credential, job->submitted_by);
 
 	memset(&o, 0, sizeof(o));
 	o.job_id = job->id;
@@ -169,6 +135,7 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 	o.low_speed_limit = 1;
 	o.low_speed_time_s = 60;
 	o.compute_sha256 = JsonbGetBool(job->params, "sha256", false, "upload");
+	o.policy = mlops_net_policy();
 	if (strcmp(kind, "webdav") == 0 || strcmp(kind, "http") == 0)
 	{
 		char	   *base = WithSlash(SecretString(secret, "url"));

@@ -2,8 +2,8 @@
  *
  * kinds.c
  *	  The registry of job kinds the background worker serves.  A new kind is
- *	  one file (kind_<name>.c defining a JobKind) and one entry here, plus
- *	  its name in mlops.worker_kinds().
+ *	  one file (kind_<name>.c defining a JobKind with its params keys) and
+ *	  one entry here; mlops.worker_kinds() reads this list.
  *
  *-------------------------------------------------------------------------
  */

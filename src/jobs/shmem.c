@@ -4,8 +4,12 @@
  *	  Shared memory of pg_mlops: the workers' PIDs and latches, so that a
  *	  committed submit wakes them (set from a transaction callback, once per
  *	  transaction), and so that job functions can tell whether a worker runs.
- *	  Only shareable state lives here: a spinlock, PIDs, latch pointers
- *	  (latches live in PGPROC, in shared memory).
+ *	  It also holds the live progress of running sql jobs: a job's session
+ *	  writes its slot (mlops.report_progress inside the job) and any
+ *	  backend reads it at once (mlops.job_progress), without waiting for
+ *	  the job's transaction to commit.  Only shareable state lives here: a
+ *	  spinlock, PIDs, latch pointers (latches live in PGPROC, in shared
+ *	  memory) and fixed-size progress slots.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,12 +27,26 @@
 #include "jobs/jobs.h"
 #include "pg_mlops.h"
 
+/* The live progress of one running sql job. */
+typedef struct ProgressSlot
+{
+	int64		job_id;			/* 0: free */
+	Oid			owner;
+	bool		reported;		/* the job reported progress at least once */
+	float4		fraction;
+	char		message[MLOPS_PROGRESS_MESSAGE];
+} ProgressSlot;
+
 typedef struct MlopsShared
 {
 	slock_t		mutex;
 	pid_t		pids[MLOPS_MAX_WORKERS];
 	Latch	   *latches[MLOPS_MAX_WORKERS];
+	int			nslots;
+	ProgressSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } MlopsShared;
+
+#define SHARED_SIZE(nslots) (offsetof(MlopsShared, slots) + sizeof(ProgressSlot) * (nslots))
 
 static MlopsShared *Shared = NULL;
 static shmem_request_hook_type PrevShmemRequest = NULL;
@@ -57,7 +75,7 @@ ShmemRequest(void)
 {
 	if (PrevShmemRequest)
 		PrevShmemRequest();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(MlopsShared)));
+	RequestAddinShmemSpace(MAXALIGN(SHARED_SIZE(mlops_workers * MLOPS_MAX_SQL_SESSIONS)));
 }
 
 static void
@@ -68,11 +86,12 @@ ShmemStartup(void)
 	if (PrevShmemStartup)
 		PrevShmemStartup();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	Shared = ShmemInitStruct("pg_mlops", sizeof(MlopsShared), &found);
+	Shared = ShmemInitStruct("pg_mlops", SHARED_SIZE(mlops_workers * MLOPS_MAX_SQL_SESSIONS), &found);
 	if (!found)
 	{
-		memset(Shared, 0, sizeof(MlopsShared));
+		memset(Shared, 0, SHARED_SIZE(mlops_workers * MLOPS_MAX_SQL_SESSIONS));
 		SpinLockInit(&Shared->mutex);
+		Shared->nslots = mlops_workers * MLOPS_MAX_SQL_SESSIONS;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -92,6 +111,13 @@ mlops_shmem_register_worker(int index)
 	Shared->latches[index] = MyLatch;
 	SpinLockRelease(&Shared->mutex);
 	before_shmem_exit(UnregisterWorker, (Datum) 0);
+}
+
+/* mlops_shmem_worker_index: this worker's index (0-based), -1 outside a worker. */
+int
+mlops_shmem_worker_index(void)
+{
+	return MyWorkerIndex;
 }
 
 static void
@@ -147,4 +173,83 @@ mlops_shmem_wake_all(void)
 	for (int i = 0; i < MLOPS_MAX_WORKERS; i++)
 		if (latches[i] != NULL)
 			SetLatch(latches[i]);
+}
+
+/* mlops_shmem_progress_slots: how many progress slots exist (0 without preloading). */
+int
+mlops_shmem_progress_slots(void)
+{
+	return Shared ? Shared->nslots : 0;
+}
+
+/*
+ * mlops_shmem_progress_claim gives a slot to a job that starts; its
+ * progress is unknown until the job reports.
+ */
+void
+mlops_shmem_progress_claim(int slot, int64 job_id, Oid owner)
+{
+	if (Shared == NULL || slot < 0 || slot >= Shared->nslots)
+		return;
+	SpinLockAcquire(&Shared->mutex);
+	Shared->slots[slot].job_id = job_id;
+	Shared->slots[slot].owner = owner;
+	Shared->slots[slot].reported = false;
+	Shared->slots[slot].fraction = 0;
+	Shared->slots[slot].message[0] = '\0';
+	SpinLockRelease(&Shared->mutex);
+}
+
+/* mlops_shmem_progress_release frees a slot once its job has ended. */
+void
+mlops_shmem_progress_release(int slot)
+{
+	if (Shared == NULL || slot < 0 || slot >= Shared->nslots)
+		return;
+	SpinLockAcquire(&Shared->mutex);
+	Shared->slots[slot].job_id = 0;
+	SpinLockRelease(&Shared->mutex);
+}
+
+/*
+ * mlops_shmem_progress_set writes a job's progress into its slot; false when
+ * the slot no longer belongs to that job.  message may be NULL.
+ */
+bool
+mlops_shmem_progress_set(int slot, int64 job_id, float4 fraction, const char *message)
+{
+	bool		ok = false;
+
+	if (Shared == NULL || slot < 0 || slot >= Shared->nslots)
+		return false;
+	SpinLockAcquire(&Shared->mutex);
+	if (Shared->slots[slot].job_id == job_id)
+	{
+		Shared->slots[slot].fraction = fraction;
+		Shared->slots[slot].reported = true;
+		strlcpy(Shared->slots[slot].message, message ? message : "", MLOPS_PROGRESS_MESSAGE);
+		ok = true;
+	}
+	SpinLockRelease(&Shared->mutex);
+	return ok;
+}
+
+/*
+ * mlops_shmem_progress_get copies a slot out; false when it is free.
+ * message must hold MLOPS_PROGRESS_MESSAGE bytes.
+ */
+bool
+mlops_shmem_progress_get(int slot, int64 *job_id, Oid *owner, float4 *fraction,
+						 char *message, bool *reported)
+{
+	if (Shared == NULL || slot < 0 || slot >= Shared->nslots)
+		return false;
+	SpinLockAcquire(&Shared->mutex);
+	*job_id = Shared->slots[slot].job_id;
+	*owner = Shared->slots[slot].owner;
+	*fraction = Shared->slots[slot].fraction;
+	*reported = Shared->slots[slot].reported;
+	memcpy(message, Shared->slots[slot].message, MLOPS_PROGRESS_MESSAGE);
+	SpinLockRelease(&Shared->mutex);
+	return *job_id != 0;
 }

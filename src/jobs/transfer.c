@@ -1233,6 +1233,11 @@ setup_common(transfer_item *item, CURL *e, const char *url, const char *user_age
 	SET(CURLOPT_PROTOCOLS_STR, TRANSFER_PROTOCOLS);
 	SET(CURLOPT_DISALLOW_USERNAME_IN_URL, 1L);
 	SET(CURLOPT_FAILONERROR, 0L);
+	/*
+	 * No proxy from the server's environment (http_proxy, ALL_PROXY): the
+	 * denied-network check must see the address actually connected to.
+	 */
+	SET(CURLOPT_NOPROXY, "*");
 	if (item->policy != NULL)
 	{
 		SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);

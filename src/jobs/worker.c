@@ -6,10 +6,12 @@
  *
  *	  The worker connects to mlops.database_name and serves the mlops.jobs
  *	  queue there: it claims runnable jobs of the kinds it knows in short
- *	  transactions (FOR UPDATE SKIP LOCKED), runs them (sql jobs in a
- *	  transaction of their own, transfers outside any transaction on one
- *	  libcurl multi handle), and writes each outcome in another short
- *	  transaction.  A periodic pass puts back the jobs of dead workers and of
+ *	  transactions (FOR UPDATE SKIP LOCKED), runs them (sql jobs each in a
+ *	  session of its own as their owner, sql_session.c; transfers outside
+ *	  any transaction on one libcurl multi handle), and writes each outcome
+ *	  in another short transaction, fenced by the attempt it claimed.  Its
+ *	  own session never runs a job's command, and its SQL is
+ *	  schema-qualified under search_path "pg_catalog, pg_temp".  A periodic pass puts back the jobs of dead workers and of
  *	  expired leases, fails the dependents of failed jobs and deletes old
  *	  ones.  It sleeps on its latch, which a committed submit sets; reloads
  *	  its settings on SIGHUP; stops on SIGTERM; exits when the postmaster
@@ -20,6 +22,7 @@
 #include "postgres.h"
 
 #include <ftw.h>
+
 #include <sys/stat.h>
 
 #include "access/xact.h"
@@ -35,6 +38,7 @@
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -55,17 +59,19 @@
 #define MAINTAIN_INTERVAL_MS 1000
 #define PROGRESS_INTERVAL_MS 250
 #define MAX_RESULTS 32
+/* While sql sessions run, wake at least this often (timeouts, cancels). */
+#define SESSION_CHECK_MS 100
 
 PGDLLEXPORT void mlops_worker_main(Datum main_arg);
 
 static void EnsureWorkDir(void);
-static void BeginTx(void);
-static void EndTx(void);
 static bool ExtensionReady(void);
 static void Maintain(bool startup);
 static bool ClaimAndRun(MemoryContext cxt);
-static void Finish(int64 id, JobOutcome outcome, const char *result_json, const char *error, bool retryable);
+static void Finish(int64 id, int attempt, JobOutcome outcome, const char *result_json,
+				   const char *error, bool retryable);
 static int	PollTransfers(void);
+static int	CollectSessions(void);
 static void ReportProgressAndCancels(void);
 static void RemoveStaleParts(void);
 static int	StalePartVisit(const char *path, const struct stat *st, int flag, struct FTW *ftw);
@@ -74,6 +80,7 @@ static int	StalePartVisit(const char *path, const struct stat *st, int flag, str
 typedef struct RunningTransfer
 {
 	int64		job_id;
+	int			attempt;
 	const JobKind *kind;
 } RunningTransfer;
 
@@ -164,10 +171,10 @@ EnsureWorkDir(void)
 }
 
 /*
- * BeginTx / EndTx bracket one short transaction with SPI.
+ * mlops_begin_tx / mlops_end_tx bracket one short transaction with SPI.
  */
-static void
-BeginTx(void)
+void
+mlops_begin_tx(void)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -176,8 +183,8 @@ BeginTx(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
 
-static void
-EndTx(void)
+void
+mlops_end_tx(void)
 {
 	PopActiveSnapshot();
 	SPI_finish();
@@ -211,15 +218,16 @@ Maintain(bool startup)
 {
 	char		sql[256];
 
-	BeginTx();
+	mlops_begin_tx();
 	if (startup)
-		SPI_execute("SELECT mlops.finish_failed(id, 'the worker running it stopped', true) "
-					"FROM mlops.jobs WHERE state = 'running' AND claimed_by = 'worker' "
-					"AND worker_pid = pg_backend_pid()", false, 0);
-	snprintf(sql, sizeof(sql), "SELECT mlops.worker_maintain(interval '%d seconds')",
+		SPI_execute("SELECT mlops.finish_failed(j.id, 'the worker running it stopped', true) "
+					"FROM mlops.jobs j WHERE j.state OPERATOR(pg_catalog.=) 'running' "
+					"AND j.claimed_by OPERATOR(pg_catalog.=) 'worker' "
+					"AND j.worker_pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()", false, 0);
+	snprintf(sql, sizeof(sql), "SELECT mlops.worker_maintain(pg_catalog.make_interval(secs => %d))",
 			 mlops_job_retention_s > 0 ? mlops_job_retention_s : INT_MAX);
 	SPI_execute(sql, false, 0);
-	EndTx();
+	mlops_end_tx();
 }
 
 /* RemoveStaleParts' nftw callback state: the work directory's path. */
@@ -240,16 +248,25 @@ StalePartVisit(const char *path, const struct stat *st, int flag, struct FTW *ft
 	if (flag != FTW_F || len < 5 || strcmp(path + len - 5, ".part") != 0 ||
 		strncmp(path, StaleDir, dirlen) != 0 || path[dirlen] != '/')
 		return 0;
-	rel = pnstrdup(path + dirlen + 1, len - dirlen - 1 - 5);
-	SPI_execute("SELECT params ->> 'path' FROM mlops.jobs WHERE state = 'running' AND kind = 'download'",
+	rel = pnstrdup(path, len - 5);
+	SPI_execute("SELECT j.submitted_by, j.params OPERATOR(pg_catalog.->>) 'path' FROM mlops.jobs j "
+				"WHERE j.state OPERATOR(pg_catalog.=) 'running' AND j.kind OPERATOR(pg_catalog.=) 'download'",
 				false, 0);
-	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		char	   *p = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char		norm[MAXPGPATH];
+		SPITupleTable *tuptable = SPI_tuptable;
+		uint64		n = SPI_processed;
 
-		if (p && path_normalize_relative(p, norm, sizeof(norm)) == PATH_OK && strcmp(norm, rel) == 0)
-			return 0;			/* a running download's file */
+		for (uint64 i = 0; i < n; i++)
+		{
+			bool		isnull;
+			Oid			owner = DatumGetObjectId(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull));
+			char	   *p = SPI_getvalue(tuptable->vals[i], tuptable->tupdesc, 2);
+			char	   *full;
+			bool		denied;
+
+			if (p && mlops_resolve_path(owner, p, &full, &denied) == NULL && strcmp(full, rel) == 0)
+				return 0;		/* a running download's file */
+		}
 	}
 	if (unlink(path) == 0)
 		ereport(LOG,
@@ -267,9 +284,9 @@ static void
 RemoveStaleParts(void)
 {
 	StaleDir = mlops_work_dir_path();
-	BeginTx();
+	mlops_begin_tx();
 	(void) nftw(StaleDir, StalePartVisit, 16, FTW_PHYS);
-	EndTx();
+	mlops_end_tx();
 }
 
 /*
@@ -277,37 +294,67 @@ RemoveStaleParts(void)
  * failed attempt (retried with backoff while attempts remain).
  */
 static void
-Finish(int64 id, JobOutcome outcome, const char *result_json, const char *error, bool retryable)
+Finish(int64 id, int attempt, JobOutcome outcome, const char *result_json, const char *error,
+	   bool retryable)
 {
-	Datum		args[3];
-	Oid			types[3];
+	Datum		args[4];
+	Oid			types[4] = {INT8OID, INT4OID, TEXTOID, BOOLOID};
 
-	BeginTx();
+	args[0] = Int64GetDatum(id);
+	args[1] = Int32GetDatum(attempt);
+	args[3] = BoolGetDatum(retryable);
+	mlops_begin_tx();
 	if (outcome == JOB_SUCCEEDED)
 	{
-		types[0] = INT8OID;
-		types[1] = TEXTOID;
-		args[0] = Int64GetDatum(id);
-		args[1] = CStringGetTextDatum(result_json ? result_json : "{}");
-		SPI_execute_with_args("SELECT mlops.worker_succeed($1, $2::jsonb)", 2, types, args, NULL, false, 0);
+		args[2] = CStringGetTextDatum(result_json ? result_json : "{}");
+		SPI_execute_with_args("SELECT mlops.worker_succeed($1, $2, $3::pg_catalog.jsonb)",
+							  3, types, args, NULL, false, 0);
 	}
 	else
 	{
-		types[0] = INT8OID;
-		types[1] = TEXTOID;
-		types[2] = BOOLOID;
-		args[0] = Int64GetDatum(id);
-		args[1] = CStringGetTextDatum(error ? error : "failed");
-		args[2] = BoolGetDatum(retryable);
-		SPI_execute_with_args("SELECT mlops.finish_failed($1, $2, $3)", 3, types, args, NULL, false, 0);
+		args[2] = CStringGetTextDatum(mlops_scrub_paths(error ? error : "failed"));
+		SPI_execute_with_args("SELECT mlops.worker_fail($1, $2, $3, $4)",
+							  4, types, args, NULL, false, 0);
 	}
-	EndTx();
+	mlops_end_tx();
 }
 
 /*
- * ClaimAndRun claims one runnable job and runs it (or starts its
- * transfer).  False when there was nothing to claim.  Transfers are not
- * claimed while mlops.max_transfers of them run.
+ * ClaimKinds returns the kinds the worker can take now, as a text[]: not
+ * the transfer kinds while mlops.max_transfers transfers run, not sql while
+ * mlops.max_sql_jobs sessions run.
+ */
+static Datum
+ClaimKinds(void)
+{
+	bool		transfers_full = NRunning >= mlops_max_transfers;
+	bool		sql_full = mlops_sql_sessions_running() >= mlops_max_sql_jobs;
+	Datum	   *names;
+	int			n = 0;
+
+	if (!transfers_full && !sql_full)
+		return KindsArray;
+	names = palloc(sizeof(Datum) * 16);
+	for (int i = 0; mlops_job_kinds[i] != NULL && n < 16; i++)
+	{
+		const JobKind *k = mlops_job_kinds[i];
+
+		if (k->transfer_done != NULL && transfers_full)
+			continue;
+		if (k == &mlops_kind_sql && sql_full)
+			continue;
+		names[n++] = CStringGetTextDatum(k->name);
+	}
+	if (n == 0)
+		return (Datum) 0;
+	return PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * ClaimAndRun claims one runnable job and runs it (or starts its transfer
+ * or its session).  False when there was nothing to claim.  The job's
+ * params are checked again, as its owner, before it runs: grants, files and
+ * settings may have changed since it was submitted.
  */
 static bool
 ClaimAndRun(MemoryContext cxt)
@@ -321,26 +368,25 @@ ClaimAndRun(MemoryContext cxt)
 	bool		retryable = false;
 	volatile JobOutcome outcome;
 	bool		isnull;
-	Datum		kinds = KindsArray;
+	Datum		kinds = ClaimKinds();
 
-	if (NRunning >= mlops_max_transfers)
-		kinds = PointerGetDatum(construct_array((Datum[]) {CStringGetTextDatum("sql")}, 1,
-												TEXTOID, -1, false, TYPALIGN_INT));
+	if (kinds == (Datum) 0)
+		return false;
 	args[0] = kinds;
 	args[1] = Int32GetDatum(MyProcPid);
 
-	BeginTx();
-	SPI_execute_with_args("SELECT id, kind, params, submitted_by, attempts, max_attempts "
-						  "FROM mlops.worker_claim($1, $2)", 2, types, args, NULL, false, 1);
+	mlops_begin_tx();
+	SPI_execute_with_args("SELECT c.id, c.kind, c.params, c.submitted_by, c.attempts, c.max_attempts "
+						  "FROM mlops.worker_claim($1, $2) c", 2, types, args, NULL, false, 1);
 	if (SPI_processed != 1)
 	{
-		EndTx();
+		mlops_end_tx();
 		return false;
 	}
 	job.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (isnull)
 	{
-		EndTx();
+		mlops_end_tx();
 		return false;
 	}
 	{
@@ -353,18 +399,23 @@ ClaimAndRun(MemoryContext cxt)
 		job.max_attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull));
 		MemoryContextSwitchTo(old);
 	}
-	EndTx();
+	mlops_end_tx();
+	MemoryContextSwitchTo(cxt);
 
 	kind = mlops_find_kind(job.kind);
 	if (kind == NULL)
 	{
-		Finish(job.id, JOB_FAILED, NULL, psprintf("unknown job kind \"%s\"", job.kind), false);
+		Finish(job.id, job.attempts, JOB_FAILED, NULL, psprintf("unknown job kind \"%s\"", job.kind), false);
 		return true;
 	}
 
 	/* a kind's checks may throw: that fails the job, not the worker */
 	PG_TRY();
 	{
+		mlops_check_keys(job.params, kind->name, kind->keys);
+		mlops_reject_secrets(job.params);
+		kind->validate(job.params, job.submitted_by);
+		MemoryContextSwitchTo(cxt);
 		outcome = kind->run(&job, Pool, &result_json, &error, &retryable);
 	}
 	PG_CATCH();
@@ -376,13 +427,15 @@ ClaimAndRun(MemoryContext cxt)
 		FlushErrorState();
 		if (IsTransactionState())
 			AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
 		error = pstrdup(edata->message);
 		retryable = false;
 		outcome = JOB_FAILED;
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
 
-	if (outcome == JOB_STARTED)
+	if (outcome == JOB_STARTED && kind->transfer_done != NULL)
 	{
 		if (NRunning >= RunningCap)
 		{
@@ -392,12 +445,50 @@ ClaimAndRun(MemoryContext cxt)
 				: MemoryContextAlloc(TopMemoryContext, sizeof(RunningTransfer) * RunningCap);
 		}
 		Running[NRunning].job_id = job.id;
+		Running[NRunning].attempt = job.attempts;
 		Running[NRunning].kind = kind;
 		NRunning++;
 	}
-	else
-		Finish(job.id, outcome, result_json, error, retryable);
+	else if (outcome != JOB_STARTED)
+		Finish(job.id, job.attempts, outcome, result_json, error, retryable);
 	return true;
+}
+
+/*
+ * CollectSessions writes the outcomes of sql jobs whose sessions ended;
+ * returns how many.
+ */
+static int
+CollectSessions(void)
+{
+	SqlOutcome	out[MAX_RESULTS];
+	int			n = mlops_sql_sessions_collect(out, MAX_RESULTS);
+
+	for (int i = 0; i < n; i++)
+	{
+		/* keep the job's last progress message (a success sets progress 1) */
+		if (out[i].reported)
+		{
+			Datum		args[3];
+			Oid			types[3] = {INT8ARRAYOID, FLOAT4ARRAYOID, TEXTARRAYOID};
+			Datum		id = Int64GetDatum(out[i].job_id);
+			Datum		f = Float4GetDatum(out[i].fraction);
+			Datum		m = out[i].message ? CStringGetTextDatum(out[i].message) : (Datum) 0;
+			bool		mnull = out[i].message == NULL;
+			int			dims[1] = {1};
+			int			lbs[1] = {1};
+
+			args[0] = PointerGetDatum(construct_array(&id, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			args[1] = PointerGetDatum(construct_array(&f, 1, FLOAT4OID, 4, true, TYPALIGN_INT));
+			args[2] = PointerGetDatum(construct_md_array(&m, &mnull, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+			mlops_begin_tx();
+			SPI_execute_with_args("SELECT mlops.worker_progress($1, $2, $3)", 3, types, args, NULL, false, 0);
+			mlops_end_tx();
+		}
+		Finish(out[i].job_id, out[i].attempt, out[i].outcome, out[i].result_json,
+			   out[i].error, out[i].retryable);
+	}
+	return n;
 }
 
 /*
@@ -428,6 +519,7 @@ PollTransfers(void)
 	for (int i = 0; i < n; i++)
 	{
 		const JobKind *kind = NULL;
+		int			attempt = 0;
 		char	   *result_json = NULL;
 		char	   *error = NULL;
 		bool		retryable = false;
@@ -437,64 +529,100 @@ PollTransfers(void)
 			if (Running[j].job_id == results[i].job_id)
 			{
 				kind = Running[j].kind;
+				attempt = Running[j].attempt;
 				Running[j] = Running[--NRunning];
 				break;
 			}
 		if (kind == NULL)
 			continue;
 		outcome = kind->transfer_done(results[i].job_id, &results[i], &result_json, &error, &retryable);
-		Finish(results[i].job_id, outcome, result_json, error, retryable);
+		Finish(results[i].job_id, attempt, outcome, result_json, error, retryable);
 	}
 	return n;
 }
 
 /*
- * ReportProgressAndCancels writes the progress of running transfers and
- * stops those whose job was cancelled.
+ * ReportProgressAndCancels writes the progress of running transfers and of
+ * sql jobs that reported some, and stops those whose job was cancelled.
  */
 static void
 ReportProgressAndCancels(void)
 {
+	int			nsql = mlops_sql_sessions_running();
+	int			total = NRunning + nsql;
+	int64	   *sql_ids;
 	Datum	   *ids;
 	Datum	   *fractions;
 	Datum	   *messages;
+	bool	   *msg_nulls;
+	Datum	   *all_ids;
+	int			n = 0;
 	Datum		args[3];
 	Oid			types[3] = {INT8ARRAYOID, FLOAT4ARRAYOID, TEXTARRAYOID};
 	Oid			cancel_types[1] = {INT8ARRAYOID};
+	int			dims[1];
+	int			lbs[1] = {1};
 
-	if (NRunning == 0)
+	if (total == 0)
 		return;
-	ids = palloc(sizeof(Datum) * NRunning);
-	fractions = palloc(sizeof(Datum) * NRunning);
-	messages = palloc(sizeof(Datum) * NRunning);
+	ids = palloc(sizeof(Datum) * total);
+	all_ids = palloc(sizeof(Datum) * total);
+	fractions = palloc(sizeof(Datum) * total);
+	messages = palloc(sizeof(Datum) * total);
+	msg_nulls = palloc0(sizeof(bool) * total);
 	for (int i = 0; i < NRunning; i++)
 	{
 		int64		done = 0,
-					total = -1;
+					all = -1;
 
-		(void) transfer_progress(Pool, Running[i].job_id, &done, &total);
-		ids[i] = Int64GetDatum(Running[i].job_id);
-		fractions[i] = Float4GetDatum(total > 0 ? Min(1.0, (float4) done / (float4) total) : 0.0);
-		messages[i] = CStringGetTextDatum(total > 0
-										  ? psprintf(INT64_FORMAT " of " INT64_FORMAT " bytes", done, total)
+		(void) transfer_progress(Pool, Running[i].job_id, &done, &all);
+		all_ids[i] = Int64GetDatum(Running[i].job_id);
+		ids[n] = Int64GetDatum(Running[i].job_id);
+		fractions[n] = Float4GetDatum(all > 0 ? Min(1.0, (float4) done / (float4) all) : 0.0);
+		messages[n] = CStringGetTextDatum(all > 0
+										  ? psprintf(INT64_FORMAT " of " INT64_FORMAT " bytes", done, all)
 										  : psprintf(INT64_FORMAT " bytes", done));
+		n++;
 	}
-	args[0] = PointerGetDatum(construct_array(ids, NRunning, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[1] = PointerGetDatum(construct_array(fractions, NRunning, FLOAT4OID, 4, true, TYPALIGN_INT));
-	args[2] = PointerGetDatum(construct_array(messages, NRunning, TEXTOID, -1, false, TYPALIGN_INT));
+	sql_ids = palloc(sizeof(int64) * Max(nsql, 1));
+	nsql = mlops_sql_sessions_ids(sql_ids, nsql);
+	for (int i = 0; i < nsql; i++)
+	{
+		float4		f;
+		char	   *m;
 
-	BeginTx();
-	SPI_execute_with_args("SELECT mlops.worker_progress($1, $2, $3)", 3, types, args, NULL, false, 0);
-	SPI_execute_with_args("SELECT id FROM mlops.jobs WHERE id = ANY ($1) AND cancel_requested",
-						  1, cancel_types, args, NULL, true, 0);
+		all_ids[NRunning + i] = Int64GetDatum(sql_ids[i]);
+		if (!mlops_sql_session_progress(sql_ids[i], &f, &m))
+			continue;
+		ids[n] = Int64GetDatum(sql_ids[i]);
+		fractions[n] = Float4GetDatum(f);
+		if (m)
+			messages[n] = CStringGetTextDatum(m);
+		else
+			msg_nulls[n] = true;
+		n++;
+	}
+	dims[0] = n;
+	args[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(fractions, n, FLOAT4OID, 4, true, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_md_array(messages, msg_nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+
+	mlops_begin_tx();
+	if (n > 0)
+		SPI_execute_with_args("SELECT mlops.worker_progress($1, $2, $3)", 3, types, args,
+							  NULL, false, 0);
+	args[0] = PointerGetDatum(construct_array(all_ids, NRunning + nsql, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	SPI_execute_with_args("SELECT j.id FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) ANY ($1) "
+						  "AND j.cancel_requested", 1, cancel_types, args, NULL, true, 0);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
 		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 
-		transfer_cancel(Pool, id);
+		if (!transfer_cancel(Pool, id))
+			mlops_sql_session_cancel(id);
 	}
-	EndTx();
+	mlops_end_tx();
 }
 
 /*
@@ -521,6 +649,8 @@ mlops_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(mlops_database_name, NULL, 0);
 	pgstat_report_appname("pg_mlops worker");
+	/* the worker's own SQL never resolves a name through a temporary schema first */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	mlops_shmem_register_worker(index - 1);
 
 	ereport(LOG,
@@ -556,14 +686,16 @@ mlops_worker_main(Datum main_arg)
 	for (;;)
 	{
 		/* no sleep while transfers run or the last pass found work: there may be more */
-		long		timeout = (NRunning > 0 || busy) ? 0 : MAINTAIN_INTERVAL_MS;
+		long		timeout = (NRunning > 0 || busy) ? 0
+			: mlops_sql_sessions_running() > 0 ? SESSION_CHECK_MS : MAINTAIN_INTERVAL_MS;
 		TimestampTz now;
+		int			rc;
 
 		pgstat_report_activity(STATE_IDLE, NULL);
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 timeout,
-						 PG_WAIT_EXTENSION);
+		rc = WaitLatch(MyLatch,
+					   WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   timeout,
+					   PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 
@@ -592,22 +724,27 @@ mlops_worker_main(Datum main_arg)
 					last_maintain = now;
 				}
 				busy = false;
+				if (mlops_sql_sessions_running() > 0 && CollectSessions() > 0)
+					busy = true;	/* sessions ended: claim again at once */
 				while (ClaimAndRun(loop_context))
 				{
 					busy = true;
 					CHECK_FOR_INTERRUPTS();
 					MemoryContextReset(loop_context);
 				}
-				if (NRunning > 0)
+				if (NRunning > 0 && PollTransfers() > 0)
+					busy = true;	/* slots freed: claim again at once */
+				if (NRunning > 0 || mlops_sql_sessions_running() > 0)
 				{
-					if (PollTransfers() > 0)
-						busy = true;	/* slots freed: claim again at once */
 					now = GetCurrentTimestamp();
-					if (TimestampDifferenceExceeds(last_progress, now, PROGRESS_INTERVAL_MS))
+					/* a set latch may be a cancel: look at once */
+					if ((rc & WL_LATCH_SET) ||
+						TimestampDifferenceExceeds(last_progress, now, PROGRESS_INTERVAL_MS))
 					{
 						ReportProgressAndCancels();
 						last_progress = now;
 					}
+					mlops_sql_sessions_check();
 				}
 			}
 		}

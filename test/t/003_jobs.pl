@@ -396,6 +396,7 @@ SELECT :d || ' ' || :s1 || ' ' || :s2});
 {
 	my $id = q1("SELECT mlops.submit_job('train', '{\"epochs\": 1}')");
 	is(q1("SELECT id FROM mlops.claim_job('{train}', '1 second')"), $id, 'f: an external worker claims the train job');
+	my $stale = q1("SELECT lease_token FROM mlops.jobs WHERE id = $id");
 	is(q1("SELECT state || ' ' || attempts FROM mlops.jobs WHERE id = $id"), 'running 1', 'f: it runs');
 	ok( wait_for(
 			"SELECT state = 'pending' AND attempts = 1 AND error = 'lease expired' FROM mlops.jobs WHERE id = $id",
@@ -404,10 +405,13 @@ SELECT :d || ' ' || :s1 || ' ' || :s2});
 	  or diag(q1("SELECT state, attempts, error, lease_until, now() FROM mlops.jobs WHERE id = $id"));
 	# the retry waits for its backoff: poll the claim until it takes the job
 	ok(wait_for("SELECT id FROM mlops.claim_job('{train}', '1 minute')", $id, 15), 'f: it can be claimed again');
-	my ($ret, $out, $err) = $node->psql('postgres', "SELECT mlops.complete_job($id, '{\"loss\": 0.1}')");
-	is($ret, 0, 'f: complete_job of the claimed job works') or diag($err);
+	my $token = q1("SELECT lease_token FROM mlops.jobs WHERE id = $id");
+	my ($ret, $out, $err) = $node->psql('postgres', "SELECT mlops.complete_job($id, '$token', '{\"loss\": 0.1}')");
+	is($ret, 0, 'f: complete_job of the claimed job, with its lease token, works') or diag($err);
 	is(q1("SELECT state || ' ' || attempts || ' ' || coalesce(result::text, 'no result') FROM mlops.jobs WHERE id = $id"),
 		'succeeded 2 {"loss": 0.1}', 'f: the second claim completes it');
+	($ret, $out, $err) = $node->psql('postgres', "SELECT mlops.heartbeat_job($id, '$stale')");
+	like($err, qr/not held with this token/, 'f: the first, expired lease is refused');
 }
 
 # ---------------------------------------------------------------------------------------------

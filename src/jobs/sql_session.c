@@ -1,0 +1,608 @@
+/*-------------------------------------------------------------------------
+ *
+ * sql_session.c
+ *	  Each sql job runs in a session of its own: a dynamic background worker
+ *	  connected to the database as the role that submitted the job, as
+ *	  pg_cron does in its background-worker mode.  Whatever the command
+ *	  leaves in its session (temporary objects, settings, advisory locks,
+ *	  prepared statements, a read-only default) dies with that process, and
+ *	  nothing ever runs with rights the role does not have: the session is
+ *	  the role's, not a superuser's with a changed user id.
+ *
+ *	  The worker (the parent) passes the job in a dynamic shared memory
+ *	  segment and reads the outcome back from it once the session has
+ *	  exited; the session never writes to mlops.jobs, and the parent's own
+ *	  session never runs a command of a job.  The parent enforces the job's
+ *	  timeout and cancels: SIGINT cancels the running statement, SIGTERM
+ *	  follows if the session has not ended 5 s later.  Progress that the
+ *	  job reports goes to a shared-memory slot (shmem.c), visible to its
+ *	  owner at once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "jobs/jobs.h"
+#include "pg_mlops.h"
+
+/* After a SIGINT, how long the session has to end before SIGTERM. */
+#define TERMINATE_AFTER_MS 5000
+
+#define SESSION_DONE 2
+
+/* The job and, once the session ends, its outcome: in a DSM segment. */
+typedef struct SqlShared
+{
+	int64		job_id;
+	Oid			database_id;
+	Oid			role_id;
+	int			slot;			/* progress slot in shmem.c */
+	Size		command_len;
+	Size		answer_cap;		/* bytes for the result or the error */
+	/* written by the session */
+	int			state;
+	bool		succeeded;
+	bool		retryable;
+	int			sqlerrcode;
+	Size		answer_len;
+	char		data[FLEXIBLE_ARRAY_MEMBER];	/* command, NUL, answer, NUL */
+} SqlShared;
+
+#define SHARED_COMMAND(sh) ((sh)->data)
+#define SHARED_ANSWER(sh) ((sh)->data + (sh)->command_len + 1)
+
+/* The parent's record of one running session. */
+typedef struct SqlSession
+{
+	bool		in_use;
+	int64		job_id;
+	int			attempt;
+	int			slot;
+	int			timeout_ms;
+	dsm_segment *seg;
+	SqlShared  *sh;
+	BackgroundWorkerHandle *handle;
+	TimestampTz started;
+	bool		cancel_wanted;
+	bool		timed_out;
+	TimestampTz signalled_at;	/* SIGINT sent (0: not yet) */
+	bool		terminated;
+} SqlSession;
+
+static SqlSession Sessions[MLOPS_MAX_SQL_SESSIONS];
+
+/* In a job's session: the job it runs, and its progress slot. */
+static int64 SessionJobId = 0;
+static int	SessionSlot = -1;
+
+PGDLLEXPORT void mlops_sql_session_main(Datum main_arg);
+extern bool mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
+									char **error, bool *retryable);
+
+static void RunCommand(SqlShared *sh);
+static void SetAnswer(SqlShared *sh, const char *text);
+static bool RetryableSqlState(int sqlerrcode);
+static void SignalSession(SqlSession *s, int sig);
+
+/*
+ * mlops_sql_sessions_running: sessions the worker runs now.
+ */
+int
+mlops_sql_sessions_running(void)
+{
+	int			n = 0;
+
+	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
+		if (Sessions[i].in_use)
+			n++;
+	return n;
+}
+
+/*
+ * mlops_sql_session_start starts the session of a claimed sql job.  False
+ * (with an error) when it cannot start: no free slot in max_worker_processes
+ * or no shared memory, both retryable.
+ */
+bool
+mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
+						char **error, bool *retryable)
+{
+	SqlSession *s = NULL;
+	BackgroundWorker w;
+	Size		cmdlen = strlen(command);
+	Size		cap = (Size) mlops_max_job_result_kb * 1024;
+	int			index = mlops_shmem_worker_index();
+	int			i;
+	MemoryContext old;
+	bool		registered;
+
+	for (i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
+		if (!Sessions[i].in_use)
+		{
+			s = &Sessions[i];
+			break;
+		}
+	if (s == NULL || index < 0)
+	{
+		*error = pstrdup("no sql session slot is free in this worker");
+		*retryable = true;
+		return false;
+	}
+
+	memset(s, 0, sizeof(*s));
+	s->seg = dsm_create(offsetof(SqlShared, data) + cmdlen + 1 + cap + 1, DSM_CREATE_NULL_IF_MAXSEGMENTS);
+	if (s->seg == NULL)
+	{
+		*error = pstrdup("no dynamic shared memory segment is free for the job's session");
+		*retryable = true;
+		return false;
+	}
+	/* kept until the session's outcome is read, whatever resource owner is current */
+	dsm_pin_mapping(s->seg);
+	s->sh = dsm_segment_address(s->seg);
+	memset(s->sh, 0, offsetof(SqlShared, data));
+	s->sh->job_id = job->id;
+	s->sh->database_id = MyDatabaseId;
+	s->sh->role_id = job->submitted_by;
+	s->sh->slot = index * MLOPS_MAX_SQL_SESSIONS + i;
+	s->sh->command_len = cmdlen;
+	s->sh->answer_cap = cap;
+	memcpy(SHARED_COMMAND(s->sh), command, cmdlen + 1);
+	SHARED_ANSWER(s->sh)[0] = '\0';
+	mlops_shmem_progress_claim(s->sh->slot, job->id, job->submitted_by);
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(w.bgw_library_name, "pg_mlops", BGW_MAXLEN);
+	strlcpy(w.bgw_function_name, "mlops_sql_session_main", BGW_MAXLEN);
+	snprintf(w.bgw_name, BGW_MAXLEN, "pg_mlops sql job " INT64_FORMAT, job->id);
+	strlcpy(w.bgw_type, "pg_mlops sql job", BGW_MAXLEN);
+	w.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(s->seg));
+	w.bgw_notify_pid = MyProcPid;
+	/* the handle outlives the worker's loop context */
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	registered = RegisterDynamicBackgroundWorker(&w, &s->handle);
+	MemoryContextSwitchTo(old);
+	if (!registered)
+	{
+		mlops_shmem_progress_release(s->sh->slot);
+		dsm_detach(s->seg);
+		*error = pstrdup("no background worker slot is free for the job's session");
+		*retryable = true;
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("pg_mlops could not start a session for sql job " INT64_FORMAT, job->id),
+				 errhint("Raise max_worker_processes: each running sql job takes one (mlops.max_sql_jobs per worker).")));
+		return false;
+	}
+	s->in_use = true;
+	s->job_id = job->id;
+	s->attempt = job->attempts;
+	s->slot = s->sh->slot;
+	s->timeout_ms = timeout_ms;
+	s->started = GetCurrentTimestamp();
+	return true;
+}
+
+/*
+ * SignalSession sends a signal to a session that has started; a session
+ * that has not started yet gets it at the next check.
+ */
+static void
+SignalSession(SqlSession *s, int sig)
+{
+	pid_t		pid;
+
+	if (GetBackgroundWorkerPid(s->handle, &pid) == BGWH_STARTED && pid > 0)
+	{
+		kill(pid, sig);
+		if (sig == SIGINT)
+			s->signalled_at = GetCurrentTimestamp();
+		else
+			s->terminated = true;
+	}
+}
+
+/*
+ * mlops_sql_session_cancel asks a running job's session to stop: its
+ * statement is cancelled, the job ends cancelled (mlops.finish_failed sees
+ * the cancel request).
+ */
+void
+mlops_sql_session_cancel(int64 job_id)
+{
+	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
+		if (Sessions[i].in_use && Sessions[i].job_id == job_id && !Sessions[i].cancel_wanted)
+		{
+			Sessions[i].cancel_wanted = true;
+			SignalSession(&Sessions[i], SIGINT);
+		}
+}
+
+/*
+ * mlops_sql_sessions_check enforces timeouts, sends cancels that could not
+ * be sent before the session started, and terminates a session that did
+ * not end TERMINATE_AFTER_MS after its SIGINT.
+ */
+void
+mlops_sql_sessions_check(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
+	{
+		SqlSession *s = &Sessions[i];
+
+		if (!s->in_use)
+			continue;
+		if (s->timeout_ms > 0 && !s->timed_out &&
+			TimestampDifferenceExceeds(s->started, now, s->timeout_ms))
+		{
+			s->timed_out = true;
+			s->signalled_at = 0;
+		}
+		if ((s->cancel_wanted || s->timed_out) && s->signalled_at == 0)
+			SignalSession(s, SIGINT);
+		else if (s->signalled_at != 0 && !s->terminated &&
+				 TimestampDifferenceExceeds(s->signalled_at, now, TERMINATE_AFTER_MS))
+			SignalSession(s, SIGTERM);
+	}
+}
+
+/*
+ * mlops_sql_sessions_ids lists the jobs whose sessions run (for the
+ * cancel and progress pass).
+ */
+int
+mlops_sql_sessions_ids(int64 *ids, int max)
+{
+	int			n = 0;
+
+	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS && n < max; i++)
+		if (Sessions[i].in_use)
+			ids[n++] = Sessions[i].job_id;
+	return n;
+}
+
+/*
+ * mlops_sql_session_progress: the progress a running job reported, if it
+ * did; message palloc'd (NULL when empty).
+ */
+bool
+mlops_sql_session_progress(int64 job_id, float4 *fraction, char **message)
+{
+	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
+		if (Sessions[i].in_use && Sessions[i].job_id == job_id)
+		{
+			int64		id;
+			Oid			owner;
+			bool		reported;
+			char		msg[MLOPS_PROGRESS_MESSAGE];
+
+			if (!mlops_shmem_progress_get(Sessions[i].slot, &id, &owner, fraction, msg, &reported) ||
+				id != job_id || !reported)
+				return false;
+			*message = msg[0] ? pstrdup(msg) : NULL;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * mlops_sql_sessions_collect writes the outcomes of sessions that have
+ * ended into out (at most max) and forgets them.  A session that ended
+ * without an answer (it could not connect, or was terminated) is a failed
+ * attempt worth retrying, unless it timed out.
+ */
+int
+mlops_sql_sessions_collect(SqlOutcome *out, int max)
+{
+	int			n = 0;
+
+	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS && n < max; i++)
+	{
+		SqlSession *s = &Sessions[i];
+		SqlOutcome *o = &out[n];
+		pid_t		pid;
+		BgwHandleStatus st;
+
+		if (!s->in_use)
+			continue;
+		st = GetBackgroundWorkerPid(s->handle, &pid);
+		if (st == BGWH_STARTED || st == BGWH_NOT_YET_STARTED)
+			continue;
+
+		pg_read_barrier();
+		memset(o, 0, sizeof(*o));
+		o->job_id = s->job_id;
+		o->attempt = s->attempt;
+		if (s->timed_out)
+		{
+			o->outcome = JOB_FAILED;
+			o->error = psprintf("timed out after %g s", s->timeout_ms / 1000.0);
+			o->retryable = false;
+		}
+		else if (s->sh->state == SESSION_DONE && s->sh->succeeded)
+		{
+			o->outcome = JOB_SUCCEEDED;
+			o->result_json = pnstrdup(SHARED_ANSWER(s->sh), s->sh->answer_len);
+		}
+		else if (s->sh->state == SESSION_DONE)
+		{
+			o->outcome = JOB_FAILED;
+			o->error = pnstrdup(SHARED_ANSWER(s->sh), s->sh->answer_len);
+			o->retryable = s->sh->retryable;
+		}
+		else
+		{
+			o->outcome = JOB_FAILED;
+			o->error = pstrdup(s->cancel_wanted ? "cancelled"
+							   : "the job's session ended before the command finished (see the server log)");
+			o->retryable = !s->cancel_wanted;
+		}
+		{
+			int64		id;
+			Oid			owner;
+			char		msg[MLOPS_PROGRESS_MESSAGE];
+
+			if (mlops_shmem_progress_get(s->slot, &id, &owner, &o->fraction, msg, &o->reported) &&
+				id == s->job_id && o->reported)
+				o->message = msg[0] ? pstrdup(msg) : NULL;
+			else
+				o->reported = false;
+		}
+		mlops_shmem_progress_release(s->slot);
+		dsm_detach(s->seg);
+		pfree(s->handle);
+		s->in_use = false;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * RetryableSqlState: errors that another attempt may not meet (serialization
+ * failures, deadlocks, lack of resources, operator intervention other than
+ * a cancel).
+ */
+static bool
+RetryableSqlState(int sqlerrcode)
+{
+	int			cls = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	if (sqlerrcode == ERRCODE_QUERY_CANCELED)
+		return false;
+	return cls == ERRCODE_TRANSACTION_ROLLBACK ||
+		cls == ERRCODE_INSUFFICIENT_RESOURCES ||
+		cls == ERRCODE_OPERATOR_INTERVENTION ||
+		cls == ERRCODE_CONNECTION_EXCEPTION;
+}
+
+/*
+ * SetAnswer copies text into the segment's answer, cut to its capacity.
+ */
+static void
+SetAnswer(SqlShared *sh, const char *text)
+{
+	Size		len = Min(strlen(text), sh->answer_cap);
+
+	memcpy(SHARED_ANSWER(sh), text, len);
+	SHARED_ANSWER(sh)[len] = '\0';
+	sh->answer_len = len;
+}
+
+/*
+ * RunCommand runs the job's command in one transaction of this session and
+ * leaves the outcome in the segment.  The result is {"rows", "status"} and,
+ * for a single value, "value"; a result larger than
+ * mlops.max_job_result_size fails the job.
+ */
+static void
+RunCommand(SqlShared *sh)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "pg_mlops sql job",
+											  ALLOCSET_DEFAULT_SIZES);
+	const char *command = SHARED_COMMAND(sh);
+	char	   *result = NULL;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, command);
+
+	PG_TRY();
+	{
+		int			ret;
+		StringInfoData buf;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		ret = SPI_execute(command, false, 0);
+		if (ret < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("the command failed: %s", SPI_result_code_string(ret))));
+
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "{\"rows\": " UINT64_FORMAT ", \"status\": ", SPI_processed);
+		escape_json(&buf, SPI_result_code_string(ret) + strlen("SPI_OK_"));
+		if (SPI_tuptable != NULL && SPI_processed == 1 && SPI_tuptable->tupdesc->natts == 1)
+		{
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			appendStringInfoString(&buf, ", \"value\": ");
+			if (v && strlen(v) > sh->answer_cap)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("the job's result (%zu bytes) is larger than mlops.max_job_result_size (%zu kB)",
+								strlen(v), sh->answer_cap / 1024),
+						 errhint("Return less, or write the value into a table and return its key.")));
+			if (v)
+				escape_json(&buf, v);
+			else
+				appendStringInfoString(&buf, "null");
+		}
+		appendStringInfoChar(&buf, '}');
+		if (buf.len > sh->answer_cap)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the job's result (%d bytes) is larger than mlops.max_job_result_size (%zu kB)",
+							buf.len, sh->answer_cap / 1024),
+					 errhint("Return less, or write the value into a table and return its key.")));
+		result = MemoryContextStrdup(cxt, buf.data);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		SetAnswer(sh, result);
+		sh->succeeded = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char	   *msg;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
+		msg = edata->detail
+			? psprintf("%s (%s)", edata->message, edata->detail)
+			: pstrdup(edata->message);
+		SetAnswer(sh, msg);
+		sh->sqlerrcode = edata->sqlerrcode;
+		sh->retryable = RetryableSqlState(edata->sqlerrcode);
+		sh->succeeded = false;
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	pg_write_barrier();
+	sh->state = SESSION_DONE;
+}
+
+/*
+ * mlops_sql_session_main is the entry point of a job's session.  It maps
+ * the segment, connects as the job's owner (a role that cannot log in is
+ * refused here, as at any login), runs the command and exits; the process
+ * and everything the command left in its session end together.
+ */
+void
+mlops_sql_session_main(Datum main_arg)
+{
+	dsm_segment *seg;
+	SqlShared  *sh;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_mlops sql job session could not map its shared memory segment")));
+	sh = dsm_segment_address(seg);
+
+	BackgroundWorkerInitializeConnectionByOid(sh->database_id, sh->role_id, 0);
+	SessionJobId = sh->job_id;
+	SessionSlot = sh->slot;
+	pgstat_report_appname("pg_mlops sql job");
+
+	RunCommand(sh);
+	dsm_detach(seg);
+	proc_exit(0);
+}
+
+PG_FUNCTION_INFO_V1(mlops_current_job_id);
+
+/*
+ * mlops_current_job_id: the id of the job this session runs, NULL outside
+ * a job's session.
+ */
+Datum
+mlops_current_job_id(PG_FUNCTION_ARGS)
+{
+	if (SessionJobId == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(SessionJobId);
+}
+
+PG_FUNCTION_INFO_V1(mlops_set_live_progress);
+
+/*
+ * mlops_set_live_progress(fraction, message) writes this session's job's
+ * progress into its shared-memory slot (mlops.report_progress calls it
+ * inside a job); false outside a job's session.
+ */
+Datum
+mlops_set_live_progress(PG_FUNCTION_ARGS)
+{
+	float4		fraction = PG_GETARG_FLOAT4(0);
+	char	   *message = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	if (SessionJobId == 0)
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(mlops_shmem_progress_set(SessionSlot, SessionJobId, fraction, message));
+}
+
+PG_FUNCTION_INFO_V1(mlops_live_progress);
+
+/*
+ * mlops_live_progress() returns (id, owner, progress, message) for every
+ * running sql job of the current user (of every role for administrators)
+ * that reported progress.
+ */
+Datum
+mlops_live_progress(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			nslots = mlops_shmem_progress_slots();
+	Oid			user = GetUserId();
+	bool		admin = mlops_is_admin(user);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < nslots; i++)
+	{
+		int64		id;
+		Oid			owner;
+		float4		fraction;
+		bool		reported;
+		char		msg[MLOPS_PROGRESS_MESSAGE];
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		if (!mlops_shmem_progress_get(i, &id, &owner, &fraction, msg, &reported) || !reported)
+			continue;
+		if (!admin && !is_member_of_role(user, owner))
+			continue;
+		values[0] = Int64GetDatum(id);
+		values[1] = ObjectIdGetDatum(owner);
+		values[2] = Float4GetDatum(fraction);
+		if (msg[0])
+			values[3] = CStringGetTextDatum(msg);
+		else
+			nulls[3] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
