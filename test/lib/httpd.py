@@ -19,6 +19,8 @@
 #   GET /hits/<key>           how often /flaky/<key>/... was asked, and when (epoch seconds):
 #                             "<count> <first> <last>" (for the tests' timing of retries).
 #   GET /status/<code>        that status with a short text body.
+#   GET /redirect?to=<url>    302 to the (percent-encoded) url.
+#   GET /counted/<key>        "ok", counting the requests for key; /hits/<key> reads the count.
 #   anything else             404.
 import hashlib
 import http.server
@@ -26,6 +28,7 @@ import os
 import signal
 import sys
 import threading
+import urllib.parse
 import time
 
 CHUNK = 16384
@@ -108,6 +111,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     hit = State.flaky.get(parts[1], [0, 0.0, 0.0])
                     text = "%d %.6f %.6f" % tuple(hit)
                 self.send_body(200, text.encode())
+            elif parts[0] == "redirect" and "to" in params:
+                self.send_response(302)
+                self.send_header("Location", urllib.parse.unquote(params["to"]))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif parts[0] == "counted" and len(parts) == 2:
+                now = time.time()
+                with State.lock:
+                    hit = State.flaky.setdefault(parts[1], [0, now, now])
+                    hit[0] += 1
+                    hit[2] = now
+                self.send_body(200, b"ok\n")
             elif parts[0] == "status" and len(parts) == 2:
                 code = int(parts[1])
                 self.send_body(code, ("status %d\n" % code).encode())

@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# security.sh — every attack of the job-isolation issue, replayed as roles that hold exactly the
+# grants the README gives (its "grants:" blocks are run as written, with the role names
+# replaced), against a real cluster, a real worker and a real HTTP server (test/lib/httpd.py):
+#
+#   - an sql job cannot become superuser through the worker (a pg_temp.jsonb domain whose CHECK
+#     runs ALTER ROLE), nor set its way to another role;
+#   - nothing a job leaves in its session survives it: temp tables, settings, advisory locks,
+#     prepared statements, a read-only default; two roles' jobs running at once see none of each
+#     other's;
+#   - a role reaches none of another role's schedules, results, values, jobs, files or secrets,
+#     even when granted SELECT and UPDATE on every mlops table;
+#   - redirects to hosts or ports outside mlops.allowed_hosts get no request at all (the server
+#     counts them); resolved addresses in mlops.denied_networks are refused; user:password URLs
+#     are refused;
+#   - cancel of a running sql job ends it cancelled within a second; a timeout fails it; a result
+#     too large to store fails it and its dependents;
+#   - a stale lease holder is refused; NOTIFY payloads carry ids and states only; errors show no
+#     server directory; a symbolic link named like the download's .part file is not followed;
+#   - kill -9 during a running sql job leaves the job failed or retried, never stuck.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib/cluster.sh
+. test/lib/tap.sh
+
+# synchronous_commit on: the kill -9 case below must not lose the submit it waits for
+cluster_start --conf "mlops.max_sql_jobs = 2" --conf "restart_after_crash = on" --conf "synchronous_commit = on" || exit 1
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_security.XXXXXX")
+chmod 755 "$tmp"
+HTTPD_PID=
+trap '[ -n "$HTTPD_PID" ] && kill $HTTPD_PID 2>/dev/null; cluster_stop; rm -rf "$tmp"' EXIT
+
+/usr/bin/python3 test/lib/httpd.py "$tmp/port" "$tmp/httpd.log" &
+HTTPD_PID=$!
+for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+P=$(cat "$tmp/port")
+BASE="http://127.0.0.1:$P"
+
+psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' >/dev/null
+ok $? "extension installed, HTTP server at $BASE"
+
+# readme_grants BLOCK FROM TO: the README's grants block, with the role name FROM replaced by TO
+readme_grants() {
+  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md \
+    | sed -E "s/\\b$2\\b/$3/g"
+}
+{
+  readme_grants application app alice
+  readme_grants application app bob
+  readme_grants "external worker" gpu_worker gpu
+  readme_grants administrator ops ops
+} > "$tmp/grants.sql"
+grep -q 'GRANT EXECUTE ON FUNCTION mlops.submit_job' "$tmp/grants.sql" && grep -q 'GRANT mlops_admin TO ops' "$tmp/grants.sql"
+ok $? "the README's grants blocks were found"
+psql -XAtq -v ON_ERROR_STOP=1 -f "$tmp/grants.sql" >/dev/null
+ok $? "roles alice and bob (application), gpu (external worker), ops (administrator) made with the README's grants"
+psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE TABLE public.orders (x int);
+GRANT SELECT, INSERT ON public.orders TO alice, bob;
+SQL
+
+# as ROLE SQL: run SQL as ROLE, print its output and errors
+as() { psql -XAtq -U "$1" -c "$2" 2>&1; }
+# job ROLE KIND PARAMS [EXTRA ARGS]: submit as ROLE, print the id (or the error)
+job() { psql -XAtq -U "$1" -v ON_ERROR_STOP=1 -c "SELECT mlops.submit_job('$2', \$p\$$3\$p\$::jsonb${4:+, $4})" 2>&1; }
+# sqljob ROLE COMMAND [EXTRA ARGS]: an sql job of COMMAND, as written
+sqljob() { psql -XAtq -U "$1" -v ON_ERROR_STOP=1 -c "SELECT mlops.submit_job('sql', jsonb_build_object('command', \$c\$$2\$c\$)${3:+, $3})" 2>&1; }
+# finish ROLE ID: wait for the job, print "state|error|result value"
+finish() {
+  psql -XAtq -U "$1" -c "SELECT mlops.wait_job($2, '60 seconds')" >/dev/null 2>&1
+  psql -XAtq -c "SELECT state || '|' || coalesce(error, '') || '|' || coalesce(result ->> 'value', '') FROM mlops.jobs WHERE id = $2"
+}
+alice_oid=$(psql -XAtq -c "SELECT 'alice'::regrole::oid")
+bob_oid=$(psql -XAtq -c "SELECT 'bob'::regrole::oid")
+WORK="$PGDATA/pg_mlops"
+
+# ---------------------------------------------------------------------------------------------
+# 1. Superuser in one job: the worker's session never runs a job, and never resolves a type
+#    through a job's pg_temp.
+id=$(sqljob bob 'CREATE FUNCTION pg_temp.evil(x text) RETURNS boolean LANGUAGE plpgsql AS $f$BEGIN ALTER ROLE bob SUPERUSER; RETURN true; EXCEPTION WHEN OTHERS THEN RETURN true; END$f$; CREATE DOMAIN pg_temp.jsonb AS text CHECK (pg_temp.evil(VALUE)); CREATE DOMAIN pg_temp.text AS pg_catalog.text CHECK (pg_temp.evil(VALUE)); SELECT 1')
+out=$(finish bob "$id")
+is "${out%%|*}" succeeded "a job that plants pg_temp.jsonb and pg_temp.text domains with a privileged CHECK ran"
+id2=$(job bob sql '{"command": "SELECT 2"}')
+finish bob "$id2" >/dev/null
+is "$(psql -XAtq -c "SELECT rolsuper FROM pg_roles WHERE rolname = 'bob'")" f "bob is not a superuser after his job and the next one ended"
+out=$(finish bob "$(sqljob bob "SELECT session_user || ' ' || current_user || ' ' || (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)")")
+is "$out" "succeeded||bob bob false" "an sql job's session is bob's own: session_user and current_user are bob, without superuser"
+out=$(finish bob "$(job bob sql '{"command": "SET SESSION AUTHORIZATION postgres; SELECT 1"}')")
+is "$out" 'failed|permission denied to set session authorization "postgres"|' "SET SESSION AUTHORIZATION postgres is refused"
+out=$(finish bob "$(job bob sql '{"command": "SET ROLE postgres; SELECT 1"}')")
+is "$out" 'failed|permission denied to set role "postgres"|' "SET ROLE postgres is refused"
+
+# 2. Nothing survives a job's session.
+out=$(finish alice "$(job alice sql '{"command": "CREATE TEMP TABLE orders (x int); SELECT 1"}')")
+is "${out%%|*}" succeeded "alice's job made a temporary table named orders"
+finish bob "$(job bob sql '{"command": "INSERT INTO orders VALUES (7)"}')" >/dev/null
+is "$(psql -XAtq -c 'SELECT count(*) FROM public.orders WHERE x = 7')" 1 "bob's later INSERT INTO orders went to public.orders, not into alice's temporary table"
+finish bob "$(job bob sql '{"command": "SET default_transaction_read_only = on; SELECT 1"}')" >/dev/null
+out=$(finish alice "$(job alice sql '{"command": "INSERT INTO orders VALUES (8)"}')")
+is "${out%%|*}" succeeded "a job that set default_transaction_read_only does not wedge the next one"
+finish bob "$(job bob sql '{"command": "SELECT pg_advisory_lock(4242)"}')" >/dev/null
+out=$(finish alice "$(job alice sql '{"command": "SELECT pg_try_advisory_lock(4242)"}')")
+is "$out" "succeeded||t" "an advisory lock taken by a job is released when it ends"
+finish bob "$(job bob sql '{"command": "PREPARE p AS SELECT 1"}')" >/dev/null
+out=$(finish alice "$(job alice sql '{"command": "EXECUTE p"}')")
+is "$out" 'failed|prepared statement "p" does not exist|' "a prepared statement of a job does not outlive it"
+# two roles' jobs at once: neither sees the other's temporary table or settings
+a=$(sqljob alice "CREATE TEMP TABLE t_alice (x int); SET work_mem = '77MB'; SELECT pg_sleep(2)")
+for _ in $(seq 1 100); do [ "$(psql -XAtq -c "SELECT state FROM mlops.jobs WHERE id = $a")" = running ] && break; sleep 0.05; done
+sleep 0.3
+b=$(sqljob bob "SELECT current_setting('work_mem') || ' ' || (to_regclass('pg_temp.t_alice') IS NULL)::text")
+out=$(finish bob "$b")
+finish alice "$a" >/dev/null
+is "$out" "succeeded||4MB true" "bob's job sees the default work_mem and no t_alice ..."
+is "$(psql -XAtq -c "SELECT a.started_at < b.finished_at AND b.started_at < a.finished_at FROM mlops.jobs a, mlops.jobs b WHERE a.id = $a AND b.id = $b")" t \
+   "... while alice's job ran at the same time"
+
+# 3. Rows of other roles: schedules, results, values, jobs, credentials.
+as alice "INSERT INTO mlops.results (model_id, y_true, y_pred) VALUES ('00000000-0000-0000-0000-0000000000a1', '[1, 0]', '[1, 1]')" >/dev/null
+as alice "SELECT mlops.schedule_metric('00000000-0000-0000-0000-0000000000a1', '0 0 * * *')" >/dev/null
+as alice "SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000a1')" >/dev/null
+is "$(as bob "SELECT count(*) FROM mlops.metrics_executions") $(as bob "SELECT count(*) FROM mlops.results") $(as bob "SELECT count(*) FROM mlops.metric_values")" \
+   "0 0 0" "bob sees none of alice's schedules, results and values"
+as bob "UPDATE mlops.metrics_executions SET source = 'pg_catalog.pg_class', metric = 'mae'" >/dev/null
+as bob "DELETE FROM mlops.metrics_executions" >/dev/null
+out=$(as bob "INSERT INTO mlops.metric_values (model_id, metric, value, owner) VALUES ('00000000-0000-0000-0000-0000000000a1', 'accuracy', 1, 'alice')")
+grep -q 'row-level security' <<<"$out"
+ok $? "bob cannot insert a value in alice's name ($out)"
+is "$(psql -XAtq -c "SELECT source || ' ' || metric || ' ' || owner FROM mlops.metrics_executions")" "mlops.results accuracy alice" \
+   "alice's schedule is unchanged after bob's UPDATE and DELETE"
+out=$(as bob "SELECT mlops.submit_job('train', '{}', depends_on => ARRAY[$a]::bigint[])")
+grep -q "job $a does not exist" <<<"$out"
+ok $? "depends_on alice's job tells bob only that it does not exist"
+out=$(as bob "SELECT mlops.cancel_job($a)")
+grep -q "job $a does not exist" <<<"$out"
+ok $? "bob cannot cancel alice's job, nor learn that it exists"
+# SELECT and UPDATE on every mlops table still reach only bob's own rows
+psql -XAtq -c "GRANT SELECT, UPDATE ON ALL TABLES IN SCHEMA mlops TO bob" >/dev/null
+before=$(psql -XAtq -c "SELECT md5(string_agg(id || params::text || max_attempts, ',' ORDER BY id)) FROM mlops.jobs WHERE submitted_by <> 'bob'::regrole")
+as bob "UPDATE mlops.jobs SET max_attempts = 9, params = '{\"command\": \"SELECT 666\"}'" >/dev/null
+after=$(psql -XAtq -c "SELECT md5(string_agg(id || params::text || max_attempts, ',' ORDER BY id)) FROM mlops.jobs WHERE submitted_by <> 'bob'::regrole")
+is "$after" "$before" "granted UPDATE on mlops.jobs, bob changes only his own jobs"
+is "$(as bob "SELECT count(*) FROM mlops.jobs WHERE submitted_by <> 'bob'::regrole")" 0 "granted SELECT on mlops.jobs, bob sees only his own"
+psql -XAtq -c "SELECT mlops.set_credential('dav', 'webdav', '{\"url\": \"$BASE/dav/\", \"username\": \"u\", \"password\": \"Pw-$RANDOM-not-for-bob\"}')" >/dev/null
+is "$(as bob "SELECT count(*) FROM mlops.credentials")" 0 "granted SELECT on mlops.credentials, bob reads no secret"
+as bob "UPDATE mlops.metrics_executions SET metric = 'mae'" >/dev/null
+is "$(psql -XAtq -c "SELECT metric FROM mlops.metrics_executions")" accuracy "granted UPDATE on mlops.metrics_executions, bob changes nothing of alice's"
+psql -XAtq -c "REVOKE SELECT, UPDATE ON ALL TABLES IN SCHEMA mlops FROM bob" >/dev/null
+readme_grants application app bob | grep -v '^CREATE ROLE' | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
+
+# 4. Credentials are granted; files stay in their owner's area.
+out=$(job bob upload '{"path": "x.zip", "credential": "dav", "target": "x.zip"}')
+grep -q 'credential "dav" does not exist or is not granted to role "bob"' <<<"$out"
+ok $? "bob cannot use a credential not granted to him"
+out2=$(job bob upload '{"path": "x.zip", "credential": "nope", "target": "x.zip"}')
+is "$(sed 's/"nope"/"dav"/' <<<"$out2")" "$out" "an unknown credential and an ungranted one give the same error"
+id=$(job alice download "{\"url\": \"$BASE/file/1000/alice\", \"path\": \"mine/data.bin\"}")
+is "$(finish alice "$id" | cut -d'|' -f1)" succeeded "alice downloads into her own area"
+[ -f "$WORK/roles/$alice_oid/mine/data.bin" ]
+ok $? "alice's file is under work_dir/roles/<alice's oid>/"
+out=$(job bob extract "{\"archive\": \"../$alice_oid/mine/data.bin\", \"dest\": \"stolen\"}")
+grep -q 'is not allowed' <<<"$out"
+ok $? "bob cannot name alice's file with .."
+id=$(job bob package "{\"source\": \"roles/$alice_oid/mine\", \"path\": \"stolen.zip\"}")
+out=$(finish bob "$id")
+grep -q '^failed|' <<<"$out" && [ ! -e "$WORK/roles/$bob_oid/stolen.zip" ]
+ok $? "bob's paths resolve inside his own area: alice's folder is not there for him"
+out=$(job bob extract '{"archive": "@datasets/a.zip", "dest": "x"}')
+grep -q 'file area "datasets" does not exist or is not granted to role "bob"' <<<"$out"
+ok $? "a shared area not granted to bob is refused"
+as ops "SELECT mlops.grant_area('datasets', 'bob')" >/dev/null
+id=$(job bob download "{\"url\": \"$BASE/file/100/shared\", \"path\": \"@datasets/shared.bin\"}")
+is "$(finish bob "$id" | cut -d'|' -f1)" succeeded "once the administrator grants it, bob writes into @datasets"
+[ -f "$WORK/areas/datasets/shared.bin" ]
+ok $? "the shared area is work_dir/areas/datasets/"
+out=$(psql -XAtq -c "SELECT error FROM mlops.jobs WHERE error IS NOT NULL AND (error LIKE '%' || current_setting('data_directory') || '%')")
+is "$out" "" "no job error shows the server's data directory"
+id=$(job alice extract '{"archive": "missing.zip", "dest": "out"}')
+out=$(finish alice "$id")
+grep -q '<work_dir>/roles/' <<<"$out" && ! grep -q "$PGDATA" <<<"$out"
+ok $? "a file error names the path under <work_dir> ($out)"
+# a symbolic link where the download's .part file goes is not followed
+mkdir -p "$WORK/roles/$alice_oid/dl"
+echo "outside" > "$tmp/outside.txt"
+chmod 666 "$tmp/outside.txt"
+ln -s "$tmp/outside.txt" "$WORK/roles/$alice_oid/dl/f.bin.part"
+chown -h "$CLUSTER_OWNER" "$WORK/roles/$alice_oid/dl" "$WORK/roles/$alice_oid/dl/f.bin.part" 2>/dev/null
+id=$(job alice download "{\"url\": \"$BASE/file/5000/x\", \"path\": \"dl/f.bin\"}" "max_attempts => 1")
+out=$(finish alice "$id")
+grep -q '^failed|' <<<"$out" && [ "$(cat "$tmp/outside.txt")" = outside ]
+ok $? "a symbolic link named like the .part file is refused and the file it points to is untouched ($out)"
+ln -s "$tmp" "$WORK/roles/$alice_oid/link"
+out=$(job alice download "{\"url\": \"$BASE/file/10/x\", \"path\": \"link/f.bin\"}")
+grep -q 'symbolic link' <<<"$out"
+ok $? "a path through a symbolic link is refused at submit"
+
+# 5. The network: every redirect hop and every connection.
+psql -XAtq -c "ALTER SYSTEM SET mlops.allowed_hosts = '127.0.0.1:$P'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+for target in "http://localhost:$P/counted/k1" "http://0.0.0.0:$P/counted/k2" "http://[::ffff:127.0.0.1]:$P/counted/k3" "http://127.0.0.1:5432/counted/k6"; do
+  key=$(sed 's/.*counted\///' <<<"$target")
+  enc=$(/usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$target")
+  id=$(job alice download "{\"url\": \"$BASE/redirect?to=$enc\", \"path\": \"r/$key\"}" "max_attempts => 1")
+  out=$(finish alice "$id")
+  hits=$(curl -s "$BASE/hits/$key" | cut -d' ' -f1)
+  grep -q '^failed|.*allowed_hosts' <<<"$out" && [ "$hits" = 0 ]
+  ok $? "a redirect from an allowed host to $target fails without a request to it ($out; $hits requests)"
+done
+enc=$(/usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$BASE/counted/k4")
+out=$(finish alice "$(job alice download "{\"url\": \"$BASE/redirect?to=$enc\", \"path\": \"r/k4\"}")")
+is "${out%%|*}|$(curl -s "$BASE/hits/k4" | cut -d' ' -f1)" "succeeded|1" "a redirect to an allowed host:port is followed"
+out=$(job alice download '{"url": "http://127.0.0.1:5432/x", "path": "x"}')
+grep -q 'allowed_hosts' <<<"$out"
+ok $? "another port of an allowed host is refused at submit"
+out=$(job alice download "{\"url\": \"http://user:secret-pw@127.0.0.1:$P/counted/k7\", \"path\": \"x\"}")
+grep -q 'user name or password' <<<"$out" && ! grep -q 'secret-pw' <<<"$out"
+ok $? "a URL with user:password is refused, without echoing the password"
+psql -XAtq -c "ALTER SYSTEM SET mlops.allowed_hosts = ''" -c "ALTER SYSTEM SET mlops.denied_networks = '127.0.0.0/8'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+for host in 127.0.0.1 localhost; do
+  id=$(job alice download "{\"url\": \"http://$host:$P/counted/k5$host\", \"path\": \"d/$host\"}" "max_attempts => 1")
+  out=$(finish alice "$id")
+  grep -q '^failed|.*denied_networks' <<<"$out" && [ "$(curl -s "$BASE/hits/k5$host" | cut -d' ' -f1)" = 0 ]
+  ok $? "$host resolves into mlops.denied_networks: refused at connect time ($out)"
+done
+psql -XAtq -c "ALTER SYSTEM RESET mlops.allowed_hosts" -c "ALTER SYSTEM RESET mlops.denied_networks" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+out=$(as bob "SET mlops.max_raster_cells = 2000000000")
+grep -q 'permission denied' <<<"$out"
+ok $? "mlops.max_raster_cells cannot be raised by a user"
+
+# 6. Cancel, timeout, results that cannot be stored.
+id=$(job alice sql '{"command": "SELECT pg_sleep(30)"}')
+for _ in $(seq 1 200); do [ "$(psql -XAtq -c "SELECT state FROM mlops.jobs WHERE id = $id")" = running ] && break; sleep 0.02; done
+t0=$(date +%s.%N)
+as alice "SELECT mlops.cancel_job($id)" >/dev/null
+for _ in $(seq 1 300); do [ "$(psql -XAtq -c "SELECT state FROM mlops.jobs WHERE id = $id")" = cancelled ] && break; sleep 0.01; done
+t1=$(date +%s.%N)
+state=$(psql -XAtq -c "SELECT state FROM mlops.jobs WHERE id = $id")
+took=$(echo "$t1 - $t0" | bc)
+[ "$state" = cancelled ] && [ "$(echo "$took < 1.0" | bc)" = 1 ]
+ok $? "cancel of a running pg_sleep(30) ends it cancelled in ${took} s"
+is "$(psql -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mlops sql job'")" 0 "no session is left running"
+out=$(finish alice "$(job alice sql '{"command": "SELECT pg_sleep(30)", "timeout": 0.5}')")
+is "$out" "failed|timed out after 0.5 s|" "a job past its timeout fails"
+big=$(sqljob alice "SELECT repeat('x', 300 * 1024 * 1024)")
+dep=$(job alice sql '{"command": "SELECT 1"}' "depends_on => ARRAY[$big]::bigint[]")
+out=$(finish alice "$big")
+grep -q '^failed|the job.s result (314572800 bytes) is larger than mlops.max_job_result_size' <<<"$out"
+ok $? "a result too large to store fails the job clearly (${out:0:110})"
+for _ in $(seq 1 100); do [ "$(psql -XAtq -c "SELECT state FROM mlops.jobs WHERE id = $dep")" = failed ] && break; sleep 0.1; done
+is "$(psql -XAtq -c "SELECT state || ' ' || error FROM mlops.jobs WHERE id = $dep")" "failed dependency $big failed" "its dependent fails instead of waiting forever"
+
+# 7. Leases, progress, notifications.
+t=$(job alice train '{}')
+tok=$(as gpu "SELECT lease_token FROM mlops.claim_job('{train}', lease => '1 second')")
+for _ in $(seq 1 100); do [ "$(psql -XAtq -c "SELECT state FROM mlops.jobs WHERE id = $t")" = pending ] && break; sleep 0.1; done
+psql -XAtq -c "UPDATE mlops.jobs SET run_after = now() WHERE id = $t" >/dev/null
+tok2=$(as gpu "SELECT lease_token FROM mlops.claim_job('{train}')")
+out=$(as gpu "SELECT mlops.heartbeat_job($t, '$tok')")
+grep -q 'not held with this token' <<<"$out"
+ok $? "after its lease expired and the job was claimed again, the first holder's heartbeat is refused"
+out=$(as gpu "SELECT mlops.complete_job($t, '$tok', '{\"by\": \"stale\"}')")
+grep -q 'not held with this token' <<<"$out"
+ok $? "... and so is its complete_job"
+as gpu "SELECT mlops.complete_job($t, '$tok2', '{\"by\": \"current\"}')" >/dev/null
+is "$(psql -XAtq -c "SELECT state || ' ' || (result ->> 'by') FROM mlops.jobs WHERE id = $t")" "succeeded current" "the current holder completes it"
+# a job's progress is visible to its owner while it runs, and to nobody else
+id=$(sqljob alice "SELECT mlops.report_progress(mlops.current_job_id(), 0.4, 'secret step'), pg_sleep(1.5)")
+for _ in $(seq 1 100); do [ "$(as alice "SELECT message FROM mlops.job_progress WHERE id = $id")" = "secret step" ] && break; sleep 0.05; done
+is "$(as alice "SELECT percent || ' ' || message FROM mlops.job_progress WHERE id = $id")" "40.0 secret step" "alice sees her running job's progress at once"
+is "$(as bob "SELECT count(*) FROM mlops.live_progress()")" 0 "bob sees no live progress of alice's job"
+finish alice "$id" >/dev/null
+psql -XAtq -U bob -c "LISTEN mlops_jobs" -c "LISTEN mlops_metrics" -c "SELECT pg_sleep(2.5)" > "$tmp/notify.out" 2>&1 &
+listener=$!
+sleep 0.5
+id=$(sqljob alice "SELECT mlops.report_progress(mlops.current_job_id(), 0.5, 'secret message'), pg_sleep(0.4)" "run_id => 'secret-run'")
+as alice "SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000a1')" >/dev/null
+wait $listener
+grep -q 'Asynchronous notification "mlops_jobs"' "$tmp/notify.out" && grep -q 'Asynchronous notification "mlops_metrics"' "$tmp/notify.out"
+ok $? "bob, listening, gets notifications on mlops_jobs and mlops_metrics"
+! grep -qE 'secret|"kind"|"message"|"value"|"metric"' "$tmp/notify.out"
+ok $? "their payloads carry ids and states only"
+
+# 8. kill -9 during a running sql job: failed (its attempts spent) or retried, never stuck.
+id=$(job alice sql '{"command": "SELECT pg_sleep(20)"}' "max_attempts => 1")
+for _ in $(seq 1 200); do
+  pid=$(psql -XAtq -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_mlops sql job'")
+  [ -n "$pid" ] && break; sleep 0.05
+done
+kill -9 "$pid"
+ok $? "killed the job's session (pid $pid) with SIGKILL"
+poll_sql "SELECT state FROM mlops.jobs WHERE id = $id" failed 60
+ok $? "after the crash restart the job is failed, not stuck running"
+id=$(job alice sql '{"command": "SELECT 41 + 1"}')
+is "$(finish alice "$id")" "succeeded||42" "the queue serves jobs again after the crash"
+
+done_testing
