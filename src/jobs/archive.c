@@ -912,7 +912,7 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 	if (utf8_locale != (locale_t) 0)
 		saved_locale = uselocale(utf8_locale);
 
-	fd = open(src, O_RDONLY | O_CLOEXEC);
+	fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 	{
 		set_error(err, errlen, "could not open archive \"%s\": %s",
