@@ -102,6 +102,7 @@ extern void mlops_reject_secrets(Jsonb *params);
 extern const struct netpolicy *mlops_net_policy(void);
 extern void mlops_check_url(const char *url);
 extern bool mlops_is_admin(Oid role);
+extern void mlops_params_forget(void);
 extern char *mlops_owner_base(Oid owner);
 extern char *mlops_resolve_path(Oid owner, const char *given, char **full, bool *denied);
 extern char *mlops_safe_path(Oid owner, const char *given, const char *what);

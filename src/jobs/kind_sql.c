@@ -76,18 +76,15 @@ SqlValidate(Jsonb *params, Oid owner)
 }
 
 /*
- * SqlRun checks the job again and starts its session; the outcome comes
- * later, from mlops_sql_sessions_collect.
+ * SqlRun starts the job's session (the worker checked its params as it
+ * claimed it); the outcome comes later, from mlops_sql_sessions_collect.
  */
 static JobOutcome
 SqlRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	const char *command;
 	int			timeout_ms;
 
-	SqlValidate(job->params, job->submitted_by);
-	MemoryContextSwitchTo(cxt);
 	command = JsonbGetString(job->params, "command", true, "sql");
 	timeout_ms = JsonbGetSeconds(job->params, "timeout",
 								 mlops_sql_job_timeout_s > 0 ? mlops_sql_job_timeout_s * 1000 : 0, "sql");

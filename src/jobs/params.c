@@ -287,20 +287,44 @@ RoleName(Oid role)
 	return copy;
 }
 
+/* The last answer of mlops_is_admin, until mlops_params_forget. */
+static Oid	AdminCacheRole = InvalidOid;
+static bool AdminCacheAnswer = false;
+
+/*
+ * mlops_params_forget drops what this file remembers between calls: the
+ * worker calls it for each job it claims, so that a job sees the roles as
+ * they are when it starts, and its checks and run ask the catalog once.
+ */
+void
+mlops_params_forget(void)
+{
+	AdminCacheRole = InvalidOid;
+}
+
 /*
  * mlops_is_admin: the role is a superuser or a member of mlops_admin.
+ * Inside the worker, the answer is kept for the job being claimed.
  */
 bool
 mlops_is_admin(Oid role)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	bool		started = BeginCatalogAccess();
+	bool		started;
 	Oid			admin;
 	bool		result;
 
+	if (OidIsValid(role) && role == AdminCacheRole)
+		return AdminCacheAnswer;
+	started = BeginCatalogAccess();
 	admin = get_role_oid("mlops_admin", true);
 	result = superuser_arg(role) || (OidIsValid(admin) && is_member_of_role(role, admin));
 	EndCatalogAccess(started, cxt);
+	if (mlops_shmem_worker_index() >= 0)
+	{
+		AdminCacheRole = role;
+		AdminCacheAnswer = result;
+	}
 	return result;
 }
 

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "access/xact.h"
+#include "utils/resowner.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "common/file_perm.h"
@@ -68,6 +69,7 @@ static void EnsureWorkDir(void);
 static bool ExtensionReady(void);
 static void Maintain(bool startup);
 static bool ClaimAndRun(MemoryContext cxt);
+static char *CheckClaimed(const JobKind *kind, ClaimedJob *job, MemoryContext cxt);
 static void Finish(int64 id, int attempt, JobOutcome outcome, const char *result_json,
 				   const char *error, bool retryable);
 static int	PollTransfers(void);
@@ -351,6 +353,47 @@ ClaimKinds(void)
 }
 
 /*
+ * CheckClaimed checks a claimed job's params again, as its owner, inside
+ * the claim's transaction: grants, files and settings may have changed since
+ * the submit.  A refusal is returned (palloc'd in cxt) and fails the job; a
+ * subtransaction keeps the claim itself.
+ */
+static char *
+CheckClaimed(const JobKind *kind, ClaimedJob *job, MemoryContext cxt)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char	   *volatile error = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		mlops_check_keys(job->params, kind->name, kind->keys);
+		mlops_reject_secrets(job->params);
+		kind->validate(job->params, job->submitted_by);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		error = MemoryContextStrdup(cxt, edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	return error;
+}
+
+/*
  * ClaimAndRun claims one runnable job and runs it (or starts its transfer
  * or its session).  False when there was nothing to claim.  The job's
  * params are checked again, as its owner, before it runs: grants, files and
@@ -399,23 +442,23 @@ ClaimAndRun(MemoryContext cxt)
 		job.max_attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull));
 		MemoryContextSwitchTo(old);
 	}
+	mlops_params_forget();
+	kind = mlops_find_kind(job.kind);
+	if (kind != NULL)
+		error = CheckClaimed(kind, &job, cxt);
 	mlops_end_tx();
 	MemoryContextSwitchTo(cxt);
 
-	kind = mlops_find_kind(job.kind);
-	if (kind == NULL)
+	if (kind == NULL || error != NULL)
 	{
-		Finish(job.id, job.attempts, JOB_FAILED, NULL, psprintf("unknown job kind \"%s\"", job.kind), false);
+		Finish(job.id, job.attempts, JOB_FAILED, NULL,
+			   error ? error : psprintf("unknown job kind \"%s\"", job.kind), false);
 		return true;
 	}
 
-	/* a kind's checks may throw: that fails the job, not the worker */
+	/* a kind's run may throw: that fails the job, not the worker */
 	PG_TRY();
 	{
-		mlops_check_keys(job.params, kind->name, kind->keys);
-		mlops_reject_secrets(job.params);
-		kind->validate(job.params, job.submitted_by);
-		MemoryContextSwitchTo(cxt);
 		outcome = kind->run(&job, Pool, &result_json, &error, &retryable);
 	}
 	PG_CATCH();
