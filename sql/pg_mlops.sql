@@ -1044,7 +1044,8 @@ CREATE TABLE mlops.jobs (
     created_at timestamptz NOT NULL DEFAULT now(),
     started_at timestamptz,
     finished_at timestamptz,
-    lease_token uuid
+    lease_token uuid,
+    step text
 );
 CREATE INDEX jobs_runnable ON mlops.jobs (run_after, id) WHERE state = 'pending';
 CREATE INDEX jobs_running ON mlops.jobs (id) WHERE state = 'running';
@@ -1830,3 +1831,844 @@ GRANT EXECUTE ON FUNCTION mlops.set_credential(text, text, jsonb), mlops.drop_cr
                           mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text),
                           mlops.cancel_job(bigint), mlops.retry_job(bigint),
                           mlops.wait_job(bigint, interval) TO mlops_admin;
+
+------------------------------------------------------------------------------
+-- Pipelines: templates of steps (jobs) with config defaults, runs whose id is a
+-- hash of the pipeline and its merged config (the same config is the same run),
+-- steps that pass results on through {"$ref": "..."}, fan-out over arrays, and
+-- reruns of only what failed or is missing.  Steps run as jobs of the role that
+-- started the run; the run advances when a step's job ends (a trigger on
+-- mlops.jobs, in the same transaction).
+------------------------------------------------------------------------------
+
+-- mlops.canonical_json: objects with keys sorted by their UTF-8 bytes, no
+-- spaces, strings and numbers as PostgreSQL's jsonb prints them.
+CREATE FUNCTION mlops.canonical_json(value jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE jsonb_typeof($1)
+        WHEN 'object' THEN '{' || coalesce((SELECT string_agg(to_json(e.key)::text || ':' || mlops.canonical_json(e.value),
+                                                             ',' ORDER BY e.key COLLATE "C")
+                                            FROM jsonb_each($1) e), '') || '}'
+        WHEN 'array' THEN '[' || coalesce((SELECT string_agg(mlops.canonical_json(e.value), ',' ORDER BY e.n)
+                                           FROM jsonb_array_elements($1) WITH ORDINALITY e(value, n)), '') || ']'
+        ELSE $1::text
+    END
+$$;
+COMMENT ON FUNCTION mlops.canonical_json(jsonb) IS
+'Canonical JSON text: object keys sorted by their UTF-8 bytes, no spaces, strings and numbers as jsonb prints them (run ids hash it)';
+
+-- mlops.json_merge: objects merge key by key (recursively); arrays, scalars and
+-- null in "over" replace what "base" has.
+CREATE FUNCTION mlops.json_merge(base jsonb, over jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN $2 IS NULL THEN $1
+        WHEN jsonb_typeof($1) = 'object' AND jsonb_typeof($2) = 'object' THEN
+            (SELECT coalesce(jsonb_object_agg(k, CASE WHEN b.value IS NULL THEN o.value
+                                                      WHEN o.value IS NULL THEN b.value
+                                                      ELSE mlops.json_merge(b.value, o.value) END), '{}')
+             FROM jsonb_each($1) b FULL JOIN jsonb_each($2) o USING (key), LATERAL (SELECT key) x(k))
+        ELSE $2
+    END
+$$;
+COMMENT ON FUNCTION mlops.json_merge(jsonb, jsonb) IS
+'Deep merge of two JSON values: objects merge key by key, arrays and scalars of the second replace the first''s (a run''s config is its template''s defaults merged with its params)';
+
+-- mlops.luigi_task_id: the id Luigi gives a task (luigi.task.task_id_str): the
+-- family, the first 16 characters of the values of the first three parameters
+-- by name (other than letters, digits and "_" made "_"), and the first 10 hex
+-- digits of the MD5 of json.dumps(params, separators=(',', ':'), sort_keys=True)
+-- (ASCII only, as Python writes it).
+CREATE FUNCTION mlops.python_json_string(s text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT '"' || coalesce(string_agg(
+        CASE
+            WHEN c = '"' THEN '\"'
+            WHEN c = '\' THEN '\\'
+            WHEN c = E'\n' THEN '\n'
+            WHEN c = E'\r' THEN '\r'
+            WHEN c = E'\t' THEN '\t'
+            WHEN c = E'\b' THEN '\b'
+            WHEN c = E'\f' THEN '\f'
+            WHEN ascii(c) BETWEEN 32 AND 126 THEN c
+            WHEN ascii(c) < 65536 THEN '\u' || lpad(to_hex(ascii(c)), 4, '0')
+            ELSE '\u' || lpad(to_hex(55296 + ((ascii(c) - 65536) >> 10)), 4, '0')
+                 || '\u' || lpad(to_hex(56320 + ((ascii(c) - 65536) & 1023)), 4, '0')
+        END, '' ORDER BY n), '') || '"'
+    FROM regexp_split_to_table($1, '') WITH ORDINALITY t(c, n)
+$$;
+COMMENT ON FUNCTION mlops.python_json_string(text) IS
+'A string as Python''s json.dumps writes it (ensure_ascii: \uXXXX escapes, surrogate pairs beyond the BMP)';
+
+CREATE FUNCTION mlops.luigi_task_id(family text, params jsonb)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad text;
+    param_str text;
+    summary text;
+BEGIN
+    IF jsonb_typeof(params) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'params must be a JSON object of parameter names and values'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT e.key INTO bad FROM jsonb_each(params) e WHERE jsonb_typeof(e.value) <> 'string' LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'parameter "%" is not a string', bad
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Luigi identifies a task by its parameters serialized as strings (Parameter.serialize): pass them so.';
+    END IF;
+    SELECT '{' || coalesce(string_agg(mlops.python_json_string(e.key) || ':' || mlops.python_json_string(e.value #>> '{}'),
+                                      ',' ORDER BY e.key COLLATE "C"), '') || '}'
+    INTO param_str FROM jsonb_each(params) e;
+    SELECT coalesce(string_agg(left(v, 16), '_' ORDER BY k COLLATE "C"), '')
+    INTO summary
+    FROM (SELECT e.key AS k, e.value #>> '{}' AS v FROM jsonb_each(params) e ORDER BY e.key COLLATE "C" LIMIT 3) s;
+    RETURN family || '_' || regexp_replace(summary, '[^A-Za-z0-9_]', '_', 'g') || '_' || left(md5(param_str), 10);
+END
+$$;
+COMMENT ON FUNCTION mlops.luigi_task_id(text, jsonb) IS
+'The task id Luigi gives a task of this family and these (string) parameters (luigi.task.task_id_str), so existing folder names can be kept';
+
+CREATE TABLE mlops.pipeline_versions (
+    name text NOT NULL CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    version int NOT NULL CHECK (version >= 1),
+    steps jsonb NOT NULL,
+    defaults jsonb NOT NULL DEFAULT '{}',
+    description text,
+    options jsonb NOT NULL DEFAULT '{}',
+    owner regrole NOT NULL DEFAULT mlops.calling_role(),
+    dropped boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, version)
+);
+COMMENT ON TABLE mlops.pipeline_versions IS
+'Every version of every pipeline template (mlops.define_pipeline); runs keep the version they started with';
+REVOKE ALL ON mlops.pipeline_versions FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('mlops.pipeline_versions', '');
+
+CREATE VIEW mlops.pipelines AS
+    SELECT DISTINCT ON (v.name) v.name, v.version, v.description, jsonb_array_length(v.steps) AS steps,
+           v.defaults, v.options, v.owner, v.created_at
+    FROM mlops.pipeline_versions v
+    WHERE NOT v.dropped
+    ORDER BY v.name, v.version DESC;
+COMMENT ON VIEW mlops.pipelines IS 'The current version of every pipeline template';
+GRANT SELECT ON mlops.pipelines TO PUBLIC;
+
+-- mlops.pipeline_refs lists the {"$ref": "..."} paths in a JSON value.
+CREATE FUNCTION mlops.pipeline_refs(value jsonb)
+RETURNS SETOF text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN jsonb_typeof(value -> '$ref') = 'string' THEN value ->> '$ref' ELSE '' END
+    WHERE jsonb_typeof(value) = 'object' AND value ? '$ref'
+    UNION ALL
+    SELECT r FROM jsonb_each(CASE WHEN jsonb_typeof(value) = 'object' AND NOT value ? '$ref' THEN value ELSE '{}' END) e,
+                  mlops.pipeline_refs(e.value) r
+    UNION ALL
+    SELECT r FROM jsonb_array_elements(CASE WHEN jsonb_typeof(value) = 'array' THEN value ELSE '[]' END) e,
+                  mlops.pipeline_refs(e) r
+$$;
+COMMENT ON FUNCTION mlops.pipeline_refs(jsonb) IS 'The paths of the {"$ref": "..."} objects in a JSON value';
+
+CREATE FUNCTION mlops.define_pipeline(name text, steps jsonb, defaults jsonb DEFAULT '{}',
+                                      description text DEFAULT NULL, options jsonb DEFAULT '{}')
+RETURNS int
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s jsonb;
+    k text;
+    r text;
+    names text[] := '{}';
+    step_keys text[] := '{name,kind,params,depends_on,for_each,retries,timeout,external}';
+    ordered jsonb := '[]';
+    done text[] := '{}';
+    progress boolean;
+    ancestors jsonb := '{}';
+    anc text[];
+    current record;
+    v int;
+BEGIN
+    IF name IS NULL OR steps IS NULL OR defaults IS NULL OR options IS NULL THEN
+        RAISE EXCEPTION 'arguments of mlops.define_pipeline must not be NULL (but description)'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF name !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid pipeline name "%"', name
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'A pipeline name is a lower-case identifier.';
+    END IF;
+    IF jsonb_typeof(defaults) <> 'object' THEN
+        RAISE EXCEPTION 'defaults must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(options) LOOP
+        IF k NOT IN ('allow_extra_keys') THEN
+            RAISE EXCEPTION 'unknown pipeline option "%"', k
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid options are allow_extra_keys.';
+        END IF;
+    END LOOP;
+    IF options ? 'allow_extra_keys' AND jsonb_typeof(options -> 'allow_extra_keys') <> 'boolean' THEN
+        RAISE EXCEPTION 'option allow_extra_keys must be true or false' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF jsonb_typeof(steps) <> 'array' OR jsonb_array_length(steps) = 0 THEN
+        RAISE EXCEPTION 'steps must be a non-empty JSON array of step objects' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- each step on its own
+    FOR s IN SELECT jsonb_array_elements(steps) LOOP
+        IF jsonb_typeof(s) <> 'object' THEN
+            RAISE EXCEPTION 'a step must be a JSON object, not %', s USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        FOR k IN SELECT jsonb_object_keys(s) LOOP
+            IF NOT k = ANY (step_keys) THEN
+                RAISE EXCEPTION 'unknown key "%" in step %', k, coalesce(s ->> 'name', '?')
+                    USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid keys are ' || array_to_string(step_keys, ', ') || '.';
+            END IF;
+        END LOOP;
+        IF jsonb_typeof(s -> 'name') IS DISTINCT FROM 'string' OR s ->> 'name' !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+            RAISE EXCEPTION 'every step needs a name, a lower-case identifier (got %)', coalesce(s -> 'name', 'none')
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF s ->> 'name' = ANY (names) THEN
+            RAISE EXCEPTION 'two steps are named %', s ->> 'name' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        names := names || (s ->> 'name');
+        IF jsonb_typeof(s -> 'kind') IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION 'step % needs a kind', s ->> 'name' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF NOT (s ->> 'kind' = ANY (mlops.worker_kinds())) AND NOT coalesce((s ->> 'external')::boolean, false) THEN
+            RAISE EXCEPTION 'step % has an unknown kind "%"', s ->> 'name', s ->> 'kind'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Kinds the worker serves are ' || array_to_string(mlops.worker_kinds(), ', ')
+                             || '; a kind for external workers needs "external": true.';
+        END IF;
+        IF s ? 'external' AND jsonb_typeof(s -> 'external') <> 'boolean' THEN
+            RAISE EXCEPTION 'external of step % must be true or false', s ->> 'name' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF s ? 'params' AND jsonb_typeof(s -> 'params') <> 'object' THEN
+            RAISE EXCEPTION 'params of step % must be a JSON object', s ->> 'name' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF s ? 'depends_on' AND (jsonb_typeof(s -> 'depends_on') <> 'array'
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(s -> 'depends_on') d WHERE jsonb_typeof(d) <> 'string')) THEN
+            RAISE EXCEPTION 'depends_on of step % must be an array of step names', s ->> 'name'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF s ? 'retries' AND (jsonb_typeof(s -> 'retries') <> 'number' OR (s ->> 'retries')::numeric NOT BETWEEN 0 AND 100
+                              OR (s ->> 'retries')::numeric <> trunc((s ->> 'retries')::numeric)) THEN
+            RAISE EXCEPTION 'retries of step % must be a whole number from 0 to 100', s ->> 'name'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF s ? 'timeout' AND (jsonb_typeof(s -> 'timeout') <> 'number' OR (s ->> 'timeout')::numeric <= 0) THEN
+            RAISE EXCEPTION 'timeout of step % must be a positive number of seconds', s ->> 'name'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF s ? 'timeout' AND s ->> 'kind' <> 'sql' THEN
+            RAISE EXCEPTION 'step % has a timeout, which only sql steps take', s ->> 'name'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF s ? 'for_each' AND (jsonb_typeof(s -> 'for_each') <> 'object' OR jsonb_typeof(s -> 'for_each' -> '$ref') <> 'string') THEN
+            RAISE EXCEPTION 'for_each of step % must be a reference, such as {"$ref": "config.files"}', s ->> 'name'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+
+    -- dependencies name steps; the graph has no cycle: order the steps topologically
+    FOR s IN SELECT jsonb_array_elements(steps) LOOP
+        FOR k IN SELECT jsonb_array_elements_text(coalesce(s -> 'depends_on', '[]')) LOOP
+            IF NOT k = ANY (names) THEN
+                RAISE EXCEPTION 'step % depends on an unknown step "%"', s ->> 'name', k
+                    USING ERRCODE = 'invalid_parameter_value', HINT = 'Steps are ' || array_to_string(names, ', ') || '.';
+            END IF;
+        END LOOP;
+    END LOOP;
+    LOOP
+        progress := false;
+        FOR s IN SELECT e FROM jsonb_array_elements(steps) e WHERE NOT (e ->> 'name') = ANY (done) LOOP
+            IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(s -> 'depends_on', '[]')) d
+                           WHERE NOT d = ANY (done)) THEN
+                -- its ancestors: its dependencies and theirs
+                SELECT coalesce(array_agg(DISTINCT a), '{}') INTO anc
+                FROM (SELECT d AS a FROM jsonb_array_elements_text(coalesce(s -> 'depends_on', '[]')) d
+                      UNION ALL
+                      SELECT jsonb_array_elements_text(ancestors -> d)
+                      FROM jsonb_array_elements_text(coalesce(s -> 'depends_on', '[]')) d) x;
+                ancestors := ancestors || jsonb_build_object(s ->> 'name', to_jsonb(anc));
+                ordered := ordered || jsonb_build_array(jsonb_build_object(
+                    'name', s -> 'name', 'kind', s -> 'kind', 'params', coalesce(s -> 'params', '{}'),
+                    'depends_on', coalesce(s -> 'depends_on', '[]'), 'for_each', s -> 'for_each',
+                    'retries', coalesce(s -> 'retries', '0'), 'timeout', s -> 'timeout'));
+                done := done || (s ->> 'name');
+                progress := true;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT progress;
+    END LOOP;
+    IF cardinality(done) < cardinality(names) THEN
+        RAISE EXCEPTION 'the steps form a cycle: % depend on each other',
+            (SELECT string_agg(n, ', ') FROM unnest(names) n WHERE NOT n = ANY (done))
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- references: config.*, run.id, item (in a for_each step), steps.<ancestor>.result...
+    FOR current IN SELECT e AS s, e ->> 'name' AS n FROM jsonb_array_elements(ordered) e LOOP
+        FOR r IN SELECT mlops.pipeline_refs(jsonb_build_object('params', current.s -> 'params', 'for_each', current.s -> 'for_each')) LOOP
+            IF r !~ '^(config(\.[^.]+)*|run\.id|item(\.[^.]+)*|steps\.[a-z][a-z0-9_]*\.result(\.[^.]+)*)$' THEN
+                RAISE EXCEPTION 'step % has an invalid reference "%"', current.n, r
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'A reference is {"$ref": "config.<key>..."}, {"$ref": "steps.<step>.result..."}, {"$ref": "item..."} or {"$ref": "run.id"}.';
+            END IF;
+            IF r ~ '^item' AND (jsonb_typeof(current.s -> 'for_each') IS DISTINCT FROM 'object'
+                                OR (current.s -> 'for_each' ->> '$ref') ~ '^item') THEN
+                RAISE EXCEPTION 'step % refers to "%" but has no for_each', current.n, r
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF r ~ '^steps\.' AND NOT (split_part(r, '.', 2) IN (SELECT jsonb_array_elements_text(ancestors -> current.n))) THEN
+                RAISE EXCEPTION 'step % refers to step "%", which is not among the steps it depends on', current.n, split_part(r, '.', 2)
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'Add it to depends_on (a result exists only once its step has run).';
+            END IF;
+        END LOOP;
+    END LOOP;
+
+    -- a new version; replacing another role's pipeline is for administrators
+    PERFORM pg_advisory_xact_lock(hashtext('mlops.pipeline:' || name));
+    IF EXISTS (SELECT 1 FROM mlops.pipeline_versions p
+               WHERE p.name OPERATOR(pg_catalog.=) define_pipeline.name AND NOT p.dropped
+                 AND NOT mlops.owns(p.owner)) THEN
+        RAISE EXCEPTION 'pipeline "%" belongs to another role', name USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT coalesce(max(p.version), 0) + 1 INTO v FROM mlops.pipeline_versions p
+    WHERE p.name OPERATOR(pg_catalog.=) define_pipeline.name;
+    INSERT INTO mlops.pipeline_versions (name, version, steps, defaults, description, options, owner)
+    VALUES (name, v, ordered, defaults, description, options, mlops.calling_role());
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION mlops.define_pipeline(text, jsonb, jsonb, text, jsonb) IS
+'Defines (or replaces, as a new version) a pipeline template: steps (name, kind, params, depends_on, for_each, retries, timeout, external), config defaults, option allow_extra_keys; refuses unknown steps, kinds and references and cycles; returns the version';
+
+CREATE FUNCTION mlops.drop_pipeline(name text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM mlops.pipeline_versions p
+               WHERE p.name OPERATOR(pg_catalog.=) drop_pipeline.name AND NOT p.dropped AND NOT mlops.owns(p.owner)) THEN
+        RAISE EXCEPTION 'pipeline "%" belongs to another role', name USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    UPDATE mlops.pipeline_versions p SET dropped = true
+    WHERE p.name OPERATOR(pg_catalog.=) drop_pipeline.name AND NOT p.dropped;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION mlops.drop_pipeline(text) IS
+'Drops a pipeline template (its versions stay for the runs that used them); false when there was none';
+
+CREATE TABLE mlops.runs (
+    owner regrole NOT NULL,
+    run_id text NOT NULL CHECK (run_id ~ '^[A-Za-z0-9_.-]{1,100}$'),
+    pipeline text NOT NULL,
+    version int NOT NULL,
+    config jsonb NOT NULL,
+    state text NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'succeeded', 'failed', 'cancelled')),
+    error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    PRIMARY KEY (owner, run_id),
+    FOREIGN KEY (pipeline, version) REFERENCES mlops.pipeline_versions (name, version)
+);
+CREATE INDEX runs_finished ON mlops.runs (finished_at) WHERE finished_at IS NOT NULL;
+COMMENT ON TABLE mlops.runs IS
+'Pipeline runs: the role that started each, its pipeline version, merged config and state; kept apart from job retention (mlops.run_retention)';
+SELECT pg_catalog.pg_extension_config_dump('mlops.runs', '');
+
+CREATE TABLE mlops.run_steps (
+    owner regrole NOT NULL,
+    run_id text NOT NULL,
+    step text NOT NULL,
+    ord int NOT NULL,
+    state text NOT NULL DEFAULT 'waiting'
+        CHECK (state IN ('waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'skipped')),
+    job_ids bigint[] NOT NULL DEFAULT '{}',
+    result jsonb,
+    error text,
+    started_at timestamptz,
+    finished_at timestamptz,
+    PRIMARY KEY (owner, run_id, step),
+    FOREIGN KEY (owner, run_id) REFERENCES mlops.runs (owner, run_id) ON DELETE CASCADE
+);
+COMMENT ON TABLE mlops.run_steps IS
+'Each step of each run: its state, its jobs (one, or one per element of a fan-out) and its result; deleting a step''s row makes rerun(..., ''missing'') run it again';
+SELECT pg_catalog.pg_extension_config_dump('mlops.run_steps', '');
+
+ALTER TABLE mlops.runs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mlops.run_steps ENABLE ROW LEVEL SECURITY;
+CREATE POLICY runs_owner ON mlops.runs USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
+CREATE POLICY run_steps_owner ON mlops.run_steps USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
+REVOKE ALL ON mlops.runs, mlops.run_steps FROM PUBLIC;
+GRANT SELECT ON mlops.runs, mlops.run_steps TO mlops_admin;
+
+-- mlops.resolve_refs replaces each {"$ref": "a.b.c"} in value by ctx #> {a,b,c};
+-- a reference without a value is an error.
+CREATE FUNCTION mlops.resolve_refs(value jsonb, ctx jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found jsonb;
+BEGIN
+    IF jsonb_typeof(value) = 'object' AND value ? '$ref' THEN
+        found := ctx #> string_to_array(value ->> '$ref', '.');
+        IF found IS NULL THEN
+            RAISE EXCEPTION 'reference "%" has no value', value ->> '$ref'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        RETURN found;
+    ELSIF jsonb_typeof(value) = 'object' THEN
+        RETURN (SELECT coalesce(jsonb_object_agg(e.key, mlops.resolve_refs(e.value, ctx)), '{}')
+                FROM jsonb_each(value) e);
+    ELSIF jsonb_typeof(value) = 'array' THEN
+        RETURN (SELECT coalesce(jsonb_agg(mlops.resolve_refs(e.value, ctx) ORDER BY e.n), '[]')
+                FROM jsonb_array_elements(value) WITH ORDINALITY e(value, n));
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION mlops.resolve_refs(jsonb, jsonb) IS
+'Replaces every {"$ref": "path.to.value"} in a JSON value by that path in a context (config, steps, item, run)';
+
+-- mlops.run_notify: NOTIFY mlops_runs with the run's id and state.
+CREATE FUNCTION mlops.runs_notify() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.state IS DISTINCT FROM OLD.state THEN
+        PERFORM pg_notify('mlops_runs', json_build_object('run_id', NEW.run_id, 'state', NEW.state)::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION mlops.runs_notify() IS 'Trigger: NOTIFY mlops_runs with {run_id, state} when a run starts or changes state';
+CREATE TRIGGER runs_notify AFTER INSERT OR UPDATE ON mlops.runs
+    FOR EACH ROW EXECUTE FUNCTION mlops.runs_notify();
+
+-- mlops.run_advance queues every step of a run whose dependencies all
+-- succeeded, skips those behind a failed one, and ends the run when no step
+-- can move.  Runs as the extension's owner, for the run's owner.
+CREATE FUNCTION mlops.run_advance(run_owner oid, id text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r mlops.runs;
+    tmpl jsonb;
+    st record;
+    s jsonb;
+    ctx jsonb;
+    items jsonb;
+    params jsonb;
+    jobs bigint[];
+    new_job bigint;
+    moved boolean;
+    err text;
+BEGIN
+    SELECT * INTO r FROM mlops.runs WHERE owner OPERATOR(pg_catalog.=) run_owner AND run_id OPERATOR(pg_catalog.=) id FOR UPDATE;
+    IF NOT FOUND OR r.state <> 'running' THEN
+        RETURN;
+    END IF;
+    SELECT v.steps INTO tmpl FROM mlops.pipeline_versions v
+    WHERE v.name OPERATOR(pg_catalog.=) r.pipeline AND v.version OPERATOR(pg_catalog.=) r.version;
+    LOOP
+        moved := false;
+        -- steps behind a failed, cancelled or skipped dependency are skipped
+        UPDATE mlops.run_steps rs SET state = 'skipped', finished_at = now()
+        FROM jsonb_array_elements(tmpl) t
+        WHERE rs.owner OPERATOR(pg_catalog.=) run_owner AND rs.run_id OPERATOR(pg_catalog.=) id
+          AND rs.state = 'waiting' AND rs.step = t ->> 'name'
+          AND EXISTS (SELECT 1 FROM mlops.run_steps d
+                      WHERE d.owner OPERATOR(pg_catalog.=) run_owner AND d.run_id OPERATOR(pg_catalog.=) id
+                        AND d.step = ANY (ARRAY(SELECT jsonb_array_elements_text(t -> 'depends_on')))
+                        AND d.state IN ('failed', 'cancelled', 'skipped'));
+        IF FOUND THEN
+            moved := true;
+        END IF;
+        FOR st IN SELECT rs.step, t AS def FROM mlops.run_steps rs JOIN jsonb_array_elements(tmpl) t ON t ->> 'name' = rs.step
+                  WHERE rs.owner OPERATOR(pg_catalog.=) run_owner AND rs.run_id OPERATOR(pg_catalog.=) id AND rs.state = 'waiting'
+                    AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(t -> 'depends_on') d
+                                    WHERE NOT EXISTS (SELECT 1 FROM mlops.run_steps ds
+                                                      WHERE ds.owner OPERATOR(pg_catalog.=) run_owner
+                                                        AND ds.run_id OPERATOR(pg_catalog.=) id
+                                                        AND ds.step = d AND ds.state = 'succeeded'))
+                  ORDER BY rs.ord LOOP
+            s := st.def;
+            SELECT jsonb_build_object('config', r.config, 'run', jsonb_build_object('id', r.run_id),
+                                      'steps', coalesce(jsonb_object_agg(ds.step, jsonb_build_object('result', ds.result)), '{}'))
+            INTO ctx
+            FROM mlops.run_steps ds
+            WHERE ds.owner OPERATOR(pg_catalog.=) run_owner AND ds.run_id OPERATOR(pg_catalog.=) id AND ds.state = 'succeeded';
+            jobs := '{}';
+            BEGIN
+                IF s -> 'for_each' IS NOT NULL AND jsonb_typeof(s -> 'for_each') <> 'null' THEN
+                    items := mlops.resolve_refs(s -> 'for_each', ctx);
+                    IF jsonb_typeof(items) <> 'array' THEN
+                        RAISE EXCEPTION 'for_each of step % is not an array but %', st.step, jsonb_typeof(items)
+                            USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                ELSE
+                    items := NULL;
+                END IF;
+                FOR params IN
+                    SELECT mlops.resolve_refs(s -> 'params', ctx || jsonb_build_object('item', i.value))
+                    FROM jsonb_array_elements(coalesce(items, '[null]')) WITH ORDINALITY i(value, n) ORDER BY i.n LOOP
+                    IF s ? 'timeout' AND jsonb_typeof(s -> 'timeout') = 'number' THEN
+                        params := params || jsonb_build_object('timeout', s -> 'timeout');
+                    END IF;
+                    PERFORM mlops.validate_job_for(s ->> 'kind', params, run_owner);
+                    INSERT INTO mlops.jobs (kind, params, max_attempts, run_id, submitted_by, step)
+                    VALUES (s ->> 'kind', params, 1 + (s ->> 'retries')::int, id, run_owner, st.step)
+                    RETURNING jobs.id INTO new_job;
+                    jobs := jobs || new_job;
+                END LOOP;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+                UPDATE mlops.run_steps rs SET state = 'failed', error = err, finished_at = now()
+                WHERE rs.owner OPERATOR(pg_catalog.=) run_owner AND rs.run_id OPERATOR(pg_catalog.=) id AND rs.step = st.step;
+                moved := true;
+                CONTINUE;
+            END;
+            IF cardinality(jobs) = 0 THEN
+                -- an empty fan-out has nothing to do
+                UPDATE mlops.run_steps rs SET state = 'succeeded', result = '[]', started_at = now(), finished_at = now()
+                WHERE rs.owner OPERATOR(pg_catalog.=) run_owner AND rs.run_id OPERATOR(pg_catalog.=) id AND rs.step = st.step;
+            ELSE
+                UPDATE mlops.run_steps rs SET state = 'queued', job_ids = jobs, started_at = now()
+                WHERE rs.owner OPERATOR(pg_catalog.=) run_owner AND rs.run_id OPERATOR(pg_catalog.=) id AND rs.step = st.step;
+                PERFORM mlops.wake_workers();
+            END IF;
+            moved := true;
+        END LOOP;
+        EXIT WHEN NOT moved;
+    END LOOP;
+    -- the run ends when every step has
+    IF NOT EXISTS (SELECT 1 FROM mlops.run_steps rs
+                   WHERE rs.owner OPERATOR(pg_catalog.=) run_owner AND rs.run_id OPERATOR(pg_catalog.=) id
+                     AND rs.state IN ('waiting', 'queued', 'running')) THEN
+        UPDATE mlops.runs u
+        SET state = CASE WHEN EXISTS (SELECT 1 FROM mlops.run_steps rs
+                                      WHERE rs.owner OPERATOR(pg_catalog.=) run_owner AND rs.run_id OPERATOR(pg_catalog.=) id
+                                        AND rs.state <> 'succeeded') THEN 'failed' ELSE 'succeeded' END,
+            error = (SELECT format('step %s %s: %s', rs.step, rs.state, rs.error) FROM mlops.run_steps rs
+                     WHERE rs.owner OPERATOR(pg_catalog.=) run_owner AND rs.run_id OPERATOR(pg_catalog.=) id
+                       AND rs.state IN ('failed', 'cancelled') ORDER BY rs.ord LIMIT 1),
+            finished_at = now()
+        WHERE u.owner OPERATOR(pg_catalog.=) run_owner AND u.run_id OPERATOR(pg_catalog.=) id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION mlops.run_advance(oid, text) IS
+'Queues the steps of a run whose dependencies succeeded (references resolved, fan-out over for_each), skips those behind a failure, and ends the run when nothing can move';
+
+-- mlops.jobs_advance_run: when a step's job ends, the step ends once all its
+-- jobs have, and the run moves on, in the same transaction.
+CREATE FUNCTION mlops.jobs_advance_run() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rs mlops.run_steps;
+    n_done int;
+    n_ok int;
+    n_cancelled int;
+    first_error text;
+    fan_out boolean;
+BEGIN
+    SELECT * INTO rs FROM mlops.run_steps s
+    WHERE s.owner OPERATOR(pg_catalog.=) NEW.submitted_by AND s.run_id OPERATOR(pg_catalog.=) NEW.run_id
+      AND s.step OPERATOR(pg_catalog.=) NEW.step AND NEW.id = ANY (s.job_ids)
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF NEW.state = 'running' THEN
+        UPDATE mlops.run_steps s SET state = 'running'
+        WHERE s.owner = rs.owner AND s.run_id = rs.run_id AND s.step = rs.step AND s.state = 'queued';
+        RETURN NULL;
+    END IF;
+    SELECT count(*) FILTER (WHERE j.state IN ('succeeded', 'failed', 'cancelled')),
+           count(*) FILTER (WHERE j.state = 'succeeded'),
+           count(*) FILTER (WHERE j.state = 'cancelled'),
+           min(j.error) FILTER (WHERE j.state IN ('failed', 'cancelled'))
+    INTO n_done, n_ok, n_cancelled, first_error
+    FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) ANY (rs.job_ids);
+    IF n_done < cardinality(rs.job_ids) THEN
+        RETURN NULL;
+    END IF;
+    SELECT jsonb_typeof(t -> 'for_each') = 'object' INTO fan_out
+    FROM mlops.runs r
+    JOIN mlops.pipeline_versions v ON v.name OPERATOR(pg_catalog.=) r.pipeline AND v.version OPERATOR(pg_catalog.=) r.version,
+         jsonb_array_elements(v.steps) t
+    WHERE r.owner OPERATOR(pg_catalog.=) rs.owner AND r.run_id OPERATOR(pg_catalog.=) rs.run_id
+      AND t ->> 'name' = rs.step;
+    UPDATE mlops.run_steps s
+    SET state = CASE WHEN n_ok = cardinality(rs.job_ids) THEN 'succeeded'
+                     WHEN n_cancelled > 0 THEN 'cancelled' ELSE 'failed' END,
+        error = first_error,
+        -- one job: its result; a fan-out: the results in element order
+        result = CASE WHEN n_ok < cardinality(rs.job_ids) THEN NULL
+                      WHEN NOT coalesce(fan_out, false)
+                          THEN (SELECT j.result FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) rs.job_ids[1])
+                      ELSE (SELECT jsonb_agg(j.result ORDER BY u.n) FROM unnest(rs.job_ids) WITH ORDINALITY u(id, n)
+                            JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) u.id) END,
+        finished_at = now()
+    WHERE s.owner OPERATOR(pg_catalog.=) rs.owner AND s.run_id OPERATOR(pg_catalog.=) rs.run_id
+      AND s.step OPERATOR(pg_catalog.=) rs.step;
+    PERFORM mlops.run_advance(rs.owner, rs.run_id);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION mlops.jobs_advance_run() IS
+'Trigger: when a pipeline step''s last job ends, records the step''s outcome and result and advances its run';
+CREATE TRIGGER jobs_advance_run AFTER UPDATE OF state ON mlops.jobs
+    FOR EACH ROW WHEN (NEW.step IS NOT NULL AND NEW.state IS DISTINCT FROM OLD.state)
+    EXECUTE FUNCTION mlops.jobs_advance_run();
+
+CREATE FUNCTION mlops.start_run(pipeline text, params jsonb DEFAULT '{}', run_id text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p mlops.pipeline_versions;
+    config jsonb;
+    k text;
+    id text;
+    existing mlops.runs;
+    me oid := mlops.calling_role();
+BEGIN
+    IF pipeline IS NULL OR params IS NULL THEN
+        RAISE EXCEPTION 'pipeline and params must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT v.* INTO p FROM mlops.pipeline_versions v
+    WHERE v.name OPERATOR(pg_catalog.=) start_run.pipeline AND NOT v.dropped ORDER BY v.version DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" does not exist', pipeline
+            USING ERRCODE = 'undefined_object',
+                  HINT = coalesce('Pipelines are ' || (SELECT string_agg(name, ', ' ORDER BY name) FROM mlops.pipelines) || '.',
+                                  'Define one with mlops.define_pipeline.');
+    END IF;
+    IF jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION 'params must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT coalesce((p.options ->> 'allow_extra_keys')::boolean, false) THEN
+        FOR k IN SELECT jsonb_object_keys(params) LOOP
+            IF NOT p.defaults ? k THEN
+                RAISE EXCEPTION 'pipeline % has no config key "%"', pipeline, k
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = coalesce('Its keys are ' || (SELECT string_agg(d, ', ' ORDER BY d) FROM jsonb_object_keys(p.defaults) d) || '.',
+                                          'It takes no config.');
+            END IF;
+        END LOOP;
+    END IF;
+    config := mlops.json_merge(p.defaults, params);
+    id := coalesce(run_id, left(encode(sha256(convert_to(mlops.canonical_json(
+                jsonb_build_object('pipeline', p.name, 'config', config)), 'UTF8')), 'hex'), 20));
+    IF id !~ '^[A-Za-z0-9_.-]{1,100}$' THEN
+        RAISE EXCEPTION 'invalid run id "%"', id
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use letters, digits, "_", "." and "-", at most 100.';
+    END IF;
+    INSERT INTO mlops.runs (owner, run_id, pipeline, version, config)
+    VALUES (me, id, p.name, p.version, config)
+    ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        -- the same run: nothing is queued again
+        SELECT * INTO existing FROM mlops.runs r WHERE r.owner OPERATOR(pg_catalog.=) me AND r.run_id OPERATOR(pg_catalog.=) id;
+        IF existing.pipeline <> p.name OR existing.config <> config THEN
+            RAISE EXCEPTION 'run "%" exists with another pipeline or config', id
+                USING ERRCODE = 'unique_violation', HINT = 'Give another run_id, or none (the id is then the config''s hash).';
+        END IF;
+        RETURN id;
+    END IF;
+    INSERT INTO mlops.run_steps (owner, run_id, step, ord)
+    SELECT me, id, t.value ->> 'name', t.n FROM jsonb_array_elements(p.steps) WITH ORDINALITY t(value, n);
+    PERFORM mlops.run_advance(me, id);
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION mlops.start_run(text, jsonb, text) IS
+'Starts a run of a pipeline with params merged into its defaults; the run id is left(sha256(canonical JSON of {"config", "pipeline"}), 20) unless given. The same config again returns the same run and queues nothing';
+
+CREATE FUNCTION mlops.rerun(run_id text, step text DEFAULT NULL, mode text DEFAULT 'failed')
+RETURNS int
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me oid := mlops.calling_role();
+    r mlops.runs;
+    tmpl jsonb;
+    picked text[];
+    closure text[];
+    n int;
+BEGIN
+    IF run_id IS NULL OR mode IS NULL THEN
+        RAISE EXCEPTION 'run_id and mode must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF mode NOT IN ('failed', 'missing', 'all') THEN
+        RAISE EXCEPTION 'unknown rerun mode "%"', mode
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Modes are failed, missing and all.';
+    END IF;
+    SELECT * INTO r FROM mlops.runs x WHERE x.owner OPERATOR(pg_catalog.=) me AND x.run_id OPERATOR(pg_catalog.=) rerun.run_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'run "%" does not exist', run_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF r.state = 'running' THEN
+        RAISE EXCEPTION 'run "%" is still running', run_id
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Wait for it to end, or cancel it with mlops.cancel_run.';
+    END IF;
+    SELECT v.steps INTO tmpl FROM mlops.pipeline_versions v WHERE v.name = r.pipeline AND v.version = r.version;
+    IF rerun.step IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(tmpl) t WHERE t ->> 'name' = rerun.step) THEN
+        RAISE EXCEPTION 'run "%" has no step "%"', run_id, step
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Its steps are ' || (SELECT string_agg(t ->> 'name', ', ') FROM jsonb_array_elements(tmpl) t) || '.';
+    END IF;
+    -- the steps the mode picks (within the given step and its dependents, if one is given)
+    SELECT coalesce(array_agg(t ->> 'name'), '{}') INTO picked
+    FROM jsonb_array_elements(tmpl) t
+    LEFT JOIN mlops.run_steps rs ON rs.owner OPERATOR(pg_catalog.=) me AND rs.run_id OPERATOR(pg_catalog.=) rerun.run_id
+                                AND rs.step = t ->> 'name'
+    WHERE CASE mode WHEN 'all' THEN true
+                    WHEN 'failed' THEN rs.state IN ('failed', 'cancelled', 'skipped')
+                    ELSE rs.step IS NULL END
+      AND (rerun.step IS NULL OR t ->> 'name' = rerun.step);
+    -- and every step that depends on them, transitively
+    SELECT coalesce(array_agg(x), '{}') INTO closure FROM (
+        WITH RECURSIVE dep(name) AS (
+            SELECT unnest(picked)
+            UNION
+            SELECT t ->> 'name' FROM jsonb_array_elements(tmpl) t, dep
+            WHERE t -> 'depends_on' ? dep.name)
+        SELECT name AS x FROM dep) d;
+    IF cardinality(closure) = 0 THEN
+        RETURN 0;
+    END IF;
+    DELETE FROM mlops.run_steps rs
+    WHERE rs.owner OPERATOR(pg_catalog.=) me AND rs.run_id OPERATOR(pg_catalog.=) rerun.run_id AND rs.step = ANY (closure);
+    INSERT INTO mlops.run_steps (owner, run_id, step, ord)
+    SELECT me, rerun.run_id, t.value ->> 'name', t.n FROM jsonb_array_elements(tmpl) WITH ORDINALITY t(value, n)
+    WHERE t.value ->> 'name' = ANY (closure);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE mlops.runs x SET state = 'running', error = NULL, finished_at = NULL
+    WHERE x.owner OPERATOR(pg_catalog.=) me AND x.run_id OPERATOR(pg_catalog.=) rerun.run_id;
+    PERFORM mlops.run_advance(me, rerun.run_id);
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mlops.rerun(text, text, text) IS
+'Runs again, in an ended run, the steps the mode picks and every step that depends on them: failed (failed, cancelled and skipped steps), missing (steps whose run_steps row was deleted, as Luigi reruns a task whose output is gone) or all; step narrows it to that step. Steps that succeeded and are not picked never run again. Returns how many steps were queued again';
+
+CREATE FUNCTION mlops.cancel_run(run_id text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me oid := mlops.calling_role();
+    r mlops.runs;
+BEGIN
+    SELECT * INTO r FROM mlops.runs x WHERE x.owner OPERATOR(pg_catalog.=) me AND x.run_id OPERATOR(pg_catalog.=) cancel_run.run_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'run "%" does not exist', run_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF r.state <> 'running' THEN
+        RETURN false;
+    END IF;
+    UPDATE mlops.runs x SET state = 'cancelled', error = 'cancelled', finished_at = now()
+    WHERE x.owner OPERATOR(pg_catalog.=) me AND x.run_id OPERATOR(pg_catalog.=) cancel_run.run_id;
+    UPDATE mlops.run_steps rs SET state = 'cancelled', finished_at = now()
+    WHERE rs.owner OPERATOR(pg_catalog.=) me AND rs.run_id OPERATOR(pg_catalog.=) cancel_run.run_id AND rs.state = 'waiting';
+    -- queued steps' jobs are cancelled at once, running ones stopped by the worker
+    UPDATE mlops.jobs j SET state = 'cancelled', finished_at = now(), error = 'run cancelled'
+    WHERE j.submitted_by OPERATOR(pg_catalog.=) me AND j.run_id OPERATOR(pg_catalog.=) cancel_run.run_id
+      AND j.step IS NOT NULL AND j.state = 'pending';
+    UPDATE mlops.jobs j SET cancel_requested = true
+    WHERE j.submitted_by OPERATOR(pg_catalog.=) me AND j.run_id OPERATOR(pg_catalog.=) cancel_run.run_id
+      AND j.step IS NOT NULL AND j.state = 'running';
+    PERFORM mlops.wake_workers();
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION mlops.cancel_run(text) IS
+'Cancels a running run of the calling role: its waiting steps, its queued jobs at once and its running jobs within a second; false when it had ended';
+
+CREATE VIEW mlops.run_progress WITH (security_barrier) AS
+SELECT r.run_id, r.pipeline, r.version, r.state,
+       s.done, s.total,
+       '[' || repeat('#', (20 * s.done / greatest(s.total, 1))::int)
+           || repeat('.', 20 - (20 * s.done / greatest(s.total, 1))::int) || '] '
+           || s.done || '/' || s.total AS bar,
+       f.step AS failed_step, f.error AS failed_error,
+       r.created_at, r.finished_at, r.owner
+FROM mlops.runs r
+CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE rs.state = 'succeeded')::int AS done, count(*)::int AS total
+                    FROM mlops.run_steps rs WHERE rs.owner = r.owner AND rs.run_id = r.run_id) s
+LEFT JOIN LATERAL (SELECT rs.step, rs.error FROM mlops.run_steps rs
+                   WHERE rs.owner = r.owner AND rs.run_id = r.run_id AND rs.state IN ('failed', 'cancelled')
+                   ORDER BY rs.ord LIMIT 1) f ON true
+WHERE mlops.owns(r.owner);
+COMMENT ON VIEW mlops.run_progress IS
+'One line per run of the calling role: steps done of total with a text bar, and the first failing step with its error';
+GRANT SELECT ON mlops.run_progress TO PUBLIC;
+
+CREATE FUNCTION mlops.worker_maintain_runs(retention interval)
+RETURNS int
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH d AS (DELETE FROM mlops.runs
+               WHERE (owner, run_id) IN (SELECT owner, run_id FROM mlops.runs
+                                         WHERE finished_at < now() - retention LIMIT 1000)
+               RETURNING 1)
+    SELECT count(*)::int FROM d
+$$;
+COMMENT ON FUNCTION mlops.worker_maintain_runs(interval) IS
+'The background worker deletes runs (and their steps) that ended longer ago than mlops.run_retention, in batches';
+
+CREATE FUNCTION mlops.validate_job_for(kind text, params jsonb, owner oid)
+RETURNS void
+AS 'MODULE_PATHNAME', 'mlops_validate_job'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.validate_job_for(text, jsonb, oid) IS
+'Checks a job''s parameters for a given owner (a pipeline step of that role''s run)';
+
+REVOKE ALL ON FUNCTION mlops.define_pipeline(text, jsonb, jsonb, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.drop_pipeline(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.start_run(text, jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.rerun(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.cancel_run(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.run_advance(oid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.worker_maintain_runs(interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.validate_job_for(text, jsonb, oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlops.define_pipeline(text, jsonb, jsonb, text, jsonb), mlops.drop_pipeline(text),
+                          mlops.start_run(text, jsonb, text), mlops.rerun(text, text, text),
+                          mlops.cancel_run(text) TO mlops_admin;

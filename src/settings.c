@@ -26,6 +26,7 @@ int			mlops_sql_job_timeout_s = 3600;
 int			mlops_max_job_result_kb = 1024;
 int			mlops_max_transfers = 8;
 int			mlops_job_retention_s = 7 * 24 * 3600;
+int			mlops_run_retention_s = 90 * 24 * 3600;
 int			mlops_max_download_bytes_mb = 10240;
 int			mlops_max_extract_bytes_mb = 10240;
 int			mlops_max_extract_entries = 100000;
@@ -120,6 +121,15 @@ mlops_define_settings(void)
 							"Deleted in batches of 1000 by the worker's periodic pass; 0 keeps them forever.",
 							&mlops_job_retention_s,
 							7 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.run_retention",
+							"How long ended pipeline runs are kept before the worker deletes them.",
+							"Runs and their steps are kept apart from their jobs (mlops.job_retention); 0 keeps them forever.",
+							&mlops_run_retention_s,
+							90 * 24 * 3600, 0, INT_MAX,
 							PGC_SIGHUP,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);

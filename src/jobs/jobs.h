@@ -43,6 +43,7 @@ extern int	mlops_sql_job_timeout_s;
 extern int	mlops_max_job_result_kb;
 extern int	mlops_max_transfers;
 extern int	mlops_job_retention_s;
+extern int	mlops_run_retention_s;
 extern int	mlops_max_download_bytes_mb;
 extern int	mlops_max_extract_bytes_mb;
 extern int	mlops_max_extract_entries;

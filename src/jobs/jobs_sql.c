@@ -36,7 +36,7 @@ PG_FUNCTION_INFO_V1(mlops_validate_job);
 
 /*
  * mlops_validate_job checks the parameters of the kinds the worker serves,
- * for the calling role (the job's owner-to-be): known keys only, paths in
+ * for the calling role (the job's owner-to-be), or the owner given: known keys only, paths in
  * its file areas, credentials granted to it.  Other kinds (for external
  * workers) only need an object without secrets.
  */
@@ -55,7 +55,8 @@ mlops_validate_job(PG_FUNCTION_ARGS)
 	if (k != NULL)
 	{
 		mlops_check_keys(params, k->name, k->keys);
-		k->validate(params, GetOuterUserId());
+		/* mlops.validate_job_for names the owner (a pipeline step of its run) */
+		k->validate(params, PG_NARGS() > 2 ? PG_GETARG_OID(2) : GetOuterUserId());
 	}
 	PG_RETURN_VOID();
 }

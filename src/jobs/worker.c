@@ -229,6 +229,12 @@ Maintain(bool startup)
 	snprintf(sql, sizeof(sql), "SELECT mlops.worker_maintain(pg_catalog.make_interval(secs => %d))",
 			 mlops_job_retention_s > 0 ? mlops_job_retention_s : INT_MAX);
 	SPI_execute(sql, false, 0);
+	if (mlops_run_retention_s > 0)
+	{
+		snprintf(sql, sizeof(sql), "SELECT mlops.worker_maintain_runs(pg_catalog.make_interval(secs => %d))",
+				 mlops_run_retention_s);
+		SPI_execute(sql, false, 0);
+	}
 	mlops_end_tx();
 }
 
