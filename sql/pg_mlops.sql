@@ -2208,6 +2208,9 @@ CREATE TABLE mlops.run_steps (
     state text NOT NULL DEFAULT 'waiting'
         CHECK (state IN ('waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'skipped')),
     job_ids bigint[] NOT NULL DEFAULT '{}',
+    jobs_ended int NOT NULL DEFAULT 0,
+    jobs_succeeded int NOT NULL DEFAULT 0,
+    jobs_cancelled int NOT NULL DEFAULT 0,
     result jsonb,
     error text,
     started_at timestamptz,
@@ -2397,31 +2400,28 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     rs mlops.run_steps;
-    n_done int;
-    n_ok int;
-    n_cancelled int;
-    first_error text;
     fan_out boolean;
 BEGIN
-    SELECT * INTO rs FROM mlops.run_steps s
-    WHERE s.owner OPERATOR(pg_catalog.=) NEW.submitted_by AND s.run_id OPERATOR(pg_catalog.=) NEW.run_id
-      AND s.step OPERATOR(pg_catalog.=) NEW.step AND NEW.id = ANY (s.job_ids)
-    FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
     IF NEW.state = 'running' THEN
         UPDATE mlops.run_steps s SET state = 'running'
-        WHERE s.owner = rs.owner AND s.run_id = rs.run_id AND s.step = rs.step AND s.state = 'queued';
+        WHERE s.owner OPERATOR(pg_catalog.=) NEW.submitted_by AND s.run_id OPERATOR(pg_catalog.=) NEW.run_id
+          AND s.step OPERATOR(pg_catalog.=) NEW.step AND s.state = 'queued';
         RETURN NULL;
     END IF;
-    SELECT count(*) FILTER (WHERE j.state IN ('succeeded', 'failed', 'cancelled')),
-           count(*) FILTER (WHERE j.state = 'succeeded'),
-           count(*) FILTER (WHERE j.state = 'cancelled'),
-           min(j.error) FILTER (WHERE j.state IN ('failed', 'cancelled'))
-    INTO n_done, n_ok, n_cancelled, first_error
-    FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) ANY (rs.job_ids);
-    IF n_done < cardinality(rs.job_ids) THEN
+    IF NEW.state NOT IN ('succeeded', 'failed', 'cancelled') THEN
+        RETURN NULL;
+    END IF;
+    -- count the job's end (a fan-out of n jobs costs n small updates, not n scans of n jobs)
+    UPDATE mlops.run_steps s
+    SET jobs_ended = s.jobs_ended + 1,
+        jobs_succeeded = s.jobs_succeeded + (NEW.state = 'succeeded')::int,
+        jobs_cancelled = s.jobs_cancelled + (NEW.state = 'cancelled')::int,
+        error = coalesce(s.error, CASE WHEN NEW.state <> 'succeeded' THEN NEW.error END)
+    WHERE s.owner OPERATOR(pg_catalog.=) NEW.submitted_by AND s.run_id OPERATOR(pg_catalog.=) NEW.run_id
+      AND s.step OPERATOR(pg_catalog.=) NEW.step AND s.state IN ('queued', 'running')
+      AND NEW.id OPERATOR(pg_catalog.=) ANY (s.job_ids)
+    RETURNING * INTO rs;
+    IF NOT FOUND OR rs.jobs_ended < cardinality(rs.job_ids) THEN
         RETURN NULL;
     END IF;
     SELECT jsonb_typeof(t -> 'for_each') = 'object' INTO fan_out
@@ -2431,11 +2431,10 @@ BEGIN
     WHERE r.owner OPERATOR(pg_catalog.=) rs.owner AND r.run_id OPERATOR(pg_catalog.=) rs.run_id
       AND t ->> 'name' = rs.step;
     UPDATE mlops.run_steps s
-    SET state = CASE WHEN n_ok = cardinality(rs.job_ids) THEN 'succeeded'
-                     WHEN n_cancelled > 0 THEN 'cancelled' ELSE 'failed' END,
-        error = first_error,
+    SET state = CASE WHEN rs.jobs_succeeded = cardinality(rs.job_ids) THEN 'succeeded'
+                     WHEN rs.jobs_cancelled > 0 THEN 'cancelled' ELSE 'failed' END,
         -- one job: its result; a fan-out: the results in element order
-        result = CASE WHEN n_ok < cardinality(rs.job_ids) THEN NULL
+        result = CASE WHEN rs.jobs_succeeded < cardinality(rs.job_ids) THEN NULL
                       WHEN NOT coalesce(fan_out, false)
                           THEN (SELECT j.result FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) rs.job_ids[1])
                       ELSE (SELECT jsonb_agg(j.result ORDER BY u.n) FROM unnest(rs.job_ids) WITH ORDINALITY u(id, n)
