@@ -14,6 +14,7 @@ SELECT mlops.json_merge('{"idw": {"power": 4, "fade": 800}, "ids": [1, 2], "name
 SELECT mlops.luigi_task_id('DetectBlobs', '{"model": "v3", "tile": "2020-01/a b", "threshold": "0.75", "zone": "x"}');
 SELECT mlops.luigi_task_id('Empty', '{}');
 SELECT mlops.luigi_task_id('Accents', '{"place": "Zürich 😀"}');
+SELECT mlops.luigi_task_id('EmptyValue', '{"a": "", "b": "x"}');
 SELECT mlops.luigi_task_id('Bad', '{"n": 3}');
 
 -- Definition-time refusals, each with its reason; nothing is stored.

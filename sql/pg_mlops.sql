@@ -1905,6 +1905,7 @@ AS $$
                  || '\u' || lpad(to_hex(56320 + ((ascii(c) - 65536) & 1023)), 4, '0')
         END, '' ORDER BY n), '') || '"'
     FROM regexp_split_to_table($1, '') WITH ORDINALITY t(c, n)
+    WHERE c <> ''
 $$;
 COMMENT ON FUNCTION mlops.python_json_string(text) IS
 'A string as Python''s json.dumps writes it (ensure_ascii: \uXXXX escapes, surrogate pairs beyond the BMP)';
