@@ -282,7 +282,27 @@ ok $? "bob, listening, gets notifications on mlops_jobs and mlops_metrics"
 ! grep -qE 'secret|"kind"|"message"|"value"|"metric"' "$tmp/notify.out"
 ok $? "their payloads carry ids and states only"
 
-# 8. kill -9 during a running sql job: failed (its attempts spent) or retried, never stuck.
+# 8. Pipelines: a run and its steps are their owner's; the same config is a run of each role's own.
+as alice "SELECT mlops.define_pipeline('two', '[{\"name\": \"a\", \"kind\": \"sql\", \"params\": {\"command\": \"SELECT current_user\"}}]', '{\"x\": 1}')" >/dev/null
+arun=$(as alice "SELECT mlops.start_run('two')")
+poll_sql "SELECT state FROM mlops.runs WHERE run_id = '$arun' AND owner = 'alice'::regrole" succeeded 30
+is "$(psql -XAtq -c "SELECT result ->> 'value' FROM mlops.run_steps WHERE run_id = '$arun' AND owner = 'alice'::regrole")" alice \
+   "alice's run ran its step as alice"
+is "$(as bob "SELECT count(*) FROM mlops.run_progress")|$(as bob "SELECT count(*) FROM mlops.run_steps")" "0|0" "bob sees none of alice's runs and steps"
+as bob "DELETE FROM mlops.run_steps" >/dev/null
+is "$(psql -XAtq -c "SELECT count(*) FROM mlops.run_steps WHERE owner = 'alice'::regrole")" 1 "bob's DELETE leaves alice's steps alone"
+out=$(as bob "SELECT mlops.rerun('$arun', mode => 'all')")
+grep -q "run \"$arun\" does not exist" <<<"$out"
+ok $? "bob cannot rerun alice's run, nor learn that it exists"
+out=$(as bob "SELECT mlops.define_pipeline('two', '[{\"name\": \"b\", \"kind\": \"sql\"}]')")
+grep -q 'belongs to another role' <<<"$out"
+ok $? "bob cannot redefine alice's pipeline"
+brun=$(as bob "SELECT mlops.start_run('two')")
+poll_sql "SELECT state FROM mlops.runs WHERE run_id = '$brun' AND owner = 'bob'::regrole" succeeded 30
+is "$brun|$(psql -XAtq -c "SELECT result ->> 'value' FROM mlops.run_steps WHERE run_id = '$brun' AND owner = 'bob'::regrole")" "$arun|bob" \
+   "bob starting the same config gets a run of his own (same id, his rows), run as bob"
+
+# 9. kill -9 during a running sql job: failed (its attempts spent) or retried, never stuck.
 id=$(job alice sql '{"command": "SELECT pg_sleep(20)"}' "max_attempts => 1")
 for _ in $(seq 1 200); do
   pid=$(psql -XAtq -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_mlops sql job'")
