@@ -121,7 +121,40 @@ SELECT mlops.complete_job(:train_job, :'lease', '{"accuracy": 0.93}');
 SELECT id, kind, state, bar, message FROM mlops.job_progress ORDER BY id;
 
 \echo
-\echo '=== 8. Heatmaps from sensor readings: the heatmap service in SQL ==='
+\echo '=== 8. Pipelines: a template run per config, an id that is the config''s hash, reruns of what failed ==='
+CREATE TABLE demo_scores (day int, score float8);
+SELECT mlops.define_pipeline('daily_scores', $$[
+  {"name": "days", "kind": "sql", "for_each": {"$ref": "config.days"},
+   "params": {"command": {"$ref": "item"}}},
+  {"name": "summary", "kind": "sql", "depends_on": ["days"],
+   "params": {"command": "SELECT round(avg(score)::numeric, 3) FROM demo_scores"}}
+]$$, '{"days": []}', 'one job per day, then a summary') AS version;
+SELECT mlops.start_run('daily_scores', $${"days": ["INSERT INTO demo_scores VALUES (1, 0.81)",
+                                                    "INSERT INTO demo_scores VALUES (2, 0.84)",
+                                                    "INSERT INTO demo_scores VALUES (3, 0.90)"]}$$) AS demo_run \gset
+SELECT run_id, state, bar FROM mlops.run_progress WHERE run_id = :'demo_run';
+DO $$
+BEGIN
+  FOR i IN 1 .. 600 LOOP
+    EXIT WHEN (SELECT state FROM mlops.runs WHERE pipeline = 'daily_scores') <> 'running';
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END
+$$;
+\echo 'Once it has run: every step succeeded; the summary step''s result is the average:'
+SELECT run_id, state, bar FROM mlops.run_progress WHERE run_id = :'demo_run';
+SELECT step, state, cardinality(job_ids) AS jobs, result ->> 'value' AS value FROM mlops.run_steps
+WHERE run_id = :'demo_run' ORDER BY ord;
+\echo 'The same config again is the same run: nothing runs twice.'
+SELECT mlops.start_run('daily_scores', $${"days": ["INSERT INTO demo_scores VALUES (1, 0.81)",
+                                                    "INSERT INTO demo_scores VALUES (2, 0.84)",
+                                                    "INSERT INTO demo_scores VALUES (3, 0.90)"]}$$) = :'demo_run' AS same_run,
+       (SELECT count(*) FROM demo_scores) AS rows_written_once;
+\echo 'Luigi''s task id, for folder names users already have:'
+SELECT mlops.luigi_task_id('DetectBlobs', '{"model": "v3", "tile": "2020-01/a b", "threshold": "0.75"}');
+
+\echo
+\echo '=== 9. Heatmaps from sensor readings: the heatmap service in SQL ==='
 \echo '40 air-quality sensors (NO2, ug/m3) around Florence, in UTM 32N (test/data/sensors_sample.sql):'
 \i test/data/sensors_sample.sql
 SELECT count(*) AS sensors, round(min(value)::numeric, 1) AS min, round(avg(value)::numeric, 1) AS mean,
