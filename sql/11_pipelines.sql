@@ -35,7 +35,7 @@ SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "params": {"com
 SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "download", "timeout": 5}]');
 SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "retries": -1}]');
 SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "for_each": ["x"]}]');
-SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql"}]', options => '{"rerun": "always"}');
+SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql"}]', options => '{"rerun_all": true}');
 SELECT count(*) AS stored FROM mlops.pipeline_versions;
 
 -- A pipeline: a fan-out over the config's commands, a step that runs the SQL another step
@@ -133,6 +133,24 @@ $$;
 SELECT r.state AS run_state, string_agg(s.step || ' ' || s.state, ', ' ORDER BY s.ord) AS steps
 FROM mlops.runs r JOIN mlops.run_steps s USING (owner, run_id) WHERE r.run_id = :'slow' GROUP BY r.state;
 SELECT count(*) AS still_running FROM mlops.jobs WHERE run_id = :'slow' AND state IN ('pending', 'running');
+
+-- Schedules through pg_cron: everything checked before anything is written; replaceable.
+SELECT mlops.schedule_pipeline('nope', '0 * * * *');
+SELECT mlops.schedule_pipeline('demo', '0 * * * *', '{"comands": []}');
+SELECT mlops.schedule_pipeline('demo', 'every minute');
+SELECT count(*) AS cron_jobs FROM cron.job WHERE jobname LIKE 'mlops_pipeline_%';
+SELECT mlops.schedule_pipeline('demo', '0 * * * *', '{"note": {"b": 2}}') > 0 AS scheduled;
+SELECT mlops.schedule_pipeline('demo', '30 * * * *', '{"note": {"b": 2}}') > 0 AS replaced;
+SELECT jobname, schedule, command, username = current_user AS runs_as_me FROM cron.job WHERE jobname LIKE 'mlops_pipeline_%';
+-- what a tick runs: the same config is the same run (nothing queued again)
+SELECT mlops.start_scheduled_run('demo', '{"note": {"b": 2}}') = :'run' AS tick_is_the_same_run;
+SELECT mlops.unschedule_pipeline('demo'), mlops.unschedule_pipeline('demo');
+SELECT count(*) AS cron_jobs FROM cron.job WHERE jobname LIKE 'mlops_pipeline_%';
+-- with rerun: always, every tick is a run of its own
+SELECT mlops.define_pipeline('ticks', '[{"name": "t", "kind": "sql", "params": {"command": "SELECT 1"}}]',
+                             '{}', options => '{"rerun": "always"}');
+SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql"}]', options => '{"rerun": "sometimes"}');
+SELECT mlops.start_scheduled_run('ticks', '{}') ~ '^[0-9a-f]{20}-[0-9]{8}T[0-9]{4}$' AS tick_run_id;
 
 -- A redefinition is a new version; runs keep theirs.  Another role sees templates, not runs.
 SELECT mlops.define_pipeline('demo', '[{"name": "only", "kind": "sql", "params": {"command": "SELECT 1"}}]');

@@ -2020,11 +2020,14 @@ BEGIN
         RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     FOR k IN SELECT jsonb_object_keys(options) LOOP
-        IF k NOT IN ('allow_extra_keys') THEN
+        IF k NOT IN ('allow_extra_keys', 'rerun') THEN
             RAISE EXCEPTION 'unknown pipeline option "%"', k
-                USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid options are allow_extra_keys.';
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid options are allow_extra_keys and rerun.';
         END IF;
     END LOOP;
+    IF options ? 'rerun' AND options ->> 'rerun' IS DISTINCT FROM 'never' AND options ->> 'rerun' IS DISTINCT FROM 'always' THEN
+        RAISE EXCEPTION 'option rerun must be "never" or "always"' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF options ? 'allow_extra_keys' AND jsonb_typeof(options -> 'allow_extra_keys') <> 'boolean' THEN
         RAISE EXCEPTION 'option allow_extra_keys must be true or false' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -2163,7 +2166,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mlops.define_pipeline(text, jsonb, jsonb, text, jsonb) IS
-'Defines (or replaces, as a new version) a pipeline template: steps (name, kind, params, depends_on, for_each, retries, timeout, external), config defaults, option allow_extra_keys; refuses unknown steps, kinds and references and cycles; returns the version';
+'Defines (or replaces, as a new version) a pipeline template: steps (name, kind, params, depends_on, for_each, retries, timeout, external), config defaults, options allow_extra_keys and rerun (scheduled runs: never = the same config is the same run, always = a run per tick); refuses unknown steps, kinds and references and cycles; returns the version';
 
 CREATE FUNCTION mlops.drop_pipeline(name text)
 RETURNS boolean
@@ -2453,28 +2456,26 @@ CREATE TRIGGER jobs_advance_run AFTER UPDATE OF state ON mlops.jobs
     FOR EACH ROW WHEN (NEW.step IS NOT NULL AND NEW.state IS DISTINCT FROM OLD.state)
     EXECUTE FUNCTION mlops.jobs_advance_run();
 
-CREATE FUNCTION mlops.start_run(pipeline text, params jsonb DEFAULT '{}', run_id text DEFAULT NULL)
-RETURNS text
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- mlops.pipeline_config: the current version of a pipeline and the config of a
+-- run with these params, checked (mlops.start_run, mlops.schedule_pipeline).
+CREATE FUNCTION mlops.pipeline_config(pipeline text, params jsonb, OUT name text, OUT version int,
+                                      OUT config jsonb, OUT options jsonb)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     p mlops.pipeline_versions;
-    config jsonb;
     k text;
-    id text;
-    existing mlops.runs;
-    me oid := mlops.calling_role();
 BEGIN
     IF pipeline IS NULL OR params IS NULL THEN
         RAISE EXCEPTION 'pipeline and params must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     SELECT v.* INTO p FROM mlops.pipeline_versions v
-    WHERE v.name OPERATOR(pg_catalog.=) start_run.pipeline AND NOT v.dropped ORDER BY v.version DESC LIMIT 1;
+    WHERE v.name OPERATOR(pg_catalog.=) pipeline_config.pipeline AND NOT v.dropped ORDER BY v.version DESC LIMIT 1;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'pipeline "%" does not exist', pipeline
             USING ERRCODE = 'undefined_object',
-                  HINT = coalesce('Pipelines are ' || (SELECT string_agg(name, ', ' ORDER BY name) FROM mlops.pipelines) || '.',
+                  HINT = coalesce('Pipelines are ' || (SELECT string_agg(x.name, ', ' ORDER BY x.name) FROM mlops.pipelines x) || '.',
                                   'Define one with mlops.define_pipeline.');
     END IF;
     IF jsonb_typeof(params) <> 'object' THEN
@@ -2490,27 +2491,49 @@ BEGIN
             END IF;
         END LOOP;
     END IF;
+    name := p.name;
+    version := p.version;
     config := mlops.json_merge(p.defaults, params);
+    options := p.options;
+END
+$$;
+COMMENT ON FUNCTION mlops.pipeline_config(text, jsonb) IS
+'The current version of a pipeline and the config a run with these params would have (defaults deep-merged with params; unknown keys refused unless allow_extra_keys)';
+
+CREATE FUNCTION mlops.start_run(pipeline text, params jsonb DEFAULT '{}', run_id text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    id text;
+    existing mlops.runs;
+    me oid := mlops.calling_role();
+BEGIN
+    p := mlops.pipeline_config(pipeline, params);
     id := coalesce(run_id, left(encode(sha256(convert_to(mlops.canonical_json(
-                jsonb_build_object('pipeline', p.name, 'config', config)), 'UTF8')), 'hex'), 20));
+                jsonb_build_object('pipeline', p.name, 'config', p.config)), 'UTF8')), 'hex'), 20));
     IF id !~ '^[A-Za-z0-9_.-]{1,100}$' THEN
         RAISE EXCEPTION 'invalid run id "%"', id
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Use letters, digits, "_", "." and "-", at most 100.';
     END IF;
     INSERT INTO mlops.runs (owner, run_id, pipeline, version, config)
-    VALUES (me, id, p.name, p.version, config)
+    VALUES (me, id, p.name, p.version, p.config)
     ON CONFLICT DO NOTHING;
     IF NOT FOUND THEN
         -- the same run: nothing is queued again
         SELECT * INTO existing FROM mlops.runs r WHERE r.owner OPERATOR(pg_catalog.=) me AND r.run_id OPERATOR(pg_catalog.=) id;
-        IF existing.pipeline <> p.name OR existing.config <> config THEN
+        IF existing.pipeline <> p.name OR existing.config <> p.config THEN
             RAISE EXCEPTION 'run "%" exists with another pipeline or config', id
                 USING ERRCODE = 'unique_violation', HINT = 'Give another run_id, or none (the id is then the config''s hash).';
         END IF;
         RETURN id;
     END IF;
     INSERT INTO mlops.run_steps (owner, run_id, step, ord)
-    SELECT me, id, t.value ->> 'name', t.n FROM jsonb_array_elements(p.steps) WITH ORDINALITY t(value, n);
+    SELECT me, id, t.value ->> 'name', t.n
+    FROM mlops.pipeline_versions v, jsonb_array_elements(v.steps) WITH ORDINALITY t(value, n)
+    WHERE v.name OPERATOR(pg_catalog.=) p.name AND v.version OPERATOR(pg_catalog.=) p.version;
     PERFORM mlops.run_advance(me, id);
     RETURN id;
 END
@@ -2661,6 +2684,68 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.validate_job_for(text, jsonb, oid) IS
 'Checks a job''s parameters for a given owner (a pipeline step of that role''s run)';
 
+-- Schedules of pipelines through pg_cron: the job (mlops_pipeline_<name>, one per role
+-- and pipeline) runs as the role that scheduled it.
+CREATE FUNCTION mlops.start_scheduled_run(pipeline text, params jsonb)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record := mlops.pipeline_config(pipeline, params);
+BEGIN
+    IF p.options ->> 'rerun' = 'always' THEN
+        -- a run of its own for every tick: the config's hash and the tick's minute
+        RETURN mlops.start_run(pipeline, params,
+            left(encode(sha256(convert_to(mlops.canonical_json(
+                jsonb_build_object('pipeline', p.name, 'config', p.config)), 'UTF8')), 'hex'), 20)
+            || '-' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MI'));
+    END IF;
+    RETURN mlops.start_run(pipeline, params);
+END
+$$;
+COMMENT ON FUNCTION mlops.start_scheduled_run(text, jsonb) IS
+'What a pipeline schedule runs: start_run, with a run per tick (the config''s hash and the minute, UTC) when the template says rerun: always';
+
+CREATE FUNCTION mlops.schedule_pipeline(name text, cron_expression text, params jsonb DEFAULT '{}')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF name IS NULL OR cron_expression IS NULL OR params IS NULL THEN
+        RAISE EXCEPTION 'arguments of mlops.schedule_pipeline must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- checked before anything is written: the pipeline, its params, then the expression (pg_cron)
+    PERFORM mlops.pipeline_config(name, params);
+    RETURN cron.schedule(('mlops_pipeline_' || name)::name, cron_expression,
+                         format('SELECT mlops.start_scheduled_run(%L, %L::jsonb)', name, params::text));
+END
+$$;
+COMMENT ON FUNCTION mlops.schedule_pipeline(text, text, jsonb) IS
+'Starts a run of a pipeline on a cron schedule (pg_cron job mlops_pipeline_<name> of the calling role, which it runs as); replaces the role''s schedule of that pipeline; everything is checked before anything is written; returns the pg_cron job id';
+
+CREATE FUNCTION mlops.unschedule_pipeline(name text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job bigint;
+BEGIN
+    SELECT j.jobid INTO job FROM cron.job j
+    WHERE j.jobname OPERATOR(pg_catalog.=) ('mlops_pipeline_' || name) AND j.username OPERATOR(pg_catalog.=) current_user;
+    IF job IS NULL THEN
+        RETURN false;
+    END IF;
+    PERFORM cron.unschedule(job);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION mlops.unschedule_pipeline(text) IS
+'Removes the calling role''s schedule of a pipeline; false when there was none (its runs stay)';
+
 REVOKE ALL ON FUNCTION mlops.define_pipeline(text, jsonb, jsonb, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.drop_pipeline(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.start_run(text, jsonb, text) FROM PUBLIC;
@@ -2669,6 +2754,10 @@ REVOKE ALL ON FUNCTION mlops.cancel_run(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.run_advance(oid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.worker_maintain_runs(interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.validate_job_for(text, jsonb, oid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.schedule_pipeline(text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.unschedule_pipeline(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.start_scheduled_run(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlops.define_pipeline(text, jsonb, jsonb, text, jsonb), mlops.drop_pipeline(text),
                           mlops.start_run(text, jsonb, text), mlops.rerun(text, text, text),
-                          mlops.cancel_run(text) TO mlops_admin;
+                          mlops.cancel_run(text), mlops.schedule_pipeline(text, text, jsonb),
+                          mlops.unschedule_pipeline(text), mlops.start_scheduled_run(text, jsonb) TO mlops_admin;
