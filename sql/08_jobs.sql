@@ -46,6 +46,11 @@ SELECT mlops.submit_job('sql', '{"command": "SELECT mlops.report_progress(mlops.
 SELECT mlops.wait_job(:j4, '30 seconds');
 SELECT state, progress_message, error FROM mlops.jobs WHERE id = :j4;
 
+-- waiting for a job queued in the same transaction would wait for nothing: refused at once
+BEGIN;
+SELECT mlops.submit_job('sql', '{"command": "SELECT 1"}') AS same_tx \gset
+SELECT mlops.wait_job(:same_tx, '30 seconds');
+ROLLBACK;
 -- outside a job's session there is no current job
 SELECT mlops.current_job_id() IS NULL AS no_job_here;
 

@@ -1,6 +1,6 @@
 -- Storage: credentials (administrators only, secrets never shown), and the checks of upload,
 -- extract and package jobs at submit time.  The transfers themselves are tested against real
--- servers (test/integration/upload_servers.sh, test/t/004_storage.pl).
+-- servers (test/integration/upload_servers.sh, test/integration/storage_jobs.sh).
 CREATE EXTENSION IF NOT EXISTS pg_mlops CASCADE;
 
 SELECT mlops.set_credential('owncloud', 'webdav', '{"url": "http://127.0.0.1:8080/dav/", "username": "u", "password": "hunter2"}');

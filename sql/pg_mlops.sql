@@ -1256,10 +1256,18 @@ DECLARE
     deadline timestamptz := clock_timestamp() + timeout;
     st text;
     submitter oid;
+    row_xid bigint;
 BEGIN
-    SELECT j.state, j.submitted_by INTO st, submitter FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) wait_job.id;
+    SELECT j.state, j.submitted_by, j.xmin::text::bigint INTO st, submitter, row_xid
+    FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) wait_job.id;
     IF NOT FOUND OR NOT mlops.may_manage_job(submitter) THEN
         RAISE EXCEPTION 'job % does not exist', id USING ERRCODE = 'no_data_found';
+    END IF;
+    -- the worker cannot see a job before the transaction that queued (or changed) it commits
+    IF row_xid OPERATOR(pg_catalog.=) pg_current_xact_id_if_assigned()::text::bigint % 4294967296 THEN
+        RAISE EXCEPTION 'job % was queued or changed in this transaction, which the worker cannot see yet', id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Commit first, then wait for the job.';
     END IF;
     LOOP
         SELECT j.state INTO st FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) wait_job.id;
