@@ -27,7 +27,7 @@ DATA = $(sort $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql)))
 # pg_regress tests: sql/NN_topic.sql against expected/NN_topic.out
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/[0-9][0-9]_*.sql))))
 
-PKG_LIBS = libcurl json-c libarchive libzip
+PKG_LIBS = libcurl json-c libarchive libzip zlib
 PG_CPPFLAGS = -I$(CURDIR)/src -DEXTVERSION=\"$(EXTVERSION)\" $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 SHLIB_LINK = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lm
 
@@ -52,8 +52,8 @@ override CFLAGS += -MMD -MP
 $(DATA_built): sql/$(EXTENSION).sql $(EXTENSION).control
 	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
 
-# Kernels may use libcurl, libarchive and libzip; the unit tests and fuzzers link them too.
-KERNEL_LIBS = $(shell pkg-config --libs libcurl libarchive libzip 2>/dev/null) -lm
+# Kernels may use libcurl, libarchive, libzip and zlib; the unit tests and fuzzers link them too.
+KERNEL_LIBS = $(shell pkg-config --libs libcurl libarchive libzip zlib 2>/dev/null) -lm
 
 # Kernel unit tests: each test/unit/test_*.c is a program printing TAP, built
 # with the kernels, AddressSanitizer and UndefinedBehaviorSanitizer.

@@ -12,10 +12,12 @@ set -euo pipefail
 PACKAGES=(
   make gcc pkg-config
   postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-postgis-3
-  libcurl4-openssl-dev libjson-c-dev libarchive-dev libzip-dev
+  libcurl4-openssl-dev libjson-c-dev libarchive-dev libzip-dev zlib1g-dev
   libipc-run-perl
   # real servers for transfer tests and benchmarks (nginx with WebDAV), and the curl CLI peer
   nginx-light libnginx-mod-http-dav-ext curl bc zip unzip
+  # the heatmap picture's tests: an SVG renderer and an XML checker (skipped when absent)
+  librsvg2-bin libxml2-utils
   # kernel fuzzing (libFuzzer ships in clang's runtime)
   clang-14 libclang-rt-14-dev
   # peers for parity tests and benchmarks (Debian's /usr/bin/python3)
