@@ -166,3 +166,26 @@ SELECT ST_Width(mlops.interpolate_raster(g, ST_AddBand(ST_MakeEmptyRaster(2000, 
                                          'kriging', '{"max_points": 0, "model": "exponential", "sill": 1, "range": 100}'))
 FROM many;
 RESET statement_timeout;
+
+-- Pictures a person can read: a PNG of band 1 (nodata transparent, cells enlarged) and an SVG
+-- around it with a colour bar, units and the sensors.
+SELECT substr(p, 1, 8) = '\x89504e470d0a1a0a'::bytea AS png_signature,
+       get_byte(p, 16) * 16777216 + get_byte(p, 17) * 65536 + get_byte(p, 18) * 256 + get_byte(p, 19) AS png_width,
+       get_byte(p, 20) * 16777216 + get_byte(p, 21) * 65536 + get_byte(p, 22) * 256 + get_byte(p, 23) AS png_height
+FROM (SELECT mlops.heatmap_png(mlops.interpolate_raster(pts.g, tmpl.r, 'idw'), '{"scale": 10}') AS p FROM pts, tmpl) s;
+SELECT svg LIKE '<?xml%' AND svg LIKE '%<svg%</svg>%' AS is_svg,
+       svg LIKE '%NO₂ &lt;µg/m³&gt;%' AS escaped_units,
+       svg LIKE '%Station &amp; A%' AS labels_drawn,
+       svg LIKE '%data:image/png;base64,%' AS png_inside,
+       (SELECT count(*) FROM regexp_matches(svg, '<circle', 'g')) >= 3 AS sensors_marked
+FROM (SELECT mlops.heatmap_svg(mlops.interpolate_raster(pts.g, tmpl.r, 'idw'), pts.g,
+             jsonb_build_object('title', 'Demo heatmap', 'units', 'NO₂ <µg/m³>', 'vmin', 0, 'vmax', 100,
+                                'labels', (SELECT jsonb_agg('Station & ' || chr(64 + n)) FROM generate_series(1, ST_NumGeometries(pts.g)) n))) AS svg
+      FROM pts, tmpl) s;
+SELECT mlops.heatmap_png(r, '{"colormap": "jet"}') FROM tmpl;
+SELECT mlops.heatmap_png(r, '{"scale": 0}') FROM tmpl;
+SELECT mlops.heatmap_png(r, '{"vmin": 5, "vmax": 1}') FROM tmpl;
+SELECT mlops.heatmap_png(r, '{"size": 3}') FROM tmpl;
+SELECT mlops.heatmap_svg(r, 'SRID=4326;POINT(1 1)'::geometry) FROM tmpl;
+SELECT mlops.heatmap_svg(r, 'SRID=3857;MULTIPOINT((1 1), (2 2))'::geometry, '{"labels": ["only one"]}') FROM tmpl;
+SELECT mlops.heatmap_png(ST_MakeEmptyRaster(4, 3, 0, 30, 10, -10, 0, 0, 3857));

@@ -41,6 +41,20 @@ $$;
 COMMENT ON FUNCTION mlops.owns(oid) IS
 'True when the calling role owns rows of that owner (it is that role or a member of it) or is an administrator: the row-level security rule';
 
+CREATE FUNCTION mlops.heatmap_png(r raster, options jsonb DEFAULT '{}')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'mlops_heatmap_png'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.heatmap_png(raster, jsonb) IS
+'Band 1 of a raster as a PNG a person can read: a colour map (rdylgn_r: green low, red high; or viridis) between vmin and vmax (default the data''s range), cells enlarged (scale, default to about 600 px), nodata and NaN transparent. Options colormap, vmin, vmax, scale';
+
+CREATE FUNCTION mlops.heatmap_svg(r raster, sensors geometry DEFAULT NULL, options jsonb DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'mlops_heatmap_svg'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.heatmap_svg(raster, geometry, jsonb) IS
+'An SVG picture of band 1 of a raster around its PNG: title, subtitle, a colour bar with ticks and units, the sensors (points in the raster''s coordinates, labels from options.labels) marked, and a legend saying transparent cells have no estimate. Options colormap, vmin, vmax, scale, title, subtitle, units, nodata_note, labels';
+
 COMMENT ON FUNCTION mlops.calling_role() IS
 'The role the session acts as (after SET ROLE), unchanged inside SECURITY DEFINER functions: whose privileges a job gets and who owns what it writes';
 

@@ -413,6 +413,20 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.fit_variogram(geometry, text, jsonb) IS
 'The variogram (model, nugget, total sill, practical range) that kriging fits from the Z values of points; options n_lags, max_lag.';
 
+CREATE FUNCTION mlops.heatmap_png(r raster, options jsonb DEFAULT '{}')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'mlops_heatmap_png'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.heatmap_png(raster, jsonb) IS
+'Band 1 of a raster as a PNG a person can read: a colour map (rdylgn_r: green low, red high; or viridis) between vmin and vmax (default the data''s range), cells enlarged (scale, default to about 600 px), nodata and NaN transparent. Options colormap, vmin, vmax, scale';
+
+CREATE FUNCTION mlops.heatmap_svg(r raster, sensors geometry DEFAULT NULL, options jsonb DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'mlops_heatmap_svg'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.heatmap_svg(raster, geometry, jsonb) IS
+'An SVG picture of band 1 of a raster around its PNG: title, subtitle, a colour bar with ticks and units, the sensors (points in the raster''s coordinates, labels from options.labels) marked, and a legend saying transparent cells have no estimate. Options colormap, vmin, vmax, scale, title, subtitle, units, nodata_note, labels';
+
 ------------------------------------------------------------------------------
 -- Confusion states and row-wise aggregates
 ------------------------------------------------------------------------------

@@ -26,6 +26,10 @@ extern void mlops_define_settings(void);
 struct mlops_allocator;
 extern const struct mlops_allocator *mlops_palloc_allocator(void);
 
+/* A PostGIS function found in the schema of a PostGIS type (src/spatial/interpolate_sql.c). */
+struct FmgrInfo;
+extern void mlops_postgis_function(Oid typid, const char *name, Oid argtype, struct FmgrInfo *flinfo);
+
 /* The background worker (src/jobs/worker.c). */
 extern void mlops_register_workers(void);
 extern char *mlops_work_dir_path(void);

@@ -24,7 +24,8 @@ static_http_start "$served" || exit 1
 echo "   PGHOST=$PGHOST PGPORT=$PGPORT PGDATABASE=$PGDATABASE, files served at $STATIC_HTTP_URL"
 mkdir -p demo-output
 psql -X -q -v demo_url="$STATIC_HTTP_URL/sample.json" -v heatmap_png="$root/demo-output/heatmap.png" \
-  -v heatmap_b64="$served/heatmap.b64" -f test/demo.sql || exit 1
+  -v heatmap_b64="$served/heatmap.b64" -v heatmap_svg="$root/demo-output/heatmap.svg" -f test/demo.sql || exit 1
 base64 -d "$served/heatmap.b64" > demo-output/heatmap.png || exit 1
 echo
 echo "== the heatmap is in $root/demo-output/heatmap.png ($(stat -c %s demo-output/heatmap.png) bytes, $(file -b demo-output/heatmap.png 2>/dev/null | cut -d, -f1-2))"
+echo "== and as a picture with its colour bar and sensors in $root/demo-output/heatmap.svg ($(stat -c %s demo-output/heatmap.svg) bytes)"

@@ -199,12 +199,24 @@ SELECT mlops.interpolate_raster(pts, grid, 'idw', '{"power": -2}') FROM heat_are
 \set ON_ERROR_STOP on
 -- make demo gives the file for the PNG (base64) as heatmap_b64; run by hand, nothing is written
 \if :{?heatmap_b64}
-\echo 'The heatmap as a PNG (ST_ColorMap + ST_AsPNG), written by make demo to' :'heatmap_png'
-SET postgis.gdal_enabled_drivers = 'PNG';
+\echo 'The heatmap as a PNG (mlops.heatmap_png: green low, red high, cells enlarged to a readable size), written by make demo to' :'heatmap_png'
 \pset format unaligned
 \pset tuples_only on
 \o :heatmap_b64
-SELECT encode(ST_AsPNG(ST_ColorMap(r, 1, 'bluered')), 'base64') FROM heat;
+SELECT encode(mlops.heatmap_png(r, '{"vmin": 0}'), 'base64') FROM heat;
+\o
+\pset tuples_only off
+\pset format aligned
+\endif
+\if :{?heatmap_svg}
+\echo 'And as a picture for people (mlops.heatmap_svg: title, colour bar with units, the 40 sensors), written to' :'heatmap_svg'
+\pset format unaligned
+\pset tuples_only on
+\o :heatmap_svg
+SELECT mlops.heatmap_svg(r, pts, jsonb_build_object(
+         'title', 'NO2 around Florence (demo sensors)', 'units', 'NO2 µg/m³', 'vmin', 0,
+         'subtitle', 'inverse distance weighting, power 2, fading beyond 800 m, Gaussian smoothing 2 cells'))
+FROM heat, heat_area;
 \o
 \pset tuples_only off
 \pset format aligned

@@ -179,6 +179,13 @@ PostgisFunction(Oid typid, const char *name, Oid argtype, FmgrInfo *flinfo)
 	fmgr_info(fn, flinfo);
 }
 
+/* mlops_postgis_function: PostgisFunction for the other glue files (picture_sql.c). */
+void
+mlops_postgis_function(Oid typid, const char *name, Oid argtype, FmgrInfo *flinfo)
+{
+	PostgisFunction(typid, name, argtype, flinfo);
+}
+
 /*
  * GeometryEwkb returns the EWKB of a geometry datum of type geomtype.
  */

@@ -196,6 +196,31 @@ rast_read_serialized(const uint8_t *buf, size_t len, rast_info *out)
 	return RAST_OK;
 }
 
+/*
+ * rast_read_band1 reads band 1's pixels: they follow the band's flags byte
+ * and its nodata value, each padded to the pixel size (sub-byte types take a
+ * byte each), in the machine's byte order.
+ */
+rast_error
+rast_read_band1(const uint8_t *buf, size_t len, const rast_info *info, double *out)
+{
+	int			i = pixtype_index(info->pixtype);
+	size_t		size,
+				n,
+				off;
+
+	if (info->nbands < 1 || i < 0)
+		return RAST_BAD_PIXTYPE;
+	size = (size_t) pixtypes[i].size;
+	n = (size_t) info->width * (size_t) info->height;
+	off = RAST_SERIALIZED_HEADER + 2 * size;
+	if (len < off || (len - off) / size < n)
+		return RAST_TRUNCATED;
+	for (size_t k = 0; k < n; k++)
+		out[k] = read_native(buf + off + k * size, info->pixtype);
+	return RAST_OK;
+}
+
 double
 rast_pixel_value(rast_pixtype t, double v, double fill_nan)
 {

@@ -73,6 +73,14 @@ typedef enum rast_error
  */
 extern rast_error rast_read_serialized(const uint8_t *buf, size_t len, rast_info *out);
 
+/*
+ * rast_read_band1 reads band 1's pixels of a stored raster (buf, len: the
+ * whole detoasted value, info from rast_read_serialized) into out (width *
+ * height doubles, row-major, row 0 north).  RAST_TRUNCATED when the pixels
+ * are not all there; an out-db band (info->offline) is the caller's to refuse.
+ */
+extern rast_error rast_read_band1(const uint8_t *buf, size_t len, const rast_info *info, double *out);
+
 /* rast_pixtype_from_name: "32BF" etc. (case-insensitive); -1 when unknown. */
 extern int	rast_pixtype_from_name(const char *name);
 extern const char *rast_pixtype_name(rast_pixtype t);

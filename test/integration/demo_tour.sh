@@ -13,7 +13,7 @@ echo '{"sample": true}' > "$served/sample.json"
 chmod -R a+rX "$served"
 static_http_start "$served" || exit 1
 out=$(psql -X -q -v demo_url="$STATIC_HTTP_URL/sample.json" -v heatmap_png="$served/heatmap.png" \
-  -v heatmap_b64="$served/heatmap.b64" -f test/demo.sql 2>&1)
+  -v heatmap_b64="$served/heatmap.b64" -v heatmap_svg="$served/heatmap.svg" -f test/demo.sql 2>&1)
 status=$?
 ok $status "test/demo.sql runs without an error"
 [ $status -eq 0 ] || echo "$out" | sed 's/^/# /'
@@ -48,5 +48,14 @@ ok $? "the tour shows linear identical to ST_InterpolateRaster"
 base64 -d "$served/heatmap.b64" > "$served/heatmap.png" 2>/dev/null
 [ "$(head -c 8 "$served/heatmap.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
 ok $? "the tour writes the heatmap as a PNG (to the file it is given, nothing in the working folder)"
+w=$(( $(head -c 20 "$served/heatmap.png" | tail -c 4 | od -An -tu1 | awk '{print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4}') ))
+[ "$w" -ge 600 ]
+ok $? "the PNG is large enough to read ($w px wide)"
+grep -q '</svg>' "$served/heatmap.svg" && grep -q 'NO2 µg/m³' "$served/heatmap.svg" && [ "$(grep -o '<circle' "$served/heatmap.svg" | wc -l)" -ge 40 ]
+ok $? "the SVG picture has its units and the 40 sensors"
+if command -v rsvg-convert >/dev/null; then
+  rsvg-convert "$served/heatmap.svg" -o "$served/heatmap_svg.png" 2>/dev/null && [ -s "$served/heatmap_svg.png" ]
+  ok $? "the SVG renders (rsvg-convert)"
+fi
 
 done_testing

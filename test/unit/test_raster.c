@@ -203,11 +203,52 @@ test_serialized(void)
 	CHECK_INT(rast_read_serialized(b, len, &r), RAST_BAD_VERSION, "version 1 refused");
 }
 
+/* test_band1: the pixels of band 1 after its flags and nodata, in each layout. */
+static void
+test_band1(void)
+{
+	uint8_t		b[256];
+	rast_info	r;
+	double		v[20];
+	float		f[20];
+	int16_t		s16[20];
+	size_t		len;
+
+	len = serialized(b, 1, RAST_32BF, -9999, true);
+	for (int k = 0; k < 20; k++)
+		f[k] = (float) (k * 1.5 - 3);
+	memcpy(b + len - 8, f, sizeof(f));	/* 4 (flags + pad) + 4 (nodata) after the header */
+	CHECK_INT(rast_read_serialized(b, len - 8 + sizeof(f), &r), RAST_OK, "32BF raster with pixels read");
+	CHECK_INT(rast_read_band1(b, len - 8 + sizeof(f), &r, v), RAST_OK, "32BF pixels read");
+	CHECK(v[0] == -3 && v[1] == -1.5 && v[19] == 25.5, "32BF pixel values, row-major");
+	CHECK_INT(rast_read_band1(b, len - 8 + sizeof(f) - 1, &r, v), RAST_TRUNCATED, "a pixel cut off is refused");
+
+	len = serialized(b, 1, RAST_16BSI, -5, true);
+	for (int k = 0; k < 20; k++)
+		s16[k] = (int16_t) (k - 10);
+	memcpy(b + 68, s16, sizeof(s16));	/* 2 (flags + pad) + 2 (nodata) after the header */
+	CHECK_INT(rast_read_serialized(b, 68 + sizeof(s16), &r), RAST_OK, "16BSI raster read");
+	CHECK_INT(rast_read_band1(b, 68 + sizeof(s16), &r, v), RAST_OK, "16BSI pixels read");
+	CHECK(v[0] == -10 && v[19] == 9, "16BSI pixel values");
+
+	len = serialized(b, 1, RAST_8BUI, 200, true);
+	for (int k = 0; k < 20; k++)
+		b[66 + k] = (uint8_t) (k * 10);
+	CHECK_INT(rast_read_serialized(b, 86, &r), RAST_OK, "8BUI raster read");
+	CHECK_INT(rast_read_band1(b, 86, &r, v), RAST_OK, "8BUI pixels read");
+	CHECK(v[3] == 30 && v[19] == 190, "8BUI pixel values");
+
+	len = serialized(b, 0, 0, 0, false);
+	CHECK_INT(rast_read_serialized(b, len, &r), RAST_OK, "no band");
+	CHECK_INT(rast_read_band1(b, len, &r, v), RAST_BAD_PIXTYPE, "no band 1 to read");
+}
+
 int
 main(void)
 {
 	test_pixtypes();
 	test_wkb();
 	test_serialized();
+	test_band1();
 	return unit_done();
 }
