@@ -1284,8 +1284,8 @@ BEGIN
             RAISE EXCEPTION 'timeout of step % must be a positive number of seconds', s ->> 'name'
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        IF s ? 'timeout' AND s ->> 'kind' <> 'sql' THEN
-            RAISE EXCEPTION 'step % has a timeout, which only sql steps take', s ->> 'name'
+        IF s ? 'timeout' AND s ->> 'kind' NOT IN ('sql', 'export') THEN
+            RAISE EXCEPTION 'step % has a timeout, which only sql and export steps take', s ->> 'name'
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
         IF s ? 'for_each' AND (jsonb_typeof(s -> 'for_each') <> 'object' OR jsonb_typeof(s -> 'for_each' -> '$ref') <> 'string') THEN

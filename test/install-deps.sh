@@ -22,6 +22,8 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev
   # peers for parity tests and benchmarks (Debian's /usr/bin/python3)
   python3 python3-sklearn python3-numpy
+  # the pipelines' exports are opened with gdalinfo in the tests
+  gdal-bin
 )
 
 # Node.js and npm run s3rver (an S3-compatible server) in the upload tests; this machine kind

@@ -92,6 +92,11 @@ extern const JobKind mlops_kind_download;
 extern const JobKind mlops_kind_upload;
 extern const JobKind mlops_kind_extract;
 extern const JobKind mlops_kind_package;
+extern const JobKind mlops_kind_export;
+extern const JobKind mlops_kind_mkdir;
+extern const JobKind mlops_kind_copy;
+extern const JobKind mlops_kind_move;
+extern const JobKind mlops_kind_delete;
 
 /* Shared checks of params (params.c) */
 struct netpolicy;
@@ -129,6 +134,18 @@ typedef struct SqlOutcome
 	char	   *message;		/* NULL when empty */
 } SqlOutcome;
 
+/* An export: the session writes the query's single value to a file (kind_export.c). */
+typedef struct SqlExport
+{
+	const char *path;			/* as the job gave it */
+	const char *work_rel;		/* relative to the work directory, checked */
+	bool		overwrite;
+} SqlExport;
+
+extern bool mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
+									const SqlExport *export, char **error, bool *retryable);
+extern void mlops_check_session_owner(Oid owner);
+extern char *mlops_work_relative(Oid owner, const char *given, const char *what);
 extern int	mlops_sql_sessions_running(void);
 extern int	mlops_sql_sessions_collect(SqlOutcome *out, int max);
 extern void mlops_sql_sessions_check(void);

@@ -27,10 +27,6 @@ static const char *const SqlKeys[] = {"command", "timeout", NULL};
 
 const JobKind mlops_kind_sql = {"sql", SqlKeys, SqlValidate, SqlRun, NULL};
 
-/* from sql_session.c */
-extern bool mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
-									char **error, bool *retryable);
-
 /*
  * SqlValidate: a command that is not empty, a positive timeout, and an
  * owner that can log in (the job's session connects as it).
@@ -39,15 +35,25 @@ static void
 SqlValidate(Jsonb *params, Oid owner)
 {
 	const char *command = JsonbGetString(params, "command", true, "sql");
-	HeapTuple	tup;
-	bool		canlogin;
-	bool		started = false;
 
 	if (command[strspn(command, " \t\r\n")] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("params.command of an sql job is empty")));
 	(void) JsonbGetSeconds(params, "timeout", 0, "sql");
+	mlops_check_session_owner(owner);
+}
+
+/*
+ * mlops_check_session_owner refuses an owner that cannot have a session of
+ * its own: one that no longer exists or cannot log in.
+ */
+void
+mlops_check_session_owner(Oid owner)
+{
+	HeapTuple	tup;
+	bool		canlogin;
+	bool		started = false;
 
 	if (!IsTransactionState())
 	{
@@ -88,7 +94,7 @@ SqlRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, b
 	command = JsonbGetString(job->params, "command", true, "sql");
 	timeout_ms = JsonbGetSeconds(job->params, "timeout",
 								 mlops_sql_job_timeout_s > 0 ? mlops_sql_job_timeout_s * 1000 : 0, "sql");
-	if (!mlops_sql_session_start(job, command, timeout_ms, error, retryable))
+	if (!mlops_sql_session_start(job, command, timeout_ms, NULL, error, retryable))
 		return JOB_FAILED;
 	return JOB_STARTED;
 }

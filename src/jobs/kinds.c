@@ -17,6 +17,11 @@ const JobKind *const mlops_job_kinds[] = {
 	&mlops_kind_upload,
 	&mlops_kind_extract,
 	&mlops_kind_package,
+	&mlops_kind_export,
+	&mlops_kind_mkdir,
+	&mlops_kind_copy,
+	&mlops_kind_move,
+	&mlops_kind_delete,
 	NULL
 };
 

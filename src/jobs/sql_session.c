@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include "access/xact.h"
 #include "executor/spi.h"
@@ -41,6 +42,8 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "catalog/pg_type.h"
+#include "jobs/fileops.h"
 #include "jobs/jobs.h"
 #include "pg_mlops.h"
 
@@ -58,6 +61,12 @@ typedef struct SqlShared
 	int			slot;			/* progress slot in shmem.c */
 	Size		command_len;
 	Size		answer_cap;		/* bytes for the result or the error */
+	/* an export job: the single value goes to a file */
+	bool		export_mode;
+	bool		export_overwrite;
+	char		export_path[MAXPGPATH]; /* as the job gave it, for the result */
+	char		export_rel[MAXPGPATH];	/* relative to the work directory */
+	char		work_dir[MAXPGPATH];
 	/* written by the session */
 	int			state;
 	bool		succeeded;
@@ -95,10 +104,9 @@ static int64 SessionJobId = 0;
 static int	SessionSlot = -1;
 
 PGDLLEXPORT void mlops_sql_session_main(Datum main_arg);
-extern bool mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
-									char **error, bool *retryable);
 
 static void RunCommand(SqlShared *sh);
+static char *WriteExport(SqlShared *sh, const char *data, size_t len);
 static void SetAnswer(SqlShared *sh, const char *text);
 static bool RetryableSqlState(int sqlerrcode);
 static void SignalSession(SqlSession *s, int sig);
@@ -124,7 +132,7 @@ mlops_sql_sessions_running(void)
  */
 bool
 mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
-						char **error, bool *retryable)
+						const SqlExport *export, char **error, bool *retryable)
 {
 	SqlSession *s = NULL;
 	BackgroundWorker w;
@@ -166,6 +174,24 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	s->sh->slot = index * MLOPS_MAX_SQL_SESSIONS + i;
 	s->sh->command_len = cmdlen;
 	s->sh->answer_cap = cap;
+	if (export != NULL)
+	{
+		char	   *work = mlops_work_dir_path();
+
+		if (strlen(export->path) >= MAXPGPATH || strlen(export->work_rel) >= MAXPGPATH ||
+			strlen(work) >= MAXPGPATH)
+		{
+			dsm_detach(s->seg);
+			*error = pstrdup("the export's path is too long");
+			*retryable = false;
+			return false;
+		}
+		s->sh->export_mode = true;
+		s->sh->export_overwrite = export->overwrite;
+		strlcpy(s->sh->export_path, export->path, MAXPGPATH);
+		strlcpy(s->sh->export_rel, export->work_rel, MAXPGPATH);
+		strlcpy(s->sh->work_dir, work, MAXPGPATH);
+	}
 	memcpy(SHARED_COMMAND(s->sh), command, cmdlen + 1);
 	SHARED_ANSWER(s->sh)[0] = '\0';
 	mlops_shmem_progress_claim(s->sh->slot, job->id, job->submitted_by);
@@ -413,6 +439,38 @@ SetAnswer(SqlShared *sh, const char *text)
 }
 
 /*
+ * WriteExport writes an export's value to its file (through "<path>.part",
+ * without following a link; the same bytes already there is success) and
+ * returns the job's result; an error is raised as any other.
+ */
+static char *
+WriteExport(SqlShared *sh, const char *data, size_t len)
+{
+	fileops_result res;
+	int			fd = fileops_open_base(sh->work_dir, &res);
+	bool		ok;
+	StringInfoData buf;
+
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IO_ERROR),
+				 errmsg("cannot open the work directory: %s", res.message)));
+	ok = fileops_write(fd, sh->export_rel, data, len,
+					   sh->export_overwrite ? FILEOPS_REPLACE : FILEOPS_KEEP, &res);
+	close(fd);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(res.status == FILEOPS_EXISTS ? ERRCODE_DUPLICATE_FILE : ERRCODE_IO_ERROR),
+				 errmsg("cannot export to \"%s\": %s", sh->export_path, res.message),
+				 res.status == FILEOPS_EXISTS ? errhint("Give \"overwrite\": true to replace it.") : 0));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"path\": ");
+	escape_json(&buf, sh->export_path);
+	appendStringInfo(&buf, ", \"bytes\": %zu, \"already_there\": %s}", len, res.already_there ? "true" : "false");
+	return buf.data;
+}
+
+/*
  * RunCommand runs the job's command in one transaction of this session and
  * leaves the outcome in the segment.  The result is {"rows", "status"} and,
  * for a single value, "value"; a result larger than
@@ -425,6 +483,8 @@ RunCommand(SqlShared *sh)
 											  ALLOCSET_DEFAULT_SIZES);
 	const char *command = SHARED_COMMAND(sh);
 	char	   *result = NULL;
+	char	   *export_data = NULL;
+	size_t		export_len = 0;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -444,10 +504,46 @@ RunCommand(SqlShared *sh)
 					(errcode(ERRCODE_INTERNAL_ERROR),
 					 errmsg("the command failed: %s", SPI_result_code_string(ret))));
 
+		if (sh->export_mode)
+		{
+			bool		isnull;
+			Datum		d;
+			Oid			type;
+
+			if (SPI_tuptable == NULL || SPI_processed != 1 || SPI_tuptable->tupdesc->natts != 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_CARDINALITY_VIOLATION),
+						 errmsg("an export's query must return one value, not %s",
+								SPI_tuptable == NULL ? "no rows" :
+								psprintf(UINT64_FORMAT " rows of %d columns", SPI_processed,
+										 SPI_tuptable->tupdesc->natts))));
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("an export's query returned NULL")));
+			type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+			if (type == BYTEAOID)
+			{
+				bytea	   *b = DatumGetByteaPP(d);
+
+				export_len = VARSIZE_ANY_EXHDR(b);
+				export_data = MemoryContextAllocHuge(cxt, Max(export_len, 1));
+				memcpy(export_data, VARDATA_ANY(b), export_len);
+			}
+			else
+			{
+				char	   *t = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+				export_len = strlen(t);
+				export_data = MemoryContextAllocHuge(cxt, Max(export_len, 1));
+				memcpy(export_data, t, export_len);
+			}
+		}
 		initStringInfo(&buf);
 		appendStringInfo(&buf, "{\"rows\": " UINT64_FORMAT ", \"status\": ", SPI_processed);
 		escape_json(&buf, SPI_result_code_string(ret) + strlen("SPI_OK_"));
-		if (SPI_tuptable != NULL && SPI_processed == 1 && SPI_tuptable->tupdesc->natts == 1)
+		if (!sh->export_mode && SPI_tuptable != NULL && SPI_processed == 1 && SPI_tuptable->tupdesc->natts == 1)
 		{
 			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 
@@ -474,6 +570,9 @@ RunCommand(SqlShared *sh)
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		MemoryContextSwitchTo(cxt);
+		if (sh->export_mode)
+			result = WriteExport(sh, export_data, export_len);
 		SetAnswer(sh, result);
 		sh->succeeded = true;
 	}

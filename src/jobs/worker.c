@@ -349,7 +349,8 @@ ClaimKinds(void)
 
 		if (k->transfer_done != NULL && transfers_full)
 			continue;
-		if (k == &mlops_kind_sql && sql_full)
+		/* sql and export jobs each take a session */
+		if ((k == &mlops_kind_sql || k == &mlops_kind_export) && sql_full)
 			continue;
 		names[n++] = CStringGetTextDatum(k->name);
 	}
