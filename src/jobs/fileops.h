@@ -39,7 +39,9 @@
  *	  destination is looked at again just before the rename: one that
  *	  appeared meanwhile is refused unless overwrite was asked (then the
  *	  last writer wins, each whole).  Other writers of "<dest>.part" (the
- *	  transfer kernel) do not take these locks.
+ *	  transfer kernel) do not take these locks.  The locks are flock(2) on
+ *	  descriptors opened read-only (folders): local file systems; on NFS,
+ *	  where flock is emulated with byte-range locks, they fail (FILEOPS_IO).
 
  *	  Idempotency.  A rerun that finds its work done succeeds with
  *	  already_there set and nothing written: copy and export when the
@@ -84,10 +86,12 @@ typedef enum fileops_status
 	FILEOPS_NOT_EMPTY,			/* delete of a folder that is not empty, not
 								 * recursive */
 	FILEOPS_REFUSED,			/* deleting the base; source and destination the
-								 * same, or the destination inside the source */
+								 * same, the destination inside the source, or
+								 * the source inside "<dest>.part" */
 	FILEOPS_TOO_LARGE,			/* more bytes or entries than the limits allow */
 	FILEOPS_TOO_DEEP,			/* folders nested deeper than FILEOPS_MAX_DEPTH */
-	FILEOPS_BUSY,				/* another operation holds the destination's folder */
+	FILEOPS_BUSY,				/* another operation is writing the same
+								 * destination (its ".part" is locked) */
 	FILEOPS_CHANGED,			/* the source changed while it was copied */
 	FILEOPS_IO,					/* a system call failed: sys_errno says which way */
 	FILEOPS_NO_MEMORY
