@@ -1974,12 +1974,14 @@ CREATE TABLE mlops.pipeline_versions (
     owner regrole NOT NULL DEFAULT mlops.calling_role(),
     dropped boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now(),
+    builtin boolean NOT NULL DEFAULT false,
     PRIMARY KEY (name, version)
 );
 COMMENT ON TABLE mlops.pipeline_versions IS
 'Every version of every pipeline template (mlops.define_pipeline); runs keep the version they started with';
 REVOKE ALL ON mlops.pipeline_versions FROM PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('mlops.pipeline_versions', '');
+-- the templates the extension installs are made again by CREATE EXTENSION, not dumped
+SELECT pg_catalog.pg_extension_config_dump('mlops.pipeline_versions', 'WHERE NOT builtin');
 
 CREATE VIEW mlops.pipelines AS
     SELECT DISTINCT ON (v.name) v.name, v.version, v.description, jsonb_array_length(v.steps) AS steps,
@@ -2783,3 +2785,270 @@ GRANT EXECUTE ON FUNCTION mlops.define_pipeline(text, jsonb, jsonb, text, jsonb)
                           mlops.start_run(text, jsonb, text), mlops.rerun(text, text, text),
                           mlops.cancel_run(text), mlops.schedule_pipeline(text, text, jsonb),
                           mlops.unschedule_pipeline(text), mlops.start_scheduled_run(text, jsonb) TO mlops_admin;
+
+------------------------------------------------------------------------------
+-- The heatmap pipeline (the heatmap service, seed 000): readings of the sensors
+-- in an area and a time window -> preprocessing (sentinels dropped before the
+-- per-sensor aggregate, duplicate readings dropped before the minimum-sensor
+-- check) -> a grid over the area -> interpolation masked to the area -> a
+-- row of mlops.heatmaps -> the outputs the config asks for -> uploads.
+------------------------------------------------------------------------------
+
+CREATE TABLE mlops.heatmaps (
+    id bigserial PRIMARY KEY,
+    owner regrole NOT NULL DEFAULT mlops.calling_role(),
+    run_id text,
+    area_id text,
+    window_from timestamptz,
+    window_to timestamptz,
+    raster raster NOT NULL,
+    sensors geometry,
+    sensor_count int NOT NULL,
+    min double precision,
+    max double precision,
+    mean double precision,
+    config jsonb NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX heatmaps_run ON mlops.heatmaps (owner, run_id);
+COMMENT ON TABLE mlops.heatmaps IS
+'Heatmaps computed by the heatmap pipeline: the raster with the run, area, time window, the sensors used and the value range';
+SELECT pg_catalog.pg_extension_config_dump('mlops.heatmaps', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.heatmaps_id_seq', '');
+ALTER TABLE mlops.heatmaps ENABLE ROW LEVEL SECURITY;
+CREATE POLICY heatmaps_owner ON mlops.heatmaps USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
+REVOKE ALL ON mlops.heatmaps FROM PUBLIC;
+GRANT SELECT ON mlops.heatmaps TO mlops_admin;
+
+-- mlops.current_run: the run (owner, id, config) of the job this session runs.
+CREATE FUNCTION mlops.current_run(OUT owner oid, OUT run_id text, OUT config jsonb)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.owner, r.run_id, r.config
+    FROM mlops.jobs j JOIN mlops.runs r ON r.owner OPERATOR(pg_catalog.=) j.submitted_by AND r.run_id OPERATOR(pg_catalog.=) j.run_id
+    WHERE j.id OPERATOR(pg_catalog.=) mlops.current_job_id() AND j.step IS NOT NULL
+$$;
+COMMENT ON FUNCTION mlops.current_run() IS
+'Inside a pipeline step''s session: its run''s owner, id and config (no row elsewhere)';
+
+-- mlops.heatmap_store keeps a computed heatmap for the calling role.
+CREATE FUNCTION mlops.heatmap_store(run_id text, area_id text, window_from timestamptz, window_to timestamptz,
+                                    raster raster, sensors geometry, sensor_count int,
+                                    min double precision, max double precision, mean double precision, config jsonb)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id bigint;
+BEGIN
+    INSERT INTO mlops.heatmaps (owner, run_id, area_id, window_from, window_to, raster, sensors, sensor_count,
+                                min, max, mean, config)
+    VALUES (mlops.calling_role(), run_id, area_id, window_from, window_to, raster, sensors, sensor_count,
+            min, max, mean, config)
+    RETURNING heatmaps.id INTO id;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION mlops.heatmap_store(text, text, timestamptz, timestamptz, raster, geometry, int, double precision, double precision, double precision, jsonb) IS
+'Stores a heatmap owned by the calling role (the heatmap pipeline''s compute step)';
+
+-- mlops.heatmap_compute: the compute step.  Runs with the caller's rights (the
+-- run's owner, in the step's session): it reads the readings and areas tables
+-- the config names.  Its search_path is set to PostGIS's schema at install.
+CREATE FUNCTION mlops.heatmap_compute(config jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rd jsonb := config -> 'readings';
+    ar jsonb := config -> 'areas';
+    readings regclass;
+    areas regclass;
+    area geometry;
+    t_from timestamptz;
+    t_to timestamptz;
+    sentinels float8[];
+    agg text := coalesce(config ->> 'aggregate', 'mean');
+    raw_count int;
+    valid_count int;
+    sensor_count int;
+    pts geometry;
+    grid raster;
+    heat raster;
+    hm_id bigint;
+    st record;
+    run record;
+BEGIN
+    IF jsonb_typeof(rd) IS DISTINCT FROM 'object' OR jsonb_typeof(ar) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'the config needs "readings" and "areas" objects naming tables and columns'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF config ->> 'area_id' IS NULL THEN
+        RAISE EXCEPTION 'the config needs an area_id' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF agg NOT IN ('mean', 'median', 'max', 'min', 'last') THEN
+        RAISE EXCEPTION 'unknown aggregate "%"', agg
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Aggregates are mean, median, max, min and last.';
+    END IF;
+    readings := to_regclass(rd ->> 'table');
+    areas := to_regclass(ar ->> 'table');
+    IF readings IS NULL OR areas IS NULL THEN
+        RAISE EXCEPTION 'table % does not exist', CASE WHEN readings IS NULL THEN rd ->> 'table' ELSE ar ->> 'table' END
+            USING ERRCODE = 'undefined_table', HINT = 'Name the tables with their schema, as public.readings.';
+    END IF;
+    t_from := (config ->> 'from')::timestamptz;
+    t_to := (config ->> 'to')::timestamptz;
+    SELECT coalesce(array_agg(x::float8), '{}') INTO sentinels FROM jsonb_array_elements_text(coalesce(config -> 'sentinels', '[]')) x;
+
+    EXECUTE format('SELECT %I FROM %s WHERE %I::text = $1', coalesce(ar ->> 'geom', 'geom'), areas, coalesce(ar ->> 'id', 'id'))
+    INTO area USING config ->> 'area_id';
+    IF area IS NULL THEN
+        RAISE EXCEPTION 'area % is not in %', config ->> 'area_id', areas USING ERRCODE = 'no_data_found';
+    END IF;
+
+    -- readings of the area's sensors in the window; sentinel values out first, then one reading
+    -- per sensor and time (duplicates), then one value per sensor
+    DROP TABLE IF EXISTS pg_temp.heat_readings;
+    EXECUTE format($q$
+        CREATE TEMP TABLE heat_readings ON COMMIT DROP AS
+        SELECT DISTINCT ON (s, t) s, t, v, g
+        FROM (SELECT r.%1$I::text AS s, r.%2$I AS t, r.%3$I::float8 AS v, r.%4$I AS g
+              FROM %5$s r
+              WHERE ST_Intersects(r.%4$I, $1)
+                AND ($2 IS NULL OR r.%2$I >= $2) AND ($3 IS NULL OR r.%2$I < $3)) x
+        WHERE v IS NOT NULL AND v = v AND v <> ALL ($4)
+        ORDER BY s, t$q$,
+        coalesce(rd ->> 'sensor', 'sensor_id'), coalesce(rd ->> 'time', 'observed_at'),
+        coalesce(rd ->> 'value', 'value'), coalesce(rd ->> 'geom', 'geom'), readings)
+    USING area, t_from, t_to, sentinels;
+    SELECT count(*), count(DISTINCT s) INTO valid_count, sensor_count FROM pg_temp.heat_readings;
+    IF sensor_count < coalesce((config ->> 'min_sensors')::int, 3) THEN
+        RAISE EXCEPTION 'area % has % sensors with valid readings in the window, fewer than min_sensors %',
+            config ->> 'area_id', sensor_count, coalesce((config ->> 'min_sensors')::int, 3)
+            USING ERRCODE = 'data_exception',
+                  DETAIL = format('%s readings left after dropping sentinel values and duplicates.', valid_count);
+    END IF;
+    SELECT ST_Collect(ST_MakePoint(ST_X(g), ST_Y(g), v)) INTO pts
+    FROM (SELECT s, (array_agg(g ORDER BY t DESC))[1] AS g,
+                 CASE agg WHEN 'mean' THEN avg(v)
+                          WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY v)
+                          WHEN 'max' THEN max(v) WHEN 'min' THEN min(v)
+                          ELSE (array_agg(v ORDER BY t DESC))[1] END AS v
+          FROM pg_temp.heat_readings GROUP BY s) per_sensor;
+    pts := ST_SetSRID(pts, ST_SRID(area));
+
+    grid := mlops.make_grid(area, max_cells => coalesce((config #>> '{grid,max_cells}')::int, 40000),
+                            min_cell_size => coalesce((config #>> '{grid,min_cell_size}')::float8, 10),
+                            nodata => -9999);
+    heat := mlops.interpolate_raster(pts, grid, coalesce(config #>> '{interpolation,method}', 'idw'),
+                                     coalesce(config #> '{interpolation,options}', '{}'));
+    -- masked to the area: cells outside it are nodata
+    heat := ST_Clip(heat, 1, area, -9999, false);
+    SELECT r.run_id INTO run FROM mlops.current_run() r;
+    st := ST_SummaryStats(heat, 1, true);
+    hm_id := mlops.heatmap_store(run.run_id, config ->> 'area_id', t_from, t_to, heat,
+                                 (SELECT ST_Collect(g ORDER BY s) FROM (SELECT DISTINCT ON (s) s, g FROM pg_temp.heat_readings ORDER BY s, t DESC) d),
+                                 sensor_count, st.min, st.max, st.mean, config);
+    RETURN jsonb_build_object('heatmap_id', hm_id, 'sensors', sensor_count, 'readings', valid_count,
+                              'width', ST_Width(heat), 'height', ST_Height(heat), 'cell_size', ST_ScaleX(heat),
+                              'min', st.min, 'max', st.max, 'mean', st.mean);
+END
+$$;
+COMMENT ON FUNCTION mlops.heatmap_compute(jsonb) IS
+'The heatmap pipeline''s compute step: readings of the area''s sensors in the window (sentinels dropped before the per-sensor aggregate, duplicate readings before the minimum-sensor check), a grid over the area, interpolation masked to the area, stored in mlops.heatmaps; returns its id and statistics';
+
+-- mlops.heatmap_output: the current run's heatmap as a file's content.
+CREATE FUNCTION mlops.heatmap_output(format text)
+RETURNS bytea
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h record;
+    cfg jsonb;
+BEGIN
+    SELECT x.* INTO h FROM mlops.heatmaps x, mlops.current_run() r
+    WHERE x.owner OPERATOR(pg_catalog.=) r.owner AND x.run_id OPERATOR(pg_catalog.=) r.run_id
+    ORDER BY x.id DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no heatmap of this run' USING ERRCODE = 'no_data_found',
+            HINT = 'mlops.heatmap_output is for the heatmap pipeline''s output steps.';
+    END IF;
+    cfg := coalesce(h.config -> 'picture', '{}') || jsonb_strip_nulls(jsonb_build_object(
+        'title', coalesce(h.config #>> '{picture,title}', format('%s, area %s', coalesce(h.config ->> 'quantity', 'heatmap'), h.area_id)),
+        'subtitle', coalesce(h.config #>> '{picture,subtitle}',
+                             format('%s sensors, %s to %s', h.sensor_count, coalesce(h.window_from::text, '-'), coalesce(h.window_to::text, '-'))),
+        'units', concat_ws(' ', h.config ->> 'quantity', h.config ->> 'units')));
+    CASE format
+        WHEN 'geotiff' THEN
+            RETURN ST_AsGDALRaster(h.raster, 'GTiff');
+        WHEN 'png' THEN
+            RETURN mlops.heatmap_png(h.raster, cfg - 'title' - 'subtitle' - 'units' - 'nodata_note' - 'labels');
+        WHEN 'svg' THEN
+            RETURN convert_to(mlops.heatmap_svg(h.raster, h.sensors, cfg), 'UTF8');
+        WHEN 'json' THEN
+            -- as the service returned it: bounding box, cell size, rows of values (nodata null)
+            RETURN convert_to(jsonb_build_object(
+                'area_id', h.area_id, 'run_id', h.run_id, 'srid', ST_SRID(h.raster),
+                'bbox', jsonb_build_array(ST_UpperLeftX(h.raster),
+                                          ST_UpperLeftY(h.raster) + ST_ScaleY(h.raster) * ST_Height(h.raster),
+                                          ST_UpperLeftX(h.raster) + ST_ScaleX(h.raster) * ST_Width(h.raster),
+                                          ST_UpperLeftY(h.raster)),
+                'cell_size', ST_ScaleX(h.raster), 'width', ST_Width(h.raster), 'height', ST_Height(h.raster),
+                'min', h.min, 'max', h.max, 'mean', h.mean, 'sensors', h.sensor_count,
+                'values', to_jsonb(ST_DumpValues(h.raster, 1, true)))::text, 'UTF8');
+        ELSE
+            RAISE EXCEPTION 'unknown heatmap output format "%"', format
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Formats are geotiff, png, svg and json.';
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION mlops.heatmap_output(text) IS
+'The current run''s heatmap as geotiff, png, svg (title, colour bar with units, sensors) or json (bounding box, cell size, rows of values with nodata as null), for the heatmap pipeline''s export steps';
+
+-- PostGIS's functions are found in PostGIS's schema, whatever it is, by these two.
+DO $$
+DECLARE
+    postgis_schema name := (SELECT n.nspname FROM pg_catalog.pg_extension e
+                            JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+                            WHERE e.extname OPERATOR(pg_catalog.=) 'postgis');
+BEGIN
+    EXECUTE format('ALTER FUNCTION mlops.heatmap_compute(jsonb) SET search_path = %I, pg_catalog, pg_temp', postgis_schema);
+    EXECUTE format('ALTER FUNCTION mlops.heatmap_output(text) SET search_path = %I, pg_catalog, pg_temp', postgis_schema);
+END
+$$;
+
+-- heatmap_store and current_run stay callable by every role: the compute step runs as the run's
+-- owner, and both touch only that role's own rows.
+
+-- The template, installed with the extension (owned by the extension's owner; every role may
+-- start runs of it).  Its steps: compute, then the outputs the config lists, then the uploads.
+SELECT mlops.define_pipeline('heatmap', $$[
+  {"name": "compute", "kind": "sql", "timeout": 600,
+   "params": {"command": "SELECT mlops.heatmap_compute((SELECT config FROM mlops.current_run()))"}},
+  {"name": "geotiff", "kind": "export", "depends_on": ["compute"], "for_each": {"$ref": "config.outputs.geotiff"},
+   "params": {"query": "SELECT mlops.heatmap_output('geotiff')", "path": {"$ref": "item"}, "overwrite": true}},
+  {"name": "png", "kind": "export", "depends_on": ["compute"], "for_each": {"$ref": "config.outputs.png"},
+   "params": {"query": "SELECT mlops.heatmap_output('png')", "path": {"$ref": "item"}, "overwrite": true}},
+  {"name": "svg", "kind": "export", "depends_on": ["compute"], "for_each": {"$ref": "config.outputs.svg"},
+   "params": {"query": "SELECT mlops.heatmap_output('svg')", "path": {"$ref": "item"}, "overwrite": true}},
+  {"name": "json", "kind": "export", "depends_on": ["compute"], "for_each": {"$ref": "config.outputs.json"},
+   "params": {"query": "SELECT mlops.heatmap_output('json')", "path": {"$ref": "item"}, "overwrite": true}},
+  {"name": "upload", "kind": "upload", "depends_on": ["geotiff", "png", "svg", "json"], "for_each": {"$ref": "config.upload"},
+   "params": {"path": {"$ref": "item.path"}, "credential": {"$ref": "item.credential"}, "target": {"$ref": "item.target"}}}
+]$$, $$ {
+  "area_id": null, "from": null, "to": null,
+  "readings": {"table": "public.readings", "sensor": "sensor_id", "time": "observed_at", "value": "value", "geom": "geom"},
+  "areas": {"table": "public.areas", "id": "id", "geom": "geom"},
+  "sentinels": [-9999, 9999, -999, 999], "aggregate": "mean", "min_sensors": 3,
+  "grid": {"max_cells": 40000, "min_cell_size": 10},
+  "interpolation": {"method": "idw", "options": {"power": 4, "fade_distance": 800, "fade_smoothing": 200, "gaussian_sigma": 1.5}},
+  "quantity": "NO2", "units": "µg/m³",
+  "picture": {"colormap": "rdylgn_r", "nodata_note": "no estimate (outside the area, or beyond the fade distance)"},
+  "outputs": {"geotiff": [], "png": [], "svg": [], "json": []},
+  "upload": []
+} $$, 'The heatmap service: readings of an area''s sensors in a window -> IDW (power 4, fading beyond 800 m, Gaussian sigma 1.5) masked to the area -> mlops.heatmaps -> GeoTIFF, PNG, SVG, JSON files -> uploads');
+UPDATE mlops.pipeline_versions SET builtin = true WHERE name OPERATOR(pg_catalog.=) 'heatmap';

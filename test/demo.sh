@@ -29,3 +29,5 @@ base64 -d "$served/heatmap.b64" > demo-output/heatmap.png || exit 1
 echo
 echo "== the heatmap is in $root/demo-output/heatmap.png ($(stat -c %s demo-output/heatmap.png) bytes, $(file -b demo-output/heatmap.png 2>/dev/null | cut -d, -f1-2))"
 echo "== and as a picture with its colour bar and sensors in $root/demo-output/heatmap.svg ($(stat -c %s demo-output/heatmap.svg) bytes)"
+for f in svg png json; do cp "$PGDATA/pg_mlops/heat/demo.$f" "demo-output/heatmap_pipeline.$f" 2>/dev/null; done
+echo "== the heatmap pipeline's outputs (masked to the area) are in $root/demo-output/heatmap_pipeline.{svg,png,json}"

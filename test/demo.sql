@@ -221,3 +221,37 @@ FROM heat, heat_area;
 \pset tuples_only off
 \pset format aligned
 \endif
+
+\echo
+\echo '=== 10. The heatmap pipeline: the heatmap service per request, by config ==='
+\echo 'Readings of the 40 sensors (three in the window, with sentinel values and duplicates) and an area:'
+CREATE TABLE public.demo_areas (id int PRIMARY KEY, geom geometry(Polygon, 32632));
+CREATE TABLE public.demo_readings (sensor_id text, observed_at timestamptz, value float8, geom geometry(Point, 32632));
+INSERT INTO public.demo_areas SELECT 7, ST_Buffer(ST_ConvexHull(ST_Collect(geom)), 300) FROM sensor_readings;
+INSERT INTO public.demo_readings
+SELECT name, '2026-01-01 10:00+00'::timestamptz + k * interval '10 minutes', value + k, geom
+FROM sensor_readings, generate_series(0, 2) k
+UNION ALL SELECT name, '2026-01-01 10:05+00', -9999, geom FROM sensor_readings
+UNION ALL SELECT name, '2026-01-01 10:00+00', value, geom FROM sensor_readings;
+SELECT count(*) AS readings FROM public.demo_readings;
+SELECT mlops.start_run('heatmap', $${"area_id": 7, "from": "2026-01-01 09:00+00", "to": "2026-01-01 12:00+00",
+   "readings": {"table": "public.demo_readings"}, "areas": {"table": "public.demo_areas"},
+   "outputs": {"svg": ["heat/demo.svg"], "png": ["heat/demo.png"], "json": ["heat/demo.json"]}}$$) AS heat_run \gset
+SELECT run_id, state, bar FROM mlops.run_progress WHERE run_id = :'heat_run';
+DO $$
+BEGIN
+  FOR i IN 1 .. 1200 LOOP
+    EXIT WHEN (SELECT state FROM mlops.runs WHERE pipeline = 'heatmap') <> 'running';
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END
+$$;
+SELECT run_id, state, bar, failed_step, failed_error FROM mlops.run_progress WHERE run_id = :'heat_run';
+SELECT step, state, cardinality(job_ids) AS jobs FROM mlops.run_steps WHERE run_id = :'heat_run' ORDER BY ord;
+SELECT area_id, sensor_count, round(min::numeric, 1) AS min, round(max::numeric, 1) AS max, round(mean::numeric, 1) AS mean,
+       ST_Width(raster) AS width, ST_Height(raster) AS height FROM mlops.heatmaps;
+\echo 'The same request again is the same run: nothing is recomputed.'
+SELECT mlops.start_run('heatmap', $${"area_id": 7, "from": "2026-01-01 09:00+00", "to": "2026-01-01 12:00+00",
+   "readings": {"table": "public.demo_readings"}, "areas": {"table": "public.demo_areas"},
+   "outputs": {"svg": ["heat/demo.svg"], "png": ["heat/demo.png"], "json": ["heat/demo.json"]}}$$) = :'heat_run' AS same_run,
+       (SELECT count(*) FROM mlops.heatmaps) AS heatmaps;
