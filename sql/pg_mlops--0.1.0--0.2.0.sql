@@ -2124,8 +2124,15 @@ BEGIN
                             nodata => -9999);
     heat := mlops.interpolate_raster(pts, grid, coalesce(config #>> '{interpolation,method}', 'idw'),
                                      coalesce(config #> '{interpolation,options}', '{}'));
-    -- masked to the area: cells outside it are nodata
-    heat := ST_Clip(heat, 1, area, -9999, false);
+    -- masked to the area, and to where the fade leaves an estimate (within fade_distance plus
+    -- three fade_smoothing of a sensor, where the fade factor is above exp(-4.5)): cells
+    -- outside are nodata, drawn transparent, not as low values
+    heat := ST_Clip(heat, 1,
+                    CASE WHEN config #> '{interpolation,options,fade_distance}' IS NOT NULL
+                         THEN ST_Intersection(area, ST_Buffer(pts, (config #>> '{interpolation,options,fade_distance}')::float8
+                                                                 + 3 * coalesce((config #>> '{interpolation,options,fade_smoothing}')::float8, 0)))
+                         ELSE area END,
+                    -9999, false);
     SELECT r.run_id INTO run FROM mlops.current_run() r;
     st := ST_SummaryStats(heat, 1, true);
     hm_id := mlops.heatmap_store(run.run_id, config ->> 'area_id', t_from, t_to, heat,
