@@ -29,7 +29,7 @@ REGRESS = $(sort $(basename $(notdir $(wildcard sql/[0-9][0-9]_*.sql))))
 
 PKG_LIBS = libcurl json-c libarchive libzip zlib
 PG_CPPFLAGS = -I$(CURDIR)/src -DEXTVERSION=\"$(EXTVERSION)\" $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
-SHLIB_LINK = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lm
+SHLIB_LINK = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lm -Wl,--version-script=$(CURDIR)/src/exports.map
 
 EXTRA_CLEAN = test/unit/bin test/unit/obj test/fuzz/bin $(OBJS:.o=.d)
 

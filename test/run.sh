@@ -58,6 +58,16 @@ if ! { make -s clean >/dev/null && make -s PG_CFLAGS="$WERROR_CFLAGS" >/dev/null
 fi
 echo "built and installed pg_mlops $(sed -n "s/^default_version *= *'\(.*\)'/\1/p" pg_mlops.control)"
 
+# The library exports only what PostgreSQL looks up (src/exports.map): nothing of ours can clash
+# with PostGIS, GDAL or another library loaded beside it.
+exported=$(nm -D --defined-only pg_mlops.so | awk '{print $3}')
+stray=$(grep -vE '^(_PG_init|Pg_magic_func|pg_finfo_.*|mlops_.*)$' <<<"$exported")
+if [ -z "$stray" ] && grep -qx '_PG_init' <<<"$exported"; then
+  passed=$((passed + 1)); echo "ok   symbols: pg_mlops.so exports $(wc -l <<<"$exported") symbols, all _PG_init, Pg_magic_func, pg_finfo_* or mlops_*"
+else
+  failed=$((failed + 1)); failures+=("symbols"); echo "FAIL symbols: exported without the mlops_ prefix:"; echo "$stray" | head -20
+fi
+
 # A copy of the tree that the cluster owner can read and write: pg_regress writes its results
 # beside its inputs' directory and TAP tests refuse to run as root.
 STAGE=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_test.XXXXXX")
