@@ -286,106 +286,39 @@ curl_message(char *buf, size_t buflen, CURLcode res, const char *detail)
 }
 
 /*
- * url_scheme_prefix finds an RFC 3986 scheme ("ALPHA *( ALPHA / DIGIT / "+" /
- * "-" / "." ) ':'") at the start of url, so that a refusal can name it even
- * when libcurl cannot parse the rest.  Returns its length, 0 when none.
- */
-static size_t
-url_scheme_prefix(const char *url)
-{
-	size_t		n = 0;
-
-	if (!isalpha((unsigned char) url[0]))
-		return 0;
-	while (isalnum((unsigned char) url[n]) || url[n] == '+' || url[n] == '-' || url[n] == '.')
-		n++;
-	return url[n] == ':' ? n : 0;
-}
-
-/*
  * transfer_check_url accepts absolute http:// and https:// URLs with a host
  * and without userinfo, as libcurl's URL parser reads them (the same parser
- * the transfer uses).  The scheme is judged before the rest so that the
- * reason names it.  Credentials go in the options, never in a URL: a URL is
- * shown in results and logs.
+ * the transfer uses): netpolicy_check_url's rules without a policy, so that
+ * both say the same.  Credentials go in the options, never in a URL: a URL
+ * is shown in results and logs.  host, when given, receives the host.
  */
 bool
 transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t hostlen)
 {
 	CURLU	   *u;
-	CURLUcode	rc;
-	char	   *scheme = NULL;
 	char	   *h = NULL;
-	char	   *user = NULL;
-	size_t		slen;
 	bool		ok = false;
 
-	set_message(err, errlen, "%s", "");
 	if (host != NULL && hostlen > 0)
 		host[0] = '\0';
-
-	if (url == NULL || url[0] == '\0')
-	{
-		set_message(err, errlen, "empty url");
+	if (!netpolicy_check_url(NULL, url, err, errlen))
 		return false;
-	}
-
-	slen = url_scheme_prefix(url);
-	if (slen == 0)
-	{
-		set_message(err, errlen, "url has no scheme: only absolute http:// and https:// urls are allowed");
-		return false;
-	}
-	if (!((slen == 4 && strncasecmp(url, "http", 4) == 0) ||
-		  (slen == 5 && strncasecmp(url, "https", 5) == 0)))
-	{
-		char		name[32];
-		size_t		shown = slen < sizeof(name) ? slen : sizeof(name) - 1;
-
-		for (size_t i = 0; i < shown; i++)
-			name[i] = (char) tolower((unsigned char) url[i]);
-		name[shown] = '\0';
-		set_message(err, errlen, "url scheme \"%s\" is not allowed: only http and https", name);
-		return false;
-	}
-
+	if (host == NULL || hostlen == 0)
+		return true;
 	u = curl_url();
 	if (u == NULL)
-	{
 		set_message(err, errlen, "out of memory");
-		return false;
-	}
-	rc = curl_url_set(u, CURLUPART_URL, url, 0);
-	if (rc == CURLUE_NO_HOST)
+	else if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+			 curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK)
 		set_message(err, errlen, "url has no host");
-	else if (rc != CURLUE_OK)
-	{
-		char		why[128];
-
-		curl_message(why, sizeof(why), CURLE_OK, curl_url_strerror(rc));
-		set_message(err, errlen, "invalid url: %s", why);
-	}
-	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-			 (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0))
-		set_message(err, errlen, "url scheme \"%s\" is not allowed: only http and https",
-					scheme ? scheme : "");
-	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-			 curl_url_get(u, CURLUPART_PASSWORD, &user, 0) == CURLUE_OK)
-		set_message(err, errlen, "url must not hold a user name or password");
-	else if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || h[0] == '\0')
-		set_message(err, errlen, "url has no host");
-	else if (host != NULL && hostlen > 0 && strlen(h) >= hostlen)
+	else if (strlen(h) >= hostlen)
 		set_message(err, errlen, "url host name is too long");
 	else
 	{
-		if (host != NULL && hostlen > 0)
-			copy_text(host, hostlen, h);
+		copy_text(host, hostlen, h);
 		ok = true;
 	}
-
-	curl_free(scheme);
 	curl_free(h);
-	curl_free(user);
 	curl_url_cleanup(u);
 	return ok;
 }

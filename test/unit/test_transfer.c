@@ -969,9 +969,9 @@ test_check_url(void)
 	expect_url("mailto:a@example.com", false, "\"mailto\"");
 	expect_url("", false, "empty url");
 	expect_url(NULL, false, "empty url");
-	expect_url("example.com/x", false, "no scheme");
-	expect_url("/etc/passwd", false, "no scheme");
-	expect_url("//example.com/x", false, "no scheme");
+	expect_url("example.com/x", false, "not absolute");
+	expect_url("/etc/passwd", false, "not absolute");
+	expect_url("//example.com/x", false, "not absolute");
 	expect_url("http://", false, "no host");
 	expect_url("http://:80/x", false, "no host");
 	expect_url("http://exa mple.com/", false, "invalid url");
