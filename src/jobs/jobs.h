@@ -115,6 +115,9 @@ extern char *mlops_safe_path(Oid owner, const char *given, const char *what);
 extern char *mlops_credential_lookup(const char *name, Oid owner, Jsonb **secret, MemoryContext cxt);
 extern void mlops_credential_error(const char *name, Oid owner);
 extern char *mlops_scrub_paths(const char *msg);
+extern void mlops_check_remote_path(const char *value, const char *what);
+extern const char *mlops_secret_string(Jsonb *secret, const char *key);
+extern char *mlops_with_slash(const char *base);
 
 /* worker.c: one short transaction with SPI, for the worker and the kinds it runs */
 extern void mlops_begin_tx(void);

@@ -2,10 +2,13 @@
  *
  * kind_download.c
  *	  Job kind "download": {"url": "http(s)://...", "path": "relative/file",
- *	  "sha256": optional} fetches the URL into mlops.work_dir through the
- *	  worker's libcurl multi handle (transfer.c), via "<path>.part" renamed
- *	  when complete and checked.  The result holds size, sha256, content
- *	  type and HTTP status.
+ *	  "sha256": optional} fetches the URL into the owner's file area through
+ *	  the worker's libcurl multi handle (transfer.c), via "<path>.part"
+ *	  renamed when complete and checked.  Instead of "url", a download may
+ *	  name {"credential": ..., "object": "remote/path"}: the object is read
+ *	  from the credential's store (HTTP/WebDAV with basic or bearer
+ *	  authentication, S3 signed with SigV4), the way an upload writes it.
+ *	  The result holds size, sha256, content type and HTTP status.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,8 +26,9 @@ static JobOutcome DownloadRun(ClaimedJob *job, transfer_pool *pool, char **resul
 							  char **error, bool *retryable);
 static JobOutcome DownloadDone(int64 job_id, const transfer_result *r, char **result_json,
 							   char **error, bool *retryable);
+static void CredentialSource(ClaimedJob *job, transfer_opts *o);
 
-static const char *const DownloadKeys[] = {"url", "path", "sha256", NULL};
+static const char *const DownloadKeys[] = {"url", "credential", "object", "path", "sha256", NULL};
 
 const JobKind mlops_kind_download = {"download", DownloadKeys, DownloadValidate, DownloadRun, DownloadDone};
 
@@ -32,13 +36,65 @@ static void
 DownloadValidate(Jsonb *params, Oid owner)
 {
 	const char *sha = JsonbGetString(params, "sha256", false, "download");
+	const char *url = JsonbGetString(params, "url", false, "download");
+	const char *credential = JsonbGetString(params, "credential", false, "download");
+	const char *object = JsonbGetString(params, "object", false, "download");
 
-	mlops_check_url(JsonbGetString(params, "url", true, "download"));
+	if ((url != NULL) == (credential != NULL || object != NULL) ||
+		(url == NULL && (credential == NULL || object == NULL)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a download names either params.url or both params.credential and params.object")));
+	if (url != NULL)
+		mlops_check_url(url);
+	else
+	{
+		mlops_check_remote_path(object, "object");
+		if (mlops_credential_lookup(credential, owner, NULL, CurrentMemoryContext) == NULL)
+			mlops_credential_error(credential, owner);
+	}
 	(void) mlops_safe_path(owner, JsonbGetString(params, "path", true, "download"), "path");
 	if (sha != NULL && (strlen(sha) != 64 || strspn(sha, "0123456789abcdefABCDEF") != 64))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("params.sha256 must be 64 hexadecimal digits")));
+}
+
+/*
+ * CredentialSource reads the credential (in a short transaction of its own;
+ * it must still be granted to the job's owner) and sets the URL of the
+ * object and the authentication.  libcurl sends neither to another host a
+ * redirect leads to.
+ */
+static void
+CredentialSource(ClaimedJob *job, transfer_opts *o)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	const char *credential = JsonbGetString(job->params, "credential", true, "download");
+	const char *object = JsonbGetString(job->params, "object", true, "download");
+	Jsonb	   *secret = NULL;
+	char	   *kind;
+
+	mlops_check_remote_path(object, "object");
+	kind = mlops_credential_lookup(credential, job->submitted_by, &secret, cxt);
+	MemoryContextSwitchTo(cxt);
+	if (kind == NULL)
+		mlops_credential_error(credential, job->submitted_by);
+	if (strcmp(kind, "webdav") == 0 || strcmp(kind, "http") == 0)
+	{
+		o->url = psprintf("%s%s", mlops_with_slash(mlops_secret_string(secret, "url")), object);
+		o->username = mlops_secret_string(secret, "username");
+		o->password = mlops_secret_string(secret, "password");
+		o->bearer_token = mlops_secret_string(secret, "bearer_token");
+	}
+	else
+	{
+		o->url = psprintf("%s%s/%s", mlops_with_slash(mlops_secret_string(secret, "endpoint")),
+						  mlops_secret_string(secret, "bucket"), object);
+		o->s3_region = mlops_secret_string(secret, "region");
+		o->s3_access_key = mlops_secret_string(secret, "access_key");
+		o->s3_secret_key = mlops_secret_string(secret, "secret_key");
+	}
 }
 
 /*
@@ -68,7 +124,9 @@ DownloadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **err
 
 	memset(&o, 0, sizeof(o));
 	o.job_id = job->id;
-	o.url = JsonbGetString(job->params, "url", true, "download");
+	o.url = JsonbGetString(job->params, "url", false, "download");
+	if (o.url == NULL)
+		CredentialSource(job, &o);
 	o.dest_path = dest;
 	o.user_agent = "pg_mlops/" EXTVERSION;
 	o.expected_sha256 = JsonbGetString(job->params, "sha256", false, "download");

@@ -53,21 +53,6 @@ typedef struct PendingDelete
 static PendingDelete *Deletes = NULL;
 
 /*
- * CheckTarget: a relative remote path of safe characters, no "..".
- */
-static void
-CheckTarget(const char *target)
-{
-	if (target[0] == '\0' || target[0] == '/' ||
-		strspn(target, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~/-") != strlen(target) ||
-		strstr(target, "..") != NULL || strstr(target, "//") != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("params.target \"%s\" is not allowed", target),
-				 errdetail("A target is a relative path of letters, digits and . _ ~ / -, without \"..\".")));
-}
-
-/*
  * UploadValidate: a file of the owner's areas, a safe target, and a
  * credential granted to the owner.
  */
@@ -77,30 +62,11 @@ UploadValidate(Jsonb *params, Oid owner)
 	const char *credential = JsonbGetString(params, "credential", true, "upload");
 
 	(void) mlops_safe_path(owner, JsonbGetString(params, "path", true, "upload"), "path");
-	CheckTarget(JsonbGetString(params, "target", true, "upload"));
+	mlops_check_remote_path(JsonbGetString(params, "target", true, "upload"), "target");
 	(void) JsonbGetBool(params, "delete_after", false, "upload");
 	(void) JsonbGetBool(params, "sha256", false, "upload");
 	if (mlops_credential_lookup(credential, owner, NULL, CurrentMemoryContext) == NULL)
 		mlops_credential_error(credential, owner);
-}
-
-/* SecretString: a string of the secret, NULL when absent. */
-static const char *
-SecretString(Jsonb *secret, const char *key)
-{
-	JsonbValue *v = getKeyJsonValueFromContainer(&secret->root, key, strlen(key), NULL);
-
-	if (v == NULL || v->type != jbvString)
-		return NULL;
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
-static char *
-WithSlash(const char *base)
-{
-	size_t		len = strlen(base);
-
-	return len > 0 && base[len - 1] == '/' ? pstrdup(base) : psprintf("%s/", base);
 }
 
 /*
@@ -121,7 +87,7 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 	char		err[512];
 	List	   *mkcols = NIL;
 
-	CheckTarget(target);
+	mlops_check_remote_path(target, "target");
 	kind = mlops_credential_lookup(credential, job->submitted_by, &secret, cxt);
 	MemoryContextSwitchTo(cxt);
 	if (kind == NULL)
@@ -138,13 +104,13 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 	o.policy = mlops_net_policy();
 	if (strcmp(kind, "webdav") == 0 || strcmp(kind, "http") == 0)
 	{
-		char	   *base = WithSlash(SecretString(secret, "url"));
+		char	   *base = mlops_with_slash(mlops_secret_string(secret, "url"));
 
 		o.target = strcmp(kind, "webdav") == 0 ? UPLOAD_WEBDAV : UPLOAD_HTTP;
 		o.url = psprintf("%s%s", base, target);
-		o.username = SecretString(secret, "username");
-		o.password = SecretString(secret, "password");
-		o.bearer_token = SecretString(secret, "bearer_token");
+		o.username = mlops_secret_string(secret, "username");
+		o.password = mlops_secret_string(secret, "password");
+		o.bearer_token = mlops_secret_string(secret, "bearer_token");
 		if (o.target == UPLOAD_WEBDAV)
 		{
 			/* every parent collection of the target, outermost first */
@@ -154,18 +120,18 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 	}
 	else
 	{
-		const char *region = SecretString(secret, "region");
+		const char *region = mlops_secret_string(secret, "region");
 		JsonbValue *part = getKeyJsonValueFromContainer(&secret->root, "part_size_mb", 12, NULL);
 		int64		part_mb = 64;
 
 		if (part && part->type == jbvNumeric)
 			part_mb = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(part->val.numeric)));
 		o.target = UPLOAD_S3;
-		o.url = psprintf("%s%s/%s", WithSlash(SecretString(secret, "endpoint")),
-						 SecretString(secret, "bucket"), target);
+		o.url = psprintf("%s%s/%s", mlops_with_slash(mlops_secret_string(secret, "endpoint")),
+						 mlops_secret_string(secret, "bucket"), target);
 		o.s3_region = region ? region : "us-east-1";
-		o.s3_access_key = SecretString(secret, "access_key");
-		o.s3_secret_key = SecretString(secret, "secret_key");
+		o.s3_access_key = mlops_secret_string(secret, "access_key");
+		o.s3_secret_key = mlops_secret_string(secret, "secret_key");
 		o.s3_part_size = Max(part_mb, 5) * 1024 * 1024;
 	}
 	if (mkcols != NIL)

@@ -554,3 +554,41 @@ mlops_scrub_paths(const char *msg)
 	}
 	return buf.data;
 }
+
+/*
+ * mlops_check_remote_path: a path on a remote store (an upload's target, a
+ * download's object) is relative, of letters, digits and . _ ~ / -, with no
+ * ".." and no empty component, so it cannot leave the credential's base URL
+ * or bucket.
+ */
+void
+mlops_check_remote_path(const char *value, const char *what)
+{
+	if (value[0] == '\0' || value[0] == '/' ||
+		strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~/-") != strlen(value) ||
+		strstr(value, "..") != NULL || strstr(value, "//") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("params.%s \"%s\" is not allowed", what, value),
+				 errdetail("A remote path is relative, of letters, digits and . _ ~ / -, without \"..\".")));
+}
+
+/* mlops_secret_string: a string member of a credential's secret, NULL when absent. */
+const char *
+mlops_secret_string(Jsonb *secret, const char *key)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&secret->root, key, strlen(key), NULL);
+
+	if (v == NULL || v->type != jbvString)
+		return NULL;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* mlops_with_slash: a base URL that ends in "/". */
+char *
+mlops_with_slash(const char *base)
+{
+	size_t		len = strlen(base);
+
+	return len > 0 && base[len - 1] == '/' ? pstrdup(base) : psprintf("%s/", base);
+}

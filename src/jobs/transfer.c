@@ -151,6 +151,7 @@ typedef struct transfer_item
 	sha256_ctx	sha;
 	char		curl_error[CURL_ERROR_SIZE];
 	struct upload_state *up;	/* uploads only: the step machine; fd is the source */
+	struct curl_slist *dl_headers;	/* downloads: extra request headers (S3, bearer) */
 	int64_t		ul_now;			/* bytes sent of the current request's body */
 	transfer_result result;
 } transfer_item;
@@ -797,6 +798,7 @@ free_item(transfer_pool *pool, transfer_item *item)
 	if (item->dir_fd >= 0)
 		close(item->dir_fd);
 	netpolicy_free(item->policy);
+	curl_slist_free_all(item->dl_headers);	/* after the easy handle that used it */
 	free(item->dest_path);
 	free(item->part_path);
 	free(item);
@@ -1218,6 +1220,43 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 	SET(CURLOPT_XFERINFODATA, (void *) item);
 	if (opts->max_bytes > 0)
 		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) opts->max_bytes);
+	/* credentials; libcurl keeps them from hosts a redirect leads to */
+	if (opts->s3_access_key != NULL)
+	{
+		char		sig[160];
+
+		snprintf(sig, sizeof(sig), "aws:amz:%s:s3", opts->s3_region ? opts->s3_region : "us-east-1");
+		SET(CURLOPT_AWS_SIGV4, sig);
+		SET(CURLOPT_USERNAME, opts->s3_access_key);
+		SET(CURLOPT_PASSWORD, opts->s3_secret_key ? opts->s3_secret_key : "");
+		/* the payload hash of a GET: the empty body's */
+		item->dl_headers = curl_slist_append(NULL, "x-amz-content-sha256: "
+											 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	}
+	else if (opts->username != NULL)
+	{
+		SET(CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+		SET(CURLOPT_USERNAME, opts->username);
+		SET(CURLOPT_PASSWORD, opts->password ? opts->password : "");
+	}
+	else if (opts->bearer_token != NULL)
+	{
+		char	   *line = malloc(strlen(opts->bearer_token) + 32);
+
+		if (line != NULL)
+		{
+			sprintf(line, "Authorization: Bearer %s", opts->bearer_token);
+			item->dl_headers = curl_slist_append(NULL, line);
+			explicit_bzero(line, strlen(line));
+			free(line);
+		}
+		if (item->dl_headers == NULL)
+			rc = CURLE_OUT_OF_MEMORY;
+	}
+	if (opts->s3_access_key != NULL && item->dl_headers == NULL)
+		rc = CURLE_OUT_OF_MEMORY;
+	if (item->dl_headers != NULL)
+		SET(CURLOPT_HTTPHEADER, item->dl_headers);
 	return rc;
 }
 

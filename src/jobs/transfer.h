@@ -52,6 +52,14 @@ typedef struct transfer_opts
 	long		low_speed_time_s;
 	int64_t		max_bytes;		/* 0: unlimited; larger bodies fail (not retryable) */
 	long		max_redirects;	/* redirects are followed to http/https only */
+	/* credentials (a granted storage credential), all NULL for a public URL; never sent to
+	 * another host a redirect leads to */
+	const char *username;		/* basic auth (HTTP, WebDAV) */
+	const char *password;
+	const char *bearer_token;	/* HTTP: Authorization: Bearer */
+	const char *s3_region;		/* S3: the GET is signed with SigV4 */
+	const char *s3_access_key;
+	const char *s3_secret_key;
 	const netpolicy *policy;	/* hosts and networks to check, or NULL: none;
 								 * copied by transfer_start */
 } transfer_opts;

@@ -154,6 +154,9 @@ grep -q 'credential "dav" does not exist or is not granted to role "bob"' <<<"$o
 ok $? "bob cannot use a credential not granted to him"
 out2=$(job bob upload '{"path": "x.zip", "credential": "nope", "target": "x.zip"}')
 is "$(sed 's/"nope"/"dav"/' <<<"$out2")" "$out" "an unknown credential and an ungranted one give the same error"
+out=$(job bob download '{"credential": "dav", "object": "x.zip", "path": "x.zip"}')
+grep -q 'credential "dav" does not exist or is not granted to role "bob"' <<<"$out"
+ok $? "bob cannot download with a credential not granted to him"
 id=$(job alice download "{\"url\": \"$BASE/file/1000/alice\", \"path\": \"mine/data.bin\"}")
 is "$(finish alice "$id" | cut -d'|' -f1)" succeeded "alice downloads into her own area"
 [ -f "$WORK/roles/$alice_oid/mine/data.bin" ]

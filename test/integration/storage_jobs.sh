@@ -2,7 +2,8 @@
 # storage_jobs.sh — package, extract and upload jobs run by the worker against a real nginx with
 # WebDAV and basic auth: a folder packaged into a timestamped zip (UTC), the zip extracted back
 # byte-identical, the zip uploaded into nested WebDAV folders and deleted locally only after the
-# upload succeeded; a wrong password fails the job and keeps the file; uploads to s3rver, single
+# upload succeeded; a wrong password fails the job and keeps the file; downloads read objects back
+# with the same credentials; uploads to s3rver, single
 # and multipart, and a multipart upload cancelled mid-way aborted on the server; hostile archives
 # (zip slip, absolute path, symbolic link, a zip bomb) are refused with nothing left behind.
 set -uo pipefail
@@ -77,6 +78,24 @@ out=$(job upload '{"path": "plain.bin", "credential": "dav", "target": "plain/b.
 grep -q '"sha256": null' <<<"$out"
 ok $? "upload: no sha256 in the result unless asked"
 
+# download with a credential: the object read back from the same WebDAV store, authenticated
+out=$(job download '{"credential": "dav", "object": "plain/a.bin", "path": "back/a.bin"}')
+is "${out%%|*}" succeeded "download with a credential: plain/a.bin from WebDAV"
+ok $(cmp -s "$work/plain.bin" "$work/back/a.bin"; echo $?) "download with a credential: byte-identical to what was uploaded"
+out=$(job download '{"credential": "dav-wrong", "object": "plain/a.bin", "path": "back/wrong.bin"}')
+is "${out%%|*}" failed "download with a wrong password fails ($(cut -d'|' -f2 <<<"$out" | cut -c1-60))"
+ok $([ ! -e "$work/back/wrong.bin" ] && [ ! -e "$work/back/wrong.bin.part" ]; echo $?) "download with a wrong password: no file, no .part"
+ok $(! grep -q 'looking-glass\|wonderland' <<<"$out"; echo $?) "download with a credential: no password in the job row"
+err=$(psql -XAtq -c "SELECT mlops.submit_job('download', '{\"url\": \"$NGINX_URL/dav/plain/a.bin\", \"credential\": \"dav\", \"object\": \"plain/a.bin\", \"path\": \"x\"}')" 2>&1)
+grep -q 'either params.url or both params.credential and params.object' <<<"$err"
+ok $? "download: url together with credential is refused at submit"
+err=$(psql -XAtq -c "SELECT mlops.submit_job('download', '{\"credential\": \"dav\", \"object\": \"../../etc/passwd\", \"path\": \"x\"}')" 2>&1)
+grep -q 'params.object "../../etc/passwd" is not allowed' <<<"$err"
+ok $? "download: an object with .. is refused at submit"
+err=$(psql -XAtq -c "SELECT mlops.submit_job('download', '{\"credential\": \"nope\", \"object\": \"a\", \"path\": \"x\"}')" 2>&1)
+grep -q 'nope' <<<"$err" && ! grep -q '^[0-9]' <<<"$err"
+ok $? "download: an unknown credential is refused at submit"
+
 # S3 through the worker: a single PUT and a multipart upload (part size 5 MiB) to s3rver
 if s3rver_start models; then
   psql -XAtq -o /dev/null -c "SELECT mlops.set_credential('s3', 's3', jsonb_build_object('endpoint', '$S3RVER_URL', 'bucket', 'models', 'region', 'us-east-1', 'access_key', '$S3RVER_ACCESS_KEY', 'secret_key', '$S3RVER_SECRET_KEY', 'part_size_mb', 5))"
@@ -87,6 +106,9 @@ if s3rver_start models; then
     curl -sf "$S3RVER_URL/models/runs/r1/$f" -o "$served/$f.back"
     ok $(cmp -s "$work/$f" "$served/$f.back"; echo $?) "upload to S3: $f reads back byte-identical"
   done
+  out=$(job download '{"credential": "s3", "object": "runs/r1/weights.bin", "path": "back/weights.bin"}')
+  is "${out%%|*}" succeeded "download with an S3 credential (SigV4-signed GET)"
+  ok $(cmp -s "$work/weights.bin" "$work/back/weights.bin"; echo $?) "download from S3: byte-identical"
   ok $(! grep -q "$S3RVER_SECRET_KEY" <<<"$(psql -XAtc "SELECT string_agg(coalesce(error, '') || result::text, ' ') FROM mlops.jobs")"; echo $?) \
     "upload to S3: no secret in any job row"
 
