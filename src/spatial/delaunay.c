@@ -43,6 +43,7 @@
  *	  Pure C: no PostgreSQL headers; malloc/free.
  */
 #include "spatial/delaunay.h"
+#include "spatial/parallel.h"
 
 #include <math.h>
 #include <stdbool.h>

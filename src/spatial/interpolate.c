@@ -116,6 +116,7 @@
  *	  Pure C: no PostgreSQL headers; malloc/free.
  */
 #include "spatial/interpolate.h"
+#include "spatial/parallel.h"
 
 #include <float.h>
 #include <math.h>
@@ -1281,12 +1282,6 @@ nn_knn(const nn_grid *b, const double *dy2, int jq, int kq, double dxq2,
  */
 #define IDW_NEAR_R2 1e-4
 
-/*
- * Per-thread scratch slices are this many elements longer than needed, so
- * that two threads never write to the same cache line.
- */
-#define SCRATCH_PAD 16
-
 /* Weights each SIMD lane sums in float before adding them to double sums. */
 #define IDW_K		16
 
@@ -1362,8 +1357,8 @@ typedef struct idw_all_ctx
 	idw_simd	vs;
 	double		inv_sx2;		/* 1 / sx^2: real to cell units, squared */
 	/* per-thread scratch: slice tid of each, nstride or wstride elements */
-	size_t		nstride;		/* n + SCRATCH_PAD */
-	size_t		wstride;		/* width + SCRATCH_PAD */
+	size_t		nstride;		/* n + PAR_SCRATCH_PAD */
+	size_t		wstride;		/* width + PAR_SCRATCH_PAD */
 	double	   *rowdy2;			/* n: (y - cy)^2 + s^2 of the row */
 	size_t	   *cand;			/* n: candidates of the row, input order */
 	float	   *dy2f;			/* n (SIMD): rowdy2 in cell units */
@@ -1383,19 +1378,7 @@ typedef struct idw_all_ctx
 
 /* Doubles of per-thread far-field scratch: N, D; two of 16 x 64; two tiles. */
 #define FF_BUF_LEN (2 * IDW_FF_NODES * IDW_FF_NODES + 2 * IDW_FF_NODES * IDW_FF_TILE + \
-					2 * IDW_FF_TILE * IDW_FF_TILE + SCRATCH_PAD)
-
-/*
- * fill_nodata sets all cells of the grid to nodata.
- */
-static void
-fill_nodata(const interp_grid *g, double nodata, double *out)
-{
-	size_t		cells = (size_t) g->width * (size_t) g->height;
-
-	for (size_t c = 0; c < cells; c++)
-		out[c] = nodata;
-}
+					2 * IDW_FF_TILE * IDW_FF_TILE + PAR_SCRATCH_PAD)
 
 /*
  * idw_class picks how weights are computed for a power.
@@ -2609,9 +2592,9 @@ idw_all(const interp_points *p, const interp_grid *g, const idw_options *o,
 		c.ff_scale = 1.0 / g->sx;
 	}
 
-	c.nstride = n + SCRATCH_PAD;
-	c.wstride = width + SCRATCH_PAD;
-	if (n > SIZE_MAX / (3 * sizeof(double)) / threads - SCRATCH_PAD)
+	c.nstride = n + PAR_SCRATCH_PAD;
+	c.wstride = width + PAR_SCRATCH_PAD;
+	if (n > SIZE_MAX / (3 * sizeof(double)) / threads - PAR_SCRATCH_PAD)
 		st = INTERP_NOMEM;
 	else
 	{
@@ -2660,10 +2643,10 @@ typedef struct idw_nn_ctx
 	const idw_options *o;
 	const kdtree *t;			/* the k-d tree, when the bucket grid is not used */
 	nn_grid		b;
-	size_t		rstride;		/* b.nrows + SCRATCH_PAD */
+	size_t		rstride;		/* b.nrows + PAR_SCRATCH_PAD */
 	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
 	size_t		k;				/* neighbours asked for */
-	size_t		kstride;		/* k + SCRATCH_PAD: per-thread slices of idx and d2 */
+	size_t		kstride;		/* k + PAR_SCRATCH_PAD: per-thread slices of idx and d2 */
 	size_t		min_points;
 	double		s2;
 	double		half;
@@ -2799,9 +2782,9 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 	c.s2 = o->smoothing * o->smoothing;
 	c.half = o->power / 2.0;
 	c.cls = idw_class(o->power);
-	if (c.k > SIZE_MAX / sizeof(double) / threads - SCRATCH_PAD)
+	if (c.k > SIZE_MAX / sizeof(double) / threads - PAR_SCRATCH_PAD)
 		return INTERP_NOMEM;
-	c.kstride = c.k + SCRATCH_PAD;
+	c.kstride = c.k + PAR_SCRATCH_PAD;
 	c.r2 = o->radius > 0 ? o->radius * o->radius : INFINITY;
 
 	/* the bucket grid when the points suit it, else the k-d tree */
@@ -2810,7 +2793,7 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 		return st;
 	if (st == INTERP_OK)
 	{
-		c.rstride = (size_t) c.b.nrows + SCRATCH_PAD;
+		c.rstride = (size_t) c.b.nrows + PAR_SCRATCH_PAD;
 		c.dy2 = malloc(threads * c.rstride * sizeof(double));
 		st = c.dy2 == NULL ? INTERP_NOMEM : INTERP_OK;
 	}
@@ -2848,7 +2831,7 @@ interp_idw(const interp_points *p, const interp_grid *g, const idw_options *o,
 		return INTERP_OK;
 	if (p->n == 0)
 	{
-		fill_nodata(g, o->nodata, out);
+		grid_fill(g, o->nodata, out);
 		return INTERP_OK;
 	}
 	if (o->radius > 0 || o->max_points > 0)
@@ -2865,7 +2848,7 @@ typedef struct nearest_ctx
 	const kdtree *t;			/* the k-d tree, when the bucket grid is not used */
 	nn_grid		b;
 	double		r2;				/* radius^2, INFINITY for no radius */
-	size_t		rstride;		/* b.nrows + SCRATCH_PAD */
+	size_t		rstride;		/* b.nrows + PAR_SCRATCH_PAD */
 	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
 	double	   *out;
 } nearest_ctx;
@@ -3015,7 +2998,7 @@ interp_nearest(const interp_points *p, const interp_grid *g, const nearest_optio
 		return INTERP_OK;
 	if (p->n == 0)
 	{
-		fill_nodata(g, o->nodata, out);
+		grid_fill(g, o->nodata, out);
 		return INTERP_OK;
 	}
 	memset(&c, 0, sizeof(c));
@@ -3033,7 +3016,7 @@ interp_nearest(const interp_points *p, const interp_grid *g, const nearest_optio
 	{
 		size_t		threads = (size_t) par_threads(exec, g->height);
 
-		c.rstride = (size_t) c.b.nrows + SCRATCH_PAD;
+		c.rstride = (size_t) c.b.nrows + PAR_SCRATCH_PAD;
 		c.dy2 = malloc(threads * c.rstride * sizeof(double));
 		if (c.dy2 == NULL)
 			st = INTERP_NOMEM;

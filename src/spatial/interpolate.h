@@ -2,9 +2,7 @@
  * interpolate.h
  *	  Kernel: interpolation of scattered points (x, y, value) onto a regular
  *	  grid, for mlops.interpolate_raster.  Pure C: no PostgreSQL headers.
- *	  The grid is north-up: cell (col, row) has its centre at
- *	  (ulx + (col + 0.5) * sx, uly + (row + 0.5) * sy) with sy < 0 as in
- *	  PostGIS rasters; out is row-major, width * height doubles.
+ *	  Grid and point conventions are grid.h's.
  *	  Semantics follow GDAL's gdal_grid algorithms (what PostGIS's
  *	  ST_InterpolateRaster calls), so that the values agree to 1e-4 relative
  *	  on float32 bands.
@@ -15,25 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "spatial/parallel.h"
-
-typedef struct interp_grid
-{
-	double		ulx;
-	double		uly;
-	double		sx;				/* > 0 */
-	double		sy;				/* < 0 */
-	int			width;
-	int			height;
-} interp_grid;
-
-typedef struct interp_points
-{
-	const double *x;
-	const double *y;
-	const double *v;
-	size_t		n;
-} interp_points;
+#include "spatial/grid.h"
 
 /* GDAL "invdist" (no radius / max_points) and "invdistnn" (radius, max_points, min_points). */
 typedef struct idw_options
@@ -67,7 +47,7 @@ extern size_t kdtree_nearest_k(const kdtree *t, double x, double y, size_t k, do
 
 /*
  * interp_idw / interp_nearest fill out (width * height doubles); they return
- * INTERP_OK, INTERP_NOMEM or INTERP_CANCELLED (see parallel.h).  exec may
+ * INTERP_OK, INTERP_NOMEM or INTERP_CANCELLED (see grid.h).  exec may
  * be NULL: one thread, no cancel.
  */
 extern interp_status interp_idw(const interp_points *p, const interp_grid *g, const idw_options *o,

@@ -40,6 +40,8 @@
  *	  libc/libm.
  */
 #include "spatial/kriging.h"
+#include "spatial/interpolate.h"
+#include "spatial/parallel.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -165,7 +167,6 @@ static bool thread_grow(krig_thread *th, size_t m);
 static bool thread_grow_vectors(krig_thread *th, size_t m);
 static bool local_rows(void *ctx, int tid, int row0, int row1);
 static bool global_rows(void *ctx, int tid, int row0, int row1);
-static void fill_all(const interp_grid *g, double value, double *out);
 static double fit_sse(const double *h, const double *g, const double *w, int n, vario_model model,
 					  double a, double *c0, double *c);
 static bool finite_points(const interp_points *p, double **x, double **y, double **v, size_t *n);
@@ -808,18 +809,6 @@ factor_system(const krig_cov *c, const double *x, const double *y, const size_t 
 }
 
 /*
- * fill_all sets every cell of the grid to value.
- */
-static void
-fill_all(const interp_grid *g, double value, double *out)
-{
-	size_t		cells = (size_t) g->width * (size_t) g->height;
-
-	for (size_t i = 0; i < cells; i++)
-		out[i] = value;
-}
-
-/*
  * thread_grow_vectors makes room in th->rhs and th->r for systems of m
  * points (m + 1 entries); false when out of memory.  Only ever grows.
  */
@@ -1269,9 +1258,9 @@ interp_kriging(const interp_points *p, const interp_grid *g, const kriging_optio
 		return INTERP_OK;
 	if (!variogram_valid(&o->v, NULL))
 	{
-		fill_all(g, o->nodata, out);
+		grid_fill(g, o->nodata, out);
 		if (variance != NULL)
-			fill_all(g, o->nodata, variance);
+			grid_fill(g, o->nodata, variance);
 		return INTERP_OK;
 	}
 	if (!pts_prepare(p, &k))
@@ -1279,9 +1268,9 @@ interp_kriging(const interp_points *p, const interp_grid *g, const kriging_optio
 	if (k.n == 0)
 	{
 		pts_free(&k);
-		fill_all(g, o->nodata, out);
+		grid_fill(g, o->nodata, out);
 		if (variance != NULL)
-			fill_all(g, o->nodata, variance);
+			grid_fill(g, o->nodata, variance);
 		return INTERP_OK;
 	}
 	global = o->max_points <= 0 && !(o->radius > 0.0);

@@ -3,12 +3,12 @@
  *	  Kernel: ordinary kriging of scattered points onto a regular grid, the
  *	  "kriging" method of mlops.interpolate_raster, with a variogram that is
  *	  given (nugget, sill, range) or fitted from the data.  Pure C: no
- *	  PostgreSQL headers.  Grid and point conventions are interpolate.h's.
+ *	  PostgreSQL headers.  Grid and point conventions are grid.h's.
  */
 #ifndef MLOPS_KRIGING_H
 #define MLOPS_KRIGING_H
 
-#include "spatial/interpolate.h"
+#include "spatial/grid.h"
 
 typedef enum vario_model
 {
