@@ -775,15 +775,6 @@ kd_nearest1(const kdtree *t, double qx, double qy, double *bd, size_t *bi, size_
  * holds without -march / -mfma flags, as the house builds.)
  */
 
-/*
- * interp_nearest_path forces the search structure of the nearest and
- * invdistnn gridders: 0 lets them choose, 1 the bucket grid whenever the
- * input is finite (whether or not it suits the points), 2 the k-d tree.  A
- * knob for the unit tests and benchmarks, like interp_idw_simd_cap; not in
- * the header, not to be changed while a gridder runs.
- */
-int			interp_nearest_path = 0;
-
 /* Points per bucket the nearest gridder aims at, on uniform data. */
 #define NN_PER_BUCKET	1.5
 
@@ -894,11 +885,11 @@ nn_grid_free(nn_grid *b)
  * nn_grid_build sorts the n (> 0) points into buckets.  Returns INTERP_OK,
  * INTERP_NOMEM, or INTERP_TOO_LARGE when the grid does not suit the input
  * (the caller then uses the k-d tree): a coordinate or the extent is not
- * finite, the points lie on a line along an axis, crowd into few buckets
- * or leave many empty.
+ * finite, or, unless search forces the grid, the points lie on a line
+ * along an axis, crowd into few buckets or leave many empty.
  */
 static interp_status
-nn_grid_build(const interp_points *p, nn_grid *b)
+nn_grid_build(const interp_points *p, interp_search search, nn_grid *b)
 {
 	size_t		n = p->n;
 	double		xmin = INFINITY,
@@ -966,7 +957,7 @@ nn_grid_build(const interp_points *p, nn_grid *b)
 	 * buckets, which a search off the line crosses by the dozen: the tree
 	 * does better there.
 	 */
-	if (interp_nearest_path == 0 && nbuckets > 16 && (b->ncols == 1 || b->nrows == 1))
+	if (search == INTERP_SEARCH_AUTO && nbuckets > 16 && (b->ncols == 1 || b->nrows == 1))
 		return INTERP_TOO_LARGE;
 
 	b->ex = malloc(((size_t) b->ncols + 1) * sizeof(double));
@@ -1002,7 +993,7 @@ nn_grid_build(const interp_points *p, nn_grid *b)
 		occ += (double) b->start[k + 1] * (double) b->start[k + 1];
 		empty += b->start[k + 1] == 0;
 	}
-	if (interp_nearest_path == 0 &&
+	if (search == INTERP_SEARCH_AUTO &&
 		(occ > NN_MAX_OCCUPANCY * (double) n || empty > NN_MAX_EMPTY * (double) nbuckets))
 	{
 		free(where);
@@ -1029,14 +1020,14 @@ nn_grid_build(const interp_points *p, nn_grid *b)
 }
 
 /*
- * nn_grid_try builds the bucket grid for a search over grid g, unless the
- * knob interp_nearest_path says the tree, or a cell centre is not finite
+ * nn_grid_try builds the bucket grid for a search over grid g, unless
+ * search says the tree, or a cell centre is not finite
  * (the searches compute in the grid's coordinates), or nn_grid_build
  * declines.  Returns INTERP_OK (b built), INTERP_NOMEM, or
  * INTERP_TOO_LARGE (use the k-d tree).
  */
 static interp_status
-nn_grid_try(const interp_points *p, const interp_grid *g, nn_grid *b)
+nn_grid_try(const interp_points *p, const interp_grid *g, interp_search search, nn_grid *b)
 {
 	/* the extreme cell centres: finite ones make every one finite */
 	double		cx0 = g->ulx + 0.5 * g->sx;
@@ -1045,10 +1036,10 @@ nn_grid_try(const interp_points *p, const interp_grid *g, nn_grid *b)
 	double		cy1 = g->uly + (g->height - 0.5) * g->sy;
 
 	memset(b, 0, sizeof(*b));
-	if (interp_nearest_path == 2 || p->n == 0 || p->n > UINT32_MAX ||
+	if (search == INTERP_SEARCH_TREE || p->n == 0 || p->n > UINT32_MAX ||
 		!(isfinite(cx0) && isfinite(cx1) && isfinite(cy0) && isfinite(cy1)))
 		return INTERP_TOO_LARGE;
-	return nn_grid_build(p, b);
+	return nn_grid_build(p, search, b);
 }
 
 /*
@@ -1300,27 +1291,6 @@ nn_knn(const nn_grid *b, const double *dy2, int jq, int kq, double dxq2,
 #define IDW_FF_MIN_POINTS 256
 #define IDW_FF_MIN_TILES 16
 
-/*
- * interp_idw_far_field forces the far field of invdist: 0 lets idw_all
- * choose, 1 uses it whenever the SIMD path and the power allow, 2 never.
- * A knob for the unit tests and benchmarks, like interp_idw_simd_cap; not in
- * the header, not to be changed while a gridder runs.
- */
-int			interp_idw_far_field = 0;
-
-/* Instruction sets of the invdist inner loop. */
-#define IDW_SIMD_NONE	0
-#define IDW_SIMD_AVX2	1
-#define IDW_SIMD_AVX512 2
-
-/*
- * interp_idw_simd_cap caps the instruction set interp_idw may use
- * (IDW_SIMD_NONE: the double loop only).  A knob for the unit tests and
- * benchmarks, which check every path on one machine; not in the header,
- * not to be changed while a gridder runs.
- */
-int			interp_idw_simd_cap = IDW_SIMD_AVX512;
-
 /* How a weight is computed from r2 = d^2 + s^2. */
 typedef enum idw_wclass
 {
@@ -1332,7 +1302,7 @@ typedef enum idw_wclass
 } idw_wclass;
 
 /* What the SIMD invdist loops read, shared by all threads. */
-typedef struct idw_simd
+typedef struct idw_simd_in
 {
 	float	   *xh;				/* X = (x - ulx) / sx - 0.5 rounded to a multiple of 2^-k */
 	float	   *xl;				/* X - xh */
@@ -1340,7 +1310,7 @@ typedef struct idw_simd
 	float		h;				/* power / 2 */
 	float		hh;				/* h rounded to a multiple of 2^-11: hh * exponent is exact */
 	float		hl;				/* h - hh */
-} idw_simd;
+} idw_simd_in;
 
 /* One invdist computation (idw_all), shared by its threads. */
 typedef struct idw_all_ctx
@@ -1353,8 +1323,8 @@ typedef struct idw_all_ctx
 	idw_wclass	cls;
 	bool		can_snap;		/* GDAL's power-2-with-smoothing path never snaps */
 	double		cand_r2;		/* points with dy^2 + s^2 below this need a look per cell */
-	int			simd;			/* IDW_SIMD_* */
-	idw_simd	vs;
+	idw_simd	simd;			/* the loop that runs: IDW_SIMD_NONE, _AVX2 or _AVX512 */
+	idw_simd_in vs;
 	double		inv_sx2;		/* 1 / sx^2: real to cell units, squared */
 	/* per-thread scratch: slice tid of each, nstride or wstride elements */
 	size_t		nstride;		/* n + PAR_SCRATCH_PAD */
@@ -1664,7 +1634,7 @@ idw_w512(idw_wclass cls, __m512 r2, __m512 h, __m512 hh, __m512 hl)
  * Lanes past the row's end are computed and dropped.
  */
 IDW_INLINE IDW_T512 void
-idw_block512(idw_wclass cls, int nb, const idw_simd *s, const float *dy2, size_t n,
+idw_block512(idw_wclass cls, int nb, const idw_simd_in *s, const float *dy2, size_t n,
 			 int col0, int width, double nodata, double *orow)
 {
 	const float *xh = s->xh;
@@ -1745,7 +1715,7 @@ idw_block512(idw_wclass cls, int nb, const idw_simd *s, const float *dy2, size_t
  * idw_row512_cls computes a row in blocks of 64 cells, then 16.
  */
 IDW_INLINE IDW_T512 void
-idw_row512_cls(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
+idw_row512_cls(idw_wclass cls, const idw_simd_in *s, const float *dy2, size_t n,
 			   int width, double nodata, double *orow)
 {
 	int			col0 = 0;
@@ -1760,7 +1730,7 @@ idw_row512_cls(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
  * idw_row_avx512 computes every cell of a row with AVX-512.
  */
 static IDW_T512 void
-idw_row_avx512(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
+idw_row_avx512(idw_wclass cls, const idw_simd_in *s, const float *dy2, size_t n,
 			   int width, double nodata, double *orow)
 {
 	switch (cls)
@@ -1882,7 +1852,7 @@ idw_w256(idw_wclass cls, __m256 r2, __m256 h, __m256 hh, __m256 hl)
  * idw_block256 is idw_block512 with 8 cells a vector and nb in 1..2.
  */
 IDW_INLINE IDW_T256 void
-idw_block256(idw_wclass cls, int nb, const idw_simd *s, const float *dy2, size_t n,
+idw_block256(idw_wclass cls, int nb, const idw_simd_in *s, const float *dy2, size_t n,
 			 int col0, int width, double nodata, double *orow,
 			 const double *ffn, const double *ffd)
 {
@@ -1968,7 +1938,7 @@ idw_block256(idw_wclass cls, int nb, const idw_simd *s, const float *dy2, size_t
  * idw_row256_cls computes a row in blocks of 16 cells, then 8.
  */
 IDW_INLINE IDW_T256 void
-idw_row256_cls(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
+idw_row256_cls(idw_wclass cls, const idw_simd_in *s, const float *dy2, size_t n,
 			   int width, double nodata, double *orow)
 {
 	int			col0 = 0;
@@ -1983,7 +1953,7 @@ idw_row256_cls(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
  * idw_row_avx2 computes every cell of a row with AVX2 and FMA.
  */
 static IDW_T256 void
-idw_row_avx2(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
+idw_row_avx2(idw_wclass cls, const idw_simd_in *s, const float *dy2, size_t n,
 			 int width, double nodata, double *orow)
 {
 	switch (cls)
@@ -2012,7 +1982,7 @@ idw_row_avx2(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
  * field's sums ffn/ffd (indexed from col0).
  */
 IDW_INLINE IDW_T256 void
-idw_tile_row256_cls(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
+idw_tile_row256_cls(idw_wclass cls, const idw_simd_in *s, const float *dy2, size_t n,
 					int col0, int col1, double nodata, double *orow,
 					const double *ffn, const double *ffd)
 {
@@ -2025,7 +1995,7 @@ idw_tile_row256_cls(idw_wclass cls, const idw_simd *s, const float *dy2, size_t 
  * time.
  */
 static IDW_T256 void
-idw_tile_row_avx2(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
+idw_tile_row_avx2(idw_wclass cls, const idw_simd_in *s, const float *dy2, size_t n,
 				  int col0, int col1, double nodata, double *orow,
 				  const double *ffn, const double *ffd)
 {
@@ -2141,12 +2111,12 @@ ff_nodes_avx2(idw_wclass cls, const double *fx, const double *fy, const double *
 
 /*
  * idw_simd_level is the best instruction set for the invdist loop on this
- * CPU (and OS), capped by interp_idw_simd_cap.
+ * CPU (and OS), capped by cap (IDW_SIMD_BEST: no cap).
  */
-static int
-idw_simd_level(void)
+static idw_simd
+idw_simd_level(idw_simd cap)
 {
-	int			level = IDW_SIMD_NONE;
+	idw_simd	level = IDW_SIMD_NONE;
 
 #ifdef IDW_X86
 	__builtin_cpu_init();
@@ -2157,7 +2127,7 @@ idw_simd_level(void)
 			level = IDW_SIMD_AVX512;
 	}
 #endif
-	return level < interp_idw_simd_cap ? level : interp_idw_simd_cap;
+	return cap != IDW_SIMD_BEST && cap < level ? cap : level;
 }
 
 /*
@@ -2379,7 +2349,7 @@ idw_tile(const idw_all_ctx *c, int tid, int tr0, int tr1, int tc0, int tc1)
 	double		far2 = reach * reach;
 	size_t		nnear = 0,
 				nfar = 0;
-	idw_simd	vs = c->vs;
+	idw_simd_in vs = c->vs;
 
 	for (size_t i = 0; i < n; i++)
 	{
@@ -2569,7 +2539,7 @@ idw_all(const interp_points *p, const interp_grid *g, const idw_options *o,
 	c.can_snap = !(o->power == 2.0 && c.s2 > 0);
 	c.cand_r2 = c.can_snap ? GDAL_SNAP_R2 : 0.0;
 	c.inv_sx2 = 1.0 / (g->sx * g->sx);
-	c.simd = idw_simd_level();
+	c.simd = idw_simd_level(o->simd);
 	if (c.simd != IDW_SIMD_NONE && !idw_simd_prepare(&c, o->power, &nomem))
 		c.simd = IDW_SIMD_NONE;
 	if (nomem)
@@ -2578,12 +2548,12 @@ idw_all(const interp_points *p, const interp_grid *g, const idw_options *o,
 		c.cand_r2 = fmax(c.cand_r2, IDW_NEAR_R2 * g->sx * g->sx);
 
 	/* the far field: powers 1 to 4 on the SIMD path, when there is enough to gain */
-	if (c.simd != IDW_SIMD_NONE && c.cls != IDW_W_POW && interp_idw_far_field != 2)
+	if (c.simd != IDW_SIMD_NONE && c.cls != IDW_W_POW && o->far_field != IDW_FAR_NEVER)
 	{
 		size_t		tiles = (size_t) ((g->width + IDW_FF_TILE - 1) / IDW_FF_TILE) *
 			(size_t) ((g->height + IDW_FF_TILE - 1) / IDW_FF_TILE);
 
-		c.tiles = interp_idw_far_field == 1 ||
+		c.tiles = o->far_field == IDW_FAR_ALWAYS ||
 			(n >= IDW_FF_MIN_POINTS && tiles >= IDW_FF_MIN_TILES);
 	}
 	if (c.tiles)
@@ -2788,7 +2758,7 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 	c.r2 = o->radius > 0 ? o->radius * o->radius : INFINITY;
 
 	/* the bucket grid when the points suit it, else the k-d tree */
-	st = nn_grid_try(p, g, &c.b);
+	st = nn_grid_try(p, g, o->search, &c.b);
 	if (st == INTERP_NOMEM)
 		return st;
 	if (st == INTERP_OK)
@@ -3009,7 +2979,7 @@ interp_nearest(const interp_points *p, const interp_grid *g, const nearest_optio
 	c.r2 = o->radius > 0 ? o->radius * o->radius : INFINITY;
 
 	/* the bucket grid when the points suit it, else the k-d tree */
-	st = nn_grid_try(p, g, &c.b);
+	st = nn_grid_try(p, g, o->search, &c.b);
 	if (st == INTERP_NOMEM)
 		return st;
 	if (st == INTERP_OK)
