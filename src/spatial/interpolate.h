@@ -69,19 +69,6 @@ typedef struct nearest_options
 	interp_search search;		/* 0: the gridder's choice */
 } nearest_options;
 
-typedef struct kdtree kdtree;
-
-/* kdtree_build indexes the points (copying coordinates); NULL when out of memory. */
-extern kdtree *kdtree_build(const double *x, const double *y, size_t n);
-extern void kdtree_free(kdtree *t);
-
-/*
- * kdtree_nearest_k writes to idx/d2 the k nearest points to (x, y) within
- * radius (0: unlimited), nearest first, ties by index; returns how many.
- */
-extern size_t kdtree_nearest_k(const kdtree *t, double x, double y, size_t k, double radius,
-							   size_t *idx, double *d2);
-
 /*
  * interp_idw / interp_nearest fill out (width * height doubles); they return
  * INTERP_OK, INTERP_NOMEM or INTERP_CANCELLED (see grid.h).  exec may

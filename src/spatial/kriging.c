@@ -40,7 +40,7 @@
  *	  libc/libm.
  */
 #include "spatial/kriging.h"
-#include "spatial/interpolate.h"
+#include "spatial/kdtree.h"
 #include "spatial/parallel.h"
 
 #include <math.h>

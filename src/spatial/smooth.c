@@ -22,7 +22,7 @@
  *	  Pure C: no PostgreSQL headers; malloc/free.
  */
 #include "spatial/smooth.h"
-#include "spatial/interpolate.h"
+#include "spatial/kdtree.h"
 #include "spatial/parallel.h"
 
 #include <math.h>

@@ -11,6 +11,7 @@
  * with 1 and 2 threads, cancellation, a large grid, and empty input.
  */
 #include "spatial/interpolate.h"
+#include "spatial/kdtree.h"
 #include "unit.h"
 
 #include <stdint.h>
