@@ -1604,7 +1604,9 @@ bk_build(const interp_points *p)
 
 /*
  * bk_offer makes tree position i the best when it is in the rectangle and
- * nearer than the best so far (ties: the lower input index).
+ * nearer than the best so far (ties: the lower input index).  With no best
+ * yet (*best < 0), *bestd is INFINITY, which a point ties when its squared
+ * distance overflows.
  */
 static inline void
 bk_offer(const box_kd *t, size_t i, double qx, double qy, const double *box,
@@ -1621,7 +1623,7 @@ bk_offer(const box_kd *t, size_t i, double qx, double qy, const double *box,
 	dx = px - qx;
 	dy = py - qy;
 	d = dx * dx + dy * dy;
-	if (d < *bestd || (d == *bestd && t->id[i] < t->id[*best]))
+	if (d < *bestd || (d == *bestd && (*best < 0 || t->id[i] < t->id[*best])))
 	{
 		*bestd = d;
 		*best = (long) i;
