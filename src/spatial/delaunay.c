@@ -21,7 +21,7 @@
  *	  barycentric coordinates down to -1e-10, so is a centre outside the
  *	  hull by that little.  Outside, GDALGridNearestNeighbor over GDAL's
  *	  quadtree: the nearest point in a search square (see linear_options),
- *	  found here with a small k-d tree that searches a rectangle.  Each row
+ *	  found here with the k-d tree's rectangle search (kdtree.c).  Each row
  *	  walks from the triangle of the previous cell; a centre on an edge or a
  *	  vertex gets a value that does not depend on which triangle the walk
  *	  ended in, so the output is the same for any number of threads.
@@ -43,6 +43,7 @@
  *	  Pure C: no PostgreSQL headers; malloc/free.
  */
 #include "spatial/delaunay.h"
+#include "spatial/kdtree.h"
 #include "spatial/parallel.h"
 
 #include <math.h>
@@ -1415,316 +1416,6 @@ delaunay_locate(const delaunay *d, double x, double y)
 }
 
 /* ---------------------------------------------------------------------
- * Nearest point within a square
- *
- * GDAL's nearest-point fallback searches a square around the cell (its
- * quadtree's search box) and takes the nearest point inside it, so the
- * question is "the nearest point to q among those in a rectangle".  A
- * small k-d tree answers it with branch and bound: a node is skipped when
- * its region does not meet the rectangle or when the part that does is
- * farther from q than the best point so far.
- * ---------------------------------------------------------------------
- */
-
-/* Ranges of at most this many points are leaves. */
-#define BK_LEAF		8
-
-/* Enough for any depth: two entries per level, log2(2^29) levels. */
-#define BK_STACK	128
-
-typedef struct box_kd
-{
-	size_t		n;
-	double	   *x;				/* coordinates in tree order */
-	double	   *y;
-	uint32_t   *id;				/* tree order -> input index */
-	uint8_t    *dim;			/* dim[m]: split axis of the node whose median is m */
-} box_kd;
-
-/*
- * bk_swap exchanges tree positions i and j.
- */
-static inline void
-bk_swap(box_kd *t, size_t i, size_t j)
-{
-	double		tx = t->x[i],
-				ty = t->y[i];
-	uint32_t	tid = t->id[i];
-
-	t->x[i] = t->x[j];
-	t->y[i] = t->y[j];
-	t->id[i] = t->id[j];
-	t->x[j] = tx;
-	t->y[j] = ty;
-	t->id[j] = tid;
-}
-
-/*
- * bk_select rearranges [lo, hi) so that position nth holds the nth
- * smallest coordinate dim, none greater before it, none smaller after it
- * (quickselect, Hoare partition: balanced on equal keys).
- */
-static void
-bk_select(box_kd *t, size_t lo, size_t hi, size_t nth, int dim)
-{
-	const double *k = dim == 0 ? t->x : t->y;
-
-	while (hi - lo > 1)
-	{
-		double		a = k[lo],
-					b = k[lo + (hi - lo) / 2],
-					c = k[hi - 1];
-		double		pv;
-		size_t		i = lo,
-					j = hi - 1;
-
-		if ((a <= b && b <= c) || (c <= b && b <= a))
-			pv = b;
-		else if ((b <= a && a <= c) || (c <= a && a <= b))
-			pv = a;
-		else
-			pv = c;
-		for (;;)
-		{
-			while (k[i] < pv)
-				i++;
-			while (k[j] > pv)
-				j--;
-			if (i >= j)
-				break;
-			bk_swap(t, i, j);
-			i++;
-			j--;
-		}
-		if (i == j)
-		{
-			if (nth == i)
-				return;
-			if (nth < i)
-				hi = i;
-			else
-				lo = i + 1;
-		}
-		else if (nth <= j)
-			hi = j + 1;
-		else
-			lo = j + 1;
-	}
-}
-
-/*
- * bk_build_range splits [lo, hi) at its median along the axis of wider
- * spread, then the halves (recursing into the smaller one).
- */
-static void
-bk_build_range(box_kd *t, size_t lo, size_t hi)
-{
-	while (hi - lo > BK_LEAF)
-	{
-		double		minx = INFINITY,
-					maxx = -INFINITY,
-					miny = INFINITY,
-					maxy = -INFINITY;
-		size_t		m = lo + (hi - lo) / 2;
-		int			dim;
-
-		for (size_t i = lo; i < hi; i++)
-		{
-			if (t->x[i] < minx)
-				minx = t->x[i];
-			if (t->x[i] > maxx)
-				maxx = t->x[i];
-			if (t->y[i] < miny)
-				miny = t->y[i];
-			if (t->y[i] > maxy)
-				maxy = t->y[i];
-		}
-		dim = (maxy - miny > maxx - minx) ? 1 : 0;
-		bk_select(t, lo, hi, m, dim);
-		t->dim[m] = (uint8_t) dim;
-		if (m - lo < hi - (m + 1))
-		{
-			bk_build_range(t, lo, m);
-			lo = m + 1;
-		}
-		else
-		{
-			bk_build_range(t, m + 1, hi);
-			hi = m;
-		}
-	}
-}
-
-/*
- * bk_free releases a tree; NULL is fine.
- */
-static void
-bk_free(box_kd *t)
-{
-	if (t == NULL)
-		return;
-	free(t->x);
-	free(t->y);
-	free(t->id);
-	free(t->dim);
-	free(t);
-}
-
-/*
- * bk_build indexes the points of p with finite coordinates; NULL when out
- * of memory.
- */
-static box_kd *
-bk_build(const interp_points *p)
-{
-	box_kd	   *t = calloc(1, sizeof(box_kd));
-	size_t		alloc = p->n > 0 ? p->n : 1;
-
-	if (t == NULL)
-		return NULL;
-	t->x = malloc(alloc * sizeof(double));
-	t->y = malloc(alloc * sizeof(double));
-	t->id = malloc(alloc * sizeof(uint32_t));
-	t->dim = calloc(alloc, sizeof(uint8_t));
-	if (t->x == NULL || t->y == NULL || t->id == NULL || t->dim == NULL)
-	{
-		bk_free(t);
-		return NULL;
-	}
-	for (size_t i = 0; i < p->n; i++)
-		if (isfinite(p->x[i]) && isfinite(p->y[i]))
-		{
-			t->x[t->n] = p->x[i];
-			t->y[t->n] = p->y[i];
-			t->id[t->n++] = (uint32_t) i;
-		}
-	bk_build_range(t, 0, t->n);
-	return t;
-}
-
-/*
- * bk_offer makes tree position i the best when it is in the rectangle and
- * nearer than the best so far (ties: the lower input index).  With no best
- * yet (*best < 0), *bestd is INFINITY, which a point ties when its squared
- * distance overflows.
- */
-static inline void
-bk_offer(const box_kd *t, size_t i, double qx, double qy, const double *box,
-		 long *best, double *bestd)
-{
-	double		px = t->x[i],
-				py = t->y[i];
-	double		dx,
-				dy,
-				d;
-
-	if (px < box[0] || px > box[1] || py < box[2] || py > box[3])
-		return;
-	dx = px - qx;
-	dy = py - qy;
-	d = dx * dx + dy * dy;
-	if (d < *bestd || (d == *bestd && (*best < 0 || t->id[i] < t->id[*best])))
-	{
-		*bestd = d;
-		*best = (long) i;
-	}
-}
-
-/*
- * bk_nearest returns the input index of the point nearest to q among those
- * with box[0] <= x <= box[1] and box[2] <= y <= box[3] (infinite bounds
- * allowed), ties to the lower index, and its squared distance in *dsq; -1
- * when there is none.  *pos is a tree position to try first (the answer
- * for a nearby cell: a good first bound), or -1; it becomes the answer's.
- */
-static long
-bk_nearest(const box_kd *t, double qx, double qy, const double *box, long *pos, double *dsq)
-{
-	size_t		st_lo[BK_STACK],
-				st_hi[BK_STACK];
-	double		st_r[BK_STACK][4];
-	int			sp = 0;
-	long		best = -1;
-	double		bestd = INFINITY;
-
-	if (t->n == 0)
-		return -1;
-	if (*pos >= 0 && (size_t) *pos < t->n)
-		bk_offer(t, (size_t) *pos, qx, qy, box, &best, &bestd);
-	st_lo[0] = 0;
-	st_hi[0] = t->n;
-	st_r[0][0] = -INFINITY;
-	st_r[0][1] = INFINITY;
-	st_r[0][2] = -INFINITY;
-	st_r[0][3] = INFINITY;
-	sp = 1;
-	while (sp > 0)
-	{
-		size_t		lo,
-					hi,
-					m;
-		double		r[4],
-					ix0,
-					ix1,
-					iy0,
-					iy1,
-					dx,
-					dy,
-					split;
-		int			dim;
-
-		sp--;
-		lo = st_lo[sp];
-		hi = st_hi[sp];
-		memcpy(r, st_r[sp], sizeof(r));
-
-		/* the part of the node's region inside the rectangle */
-		ix0 = r[0] > box[0] ? r[0] : box[0];
-		ix1 = r[1] < box[1] ? r[1] : box[1];
-		iy0 = r[2] > box[2] ? r[2] : box[2];
-		iy1 = r[3] < box[3] ? r[3] : box[3];
-		if (ix0 > ix1 || iy0 > iy1)
-			continue;
-		dx = qx < ix0 ? ix0 - qx : (qx > ix1 ? qx - ix1 : 0.0);
-		dy = qy < iy0 ? iy0 - qy : (qy > iy1 ? qy - iy1 : 0.0);
-		if (dx * dx + dy * dy > bestd)
-			continue;
-
-		if (hi - lo <= BK_LEAF)
-		{
-			for (size_t i = lo; i < hi; i++)
-				bk_offer(t, i, qx, qy, box, &best, &bestd);
-			continue;
-		}
-		m = lo + (hi - lo) / 2;
-		dim = t->dim[m];
-		bk_offer(t, m, qx, qy, box, &best, &bestd);
-		split = dim == 0 ? t->x[m] : t->y[m];
-
-		/* [lo, m) has coordinates <= split, [m + 1, hi) >= split; near side last */
-		{
-			bool		low_first = (dim == 0 ? qx : qy) <= split;
-
-			for (int side = 0; side < 2; side++)
-			{
-				bool		low = (side == 0) != low_first;
-
-				st_lo[sp] = low ? lo : m + 1;
-				st_hi[sp] = low ? m : hi;
-				memcpy(st_r[sp], r, sizeof(r));
-				st_r[sp][dim * 2 + (low ? 1 : 0)] = split;
-				sp++;
-			}
-		}
-	}
-	if (best < 0)
-		return -1;
-	*pos = best;
-	*dsq = bestd;
-	return (long) t->id[best];
-}
-
-/* ---------------------------------------------------------------------
  * The "linear" gridder
  * ---------------------------------------------------------------------
  */
@@ -1752,7 +1443,7 @@ typedef struct lin_ctx
 	const interp_points *p;
 	const interp_grid *g;
 	const linear_options *o;
-	const box_kd *kd;			/* the points, for the nearest-point fallback */
+	const kdtree *kd;			/* the points, for the nearest-point fallback */
 	double		s0;				/* GDAL's first search square half-side */
 	double	   *out;
 	uint32_t   *hint;			/* per thread: where its next walk starts */
@@ -1998,7 +1689,7 @@ lin_outside_value(const lin_ctx *c, long *pos, double qx, double qy)
 
 		box[0] = box[2] = -INFINITY;
 		box[1] = box[3] = INFINITY;
-		near = bk_nearest(c->kd, qx, qy, box, pos, &dsq);
+		near = kdtree_nearest_in_rect(c->kd, qx, qy, box, pos, &dsq);
 		if (near < 0)
 			return c->o->nodata;
 		s = c->s0;
@@ -2013,7 +1704,7 @@ lin_outside_value(const lin_ctx *c, long *pos, double qx, double qy)
 		box[1] = qx + s;
 		box[2] = qy - s;
 		box[3] = qy + s;
-		best = bk_nearest(c->kd, qx, qy, box, pos, &dsq);
+		best = kdtree_nearest_in_rect(c->kd, qx, qy, box, pos, &dsq);
 		return c->p->v[best >= 0 ? best : near];
 	}
 	/* GDAL's search box, computed as GDAL does */
@@ -2021,7 +1712,7 @@ lin_outside_value(const lin_ctx *c, long *pos, double qx, double qy)
 	box[1] = qx + s;
 	box[2] = qy - s;
 	box[3] = qy + s;
-	best = bk_nearest(c->kd, qx, qy, box, pos, &dsq);
+	best = kdtree_nearest_in_rect(c->kd, qx, qy, box, pos, &dsq);
 	return best >= 0 ? c->p->v[best] : c->o->nodata;
 }
 
@@ -2128,7 +1819,7 @@ interp_linear(const interp_points *p, const interp_grid *g, const linear_options
 	lin_ctx		c;
 	delaunay   *d = NULL;
 	double	   *z = NULL;
-	box_kd	   *kd = NULL;
+	kdtree	   *kd = NULL;
 	uint32_t   *hint = NULL;
 	interp_status st = INTERP_NOMEM;
 	int			nthreads;
@@ -2161,7 +1852,7 @@ interp_linear(const interp_points *p, const interp_grid *g, const linear_options
 	/* the nearest-point fallback */
 	if (o->radius != 0.0 && d->nv > 0)
 	{
-		kd = bk_build(p);
+		kd = kdtree_build_finite(p->x, p->y, p->n);
 		if (kd == NULL)
 			goto done;
 		/* GDAL: sqrt(area of the points' box / number of points) */
@@ -2178,7 +1869,7 @@ interp_linear(const interp_points *p, const interp_grid *g, const linear_options
 
 done:
 	delaunay_free(d);
-	bk_free(kd);
+	kdtree_free(kd);
 	free(z);
 	free(hint);
 	return st;

@@ -2,8 +2,10 @@
  * kdtree.c
  *	  Kernel: a 2-D k-d tree over scattered points and its searches (see
  *	  kdtree.h for the contract): the k nearest points within a radius, the
- *	  nearest point with a head start (the nearest gridder), used by the
- *	  gridders of interpolate.c, kriging.c and smooth.c.
+ *	  nearest point with a head start (the nearest gridder), the nearest
+ *	  point in a rectangle (GDAL's search square, for the linear gridder
+ *	  outside the hull); used by the gridders of interpolate.c, delaunay.c,
+ *	  kriging.c and smooth.c.
  *
  *	  Median splits along the axis of wider spread, coordinates stored in
  *	  tree order, a bounding box per range; iterative searches with an
@@ -22,6 +24,7 @@
 #include "spatial/kdtree.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -196,12 +199,12 @@ kd_build_range(kdtree *t, size_t lo, size_t hi)
 }
 
 /*
- * kdtree_build copies the n points and builds the tree over them; NULL when
- * out of memory.  n may be 0.  Points with a NaN coordinate are left out:
- * their distance is NaN, which no search ever accepts.
+ * kd_build copies the n points and builds the tree over them; NULL when
+ * out of memory.  n may be 0.  Points with a NaN coordinate are left out,
+ * and with finite_only those with an infinite one too.
  */
-kdtree *
-kdtree_build(const double *x, const double *y, size_t n)
+static kdtree *
+kd_build(const double *x, const double *y, size_t n, bool finite_only)
 {
 	kdtree	   *t = calloc(1, sizeof(kdtree));
 	size_t		alloc = n > 0 ? n : 1;
@@ -223,6 +226,8 @@ kdtree_build(const double *x, const double *y, size_t n)
 	{
 		if (isnan(x[i]) || isnan(y[i]))
 			continue;
+		if (finite_only && !(isfinite(x[i]) && isfinite(y[i])))
+			continue;
 		t->x[t->n] = x[i];
 		t->y[t->n] = y[i];
 		t->idx[t->n] = i;
@@ -231,6 +236,25 @@ kdtree_build(const double *x, const double *y, size_t n)
 	if (t->n > 0)
 		kd_build_range(t, 0, t->n);
 	return t;
+}
+
+/*
+ * kdtree_build builds a tree of the points without a NaN coordinate: their
+ * distance is NaN, which no search ever accepts.
+ */
+kdtree *
+kdtree_build(const double *x, const double *y, size_t n)
+{
+	return kd_build(x, y, n, false);
+}
+
+/*
+ * kdtree_build_finite builds a tree of the points with finite coordinates.
+ */
+kdtree *
+kdtree_build_finite(const double *x, const double *y, size_t n)
+{
+	return kd_build(x, y, n, true);
 }
 
 /*
@@ -528,4 +552,123 @@ kdtree_nearest1(const kdtree *t, double qx, double qy, double r2, size_t *pos)
 	if (bidx != SIZE_MAX)
 		*pos = bpos;
 	return bidx;
+}
+
+/*
+ * kd_rect_offer makes tree position i the best (*best, at squared
+ * distance *bestd) when it lies in the rectangle rect and comes first in
+ * the candidate order (ties: the lower input index).  With no best yet
+ * (*best < 0), *bestd is INFINITY, which a point ties when its squared
+ * distance overflows.
+ */
+static inline void
+kd_rect_offer(const kdtree *t, size_t i, double qx, double qy, const double *rect,
+			  long *best, double *bestd)
+{
+	double		px = t->x[i],
+				py = t->y[i];
+	double		dx,
+				dy,
+				d;
+
+	if (px < rect[0] || px > rect[1] || py < rect[2] || py > rect[3])
+		return;
+	dx = px - qx;
+	dy = py - qy;
+	d = dx * dx + dy * dy;
+	if (d < *bestd || (d == *bestd && (*best < 0 || t->idx[i] < t->idx[*best])))
+	{
+		*bestd = d;
+		*best = (long) i;
+	}
+}
+
+/*
+ * kdtree_nearest_in_rect returns the input index of the point nearest to
+ * (qx, qy) among those with rect[0] <= x <= rect[1] and rect[2] <= y <=
+ * rect[3] (infinite bounds allowed), ties to the lower index, and its
+ * squared distance in *dsq; -1 when there is none.  *pos is a tree
+ * position to try first (the answer for a nearby query: a good first
+ * bound), or -1; it becomes the answer's.  Branch and bound: a range is
+ * skipped when its bounding box does not meet the rectangle, or when the
+ * part that does is farther from the query than the best point so far
+ * (never on equality), so the answer does not depend on the head start.
+ */
+long
+kdtree_nearest_in_rect(const kdtree *t, double qx, double qy, const double rect[4],
+					   long *pos, double *dsq)
+{
+	size_t		st_lo[KD_STACK],
+				st_hi[KD_STACK];
+	int			sp;
+	long		best = -1;
+	double		bestd = INFINITY;
+
+	if (t->n == 0)
+		return -1;
+	if (*pos >= 0 && (size_t) *pos < t->n)
+		kd_rect_offer(t, (size_t) *pos, qx, qy, rect, &best, &bestd);
+	st_lo[0] = 0;
+	st_hi[0] = t->n;
+	sp = 1;
+	while (sp > 0)
+	{
+		size_t		lo,
+					hi,
+					m;
+		const kd_box *b;
+		double		ix0,
+					ix1,
+					iy0,
+					iy1,
+					dx,
+					dy,
+					split;
+		int			dim;
+		bool		low_first;
+
+		sp--;
+		lo = st_lo[sp];
+		hi = st_hi[sp];
+		m = lo + (hi - lo) / 2;
+		b = &t->box[m];
+
+		/* the part of the range's box inside the rectangle */
+		ix0 = b->minx > rect[0] ? b->minx : rect[0];
+		ix1 = b->maxx < rect[1] ? b->maxx : rect[1];
+		iy0 = b->miny > rect[2] ? b->miny : rect[2];
+		iy1 = b->maxy < rect[3] ? b->maxy : rect[3];
+		if (ix0 > ix1 || iy0 > iy1)
+			continue;
+		dx = qx < ix0 ? ix0 - qx : (qx > ix1 ? qx - ix1 : 0.0);
+		dy = qy < iy0 ? iy0 - qy : (qy > iy1 ? qy - iy1 : 0.0);
+		if (dx * dx + dy * dy > bestd)
+			continue;
+
+		if (hi - lo <= KD_LEAF)
+		{
+			for (size_t i = lo; i < hi; i++)
+				kd_rect_offer(t, i, qx, qy, rect, &best, &bestd);
+			continue;
+		}
+		kd_rect_offer(t, m, qx, qy, rect, &best, &bestd);
+		dim = t->dim[m];
+		split = dim == 0 ? t->x[m] : t->y[m];
+
+		/* [lo, m) has coordinates <= split, [m + 1, hi) >= split; near side last */
+		low_first = (dim == 0 ? qx : qy) <= split;
+		for (int side = 0; side < 2; side++)
+		{
+			bool		low = (side == 0) != low_first;
+
+			st_lo[sp] = low ? lo : m + 1;
+			st_hi[sp] = low ? m : hi;
+			sp++;
+		}
+	}
+	if (best < 0)
+		return -1;
+	*pos = best;
+	*dsq = bestd;
+	return (long) t->idx[best];
 }

@@ -19,6 +19,9 @@ typedef struct kdtree kdtree;
  * accepts).  NULL when out of memory.
  */
 extern kdtree *kdtree_build(const double *x, const double *y, size_t n);
+
+/* kdtree_build_finite is kdtree_build leaving out infinite coordinates too. */
+extern kdtree *kdtree_build_finite(const double *x, const double *y, size_t n);
 extern void kdtree_free(kdtree *t);
 
 /*
@@ -40,5 +43,16 @@ extern size_t kdtree_nearest_k_bound(const kdtree *t, double x, double y, size_t
  * position when there is one.
  */
 extern size_t kdtree_nearest1(const kdtree *t, double x, double y, double r2, size_t *pos);
+
+/*
+ * kdtree_nearest_in_rect returns the input index of the nearest point to
+ * (x, y) among those in the rectangle rect[0] <= x <= rect[1], rect[2] <=
+ * y <= rect[3] (infinite bounds allowed), ties to the lower index, with
+ * its squared distance in *dsq; -1 when the rectangle holds none.  *pos is
+ * a tree position to try first, or -1 (a grid search passes the previous
+ * cell's); it becomes the answer's position.
+ */
+extern long kdtree_nearest_in_rect(const kdtree *t, double x, double y, const double rect[4],
+								   long *pos, double *dsq);
 
 #endif							/* MLOPS_KDTREE_H */
