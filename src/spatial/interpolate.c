@@ -114,8 +114,8 @@
  *	  Pure C: no PostgreSQL headers; malloc/free.
  */
 #include "spatial/interpolate.h"
+#include "spatial/buckets.h"
 #include "spatial/kdtree.h"
-#include "spatial/knn.h"
 #include "spatial/parallel.h"
 
 #include <float.h>
@@ -128,491 +128,6 @@
 #define IDW_X86 1
 #include <immintrin.h>
 #endif
-
-/*
- * The bucket grid, for grid searches (nearest, and invdistnn's neighbours)
- * on points spread fairly evenly.  The points' bounding box is cut into
- * ncols x nrows buckets of about NN_PER_BUCKET points each (on uniform
- * data), and the points are sorted by bucket (row-major, input order
- * within a bucket), so that the buckets of one bucket row that a search
- * needs are one contiguous run of points.
- *
- * Exactness.  A search must never skip a bucket holding a point whose
- * squared distance, as computed (dx * dx + dy * dy in double, exactly as
- * the k-d tree does), is <= the best so far: that point may win a tie on
- * its index.  So buckets are skipped only on lower bounds computed with the
- * same roundings from edges that provably bound their points: column k
- * holds only points with ex[k] <= x <= ex[k + 1] (nn_slot places a point
- * by arithmetic, then moves it until that holds), and for a point of a
- * column to the right of the query, x - qx >= ex[k] - qx, which rounding
- * preserves (it is monotonic), and likewise for its square and for the sum
- * with the y term.  Hence lb = fl(fl(tx * tx) + fl(ty * ty)) <= d for the
- * bucket's points, with tx, ty the rounded gaps to the nearest edges.  (The
- * argument assumes that a * b + c is not contracted into an fma, which
- * holds without -march / -mfma flags, as the house builds.)
- */
-
-/* Points per bucket the nearest gridder aims at, on uniform data. */
-#define NN_PER_BUCKET	1.5
-
-/*
- * When the bucket grid is used: at most this mean bucket occupancy seen by
- * a point (sum of count^2 / n; about NN_PER_BUCKET + 1 on uniform data),
- * and at most this fraction of empty buckets (about exp(-NN_PER_BUCKET) =
- * 0.22 on uniform data).  Beyond them the points are clustered or leave
- * holes: a search near a cluster scans crowded buckets, one in a hole
- * (within a radius) many empty ones, and the k-d tree is faster (measured
- * on clusters, holes, duplicates, and a cluster with a far outlier).
- */
-#define NN_MAX_OCCUPANCY 8.0
-#define NN_MAX_EMPTY	0.3
-
-typedef struct nn_xy
-{
-	double		x;
-	double		y;
-} nn_xy;
-
-typedef struct nn_grid
-{
-	int			ncols;
-	int			nrows;
-	double		x0;				/* smallest x of the points */
-	double		y0;				/* smallest y */
-	double		invw;			/* columns per unit of x (0: one column) */
-	double		invh;			/* rows per unit of y (0: one row) */
-	double	   *ex;				/* ncols + 1 edges: column k holds ex[k] <= x <= ex[k + 1] */
-	double	   *ey;				/* nrows + 1 edges, likewise */
-	size_t	   *start;			/* bucket b = row * ncols + col: points [start[b], start[b + 1]) */
-	nn_xy	   *pt;				/* the points, in bucket order */
-	size_t	   *idx;			/* their input indices */
-} nn_grid;
-
-/*
- * nn_slot returns the column (row) of coordinate v among nslots with edges
- * edge[0..nslots]: one with edge[k] <= v <= edge[k + 1], or the first or
- * last one when v lies outside.  The arithmetic guess (origin v0, slots per
- * unit inv) is corrected against the edges, so that the invariant holds
- * exactly.
- */
-static inline int
-nn_slot(const double *edge, int nslots, double v0, double inv, double v)
-{
-	double		t = floor((v - v0) * inv);
-	int			k;
-
-	if (!(t > 0))
-		k = 0;
-	else if (t >= nslots - 1)
-		k = nslots - 1;
-	else
-		k = (int) t;
-	while (k > 0 && v < edge[k])
-		k--;
-	while (k < nslots - 1 && v > edge[k + 1])
-		k++;
-	return k;
-}
-
-/*
- * nn_gap returns the rounded gap between v and slot k's range
- * [edge[k], edge[k + 1]] (0 inside): a lower bound of |coordinate - v| for
- * its points, as computed.
- */
-static inline double
-nn_gap(const double *edge, int k, double v)
-{
-	if (v < edge[k])
-		return edge[k] - v;
-	if (v > edge[k + 1])
-		return v - edge[k + 1];
-	return 0.0;
-}
-
-/*
- * nn_edges fills edge[0..nslots] for the range [lo, hi]: equal steps,
- * never above hi, the last one hi; non-decreasing since rounding is
- * monotonic.
- */
-static void
-nn_edges(double *edge, int nslots, double lo, double hi)
-{
-	double		step = (hi - lo) / nslots;
-
-	for (int k = 0; k < nslots; k++)
-		edge[k] = fmin(lo + k * step, hi);
-	edge[nslots] = hi;
-}
-
-/*
- * nn_grid_free releases what nn_grid_build allocated.
- */
-static void
-nn_grid_free(nn_grid *b)
-{
-	free(b->ex);
-	free(b->ey);
-	free(b->start);
-	free(b->pt);
-	free(b->idx);
-	memset(b, 0, sizeof(*b));
-}
-
-/*
- * nn_grid_build sorts the n (> 0) points into buckets.  Returns INTERP_OK,
- * INTERP_NOMEM, or INTERP_TOO_LARGE when the grid does not suit the input
- * (the caller then uses the k-d tree): a coordinate or the extent is not
- * finite, or, unless search forces the grid, the points lie on a line
- * along an axis, crowd into few buckets or leave many empty.
- */
-static interp_status
-nn_grid_build(const interp_points *p, interp_search search, nn_grid *b)
-{
-	size_t		n = p->n;
-	double		xmin = INFINITY,
-				xmax = -INFINITY,
-				ymin = INFINITY,
-				ymax = -INFINITY,
-				wx,
-				wy,
-				nb,
-				occ = 0.0,
-				empty = 0.0;
-	size_t		nbuckets;
-	uint32_t   *where;
-	size_t	   *fill;
-
-	memset(b, 0, sizeof(*b));
-	for (size_t i = 0; i < n; i++)
-	{
-		double		x = p->x[i];
-		double		y = p->y[i];
-
-		/* written so that NaN fails */
-		if (!(x >= -DBL_MAX && x <= DBL_MAX && y >= -DBL_MAX && y <= DBL_MAX))
-			return INTERP_TOO_LARGE;
-		xmin = fmin(xmin, x);
-		xmax = fmax(xmax, x);
-		ymin = fmin(ymin, y);
-		ymax = fmax(ymax, y);
-	}
-	wx = xmax - xmin;
-	wy = ymax - ymin;
-	if (!(isfinite(wx) && isfinite(wy)))
-		return INTERP_TOO_LARGE;
-
-	/* about NN_PER_BUCKET points a bucket, buckets about square */
-	nb = fmin(fmax(floor((double) n / NN_PER_BUCKET), 1.0), 16777216.0);
-	if (wx > 0 && wy > 0)
-	{
-		b->ncols = (int) fmin(fmax(floor(sqrt(nb * (wx / wy)) + 0.5), 1.0), nb);
-		b->nrows = (int) fmin(fmax(floor(nb / b->ncols), 1.0), nb);
-	}
-	else
-	{
-		b->ncols = wx > 0 ? (int) nb : 1;
-		b->nrows = wy > 0 ? (int) nb : 1;
-	}
-	b->x0 = xmin;
-	b->y0 = ymin;
-	b->invw = b->ncols / wx;
-	b->invh = b->nrows / wy;
-	if (!isfinite(b->invw))
-	{
-		b->ncols = 1;
-		b->invw = 0.0;
-	}
-	if (!isfinite(b->invh))
-	{
-		b->nrows = 1;
-		b->invh = 0.0;
-	}
-	nbuckets = (size_t) b->ncols * (size_t) b->nrows;
-
-	/*
-	 * Points on a line along an axis make one row (column) of sliver
-	 * buckets, which a search off the line crosses by the dozen: the tree
-	 * does better there.
-	 */
-	if (search == INTERP_SEARCH_AUTO && nbuckets > 16 && (b->ncols == 1 || b->nrows == 1))
-		return INTERP_TOO_LARGE;
-
-	b->ex = malloc(((size_t) b->ncols + 1) * sizeof(double));
-	b->ey = malloc(((size_t) b->nrows + 1) * sizeof(double));
-	b->start = calloc(nbuckets + 1, sizeof(size_t));
-	b->pt = malloc(n * sizeof(nn_xy));
-	b->idx = malloc(n * sizeof(size_t));
-	where = malloc(n * sizeof(uint32_t));
-	fill = malloc(nbuckets * sizeof(size_t));
-	if (b->ex == NULL || b->ey == NULL || b->start == NULL || b->pt == NULL ||
-		b->idx == NULL || where == NULL || fill == NULL)
-	{
-		free(where);
-		free(fill);
-		nn_grid_free(b);
-		return INTERP_NOMEM;
-	}
-	nn_edges(b->ex, b->ncols, xmin, xmax);
-	nn_edges(b->ey, b->nrows, ymin, ymax);
-
-	/* counting sort by bucket, stable */
-	for (size_t i = 0; i < n; i++)
-	{
-		int			col = nn_slot(b->ex, b->ncols, b->x0, b->invw, p->x[i]);
-		int			row = nn_slot(b->ey, b->nrows, b->y0, b->invh, p->y[i]);
-		uint32_t	w = (uint32_t) row * (uint32_t) b->ncols + (uint32_t) col;
-
-		where[i] = w;
-		b->start[w + 1]++;
-	}
-	for (size_t k = 0; k < nbuckets; k++)
-	{
-		occ += (double) b->start[k + 1] * (double) b->start[k + 1];
-		empty += b->start[k + 1] == 0;
-	}
-	if (search == INTERP_SEARCH_AUTO &&
-		(occ > NN_MAX_OCCUPANCY * (double) n || empty > NN_MAX_EMPTY * (double) nbuckets))
-	{
-		free(where);
-		free(fill);
-		nn_grid_free(b);
-		return INTERP_TOO_LARGE;
-	}
-	for (size_t k = 0; k < nbuckets; k++)
-	{
-		b->start[k + 1] += b->start[k];
-		fill[k] = b->start[k];
-	}
-	for (size_t i = 0; i < n; i++)
-	{
-		size_t		s = fill[where[i]]++;
-
-		b->pt[s].x = p->x[i];
-		b->pt[s].y = p->y[i];
-		b->idx[s] = i;
-	}
-	free(where);
-	free(fill);
-	return INTERP_OK;
-}
-
-/*
- * nn_grid_try builds the bucket grid for a search over grid g, unless
- * search says the tree, or a cell centre is not finite
- * (the searches compute in the grid's coordinates), or nn_grid_build
- * declines.  Returns INTERP_OK (b built), INTERP_NOMEM, or
- * INTERP_TOO_LARGE (use the k-d tree).
- */
-static interp_status
-nn_grid_try(const interp_points *p, const interp_grid *g, interp_search search, nn_grid *b)
-{
-	/* the extreme cell centres: finite ones make every one finite */
-	double		cx0 = g->ulx + 0.5 * g->sx;
-	double		cx1 = g->ulx + (g->width - 0.5) * g->sx;
-	double		cy0 = g->uly + 0.5 * g->sy;
-	double		cy1 = g->uly + (g->height - 0.5) * g->sy;
-
-	memset(b, 0, sizeof(*b));
-	if (search == INTERP_SEARCH_TREE || p->n == 0 || p->n > UINT32_MAX ||
-		!(isfinite(cx0) && isfinite(cx1) && isfinite(cy0) && isfinite(cy1)))
-		return INTERP_TOO_LARGE;
-	return nn_grid_build(p, search, b);
-}
-
-/*
- * nn_row_gaps sets dy2[j] to the squared gap between cy and bucket row j,
- * for every row, and returns the row of cy (one with ey[j] <= cy <=
- * ey[j + 1], or the first or last).
- */
-static int
-nn_row_gaps(const nn_grid *b, double cy, double *dy2)
-{
-	for (int j = 0; j < b->nrows; j++)
-	{
-		double		t = nn_gap(b->ey, j, cy);
-
-		dy2[j] = t * t;
-	}
-	return nn_slot(b->ey, b->nrows, b->y0, b->invh, cy);
-}
-
-/*
- * nn_next_col moves *kq to the column of cx (one with ex[kq] <= cx <=
- * ex[kq + 1], or the first or last), starting from the previous cell's
- * (first is true for a row's first cell), and returns the squared gap
- * between cx and that column (0 unless cx lies outside the points' box).
- */
-static inline double
-nn_next_col(const nn_grid *b, double cx, bool first, int *kq)
-{
-	int			k = first ? nn_slot(b->ex, b->ncols, b->x0, b->invw, cx) : *kq;
-	double		t;
-
-	while (k > 0 && cx < b->ex[k])
-		k--;
-	while (k < b->ncols - 1 && cx > b->ex[k + 1])
-		k++;
-	*kq = k;
-	t = nn_gap(b->ex, k, cx);
-	return t * t;
-}
-
-/* The best candidate of a nearest search. */
-typedef struct nn_best
-{
-	double		d;				/* its squared distance; starts at radius^2 */
-	size_t		i;				/* its input index; SIZE_MAX: none yet */
-	size_t		s;				/* its position in bucket order */
-} nn_best;
-
-/*
- * nn_scan_run offers the points at bucket-order positions [s0, s1) to the
- * best candidate (bd, bi, bs) for the query (qx, qy).
- */
-static inline void
-nn_scan_run(const nn_grid *b, size_t s0, size_t s1, double qx, double qy,
-			double *bd, size_t *bi, size_t *bs)
-{
-	const nn_xy *pt = b->pt;
-	double		d0 = *bd;
-	size_t		i0 = *bi;
-	size_t		p0 = *bs;
-
-	for (size_t s = s0; s < s1; s++)
-	{
-		double		dx = pt[s].x - qx;
-		double		dy = pt[s].y - qy;
-		double		d = dx * dx + dy * dy;
-
-		if (d <= d0 && (d < d0 || b->idx[s] < i0))
-		{
-			d0 = d;
-			i0 = b->idx[s];
-			p0 = s;
-		}
-	}
-	*bd = d0;
-	*bi = i0;
-	*bs = p0;
-}
-
-/*
- * nn_columns widens [*k0, *k1] to the columns of bucket row j whose
- * buckets may hold a point within bd of the query (qx), given dy2, the
- * squared gap to the row.  The columns left of kq hold x <= ex[k0] <= qx;
- * right of it, x >= ex[k1 + 1] >= qx.
- */
-static inline void
-nn_columns(const nn_grid *b, double dy2, double qx, double bd, int *k0, int *k1)
-{
-	const double *ex = b->ex;
-	int			lo = *k0;
-	int			hi = *k1;
-
-	while (lo > 0)
-	{
-		double		t = qx - ex[lo];
-
-		if (t * t + dy2 > bd)
-			break;
-		lo--;
-	}
-	while (hi < b->ncols - 1)
-	{
-		double		t = ex[hi + 1] - qx;
-
-		if (t * t + dy2 > bd)
-			break;
-		hi++;
-	}
-	*k0 = lo;
-	*k1 = hi;
-}
-
-/*
- * nn_scan_row searches bucket row j for the query (qx, qy) whose column is
- * kq, given dxq2, the squared gap to column kq, and dy2, the squared gap
- * to row j.  Usually the bound allows a few columns, scanned as one run;
- * when it allows many (a far query, a poor head start), column kq goes
- * first and the bound it leaves decides the others.  Returns false when
- * no bucket of the row can hold a point within the best distance, and
- * then neither can a row further away.
- */
-static inline bool
-nn_scan_row(const nn_grid *b, int j, int kq, double dxq2, double dy2,
-			double qx, double qy, nn_best *best)
-{
-	const size_t *st = b->start + (size_t) j * (size_t) b->ncols;
-	double		bd = best->d;
-	size_t		bi = best->i;
-	size_t		bs = best->s;
-	int			k0 = kq;
-	int			k1 = kq;
-
-	if (dxq2 + dy2 > bd)
-		return false;
-	nn_columns(b, dy2, qx, bd, &k0, &k1);
-	if (k1 - k0 <= 4)
-		nn_scan_run(b, st[k0], st[k1 + 1], qx, qy, &bd, &bi, &bs);
-	else
-	{
-		double		before = bd;
-
-		nn_scan_run(b, st[kq], st[kq + 1], qx, qy, &bd, &bi, &bs);
-		if (bd < before)
-		{
-			k0 = kq;
-			k1 = kq;
-			nn_columns(b, dy2, qx, bd, &k0, &k1);
-		}
-		nn_scan_run(b, st[k0], st[kq], qx, qy, &bd, &bi, &bs);
-		nn_scan_run(b, st[kq + 1], st[k1 + 1], qx, qy, &bd, &bi, &bs);
-	}
-	best->d = bd;
-	best->i = bi;
-	best->s = bs;
-	return true;
-}
-
-/*
- * nn_knn writes to idx/d2 the (at most) k nearest points to (qx, qy) with
- * d^2 <= lim, nearest first, ties by lower index: the same list as
- * kdtree_nearest_k_bound with r2 = lim.  kq is the query's column, dxq2 its squared
- * gap to it, jq its row and dy2[j] its squared gap to row j.  Rows go
- * outward from jq until one is out of reach, each over the columns within
- * reach of the k-th candidate so far (or lim until there are k).
- */
-static size_t
-nn_knn(const nn_grid *b, const double *dy2, int jq, int kq, double dxq2,
-	   double qx, double qy, size_t k, double lim, size_t *idx, double *d2)
-{
-	knn_list	l;
-
-	knn_init(&l, k, lim, idx, d2);
-	for (int dir = 1; dir >= -1; dir -= 2)
-	{
-		for (int j = dir > 0 ? jq : jq - 1; j >= 0 && j < b->nrows; j += dir)
-		{
-			const size_t *st = b->start + (size_t) j * (size_t) b->ncols;
-			int			k0 = kq;
-			int			k1 = kq;
-			size_t		end;
-
-			if (dxq2 + dy2[j] > l.worst)
-				break;
-			nn_columns(b, dy2[j], qx, l.worst, &k0, &k1);
-			end = st[k1 + 1];
-			for (size_t s = st[k0]; s < end; s++)
-			{
-				double		dx = b->pt[s].x - qx;
-				double		dy = b->pt[s].y - qy;
-
-				knn_add(&l, b->idx[s], dx * dx + dy * dy);
-			}
-		}
-	}
-	return knn_finish(&l);
-}
 
 /* GDAL's "close to the grid node" threshold on d^2 + smoothing^2. */
 #define GDAL_SNAP_R2	0.0000000000001
@@ -1966,8 +1481,8 @@ typedef struct idw_nn_ctx
 	const interp_grid *g;
 	const idw_options *o;
 	const kdtree *t;			/* the k-d tree, when the bucket grid is not used */
-	nn_grid		b;
-	size_t		rstride;		/* b.nrows + PAR_SCRATCH_PAD */
+	const buckets *b;			/* the bucket grid, or NULL */
+	size_t		rstride;		/* bucket rows + PAR_SCRATCH_PAD */
 	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
 	size_t		k;				/* neighbours asked for */
 	size_t		kstride;		/* k + PAR_SCRATCH_PAD: per-thread slices of idx and d2 */
@@ -2020,7 +1535,7 @@ idw_nn_rows(void *arg, int tid, int row0, int row1)
 	size_t	   *idx = c->idx + (size_t) tid * c->kstride;
 	double	   *d2 = c->d2 + (size_t) tid * c->kstride;
 	size_t	   *rowseed = c->rowseed + (size_t) tid * c->kstride;
-	double	   *dy2 = c->t == NULL ? c->dy2 + (size_t) tid * c->rstride : NULL;
+	buckets_cursor cur = {c->b != NULL ? c->dy2 + (size_t) tid * c->rstride : NULL, 0, 0, true};
 	bool		have_rowseed = false;
 
 	for (int row = row0; row < row1; row++)
@@ -2028,11 +1543,9 @@ idw_nn_rows(void *arg, int tid, int row0, int row1)
 		double		cy = g->uly + (row + 0.5) * g->sy;
 		double	   *orow = c->out + (size_t) row * (size_t) g->width;
 		size_t		m = 0;
-		int			jq = 0;
-		int			kq = 0;
 
-		if (c->t == NULL)
-			jq = nn_row_gaps(&c->b, cy, dy2);
+		if (c->b != NULL)
+			buckets_row(c->b, cy, &cur);
 		for (int col = 0; col < g->width; col++)
 		{
 			double		cx = g->ulx + (col + 0.5) * g->sx;
@@ -2045,12 +1558,8 @@ idw_nn_rows(void *arg, int tid, int row0, int row1)
 				lim = idw_nn_bound(c->p, idx, c->k, cx, cy, c->r2);
 			else if (col == 0 && have_rowseed)
 				lim = idw_nn_bound(c->p, rowseed, c->k, cx, cy, c->r2);
-			if (c->t == NULL)
-			{
-				double		dxq2 = nn_next_col(&c->b, cx, col == 0, &kq);
-
-				m = nn_knn(&c->b, dy2, jq, kq, dxq2, cx, cy, c->k, lim, idx, d2);
-			}
+			if (c->b != NULL)
+				m = buckets_nearest_k(c->b, &cur, cx, cy, c->k, lim, idx, d2);
 			else
 				m = kdtree_nearest_k_bound(c->t, cx, cy, c->k, lim, idx, d2);
 			if (col == 0)
@@ -2092,6 +1601,7 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 	   const interp_exec *exec, double *out)
 {
 	idw_nn_ctx	c;
+	buckets    *b = NULL;
 	size_t		n = p->n;
 	size_t		threads = (size_t) par_threads(exec, g->height);
 	interp_status st;
@@ -2112,12 +1622,13 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 	c.r2 = o->radius > 0 ? o->radius * o->radius : INFINITY;
 
 	/* the bucket grid when the points suit it, else the k-d tree */
-	st = nn_grid_try(p, g, o->search, &c.b);
+	st = buckets_try(p, g, o->search, &b);
 	if (st == INTERP_NOMEM)
 		return st;
 	if (st == INTERP_OK)
 	{
-		c.rstride = (size_t) c.b.nrows + PAR_SCRATCH_PAD;
+		c.b = b;
+		c.rstride = (size_t) buckets_nrows(b) + PAR_SCRATCH_PAD;
 		c.dy2 = malloc(threads * c.rstride * sizeof(double));
 		st = c.dy2 == NULL ? INTERP_NOMEM : INTERP_OK;
 	}
@@ -2134,7 +1645,7 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 	else
 		st = par_rows(exec, g->height, 0, idw_nn_rows, &c);
 	kdtree_free((kdtree *) c.t);
-	nn_grid_free(&c.b);
+	buckets_free(b);
 	free(c.dy2);
 	free(c.idx);
 	free(c.d2);
@@ -2170,109 +1681,45 @@ typedef struct nearest_ctx
 	const interp_grid *g;
 	const nearest_options *o;
 	const kdtree *t;			/* the k-d tree, when the bucket grid is not used */
-	nn_grid		b;
+	const buckets *b;			/* the bucket grid, or NULL */
 	double		r2;				/* radius^2, INFINITY for no radius */
-	size_t		rstride;		/* b.nrows + PAR_SCRATCH_PAD */
+	size_t		rstride;		/* bucket rows + PAR_SCRATCH_PAD */
 	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
 	double	   *out;
 } nearest_ctx;
 
 /*
- * nearest_grid_rows is the par_rows worker of interp_nearest with the
- * bucket grid: rows [row0, row1).  Each search starts from the previous
- * cell's nearest point (or that of the row above, or point 0): its
- * distance bounds the search to a few buckets, and since the search then
- * looks at every point that could beat or tie it, the answer does not
- * depend on where it started.
+ * nearest_rows is the par_rows worker of interp_nearest: rows [row0,
+ * row1), with the bucket grid or the k-d tree.  Each search starts from
+ * the previous cell's nearest point (or that of the row above, or point
+ * 0): its distance bounds the search to a few buckets or leaves, and
+ * since the search then looks at every point that could beat or tie it,
+ * the answer does not depend on where it started.
  */
 static bool
-nearest_grid_rows(void *arg, int tid, int row0, int row1)
+nearest_rows(void *arg, int tid, int row0, int row1)
 {
 	const nearest_ctx *c = arg;
-	const nn_grid *b = &c->b;
 	const interp_grid *g = c->g;
 	const double *pv = c->p->v;
-	double	   *dy2 = c->dy2 + (size_t) tid * c->rstride;
+	buckets_cursor cur = {c->b != NULL ? c->dy2 + (size_t) tid * c->rstride : NULL, 0, 0, true};
 	size_t		rowseed = 0;
 
 	for (int row = row0; row < row1; row++)
 	{
 		double		cy = g->uly + (row + 0.5) * g->sy;
 		double	   *orow = c->out + (size_t) row * (size_t) g->width;
-		int			jq = nn_row_gaps(b, cy, dy2);
-		int			kq = 0;
 		size_t		seed = rowseed;
 
+		if (c->b != NULL)
+			buckets_row(c->b, cy, &cur);
 		for (int col = 0; col < g->width; col++)
 		{
 			double		cx = g->ulx + (col + 0.5) * g->sx;
-			double		dxq2 = nn_next_col(b, cx, col == 0, &kq);
-			nn_best		best;
+			size_t		i = c->b != NULL ? buckets_nearest(c->b, &cur, cx, cy, c->r2, &seed) :
+				kdtree_nearest1(c->t, cx, cy, c->r2, &seed);
 
-			best.d = c->r2;
-			best.i = SIZE_MAX;
-			best.s = 0;
-			{
-				double		dx = b->pt[seed].x - cx;
-				double		dy = b->pt[seed].y - cy;
-				double		d = dx * dx + dy * dy;
-
-				if (d <= best.d)
-				{
-					best.d = d;
-					best.i = b->idx[seed];
-					best.s = seed;
-				}
-			}
-			for (int j = jq; j < b->nrows; j++)
-				if (!nn_scan_row(b, j, kq, dxq2, dy2[j], cx, cy, &best))
-					break;
-			for (int j = jq - 1; j >= 0; j--)
-				if (!nn_scan_row(b, j, kq, dxq2, dy2[j], cx, cy, &best))
-					break;
-			if (best.i != SIZE_MAX)
-			{
-				orow[col] = pv[best.i];
-				seed = best.s;
-			}
-			else
-				orow[col] = c->o->nodata;
-			if (col == 0)
-				rowseed = seed;
-		}
-	}
-	return true;
-}
-
-/*
- * nearest_tree_rows is the par_rows worker of interp_nearest with the k-d
- * tree: rows [row0, row1).  As with the bucket grid, each search starts
- * from the previous cell's answer.
- */
-static bool
-nearest_tree_rows(void *arg, int tid, int row0, int row1)
-{
-	const nearest_ctx *c = arg;
-	const interp_grid *g = c->g;
-	const double *pv = c->p->v;
-	size_t		rowseed = 0;
-
-	(void) tid;
-	for (int row = row0; row < row1; row++)
-	{
-		double		cy = g->uly + (row + 0.5) * g->sy;
-		double	   *orow = c->out + (size_t) row * (size_t) g->width;
-		size_t		seed = rowseed;
-
-		for (int col = 0; col < g->width; col++)
-		{
-			double		cx = g->ulx + (col + 0.5) * g->sx;
-			size_t		bi = kdtree_nearest1(c->t, cx, cy, c->r2, &seed);
-
-			if (bi != SIZE_MAX)
-				orow[col] = pv[bi];
-			else
-				orow[col] = c->o->nodata;
+			orow[col] = i != SIZE_MAX ? pv[i] : c->o->nodata;
 			if (col == 0)
 				rowseed = seed;
 		}
@@ -2285,7 +1732,7 @@ nearest_tree_rows(void *arg, int tid, int row0, int row1)
  * point with d^2 <= radius^2 (radius 0: unlimited), nodata when there is
  * none.  Equidistant points: the lowest index wins (GDAL keeps the last
  * one it visits, which depends on its quadtree).  The searches run on the
- * bucket grid when the points suit it (nn_grid_build), else on the k-d
+ * bucket grid when the points suit it (buckets_try), else on the k-d
  * tree; both give the same answers.
  */
 interp_status
@@ -2293,6 +1740,7 @@ interp_nearest(const interp_points *p, const interp_grid *g, const nearest_optio
 			   const interp_exec *exec, double *out)
 {
 	nearest_ctx c;
+	buckets    *b = NULL;
 	interp_status st;
 
 	if (g->width <= 0 || g->height <= 0)
@@ -2310,28 +1758,27 @@ interp_nearest(const interp_points *p, const interp_grid *g, const nearest_optio
 	c.r2 = o->radius > 0 ? o->radius * o->radius : INFINITY;
 
 	/* the bucket grid when the points suit it, else the k-d tree */
-	st = nn_grid_try(p, g, o->search, &c.b);
+	st = buckets_try(p, g, o->search, &b);
 	if (st == INTERP_NOMEM)
 		return st;
 	if (st == INTERP_OK)
 	{
 		size_t		threads = (size_t) par_threads(exec, g->height);
 
-		c.rstride = (size_t) c.b.nrows + PAR_SCRATCH_PAD;
+		c.b = b;
+		c.rstride = (size_t) buckets_nrows(b) + PAR_SCRATCH_PAD;
 		c.dy2 = malloc(threads * c.rstride * sizeof(double));
-		if (c.dy2 == NULL)
-			st = INTERP_NOMEM;
-		else
-			st = par_rows(exec, g->height, 0, nearest_grid_rows, &c);
-		free(c.dy2);
-		nn_grid_free(&c.b);
-		return st;
+		st = c.dy2 == NULL ? INTERP_NOMEM : INTERP_OK;
 	}
-
-	c.t = kdtree_build(p->x, p->y, p->n);
-	if (c.t == NULL)
-		return INTERP_NOMEM;
-	st = par_rows(exec, g->height, 0, nearest_tree_rows, &c);
+	else
+	{
+		c.t = kdtree_build(p->x, p->y, p->n);
+		st = c.t == NULL ? INTERP_NOMEM : INTERP_OK;
+	}
+	if (st == INTERP_OK)
+		st = par_rows(exec, g->height, 0, nearest_rows, &c);
 	kdtree_free((kdtree *) c.t);
+	buckets_free(b);
+	free(c.dy2);
 	return st;
 }
