@@ -391,6 +391,23 @@ kd_push_children(kd_stack *s, int sp, const kdtree *t, double qx, double qy, siz
 }
 
 /*
+ * kd_pop takes the top range off a stack of depth *sp: [*lo, *hi) with its
+ * gaps *gx2, *gy2.  False when their sum exceeds bound (never on
+ * equality): the range holds no point the search wants.
+ */
+KD_INLINE bool
+kd_pop(const kd_stack *s, int *sp, double bound, size_t *lo, size_t *hi, double *gx2, double *gy2)
+{
+	int			top = --*sp;
+
+	*lo = s->lo[top];
+	*hi = s->hi[top];
+	*gx2 = s->gx2[top];
+	*gy2 = s->gy2[top];
+	return !(*gx2 + *gy2 > bound);
+}
+
+/*
  * kdtree_nearest_k_bound writes to idx/d2 the (at most) k nearest points
  * to (qx, qy) with d^2 <= r2 (INFINITY: unlimited), nearest first, ties by
  * lower index; returns how many.  Iterative: an explicit stack of ranges,
@@ -420,12 +437,7 @@ kdtree_nearest_k_bound(const kdtree *t, double qx, double qy, size_t k, double r
 					gy2,
 					diff;
 
-		sp--;
-		lo = st.lo[sp];
-		hi = st.hi[sp];
-		gx2 = st.gx2[sp];
-		gy2 = st.gy2[sp];
-		if (gx2 + gy2 > l.worst)
+		if (!kd_pop(&st, &sp, l.worst, &lo, &hi, &gx2, &gy2))
 			continue;
 
 		if (hi - lo <= KD_LEAF)
@@ -507,12 +519,7 @@ kdtree_nearest1(const kdtree *t, double qx, double qy, double r2, size_t *pos)
 					gy2,
 					diff;
 
-		sp--;
-		lo = st.lo[sp];
-		hi = st.hi[sp];
-		gx2 = st.gx2[sp];
-		gy2 = st.gy2[sp];
-		if (gx2 + gy2 > best)
+		if (!kd_pop(&st, &sp, best, &lo, &hi, &gx2, &gy2))
 			continue;
 
 		if (hi - lo <= KD_LEAF)
