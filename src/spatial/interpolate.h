@@ -18,7 +18,7 @@
 /*
  * How, not what: the knobs below choose among ways of computing that give
  * the same answers (the search structures) or answers within the bound of
- * interpolate.c's header (the invdist paths).  Zero, the default, lets the
+ * idw_simd.c's header (the invdist paths).  Zero, the default, lets the
  * kernel choose; the unit tests and benchmarks set them to check every way
  * on one machine.
  */

@@ -1,6 +1,7 @@
 /*
  * test_interpolate.c — unit tests of the interpolation kernel
- * (src/spatial/interpolate.c): the k-d tree against brute force (ties,
+ * (src/spatial/interpolate.c, kdtree.c, buckets.c, idw_simd.c,
+ * idw_farfield.c): the k-d tree against brute force (ties,
  * duplicates, far queries, points on a line, a cluster with a far outlier,
  * NaN points, k beyond the sorted-array limit), IDW ("invdist" and
  * "invdistnn") and nearest on hand-computed cases, nearest and invdistnn
@@ -22,7 +23,7 @@
 
 /*
  * The float32 SIMD invdist path is within 4.5e-6 * M of the exact value
- * (error analysis in interpolate.c's header), M = sum w |v| / sum w, which
+ * (error analysis in idw_simd.c's header), M = sum w |v| / sum w, which
  * is |exact| when the values share a sign; the tests allow SIMD_BOUND * M.
  */
 #define SIMD_BOUND	5e-6
