@@ -396,16 +396,73 @@ idw_all(const interp_points *p, const interp_grid *g, const idw_options *o,
 	return st;
 }
 
+/* The search structure of a nearest or invdistnn computation. */
+typedef struct nn_search
+{
+	buckets    *b;				/* the bucket grid, or NULL */
+	kdtree	   *t;				/* else the k-d tree */
+	size_t		rstride;		/* bucket rows + PAR_SCRATCH_PAD */
+	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
+} nn_search;
+
+/*
+ * nn_search_build builds, for a search from the cell centres of g, the
+ * bucket grid when the points suit it (or search forces it), else the k-d
+ * tree, with scratch for threads threads.  Returns INTERP_OK or
+ * INTERP_NOMEM; nn_search_free releases s either way.
+ */
+static interp_status
+nn_search_build(nn_search *s, const interp_points *p, const interp_grid *g, interp_search search,
+				size_t threads)
+{
+	interp_status st;
+
+	memset(s, 0, sizeof(*s));
+	st = buckets_try(p, g, search, &s->b);
+	if (st == INTERP_NOMEM)
+		return st;
+	if (st == INTERP_OK)
+	{
+		s->rstride = (size_t) buckets_nrows(s->b) + PAR_SCRATCH_PAD;
+		s->dy2 = malloc(threads * s->rstride * sizeof(double));
+		return s->dy2 == NULL ? INTERP_NOMEM : INTERP_OK;
+	}
+	s->t = kdtree_build(p->x, p->y, p->n);
+	return s->t == NULL ? INTERP_NOMEM : INTERP_OK;
+}
+
+/*
+ * nn_search_free releases what nn_search_build allocated.
+ */
+static void
+nn_search_free(nn_search *s)
+{
+	buckets_free(s->b);
+	kdtree_free(s->t);
+	free(s->dy2);
+}
+
+/*
+ * nn_search_cursor returns thread tid's cursor for rows of bucket grid
+ * searches (its dy2 is NULL with the k-d tree).
+ */
+static buckets_cursor
+nn_search_cursor(const nn_search *s, int tid)
+{
+	buckets_cursor cur = {NULL, 0, 0, true};
+
+	if (s->b != NULL)
+		cur.dy2 = s->dy2 + (size_t) tid * s->rstride;
+	return cur;
+}
+
 /* One invdistnn computation (idw_nn), shared by its threads. */
 typedef struct idw_nn_ctx
 {
 	const interp_points *p;
 	const interp_grid *g;
 	const idw_options *o;
-	const kdtree *t;			/* the k-d tree, when the bucket grid is not used */
-	const buckets *b;			/* the bucket grid, or NULL */
-	size_t		rstride;		/* bucket rows + PAR_SCRATCH_PAD */
-	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
+	nn_search	s;
 	size_t		k;				/* neighbours asked for */
 	size_t		kstride;		/* k + PAR_SCRATCH_PAD: per-thread slices of idx and d2 */
 	size_t		min_points;
@@ -457,7 +514,7 @@ idw_nn_rows(void *arg, int tid, int row0, int row1)
 	size_t	   *idx = c->idx + (size_t) tid * c->kstride;
 	double	   *d2 = c->d2 + (size_t) tid * c->kstride;
 	size_t	   *rowseed = c->rowseed + (size_t) tid * c->kstride;
-	buckets_cursor cur = {c->b != NULL ? c->dy2 + (size_t) tid * c->rstride : NULL, 0, 0, true};
+	buckets_cursor cur = nn_search_cursor(&c->s, tid);
 	bool		have_rowseed = false;
 
 	for (int row = row0; row < row1; row++)
@@ -466,8 +523,8 @@ idw_nn_rows(void *arg, int tid, int row0, int row1)
 		double	   *orow = c->out + (size_t) row * (size_t) g->width;
 		size_t		m = 0;
 
-		if (c->b != NULL)
-			buckets_row(c->b, cy, &cur);
+		if (c->s.b != NULL)
+			buckets_row(c->s.b, cy, &cur);
 		for (int col = 0; col < g->width; col++)
 		{
 			double		cx = g->ulx + (col + 0.5) * g->sx;
@@ -480,10 +537,10 @@ idw_nn_rows(void *arg, int tid, int row0, int row1)
 				lim = idw_nn_bound(c->p, idx, c->k, cx, cy, c->r2);
 			else if (col == 0 && have_rowseed)
 				lim = idw_nn_bound(c->p, rowseed, c->k, cx, cy, c->r2);
-			if (c->b != NULL)
-				m = buckets_nearest_k(c->b, &cur, cx, cy, c->k, lim, idx, d2);
+			if (c->s.b != NULL)
+				m = buckets_nearest_k(c->s.b, &cur, cx, cy, c->k, lim, idx, d2);
 			else
-				m = kdtree_nearest_k_bound(c->t, cx, cy, c->k, lim, idx, d2);
+				m = kdtree_nearest_k_bound(c->s.t, cx, cy, c->k, lim, idx, d2);
 			if (col == 0)
 			{
 				have_rowseed = m == c->k;
@@ -523,7 +580,6 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 	   const interp_exec *exec, double *out)
 {
 	idw_nn_ctx	c;
-	buckets    *b = NULL;
 	size_t		n = p->n;
 	size_t		threads = (size_t) par_threads(exec, g->height);
 	interp_status st;
@@ -543,22 +599,7 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 	c.kstride = c.k + PAR_SCRATCH_PAD;
 	c.r2 = o->radius > 0 ? o->radius * o->radius : INFINITY;
 
-	/* the bucket grid when the points suit it, else the k-d tree */
-	st = buckets_try(p, g, o->search, &b);
-	if (st == INTERP_NOMEM)
-		return st;
-	if (st == INTERP_OK)
-	{
-		c.b = b;
-		c.rstride = (size_t) buckets_nrows(b) + PAR_SCRATCH_PAD;
-		c.dy2 = malloc(threads * c.rstride * sizeof(double));
-		st = c.dy2 == NULL ? INTERP_NOMEM : INTERP_OK;
-	}
-	else
-	{
-		c.t = kdtree_build(p->x, p->y, n);
-		st = c.t == NULL ? INTERP_NOMEM : INTERP_OK;
-	}
+	st = nn_search_build(&c.s, p, g, o->search, threads);
 	c.idx = malloc(threads * c.kstride * sizeof(size_t));
 	c.d2 = malloc(threads * c.kstride * sizeof(double));
 	c.rowseed = malloc(threads * c.kstride * sizeof(size_t));
@@ -566,9 +607,7 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 		st = INTERP_NOMEM;
 	else
 		st = par_rows(exec, g->height, 0, idw_nn_rows, &c);
-	kdtree_free((kdtree *) c.t);
-	buckets_free(b);
-	free(c.dy2);
+	nn_search_free(&c.s);
 	free(c.idx);
 	free(c.d2);
 	free(c.rowseed);
@@ -602,11 +641,8 @@ typedef struct nearest_ctx
 	const interp_points *p;
 	const interp_grid *g;
 	const nearest_options *o;
-	const kdtree *t;			/* the k-d tree, when the bucket grid is not used */
-	const buckets *b;			/* the bucket grid, or NULL */
+	nn_search	s;
 	double		r2;				/* radius^2, INFINITY for no radius */
-	size_t		rstride;		/* bucket rows + PAR_SCRATCH_PAD */
-	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
 	double	   *out;
 } nearest_ctx;
 
@@ -624,7 +660,7 @@ nearest_rows(void *arg, int tid, int row0, int row1)
 	const nearest_ctx *c = arg;
 	const interp_grid *g = c->g;
 	const double *pv = c->p->v;
-	buckets_cursor cur = {c->b != NULL ? c->dy2 + (size_t) tid * c->rstride : NULL, 0, 0, true};
+	buckets_cursor cur = nn_search_cursor(&c->s, tid);
 	size_t		rowseed = 0;
 
 	for (int row = row0; row < row1; row++)
@@ -633,13 +669,13 @@ nearest_rows(void *arg, int tid, int row0, int row1)
 		double	   *orow = c->out + (size_t) row * (size_t) g->width;
 		size_t		seed = rowseed;
 
-		if (c->b != NULL)
-			buckets_row(c->b, cy, &cur);
+		if (c->s.b != NULL)
+			buckets_row(c->s.b, cy, &cur);
 		for (int col = 0; col < g->width; col++)
 		{
 			double		cx = g->ulx + (col + 0.5) * g->sx;
-			size_t		i = c->b != NULL ? buckets_nearest(c->b, &cur, cx, cy, c->r2, &seed) :
-				kdtree_nearest1(c->t, cx, cy, c->r2, &seed);
+			size_t		i = c->s.b != NULL ? buckets_nearest(c->s.b, &cur, cx, cy, c->r2, &seed) :
+				kdtree_nearest1(c->s.t, cx, cy, c->r2, &seed);
 
 			orow[col] = i != SIZE_MAX ? pv[i] : c->o->nodata;
 			if (col == 0)
@@ -662,7 +698,6 @@ interp_nearest(const interp_points *p, const interp_grid *g, const nearest_optio
 			   const interp_exec *exec, double *out)
 {
 	nearest_ctx c;
-	buckets    *b = NULL;
 	interp_status st;
 
 	if (g->width <= 0 || g->height <= 0)
@@ -679,28 +714,9 @@ interp_nearest(const interp_points *p, const interp_grid *g, const nearest_optio
 	c.out = out;
 	c.r2 = o->radius > 0 ? o->radius * o->radius : INFINITY;
 
-	/* the bucket grid when the points suit it, else the k-d tree */
-	st = buckets_try(p, g, o->search, &b);
-	if (st == INTERP_NOMEM)
-		return st;
-	if (st == INTERP_OK)
-	{
-		size_t		threads = (size_t) par_threads(exec, g->height);
-
-		c.b = b;
-		c.rstride = (size_t) buckets_nrows(b) + PAR_SCRATCH_PAD;
-		c.dy2 = malloc(threads * c.rstride * sizeof(double));
-		st = c.dy2 == NULL ? INTERP_NOMEM : INTERP_OK;
-	}
-	else
-	{
-		c.t = kdtree_build(p->x, p->y, p->n);
-		st = c.t == NULL ? INTERP_NOMEM : INTERP_OK;
-	}
+	st = nn_search_build(&c.s, p, g, o->search, (size_t) par_threads(exec, g->height));
 	if (st == INTERP_OK)
 		st = par_rows(exec, g->height, 0, nearest_rows, &c);
-	kdtree_free((kdtree *) c.t);
-	buckets_free(b);
-	free(c.dy2);
+	nn_search_free(&c.s);
 	return st;
 }
