@@ -1,6 +1,7 @@
 /*
  * test_delaunay.c — unit tests of the Delaunay kernel and the "linear"
- * gridder (src/spatial/delaunay.c): the exact predicates against big-integer
+ * gridder (src/spatial/predicates.c, delaunay.c, linear.c): the exact
+ * predicates against big-integer
  * arithmetic, the triangulation's properties (a valid triangulation of the
  * convex hull, empty circumcircles, every distinct point a vertex) on
  * random and on degenerate point sets, and interp_linear on planes, a
