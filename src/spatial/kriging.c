@@ -13,8 +13,8 @@
  *
  *	  estimate = sum w_i v_i, variance = sill (1 - sum w_i rho_i0 - mu).
  *	  The matrix is symmetric indefinite, so it is factored by LU with
- *	  partial pivoting (blocked, with the trailing updates spread over
- *	  threads and cancellable, for the one large global system).
+ *	  partial pivoting (linalg.c: blocked, with the trailing updates spread
+ *	  over threads and cancellable, for the one large global system).
  *
  *	  Points with a non-finite coordinate or value are dropped and points at
  *	  identical coordinates are reduced to the first one, so exact
@@ -23,7 +23,7 @@
  *	  singular: partial pivoting alone does not show it (the pivots it
  *	  picks stay well away from 0 when two rows differ only off the
  *	  diagonal), so after the LU the reciprocal condition number is
- *	  estimated (Hager-Higham 1-norm estimator, as LAPACK's dgecon), and a
+ *	  estimated (linalg_lu_rcond), and a
  *	  system with a pivot below KRIG_PIVOT_TOL or rcond below KRIG_RCOND_MIN
  *	  is factored again with a micro-nugget KRIG_RIDGE on the diagonal;
  *	  should that fail too (a zero pivot), the cell takes the mean of its
@@ -41,6 +41,7 @@
  */
 #include "spatial/kriging.h"
 #include "spatial/kdtree.h"
+#include "spatial/linalg.h"
 #include "spatial/parallel.h"
 
 #include <math.h>
@@ -56,13 +57,6 @@
 
 /* Relative micro-nugget added to the diagonal when a system is singular. */
 #define KRIG_RIDGE		1e-10
-
-/* Panel width and column block of the blocked LU. */
-#define LU_PANEL		64
-#define LU_COLBLOCK		512
-
-/* Below this order the LU is not blocked (nor threaded). */
-#define LU_BLOCKED_MIN	256
 
 /* Range search of variogram_fit_lags: log-spaced grid, then golden section. */
 #define FIT_GRID		200
@@ -151,13 +145,6 @@ static int	key_cmp(const void *a, const void *b);
 static int	size_cmp(const void *a, const void *b);
 static bool pts_prepare(const interp_points *p, krig_pts *k);
 static void pts_free(krig_pts *k);
-static bool lu_factor(double *a, int m, int *piv);
-static void lu_solve(const double *a, int m, const int *piv, double *b);
-static void lu_solve_t(const double *a, int m, const int *piv, double *b);
-static double lu_rcond(const double *a, int m, const int *piv, double anorm, double *x, double *y);
-static double norm1(const double *a, int m);
-static bool lu_update_rows(void *ctx, int tid, int row0, int row1);
-static interp_status lu_factor_blocked(double *a, int m, int *piv, const interp_exec *exec, bool *ok);
 static void build_system(const krig_cov *c, const double *x, const double *y, const size_t *set,
 						 size_t m, double ridge, double *a);
 static interp_status factor_system(const krig_cov *c, const double *x, const double *y, const size_t *set,
@@ -368,379 +355,6 @@ pts_free(krig_pts *k)
 }
 
 /*
- * lu_factor factors the m x m row-major matrix a in place as P a = L U
- * (unit L below the diagonal, U on and above), recording in piv[k] the row
- * swapped with row k at step k.  False when a pivot is below
- * KRIG_PIVOT_TOL (a is then garbage).
- */
-static bool
-lu_factor(double *a, int m, int *piv)
-{
-	for (int k = 0; k < m; k++)
-	{
-		int			p = k;
-		double		best = fabs(a[(size_t) k * m + k]);
-		double	   *rk;
-
-		for (int i = k + 1; i < m; i++)
-		{
-			double		t = fabs(a[(size_t) i * m + k]);
-
-			if (t > best)
-			{
-				best = t;
-				p = i;
-			}
-		}
-		if (!(best > KRIG_PIVOT_TOL))
-			return false;
-		piv[k] = p;
-		if (p != k)
-		{
-			double	   *ra = a + (size_t) k * m;
-			double	   *rb = a + (size_t) p * m;
-
-			for (int j = 0; j < m; j++)
-			{
-				double		t = ra[j];
-
-				ra[j] = rb[j];
-				rb[j] = t;
-			}
-		}
-		rk = a + (size_t) k * m;
-		for (int i = k + 1; i < m; i++)
-		{
-			double	   *ri = a + (size_t) i * m;
-			double		l = ri[k] / rk[k];
-
-			ri[k] = l;
-			if (l != 0.0)
-				for (int j = k + 1; j < m; j++)
-					ri[j] -= l * rk[j];
-		}
-	}
-	return true;
-}
-
-/*
- * lu_solve overwrites b with the solution of a x = b, a factored by
- * lu_factor or lu_factor_blocked.
- */
-static void
-lu_solve(const double *a, int m, const int *piv, double *b)
-{
-	for (int k = 0; k < m; k++)
-		if (piv[k] != k)
-		{
-			double		t = b[k];
-
-			b[k] = b[piv[k]];
-			b[piv[k]] = t;
-		}
-	for (int i = 1; i < m; i++)
-	{
-		const double *ri = a + (size_t) i * m;
-		double		s = b[i];
-
-		for (int j = 0; j < i; j++)
-			s -= ri[j] * b[j];
-		b[i] = s;
-	}
-	for (int i = m - 1; i >= 0; i--)
-	{
-		const double *ri = a + (size_t) i * m;
-		double		s = b[i];
-
-		for (int j = i + 1; j < m; j++)
-			s -= ri[j] * b[j];
-		b[i] = s / ri[i];
-	}
-}
-
-/*
- * lu_solve_t overwrites b with the solution of a' x = b, a factored by
- * lu_factor or lu_factor_blocked (P a = L U, so a' = U' L' P), by rows.
- */
-static void
-lu_solve_t(const double *a, int m, const int *piv, double *b)
-{
-	/* U' w = b */
-	for (int j = 0; j < m; j++)
-	{
-		const double *rj = a + (size_t) j * m;
-		double		wj = b[j] / rj[j];
-
-		b[j] = wj;
-		for (int i = j + 1; i < m; i++)
-			b[i] -= rj[i] * wj;
-	}
-	/* L' u = w */
-	for (int j = m - 1; j > 0; j--)
-	{
-		const double *rj = a + (size_t) j * m;
-		double		uj = b[j];
-
-		for (int i = 0; i < j; i++)
-			b[i] -= rj[i] * uj;
-	}
-	/* x = P' u */
-	for (int k = m - 1; k >= 0; k--)
-		if (piv[k] != k)
-		{
-			double		t = b[k];
-
-			b[k] = b[piv[k]];
-			b[piv[k]] = t;
-		}
-}
-
-/*
- * norm1 returns the 1-norm (largest column sum of magnitudes) of the m x m
- * matrix a.
- */
-static double
-norm1(const double *a, int m)
-{
-	double		best = 0.0;
-
-	for (int j = 0; j < m; j++)
-	{
-		double		s = 0.0;
-
-		for (int i = 0; i < m; i++)
-			s += fabs(a[(size_t) i * m + j]);
-		if (s > best)
-			best = s;
-	}
-	return best;
-}
-
-/*
- * lu_rcond estimates the reciprocal 1-norm condition number of a matrix of
- * 1-norm anorm from its LU factors: Hager's estimate of ||a^-1||_1 with
- * Higham's refinements (at most 5 iterations, plus the alternating-sign
- * test vector), as LAPACK's dlacon/dgecon.  x and y are m doubles of
- * scratch.  O(m^2).  0 when the estimate is not finite.
- */
-static double
-lu_rcond(const double *a, int m, const int *piv, double anorm, double *x, double *y)
-{
-	double		est = 0.0;
-	int			jlast = -1;
-
-	for (int i = 0; i < m; i++)
-		x[i] = 1.0 / m;
-	for (int iter = 0; iter < 5; iter++)
-	{
-		double		e = 0.0,
-					zx = 0.0,
-					zmax = -1.0;
-		int			j = 0;
-
-		memcpy(y, x, (size_t) m * sizeof(double));
-		lu_solve(a, m, piv, y);
-		for (int i = 0; i < m; i++)
-			e += fabs(y[i]);
-		if (iter > 0 && e <= est)
-			break;
-		est = e;
-		for (int i = 0; i < m; i++)
-			y[i] = y[i] >= 0.0 ? 1.0 : -1.0;
-		lu_solve_t(a, m, piv, y);
-		for (int i = 0; i < m; i++)
-		{
-			zx += y[i] * x[i];
-			if (fabs(y[i]) > zmax)
-			{
-				zmax = fabs(y[i]);
-				j = i;
-			}
-		}
-		if (iter > 0 && (zmax <= zx || j == jlast))
-			break;
-		jlast = j;
-		for (int i = 0; i < m; i++)
-			x[i] = 0.0;
-		x[j] = 1.0;
-	}
-	{
-		double		alt = 0.0;
-
-		for (int i = 0; i < m; i++)
-			x[i] = (i % 2 ? -1.0 : 1.0) * (1.0 + (m > 1 ? (double) i / (m - 1) : 0.0));
-		lu_solve(a, m, piv, x);
-		for (int i = 0; i < m; i++)
-			alt += fabs(x[i]);
-		alt = 2.0 * alt / (3.0 * m);
-		if (alt > est)
-			est = alt;
-	}
-	if (!isfinite(est) || !isfinite(anorm) || est * anorm == 0.0)
-		return 0.0;
-	return 1.0 / (anorm * est);
-}
-
-/* The trailing update of one panel step of lu_factor_blocked. */
-typedef struct lu_ctx
-{
-	double	   *a;
-	int			m;
-	int			k0;				/* first column of the panel */
-	int			kb;				/* its width */
-} lu_ctx;
-
-/*
- * lu_update_rows subtracts L21 U12 from rows [row0, row1) (counted from
- * the first row below the panel) of the trailing matrix, a column block at
- * a time so that the U12 block stays in cache, four panel rows at a time.
- */
-static bool
-lu_update_rows(void *ctx, int tid, int row0, int row1)
-{
-	lu_ctx	   *c = ctx;
-	int			m = c->m;
-	int			j0 = c->k0 + c->kb;
-
-	(void) tid;
-	for (int jb = j0; jb < m; jb += LU_COLBLOCK)
-	{
-		int			je = jb + LU_COLBLOCK < m ? jb + LU_COLBLOCK : m;
-		int			len = je - jb;
-
-		for (int r = row0; r < row1; r++)
-		{
-			double	   *restrict y = c->a + (size_t) (j0 + r) * m + jb;
-			const double *li = c->a + (size_t) (j0 + r) * m + c->k0;
-			int			p = 0;
-
-			for (; p + 4 <= c->kb; p += 4)
-			{
-				const double *restrict u0 = c->a + (size_t) (c->k0 + p) * m + jb;
-				const double *restrict u1 = u0 + m;
-				const double *restrict u2 = u1 + m;
-				const double *restrict u3 = u2 + m;
-				double		l0 = li[p],
-							l1 = li[p + 1],
-							l2 = li[p + 2],
-							l3 = li[p + 3];
-
-				for (int j = 0; j < len; j++)
-					y[j] -= l0 * u0[j] + l1 * u1[j] + l2 * u2[j] + l3 * u3[j];
-			}
-			for (; p < c->kb; p++)
-			{
-				const double *restrict u0 = c->a + (size_t) (c->k0 + p) * m + jb;
-				double		l0 = li[p];
-
-				for (int j = 0; j < len; j++)
-					y[j] -= l0 * u0[j];
-			}
-		}
-	}
-	return true;
-}
-
-/*
- * lu_factor_blocked is lu_factor for large m: right-looking blocked LU
- * (panels of LU_PANEL columns with partial pivoting over whole rows, then
- * U12 by forward substitution, then the trailing update through par_rows,
- * threaded and cancellable).  Same factors as lu_factor up to rounding,
- * bit-identical for any number of threads.  *ok is false when a pivot is
- * below KRIG_PIVOT_TOL.  Returns INTERP_OK or INTERP_CANCELLED.
- */
-static interp_status
-lu_factor_blocked(double *a, int m, int *piv, const interp_exec *exec, bool *ok)
-{
-	*ok = true;
-	if (m < LU_BLOCKED_MIN)
-	{
-		*ok = lu_factor(a, m, piv);
-		return INTERP_OK;
-	}
-	for (int k0 = 0; k0 < m; k0 += LU_PANEL)
-	{
-		int			kb = k0 + LU_PANEL <= m ? LU_PANEL : m - k0;
-		int			ke = k0 + kb;
-
-		/* the panel: columns [k0, ke), rows [k0, m) */
-		for (int k = k0; k < ke; k++)
-		{
-			int			p = k;
-			double		best = fabs(a[(size_t) k * m + k]);
-			double	   *rk;
-
-			for (int i = k + 1; i < m; i++)
-			{
-				double		t = fabs(a[(size_t) i * m + k]);
-
-				if (t > best)
-				{
-					best = t;
-					p = i;
-				}
-			}
-			if (!(best > KRIG_PIVOT_TOL))
-			{
-				*ok = false;
-				return INTERP_OK;
-			}
-			piv[k] = p;
-			if (p != k)
-			{
-				double	   *ra = a + (size_t) k * m;
-				double	   *rb = a + (size_t) p * m;
-
-				for (int j = 0; j < m; j++)
-				{
-					double		t = ra[j];
-
-					ra[j] = rb[j];
-					rb[j] = t;
-				}
-			}
-			rk = a + (size_t) k * m;
-			for (int i = k + 1; i < m; i++)
-			{
-				double	   *ri = a + (size_t) i * m;
-				double		l = ri[k] / rk[k];
-
-				ri[k] = l;
-				for (int j = k + 1; j < ke; j++)
-					ri[j] -= l * rk[j];
-			}
-		}
-		if (ke >= m)
-			break;
-
-		/* U12 = L11^-1 A12 */
-		for (int k = k0; k < ke; k++)
-		{
-			const double *restrict rk = a + (size_t) k * m + ke;
-
-			for (int i = k + 1; i < ke; i++)
-			{
-				double	   *restrict ri = a + (size_t) i * m + ke;
-				double		l = a[(size_t) i * m + k];
-
-				for (int j = 0; j < m - ke; j++)
-					ri[j] -= l * rk[j];
-			}
-		}
-
-		/* A22 -= L21 U12 */
-		{
-			lu_ctx		c = {a, m, k0, kb};
-			interp_status st = par_rows(exec, m - ke, 0, lu_update_rows, &c);
-
-			if (st != INTERP_OK)
-				return st;
-		}
-	}
-	return INTERP_OK;
-}
-
-/*
  * build_system fills the (m + 1)^2 bordered covariance matrix of the
  * points set[0..m) (all of x/y in order when set is NULL), with ridge
  * added to the diagonal of the covariance block.
@@ -789,11 +403,11 @@ factor_system(const krig_cov *c, const double *x, const double *y, const size_t 
 
 	*flat = false;
 	build_system(c, x, y, set, m, 0.0, a);
-	anorm = norm1(a, (int) m + 1);
-	st = lu_factor_blocked(a, (int) m + 1, piv, exec, &ok);
+	anorm = linalg_norm1(a, (int) m + 1);
+	st = linalg_lu_factor(a, (int) m + 1, piv, KRIG_PIVOT_TOL, exec, &ok);
 	if (st != INTERP_OK)
 		return st;
-	if (ok && lu_rcond(a, (int) m + 1, piv, anorm, work, work + m + 1) >= KRIG_RCOND_MIN)
+	if (ok && linalg_lu_rcond(a, (int) m + 1, piv, anorm, work, work + m + 1) >= KRIG_RCOND_MIN)
 		return INTERP_OK;
 
 	/*
@@ -802,7 +416,7 @@ factor_system(const krig_cov *c, const double *x, const double *y, const size_t 
 	 * a pivot vanishes.
 	 */
 	build_system(c, x, y, set, m, KRIG_RIDGE, a);
-	st = lu_factor_blocked(a, (int) m + 1, piv, exec, &ok);
+	st = linalg_lu_factor(a, (int) m + 1, piv, KRIG_PIVOT_TOL, exec, &ok);
 	if (st == INTERP_OK && !ok)
 		*flat = true;
 	return st;
@@ -964,7 +578,7 @@ local_rows(void *ctx, int tid, int row0, int row1)
 							th->rhs[i] = th->r[i];
 						}
 						th->rhs[m] = 1.0;
-						lu_solve(th->lu, (int) m + 1, th->piv, th->rhs);
+						linalg_lu_solve(th->lu, (int) m + 1, th->piv, th->rhs);
 						est = 0.0;
 						for (size_t i = 0; i < m; i++)
 						{
@@ -1096,7 +710,7 @@ global_rows(void *ctx, int tid, int row0, int row1)
 						th->rhs[i] = th->r[i];
 					}
 					th->rhs[n] = 1.0;
-					lu_solve(cx->lu, (int) n + 1, cx->piv, th->rhs);
+					linalg_lu_solve(cx->lu, (int) n + 1, cx->piv, th->rhs);
 					for (size_t i = 0; i < n; i++)
 						rw += th->rhs[i] * th->r[i];
 					var = c->sill * (1.0 - rw - th->rhs[n]);
@@ -1187,7 +801,7 @@ kriging_point(const interp_points *p, const variogram *v, double x0, double y0,
 
 		memcpy(rhs, r, m * sizeof(double));
 		rhs[m] = 1.0;
-		lu_solve(a, (int) m + 1, piv, rhs);
+		linalg_lu_solve(a, (int) m + 1, piv, rhs);
 		for (size_t i = 0; i < m; i++)
 		{
 			est += rhs[i] * k.v[i];
@@ -1333,7 +947,7 @@ interp_kriging(const interp_points *p, const interp_grid *g, const kriging_optio
 			{
 				memcpy(b, k.v, k.n * sizeof(double));
 				b[k.n] = 0.0;
-				lu_solve(a, (int) w, piv, b);
+				linalg_lu_solve(a, (int) w, piv, b);
 				cx.lu = a;
 				cx.piv = piv;
 				cx.b = b;
