@@ -77,15 +77,16 @@ knn_sift_down(size_t *idx, double *d2, size_t len, size_t pos)
 
 /*
  * knn_offer_heap considers point i at squared distance d for the bounded
- * max-heap of at most k candidates held in idx/d2; *len is its size.
+ * max-heap of at most k candidates held in idx/d2, of size len; returns
+ * its new size.
  */
-static inline void
-knn_offer_heap(size_t *idx, double *d2, size_t *len, size_t k, size_t i, double d)
+KNN_INLINE size_t
+knn_offer_heap(size_t *idx, double *d2, size_t len, size_t k, size_t i, double d)
 {
-	if (*len < k)
+	if (len < k)
 	{
 		/* sift up */
-		size_t		pos = (*len)++;
+		size_t		pos = len++;
 
 		while (pos > 0)
 		{
@@ -104,25 +105,26 @@ knn_offer_heap(size_t *idx, double *d2, size_t *len, size_t k, size_t i, double 
 	{
 		idx[0] = i;
 		d2[0] = d;
-		knn_sift_down(idx, d2, *len, 0);
+		knn_sift_down(idx, d2, len, 0);
 	}
+	return len;
 }
 
 /*
  * knn_offer_sorted is knn_offer_heap for candidates kept sorted (nearest
  * first) in idx/d2.
  */
-static inline void
-knn_offer_sorted(size_t *idx, double *d2, size_t *len, size_t k, size_t i, double d)
+KNN_INLINE size_t
+knn_offer_sorted(size_t *idx, double *d2, size_t len, size_t k, size_t i, double d)
 {
 	size_t		pos;
 
-	if (*len < k)
-		pos = (*len)++;
+	if (len < k)
+		pos = len++;
 	else if (knn_before(d, i, d2[k - 1], idx[k - 1]))
 		pos = k - 1;
 	else
-		return;
+		return len;
 	while (pos > 0 && knn_before(d, i, d2[pos - 1], idx[pos - 1]))
 	{
 		d2[pos] = d2[pos - 1];
@@ -131,6 +133,7 @@ knn_offer_sorted(size_t *idx, double *d2, size_t *len, size_t k, size_t i, doubl
 	}
 	d2[pos] = d;
 	idx[pos] = i;
+	return len;
 }
 
 /*
@@ -159,9 +162,9 @@ knn_add(knn_list *l, size_t i, double d)
 	if (d <= l->worst)
 	{
 		if (l->sorted)
-			knn_offer_sorted(l->idx, l->d2, &l->len, l->k, i, d);
+			l->len = knn_offer_sorted(l->idx, l->d2, l->len, l->k, i, d);
 		else
-			knn_offer_heap(l->idx, l->d2, &l->len, l->k, i, d);
+			l->len = knn_offer_heap(l->idx, l->d2, l->len, l->k, i, d);
 		if (l->len == l->k)
 			l->worst = l->sorted ? l->d2[l->k - 1] : l->d2[0];
 	}

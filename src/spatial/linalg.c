@@ -185,11 +185,12 @@ linalg_lu_factor(double *a, int m, int *piv, double tol, const interp_exec *exec
 }
 
 /*
- * linalg_lu_solve overwrites b with the solution of a x = b, a factored by
- * linalg_lu_factor.
+ * lu_solve overwrites b with the solution of a x = b, a factored by
+ * linalg_lu_factor (static, so that the condition estimate's solves are
+ * inlined).
  */
-void
-linalg_lu_solve(const double *a, int m, const int *piv, double *b)
+static void
+lu_solve(const double *a, int m, const int *piv, double *b)
 {
 	for (int k = 0; k < m; k++)
 		if (piv[k] != k)
@@ -300,7 +301,7 @@ linalg_lu_rcond(const double *a, int m, const int *piv, double anorm, double *x,
 		int			j = 0;
 
 		memcpy(y, x, (size_t) m * sizeof(double));
-		linalg_lu_solve(a, m, piv, y);
+		lu_solve(a, m, piv, y);
 		for (int i = 0; i < m; i++)
 			e += fabs(y[i]);
 		if (iter > 0 && e <= est)
@@ -330,7 +331,7 @@ linalg_lu_rcond(const double *a, int m, const int *piv, double anorm, double *x,
 
 		for (int i = 0; i < m; i++)
 			x[i] = (i % 2 ? -1.0 : 1.0) * (1.0 + (m > 1 ? (double) i / (m - 1) : 0.0));
-		linalg_lu_solve(a, m, piv, x);
+		lu_solve(a, m, piv, x);
 		for (int i = 0; i < m; i++)
 			alt += fabs(x[i]);
 		alt = 2.0 * alt / (3.0 * m);
@@ -342,3 +343,12 @@ linalg_lu_rcond(const double *a, int m, const int *piv, double anorm, double *x,
 	return 1.0 / (anorm * est);
 }
 
+/*
+ * linalg_lu_solve overwrites b with the solution of a x = b, a factored by
+ * linalg_lu_factor.
+ */
+void
+linalg_lu_solve(const double *a, int m, const int *piv, double *b)
+{
+	lu_solve(a, m, piv, b);
+}
