@@ -9,7 +9,7 @@
  *	  with float32 lanes over 16 (8) neighbouring cells of a row.  Both are
  *	  one text, idw_simd_loop.h, included once per instruction set with its
  *	  intrinsics; they differ only where the sets do (the reciprocal
- *	  estimates rcp14 and rcp, and the final scaling by a power of 2).
+ *	  estimates rcp14 and rcp, and the final scaling by a power of 2):
  *
  *	  - Coordinates are in cell units (X = (x - ulx) / sx - 0.5, so cell
  *		col is centred at X = col), and X is split as xh + xl with xh a
@@ -47,7 +47,6 @@
  *	  IDW_NEAR_R2) and the points lie within 2^18 cells of the grid;
  *	  otherwise, and on other CPUs, the double loop (the reference
  *	  semantics) runs.
- *
  *
  *	  Pure C: no PostgreSQL headers; malloc/free.
  */
@@ -120,38 +119,6 @@
 #define VD_STORE	_mm512_storeu_pd
 #define V_ROW_FN	idw_row_avx512
 #include "spatial/idw_simd_loop.h"
-#undef V
-#undef V_TARGET
-#undef V_LANES
-#undef V_NB
-#undef VF
-#undef VD
-#undef VI
-#undef V_SET1
-#undef V_ZERO
-#undef V_ADD
-#undef V_SUB
-#undef V_MUL
-#undef V_FMADD
-#undef V_FNMADD
-#undef V_ROUND
-#undef V_IOTA
-#undef V_RCP
-#undef V_RSQRT
-#undef V_SCALE2
-#undef V_CASTI
-#undef V_CASTF
-#undef VI_SET1
-#undef VI_SUB
-#undef VI_SRAI
-#undef VI_SLLI
-#undef VI_TOF
-#undef V_LO_PD
-#undef V_HI_PD
-#undef VD_ZERO
-#undef VD_ADD
-#undef VD_STORE
-#undef V_ROW_FN
 
 /*
  * AVX2 + FMA: 8 cells a vector, blocks of 16 cells; also the far field's

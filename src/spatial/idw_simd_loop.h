@@ -22,6 +22,8 @@
  *	  V_ROW_FN		the name of the exported row function
  *	  V_TILE_FN		when defined, the name of the exported tile row function
  *
+ *	  It undefines them all at its end, for the next instruction set.
+ *
  *	  A block is nb vectors of neighbouring cells of one row; for each point,
  *	  every lane computes its own cell's weight, so a cell's arithmetic is
  *	  the same whatever block or thread it falls in.  The helpers are
@@ -301,3 +303,37 @@ V_TILE_FN(idw_wclass cls, const idw_simd_in *s, const float *dy2, size_t n,
 	}
 }
 #endif							/* V_TILE_FN */
+
+#undef V
+#undef V_TARGET
+#undef V_LANES
+#undef V_NB
+#undef VF
+#undef VD
+#undef VI
+#undef V_SET1
+#undef V_ZERO
+#undef V_ADD
+#undef V_SUB
+#undef V_MUL
+#undef V_FMADD
+#undef V_FNMADD
+#undef V_ROUND
+#undef V_IOTA
+#undef V_RCP
+#undef V_RSQRT
+#undef V_SCALE2
+#undef V_CASTI
+#undef V_CASTF
+#undef VI_SET1
+#undef VI_SUB
+#undef VI_SRAI
+#undef VI_SLLI
+#undef VI_TOF
+#undef V_LO_PD
+#undef V_HI_PD
+#undef VD_ZERO
+#undef VD_ADD
+#undef VD_STORE
+#undef V_ROW_FN
+#undef V_TILE_FN

@@ -4,7 +4,7 @@
  *	  kdtree.h for the contract): the k nearest points within a radius, the
  *	  nearest point with a head start (the nearest gridder), the nearest
  *	  point in a rectangle (GDAL's search square, for the linear gridder
- *	  outside the hull); used by the gridders of interpolate.c, delaunay.c,
+ *	  outside the hull); used by the gridders of interpolate.c, linear.c,
  *	  kriging.c and smooth.c.
  *
  *	  Median splits along the axis of wider spread, coordinates stored in
