@@ -5,15 +5,17 @@
  *	  mlops.interpolate_raster (GDAL gdal_grid's "linear", GDALGridLinear):
  *	  barycentric interpolation in the triangle that holds the cell centre
  *	  (a centre on the hull boundary is inside); outside the convex hull the
- *	  value of the nearest point or nodata, as radius says.  Pure C: no
- *	  PostgreSQL headers.  Grid and point conventions are interpolate.h's.
+ *	  value of the nearest point or nodata, as radius says.  The
+ *	  triangulation is delaunay.c, its predicates predicates.c, the gridder
+ *	  linear.c.  Pure C: no PostgreSQL headers.  Grid and point conventions
+ *	  are grid.h's.
  */
 #ifndef MLOPS_DELAUNAY_H
 #define MLOPS_DELAUNAY_H
 
 #include <stddef.h>
 
-#include "spatial/interpolate.h"
+#include "spatial/grid.h"
 
 /* Most points delaunay_build / interp_linear accept (INTERP_TOO_LARGE beyond). */
 #define DELAUNAY_MAX_POINTS ((size_t) 1 << 29)

@@ -3,18 +3,13 @@
  *	  Kernel: interpolation of scattered points onto a regular grid for
  *	  mlops.interpolate_raster (see interpolate.h for the contract).
  *
- *	  It holds two search structures and three gridders that follow GDAL's
- *	  gdal_grid (alg/gdalgrid.cpp), which PostGIS's ST_InterpolateRaster
- *	  calls.  The structures:
+ *	  It holds three gridders that follow GDAL's gdal_grid
+ *	  (alg/gdalgrid.cpp), which PostGIS's ST_InterpolateRaster calls.  The
+ *	  nearest and invdistnn gridders search the points with the bucket
+ *	  grid (buckets.c) when they are spread fairly evenly, else with the
+ *	  k-d tree (kdtree.c).
  *
- *	  - A 2-D k-d tree (median splits, coordinates stored in tree order, a
- *		bounding box per range; iterative k-nearest search with a sorted
- *		array of candidates, or a bounded max-heap beyond KD_SORTED_MAX).
- *	  - A bucket grid (points sorted into about square buckets of about 1.5
- *		points), which the nearest and invdistnn gridders use when the
- *		points are spread fairly evenly; otherwise they use the tree.
- *
- *	  Both give the exact answer of a brute-force search: the points in
+ *	  Both structures give the exact answer of a brute-force search: the points in
  *	  the order (d^2, input index), with d^2 = dx * dx + dy * dy rounded as
  *	  written, whatever the structure, the thread count or the search's
  *	  head start.  The gridders start each cell's search from the previous
@@ -43,1359 +38,27 @@
  *	  per-thread scratch; a cell's arithmetic never depends on the thread
  *	  that computes it, so any thread count gives the same bits.
  *
- *	  "invdist" costs cells * points weights, so on x86-64 it has AVX-512
- *	  and AVX2+FMA inner loops chosen at run time (no -march flags needed),
- *	  with float32 lanes over 16 (8) neighbouring cells of a row:
- *
- *	  - Coordinates are in cell units (X = (x - ulx) / sx - 0.5, so cell
- *		col is centred at X = col), and X is split as xh + xl with xh a
- *		multiple of 2^-k (k >= 5, as large as the extent allows) so that
- *		col - xh is exact in float; dx = (col - xh) - xl is then rounded
- *		once.  dy^2 + s^2 is computed per row in double and rounded once.
- *	  - Cells within 0.01 cell of a point (r2 < IDW_NEAR_R2 in cell units),
- *		and cells a point snaps to, are recomputed in double: below that
- *		the float error of dx would grow relative to r2.
- *	  - 1 / r2 is rcp14 (rcp) refined by one Newton-Raphson step in FMA
- *		form, 1 / sqrt(r2) likewise from rsqrt; powers 1 to 4 use those;
- *		other powers use r2^-(p/2) = 2^-(p/2 log2 r2) with the exponent of
- *		r2 split off exactly and polynomials for log2 and exp2 on reduced
- *		ranges (absolute error about 5e-8 in log2, 1e-7 relative in exp2).
- *	  - Each lane sums IDW_K weights in float, then adds them to double
- *		sums; the quotient is taken in double.
- *
- *	  Error analysis (u = 2^-24): r2 is off by at most about 1.5u relative
- *	  (dx and dy^2 + s^2 are each rounded once, the fma once; the split
- *	  keeps col - xh exact); a weight by eps_w: 1 / r2 from rcp14 (rcp) and
- *	  one Newton step about 2.5e-7 (3e-7), 1 / sqrt(r2) likewise, p = 3 and
- *	  4 at most 3 and 2 times that (<= 1.1e-6), other powers about
- *	  (1 + p / 2) * 1.5e-7 <= 7.5e-7 (the exp2/log2 path runs only for
- *	  |p| <= 8).  Each lane sums IDW_K = 16 positive weights in float
- *	  (relative error <= 15u = 9e-7, likewise for sum w v relative to
- *	  sum w |v|); values are rounded to float (u / 2).  For R = sum w v /
- *	  sum w that gives |R' - R| <= (2 eps_w + 1.9e-6) M <= 4.5e-6 M, with
- *	  M = sum w |v| / sum w the weighted mean of |v| (M = |R| when the
- *	  values share a sign, so the bound is then relative).  Measured: 5.5e-7
- *	  relative at worst on 1000 x 1000 cells and 2,000 points (powers 2, 3,
- *	  2.5), well inside the 1e-5 asked for float32 rasters; GDAL 3.6's own
- *	  SSE/AVX path (unrefined rcp) is off by up to 2.1e-4 there.  The SIMD
- *	  path runs only when every weight and every float partial sum stays
- *	  within the normal float range (from the extents, the power and
- *	  IDW_NEAR_R2) and the points lie within 2^18 cells of the grid;
- *	  otherwise, and on other CPUs, the double loop (the reference
- *	  semantics) runs.
- *
- *	  The far field.  With powers 1 to 4 on the SIMD path and enough points
- *	  and cells (IDW_FF_*), the grid is cut into tiles of 64 x 64 cells.  For
- *	  each tile, the points at least 6 H from its centre (H: half the
- *	  tile's larger side, 31.5 cells or rows) are "far": their sums (of w v
- *	  and of w) are computed exactly, in double, at the 16 x 16 Chebyshev
- *	  points of the second kind spanning the tile's cell centres, and
- *	  interpolated to its cells (tensor-product Lagrange interpolation);
- *	  the near points go through the SIMD loop cell by cell, and the two
- *	  parts are added before the quotient.  That costs 256 weights a far
- *	  point and tile instead of 4,096.
- *
- *	  Its error.  Interpolation is linear, so the far sums are sums of
- *	  interpolated weights, each within a relative delta of its weight; the
- *	  bound above holds as long as delta <= eps_w (and the far sums, in
- *	  double, add no float error).  Along a line of the tile (half-side
- *	  units, the line's cells on [-1, 1]), w(x) = ((x - a)^2 + e^2)^(-p/2)
- *	  is analytic but at a +- i e, at least 5 from the line's centre (the
- *	  point is >= 6 H from the tile's, the line within H of it); on the
- *	  Bernstein ellipse E_4 (semi-axes 2.125, 1.875) |(z - a)^2 + e^2| stays
- *	  >= (5 - 2.125)^2 with a positive real part, so |w| <= (6 / 2.875)^p
- *	  times w's minimum on the line, and degree-15 Chebyshev interpolation
- *	  is off by at most 4 * 2.09^p * 4^-15 / 3 of it (Trefethen,
- *	  Approximation Theory and Approximation Practice, thm 8.2).  In 2-D
- *	  the second direction multiplies that by 1 + 2.8 * ((6 + 1.42) /
- *	  (6 - 1.42))^p (Lebesgue constant 2.8; w's spread over the tile), so
- *	  delta <= 1.4e-8, 4.4e-8, 1.4e-7 and 4.7e-7 for p = 1 to 4, each below
- *	  that power's eps_w.  Measured, the interpolation is exact to 1e-14 (the
- *	  bound is loose) and the results stay within 6.6e-7 relative.
+ *	  "invdist" costs cells * points weights: on x86-64 it runs SIMD loops
+ *	  (idw_simd.c), with a far field for powers 1 to 4 (idw_farfield.c),
+ *	  within a proven error bound of the double loop here, which is the
+ *	  reference semantics.
  *
  *	  Pure C: no PostgreSQL headers; malloc/free.
  */
-#include "spatial/interpolate.h"
+#include "spatial/idw_private.h"
+#include "spatial/buckets.h"
+#include "spatial/kdtree.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define IDW_X86 1
-#include <immintrin.h>
-#endif
-
-/* Ranges of at most this many points are leaves (scanned, not split). */
-#define KD_LEAF		8
-
-/* Deep enough for any size_t n: depth <= log2(n) + 1 <= 65, two entries per level. */
-#define KD_STACK	160
-
-/*
- * The tree is implicit: the node of a range [lo, hi) of tree positions
- * holds its median m = lo + (hi - lo) / 2, split along axis dim[m]; its
- * children are [lo, m) (coordinates <= the median's) and [m + 1, hi)
- * (coordinates >= it).  Each range, leaves included, keeps its bounding
- * box at box[m] (positions are the medians of distinct ranges), so that a
- * search skips a range the query is far from even when no splitting plane
- * says so (points on a line, a cluster and a far outlier).  The
- * coordinates are stored in tree order, so that a leaf is a contiguous run
- * of memory.
- */
-typedef struct kd_box
-{
-	double		minx;
-	double		maxx;
-	double		miny;
-	double		maxy;
-} kd_box;
-
-struct kdtree
-{
-	size_t		n;				/* points in the tree: those without a NaN coordinate */
-	double	   *x;				/* their coordinates, in tree order */
-	double	   *y;
-	size_t	   *idx;			/* idx[m]: input index of the point at tree position m */
-	uint8_t    *dim;			/* dim[m]: split axis of the node whose median is at m */
-	kd_box	   *box;			/* box[m]: bounding box of the range whose median is m */
-};
-
-/*
- * kd_swap exchanges the points at tree positions a and b.
- */
-static inline void
-kd_swap(kdtree *t, size_t a, size_t b)
-{
-	double		tx = t->x[a];
-	double		ty = t->y[a];
-	size_t		ti = t->idx[a];
-
-	t->x[a] = t->x[b];
-	t->y[a] = t->y[b];
-	t->idx[a] = t->idx[b];
-	t->x[b] = tx;
-	t->y[b] = ty;
-	t->idx[b] = ti;
-}
-
-/*
- * kd_select rearranges positions [lo, hi) so that position nth holds the
- * point whose coordinate dim is the nth smallest, with no greater one
- * before it and no smaller one after it (quickselect with Hoare
- * partitioning, which stays balanced on equal keys).
- */
-static void
-kd_select(kdtree *t, size_t lo, size_t hi, size_t nth, int dim)
-{
-	const double *key = dim == 0 ? t->x : t->y;
-
-	while (hi - lo > 1)
-	{
-		double		a = key[lo];
-		double		b = key[lo + (hi - lo) / 2];
-		double		c = key[hi - 1];
-		double		pv;
-		size_t		i = lo;
-		size_t		j = hi - 1;
-
-		/* median of three */
-		if ((a <= b && b <= c) || (c <= b && b <= a))
-			pv = b;
-		else if ((b <= a && a <= c) || (c <= a && a <= b))
-			pv = a;
-		else
-			pv = c;
-
-		/* i and j stay inside [lo, hi): pv is one of the keys */
-		for (;;)
-		{
-			while (key[i] < pv)
-				i++;
-			while (key[j] > pv)
-				j--;
-			if (i >= j)
-				break;
-			kd_swap(t, i, j);
-			i++;
-			j--;
-		}
-
-		/*
-		 * Now keys in [lo, j] are <= pv and keys in [j + 1, hi) are >= pv
-		 * (with i >= j; when i == j the element at i equals pv).
-		 */
-		if (i == j)
-		{
-			if (nth == i)
-				return;
-			if (nth < i)
-				hi = i;
-			else
-				lo = i + 1;
-		}
-		else if (nth <= j)
-			hi = j + 1;
-		else
-			lo = j + 1;
-	}
-}
-
-/*
- * kd_build_range records the bounding box of positions [lo, hi) (not
- * empty), then, unless they are a leaf (KD_LEAF points or fewer), splits
- * them at their median along the axis of wider spread and builds the two
- * halves.  Recursion depth is about log2(n).
- */
-static void
-kd_build_range(kdtree *t, size_t lo, size_t hi)
-{
-	for (;;)
-	{
-		double		minx = t->x[lo],
-					maxx = t->x[lo],
-					miny = t->y[lo],
-					maxy = t->y[lo];
-		size_t		m = lo + (hi - lo) / 2;
-		int			dim;
-
-		for (size_t k = lo + 1; k < hi; k++)
-		{
-			double		x = t->x[k];
-			double		y = t->y[k];
-
-			minx = x < minx ? x : minx;
-			maxx = x > maxx ? x : maxx;
-			miny = y < miny ? y : miny;
-			maxy = y > maxy ? y : maxy;
-		}
-		t->box[m].minx = minx;
-		t->box[m].maxx = maxx;
-		t->box[m].miny = miny;
-		t->box[m].maxy = maxy;
-		if (hi - lo <= KD_LEAF)
-			return;
-
-		dim = (maxy - miny > maxx - minx) ? 1 : 0;
-		kd_select(t, lo, hi, m, dim);
-		t->dim[m] = (uint8_t) dim;
-
-		/* recurse into the smaller half, loop on the larger */
-		if (m - lo < hi - (m + 1))
-		{
-			kd_build_range(t, lo, m);
-			lo = m + 1;
-		}
-		else
-		{
-			kd_build_range(t, m + 1, hi);
-			hi = m;
-		}
-	}
-}
-
-/*
- * kdtree_build copies the n points and builds the tree over them; NULL when
- * out of memory.  n may be 0.  Points with a NaN coordinate are left out:
- * their distance is NaN, which no search ever accepts.
- */
-kdtree *
-kdtree_build(const double *x, const double *y, size_t n)
-{
-	kdtree	   *t = calloc(1, sizeof(kdtree));
-	size_t		alloc = n > 0 ? n : 1;
-
-	if (t == NULL)
-		return NULL;
-	t->x = malloc(alloc * sizeof(double));
-	t->y = malloc(alloc * sizeof(double));
-	t->idx = malloc(alloc * sizeof(size_t));
-	t->dim = calloc(alloc, sizeof(uint8_t));
-	t->box = malloc(alloc * sizeof(kd_box));
-	if (t->x == NULL || t->y == NULL || t->idx == NULL || t->dim == NULL || t->box == NULL)
-	{
-		kdtree_free(t);
-		return NULL;
-	}
-	t->n = 0;
-	for (size_t i = 0; i < n; i++)
-	{
-		if (isnan(x[i]) || isnan(y[i]))
-			continue;
-		t->x[t->n] = x[i];
-		t->y[t->n] = y[i];
-		t->idx[t->n] = i;
-		t->n++;
-	}
-	if (t->n > 0)
-		kd_build_range(t, 0, t->n);
-	return t;
-}
-
-/*
- * kdtree_free releases a tree from kdtree_build; NULL is fine.
- */
-void
-kdtree_free(kdtree *t)
-{
-	if (t == NULL)
-		return;
-	free(t->x);
-	free(t->y);
-	free(t->idx);
-	free(t->dim);
-	free(t->box);
-	free(t);
-}
-
-/*
- * kd_box_gaps raises *gx2 and *gy2, lower bounds of a range's squared gaps
- * to (qx, qy) along x and y, to the squared gaps between (qx, qy) and the
- * range's box (whose median is m), when those are larger.
- *
- * Why a search may skip a range when gx2 + gy2 > its bound: the gaps come
- * from the range's box or from the splitting planes on its path, never
- * beyond any of its points, so a point's rounded |dx| is >= the rounded
- * gap along x (rounding is monotonic), likewise along y, and the rounded
- * dx * dx + dy * dy is >= the rounded gx2 + gy2.  So the skipped points are
- * all farther than the bound: equal distances are never skipped, and ties
- * go by index whatever the tree's shape.
- */
-static inline void
-kd_box_gaps(const kdtree *t, size_t m, double qx, double qy, double *gx2, double *gy2)
-{
-	const kd_box *b = &t->box[m];
-	double		gx = qx < b->minx ? b->minx - qx : (qx > b->maxx ? qx - b->maxx : 0.0);
-	double		gy = qy < b->miny ? b->miny - qy : (qy > b->maxy ? qy - b->maxy : 0.0);
-
-	gx *= gx;
-	gy *= gy;
-	*gx2 = gx > *gx2 ? gx : *gx2;
-	*gy2 = gy > *gy2 ? gy : *gy2;
-}
-
-/*
- * kd_before is the candidate order: by squared distance, then by index.
- */
-static inline bool
-kd_before(double da, size_t ia, double db, size_t ib)
-{
-	return da < db || (da == db && ia < ib);
-}
-
-/*
- * kd_sift_down restores the max-heap (idx, d2)[0, len) from position pos.
- */
-static void
-kd_sift_down(size_t *idx, double *d2, size_t len, size_t pos)
-{
-	for (;;)
-	{
-		size_t		l = 2 * pos + 1;
-		size_t		r = l + 1;
-		size_t		big = pos;
-
-		if (l < len && kd_before(d2[big], idx[big], d2[l], idx[l]))
-			big = l;
-		if (r < len && kd_before(d2[big], idx[big], d2[r], idx[r]))
-			big = r;
-		if (big == pos)
-			return;
-		{
-			size_t		ti = idx[pos];
-			double		td = d2[pos];
-
-			idx[pos] = idx[big];
-			d2[pos] = d2[big];
-			idx[big] = ti;
-			d2[big] = td;
-		}
-		pos = big;
-	}
-}
-
-/*
- * kd_offer considers point i at squared distance d for the bounded
- * max-heap of at most k candidates held in idx/d2; *len is its size.
- */
-static inline void
-kd_offer(size_t *idx, double *d2, size_t *len, size_t k, size_t i, double d)
-{
-	if (*len < k)
-	{
-		/* sift up */
-		size_t		pos = (*len)++;
-
-		while (pos > 0)
-		{
-			size_t		parent = (pos - 1) / 2;
-
-			if (!kd_before(d2[parent], idx[parent], d, i))
-				break;
-			idx[pos] = idx[parent];
-			d2[pos] = d2[parent];
-			pos = parent;
-		}
-		idx[pos] = i;
-		d2[pos] = d;
-	}
-	else if (kd_before(d, i, d2[0], idx[0]))
-	{
-		idx[0] = i;
-		d2[0] = d;
-		kd_sift_down(idx, d2, *len, 0);
-	}
-}
-
-/*
- * kd_offer_sorted is kd_offer for candidates kept sorted (nearest first)
- * in idx/d2: cheaper than the heap for small k, and already in output
- * order.
- */
-static inline void
-kd_offer_sorted(size_t *idx, double *d2, size_t *len, size_t k, size_t i, double d)
-{
-	size_t		pos;
-
-	if (*len < k)
-		pos = (*len)++;
-	else if (kd_before(d, i, d2[k - 1], idx[k - 1]))
-		pos = k - 1;
-	else
-		return;
-	while (pos > 0 && kd_before(d, i, d2[pos - 1], idx[pos - 1]))
-	{
-		d2[pos] = d2[pos - 1];
-		idx[pos] = idx[pos - 1];
-		pos--;
-	}
-	d2[pos] = d;
-	idx[pos] = i;
-}
-
-/* Searches for at most this many neighbours keep them in a sorted array, not a heap. */
-#define KD_SORTED_MAX 64
-
-/* The searches' shared steps, inlined so that the stack depth stays in a register. */
-#if defined(__GNUC__) || defined(__clang__)
-#define KD_INLINE static inline __attribute__((always_inline))
-#else
-#define KD_INLINE static inline
-#endif
-
-/*
- * A search's stack of tree ranges, each with lower bounds of its squared
- * gaps to the query along x and y.
- */
-typedef struct kd_stack
-{
-	size_t		lo[KD_STACK];
-	size_t		hi[KD_STACK];
-	double		gx2[KD_STACK];
-	double		gy2[KD_STACK];
-} kd_stack;
-
-/*
- * kd_stack_init starts a search for (qx, qy) at the whole tree (t->n > 0);
- * returns the stack's depth, 1.
- */
-KD_INLINE int
-kd_stack_init(kd_stack *s, const kdtree *t, double qx, double qy)
-{
-	s->lo[0] = 0;
-	s->hi[0] = t->n;
-	s->gx2[0] = 0.0;
-	s->gy2[0] = 0.0;
-	kd_box_gaps(t, t->n / 2, qx, qy, &s->gx2[0], &s->gy2[0]);
-	return 1;
-}
-
-/*
- * kd_push_children pushes, onto a stack of depth sp, the halves of the
- * range [lo, hi) (median m,
- * whose coordinate along the split axis is diff beyond the query's; gaps
- * gx2, gy2) for a search whose current bound is bound: the far side
- * first, unless its gaps exceed the bound, so that the near side is
- * searched first; returns the new depth.  The far side lies beyond the
- * splitting plane; when that alone does not rule it out, its box may.  The
- * near side keeps the range's gaps.
- */
-KD_INLINE int
-kd_push_children(kd_stack *s, int sp, const kdtree *t, double qx, double qy, size_t lo,
-				 size_t hi, size_t m, double diff, double gx2, double gy2, double bound)
-{
-	double		fx2 = gx2;
-	double		fy2 = gy2;
-
-	if (t->dim[m] == 0)
-		fx2 = diff * diff > gx2 ? diff * diff : gx2;
-	else
-		fy2 = diff * diff > gy2 ? diff * diff : gy2;
-	if (diff > 0)
-	{
-		/* the query lies below the split: near side is [lo, m) */
-		if (!(fx2 + fy2 > bound))
-			kd_box_gaps(t, m + 1 + (hi - m - 1) / 2, qx, qy, &fx2, &fy2);
-		if (!(fx2 + fy2 > bound))
-		{
-			s->lo[sp] = m + 1;
-			s->hi[sp] = hi;
-			s->gx2[sp] = fx2;
-			s->gy2[sp] = fy2;
-			sp++;
-		}
-		s->lo[sp] = lo;
-		s->hi[sp] = m;
-	}
-	else
-	{
-		if (!(fx2 + fy2 > bound))
-			kd_box_gaps(t, lo + (m - lo) / 2, qx, qy, &fx2, &fy2);
-		if (!(fx2 + fy2 > bound))
-		{
-			s->lo[sp] = lo;
-			s->hi[sp] = m;
-			s->gx2[sp] = fx2;
-			s->gy2[sp] = fy2;
-			sp++;
-		}
-		s->lo[sp] = m + 1;
-		s->hi[sp] = hi;
-	}
-	s->gx2[sp] = gx2;
-	s->gy2[sp] = gy2;
-	return sp + 1;
-}
-
-/*
- * kd_nearest_k is kdtree_nearest_k with the squared radius r2 (INFINITY:
- * unlimited) given directly: the k nearest points with d^2 <= r2.
- * Iterative: an explicit stack of ranges, each with lower bounds of its
- * squared gaps to the query along x and y (kd_box_gaps), skipped when
- * their sum exceeds the current k-th candidate, or r2 until there are k
- * (never on equality, so ties go by index whatever the tree's shape).
- */
-static size_t
-kd_nearest_k(const kdtree *t, double qx, double qy, size_t k, double r2,
-			 size_t *idx, double *d2)
-{
-	kd_stack	st;
-	int			sp;
-	size_t		len = 0;
-	bool		sorted = k <= KD_SORTED_MAX;
-	double		worst = r2;		/* the k-th candidate, or r2 until there are k */
-
-	if (t == NULL || t->n == 0 || k == 0)
-		return 0;
-
-	/* offer point p at squared distance d; keep worst up to date */
-#define KD_OFFER(p, d) \
-	do { \
-		if ((d) <= worst) \
-		{ \
-			if (sorted) \
-				kd_offer_sorted(idx, d2, &len, k, t->idx[p], (d)); \
-			else \
-				kd_offer(idx, d2, &len, k, t->idx[p], (d)); \
-			if (len == k) \
-				worst = sorted ? d2[k - 1] : d2[0]; \
-		} \
-	} while (0)
-
-	sp = kd_stack_init(&st, t, qx, qy);
-	while (sp > 0)
-	{
-		size_t		lo,
-					hi,
-					m;
-		double		gx2,
-					gy2,
-					diff;
-
-		sp--;
-		lo = st.lo[sp];
-		hi = st.hi[sp];
-		gx2 = st.gx2[sp];
-		gy2 = st.gy2[sp];
-		if (gx2 + gy2 > worst)
-			continue;
-
-		if (hi - lo <= KD_LEAF)
-		{
-			for (size_t p = lo; p < hi; p++)
-			{
-				double		dx = t->x[p] - qx;
-				double		dy = t->y[p] - qy;
-				double		d = dx * dx + dy * dy;
-
-				KD_OFFER(p, d);
-			}
-			continue;
-		}
-
-		m = lo + (hi - lo) / 2;
-		{
-			double		dx = t->x[m] - qx;
-			double		dy = t->y[m] - qy;
-			double		d = dx * dx + dy * dy;
-
-			KD_OFFER(m, d);
-			diff = t->dim[m] == 0 ? dx : dy;
-		}
-
-		sp = kd_push_children(&st, sp, t, qx, qy, lo, hi, m, diff, gx2, gy2, worst);
-	}
-
-#undef KD_OFFER
-
-	/* heap sort: repeatedly move the largest to the end */
-	for (size_t end = sorted ? 0 : len; end > 1; end--)
-	{
-		size_t		ti = idx[0];
-		double		td = d2[0];
-
-		idx[0] = idx[end - 1];
-		d2[0] = d2[end - 1];
-		idx[end - 1] = ti;
-		d2[end - 1] = td;
-		kd_sift_down(idx, d2, end - 1, 0);
-	}
-	return len;
-}
-
-/*
- * kdtree_nearest_k writes the (at most) k nearest points to (qx, qy) with
- * squared distance <= radius^2 (radius 0: unlimited) to idx/d2, nearest
- * first, ties by lower index; returns how many.
- */
-size_t
-kdtree_nearest_k(const kdtree *t, double qx, double qy, size_t k, double radius,
-				 size_t *idx, double *d2)
-{
-	return kd_nearest_k(t, qx, qy, k, radius > 0 ? radius * radius : INFINITY, idx, d2);
-}
-
-/*
- * kd_nearest1 is kdtree_nearest_k for k = 1 with a head start, for the
- * nearest gridder: on entry (*bd, *bi) is the best candidate so far (its
- * squared distance and input index; *bi = SIZE_MAX for none, with *bd the
- * radius^2 or INFINITY) and *bs its tree position; a point replaces it
- * when it comes first in the candidate order.  A close head start (the
- * previous cell's answer) prunes most of the tree at once.  t->n > 0.
- */
-static void
-kd_nearest1(const kdtree *t, double qx, double qy, double *bd, size_t *bi, size_t *bs)
-{
-	kd_stack	st;
-	int			sp;
-	double		best = *bd;
-	size_t		bidx = *bi;
-	size_t		bpos = *bs;
-
-	sp = kd_stack_init(&st, t, qx, qy);
-	while (sp > 0)
-	{
-		size_t		lo,
-					hi,
-					m;
-		double		gx2,
-					gy2,
-					diff;
-
-		sp--;
-		lo = st.lo[sp];
-		hi = st.hi[sp];
-		gx2 = st.gx2[sp];
-		gy2 = st.gy2[sp];
-		if (gx2 + gy2 > best)
-			continue;
-
-		if (hi - lo <= KD_LEAF)
-		{
-			for (size_t p = lo; p < hi; p++)
-			{
-				double		dx = t->x[p] - qx;
-				double		dy = t->y[p] - qy;
-				double		d = dx * dx + dy * dy;
-
-				if (d <= best && (d < best || t->idx[p] < bidx))
-				{
-					best = d;
-					bidx = t->idx[p];
-					bpos = p;
-				}
-			}
-			continue;
-		}
-
-		m = lo + (hi - lo) / 2;
-		{
-			double		dx = t->x[m] - qx;
-			double		dy = t->y[m] - qy;
-			double		d = dx * dx + dy * dy;
-
-			if (d <= best && (d < best || t->idx[m] < bidx))
-			{
-				best = d;
-				bidx = t->idx[m];
-				bpos = m;
-			}
-			diff = t->dim[m] == 0 ? dx : dy;
-		}
-		sp = kd_push_children(&st, sp, t, qx, qy, lo, hi, m, diff, gx2, gy2, best);
-	}
-	*bd = best;
-	*bi = bidx;
-	*bs = bpos;
-}
-
-/*
- * The bucket grid, for grid searches (nearest, and invdistnn's neighbours)
- * on points spread fairly evenly.  The points' bounding box is cut into
- * ncols x nrows buckets of about NN_PER_BUCKET points each (on uniform
- * data), and the points are sorted by bucket (row-major, input order
- * within a bucket), so that the buckets of one bucket row that a search
- * needs are one contiguous run of points.
- *
- * Exactness.  A search must never skip a bucket holding a point whose
- * squared distance, as computed (dx * dx + dy * dy in double, exactly as
- * the k-d tree does), is <= the best so far: that point may win a tie on
- * its index.  So buckets are skipped only on lower bounds computed with the
- * same roundings from edges that provably bound their points: column k
- * holds only points with ex[k] <= x <= ex[k + 1] (nn_slot places a point
- * by arithmetic, then moves it until that holds), and for a point of a
- * column to the right of the query, x - qx >= ex[k] - qx, which rounding
- * preserves (it is monotonic), and likewise for its square and for the sum
- * with the y term.  Hence lb = fl(fl(tx * tx) + fl(ty * ty)) <= d for the
- * bucket's points, with tx, ty the rounded gaps to the nearest edges.  (The
- * argument assumes that a * b + c is not contracted into an fma, which
- * holds without -march / -mfma flags, as the house builds.)
- */
-
-/*
- * interp_nearest_path forces the search structure of the nearest and
- * invdistnn gridders: 0 lets them choose, 1 the bucket grid whenever the
- * input is finite (whether or not it suits the points), 2 the k-d tree.  A
- * knob for the unit tests and benchmarks, like interp_idw_simd_cap; not in
- * the header, not to be changed while a gridder runs.
- */
-int			interp_nearest_path = 0;
-
-/* Points per bucket the nearest gridder aims at, on uniform data. */
-#define NN_PER_BUCKET	1.5
-
-/*
- * When the bucket grid is used: at most this mean bucket occupancy seen by
- * a point (sum of count^2 / n; about NN_PER_BUCKET + 1 on uniform data),
- * and at most this fraction of empty buckets (about exp(-NN_PER_BUCKET) =
- * 0.22 on uniform data).  Beyond them the points are clustered or leave
- * holes: a search near a cluster scans crowded buckets, one in a hole
- * (within a radius) many empty ones, and the k-d tree is faster (measured
- * on clusters, holes, duplicates, and a cluster with a far outlier).
- */
-#define NN_MAX_OCCUPANCY 8.0
-#define NN_MAX_EMPTY	0.3
-
-typedef struct nn_xy
-{
-	double		x;
-	double		y;
-} nn_xy;
-
-typedef struct nn_grid
-{
-	int			ncols;
-	int			nrows;
-	double		x0;				/* smallest x of the points */
-	double		y0;				/* smallest y */
-	double		invw;			/* columns per unit of x (0: one column) */
-	double		invh;			/* rows per unit of y (0: one row) */
-	double	   *ex;				/* ncols + 1 edges: column k holds ex[k] <= x <= ex[k + 1] */
-	double	   *ey;				/* nrows + 1 edges, likewise */
-	size_t	   *start;			/* bucket b = row * ncols + col: points [start[b], start[b + 1]) */
-	nn_xy	   *pt;				/* the points, in bucket order */
-	size_t	   *idx;			/* their input indices */
-} nn_grid;
-
-/*
- * nn_slot returns the column (row) of coordinate v among nslots with edges
- * edge[0..nslots]: one with edge[k] <= v <= edge[k + 1], or the first or
- * last one when v lies outside.  The arithmetic guess (origin v0, slots per
- * unit inv) is corrected against the edges, so that the invariant holds
- * exactly.
- */
-static inline int
-nn_slot(const double *edge, int nslots, double v0, double inv, double v)
-{
-	double		t = floor((v - v0) * inv);
-	int			k;
-
-	if (!(t > 0))
-		k = 0;
-	else if (t >= nslots - 1)
-		k = nslots - 1;
-	else
-		k = (int) t;
-	while (k > 0 && v < edge[k])
-		k--;
-	while (k < nslots - 1 && v > edge[k + 1])
-		k++;
-	return k;
-}
-
-/*
- * nn_gap returns the rounded gap between v and slot k's range
- * [edge[k], edge[k + 1]] (0 inside): a lower bound of |coordinate - v| for
- * its points, as computed.
- */
-static inline double
-nn_gap(const double *edge, int k, double v)
-{
-	if (v < edge[k])
-		return edge[k] - v;
-	if (v > edge[k + 1])
-		return v - edge[k + 1];
-	return 0.0;
-}
-
-/*
- * nn_edges fills edge[0..nslots] for the range [lo, hi]: equal steps,
- * never above hi, the last one hi; non-decreasing since rounding is
- * monotonic.
- */
-static void
-nn_edges(double *edge, int nslots, double lo, double hi)
-{
-	double		step = (hi - lo) / nslots;
-
-	for (int k = 0; k < nslots; k++)
-		edge[k] = fmin(lo + k * step, hi);
-	edge[nslots] = hi;
-}
-
-/*
- * nn_grid_free releases what nn_grid_build allocated.
- */
-static void
-nn_grid_free(nn_grid *b)
-{
-	free(b->ex);
-	free(b->ey);
-	free(b->start);
-	free(b->pt);
-	free(b->idx);
-	memset(b, 0, sizeof(*b));
-}
-
-/*
- * nn_grid_build sorts the n (> 0) points into buckets.  Returns INTERP_OK,
- * INTERP_NOMEM, or INTERP_TOO_LARGE when the grid does not suit the input
- * (the caller then uses the k-d tree): a coordinate or the extent is not
- * finite, the points lie on a line along an axis, crowd into few buckets
- * or leave many empty.
- */
-static interp_status
-nn_grid_build(const interp_points *p, nn_grid *b)
-{
-	size_t		n = p->n;
-	double		xmin = INFINITY,
-				xmax = -INFINITY,
-				ymin = INFINITY,
-				ymax = -INFINITY,
-				wx,
-				wy,
-				nb,
-				occ = 0.0,
-				empty = 0.0;
-	size_t		nbuckets;
-	uint32_t   *where;
-	size_t	   *fill;
-
-	memset(b, 0, sizeof(*b));
-	for (size_t i = 0; i < n; i++)
-	{
-		double		x = p->x[i];
-		double		y = p->y[i];
-
-		/* written so that NaN fails */
-		if (!(x >= -DBL_MAX && x <= DBL_MAX && y >= -DBL_MAX && y <= DBL_MAX))
-			return INTERP_TOO_LARGE;
-		xmin = fmin(xmin, x);
-		xmax = fmax(xmax, x);
-		ymin = fmin(ymin, y);
-		ymax = fmax(ymax, y);
-	}
-	wx = xmax - xmin;
-	wy = ymax - ymin;
-	if (!(isfinite(wx) && isfinite(wy)))
-		return INTERP_TOO_LARGE;
-
-	/* about NN_PER_BUCKET points a bucket, buckets about square */
-	nb = fmin(fmax(floor((double) n / NN_PER_BUCKET), 1.0), 16777216.0);
-	if (wx > 0 && wy > 0)
-	{
-		b->ncols = (int) fmin(fmax(floor(sqrt(nb * (wx / wy)) + 0.5), 1.0), nb);
-		b->nrows = (int) fmin(fmax(floor(nb / b->ncols), 1.0), nb);
-	}
-	else
-	{
-		b->ncols = wx > 0 ? (int) nb : 1;
-		b->nrows = wy > 0 ? (int) nb : 1;
-	}
-	b->x0 = xmin;
-	b->y0 = ymin;
-	b->invw = b->ncols / wx;
-	b->invh = b->nrows / wy;
-	if (!isfinite(b->invw))
-	{
-		b->ncols = 1;
-		b->invw = 0.0;
-	}
-	if (!isfinite(b->invh))
-	{
-		b->nrows = 1;
-		b->invh = 0.0;
-	}
-	nbuckets = (size_t) b->ncols * (size_t) b->nrows;
-
-	/*
-	 * Points on a line along an axis make one row (column) of sliver
-	 * buckets, which a search off the line crosses by the dozen: the tree
-	 * does better there.
-	 */
-	if (interp_nearest_path == 0 && nbuckets > 16 && (b->ncols == 1 || b->nrows == 1))
-		return INTERP_TOO_LARGE;
-
-	b->ex = malloc(((size_t) b->ncols + 1) * sizeof(double));
-	b->ey = malloc(((size_t) b->nrows + 1) * sizeof(double));
-	b->start = calloc(nbuckets + 1, sizeof(size_t));
-	b->pt = malloc(n * sizeof(nn_xy));
-	b->idx = malloc(n * sizeof(size_t));
-	where = malloc(n * sizeof(uint32_t));
-	fill = malloc(nbuckets * sizeof(size_t));
-	if (b->ex == NULL || b->ey == NULL || b->start == NULL || b->pt == NULL ||
-		b->idx == NULL || where == NULL || fill == NULL)
-	{
-		free(where);
-		free(fill);
-		nn_grid_free(b);
-		return INTERP_NOMEM;
-	}
-	nn_edges(b->ex, b->ncols, xmin, xmax);
-	nn_edges(b->ey, b->nrows, ymin, ymax);
-
-	/* counting sort by bucket, stable */
-	for (size_t i = 0; i < n; i++)
-	{
-		int			col = nn_slot(b->ex, b->ncols, b->x0, b->invw, p->x[i]);
-		int			row = nn_slot(b->ey, b->nrows, b->y0, b->invh, p->y[i]);
-		uint32_t	w = (uint32_t) row * (uint32_t) b->ncols + (uint32_t) col;
-
-		where[i] = w;
-		b->start[w + 1]++;
-	}
-	for (size_t k = 0; k < nbuckets; k++)
-	{
-		occ += (double) b->start[k + 1] * (double) b->start[k + 1];
-		empty += b->start[k + 1] == 0;
-	}
-	if (interp_nearest_path == 0 &&
-		(occ > NN_MAX_OCCUPANCY * (double) n || empty > NN_MAX_EMPTY * (double) nbuckets))
-	{
-		free(where);
-		free(fill);
-		nn_grid_free(b);
-		return INTERP_TOO_LARGE;
-	}
-	for (size_t k = 0; k < nbuckets; k++)
-	{
-		b->start[k + 1] += b->start[k];
-		fill[k] = b->start[k];
-	}
-	for (size_t i = 0; i < n; i++)
-	{
-		size_t		s = fill[where[i]]++;
-
-		b->pt[s].x = p->x[i];
-		b->pt[s].y = p->y[i];
-		b->idx[s] = i;
-	}
-	free(where);
-	free(fill);
-	return INTERP_OK;
-}
-
-/*
- * nn_grid_try builds the bucket grid for a search over grid g, unless the
- * knob interp_nearest_path says the tree, or a cell centre is not finite
- * (the searches compute in the grid's coordinates), or nn_grid_build
- * declines.  Returns INTERP_OK (b built), INTERP_NOMEM, or
- * INTERP_TOO_LARGE (use the k-d tree).
- */
-static interp_status
-nn_grid_try(const interp_points *p, const interp_grid *g, nn_grid *b)
-{
-	/* the extreme cell centres: finite ones make every one finite */
-	double		cx0 = g->ulx + 0.5 * g->sx;
-	double		cx1 = g->ulx + (g->width - 0.5) * g->sx;
-	double		cy0 = g->uly + 0.5 * g->sy;
-	double		cy1 = g->uly + (g->height - 0.5) * g->sy;
-
-	memset(b, 0, sizeof(*b));
-	if (interp_nearest_path == 2 || p->n == 0 || p->n > UINT32_MAX ||
-		!(isfinite(cx0) && isfinite(cx1) && isfinite(cy0) && isfinite(cy1)))
-		return INTERP_TOO_LARGE;
-	return nn_grid_build(p, b);
-}
-
-/*
- * nn_row_gaps sets dy2[j] to the squared gap between cy and bucket row j,
- * for every row, and returns the row of cy (one with ey[j] <= cy <=
- * ey[j + 1], or the first or last).
- */
-static int
-nn_row_gaps(const nn_grid *b, double cy, double *dy2)
-{
-	for (int j = 0; j < b->nrows; j++)
-	{
-		double		t = nn_gap(b->ey, j, cy);
-
-		dy2[j] = t * t;
-	}
-	return nn_slot(b->ey, b->nrows, b->y0, b->invh, cy);
-}
-
-/*
- * nn_next_col moves *kq to the column of cx (one with ex[kq] <= cx <=
- * ex[kq + 1], or the first or last), starting from the previous cell's
- * (first is true for a row's first cell), and returns the squared gap
- * between cx and that column (0 unless cx lies outside the points' box).
- */
-static inline double
-nn_next_col(const nn_grid *b, double cx, bool first, int *kq)
-{
-	int			k = first ? nn_slot(b->ex, b->ncols, b->x0, b->invw, cx) : *kq;
-	double		t;
-
-	while (k > 0 && cx < b->ex[k])
-		k--;
-	while (k < b->ncols - 1 && cx > b->ex[k + 1])
-		k++;
-	*kq = k;
-	t = nn_gap(b->ex, k, cx);
-	return t * t;
-}
-
-/* The best candidate of a nearest search. */
-typedef struct nn_best
-{
-	double		d;				/* its squared distance; starts at radius^2 */
-	size_t		i;				/* its input index; SIZE_MAX: none yet */
-	size_t		s;				/* its position in bucket order */
-} nn_best;
-
-/*
- * nn_scan_run offers the points at bucket-order positions [s0, s1) to the
- * best candidate (bd, bi, bs) for the query (qx, qy).
- */
-static inline void
-nn_scan_run(const nn_grid *b, size_t s0, size_t s1, double qx, double qy,
-			double *bd, size_t *bi, size_t *bs)
-{
-	const nn_xy *pt = b->pt;
-	double		d0 = *bd;
-	size_t		i0 = *bi;
-	size_t		p0 = *bs;
-
-	for (size_t s = s0; s < s1; s++)
-	{
-		double		dx = pt[s].x - qx;
-		double		dy = pt[s].y - qy;
-		double		d = dx * dx + dy * dy;
-
-		if (d <= d0 && (d < d0 || b->idx[s] < i0))
-		{
-			d0 = d;
-			i0 = b->idx[s];
-			p0 = s;
-		}
-	}
-	*bd = d0;
-	*bi = i0;
-	*bs = p0;
-}
-
-/*
- * nn_columns widens [*k0, *k1] to the columns of bucket row j whose
- * buckets may hold a point within bd of the query (qx), given dy2, the
- * squared gap to the row.  The columns left of kq hold x <= ex[k0] <= qx;
- * right of it, x >= ex[k1 + 1] >= qx.
- */
-static inline void
-nn_columns(const nn_grid *b, double dy2, double qx, double bd, int *k0, int *k1)
-{
-	const double *ex = b->ex;
-	int			lo = *k0;
-	int			hi = *k1;
-
-	while (lo > 0)
-	{
-		double		t = qx - ex[lo];
-
-		if (t * t + dy2 > bd)
-			break;
-		lo--;
-	}
-	while (hi < b->ncols - 1)
-	{
-		double		t = ex[hi + 1] - qx;
-
-		if (t * t + dy2 > bd)
-			break;
-		hi++;
-	}
-	*k0 = lo;
-	*k1 = hi;
-}
-
-/*
- * nn_scan_row searches bucket row j for the query (qx, qy) whose column is
- * kq, given dxq2, the squared gap to column kq, and dy2, the squared gap
- * to row j.  Usually the bound allows a few columns, scanned as one run;
- * when it allows many (a far query, a poor head start), column kq goes
- * first and the bound it leaves decides the others.  Returns false when
- * no bucket of the row can hold a point within the best distance, and
- * then neither can a row further away.
- */
-static inline bool
-nn_scan_row(const nn_grid *b, int j, int kq, double dxq2, double dy2,
-			double qx, double qy, nn_best *best)
-{
-	const size_t *st = b->start + (size_t) j * (size_t) b->ncols;
-	double		bd = best->d;
-	size_t		bi = best->i;
-	size_t		bs = best->s;
-	int			k0 = kq;
-	int			k1 = kq;
-
-	if (dxq2 + dy2 > bd)
-		return false;
-	nn_columns(b, dy2, qx, bd, &k0, &k1);
-	if (k1 - k0 <= 4)
-		nn_scan_run(b, st[k0], st[k1 + 1], qx, qy, &bd, &bi, &bs);
-	else
-	{
-		double		before = bd;
-
-		nn_scan_run(b, st[kq], st[kq + 1], qx, qy, &bd, &bi, &bs);
-		if (bd < before)
-		{
-			k0 = kq;
-			k1 = kq;
-			nn_columns(b, dy2, qx, bd, &k0, &k1);
-		}
-		nn_scan_run(b, st[k0], st[kq], qx, qy, &bd, &bi, &bs);
-		nn_scan_run(b, st[kq + 1], st[k1 + 1], qx, qy, &bd, &bi, &bs);
-	}
-	best->d = bd;
-	best->i = bi;
-	best->s = bs;
-	return true;
-}
-
-/*
- * nn_knn writes to idx/d2 the (at most) k nearest points to (qx, qy) with
- * d^2 <= lim, nearest first, ties by lower index: the same list as
- * kd_nearest_k with r2 = lim.  kq is the query's column, dxq2 its squared
- * gap to it, jq its row and dy2[j] its squared gap to row j.  Rows go
- * outward from jq until one is out of reach, each over the columns within
- * reach of the k-th candidate so far (or lim until there are k).
- */
-static size_t
-nn_knn(const nn_grid *b, const double *dy2, int jq, int kq, double dxq2,
-	   double qx, double qy, size_t k, double lim, size_t *idx, double *d2)
-{
-	bool		sorted = k <= KD_SORTED_MAX;
-	double		worst = lim;
-	size_t		len = 0;
-
-	for (int dir = 1; dir >= -1; dir -= 2)
-	{
-		for (int j = dir > 0 ? jq : jq - 1; j >= 0 && j < b->nrows; j += dir)
-		{
-			const size_t *st = b->start + (size_t) j * (size_t) b->ncols;
-			int			k0 = kq;
-			int			k1 = kq;
-			size_t		end;
-
-			if (dxq2 + dy2[j] > worst)
-				break;
-			nn_columns(b, dy2[j], qx, worst, &k0, &k1);
-			end = st[k1 + 1];
-			for (size_t s = st[k0]; s < end; s++)
-			{
-				double		dx = b->pt[s].x - qx;
-				double		dy = b->pt[s].y - qy;
-				double		d = dx * dx + dy * dy;
-
-				if (d <= worst)
-				{
-					if (sorted)
-						kd_offer_sorted(idx, d2, &len, k, b->idx[s], d);
-					else
-						kd_offer(idx, d2, &len, k, b->idx[s], d);
-					if (len == k)
-						worst = sorted ? d2[k - 1] : d2[0];
-				}
-			}
-		}
-	}
-
-	/* heap sort: repeatedly move the largest to the end */
-	for (size_t end = sorted ? 0 : len; end > 1; end--)
-	{
-		size_t		ti = idx[0];
-		double		td = d2[0];
-
-		idx[0] = idx[end - 1];
-		d2[0] = d2[end - 1];
-		idx[end - 1] = ti;
-		d2[end - 1] = td;
-		kd_sift_down(idx, d2, end - 1, 0);
-	}
-	return len;
-}
 
 /* GDAL's "close to the grid node" threshold on d^2 + smoothing^2. */
 #define GDAL_SNAP_R2	0.0000000000001
 
 /* Independent partial sums in the double invdist inner loop. */
 #define IDW_LANES	4
-
-/*
- * The SIMD invdist path leaves to the double path every cell with a point
- * at d^2 + s^2 below this, in cell units (0.01 cell): there the float
- * rounding of dx would weigh too much.
- */
-#define IDW_NEAR_R2 1e-4
-
-/*
- * Per-thread scratch slices are this many elements longer than needed, so
- * that two threads never write to the same cache line.
- */
-#define SCRATCH_PAD 16
-
-/* Weights each SIMD lane sums in float before adding them to double sums. */
-#define IDW_K		16
-
-/*
- * The far field of invdist (powers 1 to 4, SIMD path; see the file header):
- * tiles of IDW_FF_TILE x IDW_FF_TILE cells; the points at least IDW_FF_FAR
- * half-sides from a tile's centre are summed exactly (in double) at
- * IDW_FF_NODES x IDW_FF_NODES Chebyshev points of the tile and
- * interpolated to its cells; the others, in the SIMD loop, cell by cell.
- * Used when there are at least IDW_FF_MIN_POINTS points and
- * IDW_FF_MIN_TILES tiles.
- */
-#define IDW_FF_TILE		64
-#define IDW_FF_NODES	16
-#define IDW_FF_FAR		6.0
-#define IDW_FF_MIN_POINTS 256
-#define IDW_FF_MIN_TILES 16
-
-/*
- * interp_idw_far_field forces the far field of invdist: 0 lets idw_all
- * choose, 1 uses it whenever the SIMD path and the power allow, 2 never.
- * A knob for the unit tests and benchmarks, like interp_idw_simd_cap; not in
- * the header, not to be changed while a gridder runs.
- */
-int			interp_idw_far_field = 0;
-
-/* Instruction sets of the invdist inner loop. */
-#define IDW_SIMD_NONE	0
-#define IDW_SIMD_AVX2	1
-#define IDW_SIMD_AVX512 2
-
-/*
- * interp_idw_simd_cap caps the instruction set interp_idw may use
- * (IDW_SIMD_NONE: the double loop only).  A knob for the unit tests and
- * benchmarks, which check every path on one machine; not in the header,
- * not to be changed while a gridder runs.
- */
-int			interp_idw_simd_cap = IDW_SIMD_AVX512;
-
-/* How a weight is computed from r2 = d^2 + s^2. */
-typedef enum idw_wclass
-{
-	IDW_W_P2,					/* 1 / r2 */
-	IDW_W_P1,					/* 1 / sqrt(r2) */
-	IDW_W_P3,					/* 1 / (r2 sqrt(r2)) */
-	IDW_W_P4,					/* 1 / r2^2 */
-	IDW_W_POW					/* r2^-(power / 2) */
-} idw_wclass;
-
-/* What the SIMD invdist loops read, shared by all threads. */
-typedef struct idw_simd
-{
-	float	   *xh;				/* X = (x - ulx) / sx - 0.5 rounded to a multiple of 2^-k */
-	float	   *xl;				/* X - xh */
-	float	   *vf;				/* the values */
-	float		h;				/* power / 2 */
-	float		hh;				/* h rounded to a multiple of 2^-11: hh * exponent is exact */
-	float		hl;				/* h - hh */
-} idw_simd;
-
-/* One invdist computation (idw_all), shared by its threads. */
-typedef struct idw_all_ctx
-{
-	const interp_points *p;
-	const interp_grid *g;
-	double		nodata;
-	double		s2;				/* smoothing^2 */
-	double		half;			/* power / 2 */
-	idw_wclass	cls;
-	bool		can_snap;		/* GDAL's power-2-with-smoothing path never snaps */
-	double		cand_r2;		/* points with dy^2 + s^2 below this need a look per cell */
-	int			simd;			/* IDW_SIMD_* */
-	idw_simd	vs;
-	double		inv_sx2;		/* 1 / sx^2: real to cell units, squared */
-	/* per-thread scratch: slice tid of each, nstride or wstride elements */
-	size_t		nstride;		/* n + SCRATCH_PAD */
-	size_t		wstride;		/* width + SCRATCH_PAD */
-	double	   *rowdy2;			/* n: (y - cy)^2 + s^2 of the row */
-	size_t	   *cand;			/* n: candidates of the row, input order */
-	float	   *dy2f;			/* n (SIMD): rowdy2 in cell units */
-	int		   *redo;			/* width (SIMD): cells to recompute in double */
-	unsigned char *mark;		/* width (SIMD): cell already in redo */
-	/* the far field (tiles), when used */
-	bool		tiles;
-	double		ff_node[IDW_FF_NODES];	/* Chebyshev points on [-1, 1] */
-	double		ff_phi[IDW_FF_TILE][IDW_FF_NODES];	/* their Lagrange bases at the cells */
-	double		ff_scale;		/* real units to cell units: 1 / sx */
-	size_t	   *near;			/* n: a tile's near points (input indices) */
-	float	   *near_f;			/* 3n: their xh, xl and value */
-	double	   *far_d;			/* 3n: the far points' x, y, value (cell units) */
-	double	   *ff_buf;			/* FF_BUF_LEN: node sums, half-interpolated and cell sums */
-	double	   *out;
-} idw_all_ctx;
-
-/* Doubles of per-thread far-field scratch: N, D; two of 16 x 64; two tiles. */
-#define FF_BUF_LEN (2 * IDW_FF_NODES * IDW_FF_NODES + 2 * IDW_FF_NODES * IDW_FF_TILE + \
-					2 * IDW_FF_TILE * IDW_FF_TILE + SCRATCH_PAD)
-
-/*
- * fill_nodata sets all cells of the grid to nodata.
- */
-static void
-fill_nodata(const interp_grid *g, double nodata, double *out)
-{
-	size_t		cells = (size_t) g->width * (size_t) g->height;
-
-	for (size_t c = 0; c < cells; c++)
-		out[c] = nodata;
-}
 
 /*
  * idw_class picks how weights are computed for a power.
@@ -1540,925 +203,6 @@ idw_cell_double(const idw_all_ctx *c, const double *rowdy2, const size_t *cand,
 	return num / den;
 }
 
-#ifdef IDW_X86
-
-/*
- * The SIMD loops.  A block is nb vectors of neighbouring cells of one row
- * (16 cells a vector with AVX-512, 8 with AVX2); for each point, every
- * lane computes its own cell's weight, so a cell's arithmetic is the same
- * whatever block or thread it falls in.  The helpers are always inlined
- * into functions of the same target, and the weight class and nb are
- * constants there, so each combination compiles to a straight loop.
- */
-#define IDW_T512 __attribute__((target("avx512f")))
-#define IDW_T256 __attribute__((target("avx2,fma")))
-#define IDW_INLINE static inline __attribute__((always_inline))
-
-/* Coefficients of log2(1 + f) / f on [sqrt(1/2) - 1, sqrt(2) - 1], high first. */
-#define IDW_LOG_C9	(-0.11020159f)
-#define IDW_LOG_C8	0.186312094f
-#define IDW_LOG_C7	(-0.191024989f)
-#define IDW_LOG_C6	0.204575285f
-#define IDW_LOG_C5	(-0.239619046f)
-#define IDW_LOG_C4	0.288568884f
-#define IDW_LOG_C3	(-0.360696644f)
-#define IDW_LOG_C2	0.480898201f
-#define IDW_LOG_C1	(-0.721347332f)
-#define IDW_LOG_C0	1.44269502f
-
-/* Coefficients of 2^g on [-0.5, 0.5], high first. */
-#define IDW_EXP_C6	0.000154697322f
-#define IDW_EXP_C5	0.00134004327f
-#define IDW_EXP_C4	0.00961802527f
-#define IDW_EXP_C3	0.0555032715f
-#define IDW_EXP_C2	0.240226507f
-#define IDW_EXP_C1	0.693147182f
-#define IDW_EXP_C0	1.0f
-
-/* The mantissa of x scaled into [sqrt(1/2), sqrt(2)) has bits x - (e << 23) with e from this. */
-#define IDW_SQRT_HALF_BITS 0x3f3504f3
-
-/*
- * idw_rcp512 is 1 / x: rcp14 (relative error < 2^-14) and one
- * Newton-Raphson step r + r (1 - x r).
- */
-IDW_INLINE IDW_T512 __m512
-idw_rcp512(__m512 x)
-{
-	__m512		r = _mm512_rcp14_ps(x);
-
-	return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(x, r, _mm512_set1_ps(1.0f)), r);
-}
-
-/*
- * idw_rsqrt512 is 1 / sqrt(x): rsqrt14 and one Newton-Raphson step
- * y + (y / 2) (1 - x y^2).
- */
-IDW_INLINE IDW_T512 __m512
-idw_rsqrt512(__m512 x)
-{
-	__m512		y = _mm512_rsqrt14_ps(x);
-	__m512		e = _mm512_fnmadd_ps(_mm512_mul_ps(x, y), y, _mm512_set1_ps(1.0f));
-
-	return _mm512_fmadd_ps(_mm512_mul_ps(y, _mm512_set1_ps(0.5f)), e, y);
-}
-
-/*
- * idw_pow512 is x^-h for normal x > 0 (see the file header): with
- * x = 2^e m, m in [sqrt(1/2), sqrt(2)), x^-h = 2^-(hh e) 2^-(hl e + h log2 m),
- * where hh e is exact; the integral parts go to the exponent.  The caller
- * guarantees that the result is a normal float.
- */
-IDW_INLINE IDW_T512 __m512
-idw_pow512(__m512 x, __m512 h, __m512 hh, __m512 hl)
-{
-	__m512i		bits = _mm512_castps_si512(x);
-	__m512i		ei = _mm512_srai_epi32(_mm512_sub_epi32(bits, _mm512_set1_epi32(IDW_SQRT_HALF_BITS)), 23);
-	__m512		m = _mm512_castsi512_ps(_mm512_sub_epi32(bits, _mm512_slli_epi32(ei, 23)));
-	__m512		e = _mm512_cvtepi32_ps(ei);
-	__m512		f = _mm512_sub_ps(m, _mm512_set1_ps(1.0f));
-	__m512		q = _mm512_set1_ps(IDW_LOG_C9);
-	__m512		a,
-				na,
-				b,
-				nb;
-
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_LOG_C8));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_LOG_C7));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_LOG_C6));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_LOG_C5));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_LOG_C4));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_LOG_C3));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_LOG_C2));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_LOG_C1));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_LOG_C0));
-	q = _mm512_mul_ps(q, f);	/* log2 m */
-
-	a = _mm512_mul_ps(hh, e);	/* exact */
-	na = _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	/* b = -(a - na) - hl e - h log2 m, |b| <= 0.6 + h / 2 */
-	b = _mm512_fnmadd_ps(h, q, _mm512_fnmadd_ps(hl, e, _mm512_sub_ps(na, a)));
-	nb = _mm512_roundscale_ps(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	f = _mm512_sub_ps(b, nb);	/* in [-0.5, 0.5] */
-	q = _mm512_set1_ps(IDW_EXP_C6);
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_EXP_C5));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_EXP_C4));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_EXP_C3));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_EXP_C2));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_EXP_C1));
-	q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(IDW_EXP_C0));
-	return _mm512_scalef_ps(q, _mm512_sub_ps(nb, na));
-}
-
-/*
- * idw_w512 is the weight of squared distance r2 for class cls.
- */
-IDW_INLINE IDW_T512 __m512
-idw_w512(idw_wclass cls, __m512 r2, __m512 h, __m512 hh, __m512 hl)
-{
-	__m512		y;
-
-	switch (cls)
-	{
-		case IDW_W_P2:
-			return idw_rcp512(r2);
-		case IDW_W_P1:
-			return idw_rsqrt512(r2);
-		case IDW_W_P3:
-			y = idw_rsqrt512(r2);
-			return _mm512_mul_ps(_mm512_mul_ps(y, y), y);
-		case IDW_W_P4:
-			y = idw_rcp512(r2);
-			return _mm512_mul_ps(y, y);
-		default:
-			return idw_pow512(r2, h, hh, hl);
-	}
-}
-
-/*
- * idw_block512 computes nb (1..4) vectors of 16 cells from column col0 of
- * a row: dy2 holds the row's dy^2 + s^2 in cell units for each point.
- * Lanes past the row's end are computed and dropped.
- */
-IDW_INLINE IDW_T512 void
-idw_block512(idw_wclass cls, int nb, const idw_simd *s, const float *dy2, size_t n,
-			 int col0, int width, double nodata, double *orow)
-{
-	const float *xh = s->xh;
-	const float *xl = s->xl;
-	const float *vf = s->vf;
-	__m512		h = _mm512_set1_ps(s->h);
-	__m512		hh = _mm512_set1_ps(s->hh);
-	__m512		hl = _mm512_set1_ps(s->hl);
-	__m512		iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-	__m512		c[4];
-	__m512d		an[4][2];
-	__m512d		ad[4][2];
-
-#pragma GCC unroll 4
-	for (int b = 0; b < nb; b++)
-	{
-		/* cell centres in cell units: exact integers */
-		c[b] = _mm512_add_ps(_mm512_set1_ps((float) (col0 + 16 * b)), iota);
-		an[b][0] = an[b][1] = ad[b][0] = ad[b][1] = _mm512_setzero_pd();
-	}
-	for (size_t i0 = 0; i0 < n; i0 += IDW_K)
-	{
-		size_t		i1 = n - i0 > IDW_K ? i0 + IDW_K : n;
-		__m512		fn[4];
-		__m512		fd[4];
-
-#pragma GCC unroll 4
-		for (int b = 0; b < nb; b++)
-			fn[b] = fd[b] = _mm512_setzero_ps();
-		for (size_t i = i0; i < i1; i++)
-		{
-			__m512		bh = _mm512_set1_ps(xh[i]);
-			__m512		bl = _mm512_set1_ps(xl[i]);
-			__m512		bd = _mm512_set1_ps(dy2[i]);
-			__m512		bv = _mm512_set1_ps(vf[i]);
-
-#pragma GCC unroll 4
-			for (int b = 0; b < nb; b++)
-			{
-				/* c - xh is exact; one rounding for dx, one for r2 */
-				__m512		dx = _mm512_sub_ps(_mm512_sub_ps(c[b], bh), bl);
-				__m512		r2 = _mm512_fmadd_ps(dx, dx, bd);
-				__m512		w = idw_w512(cls, r2, h, hh, hl);
-
-				fn[b] = _mm512_fmadd_ps(w, bv, fn[b]);
-				fd[b] = _mm512_add_ps(fd[b], w);
-			}
-		}
-#pragma GCC unroll 4
-		for (int b = 0; b < nb; b++)
-		{
-			__m256		nlo = _mm512_castps512_ps256(fn[b]);
-			__m256		nhi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(fn[b]), 1));
-			__m256		dlo = _mm512_castps512_ps256(fd[b]);
-			__m256		dhi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(fd[b]), 1));
-
-			an[b][0] = _mm512_add_pd(an[b][0], _mm512_cvtps_pd(nlo));
-			an[b][1] = _mm512_add_pd(an[b][1], _mm512_cvtps_pd(nhi));
-			ad[b][0] = _mm512_add_pd(ad[b][0], _mm512_cvtps_pd(dlo));
-			ad[b][1] = _mm512_add_pd(ad[b][1], _mm512_cvtps_pd(dhi));
-		}
-	}
-	for (int b = 0; b < nb; b++)
-	{
-		double		num[16];
-		double		den[16];
-
-		_mm512_storeu_pd(num, an[b][0]);
-		_mm512_storeu_pd(num + 8, an[b][1]);
-		_mm512_storeu_pd(den, ad[b][0]);
-		_mm512_storeu_pd(den + 8, ad[b][1]);
-		for (int l = 0; l < 16 && col0 + 16 * b + l < width; l++)
-			orow[col0 + 16 * b + l] = (den[l] == 0.0 || !isfinite(den[l])) ? nodata : num[l] / den[l];
-	}
-}
-
-/*
- * idw_row512_cls computes a row in blocks of 64 cells, then 16.
- */
-IDW_INLINE IDW_T512 void
-idw_row512_cls(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
-			   int width, double nodata, double *orow)
-{
-	int			col0 = 0;
-
-	for (; width - col0 >= 64; col0 += 64)
-		idw_block512(cls, 4, s, dy2, n, col0, width, nodata, orow);
-	for (; col0 < width; col0 += 16)
-		idw_block512(cls, 1, s, dy2, n, col0, width, nodata, orow);
-}
-
-/*
- * idw_row_avx512 computes every cell of a row with AVX-512.
- */
-static IDW_T512 void
-idw_row_avx512(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
-			   int width, double nodata, double *orow)
-{
-	switch (cls)
-	{
-		case IDW_W_P2:
-			idw_row512_cls(IDW_W_P2, s, dy2, n, width, nodata, orow);
-			break;
-		case IDW_W_P1:
-			idw_row512_cls(IDW_W_P1, s, dy2, n, width, nodata, orow);
-			break;
-		case IDW_W_P3:
-			idw_row512_cls(IDW_W_P3, s, dy2, n, width, nodata, orow);
-			break;
-		case IDW_W_P4:
-			idw_row512_cls(IDW_W_P4, s, dy2, n, width, nodata, orow);
-			break;
-		default:
-			idw_row512_cls(IDW_W_POW, s, dy2, n, width, nodata, orow);
-			break;
-	}
-}
-
-/*
- * idw_rcp256 is 1 / x: rcp (relative error < 1.5 * 2^-12) and one
- * Newton-Raphson step.
- */
-IDW_INLINE IDW_T256 __m256
-idw_rcp256(__m256 x)
-{
-	__m256		r = _mm256_rcp_ps(x);
-
-	return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(x, r, _mm256_set1_ps(1.0f)), r);
-}
-
-/*
- * idw_rsqrt256 is 1 / sqrt(x): rsqrt and one Newton-Raphson step.
- */
-IDW_INLINE IDW_T256 __m256
-idw_rsqrt256(__m256 x)
-{
-	__m256		y = _mm256_rsqrt_ps(x);
-	__m256		e = _mm256_fnmadd_ps(_mm256_mul_ps(x, y), y, _mm256_set1_ps(1.0f));
-
-	return _mm256_fmadd_ps(_mm256_mul_ps(y, _mm256_set1_ps(0.5f)), e, y);
-}
-
-/*
- * idw_pow256 is x^-h, as idw_pow512; the final scaling adds the integral
- * exponent to the bits (the caller guarantees a normal result).
- */
-IDW_INLINE IDW_T256 __m256
-idw_pow256(__m256 x, __m256 h, __m256 hh, __m256 hl)
-{
-	__m256i		bits = _mm256_castps_si256(x);
-	__m256i		ei = _mm256_srai_epi32(_mm256_sub_epi32(bits, _mm256_set1_epi32(IDW_SQRT_HALF_BITS)), 23);
-	__m256		m = _mm256_castsi256_ps(_mm256_sub_epi32(bits, _mm256_slli_epi32(ei, 23)));
-	__m256		e = _mm256_cvtepi32_ps(ei);
-	__m256		f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
-	__m256		q = _mm256_set1_ps(IDW_LOG_C9);
-	__m256		a,
-				na,
-				b,
-				nb;
-	__m256i		scale;
-
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_LOG_C8));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_LOG_C7));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_LOG_C6));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_LOG_C5));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_LOG_C4));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_LOG_C3));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_LOG_C2));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_LOG_C1));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_LOG_C0));
-	q = _mm256_mul_ps(q, f);
-
-	a = _mm256_mul_ps(hh, e);
-	na = _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	b = _mm256_fnmadd_ps(h, q, _mm256_fnmadd_ps(hl, e, _mm256_sub_ps(na, a)));
-	nb = _mm256_round_ps(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	f = _mm256_sub_ps(b, nb);
-	q = _mm256_set1_ps(IDW_EXP_C6);
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_EXP_C5));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_EXP_C4));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_EXP_C3));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_EXP_C2));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_EXP_C1));
-	q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(IDW_EXP_C0));
-	scale = _mm256_slli_epi32(_mm256_cvtps_epi32(_mm256_sub_ps(nb, na)), 23);
-	return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(q), scale));
-}
-
-/*
- * idw_w256 is the weight of squared distance r2 for class cls.
- */
-IDW_INLINE IDW_T256 __m256
-idw_w256(idw_wclass cls, __m256 r2, __m256 h, __m256 hh, __m256 hl)
-{
-	__m256		y;
-
-	switch (cls)
-	{
-		case IDW_W_P2:
-			return idw_rcp256(r2);
-		case IDW_W_P1:
-			return idw_rsqrt256(r2);
-		case IDW_W_P3:
-			y = idw_rsqrt256(r2);
-			return _mm256_mul_ps(_mm256_mul_ps(y, y), y);
-		case IDW_W_P4:
-			y = idw_rcp256(r2);
-			return _mm256_mul_ps(y, y);
-		default:
-			return idw_pow256(r2, h, hh, hl);
-	}
-}
-
-/*
- * idw_block256 is idw_block512 with 8 cells a vector and nb in 1..2.
- */
-IDW_INLINE IDW_T256 void
-idw_block256(idw_wclass cls, int nb, const idw_simd *s, const float *dy2, size_t n,
-			 int col0, int width, double nodata, double *orow,
-			 const double *ffn, const double *ffd)
-{
-	const float *xh = s->xh;
-	const float *xl = s->xl;
-	const float *vf = s->vf;
-	__m256		h = _mm256_set1_ps(s->h);
-	__m256		hh = _mm256_set1_ps(s->hh);
-	__m256		hl = _mm256_set1_ps(s->hl);
-	__m256		iota = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
-	__m256		c[2];
-	__m256d		an[2][2];
-	__m256d		ad[2][2];
-
-#pragma GCC unroll 2
-	for (int b = 0; b < nb; b++)
-	{
-		c[b] = _mm256_add_ps(_mm256_set1_ps((float) (col0 + 8 * b)), iota);
-		an[b][0] = an[b][1] = ad[b][0] = ad[b][1] = _mm256_setzero_pd();
-	}
-	for (size_t i0 = 0; i0 < n; i0 += IDW_K)
-	{
-		size_t		i1 = n - i0 > IDW_K ? i0 + IDW_K : n;
-		__m256		fn[2];
-		__m256		fd[2];
-
-#pragma GCC unroll 2
-		for (int b = 0; b < nb; b++)
-			fn[b] = fd[b] = _mm256_setzero_ps();
-		for (size_t i = i0; i < i1; i++)
-		{
-			__m256		bh = _mm256_broadcast_ss(xh + i);
-			__m256		bl = _mm256_broadcast_ss(xl + i);
-			__m256		bd = _mm256_broadcast_ss(dy2 + i);
-			__m256		bv = _mm256_broadcast_ss(vf + i);
-
-#pragma GCC unroll 2
-			for (int b = 0; b < nb; b++)
-			{
-				__m256		dx = _mm256_sub_ps(_mm256_sub_ps(c[b], bh), bl);
-				__m256		r2 = _mm256_fmadd_ps(dx, dx, bd);
-				__m256		w = idw_w256(cls, r2, h, hh, hl);
-
-				fn[b] = _mm256_fmadd_ps(w, bv, fn[b]);
-				fd[b] = _mm256_add_ps(fd[b], w);
-			}
-		}
-#pragma GCC unroll 2
-		for (int b = 0; b < nb; b++)
-		{
-			an[b][0] = _mm256_add_pd(an[b][0], _mm256_cvtps_pd(_mm256_castps256_ps128(fn[b])));
-			an[b][1] = _mm256_add_pd(an[b][1], _mm256_cvtps_pd(_mm256_extractf128_ps(fn[b], 1)));
-			ad[b][0] = _mm256_add_pd(ad[b][0], _mm256_cvtps_pd(_mm256_castps256_ps128(fd[b])));
-			ad[b][1] = _mm256_add_pd(ad[b][1], _mm256_cvtps_pd(_mm256_extractf128_ps(fd[b], 1)));
-		}
-	}
-	for (int b = 0; b < nb; b++)
-	{
-		double		num[8];
-		double		den[8];
-
-		_mm256_storeu_pd(num, an[b][0]);
-		_mm256_storeu_pd(num + 4, an[b][1]);
-		_mm256_storeu_pd(den, ad[b][0]);
-		_mm256_storeu_pd(den + 4, ad[b][1]);
-		for (int l = 0; l < 8 && col0 + 8 * b + l < width; l++)
-		{
-			double		nm = num[l];
-			double		dn = den[l];
-
-			/* the far field's sums for this cell, in the same units */
-			if (ffn != NULL)
-			{
-				nm += ffn[8 * b + l];
-				dn += ffd[8 * b + l];
-			}
-			orow[col0 + 8 * b + l] = (dn == 0.0 || !isfinite(dn)) ? nodata : nm / dn;
-		}
-	}
-}
-
-/*
- * idw_row256_cls computes a row in blocks of 16 cells, then 8.
- */
-IDW_INLINE IDW_T256 void
-idw_row256_cls(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
-			   int width, double nodata, double *orow)
-{
-	int			col0 = 0;
-
-	for (; width - col0 >= 16; col0 += 16)
-		idw_block256(cls, 2, s, dy2, n, col0, width, nodata, orow, NULL, NULL);
-	for (; col0 < width; col0 += 8)
-		idw_block256(cls, 1, s, dy2, n, col0, width, nodata, orow, NULL, NULL);
-}
-
-/*
- * idw_row_avx2 computes every cell of a row with AVX2 and FMA.
- */
-static IDW_T256 void
-idw_row_avx2(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
-			 int width, double nodata, double *orow)
-{
-	switch (cls)
-	{
-		case IDW_W_P2:
-			idw_row256_cls(IDW_W_P2, s, dy2, n, width, nodata, orow);
-			break;
-		case IDW_W_P1:
-			idw_row256_cls(IDW_W_P1, s, dy2, n, width, nodata, orow);
-			break;
-		case IDW_W_P3:
-			idw_row256_cls(IDW_W_P3, s, dy2, n, width, nodata, orow);
-			break;
-		case IDW_W_P4:
-			idw_row256_cls(IDW_W_P4, s, dy2, n, width, nodata, orow);
-			break;
-		default:
-			idw_row256_cls(IDW_W_POW, s, dy2, n, width, nodata, orow);
-			break;
-	}
-}
-
-/*
- * idw_tile_row256_cls computes the cells [col0, col1) of a row (col0 a
- * multiple of 16) from the n near points in s and dy2, adding the far
- * field's sums ffn/ffd (indexed from col0).
- */
-IDW_INLINE IDW_T256 void
-idw_tile_row256_cls(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
-					int col0, int col1, double nodata, double *orow,
-					const double *ffn, const double *ffd)
-{
-	for (int c = col0; c < col1; c += 16)
-		idw_block256(cls, 2, s, dy2, n, c, col1, nodata, orow, ffn + (c - col0), ffd + (c - col0));
-}
-
-/*
- * idw_tile_row_avx2 is idw_tile_row256_cls for a weight class known at run
- * time.
- */
-static IDW_T256 void
-idw_tile_row_avx2(idw_wclass cls, const idw_simd *s, const float *dy2, size_t n,
-				  int col0, int col1, double nodata, double *orow,
-				  const double *ffn, const double *ffd)
-{
-	switch (cls)
-	{
-		case IDW_W_P2:
-			idw_tile_row256_cls(IDW_W_P2, s, dy2, n, col0, col1, nodata, orow, ffn, ffd);
-			break;
-		case IDW_W_P1:
-			idw_tile_row256_cls(IDW_W_P1, s, dy2, n, col0, col1, nodata, orow, ffn, ffd);
-			break;
-		case IDW_W_P3:
-			idw_tile_row256_cls(IDW_W_P3, s, dy2, n, col0, col1, nodata, orow, ffn, ffd);
-			break;
-		default:
-			idw_tile_row256_cls(IDW_W_P4, s, dy2, n, col0, col1, nodata, orow, ffn, ffd);
-			break;
-	}
-}
-
-/*
- * ff_w256d is the weight of r2 for powers 1 to 4, in double.
- */
-IDW_INLINE IDW_T256 __m256d
-ff_w256d(idw_wclass cls, __m256d r2)
-{
-	__m256d		one = _mm256_set1_pd(1.0);
-
-	switch (cls)
-	{
-		case IDW_W_P2:
-			return _mm256_div_pd(one, r2);
-		case IDW_W_P1:
-			return _mm256_div_pd(one, _mm256_sqrt_pd(r2));
-		case IDW_W_P3:
-			return _mm256_div_pd(one, _mm256_mul_pd(r2, _mm256_sqrt_pd(r2)));
-		default:
-			return _mm256_div_pd(one, _mm256_mul_pd(r2, r2));
-	}
-}
-
-/*
- * ff_nodes256_cls sums, in double, the weights (D) and weighted values (N)
- * of the nf far points (fx, fy, fv, in cell units from the tile's centre)
- * at the IDW_FF_NODES^2 nodes (xn[j], yn[k]): N[k][j], D[k][j].
- */
-IDW_INLINE IDW_T256 void
-ff_nodes256_cls(idw_wclass cls, const double *fx, const double *fy, const double *fv,
-				size_t nf, const double *xn, const double *yn, double s2,
-				double *N, double *D)
-{
-	__m256d		x[IDW_FF_NODES / 4];
-
-	for (int q = 0; q < IDW_FF_NODES / 4; q++)
-		x[q] = _mm256_loadu_pd(xn + 4 * q);
-	for (int k = 0; k < IDW_FF_NODES; k++)
-	{
-		__m256d		an[IDW_FF_NODES / 4];
-		__m256d		ad[IDW_FF_NODES / 4];
-
-		for (int q = 0; q < IDW_FF_NODES / 4; q++)
-			an[q] = ad[q] = _mm256_setzero_pd();
-		for (size_t m = 0; m < nf; m++)
-		{
-			double		dy = yn[k] - fy[m];
-			__m256d		bd = _mm256_set1_pd(dy * dy + s2);
-			__m256d		bx = _mm256_set1_pd(fx[m]);
-			__m256d		bv = _mm256_set1_pd(fv[m]);
-
-#pragma GCC unroll 4
-			for (int q = 0; q < IDW_FF_NODES / 4; q++)
-			{
-				__m256d		dx = _mm256_sub_pd(x[q], bx);
-				__m256d		w = ff_w256d(cls, _mm256_fmadd_pd(dx, dx, bd));
-
-				an[q] = _mm256_fmadd_pd(w, bv, an[q]);
-				ad[q] = _mm256_add_pd(ad[q], w);
-			}
-		}
-		for (int q = 0; q < IDW_FF_NODES / 4; q++)
-		{
-			_mm256_storeu_pd(N + k * IDW_FF_NODES + 4 * q, an[q]);
-			_mm256_storeu_pd(D + k * IDW_FF_NODES + 4 * q, ad[q]);
-		}
-	}
-}
-
-/*
- * ff_nodes_avx2 is ff_nodes256_cls for a weight class known at run time.
- */
-static IDW_T256 void
-ff_nodes_avx2(idw_wclass cls, const double *fx, const double *fy, const double *fv,
-			  size_t nf, const double *xn, const double *yn, double s2,
-			  double *N, double *D)
-{
-	switch (cls)
-	{
-		case IDW_W_P2:
-			ff_nodes256_cls(IDW_W_P2, fx, fy, fv, nf, xn, yn, s2, N, D);
-			break;
-		case IDW_W_P1:
-			ff_nodes256_cls(IDW_W_P1, fx, fy, fv, nf, xn, yn, s2, N, D);
-			break;
-		case IDW_W_P3:
-			ff_nodes256_cls(IDW_W_P3, fx, fy, fv, nf, xn, yn, s2, N, D);
-			break;
-		default:
-			ff_nodes256_cls(IDW_W_P4, fx, fy, fv, nf, xn, yn, s2, N, D);
-			break;
-	}
-}
-#endif							/* IDW_X86 */
-
-/*
- * idw_simd_level is the best instruction set for the invdist loop on this
- * CPU (and OS), capped by interp_idw_simd_cap.
- */
-static int
-idw_simd_level(void)
-{
-	int			level = IDW_SIMD_NONE;
-
-#ifdef IDW_X86
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-	{
-		level = IDW_SIMD_AVX2;
-		if (__builtin_cpu_supports("avx512f"))
-			level = IDW_SIMD_AVX512;
-	}
-#endif
-	return level < interp_idw_simd_cap ? level : interp_idw_simd_cap;
-}
-
-/*
- * idw_simd_prepare decides whether the SIMD loop may run for this input
- * (see the file header: points within 2^18 cells, weights and partial
- * sums within the normal float range) and if so fills c->vs; false means
- * the double loop must run (c->vs then holds nothing to free).  *nomem is
- * set when an allocation failed.
- */
-static bool
-idw_simd_prepare(idw_all_ctx *c, double power, bool *nomem)
-{
-	const interp_points *p = c->p;
-	const interp_grid *g = c->g;
-	size_t		n = p->n;
-	double		inv = 1.0 / g->sx;
-	double		xmin = INFINITY,
-				xmax = -INFINITY,
-				ymin = INFINITY,
-				ymax = -INFINITY;
-	double		reach,
-				scale,
-				dxmax,
-				dymax,
-				cy0,
-				cy1,
-				sg2,
-				r2max,
-				r2min,
-				lw0,
-				lw1,
-				h = power / 2.0;
-	int			k;
-
-	*nomem = false;
-	memset(&c->vs, 0, sizeof(c->vs));
-	if (!(isfinite(power) && isfinite(inv) && inv > 0 && isfinite(c->s2)))
-		return false;
-	for (size_t i = 0; i < n; i++)
-	{
-		double		X = (p->x[i] - g->ulx) * inv - 0.5;
-
-		/* written so that NaN fails */
-		if (!(X >= xmin))
-			xmin = X;
-		if (!(X <= xmax))
-			xmax = X;
-		if (!(p->y[i] >= ymin))
-			ymin = p->y[i];
-		if (!(p->y[i] <= ymax))
-			ymax = p->y[i];
-	}
-	if (!(isfinite(xmin) && isfinite(xmax) && isfinite(ymin) && isfinite(ymax)))
-		return false;
-
-	/* c - xh must be exact in float for every lane: cells up to width + 64 */
-	reach = fmax(fmax(-xmin, xmax), (double) g->width + 64.0);
-	if (!(reach < 262144.0))
-		return false;
-	for (k = 20; k > 5; k--)
-		if (reach < ldexp(1.0, 23 - k))
-			break;
-	scale = ldexp(1.0, k);
-
-	/* the range of r2 in cell units, hence of the weights */
-	dxmax = fmax(fmax(fabs(xmax), fabs(xmin)),
-				 fmax(fabs(xmax - (g->width - 1)), fabs(xmin - (g->width - 1))));
-	cy0 = g->uly + 0.5 * g->sy;
-	cy1 = g->uly + (g->height - 0.5) * g->sy;
-	dymax = fmax(fmax(fabs(ymax - cy0), fabs(ymin - cy0)),
-				 fmax(fabs(ymax - cy1), fabs(ymin - cy1))) * inv;
-	sg2 = c->s2 * c->inv_sx2;
-	r2max = dxmax * dxmax + dymax * dymax + sg2;
-	r2min = fmax(IDW_NEAR_R2, sg2);
-	if (!(r2max < 1e37))
-		return false;
-	lw0 = -h * log2(r2min);
-	lw1 = -h * log2(r2max);
-
-	/* IDW_K = 2^4 weights summed in float: keep 2^5 of headroom */
-	if (!(fmax(lw0, lw1) < 121.0 && fmin(lw0, lw1) > -124.0))
-		return false;
-	/* keeps eps_w of the exp2/log2 weights below about 7.5e-7 */
-	if (c->cls == IDW_W_POW && !(fabs(h) <= 4.0))
-		return false;
-
-	c->vs.xh = malloc(n * sizeof(float));
-	c->vs.xl = malloc(n * sizeof(float));
-	c->vs.vf = malloc(n * sizeof(float));
-	if (c->vs.xh == NULL || c->vs.xl == NULL || c->vs.vf == NULL)
-	{
-		free(c->vs.xh);
-		free(c->vs.xl);
-		free(c->vs.vf);
-		memset(&c->vs, 0, sizeof(c->vs));
-		*nomem = true;
-		return false;
-	}
-	for (size_t i = 0; i < n; i++)
-	{
-		double		X = (p->x[i] - g->ulx) * inv - 0.5;
-
-		/* |X * scale| < 2^23: the rounded value is exact in float */
-		double		xh = floor(X * scale + 0.5) / scale;
-
-		c->vs.xh[i] = (float) xh;
-		c->vs.xl[i] = (float) (X - xh);
-		c->vs.vf[i] = (float) p->v[i];
-	}
-	c->vs.h = (float) h;
-	c->vs.hh = (float) (floor(h * 2048.0 + 0.5) / 2048.0);
-	c->vs.hl = (float) (h - (double) c->vs.hh);
-	return true;
-}
-
-/*
- * ff_basis_init fills c->ff_node with the IDW_FF_NODES Chebyshev points of
- * the second kind, cos(j pi / (IDW_FF_NODES - 1)), and c->ff_phi[u][j] with
- * the Lagrange basis of node j at cell offset u of a tile, at
- * t = (u - h) / h with h = (IDW_FF_TILE - 1) / 2 (the barycentric
- * formula, weights (-1)^j, halved at both ends).
- */
-static void
-ff_basis_init(idw_all_ctx *c)
-{
-	const int	m = IDW_FF_NODES - 1;
-	const double h = 0.5 * (IDW_FF_TILE - 1);
-	double		bw[IDW_FF_NODES];
-
-	for (int j = 0; j <= m; j++)
-	{
-		c->ff_node[j] = j == 0 ? 1.0 : (j == m ? -1.0 : cos(3.14159265358979323846 * j / m));
-		bw[j] = (j % 2 ? -1.0 : 1.0) * (j == 0 || j == m ? 0.5 : 1.0);
-	}
-	for (int u = 0; u < IDW_FF_TILE; u++)
-	{
-		double		t = (u - h) / h;
-		double		sum = 0.0;
-		int			hit = -1;
-
-		for (int j = 0; j <= m; j++)
-			if (t == c->ff_node[j])
-				hit = j;
-		for (int j = 0; j <= m; j++)
-		{
-			c->ff_phi[u][j] = hit >= 0 ? (j == hit) : bw[j] / (t - c->ff_node[j]);
-			sum += c->ff_phi[u][j];
-		}
-		if (hit < 0)
-			for (int j = 0; j <= m; j++)
-				c->ff_phi[u][j] /= sum;
-	}
-}
-
-#ifdef IDW_X86
-/*
- * ff_interpolate turns node sums S[k][j] (node row k, column j) into cell
- * sums F[v][u] of a tile (IDW_FF_TILE x IDW_FF_TILE, row-major), through
- * T[k][u] = sum_j S[k][j] phi[u][j] and F[v][u] = sum_k phi[v][k] T[k][u].
- */
-static void
-ff_interpolate(const idw_all_ctx *c, const double *restrict S, double *restrict T,
-			   double *restrict F)
-{
-	for (int k = 0; k < IDW_FF_NODES; k++)
-		for (int u = 0; u < IDW_FF_TILE; u++)
-		{
-			double		t = 0.0;
-
-			for (int j = 0; j < IDW_FF_NODES; j++)
-				t += S[k * IDW_FF_NODES + j] * c->ff_phi[u][j];
-			T[k * IDW_FF_TILE + u] = t;
-		}
-	for (int v = 0; v < IDW_FF_TILE; v++)
-	{
-		double	   *f = F + v * IDW_FF_TILE;
-
-		for (int u = 0; u < IDW_FF_TILE; u++)
-			f[u] = 0.0;
-		for (int k = 0; k < IDW_FF_NODES; k++)
-		{
-			double		phi = c->ff_phi[v][k];
-			const double *t = T + k * IDW_FF_TILE;
-
-			for (int u = 0; u < IDW_FF_TILE; u++)
-				f[u] += phi * t[u];
-		}
-	}
-}
-
-/*
- * idw_tile computes the SIMD invdist of the cells of one tile, rows
- * [tr0, tr1) and columns [tc0, tc1) (tr0 and tc0 multiples of
- * IDW_FF_TILE): the far points' sums come from ff_nodes_avx2 and
- * ff_interpolate, the near points' from the SIMD loop, cell by cell.
- * Cells that need the double path are redone by the caller.
- */
-static void
-idw_tile(const idw_all_ctx *c, int tid, int tr0, int tr1, int tc0, int tc1)
-{
-	const interp_points *p = c->p;
-	const interp_grid *g = c->g;
-	size_t		n = p->n;
-	size_t		ns = c->nstride;
-	size_t	   *near = c->near + (size_t) tid * ns;
-	float	   *nf3 = c->near_f + (size_t) tid * 3 * ns;
-	double	   *fd3 = c->far_d + (size_t) tid * 3 * ns;
-	float	   *dy2f = c->dy2f + (size_t) tid * ns;
-	double	   *S = c->ff_buf + (size_t) tid * FF_BUF_LEN;	/* N, then D */
-	double	   *T = S + 2 * IDW_FF_NODES * IDW_FF_NODES;
-	double	   *Fn = T + 2 * IDW_FF_NODES * IDW_FF_TILE;
-	double	   *Fd = Fn + IDW_FF_TILE * IDW_FF_TILE;
-	double		inv = c->ff_scale;
-	double		half = 0.5 * (IDW_FF_TILE - 1);
-	double		q = g->sy * inv;	/* a row's step in cell units (< 0) */
-	double		xc = g->ulx + (tc0 + 0.5 * IDW_FF_TILE) * g->sx;
-	double		yc = g->uly + (tr0 + 0.5 * IDW_FF_TILE) * g->sy;
-	double		reach = IDW_FF_FAR * half * fmax(1.0, fabs(q));
-	double		far2 = reach * reach;
-	size_t		nnear = 0,
-				nfar = 0;
-	idw_simd	vs = c->vs;
-
-	for (size_t i = 0; i < n; i++)
-	{
-		double		X = (p->x[i] - xc) * inv;
-		double		Y = (p->y[i] - yc) * inv;
-
-		if (X * X + Y * Y >= far2)
-		{
-			fd3[nfar] = X;
-			fd3[ns + nfar] = Y;
-			fd3[2 * ns + nfar] = p->v[i];
-			nfar++;
-		}
-		else
-		{
-			near[nnear] = i;
-			nf3[nnear] = c->vs.xh[i];
-			nf3[ns + nnear] = c->vs.xl[i];
-			nf3[2 * ns + nnear] = c->vs.vf[i];
-			nnear++;
-		}
-	}
-
-	if (nfar > 0)
-	{
-		double		xn[IDW_FF_NODES];
-		double		yn[IDW_FF_NODES];
-
-		for (int j = 0; j < IDW_FF_NODES; j++)
-		{
-			xn[j] = half * c->ff_node[j];
-			yn[j] = half * q * c->ff_node[j];
-		}
-		ff_nodes_avx2(c->cls, fd3, fd3 + ns, fd3 + 2 * ns, nfar, xn, yn, c->s2 * c->inv_sx2,
-					  S, S + IDW_FF_NODES * IDW_FF_NODES);
-		ff_interpolate(c, S, T, Fn);
-		ff_interpolate(c, S + IDW_FF_NODES * IDW_FF_NODES, T + IDW_FF_NODES * IDW_FF_TILE, Fd);
-	}
-	else
-		for (int k = 0; k < IDW_FF_TILE * IDW_FF_TILE; k++)
-			Fn[k] = Fd[k] = 0.0;
-
-	vs.xh = nf3;
-	vs.xl = nf3 + ns;
-	vs.vf = nf3 + 2 * ns;
-	for (int row = tr0; row < tr1; row++)
-	{
-		double		cy = g->uly + (row + 0.5) * g->sy;
-		int			v = row - tr0;
-
-		for (size_t m = 0; m < nnear; m++)
-		{
-			double		dy = p->y[near[m]] - cy;
-
-			dy2f[m] = (float) ((dy * dy + c->s2) * c->inv_sx2);
-		}
-		idw_tile_row_avx2(c->cls, &vs, dy2f, nnear, tc0, tc1, c->nodata,
-						  c->out + (size_t) row * (size_t) g->width,
-						  Fn + v * IDW_FF_TILE, Fd + v * IDW_FF_TILE);
-	}
-}
-#endif
 
 /*
  * idw_all_rows is the par_rows worker of idw_all: rows [row0, row1).
@@ -2477,7 +221,7 @@ idw_all_rows(void *arg, int tid, int row0, int row1)
 	/* with the far field, rows [row0, row1) are one row of tiles */
 	if (c->tiles)
 		for (int tc0 = 0; tc0 < g->width; tc0 += IDW_FF_TILE)
-			idw_tile(c, tid, row0, row1, tc0,
+			idw_ff_tile(c, tid, row0, row1, tc0,
 					 g->width - tc0 > IDW_FF_TILE ? tc0 + IDW_FF_TILE : g->width);
 #endif
 
@@ -2586,7 +330,7 @@ idw_all(const interp_points *p, const interp_grid *g, const idw_options *o,
 	c.can_snap = !(o->power == 2.0 && c.s2 > 0);
 	c.cand_r2 = c.can_snap ? GDAL_SNAP_R2 : 0.0;
 	c.inv_sx2 = 1.0 / (g->sx * g->sx);
-	c.simd = idw_simd_level();
+	c.simd = idw_simd_level(o->simd);
 	if (c.simd != IDW_SIMD_NONE && !idw_simd_prepare(&c, o->power, &nomem))
 		c.simd = IDW_SIMD_NONE;
 	if (nomem)
@@ -2595,23 +339,23 @@ idw_all(const interp_points *p, const interp_grid *g, const idw_options *o,
 		c.cand_r2 = fmax(c.cand_r2, IDW_NEAR_R2 * g->sx * g->sx);
 
 	/* the far field: powers 1 to 4 on the SIMD path, when there is enough to gain */
-	if (c.simd != IDW_SIMD_NONE && c.cls != IDW_W_POW && interp_idw_far_field != 2)
+	if (c.simd != IDW_SIMD_NONE && c.cls != IDW_W_POW && o->far_field != IDW_FAR_NEVER)
 	{
 		size_t		tiles = (size_t) ((g->width + IDW_FF_TILE - 1) / IDW_FF_TILE) *
 			(size_t) ((g->height + IDW_FF_TILE - 1) / IDW_FF_TILE);
 
-		c.tiles = interp_idw_far_field == 1 ||
+		c.tiles = o->far_field == IDW_FAR_ALWAYS ||
 			(n >= IDW_FF_MIN_POINTS && tiles >= IDW_FF_MIN_TILES);
 	}
 	if (c.tiles)
 	{
-		ff_basis_init(&c);
+		idw_ff_init(&c);
 		c.ff_scale = 1.0 / g->sx;
 	}
 
-	c.nstride = n + SCRATCH_PAD;
-	c.wstride = width + SCRATCH_PAD;
-	if (n > SIZE_MAX / (3 * sizeof(double)) / threads - SCRATCH_PAD)
+	c.nstride = n + PAR_SCRATCH_PAD;
+	c.wstride = width + PAR_SCRATCH_PAD;
+	if (n > SIZE_MAX / (3 * sizeof(double)) / threads - PAR_SCRATCH_PAD)
 		st = INTERP_NOMEM;
 	else
 	{
@@ -2652,18 +396,75 @@ idw_all(const interp_points *p, const interp_grid *g, const idw_options *o,
 	return st;
 }
 
+/* The search structure of a nearest or invdistnn computation. */
+typedef struct nn_search
+{
+	buckets    *b;				/* the bucket grid, or NULL */
+	kdtree	   *t;				/* else the k-d tree */
+	size_t		rstride;		/* bucket rows + PAR_SCRATCH_PAD */
+	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
+} nn_search;
+
+/*
+ * nn_search_build builds, for a search from the cell centres of g, the
+ * bucket grid when the points suit it (or search forces it), else the k-d
+ * tree, with scratch for threads threads.  Returns INTERP_OK or
+ * INTERP_NOMEM; nn_search_free releases s either way.
+ */
+static interp_status
+nn_search_build(nn_search *s, const interp_points *p, const interp_grid *g, interp_search search,
+				size_t threads)
+{
+	interp_status st;
+
+	memset(s, 0, sizeof(*s));
+	st = buckets_try(p, g, search, &s->b);
+	if (st == INTERP_NOMEM)
+		return st;
+	if (st == INTERP_OK)
+	{
+		s->rstride = (size_t) buckets_nrows(s->b) + PAR_SCRATCH_PAD;
+		s->dy2 = malloc(threads * s->rstride * sizeof(double));
+		return s->dy2 == NULL ? INTERP_NOMEM : INTERP_OK;
+	}
+	s->t = kdtree_build(p->x, p->y, p->n);
+	return s->t == NULL ? INTERP_NOMEM : INTERP_OK;
+}
+
+/*
+ * nn_search_free releases what nn_search_build allocated.
+ */
+static void
+nn_search_free(nn_search *s)
+{
+	buckets_free(s->b);
+	kdtree_free(s->t);
+	free(s->dy2);
+}
+
+/*
+ * nn_search_cursor returns thread tid's cursor for rows of bucket grid
+ * searches (its dy2 is NULL with the k-d tree).
+ */
+static buckets_cursor
+nn_search_cursor(const nn_search *s, int tid)
+{
+	buckets_cursor cur = {NULL, 0, 0, true};
+
+	if (s->b != NULL)
+		cur.dy2 = s->dy2 + (size_t) tid * s->rstride;
+	return cur;
+}
+
 /* One invdistnn computation (idw_nn), shared by its threads. */
 typedef struct idw_nn_ctx
 {
 	const interp_points *p;
 	const interp_grid *g;
 	const idw_options *o;
-	const kdtree *t;			/* the k-d tree, when the bucket grid is not used */
-	nn_grid		b;
-	size_t		rstride;		/* b.nrows + SCRATCH_PAD */
-	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
+	nn_search	s;
 	size_t		k;				/* neighbours asked for */
-	size_t		kstride;		/* k + SCRATCH_PAD: per-thread slices of idx and d2 */
+	size_t		kstride;		/* k + PAR_SCRATCH_PAD: per-thread slices of idx and d2 */
 	size_t		min_points;
 	double		s2;
 	double		half;
@@ -2713,7 +514,7 @@ idw_nn_rows(void *arg, int tid, int row0, int row1)
 	size_t	   *idx = c->idx + (size_t) tid * c->kstride;
 	double	   *d2 = c->d2 + (size_t) tid * c->kstride;
 	size_t	   *rowseed = c->rowseed + (size_t) tid * c->kstride;
-	double	   *dy2 = c->t == NULL ? c->dy2 + (size_t) tid * c->rstride : NULL;
+	buckets_cursor cur = nn_search_cursor(&c->s, tid);
 	bool		have_rowseed = false;
 
 	for (int row = row0; row < row1; row++)
@@ -2721,11 +522,9 @@ idw_nn_rows(void *arg, int tid, int row0, int row1)
 		double		cy = g->uly + (row + 0.5) * g->sy;
 		double	   *orow = c->out + (size_t) row * (size_t) g->width;
 		size_t		m = 0;
-		int			jq = 0;
-		int			kq = 0;
 
-		if (c->t == NULL)
-			jq = nn_row_gaps(&c->b, cy, dy2);
+		if (c->s.b != NULL)
+			buckets_row(c->s.b, cy, &cur);
 		for (int col = 0; col < g->width; col++)
 		{
 			double		cx = g->ulx + (col + 0.5) * g->sx;
@@ -2738,14 +537,10 @@ idw_nn_rows(void *arg, int tid, int row0, int row1)
 				lim = idw_nn_bound(c->p, idx, c->k, cx, cy, c->r2);
 			else if (col == 0 && have_rowseed)
 				lim = idw_nn_bound(c->p, rowseed, c->k, cx, cy, c->r2);
-			if (c->t == NULL)
-			{
-				double		dxq2 = nn_next_col(&c->b, cx, col == 0, &kq);
-
-				m = nn_knn(&c->b, dy2, jq, kq, dxq2, cx, cy, c->k, lim, idx, d2);
-			}
+			if (c->s.b != NULL)
+				m = buckets_nearest_k(c->s.b, &cur, cx, cy, c->k, lim, idx, d2);
 			else
-				m = kd_nearest_k(c->t, cx, cy, c->k, lim, idx, d2);
+				m = kdtree_nearest_k_bound(c->s.t, cx, cy, c->k, lim, idx, d2);
 			if (col == 0)
 			{
 				have_rowseed = m == c->k;
@@ -2799,26 +594,12 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 	c.s2 = o->smoothing * o->smoothing;
 	c.half = o->power / 2.0;
 	c.cls = idw_class(o->power);
-	if (c.k > SIZE_MAX / sizeof(double) / threads - SCRATCH_PAD)
+	if (c.k > SIZE_MAX / sizeof(double) / threads - PAR_SCRATCH_PAD)
 		return INTERP_NOMEM;
-	c.kstride = c.k + SCRATCH_PAD;
+	c.kstride = c.k + PAR_SCRATCH_PAD;
 	c.r2 = o->radius > 0 ? o->radius * o->radius : INFINITY;
 
-	/* the bucket grid when the points suit it, else the k-d tree */
-	st = nn_grid_try(p, g, &c.b);
-	if (st == INTERP_NOMEM)
-		return st;
-	if (st == INTERP_OK)
-	{
-		c.rstride = (size_t) c.b.nrows + SCRATCH_PAD;
-		c.dy2 = malloc(threads * c.rstride * sizeof(double));
-		st = c.dy2 == NULL ? INTERP_NOMEM : INTERP_OK;
-	}
-	else
-	{
-		c.t = kdtree_build(p->x, p->y, n);
-		st = c.t == NULL ? INTERP_NOMEM : INTERP_OK;
-	}
+	st = nn_search_build(&c.s, p, g, o->search, threads);
 	c.idx = malloc(threads * c.kstride * sizeof(size_t));
 	c.d2 = malloc(threads * c.kstride * sizeof(double));
 	c.rowseed = malloc(threads * c.kstride * sizeof(size_t));
@@ -2826,9 +607,7 @@ idw_nn(const interp_points *p, const interp_grid *g, const idw_options *o,
 		st = INTERP_NOMEM;
 	else
 		st = par_rows(exec, g->height, 0, idw_nn_rows, &c);
-	kdtree_free((kdtree *) c.t);
-	nn_grid_free(&c.b);
-	free(c.dy2);
+	nn_search_free(&c.s);
 	free(c.idx);
 	free(c.d2);
 	free(c.rowseed);
@@ -2848,7 +627,7 @@ interp_idw(const interp_points *p, const interp_grid *g, const idw_options *o,
 		return INTERP_OK;
 	if (p->n == 0)
 	{
-		fill_nodata(g, o->nodata, out);
+		grid_fill(g, o->nodata, out);
 		return INTERP_OK;
 	}
 	if (o->radius > 0 || o->max_points > 0)
@@ -2862,133 +641,43 @@ typedef struct nearest_ctx
 	const interp_points *p;
 	const interp_grid *g;
 	const nearest_options *o;
-	const kdtree *t;			/* the k-d tree, when the bucket grid is not used */
-	nn_grid		b;
+	nn_search	s;
 	double		r2;				/* radius^2, INFINITY for no radius */
-	size_t		rstride;		/* b.nrows + SCRATCH_PAD */
-	double	   *dy2;			/* threads x rstride: squared gaps of the bucket rows */
 	double	   *out;
 } nearest_ctx;
 
 /*
- * nearest_grid_rows is the par_rows worker of interp_nearest with the
- * bucket grid: rows [row0, row1).  Each search starts from the previous
- * cell's nearest point (or that of the row above, or point 0): its
- * distance bounds the search to a few buckets, and since the search then
- * looks at every point that could beat or tie it, the answer does not
- * depend on where it started.
+ * nearest_rows is the par_rows worker of interp_nearest: rows [row0,
+ * row1), with the bucket grid or the k-d tree.  Each search starts from
+ * the previous cell's nearest point (or that of the row above, or point
+ * 0): its distance bounds the search to a few buckets or leaves, and
+ * since the search then looks at every point that could beat or tie it,
+ * the answer does not depend on where it started.
  */
 static bool
-nearest_grid_rows(void *arg, int tid, int row0, int row1)
+nearest_rows(void *arg, int tid, int row0, int row1)
 {
 	const nearest_ctx *c = arg;
-	const nn_grid *b = &c->b;
 	const interp_grid *g = c->g;
 	const double *pv = c->p->v;
-	double	   *dy2 = c->dy2 + (size_t) tid * c->rstride;
+	buckets_cursor cur = nn_search_cursor(&c->s, tid);
 	size_t		rowseed = 0;
 
 	for (int row = row0; row < row1; row++)
 	{
 		double		cy = g->uly + (row + 0.5) * g->sy;
 		double	   *orow = c->out + (size_t) row * (size_t) g->width;
-		int			jq = nn_row_gaps(b, cy, dy2);
-		int			kq = 0;
 		size_t		seed = rowseed;
 
+		if (c->s.b != NULL)
+			buckets_row(c->s.b, cy, &cur);
 		for (int col = 0; col < g->width; col++)
 		{
 			double		cx = g->ulx + (col + 0.5) * g->sx;
-			double		dxq2 = nn_next_col(b, cx, col == 0, &kq);
-			nn_best		best;
+			size_t		i = c->s.b != NULL ? buckets_nearest(c->s.b, &cur, cx, cy, c->r2, &seed) :
+				kdtree_nearest1(c->s.t, cx, cy, c->r2, &seed);
 
-			best.d = c->r2;
-			best.i = SIZE_MAX;
-			best.s = 0;
-			{
-				double		dx = b->pt[seed].x - cx;
-				double		dy = b->pt[seed].y - cy;
-				double		d = dx * dx + dy * dy;
-
-				if (d <= best.d)
-				{
-					best.d = d;
-					best.i = b->idx[seed];
-					best.s = seed;
-				}
-			}
-			for (int j = jq; j < b->nrows; j++)
-				if (!nn_scan_row(b, j, kq, dxq2, dy2[j], cx, cy, &best))
-					break;
-			for (int j = jq - 1; j >= 0; j--)
-				if (!nn_scan_row(b, j, kq, dxq2, dy2[j], cx, cy, &best))
-					break;
-			if (best.i != SIZE_MAX)
-			{
-				orow[col] = pv[best.i];
-				seed = best.s;
-			}
-			else
-				orow[col] = c->o->nodata;
-			if (col == 0)
-				rowseed = seed;
-		}
-	}
-	return true;
-}
-
-/*
- * nearest_tree_rows is the par_rows worker of interp_nearest with the k-d
- * tree: rows [row0, row1).  As with the bucket grid, each search starts
- * from the previous cell's answer.
- */
-static bool
-nearest_tree_rows(void *arg, int tid, int row0, int row1)
-{
-	const nearest_ctx *c = arg;
-	const kdtree *t = c->t;
-	const interp_grid *g = c->g;
-	const double *pv = c->p->v;
-	size_t		rowseed = 0;
-
-	(void) tid;
-	for (int row = row0; row < row1; row++)
-	{
-		double		cy = g->uly + (row + 0.5) * g->sy;
-		double	   *orow = c->out + (size_t) row * (size_t) g->width;
-		size_t		seed = rowseed;
-
-		for (int col = 0; col < g->width; col++)
-		{
-			double		cx = g->ulx + (col + 0.5) * g->sx;
-			double		bd = c->r2;
-			size_t		bi = SIZE_MAX;
-			size_t		bs = seed;
-
-			if (t->n == 0)
-			{
-				orow[col] = c->o->nodata;
-				continue;
-			}
-			{
-				double		dx = t->x[seed] - cx;
-				double		dy = t->y[seed] - cy;
-				double		d = dx * dx + dy * dy;
-
-				if (d <= bd)
-				{
-					bd = d;
-					bi = t->idx[seed];
-				}
-			}
-			kd_nearest1(t, cx, cy, &bd, &bi, &bs);
-			if (bi != SIZE_MAX)
-			{
-				orow[col] = pv[bi];
-				seed = bs;
-			}
-			else
-				orow[col] = c->o->nodata;
+			orow[col] = i != SIZE_MAX ? pv[i] : c->o->nodata;
 			if (col == 0)
 				rowseed = seed;
 		}
@@ -3001,7 +690,7 @@ nearest_tree_rows(void *arg, int tid, int row0, int row1)
  * point with d^2 <= radius^2 (radius 0: unlimited), nodata when there is
  * none.  Equidistant points: the lowest index wins (GDAL keeps the last
  * one it visits, which depends on its quadtree).  The searches run on the
- * bucket grid when the points suit it (nn_grid_build), else on the k-d
+ * bucket grid when the points suit it (buckets_try), else on the k-d
  * tree; both give the same answers.
  */
 interp_status
@@ -3015,7 +704,7 @@ interp_nearest(const interp_points *p, const interp_grid *g, const nearest_optio
 		return INTERP_OK;
 	if (p->n == 0)
 	{
-		fill_nodata(g, o->nodata, out);
+		grid_fill(g, o->nodata, out);
 		return INTERP_OK;
 	}
 	memset(&c, 0, sizeof(c));
@@ -3025,29 +714,9 @@ interp_nearest(const interp_points *p, const interp_grid *g, const nearest_optio
 	c.out = out;
 	c.r2 = o->radius > 0 ? o->radius * o->radius : INFINITY;
 
-	/* the bucket grid when the points suit it, else the k-d tree */
-	st = nn_grid_try(p, g, &c.b);
-	if (st == INTERP_NOMEM)
-		return st;
+	st = nn_search_build(&c.s, p, g, o->search, (size_t) par_threads(exec, g->height));
 	if (st == INTERP_OK)
-	{
-		size_t		threads = (size_t) par_threads(exec, g->height);
-
-		c.rstride = (size_t) c.b.nrows + SCRATCH_PAD;
-		c.dy2 = malloc(threads * c.rstride * sizeof(double));
-		if (c.dy2 == NULL)
-			st = INTERP_NOMEM;
-		else
-			st = par_rows(exec, g->height, 0, nearest_grid_rows, &c);
-		free(c.dy2);
-		nn_grid_free(&c.b);
-		return st;
-	}
-
-	c.t = kdtree_build(p->x, p->y, p->n);
-	if (c.t == NULL)
-		return INTERP_NOMEM;
-	st = par_rows(exec, g->height, 0, nearest_tree_rows, &c);
-	kdtree_free((kdtree *) c.t);
+		st = par_rows(exec, g->height, 0, nearest_rows, &c);
+	nn_search_free(&c.s);
 	return st;
 }

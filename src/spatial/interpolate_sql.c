@@ -38,6 +38,7 @@
 #include "spatial/ewkb.h"
 #include "spatial/interpolate.h"
 #include "spatial/kriging.h"
+#include "spatial/parallel.h"
 #include "spatial/raster.h"
 #include "spatial/smooth.h"
 #include "pg_mlops.h"

@@ -1,8 +1,8 @@
 /*
  * kriging.c
  *	  Kernel: ordinary kriging onto a regular grid for the "kriging" method
- *	  of mlops.interpolate_raster, and the fitting of its variogram (see
- *	  kriging.h for the contract).
+ *	  of mlops.interpolate_raster (see kriging.h for the contract; the
+ *	  variogram is variogram.c's, the linear algebra linalg.c's).
  *
  *	  The system is written in covariance form, normalised by the sill:
  *	  rho(h) = C(h) / sill = 1 - gamma(h) / sill, rho(0) = 1, so that every
@@ -13,8 +13,8 @@
  *
  *	  estimate = sum w_i v_i, variance = sill (1 - sum w_i rho_i0 - mu).
  *	  The matrix is symmetric indefinite, so it is factored by LU with
- *	  partial pivoting (blocked, with the trailing updates spread over
- *	  threads and cancellable, for the one large global system).
+ *	  partial pivoting (linalg.c: blocked, with the trailing updates spread
+ *	  over threads and cancellable, for the one large global system).
  *
  *	  Points with a non-finite coordinate or value are dropped and points at
  *	  identical coordinates are reduced to the first one, so exact
@@ -23,7 +23,7 @@
  *	  singular: partial pivoting alone does not show it (the pivots it
  *	  picks stay well away from 0 when two rows differ only off the
  *	  diagonal), so after the LU the reciprocal condition number is
- *	  estimated (Hager-Higham 1-norm estimator, as LAPACK's dgecon), and a
+ *	  estimated (linalg_lu_rcond), and a
  *	  system with a pivot below KRIG_PIVOT_TOL or rcond below KRIG_RCOND_MIN
  *	  is factored again with a micro-nugget KRIG_RIDGE on the diagonal;
  *	  should that fail too (a zero pivot), the cell takes the mean of its
@@ -40,6 +40,9 @@
  *	  libc/libm.
  */
 #include "spatial/kriging.h"
+#include "spatial/kdtree.h"
+#include "spatial/linalg.h"
+#include "spatial/parallel.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -54,17 +57,6 @@
 
 /* Relative micro-nugget added to the diagonal when a system is singular. */
 #define KRIG_RIDGE		1e-10
-
-/* Panel width and column block of the blocked LU. */
-#define LU_PANEL		64
-#define LU_COLBLOCK		512
-
-/* Below this order the LU is not blocked (nor threaded). */
-#define LU_BLOCKED_MIN	256
-
-/* Range search of variogram_fit_lags: log-spaced grid, then golden section. */
-#define FIT_GRID		200
-#define FIT_GOLDEN		100
 
 /* Local neighbour sets up to this size are sorted by insertion. */
 #define KRIG_SMALL_SORT 32
@@ -144,18 +136,10 @@ typedef struct krig_key
 
 static void cov_init(krig_cov *c, const variogram *v);
 static inline double cov_rho(const krig_cov *c, double d2);
-static double vario_shape(vario_model model, double h, double a);
 static int	key_cmp(const void *a, const void *b);
 static int	size_cmp(const void *a, const void *b);
 static bool pts_prepare(const interp_points *p, krig_pts *k);
 static void pts_free(krig_pts *k);
-static bool lu_factor(double *a, int m, int *piv);
-static void lu_solve(const double *a, int m, const int *piv, double *b);
-static void lu_solve_t(const double *a, int m, const int *piv, double *b);
-static double lu_rcond(const double *a, int m, const int *piv, double anorm, double *x, double *y);
-static double norm1(const double *a, int m);
-static bool lu_update_rows(void *ctx, int tid, int row0, int row1);
-static interp_status lu_factor_blocked(double *a, int m, int *piv, const interp_exec *exec, bool *ok);
 static void build_system(const krig_cov *c, const double *x, const double *y, const size_t *set,
 						 size_t m, double ridge, double *a);
 static interp_status factor_system(const krig_cov *c, const double *x, const double *y, const size_t *set,
@@ -165,69 +149,6 @@ static bool thread_grow(krig_thread *th, size_t m);
 static bool thread_grow_vectors(krig_thread *th, size_t m);
 static bool local_rows(void *ctx, int tid, int row0, int row1);
 static bool global_rows(void *ctx, int tid, int row0, int row1);
-static void fill_all(const interp_grid *g, double value, double *out);
-static double fit_sse(const double *h, const double *g, const double *w, int n, vario_model model,
-					  double a, double *c0, double *c);
-static bool finite_points(const interp_points *p, double **x, double **y, double **v, size_t *n);
-static double resolve_max_lag(const double *x, const double *y, size_t n, double max_lag);
-static inline uint64_t pair_rng(uint64_t *s);
-
-/*
- * vario_shape returns the unit-sill structure of a model at h > 0 with
- * practical range a: 0 at 0, 1 (or nearly, for the exponential and
- * Gaussian) at a.
- */
-static double
-vario_shape(vario_model model, double h, double a)
-{
-	double		r = h / a;
-
-	switch (model)
-	{
-		case VARIO_SPHERICAL:
-			return r >= 1.0 ? 1.0 : r * (1.5 - 0.5 * r * r);
-		case VARIO_EXPONENTIAL:
-			return 1.0 - exp(-3.0 * r);
-		case VARIO_GAUSSIAN:
-			return 1.0 - exp(-3.0 * r * r);
-	}
-	return 1.0;
-}
-
-/*
- * variogram_eval returns gamma(h): 0 at h = 0 (and for a negative or NaN
- * h), else nugget + partial sill * shape(h).
- */
-double
-variogram_eval(const variogram *v, double h)
-{
-	if (!(h > 0.0))
-		return 0.0;
-	return v->nugget + (v->sill - v->nugget) * vario_shape(v->model, h, v->range);
-}
-
-/*
- * variogram_valid checks a variogram before it is used.
- */
-bool
-variogram_valid(const variogram *v, const char **why)
-{
-	const char *reason = NULL;
-
-	if (v->model != VARIO_SPHERICAL && v->model != VARIO_EXPONENTIAL && v->model != VARIO_GAUSSIAN)
-		reason = "unknown variogram model";
-	else if (!isfinite(v->nugget) || !isfinite(v->sill) || !isfinite(v->range))
-		reason = "variogram parameters must be finite";
-	else if (v->nugget < 0.0)
-		reason = "nugget must be >= 0";
-	else if (v->sill < v->nugget)
-		reason = "sill must be >= nugget (it is the total sill)";
-	else if (!(v->range > 0.0))
-		reason = "range must be > 0";
-	if (why != NULL)
-		*why = reason;
-	return reason == NULL;
-}
 
 /*
  * cov_init prepares the normalised covariance rho = 1 - gamma / sill of a
@@ -367,379 +288,6 @@ pts_free(krig_pts *k)
 }
 
 /*
- * lu_factor factors the m x m row-major matrix a in place as P a = L U
- * (unit L below the diagonal, U on and above), recording in piv[k] the row
- * swapped with row k at step k.  False when a pivot is below
- * KRIG_PIVOT_TOL (a is then garbage).
- */
-static bool
-lu_factor(double *a, int m, int *piv)
-{
-	for (int k = 0; k < m; k++)
-	{
-		int			p = k;
-		double		best = fabs(a[(size_t) k * m + k]);
-		double	   *rk;
-
-		for (int i = k + 1; i < m; i++)
-		{
-			double		t = fabs(a[(size_t) i * m + k]);
-
-			if (t > best)
-			{
-				best = t;
-				p = i;
-			}
-		}
-		if (!(best > KRIG_PIVOT_TOL))
-			return false;
-		piv[k] = p;
-		if (p != k)
-		{
-			double	   *ra = a + (size_t) k * m;
-			double	   *rb = a + (size_t) p * m;
-
-			for (int j = 0; j < m; j++)
-			{
-				double		t = ra[j];
-
-				ra[j] = rb[j];
-				rb[j] = t;
-			}
-		}
-		rk = a + (size_t) k * m;
-		for (int i = k + 1; i < m; i++)
-		{
-			double	   *ri = a + (size_t) i * m;
-			double		l = ri[k] / rk[k];
-
-			ri[k] = l;
-			if (l != 0.0)
-				for (int j = k + 1; j < m; j++)
-					ri[j] -= l * rk[j];
-		}
-	}
-	return true;
-}
-
-/*
- * lu_solve overwrites b with the solution of a x = b, a factored by
- * lu_factor or lu_factor_blocked.
- */
-static void
-lu_solve(const double *a, int m, const int *piv, double *b)
-{
-	for (int k = 0; k < m; k++)
-		if (piv[k] != k)
-		{
-			double		t = b[k];
-
-			b[k] = b[piv[k]];
-			b[piv[k]] = t;
-		}
-	for (int i = 1; i < m; i++)
-	{
-		const double *ri = a + (size_t) i * m;
-		double		s = b[i];
-
-		for (int j = 0; j < i; j++)
-			s -= ri[j] * b[j];
-		b[i] = s;
-	}
-	for (int i = m - 1; i >= 0; i--)
-	{
-		const double *ri = a + (size_t) i * m;
-		double		s = b[i];
-
-		for (int j = i + 1; j < m; j++)
-			s -= ri[j] * b[j];
-		b[i] = s / ri[i];
-	}
-}
-
-/*
- * lu_solve_t overwrites b with the solution of a' x = b, a factored by
- * lu_factor or lu_factor_blocked (P a = L U, so a' = U' L' P), by rows.
- */
-static void
-lu_solve_t(const double *a, int m, const int *piv, double *b)
-{
-	/* U' w = b */
-	for (int j = 0; j < m; j++)
-	{
-		const double *rj = a + (size_t) j * m;
-		double		wj = b[j] / rj[j];
-
-		b[j] = wj;
-		for (int i = j + 1; i < m; i++)
-			b[i] -= rj[i] * wj;
-	}
-	/* L' u = w */
-	for (int j = m - 1; j > 0; j--)
-	{
-		const double *rj = a + (size_t) j * m;
-		double		uj = b[j];
-
-		for (int i = 0; i < j; i++)
-			b[i] -= rj[i] * uj;
-	}
-	/* x = P' u */
-	for (int k = m - 1; k >= 0; k--)
-		if (piv[k] != k)
-		{
-			double		t = b[k];
-
-			b[k] = b[piv[k]];
-			b[piv[k]] = t;
-		}
-}
-
-/*
- * norm1 returns the 1-norm (largest column sum of magnitudes) of the m x m
- * matrix a.
- */
-static double
-norm1(const double *a, int m)
-{
-	double		best = 0.0;
-
-	for (int j = 0; j < m; j++)
-	{
-		double		s = 0.0;
-
-		for (int i = 0; i < m; i++)
-			s += fabs(a[(size_t) i * m + j]);
-		if (s > best)
-			best = s;
-	}
-	return best;
-}
-
-/*
- * lu_rcond estimates the reciprocal 1-norm condition number of a matrix of
- * 1-norm anorm from its LU factors: Hager's estimate of ||a^-1||_1 with
- * Higham's refinements (at most 5 iterations, plus the alternating-sign
- * test vector), as LAPACK's dlacon/dgecon.  x and y are m doubles of
- * scratch.  O(m^2).  0 when the estimate is not finite.
- */
-static double
-lu_rcond(const double *a, int m, const int *piv, double anorm, double *x, double *y)
-{
-	double		est = 0.0;
-	int			jlast = -1;
-
-	for (int i = 0; i < m; i++)
-		x[i] = 1.0 / m;
-	for (int iter = 0; iter < 5; iter++)
-	{
-		double		e = 0.0,
-					zx = 0.0,
-					zmax = -1.0;
-		int			j = 0;
-
-		memcpy(y, x, (size_t) m * sizeof(double));
-		lu_solve(a, m, piv, y);
-		for (int i = 0; i < m; i++)
-			e += fabs(y[i]);
-		if (iter > 0 && e <= est)
-			break;
-		est = e;
-		for (int i = 0; i < m; i++)
-			y[i] = y[i] >= 0.0 ? 1.0 : -1.0;
-		lu_solve_t(a, m, piv, y);
-		for (int i = 0; i < m; i++)
-		{
-			zx += y[i] * x[i];
-			if (fabs(y[i]) > zmax)
-			{
-				zmax = fabs(y[i]);
-				j = i;
-			}
-		}
-		if (iter > 0 && (zmax <= zx || j == jlast))
-			break;
-		jlast = j;
-		for (int i = 0; i < m; i++)
-			x[i] = 0.0;
-		x[j] = 1.0;
-	}
-	{
-		double		alt = 0.0;
-
-		for (int i = 0; i < m; i++)
-			x[i] = (i % 2 ? -1.0 : 1.0) * (1.0 + (m > 1 ? (double) i / (m - 1) : 0.0));
-		lu_solve(a, m, piv, x);
-		for (int i = 0; i < m; i++)
-			alt += fabs(x[i]);
-		alt = 2.0 * alt / (3.0 * m);
-		if (alt > est)
-			est = alt;
-	}
-	if (!isfinite(est) || !isfinite(anorm) || est * anorm == 0.0)
-		return 0.0;
-	return 1.0 / (anorm * est);
-}
-
-/* The trailing update of one panel step of lu_factor_blocked. */
-typedef struct lu_ctx
-{
-	double	   *a;
-	int			m;
-	int			k0;				/* first column of the panel */
-	int			kb;				/* its width */
-} lu_ctx;
-
-/*
- * lu_update_rows subtracts L21 U12 from rows [row0, row1) (counted from
- * the first row below the panel) of the trailing matrix, a column block at
- * a time so that the U12 block stays in cache, four panel rows at a time.
- */
-static bool
-lu_update_rows(void *ctx, int tid, int row0, int row1)
-{
-	lu_ctx	   *c = ctx;
-	int			m = c->m;
-	int			j0 = c->k0 + c->kb;
-
-	(void) tid;
-	for (int jb = j0; jb < m; jb += LU_COLBLOCK)
-	{
-		int			je = jb + LU_COLBLOCK < m ? jb + LU_COLBLOCK : m;
-		int			len = je - jb;
-
-		for (int r = row0; r < row1; r++)
-		{
-			double	   *restrict y = c->a + (size_t) (j0 + r) * m + jb;
-			const double *li = c->a + (size_t) (j0 + r) * m + c->k0;
-			int			p = 0;
-
-			for (; p + 4 <= c->kb; p += 4)
-			{
-				const double *restrict u0 = c->a + (size_t) (c->k0 + p) * m + jb;
-				const double *restrict u1 = u0 + m;
-				const double *restrict u2 = u1 + m;
-				const double *restrict u3 = u2 + m;
-				double		l0 = li[p],
-							l1 = li[p + 1],
-							l2 = li[p + 2],
-							l3 = li[p + 3];
-
-				for (int j = 0; j < len; j++)
-					y[j] -= l0 * u0[j] + l1 * u1[j] + l2 * u2[j] + l3 * u3[j];
-			}
-			for (; p < c->kb; p++)
-			{
-				const double *restrict u0 = c->a + (size_t) (c->k0 + p) * m + jb;
-				double		l0 = li[p];
-
-				for (int j = 0; j < len; j++)
-					y[j] -= l0 * u0[j];
-			}
-		}
-	}
-	return true;
-}
-
-/*
- * lu_factor_blocked is lu_factor for large m: right-looking blocked LU
- * (panels of LU_PANEL columns with partial pivoting over whole rows, then
- * U12 by forward substitution, then the trailing update through par_rows,
- * threaded and cancellable).  Same factors as lu_factor up to rounding,
- * bit-identical for any number of threads.  *ok is false when a pivot is
- * below KRIG_PIVOT_TOL.  Returns INTERP_OK or INTERP_CANCELLED.
- */
-static interp_status
-lu_factor_blocked(double *a, int m, int *piv, const interp_exec *exec, bool *ok)
-{
-	*ok = true;
-	if (m < LU_BLOCKED_MIN)
-	{
-		*ok = lu_factor(a, m, piv);
-		return INTERP_OK;
-	}
-	for (int k0 = 0; k0 < m; k0 += LU_PANEL)
-	{
-		int			kb = k0 + LU_PANEL <= m ? LU_PANEL : m - k0;
-		int			ke = k0 + kb;
-
-		/* the panel: columns [k0, ke), rows [k0, m) */
-		for (int k = k0; k < ke; k++)
-		{
-			int			p = k;
-			double		best = fabs(a[(size_t) k * m + k]);
-			double	   *rk;
-
-			for (int i = k + 1; i < m; i++)
-			{
-				double		t = fabs(a[(size_t) i * m + k]);
-
-				if (t > best)
-				{
-					best = t;
-					p = i;
-				}
-			}
-			if (!(best > KRIG_PIVOT_TOL))
-			{
-				*ok = false;
-				return INTERP_OK;
-			}
-			piv[k] = p;
-			if (p != k)
-			{
-				double	   *ra = a + (size_t) k * m;
-				double	   *rb = a + (size_t) p * m;
-
-				for (int j = 0; j < m; j++)
-				{
-					double		t = ra[j];
-
-					ra[j] = rb[j];
-					rb[j] = t;
-				}
-			}
-			rk = a + (size_t) k * m;
-			for (int i = k + 1; i < m; i++)
-			{
-				double	   *ri = a + (size_t) i * m;
-				double		l = ri[k] / rk[k];
-
-				ri[k] = l;
-				for (int j = k + 1; j < ke; j++)
-					ri[j] -= l * rk[j];
-			}
-		}
-		if (ke >= m)
-			break;
-
-		/* U12 = L11^-1 A12 */
-		for (int k = k0; k < ke; k++)
-		{
-			const double *restrict rk = a + (size_t) k * m + ke;
-
-			for (int i = k + 1; i < ke; i++)
-			{
-				double	   *restrict ri = a + (size_t) i * m + ke;
-				double		l = a[(size_t) i * m + k];
-
-				for (int j = 0; j < m - ke; j++)
-					ri[j] -= l * rk[j];
-			}
-		}
-
-		/* A22 -= L21 U12 */
-		{
-			lu_ctx		c = {a, m, k0, kb};
-			interp_status st = par_rows(exec, m - ke, 0, lu_update_rows, &c);
-
-			if (st != INTERP_OK)
-				return st;
-		}
-	}
-	return INTERP_OK;
-}
-
-/*
  * build_system fills the (m + 1)^2 bordered covariance matrix of the
  * points set[0..m) (all of x/y in order when set is NULL), with ridge
  * added to the diagonal of the covariance block.
@@ -788,11 +336,11 @@ factor_system(const krig_cov *c, const double *x, const double *y, const size_t 
 
 	*flat = false;
 	build_system(c, x, y, set, m, 0.0, a);
-	anorm = norm1(a, (int) m + 1);
-	st = lu_factor_blocked(a, (int) m + 1, piv, exec, &ok);
+	anorm = linalg_norm1(a, (int) m + 1);
+	st = linalg_lu_factor(a, (int) m + 1, piv, KRIG_PIVOT_TOL, exec, &ok);
 	if (st != INTERP_OK)
 		return st;
-	if (ok && lu_rcond(a, (int) m + 1, piv, anorm, work, work + m + 1) >= KRIG_RCOND_MIN)
+	if (ok && linalg_lu_rcond(a, (int) m + 1, piv, anorm, work, work + m + 1) >= KRIG_RCOND_MIN)
 		return INTERP_OK;
 
 	/*
@@ -801,22 +349,10 @@ factor_system(const krig_cov *c, const double *x, const double *y, const size_t 
 	 * a pivot vanishes.
 	 */
 	build_system(c, x, y, set, m, KRIG_RIDGE, a);
-	st = lu_factor_blocked(a, (int) m + 1, piv, exec, &ok);
+	st = linalg_lu_factor(a, (int) m + 1, piv, KRIG_PIVOT_TOL, exec, &ok);
 	if (st == INTERP_OK && !ok)
 		*flat = true;
 	return st;
-}
-
-/*
- * fill_all sets every cell of the grid to value.
- */
-static void
-fill_all(const interp_grid *g, double value, double *out)
-{
-	size_t		cells = (size_t) g->width * (size_t) g->height;
-
-	for (size_t i = 0; i < cells; i++)
-		out[i] = value;
 }
 
 /*
@@ -975,7 +511,7 @@ local_rows(void *ctx, int tid, int row0, int row1)
 							th->rhs[i] = th->r[i];
 						}
 						th->rhs[m] = 1.0;
-						lu_solve(th->lu, (int) m + 1, th->piv, th->rhs);
+						linalg_lu_solve(th->lu, (int) m + 1, th->piv, th->rhs);
 						est = 0.0;
 						for (size_t i = 0; i < m; i++)
 						{
@@ -1107,7 +643,7 @@ global_rows(void *ctx, int tid, int row0, int row1)
 						th->rhs[i] = th->r[i];
 					}
 					th->rhs[n] = 1.0;
-					lu_solve(cx->lu, (int) n + 1, cx->piv, th->rhs);
+					linalg_lu_solve(cx->lu, (int) n + 1, cx->piv, th->rhs);
 					for (size_t i = 0; i < n; i++)
 						rw += th->rhs[i] * th->r[i];
 					var = c->sill * (1.0 - rw - th->rhs[n]);
@@ -1198,7 +734,7 @@ kriging_point(const interp_points *p, const variogram *v, double x0, double y0,
 
 		memcpy(rhs, r, m * sizeof(double));
 		rhs[m] = 1.0;
-		lu_solve(a, (int) m + 1, piv, rhs);
+		linalg_lu_solve(a, (int) m + 1, piv, rhs);
 		for (size_t i = 0; i < m; i++)
 		{
 			est += rhs[i] * k.v[i];
@@ -1269,9 +805,9 @@ interp_kriging(const interp_points *p, const interp_grid *g, const kriging_optio
 		return INTERP_OK;
 	if (!variogram_valid(&o->v, NULL))
 	{
-		fill_all(g, o->nodata, out);
+		grid_fill(g, o->nodata, out);
 		if (variance != NULL)
-			fill_all(g, o->nodata, variance);
+			grid_fill(g, o->nodata, variance);
 		return INTERP_OK;
 	}
 	if (!pts_prepare(p, &k))
@@ -1279,9 +815,9 @@ interp_kriging(const interp_points *p, const interp_grid *g, const kriging_optio
 	if (k.n == 0)
 	{
 		pts_free(&k);
-		fill_all(g, o->nodata, out);
+		grid_fill(g, o->nodata, out);
 		if (variance != NULL)
-			fill_all(g, o->nodata, variance);
+			grid_fill(g, o->nodata, variance);
 		return INTERP_OK;
 	}
 	global = o->max_points <= 0 && !(o->radius > 0.0);
@@ -1344,7 +880,7 @@ interp_kriging(const interp_points *p, const interp_grid *g, const kriging_optio
 			{
 				memcpy(b, k.v, k.n * sizeof(double));
 				b[k.n] = 0.0;
-				lu_solve(a, (int) w, piv, b);
+				linalg_lu_solve(a, (int) w, piv, b);
 				cx.lu = a;
 				cx.piv = piv;
 				cx.b = b;
@@ -1393,477 +929,4 @@ done:
 	kdtree_free(tree);
 	pts_free(&k);
 	return st;
-}
-
-/*
- * finite_points copies the points of p with finite x, y and v into new
- * arrays (*n of them; free the three arrays); false when out of memory.
- */
-static bool
-finite_points(const interp_points *p, double **x, double **y, double **v, size_t *n)
-{
-	size_t		alloc = p->n > 0 ? p->n : 1;
-	size_t		m = 0;
-
-	*x = malloc(alloc * sizeof(double));
-	*y = malloc(alloc * sizeof(double));
-	*v = malloc(alloc * sizeof(double));
-	if (*x == NULL || *y == NULL || *v == NULL)
-	{
-		free(*x);
-		free(*y);
-		free(*v);
-		*x = *y = *v = NULL;
-		return false;
-	}
-	for (size_t i = 0; i < p->n; i++)
-		if (isfinite(p->x[i]) && isfinite(p->y[i]) && isfinite(p->v[i]))
-		{
-			(*x)[m] = p->x[i];
-			(*y)[m] = p->y[i];
-			(*v)[m] = p->v[i];
-			m++;
-		}
-	*n = m;
-	return true;
-}
-
-/*
- * resolve_max_lag returns max_lag when it is positive and finite, else half
- * the diagonal of the bounding box of the n points (0 when n == 0 or all
- * points coincide).
- */
-static double
-resolve_max_lag(const double *x, const double *y, size_t n, double max_lag)
-{
-	double		minx = INFINITY,
-				maxx = -INFINITY,
-				miny = INFINITY,
-				maxy = -INFINITY;
-
-	if (max_lag > 0.0 && isfinite(max_lag))
-		return max_lag;
-	if (n == 0)
-		return 0.0;
-	for (size_t i = 0; i < n; i++)
-	{
-		minx = fmin(minx, x[i]);
-		maxx = fmax(maxx, x[i]);
-		miny = fmin(miny, y[i]);
-		maxy = fmax(maxy, y[i]);
-	}
-	return 0.5 * hypot(maxx - minx, maxy - miny);
-}
-
-/*
- * pair_rng is the fixed-seed xorshift64* generator of the pair sampling.
- */
-static inline uint64_t
-pair_rng(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ULL;
-}
-
-/*
- * variogram_experimental computes the experimental semivariogram; see
- * kriging.h.
- */
-int
-variogram_experimental(const interp_points *p, int n_lags, double max_lag,
-					   double *lag, double *gamma, double *count,
-					   double *max_lag_used, const char **why)
-{
-	double	   *x,
-			   *y,
-			   *v;
-	size_t		n;
-	double		ml,
-				scale;
-	uint64_t	seed = 0x9E3779B97F4A7C15ULL;
-
-	if (max_lag_used != NULL)
-		*max_lag_used = 0.0;
-	if (n_lags <= 0)
-		n_lags = KRIGING_DEFAULT_LAGS;
-	if (n_lags > KRIGING_MAX_LAGS)
-	{
-		if (why != NULL)
-			*why = "too many lag classes";
-		return 0;
-	}
-	if (!finite_points(p, &x, &y, &v, &n))
-	{
-		if (why != NULL)
-			*why = "out of memory";
-		return 0;
-	}
-	ml = resolve_max_lag(x, y, n, max_lag);
-	if (max_lag_used != NULL)
-		*max_lag_used = ml;
-	if (n < 2 || !(ml > 0.0))
-	{
-		if (why != NULL)
-			*why = n < 2 ? "fewer than 2 points" : "all points at one location";
-		free(x);
-		free(y);
-		free(v);
-		return 0;
-	}
-	for (int b = 0; b < n_lags; b++)
-		lag[b] = gamma[b] = count[b] = 0.0;
-	scale = n_lags / ml;
-
-#define PAIR(I, J) \
-	do { \
-		double		dx_ = x[I] - x[J]; \
-		double		dy_ = y[I] - y[J]; \
-		double		h_ = sqrt(dx_ * dx_ + dy_ * dy_); \
-		if (h_ > 0.0 && h_ <= ml) \
-		{ \
-			int			b_ = (int) (h_ * scale); \
-			double		dv_ = v[I] - v[J]; \
-			if (b_ >= n_lags) \
-				b_ = n_lags - 1; \
-			lag[b_] += h_; \
-			gamma[b_] += 0.5 * dv_ * dv_; \
-			count[b_] += 1.0; \
-		} \
-	} while (0)
-
-	if ((double) n * (double) (n - 1) / 2.0 <= (double) KRIGING_FIT_MAX_PAIRS)
-	{
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = i + 1; j < n; j++)
-				PAIR(i, j);
-	}
-	else
-	{
-		/* a fixed-seed sample of distinct pairs (with replacement) */
-		for (long s = 0; s < KRIGING_FIT_MAX_PAIRS; s++)
-		{
-			size_t		i = (size_t) (pair_rng(&seed) % n);
-			size_t		j = (size_t) (pair_rng(&seed) % (n - 1));
-
-			if (j >= i)
-				j++;
-			PAIR(i, j);
-		}
-	}
-#undef PAIR
-
-	for (int b = 0; b < n_lags; b++)
-		if (count[b] > 0)
-		{
-			lag[b] /= count[b];
-			gamma[b] /= count[b];
-		}
-	free(x);
-	free(y);
-	free(v);
-	return n_lags;
-}
-
-/*
- * fit_sse fits gamma = c0 + c shape(h; a) to the n classes (h, g, weight
- * w) by weighted least squares with c0, c >= 0, for the range a; returns
- * the weighted sum of squares and the coefficients.  For two unknowns the
- * constrained optimum is the unconstrained one when feasible, else the
- * better of the two one-variable fits on the boundary.
- */
-static double
-fit_sse(const double *h, const double *g, const double *w, int n, vario_model model,
-		double a, double *c0, double *c)
-{
-	double		sw = 0.0,
-				sf = 0.0,
-				sff = 0.0,
-				sg = 0.0,
-				sfg = 0.0,
-				det;
-	double		best = INFINITY;
-	double		cand[3][2];
-	int			ncand = 0;
-
-	for (int k = 0; k < n; k++)
-	{
-		double		f = vario_shape(model, h[k], a);
-
-		sw += w[k];
-		sf += w[k] * f;
-		sff += w[k] * f * f;
-		sg += w[k] * g[k];
-		sfg += w[k] * f * g[k];
-	}
-	det = sw * sff - sf * sf;
-	if (det > 1e-12 * sw * sff)
-	{
-		double		u0 = (sff * sg - sf * sfg) / det;
-		double		u1 = (sw * sfg - sf * sg) / det;
-
-		if (u0 >= 0.0 && u1 >= 0.0)
-		{
-			cand[ncand][0] = u0;
-			cand[ncand][1] = u1;
-			ncand++;
-		}
-	}
-	if (ncand == 0)
-	{
-		/* pure nugget first, so that it wins a tie */
-		cand[ncand][0] = fmax(0.0, sg / sw);
-		cand[ncand][1] = 0.0;
-		ncand++;
-		cand[ncand][0] = 0.0;
-		cand[ncand][1] = sff > 0.0 ? fmax(0.0, sfg / sff) : 0.0;
-		ncand++;
-	}
-	*c0 = cand[0][0];
-	*c = cand[0][1];
-	for (int i = 0; i < ncand; i++)
-	{
-		double		sse = 0.0;
-
-		for (int k = 0; k < n; k++)
-		{
-			double		e = g[k] - cand[i][0] - cand[i][1] * vario_shape(model, h[k], a);
-
-			sse += w[k] * e * e;
-		}
-		if (sse < best)
-		{
-			best = sse;
-			*c0 = cand[i][0];
-			*c = cand[i][1];
-		}
-	}
-	return best;
-}
-
-/*
- * variogram_fit_lags fits a model to an experimental semivariogram; see
- * kriging.h.  Weights count / lag^2 (not Cressie's count / gamma^2, which
- * depends on the model and needs iterating) favour the short lags that
- * matter most to kriging, and keep each range's fit linear.
- */
-bool
-variogram_fit_lags(const double *lag, const double *gamma, const double *count, int n,
-				   vario_model model, variogram *out, const char **why)
-{
-	double	   *h,
-			   *g,
-			   *w;
-	int			nc = 0;
-	double		hmax = 0.0,
-				amin,
-				amax,
-				ratio;
-	double		best_sse = INFINITY,
-				best_a = 0.0,
-				best_c0 = 0.0,
-				best_c = 0.0;
-	int			best_i = 0;
-
-	if (n <= 0)
-	{
-		if (why != NULL)
-			*why = "fewer than 3 lag classes with pairs";
-		return false;
-	}
-	h = malloc((size_t) n * sizeof(double));
-	g = malloc((size_t) n * sizeof(double));
-	w = malloc((size_t) n * sizeof(double));
-	if (h == NULL || g == NULL || w == NULL)
-	{
-		free(h);
-		free(g);
-		free(w);
-		if (why != NULL)
-			*why = "out of memory";
-		return false;
-	}
-	for (int k = 0; k < n; k++)
-		if (count[k] > 0 && lag[k] > 0 && isfinite(lag[k]) && isfinite(gamma[k]) && isfinite(count[k]))
-		{
-			h[nc] = lag[k];
-			g[nc] = gamma[k];
-			w[nc] = count[k] / (lag[k] * lag[k]);
-			hmax = fmax(hmax, lag[k]);
-			nc++;
-		}
-	if (nc < 3)
-	{
-		free(h);
-		free(g);
-		free(w);
-		if (why != NULL)
-			*why = "fewer than 3 lag classes with pairs";
-		return false;
-	}
-
-	amin = hmax / (2.0 * nc);
-	amax = 3.0 * hmax;
-	ratio = amax / amin;
-	for (int i = 0; i < FIT_GRID; i++)
-	{
-		double		a = amin * pow(ratio, (double) i / (FIT_GRID - 1));
-		double		c0,
-					c;
-		double		sse = fit_sse(h, g, w, nc, model, a, &c0, &c);
-
-		if (sse < best_sse)
-		{
-			best_sse = sse;
-			best_a = a;
-			best_c0 = c0;
-			best_c = c;
-			best_i = i;
-		}
-	}
-
-	/* golden-section refinement between the grid neighbours of the best */
-	{
-		const double gr = 0.6180339887498949;
-		double		lo = amin * pow(ratio, (double) (best_i > 0 ? best_i - 1 : 0) / (FIT_GRID - 1));
-		double		hi = amin * pow(ratio, (double) (best_i < FIT_GRID - 1 ? best_i + 1 : FIT_GRID - 1) / (FIT_GRID - 1));
-		double		c0,
-					c;
-		double		x1 = hi - gr * (hi - lo);
-		double		x2 = lo + gr * (hi - lo);
-		double		f1 = fit_sse(h, g, w, nc, model, x1, &c0, &c);
-		double		f2 = fit_sse(h, g, w, nc, model, x2, &c0, &c);
-
-		for (int it = 0; it < FIT_GOLDEN; it++)
-		{
-			if (f1 <= f2)
-			{
-				hi = x2;
-				x2 = x1;
-				f2 = f1;
-				x1 = hi - gr * (hi - lo);
-				f1 = fit_sse(h, g, w, nc, model, x1, &c0, &c);
-			}
-			else
-			{
-				lo = x1;
-				x1 = x2;
-				f1 = f2;
-				x2 = lo + gr * (hi - lo);
-				f2 = fit_sse(h, g, w, nc, model, x2, &c0, &c);
-			}
-		}
-		{
-			double		a = 0.5 * (lo + hi);
-			double		sse = fit_sse(h, g, w, nc, model, a, &c0, &c);
-
-			if (sse < best_sse)
-			{
-				best_sse = sse;
-				best_a = a;
-				best_c0 = c0;
-				best_c = c;
-			}
-		}
-	}
-	free(h);
-	free(g);
-	free(w);
-
-	out->model = model;
-	out->nugget = best_c0;
-	out->sill = best_c0 + best_c;
-	out->range = best_a;
-	if (why != NULL)
-		*why = NULL;
-	return true;
-}
-
-/*
- * variogram_fit fits a variogram of the given model to the data; see
- * kriging.h for what it returns when it cannot.
- */
-bool
-variogram_fit(const interp_points *p, vario_model model, int n_lags, double max_lag,
-			  variogram *out, const char **why)
-{
-	double	   *x,
-			   *y,
-			   *v;
-	double	   *lag = NULL,
-			   *gamma = NULL,
-			   *count = NULL;
-	size_t		n;
-	double		mean = 0.0,
-				var = 0.0,
-				ml;
-	const char *reason = NULL;
-	bool		ok = false;
-	int			nl;
-
-	if (!finite_points(p, &x, &y, &v, &n))
-	{
-		out->model = model;
-		out->nugget = 0.0;
-		out->sill = 0.0;
-		out->range = 1.0;
-		if (why != NULL)
-			*why = "out of memory";
-		return false;
-	}
-	for (size_t i = 0; i < n; i++)
-		mean += v[i];
-	if (n > 0)
-		mean /= (double) n;
-	for (size_t i = 0; i < n; i++)
-		var += (v[i] - mean) * (v[i] - mean);
-	if (n > 0)
-		var /= (double) n;
-	ml = resolve_max_lag(x, y, n, max_lag);
-
-	/* the default, kept when the fit fails */
-	out->model = model;
-	out->nugget = 0.0;
-	out->sill = var;
-	out->range = ml > 0.0 ? ml : 1.0;
-
-	if (n < 3)
-		reason = "fewer than 3 points";
-	else if (!(var > 0.0))
-		reason = "all values are equal";
-	else if (!(ml > 0.0))
-		reason = "all points at one location";
-	else if (n_lags > KRIGING_MAX_LAGS)
-		reason = "too many lag classes";
-	else
-	{
-		int			nalloc = n_lags > 0 ? n_lags : KRIGING_DEFAULT_LAGS;
-		interp_points fp = {x, y, v, n};
-
-		lag = malloc((size_t) nalloc * sizeof(double));
-		gamma = malloc((size_t) nalloc * sizeof(double));
-		count = malloc((size_t) nalloc * sizeof(double));
-		if (lag == NULL || gamma == NULL || count == NULL)
-			reason = "out of memory";
-		else if ((nl = variogram_experimental(&fp, n_lags, ml, lag, gamma, count, NULL, &reason)) > 0)
-		{
-			variogram	fit;
-
-			if (variogram_fit_lags(lag, gamma, count, nl, model, &fit, &reason))
-			{
-				*out = fit;
-				ok = true;
-			}
-		}
-	}
-	free(x);
-	free(y);
-	free(v);
-	free(lag);
-	free(gamma);
-	free(count);
-	if (why != NULL)
-		*why = ok ? NULL : reason;
-	return ok;
 }

@@ -11,28 +11,13 @@
 
 #include <stdbool.h>
 
-/* How a kernel may run: shared by every gridder and by the blur. */
-typedef struct interp_exec
-{
-	int			threads;		/* threads in all, the caller included; <= 1: the caller alone */
+#include "spatial/grid.h"
 
-	/*
-	 * Called from the calling thread only, between chunks of rows; true stops
-	 * the work as soon as every thread finishes its current chunk.  May be
-	 * NULL.
-	 */
-	bool		(*cancel) (void *arg);
-	void	   *cancel_arg;
-} interp_exec;
-
-/* What a kernel returns. */
-typedef enum interp_status
-{
-	INTERP_OK = 0,
-	INTERP_NOMEM,				/* out of memory: nothing useful in out */
-	INTERP_CANCELLED,			/* the cancel callback said stop: out is partial */
-	INTERP_TOO_LARGE			/* input beyond what the kernel can handle (e.g. a global kriging system) */
-} interp_status;
+/*
+ * Per-thread scratch slices are this many elements longer than needed, so
+ * that two threads never write to the same cache line.
+ */
+#define PAR_SCRATCH_PAD 16
 
 /* The most threads par_rows starts, whatever the caller asks. */
 #define PAR_MAX_THREADS 64

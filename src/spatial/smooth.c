@@ -22,17 +22,13 @@
  *	  Pure C: no PostgreSQL headers; malloc/free.
  */
 #include "spatial/smooth.h"
+#include "spatial/kdtree.h"
+#include "spatial/parallel.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/*
- * Per-thread scratch slices are this many doubles longer than needed, so
- * that two threads never write to the same cache line.
- */
-#define SCRATCH_PAD 16
 
 /* Longest kernel radius, in pixels (the half-kernel is r + 1 doubles). */
 
@@ -52,9 +48,9 @@ typedef struct gauss_ctx
 	double	   *tv;				/* width * height: rows pass of v (v m when masked) */
 	double	   *tm;				/* width * height: rows pass of m (masked only) */
 	double	   *ext;			/* threads x 2 extlen: extended lines (rows pass) */
-	size_t		extlen;			/* with SCRATCH_PAD */
+	size_t		extlen;			/* with PAR_SCRATCH_PAD */
 	double	   *acc;			/* threads x accstride: sums of an output row (columns pass) */
-	size_t		accstride;		/* 2 width + SCRATCH_PAD */
+	size_t		accstride;		/* 2 width + PAR_SCRATCH_PAD */
 } gauss_ctx;
 
 /*
@@ -314,8 +310,8 @@ interp_gaussian(const interp_grid *g, double sigma, double truncate, bool has_no
 	}
 	c.wfx = wfx;
 	c.wfy = wfy;
-	c.extlen = (wfx != NULL ? (size_t) 3 * g->width : (size_t) g->width + 2 * (size_t) c.r) + SCRATCH_PAD;
-	c.accstride = 2 * (size_t) g->width + SCRATCH_PAD;
+	c.extlen = (wfx != NULL ? (size_t) 3 * g->width : (size_t) g->width + 2 * (size_t) c.r) + PAR_SCRATCH_PAD;
+	c.accstride = 2 * (size_t) g->width + PAR_SCRATCH_PAD;
 
 	threads = (size_t) par_threads(exec, g->height);
 	c.tv = malloc(cells * sizeof(double));

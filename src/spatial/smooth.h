@@ -9,7 +9,7 @@
 #ifndef MLOPS_SMOOTH_H
 #define MLOPS_SMOOTH_H
 
-#include "spatial/interpolate.h"
+#include "spatial/grid.h"
 
 /*
  * Gaussian smoothing with sigma in pixels (> 0), kernel truncated at

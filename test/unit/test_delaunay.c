@@ -1,6 +1,7 @@
 /*
  * test_delaunay.c — unit tests of the Delaunay kernel and the "linear"
- * gridder (src/spatial/delaunay.c): the exact predicates against big-integer
+ * gridder (src/spatial/predicates.c, delaunay.c, linear.c): the exact
+ * predicates against big-integer
  * arithmetic, the triangulation's properties (a valid triangulation of the
  * convex hull, empty circumcircles, every distinct point a vertex) on
  * random and on degenerate point sets, and interp_linear on planes, a
@@ -828,7 +829,8 @@ test_hand(void)
  * nearest-point search is a square, not a circle; with no radius the
  * square starts at s0 = sqrt(box area / n) and doubles, so it can miss the
  * nearest point; a centre outside the hull by less than GDAL's 1e-10
- * barycentric tolerance is interpolated.
+ * barycentric tolerance is interpolated.  Points so far that the squared
+ * distances overflow tie, and the lowest index wins.
  */
 static void
 test_gdal_rules(void)
@@ -880,6 +882,18 @@ test_gdal_rules(void)
 		gg.ulx = 4.5 + 1e-6;
 		interp_linear(&p, &gg, &o, NULL, out);
 		CHECK_NEAR(out[0], NODATA, 0.0, "1e-6 outside the hull: nodata");
+	}
+
+	/* so far away that every squared distance overflows: all tie, the lowest index wins */
+	{
+		double		x[4] = {3e200, 1e200, 2e200, 1e200};
+		double		y[4] = {3e200, 1e200, 1e200, 2e200};
+		double		v[4] = {4, 1, 2, 3};
+		interp_points p = {x, y, v, 4};
+		linear_options o = {-1.0, NODATA};
+
+		interp_linear(&p, &g, &o, NULL, out);
+		CHECK_NEAR(out[0], 4.0, 0.0, "radius -1, points 1e200 away (d^2 overflows): the lowest index");
 	}
 }
 

@@ -1,6 +1,7 @@
 /*
  * test_interpolate.c — unit tests of the interpolation kernel
- * (src/spatial/interpolate.c): the k-d tree against brute force (ties,
+ * (src/spatial/interpolate.c, kdtree.c, buckets.c, idw_simd.c,
+ * idw_farfield.c): the k-d tree against brute force (ties,
  * duplicates, far queries, points on a line, a cluster with a far outlier,
  * NaN points, k beyond the sorted-array limit), IDW ("invdist" and
  * "invdistnn") and nearest on hand-computed cases, nearest and invdistnn
@@ -11,6 +12,7 @@
  * with 1 and 2 threads, cancellation, a large grid, and empty input.
  */
 #include "spatial/interpolate.h"
+#include "spatial/kdtree.h"
 #include "unit.h"
 
 #include <stdint.h>
@@ -21,22 +23,16 @@
 
 /*
  * The float32 SIMD invdist path is within 4.5e-6 * M of the exact value
- * (error analysis in interpolate.c's header), M = sum w |v| / sum w, which
+ * (error analysis in idw_simd.c's header), M = sum w |v| / sum w, which
  * is |exact| when the values share a sign; the tests allow SIMD_BOUND * M.
  */
 #define SIMD_BOUND	5e-6
 
-/* interpolate.c's test knob: 0 double loop, 1 AVX2, 2 AVX-512 (capped by the CPU). */
-extern int	interp_idw_simd_cap;
-
-/* interpolate.c's test knob for invdist's far field: 0 auto, 1 whenever allowed, 2 never. */
-extern int	interp_idw_far_field;
-
 /*
- * interpolate.c's test knob for nearest and invdistnn: 0 the gridder
- * chooses, 1 the bucket grid (finite input), 2 the k-d tree.
+ * The search structures of nearest and invdistnn (the options' search):
+ * the gridder's choice, the bucket grid (finite input), the k-d tree.
  */
-extern int	interp_nearest_path;
+static const interp_search paths[] = {INTERP_SEARCH_AUTO, INTERP_SEARCH_BUCKETS, INTERP_SEARCH_TREE};
 static const char *const path_names[] = {"auto", "bucket grid", "k-d tree"};
 
 #define NPATHS 3
@@ -521,7 +517,7 @@ test_nearest_brute(void)
 
 		for (size_t ri = 0; ri < sizeof(radii) / sizeof(radii[0]); ri++)
 		{
-			nearest_options o = {radii[ri], NODATA};
+			nearest_options o = {radii[ri], NODATA, INTERP_SEARCH_AUTO};
 			interp_grid g = {0.0, (double) H, 1.0, -1.0, W, H};
 			interp_points p = {x, y, v, n};
 			int			bad[NPATHS] = {0};
@@ -532,7 +528,7 @@ test_nearest_brute(void)
 				interp_exec one = {1, NULL, NULL};
 				interp_exec two = {2, NULL, NULL};
 
-				interp_nearest_path = path;
+				o.search = paths[path];
 				if (interp_nearest(&p, &g, &o, &one, a) != INTERP_OK ||
 					interp_nearest(&p, &g, &o, &two, b) != INTERP_OK)
 					bad[path]++;
@@ -555,7 +551,6 @@ test_nearest_brute(void)
 						}
 					}
 			}
-			interp_nearest_path = 0;
 			snprintf(what, sizeof(what),
 					 "nearest = brute force on %s, radius %g: %d/%d/%d cells differ (auto/grid/tree), 2 threads = 1",
 					 nb_names[kind], radii[ri], bad[0], bad[1], bad[2]);
@@ -600,7 +595,8 @@ test_idwnn_brute(void)
 	for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
 	{
 		size_t		n = nb_points(cases[ci].kind, W, H, x, y, v, NMAX);
-		idw_options o = {2.0, 0.5, cases[ci].radius, cases[ci].maxp, cases[ci].minp, NODATA};
+		idw_options o = {2.0, 0.5, cases[ci].radius, cases[ci].maxp, cases[ci].minp, NODATA,
+		IDW_SIMD_BEST, IDW_FAR_AUTO, INTERP_SEARCH_AUTO};
 		interp_grid g = {0.0, (double) H, 1.0, -1.0, W, H};
 		interp_points p = {x, y, v, n};
 		int			bad[NPATHS] = {0};
@@ -610,7 +606,7 @@ test_idwnn_brute(void)
 		{
 			interp_exec two = {2, NULL, NULL};
 
-			interp_nearest_path = path;
+			o.search = paths[path];
 			if (interp_idw(&p, &g, &o, path == 1 ? &two : NULL, out) != INTERP_OK)
 				bad[path]++;
 			for (int r = 0; r < H; r++)
@@ -634,7 +630,6 @@ test_idwnn_brute(void)
 						bad[path]++;
 				}
 		}
-		interp_nearest_path = 0;
 		snprintf(what, sizeof(what),
 				 "invdistnn = brute force bit for bit on %s, radius %g, max %d, min %d: %d/%d/%d cells differ (auto/grid/tree)",
 				 nb_names[cases[ci].kind], o.radius, o.max_points, o.min_points, bad[0], bad[1], bad[2]);
@@ -642,27 +637,27 @@ test_idwnn_brute(void)
 	}
 }
 
-/* The instruction-set caps the invdist tests run with, and their names. */
-static const int caps[] = {0, 1, 2};
+/* The instruction-set caps the invdist tests run with (the options' simd), and their names. */
+static const idw_simd caps[] = {IDW_SIMD_NONE, IDW_SIMD_AVX2, IDW_SIMD_AVX512};
 static const char *const cap_names[] = {"double", "AVX2", "AVX-512"};
 
 #define NCAPS ((int) (sizeof(caps) / sizeof(caps[0])))
 
 /*
- * cpu_has says whether this CPU can run the invdist path cap (1: AVX2 and
- * FMA, 2: AVX-512F), so that the tests can tell that the path really ran.
+ * cpu_has says whether this CPU can run the invdist path cap (AVX2 and
+ * FMA, or AVX-512F), so that the tests can tell that the path really ran.
  */
 static bool
-cpu_has(int cap)
+cpu_has(idw_simd cap)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 	__builtin_cpu_init();
-	if (cap == 1)
+	if (cap == IDW_SIMD_AVX2)
 		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-	if (cap == 2)
+	if (cap == IDW_SIMD_AVX512)
 		return __builtin_cpu_supports("avx512f") != 0;
 #endif
-	return cap == 0;
+	return cap == IDW_SIMD_NONE;
 }
 
 /*
@@ -715,12 +710,10 @@ test_idw_small(int cap)
 	double		x3[] = {3.5, 1.5, 2.5};
 	double		y3[] = {0.5, 0.5, 0.5};
 	double		v3[] = {30.0, 10.0, 20.0};
-	idw_options o = {2.0, 0.0, 0.0, 0, 0, NODATA};
+	idw_options o = {2.0, 0.0, 0.0, 0, 0, NODATA, caps[cap], IDW_FAR_AUTO, INTERP_SEARCH_AUTO};
 	const char *path = cap_names[cap];
-	double		rt;
+	double		rt = caps[cap] == IDW_SIMD_NONE ? 1e-12 : SIMD_BOUND;
 
-	interp_idw_simd_cap = caps[cap];
-	rt = caps[cap] == 0 ? 1e-12 : SIMD_BOUND;
 	check_rel(one_cell(x2, y2, v2, 2, &o), 12.0, rt, "invdist p=2: (10 + 20/4) / 1.25", path);
 	o.power = 1.0;
 	check_rel(one_cell(x2, y2, v2, 2, &o), 20.0 / 1.5, rt, "invdist p=1", path);
@@ -819,19 +812,18 @@ ref_idw(const double *x, const double *y, const double *v, size_t n, double cx, 
 }
 
 /*
- * grid_vs_ref runs interp_idw (invdist) on g with path caps[cap] and
- * returns the worst |got - ref| / tol over the cells, where tol is
+ * grid_vs_ref runs interp_idw (invdist) on g with path caps[cap] and the
+ * far field as ff says, and returns the worst |got - ref| / tol over the cells, where tol is
  * 1e-12 * max(1, |ref|) when exact (or on the double path), else
  * SIMD_BOUND * M; > 1 fails.
  */
 static double
 grid_vs_ref(const interp_points *p, const interp_grid *g, double power, double smoothing,
-			int cap, bool exact, double *out)
+			int cap, idw_far_field ff, bool exact, double *out)
 {
-	idw_options o = {power, smoothing, 0.0, 0, 0, NODATA};
+	idw_options o = {power, smoothing, 0.0, 0, 0, NODATA, caps[cap], ff, INTERP_SEARCH_AUTO};
 	double		worst = 0.0;
 
-	interp_idw_simd_cap = caps[cap];
 	if (interp_idw(p, g, &o, NULL, out) != INTERP_OK)
 		return INFINITY;
 	for (int r = 0; r < g->height; r++)
@@ -840,7 +832,7 @@ grid_vs_ref(const interp_points *p, const interp_grid *g, double power, double s
 			double		m;
 			double		want = ref_idw(p->x, p->y, p->v, p->n, g->ulx + (c + 0.5) * g->sx,
 									   g->uly + (r + 0.5) * g->sy, power, smoothing, &m);
-			double		tol = (exact || caps[cap] == 0) ? 1e-12 * fmax(1.0, fabs(want)) : SIMD_BOUND * m;
+			double		tol = (exact || caps[cap] == IDW_SIMD_NONE) ? 1e-12 * fmax(1.0, fabs(want)) : SIMD_BOUND * m;
 			double		q = fabs(out[(size_t) r * g->width + c] - want) / tol;
 
 			if (!(q <= worst))
@@ -897,7 +889,7 @@ test_idw_reference(void)
 	for (int cap = 0; cap < NCAPS; cap++)
 		for (size_t pi = 0; pi < sizeof(ps) / sizeof(ps[0]); pi++)
 		{
-			double		q = grid_vs_ref(&p, &g, ps[pi].power, ps[pi].smoothing, cap, false, out);
+			double		q = grid_vs_ref(&p, &g, ps[pi].power, ps[pi].smoothing, cap, IDW_FAR_AUTO, false, out);
 
 			snprintf(what, sizeof(what), "invdist power=%g smoothing=%g = naive reference [%s] (worst %.2g of the bound)",
 					 ps[pi].power, ps[pi].smoothing, cap_names[cap], q);
@@ -910,7 +902,6 @@ test_idw_reference(void)
 				memcpy(first[cap], out, sizeof(out));
 			}
 		}
-	interp_idw_simd_cap = 2;
 	for (int cap = 1; cap < NCAPS; cap++)
 		if (cpu_has(caps[cap]))
 		{
@@ -931,7 +922,8 @@ test_idw_reference(void)
 
 		for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
 		{
-			idw_options o = {cases[ci].power, 0.5, cases[ci].radius, cases[ci].maxp, cases[ci].minp, NODATA};
+			idw_options o = {cases[ci].power, 0.5, cases[ci].radius, cases[ci].maxp, cases[ci].minp, NODATA,
+			IDW_SIMD_BEST, IDW_FAR_AUTO, INTERP_SEARCH_AUTO};
 			int			bad = 0,
 						nodata = 0;
 
@@ -1012,11 +1004,11 @@ test_idw_far_field(void)
 	x[9] = 5000.0 + 10.5 * 2.5;	/* 2e-7 from a centre: snaps without smoothing */
 	y[9] = 9000.0 - 130.5 * 2.0 + 2e-7;
 
-	interp_idw_far_field = 1;
 	for (size_t pi = 0; pi < sizeof(ps) / sizeof(ps[0]); pi++)
 	{
-		idw_options o = {ps[pi][0], ps[pi][1], 0.0, 0, 0, NODATA};
-		double		q = grid_vs_ref(&p, &g, ps[pi][0], ps[pi][1], simd ? 1 : 0, false, out);
+		idw_options o = {ps[pi][0], ps[pi][1], 0.0, 0, 0, NODATA, caps[simd ? 1 : 0], IDW_FAR_ALWAYS,
+		INTERP_SEARCH_AUTO};
+		double		q = grid_vs_ref(&p, &g, ps[pi][0], ps[pi][1], simd ? 1 : 0, IDW_FAR_ALWAYS, false, out);
 
 		snprintf(what, sizeof(what), "invdist with the far field, power=%g smoothing=%g = naive reference (worst %.2g of the bound)",
 				 ps[pi][0], ps[pi][1], q);
@@ -1031,14 +1023,11 @@ test_idw_far_field(void)
 			  "invdist with the far field: 2 threads give the same bits as 1");
 		if (simd)
 		{
-			interp_idw_far_field = 2;
+			o.far_field = IDW_FAR_NEVER;
 			CHECK(interp_idw(&p, &g, &o, NULL, off) == INTERP_OK && memcmp(out, off, sizeof(out)) != 0,
 				  "invdist: the far field ran (its bits differ from the cell-by-cell SIMD loop's)");
-			interp_idw_far_field = 1;
 		}
 	}
-	interp_idw_far_field = 0;
-	interp_idw_simd_cap = 2;
 }
 
 /*
@@ -1084,7 +1073,7 @@ test_utm(void)
 	for (int cap = 0; cap < NCAPS; cap++)
 		for (size_t pi = 0; pi < sizeof(ps) / sizeof(ps[0]); pi++)
 		{
-			double		q = grid_vs_ref(&p, &g, ps[pi].power, ps[pi].smoothing, cap, false, out);
+			double		q = grid_vs_ref(&p, &g, ps[pi].power, ps[pi].smoothing, cap, IDW_FAR_AUTO, false, out);
 
 			snprintf(what, sizeof(what), "UTM invdist power=%g smoothing=%g = naive reference [%s] (worst %.2g of the bound)",
 					 ps[pi].power, ps[pi].smoothing, cap_names[cap], q);
@@ -1093,25 +1082,25 @@ test_utm(void)
 
 	/* a point 10^6 cells away: the SIMD path must not run (double: 1e-12) */
 	x[8] = 500000.0 + 1e6;
-	grid_vs_ref(&p, &g, 2.0, 0.0, 0, true, dbl);
+	grid_vs_ref(&p, &g, 2.0, 0.0, 0, IDW_FAR_AUTO, true, dbl);
 	for (int cap = 1; cap < NCAPS; cap++)
 	{
-		double		q = grid_vs_ref(&p, &g, 2.0, 0.0, cap, true, out);
+		double		q = grid_vs_ref(&p, &g, 2.0, 0.0, cap, IDW_FAR_AUTO, true, out);
 
 		snprintf(what, sizeof(what), "UTM invdist, a point 1e6 cells away: the double loop's bits [%s] (worst %.2g of 1e-12)",
 				 cap_names[cap], q);
 		CHECK(q <= 1.0 && memcmp(out, dbl, sizeof(out)) == 0, what);
 	}
-	interp_idw_simd_cap = 2;
 }
 
 /*
- * run_method runs invdist (method 0), invdistnn (1) or nearest (2) on a
- * small grid with exec; the grid width is not a multiple of 16, so the
+ * run_method runs invdist (method 0, on path simd), invdistnn (1) or
+ * nearest (2) (both with search) on a small grid with exec; the grid width is not a multiple of 16, so the
  * SIMD tails run.
  */
 static interp_status
-run_method(int method, double power, const interp_exec *exec, double *out, int *w, int *h)
+run_method(int method, double power, idw_simd simd, interp_search search, const interp_exec *exec,
+		   double *out, int *w, int *h)
 {
 	enum
 	{
@@ -1139,18 +1128,18 @@ run_method(int method, double power, const interp_exec *exec, double *out, int *
 	*h = H;
 	if (method == 0)
 	{
-		idw_options o = {power, power == 3.0 ? 1.0 : 0.0, 0.0, 0, 0, NODATA};
+		idw_options o = {power, power == 3.0 ? 1.0 : 0.0, 0.0, 0, 0, NODATA, simd, IDW_FAR_AUTO, search};
 
 		return interp_idw(&p, &g, &o, exec, out);
 	}
 	if (method == 1)
 	{
-		idw_options o = {power, 0.0, 6.0, 8, 2, NODATA};
+		idw_options o = {power, 0.0, 6.0, 8, 2, NODATA, simd, IDW_FAR_AUTO, search};
 
 		return interp_idw(&p, &g, &o, exec, out);
 	}
 	{
-		nearest_options o = {3.0, NODATA};
+		nearest_options o = {3.0, NODATA, search};
 
 		return interp_nearest(&p, &g, &o, exec, out);
 	}
@@ -1189,18 +1178,14 @@ test_threads(void)
 					continue;
 				if (path > 0 && ms[mi].method == 0)
 					continue;
-				interp_idw_simd_cap = caps[cap];
-				interp_nearest_path = path;
 				memset(a, 0, sizeof(a));
 				memset(b, 0xff, sizeof(b));
-				s1 = run_method(ms[mi].method, ms[mi].power, &one, a, &w, &h);
-				s2 = run_method(ms[mi].method, ms[mi].power, &two, b, &w, &h);
+				s1 = run_method(ms[mi].method, ms[mi].power, caps[cap], paths[path], &one, a, &w, &h);
+				s2 = run_method(ms[mi].method, ms[mi].power, caps[cap], paths[path], &two, b, &w, &h);
 				snprintf(what, sizeof(what), "%s: 2 threads give the same bits as 1 [%s]", ms[mi].name,
 						 ms[mi].method == 0 ? cap_names[cap] : path_names[path]);
 				CHECK(s1 == INTERP_OK && s2 == INTERP_OK && memcmp(a, b, sizeof(double) * w * h) == 0, what);
 			}
-	interp_idw_simd_cap = 2;
-	interp_nearest_path = 0;
 }
 
 typedef struct cancel_state
@@ -1243,39 +1228,38 @@ test_cancel(void)
 		bool		untouched = true;
 
 		/* invdistnn and nearest once on each search structure */
-		interp_nearest_path = run < 3 ? 1 : 2;
+		int			path = run < 3 ? 1 : 2;
 
 		for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
 			out[i] = 12345.0;
-		st = run_method(method, 2.0, &ex, out, &w, &h);
+		st = run_method(method, 2.0, IDW_SIMD_BEST, paths[path], &ex, out, &w, &h);
 		snprintf(what, sizeof(what), "%s [%s]: cancel on the 3rd call gives INTERP_CANCELLED", names[method],
-				 method == 0 ? "" : path_names[interp_nearest_path]);
+				 method == 0 ? "" : path_names[path]);
 		CHECK_INT(st, INTERP_CANCELLED, what);
 		snprintf(what, sizeof(what), "%s [%s]: cancel callback called 3 times", names[method],
-				 method == 0 ? "" : path_names[interp_nearest_path]);
+				 method == 0 ? "" : path_names[path]);
 		CHECK_INT(cs.calls, 3, what);
 		for (int c = 0; c < w; c++)
 			untouched &= out[(size_t) (h - 1) * w + c] == 12345.0;
 		snprintf(what, sizeof(what), "%s [%s]: the last row was not computed", names[method],
-				 method == 0 ? "" : path_names[interp_nearest_path]);
+				 method == 0 ? "" : path_names[path]);
 		CHECK(untouched, what);
 
 		cs.calls = 0;
 		cs.stop_at = 2;
 		ex.threads = 2;
-		st = run_method(method, 2.0, &ex, out, &w, &h);
+		st = run_method(method, 2.0, IDW_SIMD_BEST, paths[path], &ex, out, &w, &h);
 		snprintf(what, sizeof(what), "%s [%s]: cancel with 2 threads gives INTERP_CANCELLED", names[method],
-				 method == 0 ? "" : path_names[interp_nearest_path]);
+				 method == 0 ? "" : path_names[path]);
 		CHECK_INT(st, INTERP_CANCELLED, what);
 
 		cs.calls = 0;
 		cs.stop_at = 1000000;
-		st = run_method(method, 2.0, &ex, out, &w, &h);
+		st = run_method(method, 2.0, IDW_SIMD_BEST, paths[path], &ex, out, &w, &h);
 		snprintf(what, sizeof(what), "%s [%s]: a callback that never stops: INTERP_OK, called %d times", names[method],
-				 method == 0 ? "" : path_names[interp_nearest_path], cs.calls);
+				 method == 0 ? "" : path_names[path], cs.calls);
 		CHECK(st == INTERP_OK && cs.calls > 0, what);
 	}
-	interp_nearest_path = 0;
 }
 
 /*
@@ -1290,7 +1274,7 @@ test_nearest(void)
 	double		y[] = {0.5, 0.5, 0.5};
 	double		v[] = {1.0, 2.0, 3.0};
 	interp_points p = {x, y, v, 1};
-	nearest_options o = {0.6, NODATA};
+	nearest_options o = {0.6, NODATA, INTERP_SEARCH_AUTO};
 	double		out[3];
 
 	CHECK(interp_nearest(&p, &g, &o, NULL, out) == INTERP_OK, "interp_nearest runs");
@@ -1316,8 +1300,8 @@ test_empty(void)
 {
 	interp_grid g = {0.0, 10.0, 1.0, -1.0, 4, 3};
 	interp_points p = {NULL, NULL, NULL, 0};
-	idw_options io = {2.0, 0.0, 0.0, 0, 0, NODATA};
-	nearest_options no = {0.0, NODATA};
+	idw_options io = {2.0, 0.0, 0.0, 0, 0, NODATA, IDW_SIMD_BEST, IDW_FAR_AUTO, INTERP_SEARCH_AUTO};
+	nearest_options no = {0.0, NODATA, INTERP_SEARCH_AUTO};
 	double		out[12];
 	int			ok;
 
@@ -1355,8 +1339,8 @@ test_large(void)
 	double	   *out = malloc((size_t) W * H * sizeof(double));
 	interp_points p = {x, y, v, N};
 	interp_grid g = {0.0, 1000.0, 1000.0 / W, -1000.0 / H, W, H};
-	idw_options o = {2.0, 0.0, 0.0, 0, 0, NODATA};
-	nearest_options no = {0.0, NODATA};
+	idw_options o = {2.0, 0.0, 0.0, 0, 0, NODATA, IDW_SIMD_BEST, IDW_FAR_AUTO, INTERP_SEARCH_AUTO};
+	nearest_options no = {0.0, NODATA, INTERP_SEARCH_AUTO};
 	interp_exec ex = {2, NULL, NULL};
 	clock_t		t0;
 	double		secs;
@@ -1412,7 +1396,6 @@ main(void)
 	test_kdtree_layouts();
 	for (int cap = 0; cap < NCAPS; cap++)
 		test_idw_small(cap);
-	interp_idw_simd_cap = 2;
 	test_idw_reference();
 	test_utm();
 	test_idw_far_field();

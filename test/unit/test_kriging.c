@@ -1,9 +1,9 @@
 /*
- * test_kriging.c — unit tests of the kriging kernel (src/spatial/kriging.c):
- * the published worked example of Isaaks & Srivastava (1989, ch. 12),
- * variogram models and fitting, exactness, constants, global against local
- * and against a brute-force neighbour search, duplicates, nodata rules,
- * cancellation and thread determinism.
+ * test_kriging.c — unit tests of the kriging kernel (src/spatial/kriging.c,
+ * variogram.c, linalg.c): the published worked example of Isaaks &
+ * Srivastava (1989, ch. 12), variogram models and fitting, exactness,
+ * constants, global against local and against a brute-force neighbour
+ * search, duplicates, nodata rules, cancellation and thread determinism.
  */
 #include "spatial/kriging.h"
 #include "unit.h"
