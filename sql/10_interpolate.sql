@@ -182,6 +182,21 @@ FROM (SELECT mlops.heatmap_svg(mlops.interpolate_raster(pts.g, tmpl.r, 'idw'), p
              jsonb_build_object('title', 'Demo heatmap', 'units', 'NO₂ <µg/m³>', 'vmin', 0, 'vmax', 100,
                                 'labels', (SELECT jsonb_agg('Station & ' || chr(64 + n)) FROM generate_series(1, ST_NumGeometries(pts.g)) n))) AS svg
       FROM pts, tmpl) s;
+-- The area outlined: a polygon with a hole, drawn in the raster's cells (4 x 3 cells at scale 10:
+-- the outer ring spans 40 x 30 px); curves, other SRIDs and NaN are refused.
+WITH svg AS (
+  SELECT mlops.heatmap_svg(r, NULL, '{"scale": 10}',
+         'SRID=3857;POLYGON((0 0, 40 0, 40 30, 0 30, 0 0), (10 10, 20 10, 20 20, 10 10))') AS s FROM tmpl),
+d AS (SELECT (regexp_match(s, '<path d="([^"]*)" fill="none"'))[1] AS d FROM svg),
+xy AS (SELECT m[1]::float8 AS x, m[2]::float8 AS y FROM d, regexp_matches(d.d, '([0-9.]+) ([0-9.]+)', 'g') m)
+SELECT (SELECT count(*) FROM regexp_matches((SELECT d FROM d), 'M', 'g')) AS rings,
+       (SELECT count(*) FROM xy) AS vertices,
+       (SELECT max(x) - min(x) FROM xy) AS width_px, (SELECT max(y) - min(y) FROM xy) AS height_px,
+       (SELECT s LIKE '%area outline%' FROM svg) AS in_legend,
+       (SELECT mlops.heatmap_svg(r, NULL, '{}', NULL) NOT LIKE '%area outline%' FROM tmpl) AS absent_without_area;
+SELECT mlops.heatmap_svg(r, NULL, '{}', 'SRID=4326;POLYGON((0 0, 1 0, 1 1, 0 0))') FROM tmpl;
+SELECT mlops.heatmap_svg(r, NULL, '{}', 'SRID=3857;CURVEPOLYGON(CIRCULARSTRING(0 0, 4 0, 4 4, 0 4, 0 0))') FROM tmpl;
+SELECT mlops.heatmap_svg(r, NULL, '{}', 'SRID=3857;LINESTRING(0 0, 1e300 1e300)') FROM tmpl;
 SELECT mlops.heatmap_png(r, '{"colormap": "jet"}') FROM tmpl;
 SELECT mlops.heatmap_png(r, '{"scale": 0}') FROM tmpl;
 SELECT mlops.heatmap_png(r, '{"vmin": 5, "vmax": 1}') FROM tmpl;

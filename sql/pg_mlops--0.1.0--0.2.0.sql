@@ -48,12 +48,12 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.heatmap_png(raster, jsonb) IS
 'Band 1 of a raster as a PNG a person can read: a colour map (rdylgn_r: green low, red high; or viridis) between vmin and vmax (default the data''s range), cells enlarged (scale, default to about 600 px), nodata and NaN transparent. Options colormap, vmin, vmax, scale';
 
-CREATE FUNCTION mlops.heatmap_svg(r raster, sensors geometry DEFAULT NULL, options jsonb DEFAULT '{}')
+CREATE FUNCTION mlops.heatmap_svg(r raster, sensors geometry DEFAULT NULL, options jsonb DEFAULT '{}', area geometry DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'mlops_heatmap_svg'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlops.heatmap_svg(raster, geometry, jsonb) IS
-'An SVG picture of band 1 of a raster around its PNG: title, subtitle, a colour bar with ticks and units, the sensors (points in the raster''s coordinates, labels from options.labels) marked, and a legend saying transparent cells have no estimate. Options colormap, vmin, vmax, scale, title, subtitle, units, nodata_note, labels';
+COMMENT ON FUNCTION mlops.heatmap_svg(raster, geometry, jsonb, geometry) IS
+'An SVG picture of band 1 of a raster around its PNG: title, subtitle, a colour bar with ticks and units, the sensors (points in the raster''s coordinates, labels from options.labels) marked, the area (polygons or lines in the raster''s coordinates) outlined, and a legend saying transparent cells have no estimate. Options colormap, vmin, vmax, scale, title, subtitle, units, nodata_note, labels';
 
 COMMENT ON FUNCTION mlops.calling_role() IS
 'The role the session acts as (after SET ROLE), unchanged inside SECURITY DEFINER functions: whose privileges a job gets and who owns what it writes';
@@ -1982,6 +1982,7 @@ CREATE TABLE mlops.heatmaps (
     window_to timestamptz,
     raster raster NOT NULL,
     sensors geometry,
+    area geometry,
     sensor_count int NOT NULL,
     min double precision,
     max double precision,
@@ -1991,7 +1992,7 @@ CREATE TABLE mlops.heatmaps (
 );
 CREATE INDEX heatmaps_run ON mlops.heatmaps (owner, run_id);
 COMMENT ON TABLE mlops.heatmaps IS
-'Heatmaps computed by the heatmap pipeline: the raster with the run, area, time window, the sensors used and the value range';
+'Heatmaps computed by the heatmap pipeline: the raster with the run, area (id and outline), time window, the sensors used and the value range';
 SELECT pg_catalog.pg_extension_config_dump('mlops.heatmaps', '');
 SELECT pg_catalog.pg_extension_config_dump('mlops.heatmaps_id_seq', '');
 ALTER TABLE mlops.heatmaps ENABLE ROW LEVEL SECURITY;
@@ -2013,7 +2014,7 @@ COMMENT ON FUNCTION mlops.current_run() IS
 
 -- mlops.heatmap_store keeps a computed heatmap for the calling role.
 CREATE FUNCTION mlops.heatmap_store(run_id text, area_id text, window_from timestamptz, window_to timestamptz,
-                                    raster raster, sensors geometry, sensor_count int,
+                                    raster raster, sensors geometry, area geometry, sensor_count int,
                                     min double precision, max double precision, mean double precision, config jsonb)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -2022,15 +2023,15 @@ AS $$
 DECLARE
     id bigint;
 BEGIN
-    INSERT INTO mlops.heatmaps (owner, run_id, area_id, window_from, window_to, raster, sensors, sensor_count,
+    INSERT INTO mlops.heatmaps (owner, run_id, area_id, window_from, window_to, raster, sensors, area, sensor_count,
                                 min, max, mean, config)
-    VALUES (mlops.calling_role(), run_id, area_id, window_from, window_to, raster, sensors, sensor_count,
+    VALUES (mlops.calling_role(), run_id, area_id, window_from, window_to, raster, sensors, area, sensor_count,
             min, max, mean, config)
     RETURNING heatmaps.id INTO id;
     RETURN id;
 END
 $$;
-COMMENT ON FUNCTION mlops.heatmap_store(text, text, timestamptz, timestamptz, raster, geometry, int, double precision, double precision, double precision, jsonb) IS
+COMMENT ON FUNCTION mlops.heatmap_store(text, text, timestamptz, timestamptz, raster, geometry, geometry, int, double precision, double precision, double precision, jsonb) IS
 'Stores a heatmap owned by the calling role (the heatmap pipeline''s compute step)';
 
 -- mlops.heatmap_compute: the compute step.  Runs with the caller's rights (the
@@ -2137,7 +2138,7 @@ BEGIN
     st := ST_SummaryStats(heat, 1, true);
     hm_id := mlops.heatmap_store(run.run_id, config ->> 'area_id', t_from, t_to, heat,
                                  (SELECT ST_Collect(g ORDER BY s) FROM (SELECT DISTINCT ON (s) s, g FROM pg_temp.heat_readings ORDER BY s, t DESC) d),
-                                 sensor_count, st.min, st.max, st.mean, config);
+                                 ST_CurveToLine(area), sensor_count, st.min, st.max, st.mean, config);
     RETURN jsonb_build_object('heatmap_id', hm_id, 'sensors', sensor_count, 'readings', valid_count,
                               'width', ST_Width(heat), 'height', ST_Height(heat), 'cell_size', ST_ScaleX(heat),
                               'min', st.min, 'max', st.max, 'mean', st.mean);
@@ -2174,7 +2175,7 @@ BEGIN
         WHEN 'png' THEN
             RETURN mlops.heatmap_png(h.raster, cfg - 'title' - 'subtitle' - 'units' - 'nodata_note' - 'labels');
         WHEN 'svg' THEN
-            RETURN convert_to(mlops.heatmap_svg(h.raster, h.sensors, cfg), 'UTF8');
+            RETURN convert_to(mlops.heatmap_svg(h.raster, h.sensors, cfg, h.area), 'UTF8');
         WHEN 'json' THEN
             -- as the service returned it: bounding box, cell size, rows of values (nodata null)
             RETURN convert_to(jsonb_build_object(

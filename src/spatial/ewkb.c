@@ -47,6 +47,10 @@ typedef struct reader
 	size_t		n;				/* points (or coordinates) seen */
 	ewkb_points_result *pts;	/* second pass: arrays to fill */
 	ewkb_bbox_result *box;
+	bool		rings;			/* ewkb_rings: lines and rings, not points */
+	bool		in_ring;		/* the coordinates being read are a ring's */
+	size_t		nrings;
+	ewkb_rings_result *rg;
 } reader;
 
 /*
@@ -90,6 +94,23 @@ rd_f64(const uint8_t *b, bool little)
 static ewkb_error
 visit_coord(reader *r, double x, double y, bool has_z, double z)
 {
+	if (r->rings)
+	{
+		/* a point is not part of an outline, but is checked as ewkb_bbox does */
+		if (!r->in_ring && isnan(x) && isnan(y))
+			return EWKB_OK;
+		if (!isfinite(x) || !isfinite(y))
+			return EWKB_NOT_FINITE;
+		if (!r->in_ring)
+			return EWKB_OK;
+		if (!r->counting)
+		{
+			r->rg->xy[2 * r->n] = x;
+			r->rg->xy[2 * r->n + 1] = y;
+		}
+		r->n++;
+		return EWKB_OK;
+	}
 	if (r->points_only)
 	{
 		/* PostGIS writes POINT EMPTY as NaN coordinates */
@@ -157,6 +178,27 @@ read_coords(reader *r, bool little, uint32_t npoints, int dims, bool has_z)
 }
 
 /*
+ * read_ring reads a ring (or a line) of npoints coordinates; ewkb_rings
+ * records where it starts.
+ */
+static ewkb_error
+read_ring(reader *r, bool little, uint32_t npoints, int dims, bool has_z)
+{
+	ewkb_error	e;
+
+	if (r->rings)
+	{
+		if (!r->counting)
+			r->rg->start[r->nrings] = r->n;
+		r->nrings++;
+		r->in_ring = true;
+	}
+	e = read_coords(r, little, npoints, dims, has_z);
+	r->in_ring = false;
+	return e;
+}
+
+/*
  * read_geometry reads one geometry (byte order, type, optional SRID, body)
  * at depth; the outer one reports its SRID and Z flag in *srid and *outer_z.
  */
@@ -216,9 +258,11 @@ read_geometry(reader *r, int depth, int32_t *srid, bool *outer_z)
 		case WKB_CIRCULARSTRING:
 			if (r->points_only)
 				return EWKB_NOT_POINTS;
+			if (r->rings && base == WKB_CIRCULARSTRING)
+				return EWKB_CURVE;
 			if (!rd_u32(r, little, &count))
 				return EWKB_TRUNCATED;
-			return read_coords(r, little, count, dims, has_z);
+			return read_ring(r, little, count, dims, has_z);
 
 		case WKB_POLYGON:
 		case WKB_TRIANGLE:
@@ -235,7 +279,7 @@ read_geometry(reader *r, int depth, int32_t *srid, bool *outer_z)
 
 				if (!rd_u32(r, little, &npoints))
 					return EWKB_TRUNCATED;
-				if ((e = read_coords(r, little, npoints, dims, has_z)) != EWKB_OK)
+				if ((e = read_ring(r, little, npoints, dims, has_z)) != EWKB_OK)
 					return e;
 			}
 			return EWKB_OK;
@@ -252,6 +296,9 @@ read_geometry(reader *r, int depth, int32_t *srid, bool *outer_z)
 		case WKB_TIN:
 			if (r->points_only && base != WKB_MULTIPOINT && base != WKB_COLLECTION)
 				return EWKB_NOT_POINTS;
+			if (r->rings && (base == WKB_COMPOUNDCURVE || base == WKB_CURVEPOLYGON ||
+							 base == WKB_MULTICURVE || base == WKB_MULTISURFACE))
+				return EWKB_CURVE;
 			if (!rd_u32(r, little, &count))
 				return EWKB_TRUNCATED;
 			/* each part has at least a byte order and a type */
@@ -279,6 +326,7 @@ run_pass(reader *r, const uint8_t *buf, size_t len, int32_t *srid, bool *outer_z
 	r->p = buf;
 	r->end = buf + len;
 	r->n = 0;
+	r->nrings = 0;
 	if ((e = read_geometry(r, 0, srid, outer_z)) != EWKB_OK)
 		return e;
 	return r->p == r->end ? EWKB_OK : EWKB_TRUNCATED;
@@ -336,6 +384,37 @@ ewkb_bbox(const uint8_t *buf, size_t len, ewkb_bbox_result *out)
 	return e;
 }
 
+ewkb_error
+ewkb_rings(const uint8_t *buf, size_t len, const mlops_allocator *a, ewkb_rings_result *out)
+{
+	reader		r;
+	ewkb_error	e;
+
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	r.rings = true;
+	r.counting = true;
+	r.rg = out;
+	if ((e = run_pass(&r, buf, len, &out->srid, NULL)) != EWKB_OK)
+		return e;
+	out->xy = mlops_alloc(a, (r.n > 0 ? r.n : 1) * 2 * sizeof(double));
+	out->start = mlops_alloc(a, (r.nrings + 1) * sizeof(size_t));
+	if (out->xy == NULL || out->start == NULL)
+	{
+		mlops_free(a, out->xy);
+		mlops_free(a, out->start);
+		memset(out, 0, sizeof(*out));
+		return EWKB_NOMEM;
+	}
+	r.counting = false;
+	/* the same bytes give the same walk: this pass cannot fail */
+	(void) run_pass(&r, buf, len, NULL, NULL);
+	out->start[r.nrings] = r.n;
+	out->nvertices = r.n;
+	out->nrings = r.nrings;
+	return EWKB_OK;
+}
+
 const char *
 ewkb_error_message(ewkb_error e)
 {
@@ -355,6 +434,8 @@ ewkb_error_message(ewkb_error e)
 			return "a coordinate or Z value is NaN or infinite";
 		case EWKB_TOO_DEEP:
 			return "geometry collections are nested too deeply";
+		case EWKB_CURVE:
+			return "curved geometries are not supported (linearize them with ST_CurveToLine)";
 		case EWKB_NOMEM:
 			return "out of memory";
 	}

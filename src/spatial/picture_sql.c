@@ -272,8 +272,65 @@ mlops_heatmap_png(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(mlops_heatmap_svg);
 
 /*
- * mlops_heatmap_svg(raster, sensors geometry or NULL, options) returns an
- * SVG document around the PNG: title, colour bar, units, sensors.
+ * GeometryEwkb returns argument i (a PostGIS geometry) as EWKB.
+ */
+static bytea *
+GeometryEwkb(FunctionCallInfo fcinfo, int i)
+{
+	FmgrInfo	asewkb;
+	Oid			geomtype = get_fn_expr_argtype(fcinfo->flinfo, i);
+
+	mlops_postgis_function(geomtype, "st_asewkb", geomtype, &asewkb);
+	return DatumGetByteaPP(FunctionCall1(&asewkb, PG_GETARG_DATUM(i)));
+}
+
+/*
+ * AreaRings reads the area's polygons and lines (argument 3) as rings in
+ * the raster's cell coordinates.
+ */
+static picture_ring *
+AreaRings(FunctionCallInfo fcinfo, const rast_info *info, int *nrings)
+{
+	bytea	   *ewkb = GeometryEwkb(fcinfo, 3);
+	ewkb_rings_result g;
+	ewkb_error	e;
+	picture_ring *rings;
+
+	e = ewkb_rings((const uint8 *) VARDATA_ANY(ewkb), VARSIZE_ANY_EXHDR(ewkb), mlops_palloc_allocator(), &g);
+	if (e != EWKB_OK)
+		ereport(ERROR,
+				(errcode(e == EWKB_NOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("area: %s", ewkb_error_message(e))));
+	if (g.nvertices > 0 && g.srid != 0 && info->srid != 0 && g.srid != info->srid)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the area's SRID %d is not the raster's %d", g.srid, info->srid)));
+	if (g.nrings > (size_t) PG_INT32_MAX / 2 || g.nvertices > (size_t) PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("area has too many vertices to draw")));
+	for (size_t k = 0; k < g.nvertices; k++)
+	{
+		g.xy[2 * k] = (g.xy[2 * k] - info->ip_x) / info->scale_x;
+		g.xy[2 * k + 1] = (g.xy[2 * k + 1] - info->ip_y) / info->scale_y;
+	}
+	rings = palloc0(sizeof(picture_ring) * Max(g.nrings, 1));
+	*nrings = 0;
+	for (size_t i = 0; i < g.nrings; i++)
+	{
+		if (g.start[i + 1] - g.start[i] < 2)
+			continue;			/* an empty ring draws nothing */
+		rings[*nrings].xy = g.xy + 2 * g.start[i];
+		rings[*nrings].n = (int) (g.start[i + 1] - g.start[i]);
+		(*nrings)++;
+	}
+	return rings;
+}
+
+/*
+ * mlops_heatmap_svg(raster, sensors geometry or NULL, options, area
+ * geometry or NULL) returns an SVG document around the PNG: title, colour
+ * bar, units, sensors, the area's outline.
  */
 Datum
 mlops_heatmap_svg(PG_FUNCTION_ARGS)
@@ -296,14 +353,10 @@ mlops_heatmap_svg(PG_FUNCTION_ARGS)
 	ReadGrid(PG_GETARG_DATUM(0), &info, &g, &o);
 	if (!PG_ARGISNULL(1))
 	{
-		FmgrInfo	asewkb;
-		Oid			geomtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
-		bytea	   *ewkb;
+		bytea	   *ewkb = GeometryEwkb(fcinfo, 1);
 		ewkb_points_result pts;
 		ewkb_error	e;
 
-		mlops_postgis_function(geomtype, "st_asewkb", geomtype, &asewkb);
-		ewkb = DatumGetByteaPP(FunctionCall1(&asewkb, PG_GETARG_DATUM(1)));
 		e = ewkb_points((const uint8 *) VARDATA_ANY(ewkb), VARSIZE_ANY_EXHDR(ewkb), false,
 						mlops_palloc_allocator(), &pts);
 
@@ -335,6 +388,8 @@ mlops_heatmap_svg(PG_FUNCTION_ARGS)
 	so.nodata_note = o.nodata_note;
 	so.sensors = sensors;
 	so.nsensors = nsensors;
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+		so.rings = AreaRings(fcinfo, &info, &so.nrings);
 	st = picture_svg(&g, &o.style, &so, PICTURE_MAX_BYTES, mlops_palloc_allocator(), &svg, &len, err, sizeof(err));
 	if (st != PICTURE_OK)
 		PictureError(st, err);

@@ -1,7 +1,7 @@
 /*
  * fuzz_ewkb.c — libFuzzer target for the (E)WKB reader kernel
  * (src/spatial/ewkb.c).  Each input is read as points (with and without Z
- * required) and as an extent.  Besides the sanitizers it checks that a
+ * required), as rings and as an extent.  Besides the sanitizers it checks that a
  * success gives finite coordinates inside the extent the other reader
  * finds, and that an error has a message.
  */
@@ -43,6 +43,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(r.x);
 		free(r.y);
 		free(r.z);
+	}
+	{
+		ewkb_rings_result g;
+		ewkb_error	e = ewkb_rings(data, size, &a, &g);
+
+		REQUIRE(ewkb_error_message(e) != NULL);
+		if (e == EWKB_OK)
+		{
+			/* rings are coordinates the extent read too, in rings that tile them */
+			REQUIRE(eb == EWKB_OK);
+			REQUIRE(g.nvertices <= box.npoints);
+			REQUIRE(g.start[0] == 0 || g.nrings == 0);
+			REQUIRE(g.start[g.nrings] == g.nvertices);
+			for (size_t i = 0; i < g.nrings; i++)
+				REQUIRE(g.start[i] <= g.start[i + 1]);
+			for (size_t i = 0; i < g.nvertices; i++)
+				REQUIRE(g.xy[2 * i] >= box.xmin && g.xy[2 * i] <= box.xmax &&
+						g.xy[2 * i + 1] >= box.ymin && g.xy[2 * i + 1] <= box.ymax);
+			free(g.xy);
+			free(g.start);
+		}
 	}
 	return 0;
 }

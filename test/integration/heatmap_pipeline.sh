@@ -72,6 +72,9 @@ ok $? "the PNG is a PNG"
 rsvg-convert "$area/florence.svg" -o "$served/rendered.png" 2>/dev/null && [ -s "$served/rendered.png" ] \
   && grep -q 'NO2 µg/m³' "$area/florence.svg" && [ "$(grep -o '<circle' "$area/florence.svg" | wc -l)" -ge 40 ]
 ok $? "the SVG renders, with its units and the 40 sensors"
+n_area=$(psql -XAtq -c "SELECT ST_NPoints(area) FROM mlops.heatmaps")
+n_path=$(grep -o '<path d="[^"]*" fill="none"' "$area/florence.svg" | head -n 1 | grep -o '[ML][0-9.-]* ' | wc -l)
+ok $([ -n "$n_area" ] && [ "$n_area" -gt 3 ] && [ "$n_path" = "$n_area" ]; echo $?) "the SVG outlines the area: a path of its $n_area vertices (drawn: $n_path)"
 /usr/bin/python3 - "$area/florence.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -3,7 +3,8 @@
  * points with Z from Point, MultiPoint and nested collections in both byte
  * orders, EWKB and ISO flags, SRID, empty points, every refusal (no Z,
  * NaN, lines, unknown types, deep nesting), every truncation of a valid
- * buffer, hostile counts, and the extent of lines and polygons.
+ * buffer, hostile counts, the extent of lines and polygons, and the rings
+ * of polygons and lines (points ignored, curves refused).
  */
 #include "spatial/ewkb.h"
 #include "unit.h"
@@ -324,6 +325,86 @@ test_bbox(void)
 	CHECK_INT(ewkb_bbox(w.b, w.len, &b), EWKB_TRUNCATED, "huge ring count refused");
 }
 
+static void
+test_rings(void)
+{
+	wbuf		w = {.little = 1};
+	ewkb_rings_result g;
+
+	/*
+	 * SRID=3857;GEOMETRYCOLLECTION(POINT(9 9), MULTIPOLYGON(((0 0, 10 0, 10 5,
+	 * 0 0), (2 1, 3 1, 2 1))), LINESTRING Z (7 7 1, 8 8 2))
+	 */
+	w_head(&w, 0x20000007u);
+	w_u32(&w, 3857);
+	w_u32(&w, 3);
+	w_head(&w, 1);
+	w_f64(&w, 9);
+	w_f64(&w, 9);
+	w_head(&w, 6);
+	w_u32(&w, 1);
+	w_head(&w, 3);
+	w_u32(&w, 2);
+	w_u32(&w, 4);
+	{
+		double		ring[] = {0, 0, 10, 0, 10, 5, 0, 0};
+
+		for (int i = 0; i < 8; i++)
+			w_f64(&w, ring[i]);
+	}
+	w_u32(&w, 3);
+	{
+		double		ring[] = {2, 1, 3, 1, 2, 1};
+
+		for (int i = 0; i < 6; i++)
+			w_f64(&w, ring[i]);
+	}
+	w_head(&w, 0x80000002u);
+	w_u32(&w, 2);
+	w_f64(&w, 7);
+	w_f64(&w, 7);
+	w_f64(&w, 1);
+	w_f64(&w, 8);
+	w_f64(&w, 8);
+	w_f64(&w, 2);
+	CHECK_INT(ewkb_rings(w.b, w.len, &alloc, &g), EWKB_OK, "rings of a collection read");
+	CHECK_INT(g.srid, 3857, "rings: srid");
+	CHECK_INT(g.nrings, 3, "rings: two of the polygon and the line; the point ignored");
+	CHECK_INT(g.nvertices, 9, "rings: 4 + 3 + 2 vertices");
+	CHECK(g.nrings == 3 && g.start[0] == 0 && g.start[1] == 4 && g.start[2] == 7 && g.start[3] == 9,
+		  "rings: where each starts");
+	CHECK(g.nvertices == 9 && g.xy[2] == 10 && g.xy[3] == 0 && g.xy[8] == 2 && g.xy[9] == 1
+		  && g.xy[14] == 7 && g.xy[17] == 8, "rings: vertices in order, Z dropped");
+	free(g.xy);
+	free(g.start);
+
+	/* a ring with NaN is refused; a circular string is a curve */
+	memset(&w, 0, sizeof(w));
+	w.little = 0;
+	w_head(&w, 2);
+	w_u32(&w, 2);
+	w_f64(&w, 0);
+	w_f64(&w, 0);
+	w_f64(&w, NAN);
+	w_f64(&w, 1);
+	CHECK_INT(ewkb_rings(w.b, w.len, &alloc, &g), EWKB_NOT_FINITE, "rings: NaN vertex refused");
+	CHECK(g.xy == NULL && g.start == NULL, "rings: nothing left allocated on error");
+	memset(&w, 0, sizeof(w));
+	w.little = 1;
+	w_head(&w, 8);
+	w_u32(&w, 0);
+	CHECK_INT(ewkb_rings(w.b, w.len, &alloc, &g), EWKB_CURVE, "rings: circular string refused");
+	memset(&w, 0, sizeof(w));
+	w.little = 1;
+	w_head(&w, 1);
+	w_f64(&w, 1);
+	w_f64(&w, 2);
+	CHECK_INT(ewkb_rings(w.b, w.len, &alloc, &g), EWKB_OK, "rings of a point read");
+	CHECK(g.nrings == 0 && g.nvertices == 0 && g.start[0] == 0, "a point has no rings");
+	free(g.xy);
+	free(g.start);
+}
+
 int
 main(void)
 {
@@ -332,5 +413,6 @@ main(void)
 	test_refusals();
 	test_truncations();
 	test_bbox();
+	test_rings();
 	return unit_done();
 }
