@@ -1214,14 +1214,79 @@ already_compressed(const char *path)
 	return false;
 }
 
+/* archive_suffixed_name: see archive.h. */
+bool
+archive_suffixed_name(const char *path, int k, char *out, size_t outlen)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	const char *dot = strrchr(base, '.');
+	int			n;
+
+	if (k == 0)
+		n = snprintf(out, outlen, "%s", path);
+	else if (dot == NULL || dot == base)
+		n = snprintf(out, outlen, "%s-%d", path, k);
+	else
+		n = snprintf(out, outlen, "%.*s-%d%s", (int) (dot - path), path, k, dot);
+	return n >= 0 && (size_t) n < outlen;
+}
+
+/*
+ * same_file_bytes: b is a regular file (not followed if a link) with
+ * exactly a's bytes.
+ */
+static bool
+same_file_bytes(const char *a, const char *b)
+{
+	struct stat sa,
+				sb;
+	int			fa = -1,
+				fb = -1;
+	bool		same = false;
+	char	   *ba,
+			   *bb;
+
+	if (lstat(b, &sb) != 0 || !S_ISREG(sb.st_mode) || stat(a, &sa) != 0 || sa.st_size != sb.st_size)
+		return false;
+	ba = malloc(2 * 65536);
+	bb = ba ? ba + 65536 : NULL;
+	fa = open(a, O_RDONLY | O_CLOEXEC);
+	fb = open(b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (ba != NULL && fa >= 0 && fb >= 0)
+	{
+		same = true;
+		for (;;)
+		{
+			ssize_t		na = read(fa, ba, 65536);
+			ssize_t		nb = na > 0 ? read(fb, bb, (size_t) na) : 0;
+
+			if (na < 0 || nb != na || (na > 0 && memcmp(ba, bb, (size_t) na) != 0))
+			{
+				same = false;
+				break;
+			}
+			if (na == 0)
+				break;
+		}
+	}
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	free(ba);
+	return same;
+}
+
 /*
  * archive_package lists the files of src, sorts them, adds each to a new
  * zip "<dest>.part" with libzip (which reads them when the zip is
- * closed), and renames the zip to dest.
+ * closed), and renames the zip to dest or, when that name is
+ * taken by other bytes, to the first free suffixed name.
  */
 bool
 archive_package(const char *src, const char *dest, int64_t *files, int64_t *bytes,
-				char *err, size_t errlen)
+				int *suffix, bool *already_there, char *err, size_t errlen)
 {
 	path_list	list = {NULL, 0, 0};
 	char	   *part = NULL;
@@ -1246,11 +1311,10 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 		set_error(err, errlen, "source and destination paths must be absolute");
 		return false;
 	}
-	if (lstat(dest, &st) == 0)
-	{
-		set_error(err, errlen, "destination exists: \"%s\"", shown_name(dest, shown, sizeof(shown)));
-		return false;
-	}
+	if (suffix)
+		*suffix = 0;
+	if (already_there)
+		*already_there = false;
 	part = part_path(dest);
 	if (part == NULL)
 	{
@@ -1353,16 +1417,39 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 				  shown_name(part, shown, sizeof(shown)), strerror(errno));
 		goto done;
 	}
-	if (rename_noreplace(part, dest) != 0)
+	/* the first name that is free, or that already holds these very bytes */
+	for (int k = 0;; k++)
 	{
-		if (errno == EEXIST)
-			set_error(err, errlen, "destination exists: \"%s\"", shown_name(dest, shown, sizeof(shown)));
-		else
+		char		cand[PATH_MAX];
+
+		if (k > ARCHIVE_MAX_SUFFIX || !archive_suffixed_name(dest, k, cand, sizeof(cand)))
+		{
+			set_error(err, errlen, "\"%s\" and its suffixed names up to -%d are taken",
+					  shown_name(dest, shown, sizeof(shown)), ARCHIVE_MAX_SUFFIX);
+			goto done;
+		}
+		if (rename_noreplace(part, cand) == 0)
+		{
+			part_made = false;
+			if (suffix)
+				*suffix = k;
+			break;
+		}
+		if (errno != EEXIST && errno != ENOTEMPTY)
+		{
 			set_error(err, errlen, "could not rename \"%s\": %s",
 					  shown_name(part, shown, sizeof(shown)), strerror(errno));
-		goto done;
+			goto done;
+		}
+		if (same_file_bytes(part, cand))
+		{
+			if (suffix)
+				*suffix = k;
+			if (already_there)
+				*already_there = true;
+			break;				/* part is removed below */
+		}
 	}
-	part_made = false;
 	if (files)
 		*files = (int64_t) list.count;
 	if (bytes)

@@ -56,10 +56,25 @@ extern void archive_listing_free(archive_listing *l);
  * sorted by path, symbolic links not followed and refused) into the zip file
  * dest (absolute) through "<dest>.part", renamed when complete.  Files whose
  * names end in .png, .jpg, .jpeg, .gif, .zip, .gz, .bz2, .xz, .zst, .7z, .mp4
- * or .webp are stored, the others deflated.  Returns true with the number of
- * files and the zip's size, or false with a reason in err and no file left.
+ * or .webp are stored, the others deflated.
+ *
+ * A name already taken is never an error and never overwritten: when dest
+ * (or a suffixed name) holds the very bytes just written, that file is the
+ * package (*already_there, a rerun over the same files); otherwise the zip
+ * takes the first free name of archive_suffixed_name(dest, 1, 2, ...,
+ * ARCHIVE_MAX_SUFFIX).  *suffix says which (0: dest itself).  Returns true
+ * with the number of files and the zip's size, or false with a reason in err
+ * and no file left.
  */
+#define ARCHIVE_MAX_SUFFIX 999
 extern bool archive_package(const char *src, const char *dest, int64_t *files, int64_t *bytes,
-							char *err, size_t errlen);
+							int *suffix, bool *already_there, char *err, size_t errlen);
+
+/*
+ * archive_suffixed_name writes path with "-k" before the extension of its
+ * last component ("a/set.zip", 2 -> "a/set-2.zip"; "a/set" -> "a/set-2"); k 0
+ * is path itself.  False when out is too small.
+ */
+extern bool archive_suffixed_name(const char *path, int k, char *out, size_t outlen);
 
 #endif							/* MLOPS_ARCHIVE_H */

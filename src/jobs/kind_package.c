@@ -6,7 +6,9 @@
  *	  mlops.work_dir; the file name may hold a strftime template, filled in
  *	  UTC when the job runs (the original used local time).  Already
  *	  compressed files are stored, others deflated; the zip is written to
- *	  ".part" and renamed (archive.c).
+ *	  ".part" and renamed (archive.c).  A name already taken is never an
+ *	  error: a file with the same bytes is the package (a rerun), another
+ *	  gets "-1", "-2", ... before the extension; the result names the file.
  *
  *-------------------------------------------------------------------------
  */
@@ -72,7 +74,10 @@ PackageRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **erro
 	char	   *slash = strrchr(parent, '/');
 	int64_t		files = 0,
 				bytes = 0;
+	int			suffix = 0;
+	bool		already_there = false;
 	char		err[1024];
+	char		name[MAXPGPATH];
 	StringInfoData buf;
 
 	*retryable = false;
@@ -83,16 +88,21 @@ PackageRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **erro
 		*error = psprintf("could not create the directory of params.path: %m");
 		return JOB_FAILED;
 	}
-	if (!archive_package(src, dest, &files, &bytes, err, sizeof(err)))
+	if (!archive_package(src, dest, &files, &bytes, &suffix, &already_there, err, sizeof(err)))
 	{
-		*error = pstrdup(err);
+		*error = mlops_scrub_paths(err);
+		return JOB_FAILED;
+	}
+	if (!archive_suffixed_name(rel, suffix, name, sizeof(name)))
+	{
+		*error = pstrdup("params.path is too long");
 		return JOB_FAILED;
 	}
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"path\": ");
-	escape_json(&buf, rel);
-	appendStringInfo(&buf, ", \"files\": " INT64_FORMAT ", \"size\": " INT64_FORMAT "}",
-					 (int64) files, (int64) bytes);
+	escape_json(&buf, name);
+	appendStringInfo(&buf, ", \"files\": " INT64_FORMAT ", \"size\": " INT64_FORMAT ", \"already_there\": %s}",
+					 (int64) files, (int64) bytes, already_there ? "true" : "false");
 	*result_json = buf.data;
 	return JOB_SUCCEEDED;
 }

@@ -52,6 +52,20 @@ assert "sub/c.txt" in m, m
 PY
 ok $? "package: the png is stored, the text deflated, subfolders kept"
 
+# a package name already taken: the same files again are a rerun (already there), other files get
+# the first free suffix and the existing zip is kept
+as_owner bash -c "mkdir -p '$work/set2' && printf 'one\n' > '$work/set2/one.txt'"
+out=$(job package '{"source": "set2", "path": "out/fixed.zip"}')
+sum1=$(sha256sum "$work/out/fixed.zip" | cut -d' ' -f1)
+out=$(job package '{"source": "set2", "path": "out/fixed.zip"}')
+grep -q '"path": "out/fixed.zip".*"already_there": true' <<<"$out" && [ ! -e "$work/out/fixed-1.zip" ]
+ok $? "package again over the same files: the zip is already there, nothing new ($(cut -d'|' -f3 <<<"$out"))"
+as_owner bash -c "printf 'two\n' > '$work/set2/two.txt'"
+out=$(job package '{"source": "set2", "path": "out/fixed.zip"}')
+grep -q '"path": "out/fixed-1.zip".*"already_there": false' <<<"$out" && [ -f "$work/out/fixed-1.zip" ] \
+  && [ "$(sha256sum "$work/out/fixed.zip" | cut -d' ' -f1)" = "$sum1" ]
+ok $? "package of other files under a taken name: out/fixed-1.zip, the first zip untouched"
+
 out=$(job extract "{\"archive\": \"$zip_rel\", \"dest\": \"back\"}")
 is "${out%%|*}" succeeded "extract: the zip is extracted"
 ok $(diff -r "$work/set" "$work/back" >/dev/null; echo $?) "extract: every file byte-identical"

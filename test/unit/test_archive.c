@@ -1006,7 +1006,7 @@ test_package(void)
 	for (int i = 0; i < n; i++)
 		write_file(at("pk/%s", files[i].name), files[i].data, files[i].len);
 
-	ok = archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, err, sizeof(err));
+	ok = archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, NULL, NULL, err, sizeof(err));
 	if (!CHECK(ok, "package: folder zipped"))
 		printf("#   reason: %s\n", err);
 	CHECK_INT(nfiles, n, "package: file count");
@@ -1065,18 +1065,45 @@ test_package(void)
 		rm_rf(at("pk-out"));
 	}
 
-	/* the destination exists now: refused, untouched */
+	/* the destination exists now with the same bytes: a rerun, nothing new written */
 	before = (int) st.st_size;
-	CHECK(!archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, err, sizeof(err)) &&
-		  strstr(err, "destination exists") != NULL, "package: existing destination refused");
-	CHECK(stat(at("pk.zip"), &st) == 0 && st.st_size == before && !exists(at("pk.zip.part")),
-		  "package: existing destination untouched");
+	{
+		int			suffix = -1;
+		bool		there = false;
+
+		ok = archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, &suffix, &there, err, sizeof(err));
+		CHECK(ok && there && suffix == 0, "package: the same files again find their zip already there");
+		CHECK(stat(at("pk.zip"), &st) == 0 && st.st_size == before && !exists(at("pk.zip.part")) &&
+			  !exists(at("pk-1.zip")), "package: already there, nothing else written");
+		/* other bytes under the name: the new zip takes the next free suffix, the old is kept */
+		write_file(at("pk/added.txt"), "new", 3);
+		write_file(at("pk-1.zip"), "not a zip", 9);
+		ok = archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, &suffix, &there, err, sizeof(err));
+		CHECK(ok && !there && suffix == 2 && exists(at("pk-2.zip")) && !exists(at("pk.zip.part")),
+			  "package: a taken name with other bytes gets the first free suffix (-2)");
+		CHECK(stat(at("pk.zip"), &st) == 0 && st.st_size == before, "package: the existing zip is untouched");
+		CHECK_INT(nfiles, n + 1, "package: the suffixed zip holds the new file too");
+		unlink(at("pk/added.txt"));
+		unlink(at("pk-1.zip"));
+		unlink(at("pk-2.zip"));
+	}
+	{
+		char		name[64];
+
+		CHECK(archive_suffixed_name("a.b/set.tar.gz", 3, name, sizeof(name)) && strcmp(name, "a.b/set.tar-3.gz") == 0,
+			  "suffixed name: before the last extension");
+		CHECK(archive_suffixed_name("a.b/set", 1, name, sizeof(name)) && strcmp(name, "a.b/set-1") == 0,
+			  "suffixed name: no extension, a dot in a folder ignored");
+		CHECK(archive_suffixed_name("x/.hidden", 1, name, sizeof(name)) && strcmp(name, "x/.hidden-1") == 0,
+			  "suffixed name: a leading dot is not an extension");
+		CHECK(!archive_suffixed_name("set.zip", 12, name, 6), "suffixed name: too long for the buffer");
+	}
 	unlink(at("pk.zip"));
 
 	/* a symbolic link anywhere: refused, nothing written */
 	symlink("/etc", at("pk/nested/deeper/etc"));
 	before = count_root();
-	CHECK(!archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, err, sizeof(err)), "package: symlink refused");
+	CHECK(!archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, NULL, NULL, err, sizeof(err)), "package: symlink refused");
 	if (!CHECK(strstr(err, "\"nested/deeper/etc\"") != NULL && strstr(err, "symbolic link") != NULL,
 			   "package: reason names the symlink"))
 		printf("#   reason: %s\n", err);
@@ -1086,7 +1113,7 @@ test_package(void)
 
 	/* a FIFO: refused */
 	mkfifo(at("pk/nested/fifo"), 0600);
-	CHECK(!archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, err, sizeof(err)) &&
+	CHECK(!archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, NULL, NULL, err, sizeof(err)) &&
 		  strstr(err, "\"nested/fifo\"") != NULL && strstr(err, "not a regular file") != NULL,
 		  "package: FIFO refused");
 	CHECK(!exists(at("pk.zip")) && !exists(at("pk.zip.part")), "package: no zip after the FIFO");
@@ -1094,24 +1121,24 @@ test_package(void)
 
 	/* a name the extractor would refuse */
 	write_file(at("pk/back\\slash"), "x", 1);
-	CHECK(!archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, err, sizeof(err)) &&
+	CHECK(!archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, NULL, NULL, err, sizeof(err)) &&
 		  strstr(err, "backslash") != NULL, "package: backslash name refused");
 	unlink(at("pk/back\\slash"));
 
 	/* the source itself a symlink, missing, or empty */
 	symlink(at("pk"), at("pk-link"));
-	CHECK(!archive_package(at("pk-link"), at("pk.zip"), &nfiles, &bytes, err, sizeof(err)) &&
+	CHECK(!archive_package(at("pk-link"), at("pk.zip"), &nfiles, &bytes, NULL, NULL, err, sizeof(err)) &&
 		  strstr(err, "symbolic links are refused") != NULL, "package: symlinked source refused");
 	unlink(at("pk-link"));
-	CHECK(!archive_package(at("nope"), at("pk.zip"), &nfiles, &bytes, err, sizeof(err)) &&
+	CHECK(!archive_package(at("nope"), at("pk.zip"), &nfiles, &bytes, NULL, NULL, err, sizeof(err)) &&
 		  strstr(err, "could not open folder") != NULL, "package: missing source refused");
 	mkdir(at("empty"), 0755);
 	mkdir(at("empty/sub"), 0755);
-	CHECK(!archive_package(at("empty"), at("pk.zip"), &nfiles, &bytes, err, sizeof(err)) &&
+	CHECK(!archive_package(at("empty"), at("pk.zip"), &nfiles, &bytes, NULL, NULL, err, sizeof(err)) &&
 		  strstr(err, "no files") != NULL && !exists(at("pk.zip")) && !exists(at("pk.zip.part")),
 		  "package: empty folder refused");
 	rm_rf(at("empty"));
-	CHECK(!archive_package("pk", at("pk.zip"), &nfiles, &bytes, err, sizeof(err)) &&
+	CHECK(!archive_package("pk", at("pk.zip"), &nfiles, &bytes, NULL, NULL, err, sizeof(err)) &&
 		  strstr(err, "absolute") != NULL, "package: relative source refused");
 
 	/* zip_close fails (file size limit): no zip, no .part, no temporary file */
@@ -1127,7 +1154,7 @@ test_package(void)
 		small.rlim_cur = 256 * 1024;
 		signal(SIGXFSZ, SIG_IGN);
 		setrlimit(RLIMIT_FSIZE, &small);
-		ok = archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, err, sizeof(err));
+		ok = archive_package(at("pk"), at("pk.zip"), &nfiles, &bytes, NULL, NULL, err, sizeof(err));
 		setrlimit(RLIMIT_FSIZE, &saved);
 		signal(SIGXFSZ, SIG_DFL);
 		CHECK(!ok, "package: write failure reported");
