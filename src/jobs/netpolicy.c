@@ -17,6 +17,7 @@
  *	  compared.
  */
 #include "netpolicy.h"
+#include "common/errbuf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -29,12 +30,6 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-
-#if defined(__GNUC__) || defined(__clang__)
-#define NETPOLICY_PRINTF(f, a)	__attribute__((format(printf, f, a)))
-#else
-#define NETPOLICY_PRINTF(f, a)
-#endif
 
 /* A host entry's name: a DNS name is at most 253 characters; "[" IPv6 "]" fits too. */
 #define NP_HOST_MAX			256
@@ -72,22 +67,6 @@ struct netpolicy
 	np_net	   *nets;
 };
 
-static void set_message(char *buf, size_t buflen, const char *fmt,...) NETPOLICY_PRINTF(3, 4);
-
-/*
- * set_message formats into buf, if there is one.
- */
-static void
-set_message(char *buf, size_t buflen, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (buf == NULL || buflen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, buflen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * list_is_empty: list is NULL or only white space (the empty setting).
@@ -187,12 +166,12 @@ parse_host_entry(const char *s, size_t len, np_host *out, char *err, size_t errl
 
 		if (close == NULL)
 		{
-			set_message(err, errlen, "bad entry \"%.*s\": no \"]\" after the ipv6 address", SHOWN(len), s);
+			errbuf_printf(err, errlen, "bad entry \"%.*s\": no \"]\" after the ipv6 address", SHOWN(len), s);
 			return false;
 		}
 		if (!canonical_ipv6(s + 1, (size_t) (close - s - 1), h.name, sizeof(h.name)))
 		{
-			set_message(err, errlen, "bad entry \"%.*s\": \"%.*s\" is not an ipv6 address",
+			errbuf_printf(err, errlen, "bad entry \"%.*s\": \"%.*s\" is not an ipv6 address",
 						SHOWN(len), s,
 						SHOWN(close - s - 1), s + 1);
 			return false;
@@ -201,7 +180,7 @@ parse_host_entry(const char *s, size_t len, np_host *out, char *err, size_t errl
 		restlen = len - (size_t) (rest - s);
 		if (restlen > 0 && rest[0] != ':')
 		{
-			set_message(err, errlen, "bad entry \"%.*s\": only \":port\" may follow the ipv6 address",
+			errbuf_printf(err, errlen, "bad entry \"%.*s\": only \":port\" may follow the ipv6 address",
 						SHOWN(len), s);
 			return false;
 		}
@@ -212,19 +191,19 @@ parse_host_entry(const char *s, size_t len, np_host *out, char *err, size_t errl
 
 		if (colon != NULL && memchr(colon + 1, ':', len - (size_t) (colon + 1 - s)) != NULL)
 		{
-			set_message(err, errlen, "bad entry \"%.*s\": write an ipv6 address in brackets, as \"[::1]\"",
+			errbuf_printf(err, errlen, "bad entry \"%.*s\": write an ipv6 address in brackets, as \"[::1]\"",
 						SHOWN(len), s);
 			return false;
 		}
 		hlen = colon != NULL ? (size_t) (colon - s) : len;
 		if (hlen == 0)
 		{
-			set_message(err, errlen, "bad entry \"%.*s\": no host", SHOWN(len), s);
+			errbuf_printf(err, errlen, "bad entry \"%.*s\": no host", SHOWN(len), s);
 			return false;
 		}
 		if (hlen > 253)
 		{
-			set_message(err, errlen, "bad entry \"%.*s...\": a host name has at most 253 characters", 40, s);
+			errbuf_printf(err, errlen, "bad entry \"%.*s...\": a host name has at most 253 characters", 40, s);
 			return false;
 		}
 		for (size_t i = 0; i < hlen; i++)
@@ -233,7 +212,7 @@ parse_host_entry(const char *s, size_t len, np_host *out, char *err, size_t errl
 
 			if (!isalnum(c) && c != '-' && c != '.' && c != '_')
 			{
-				set_message(err, errlen,
+				errbuf_printf(err, errlen,
 							"bad entry \"%.*s\": a host is a name (letters, digits, '-', '.', '_') or an address",
 							SHOWN(len), s);
 				return false;
@@ -249,7 +228,7 @@ parse_host_entry(const char *s, size_t len, np_host *out, char *err, size_t errl
 		/* rest is ":port" */
 		if (!parse_port(rest + 1, restlen - 1, &h.port))
 		{
-			set_message(err, errlen, "bad entry \"%.*s\": the port must be a number from 1 to 65535, or *",
+			errbuf_printf(err, errlen, "bad entry \"%.*s\": the port must be a number from 1 to 65535, or *",
 						SHOWN(len), s);
 			return false;
 		}
@@ -314,7 +293,7 @@ parse_net_entry(const char *s, size_t len, np_net *out, char *err, size_t errlen
 	memset(&n, 0, sizeof(n));
 	if (len >= sizeof(n.text))
 	{
-		set_message(err, errlen, "bad network \"%.40s...\": too long for an address and a prefix", s);
+		errbuf_printf(err, errlen, "bad network \"%.40s...\": too long for an address and a prefix", s);
 		return false;
 	}
 	memcpy(n.text, s, len);
@@ -334,7 +313,7 @@ parse_net_entry(const char *s, size_t len, np_net *out, char *err, size_t errlen
 	}
 	if (alen == 0 || inet_pton(n.family, addr, n.addr) != 1)
 	{
-		set_message(err, errlen, "bad network \"%s\": \"%s\" is not an ipv4 or ipv6 address", n.text, addr);
+		errbuf_printf(err, errlen, "bad network \"%s\": \"%s\" is not an ipv4 or ipv6 address", n.text, addr);
 		return false;
 	}
 	n.prefix = maxprefix;
@@ -342,12 +321,12 @@ parse_net_entry(const char *s, size_t len, np_net *out, char *err, size_t errlen
 	{
 		if (!parse_prefix(slash + 1, len - alen - 1, &n.prefix))
 		{
-			set_message(err, errlen, "bad network \"%s\": the prefix length must be a number", n.text);
+			errbuf_printf(err, errlen, "bad network \"%s\": the prefix length must be a number", n.text);
 			return false;
 		}
 		if (n.prefix > maxprefix)
 		{
-			set_message(err, errlen, "bad network \"%s\": the prefix of an %s network is at most %d",
+			errbuf_printf(err, errlen, "bad network \"%s\": the prefix of an %s network is at most %d",
 						n.text, n.family == AF_INET ? "ipv4" : "ipv6", maxprefix);
 			return false;
 		}
@@ -395,7 +374,7 @@ walk_list(const char *list, bool is_hosts, np_host *hosts, np_net *nets, char *e
 		i++;
 		if (a == b)
 		{
-			set_message(err, errlen, "entry %d of the list is empty", i);
+			errbuf_printf(err, errlen, "entry %d of the list is empty", i);
 			return false;
 		}
 		if (is_hosts)
@@ -417,7 +396,7 @@ walk_list(const char *list, bool is_hosts, np_host *hosts, np_net *nets, char *e
 bool
 netpolicy_parse_hosts(const char *list, char *err, size_t errlen)
 {
-	set_message(err, errlen, "%s", "");
+	errbuf_printf(err, errlen, "%s", "");
 	return walk_list(list, true, NULL, NULL, err, errlen);
 }
 
@@ -427,7 +406,7 @@ netpolicy_parse_hosts(const char *list, char *err, size_t errlen)
 bool
 netpolicy_parse_networks(const char *list, char *err, size_t errlen)
 {
-	set_message(err, errlen, "%s", "");
+	errbuf_printf(err, errlen, "%s", "");
 	return walk_list(list, false, NULL, NULL, err, errlen);
 }
 
@@ -443,7 +422,7 @@ netpolicy_create(const char *allowed_hosts, const char *denied_networks, char *e
 	size_t		size;
 	netpolicy  *p;
 
-	set_message(err, errlen, "%s", "");
+	errbuf_printf(err, errlen, "%s", "");
 	/* check first: a malformed list is refused before anything is allocated */
 	if (!walk_list(allowed_hosts, true, NULL, NULL, err, errlen) ||
 		!walk_list(denied_networks, false, NULL, NULL, err, errlen))
@@ -454,7 +433,7 @@ netpolicy_create(const char *allowed_hosts, const char *denied_networks, char *e
 	p = calloc(1, size);
 	if (p == NULL)
 	{
-		set_message(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		return NULL;
 	}
 	p->size = size;
@@ -569,7 +548,7 @@ netpolicy_addr_denied(const netpolicy *policy, const struct sockaddr *sa, char *
 	bool		has6 = false;
 	char		shown[INET6_ADDRSTRLEN];
 
-	set_message(why, whylen, "%s", "");
+	errbuf_printf(why, whylen, "%s", "");
 	if (policy == NULL || policy->nnets == 0 || sa == NULL)
 		return false;
 	if (sa->sa_family == AF_INET)
@@ -605,7 +584,7 @@ netpolicy_addr_denied(const netpolicy *policy, const struct sockaddr *sa, char *
 		if ((n->family == AF_INET && has4 && net_match(n, a4)) ||
 			(n->family == AF_INET6 && has6 && net_match(n, a6)))
 		{
-			set_message(why, whylen, "connection to %s refused: it is in mlops.denied_networks (%s)",
+			errbuf_printf(why, whylen, "connection to %s refused: it is in mlops.denied_networks (%s)",
 						shown, n->text);
 			return true;
 		}
@@ -646,16 +625,16 @@ netpolicy_check_url(const netpolicy *policy, const char *url, char *err, size_t 
 	size_t		slen;
 	bool		ok = false;
 
-	set_message(err, errlen, "%s", "");
+	errbuf_printf(err, errlen, "%s", "");
 	if (url == NULL || url[0] == '\0')
 	{
-		set_message(err, errlen, "empty url");
+		errbuf_printf(err, errlen, "empty url");
 		return false;
 	}
 	slen = scheme_length(url);
 	if (slen == 0)
 	{
-		set_message(err, errlen, "url is not absolute: only absolute http:// and https:// urls are allowed");
+		errbuf_printf(err, errlen, "url is not absolute: only absolute http:// and https:// urls are allowed");
 		return false;
 	}
 	if (!((slen == 4 && strncasecmp(url, "http", 4) == 0) ||
@@ -667,34 +646,34 @@ netpolicy_check_url(const netpolicy *policy, const char *url, char *err, size_t 
 		for (size_t i = 0; i < shown; i++)
 			name[i] = (char) tolower((unsigned char) url[i]);
 		name[shown] = '\0';
-		set_message(err, errlen, "url scheme \"%s\" is not allowed: only http and https", name);
+		errbuf_printf(err, errlen, "url scheme \"%s\" is not allowed: only http and https", name);
 		return false;
 	}
 
 	u = curl_url();
 	if (u == NULL)
 	{
-		set_message(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		return false;
 	}
 	rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
 	if (rc == CURLUE_NO_HOST)
-		set_message(err, errlen, "url has no host");
+		errbuf_printf(err, errlen, "url has no host");
 	else if (rc != CURLUE_OK)
 	{
 		const char *why = curl_url_strerror(rc);
 
-		set_message(err, errlen, "invalid url: %c%s", tolower((unsigned char) why[0]), why[0] ? why + 1 : "");
+		errbuf_printf(err, errlen, "invalid url: %c%s", tolower((unsigned char) why[0]), why[0] ? why + 1 : "");
 	}
 	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
 			 curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK)
-		set_message(err, errlen, "url must not hold a user name or password");
+		errbuf_printf(err, errlen, "url must not hold a user name or password");
 	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
-		set_message(err, errlen, "url has no host");
+		errbuf_printf(err, errlen, "url has no host");
 	else if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
-		set_message(err, errlen, "url has no port");
+		errbuf_printf(err, errlen, "url has no port");
 	else if (!netpolicy_host_allowed(policy, host, atoi(port)))
-		set_message(err, errlen, "host \"%.200s:%s\" is not in mlops.allowed_hosts", host, port);
+		errbuf_printf(err, errlen, "host \"%.200s:%s\" is not in mlops.allowed_hosts", host, port);
 	else
 		ok = true;
 

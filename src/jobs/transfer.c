@@ -82,6 +82,7 @@
 
 #include <curl/curl.h>
 
+#include "common/errbuf.h"
 #include "common/sha256.h"
 
 /* libcurl's receive buffer: its maximum (CURL_MAX_READ_SIZE), for the fewest calls per byte. */
@@ -96,12 +97,6 @@
 
 /* A flushed slot smaller than this (the last) is hashed inline: not worth a hand-off. */
 #define STAGE_OFFLOAD_MIN		(64 * 1024)
-
-#if defined(__GNUC__) || defined(__clang__)
-#define TRANSFER_PRINTF(f, a)	__attribute__((format(printf, f, a)))
-#else
-#define TRANSFER_PRINTF(f, a)
-#endif
 
 struct transfer_item;
 struct upload_state;
@@ -182,28 +177,12 @@ struct transfer_pool
 	hash_helper helper;
 };
 
-static void set_message(char *buf, size_t buflen, const char *fmt,...) TRANSFER_PRINTF(3, 4);
-static void fail_item(transfer_item *item, bool retryable, const char *fmt,...) TRANSFER_PRINTF(3, 4);
+static void fail_item(transfer_item *item, bool retryable, const char *fmt,...) MLOPS_PRINTF(3, 4);
 static void upload_free(struct upload_state *up);
 static void upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode res);
 static void upload_progress(transfer_item *item, int64_t *done, int64_t *total);
 static void upload_cancel(transfer_pool *pool, transfer_item *item);
 static bool policy_failed(const transfer_item *item, CURLcode res);
-
-/*
- * set_message formats into buf, if there is one.
- */
-static void
-set_message(char *buf, size_t buflen, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (buf == NULL || buflen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, buflen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * copy_text copies a possibly NULL string into a fixed buffer, truncating.
@@ -308,12 +287,12 @@ transfer_check_url(const char *url, char *err, size_t errlen, char *host, size_t
 		return true;
 	u = curl_url();
 	if (u == NULL)
-		set_message(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 	else if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 			 curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK)
-		set_message(err, errlen, "url has no host");
+		errbuf_printf(err, errlen, "url has no host");
 	else if (strlen(h) >= hostlen)
-		set_message(err, errlen, "url host name is too long");
+		errbuf_printf(err, errlen, "url host name is too long");
 	else
 	{
 		copy_text(host, hostlen, h);
@@ -966,7 +945,7 @@ shown_url(const char *url, char *out, size_t outlen)
 		curl_url_set(u, CURLUPART_QUERY, NULL, 0);
 		curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
 		if (curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK)
-			set_message(out, outlen, "%.200s%s%s", full, strlen(full) > 200 ? "..." : "",
+			errbuf_printf(out, outlen, "%.200s%s%s", full, strlen(full) > 200 ? "..." : "",
 						had_query ? "?..." : "");
 	}
 	curl_free(q);
@@ -1015,7 +994,7 @@ check_redirect(transfer_item *item, const char *value, size_t len)
 	else if ((rc = curl_url_set(u, CURLUPART_URL, location, REDIRECT_URL_FLAGS)) != CURLUE_OK)
 	{
 		curl_message(why, sizeof(why), CURLE_OK, curl_url_strerror(rc));
-		set_message(msg, sizeof(msg), "redirect refused: its location is not a valid url (%s)", why);
+		errbuf_printf(msg, sizeof(msg), "redirect refused: its location is not a valid url (%s)", why);
 		note_refusal(item, msg, true);
 	}
 	else if (curl_url_get(u, CURLUPART_URL, &target, 0) != CURLUE_OK)
@@ -1023,7 +1002,7 @@ check_redirect(transfer_item *item, const char *value, size_t len)
 	else if (!netpolicy_check_url(item->policy, target, why, sizeof(why)))
 	{
 		shown_url(target, shown, sizeof(shown));
-		set_message(msg, sizeof(msg), "redirect to \"%s\" refused: %s", shown, why);
+		errbuf_printf(msg, sizeof(msg), "redirect to \"%s\" refused: %s", shown, why);
 		note_refusal(item, msg, true);
 	}
 	else
@@ -1272,13 +1251,13 @@ check_opts(transfer_pool *pool, const transfer_opts *opts, char *err, size_t err
 
 	if (opts->dest_path == NULL || opts->dest_path[0] != '/')
 	{
-		set_message(err, errlen, "dest_path must be an absolute path");
+		errbuf_printf(err, errlen, "dest_path must be an absolute path");
 		return false;
 	}
 	base = strrchr(opts->dest_path, '/') + 1;
 	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
 	{
-		set_message(err, errlen, "dest_path must name a file");
+		errbuf_printf(err, errlen, "dest_path must name a file");
 		return false;
 	}
 	if (opts->expected_sha256 != NULL)
@@ -1287,7 +1266,7 @@ check_opts(transfer_pool *pool, const transfer_opts *opts, char *err, size_t err
 
 		if (n != 64 || strspn(opts->expected_sha256, "0123456789abcdefABCDEF") != 64)
 		{
-			set_message(err, errlen, "expected_sha256 must be 64 hex digits");
+			errbuf_printf(err, errlen, "expected_sha256 must be 64 hex digits");
 			return false;
 		}
 	}
@@ -1295,20 +1274,20 @@ check_opts(transfer_pool *pool, const transfer_opts *opts, char *err, size_t err
 		opts->low_speed_limit < 0 || opts->low_speed_time_s < 0 ||
 		opts->max_bytes < 0 || opts->max_redirects < 0)
 	{
-		set_message(err, errlen, "timeouts, speed limits, max_bytes and max_redirects must not be negative");
+		errbuf_printf(err, errlen, "timeouts, speed limits, max_bytes and max_redirects must not be negative");
 		return false;
 	}
 	for (transfer_item *item = pool->head; item != NULL; item = item->next)
 	{
 		if (item->result.job_id == opts->job_id)
 		{
-			set_message(err, errlen, "job %lld already has a transfer", (long long) opts->job_id);
+			errbuf_printf(err, errlen, "job %lld already has a transfer", (long long) opts->job_id);
 			return false;
 		}
 		if (!item->finished && item->dest_path != NULL &&
 			strcmp(item->dest_path, opts->dest_path) == 0)
 		{
-			set_message(err, errlen, "another transfer is writing \"%s\"", opts->dest_path);
+			errbuf_printf(err, errlen, "another transfer is writing \"%s\"", opts->dest_path);
 			return false;
 		}
 	}
@@ -1339,7 +1318,7 @@ open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
 	dir = strndup(item->dest_path, slash == item->dest_path ? 1 : (size_t) (slash - item->dest_path));
 	if (dir == NULL)
 	{
-		set_message(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		*retryable = true;
 		return false;
 	}
@@ -1349,13 +1328,13 @@ open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
 	{
 		int			e = errno;
 
-		set_message(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
+		errbuf_printf(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
 		*retryable = errno_transient(e);
 		return false;
 	}
 	if (fstatat(item->dir_fd, item->dest_base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
 	{
-		set_message(err, errlen, "cannot download to \"%s\": it is %s", item->dest_base,
+		errbuf_printf(err, errlen, "cannot download to \"%s\": it is %s", item->dest_base,
 					S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
 		return false;
 	}
@@ -1366,12 +1345,12 @@ open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
 		int			e = errno;
 
 		if (e == ELOOP)
-			set_message(err, errlen, "cannot create \"%s\": it is a symbolic link", item->part_base);
+			errbuf_printf(err, errlen, "cannot create \"%s\": it is a symbolic link", item->part_base);
 		else if (e == EISDIR || e == ENXIO || e == ENODEV || e == ETXTBSY)
-			set_message(err, errlen, "cannot create \"%s\": it is not a regular file", item->part_base);
+			errbuf_printf(err, errlen, "cannot create \"%s\": it is not a regular file", item->part_base);
 		else
 		{
-			set_message(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
+			errbuf_printf(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
 			*retryable = errno_transient(e);
 		}
 		return false;
@@ -1380,14 +1359,14 @@ open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
 	{
 		int			e = errno;
 
-		set_message(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
+		errbuf_printf(err, errlen, "cannot create \"%s\": %s", item->part_path, strerror(e));
 		*retryable = errno_transient(e);
 		close(fd);
 		return false;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_nlink > 1)
 	{
-		set_message(err, errlen, "cannot create \"%s\": %s", item->part_base,
+		errbuf_printf(err, errlen, "cannot create \"%s\": %s", item->part_base,
 					S_ISREG(st.st_mode) ? "it has other hard links" : "it is not a regular file");
 		close(fd);
 		return false;
@@ -1397,7 +1376,7 @@ open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
 	{
 		int			e = errno;
 
-		set_message(err, errlen, "cannot truncate \"%s\": %s", item->part_path, strerror(e));
+		errbuf_printf(err, errlen, "cannot truncate \"%s\": %s", item->part_path, strerror(e));
 		*retryable = errno_transient(e);
 		close(fd);
 		return false;
@@ -1425,10 +1404,10 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 
 	if (retryable != NULL)
 		*retryable = false;
-	set_message(err, errlen, "%s", "");
+	errbuf_printf(err, errlen, "%s", "");
 	if (pool == NULL || opts == NULL)
 	{
-		set_message(err, errlen, "no transfer pool or options");
+		errbuf_printf(err, errlen, "no transfer pool or options");
 		return false;
 	}
 	if (!transfer_check_url(opts->url, err, errlen, NULL, 0))
@@ -1459,7 +1438,7 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 			netpolicy_free(item->policy);
 			free(item);
 		}
-		set_message(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		if (retryable != NULL)
 			*retryable = true;
 		return false;
@@ -1491,7 +1470,7 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	item->easy = curl_easy_init();
 	if (item->easy == NULL)
 	{
-		set_message(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		if (retryable != NULL)
 			*retryable = true;
 		free_item(pool, item);
@@ -1500,7 +1479,7 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	rc = setup_easy(item, opts);
 	if (rc != CURLE_OK)
 	{
-		set_message(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
+		errbuf_printf(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
 		curl_easy_cleanup(item->easy);
 		item->easy = NULL;
 		free_item(pool, item);
@@ -1509,7 +1488,7 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	mrc = curl_multi_add_handle(pool->multi, item->easy);
 	if (mrc != CURLM_OK)
 	{
-		set_message(err, errlen, "cannot add the transfer: %s", curl_multi_strerror(mrc));
+		errbuf_printf(err, errlen, "cannot add the transfer: %s", curl_multi_strerror(mrc));
 		if (retryable != NULL)
 			*retryable = mrc == CURLM_OUT_OF_MEMORY;
 		curl_easy_cleanup(item->easy);
@@ -2272,7 +2251,7 @@ step_name(const upload_state *up, char *buf, size_t len)
 }
 
 static bool upload_start_step(transfer_pool *pool, transfer_item *item);
-static void upload_fail(transfer_pool *pool, transfer_item *item, bool retryable, const char *fmt,...) TRANSFER_PRINTF(4, 5);
+static void upload_fail(transfer_pool *pool, transfer_item *item, bool retryable, const char *fmt,...) MLOPS_PRINTF(4, 5);
 
 /*
  * upload_finish_stopped ends a failed upload (its error is in the result
@@ -2652,10 +2631,10 @@ upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode res)
 				copy_text(why, sizeof(why), item->policy_error);
 			else
 				curl_message(why, sizeof(why), res, item->curl_error);
-			set_message(item->result.error, sizeof(item->result.error), "%s failed: %s", name, why);
+			errbuf_printf(item->result.error, sizeof(item->result.error), "%s failed: %s", name, why);
 		}
 		else if (item->cancelled && !status_ok(up, code))
-			set_message(item->result.error, sizeof(item->result.error), "%s failed: http status %ld",
+			errbuf_printf(item->result.error, sizeof(item->result.error), "%s failed: http status %ld",
 						name, code);
 		upload_finish_stopped(item);
 		return;
@@ -2865,10 +2844,10 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 
 	if (retryable != NULL)
 		*retryable = false;
-	set_message(err, errlen, "%s", "");
+	errbuf_printf(err, errlen, "%s", "");
 	if (pool == NULL || opts == NULL)
 	{
-		set_message(err, errlen, "no transfer pool or options");
+		errbuf_printf(err, errlen, "no transfer pool or options");
 		return false;
 	}
 	if (!transfer_check_url(opts->url, err, errlen, NULL, 0))
@@ -2877,18 +2856,18 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		return false;
 	if (opts->target != UPLOAD_HTTP && opts->target != UPLOAD_WEBDAV && opts->target != UPLOAD_S3)
 	{
-		set_message(err, errlen, "unknown upload target");
+		errbuf_printf(err, errlen, "unknown upload target");
 		return false;
 	}
 	if (opts->src_path == NULL || opts->src_path[0] != '/')
 	{
-		set_message(err, errlen, "src_path must be an absolute path");
+		errbuf_printf(err, errlen, "src_path must be an absolute path");
 		return false;
 	}
 	if (opts->connect_timeout_s < 0 || opts->low_speed_limit < 0 || opts->low_speed_time_s < 0 ||
 		opts->s3_part_size < 0)
 	{
-		set_message(err, errlen, "timeouts, speed limits and s3_part_size must not be negative");
+		errbuf_printf(err, errlen, "timeouts, speed limits and s3_part_size must not be negative");
 		return false;
 	}
 	if (opts->target == UPLOAD_S3)
@@ -2896,30 +2875,30 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		if (opts->s3_region == NULL || opts->s3_region[0] == '\0' ||
 			strspn(opts->s3_region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(opts->s3_region))
 		{
-			set_message(err, errlen, "s3 uploads need a region (lower-case letters, digits and dashes)");
+			errbuf_printf(err, errlen, "s3 uploads need a region (lower-case letters, digits and dashes)");
 			return false;
 		}
 		if (opts->s3_access_key == NULL || opts->s3_access_key[0] == '\0' ||
 			opts->s3_secret_key == NULL || opts->s3_secret_key[0] == '\0' ||
 			strchr(opts->s3_access_key, ':') != NULL)
 		{
-			set_message(err, errlen, "s3 uploads need an access key (without ':') and a secret key");
+			errbuf_printf(err, errlen, "s3 uploads need an access key (without ':') and a secret key");
 			return false;
 		}
 		if (opts->s3_part_size != 0 && opts->s3_part_size < S3_MIN_PART_SIZE)
 		{
-			set_message(err, errlen, "s3_part_size must be at least 5 MiB (5242880 bytes)");
+			errbuf_printf(err, errlen, "s3_part_size must be at least 5 MiB (5242880 bytes)");
 			return false;
 		}
 	}
 	else if (opts->username != NULL && opts->bearer_token != NULL)
 	{
-		set_message(err, errlen, "give a username or a bearer token, not both");
+		errbuf_printf(err, errlen, "give a username or a bearer token, not both");
 		return false;
 	}
 	if (opts->bearer_token != NULL && strpbrk(opts->bearer_token, "\r\n") != NULL)
 	{
-		set_message(err, errlen, "the bearer token must not hold line breaks");
+		errbuf_printf(err, errlen, "the bearer token must not hold line breaks");
 		return false;
 	}
 	if (opts->target == UPLOAD_WEBDAV && opts->mkcol_urls != NULL)
@@ -2930,14 +2909,14 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 			if (!transfer_check_url(opts->mkcol_urls[i], why, sizeof(why), NULL, 0) ||
 				(opts->policy != NULL && !netpolicy_check_url(opts->policy, opts->mkcol_urls[i], why, sizeof(why))))
 			{
-				set_message(err, errlen, "mkcol url %d: %s", i + 1, why);
+				errbuf_printf(err, errlen, "mkcol url %d: %s", i + 1, why);
 				return false;
 			}
 		}
 	for (transfer_item *it = pool->head; it != NULL; it = it->next)
 		if (it->result.job_id == opts->job_id)
 		{
-			set_message(err, errlen, "job %lld already has a transfer", (long long) opts->job_id);
+			errbuf_printf(err, errlen, "job %lld already has a transfer", (long long) opts->job_id);
 			return false;
 		}
 
@@ -2946,7 +2925,7 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 	{
 		int			e = errno;
 
-		set_message(err, errlen, "cannot open \"%s\": %s", opts->src_path,
+		errbuf_printf(err, errlen, "cannot open \"%s\": %s", opts->src_path,
 					e == ELOOP ? "it is a symbolic link" : strerror(e));
 		if (retryable != NULL)
 			*retryable = errno_transient(e);
@@ -2954,7 +2933,7 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 	{
-		set_message(err, errlen, "\"%s\" is not a regular file", opts->src_path);
+		errbuf_printf(err, errlen, "\"%s\" is not a regular file", opts->src_path);
 		close(fd);
 		return false;
 	}
@@ -2966,7 +2945,7 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		free(item);
 		free(up);
 		close(fd);
-		set_message(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		if (retryable != NULL)
 			*retryable = true;
 		return false;
@@ -3008,7 +2987,7 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 
 			if (parts > S3_MAX_PARTS)
 			{
-				set_message(err, errlen, "the file needs %lld parts of %lld bytes: s3 allows %d",
+				errbuf_printf(err, errlen, "the file needs %lld parts of %lld bytes: s3 allows %d",
 							(long long) parts, (long long) up->part_size, S3_MAX_PARTS);
 				free_item(pool, item);	/* closes fd through release_part */
 				return false;
@@ -3054,7 +3033,7 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 	}
 	if (oom)
 	{
-		set_message(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		if (retryable != NULL)
 			*retryable = true;
 		free_item(pool, item);
@@ -3072,9 +3051,9 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		int			e = errno;
 
 		if (e == 0)
-			set_message(err, errlen, "\"%s\" changed size while it was read", opts->src_path);
+			errbuf_printf(err, errlen, "\"%s\" changed size while it was read", opts->src_path);
 		else
-			set_message(err, errlen, "cannot read \"%s\": %s", opts->src_path, strerror(e));
+			errbuf_printf(err, errlen, "cannot read \"%s\": %s", opts->src_path, strerror(e));
 		if (retryable != NULL)
 			*retryable = e == 0 || errno_transient(e);
 		free_item(pool, item);
@@ -3098,7 +3077,7 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		/* nothing was sent: refuse, as for any other failure to start */
 		transfer_item *prev = NULL;
 
-		set_message(err, errlen, "%s", item->result.error);
+		errbuf_printf(err, errlen, "%s", item->result.error);
 		if (retryable != NULL)
 			*retryable = item->result.retryable;
 		for (transfer_item *it = pool->head; it != item; it = it->next)

@@ -21,6 +21,7 @@
  *	  Pure C: no PostgreSQL headers; zlib.
  */
 #include "spatial/picture.h"
+#include "common/errbuf.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -79,26 +80,6 @@ static const picture_map picture_maps[] = {
 };
 
 #define PICTURE_NMAPS ((int) (sizeof(picture_maps) / sizeof(picture_maps[0])))
-
-/* PostgreSQL's pg_attribute_printf, which a kernel cannot include. */
-#define PICTURE_PRINTF(f, a) __attribute__((format(printf, f, a)))
-
-static void set_error(char *err, size_t errlen, const char *fmt,...) PICTURE_PRINTF(3, 4);
-
-/*
- * set_error writes a message to err (when err is not NULL and errlen > 0).
- */
-static void
-set_error(char *err, size_t errlen, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * picture_status_message gives a phrase for a status.
@@ -240,44 +221,44 @@ check_input(const picture_grid *g, const picture_style *s, int *pw, int *ph,
 {
 	if (g == NULL || s == NULL)
 	{
-		set_error(err, errlen, "the grid and the style must not be null");
+		errbuf_printf(err, errlen, "the grid and the style must not be null");
 		return PICTURE_BAD_ARGUMENT;
 	}
 	if (g->width < 1 || g->height < 1)
 	{
-		set_error(err, errlen, "the grid must have at least one column and one row, not %d x %d",
+		errbuf_printf(err, errlen, "the grid must have at least one column and one row, not %d x %d",
 				  g->width, g->height);
 		return PICTURE_BAD_ARGUMENT;
 	}
 	if (g->values == NULL)
 	{
-		set_error(err, errlen, "the grid's values must not be null");
+		errbuf_printf(err, errlen, "the grid's values must not be null");
 		return PICTURE_BAD_ARGUMENT;
 	}
 	if ((int) s->colormap < 0 || (int) s->colormap >= PICTURE_NMAPS)
 	{
-		set_error(err, errlen, "unknown colour map %d (valid: viridis, rdylgn_r)", (int) s->colormap);
+		errbuf_printf(err, errlen, "unknown colour map %d (valid: viridis, rdylgn_r)", (int) s->colormap);
 		return PICTURE_BAD_ARGUMENT;
 	}
 	if (s->scale < 1 || s->scale > PICTURE_MAX_SCALE)
 	{
-		set_error(err, errlen, "the scale must be between 1 and %d, not %d", PICTURE_MAX_SCALE, s->scale);
+		errbuf_printf(err, errlen, "the scale must be between 1 and %d, not %d", PICTURE_MAX_SCALE, s->scale);
 		return PICTURE_BAD_ARGUMENT;
 	}
 	if (!isfinite(s->vmin) || !isfinite(s->vmax))
 	{
-		set_error(err, errlen, "the value range must be finite, not [%g, %g]", s->vmin, s->vmax);
+		errbuf_printf(err, errlen, "the value range must be finite, not [%g, %g]", s->vmin, s->vmax);
 		return PICTURE_BAD_RANGE;
 	}
 	if (s->vmin > s->vmax)
 	{
-		set_error(err, errlen, "the range's minimum %g is greater than its maximum %g", s->vmin, s->vmax);
+		errbuf_printf(err, errlen, "the range's minimum %g is greater than its maximum %g", s->vmin, s->vmax);
 		return PICTURE_BAD_RANGE;
 	}
 	if ((long long) g->width * s->scale > PICTURE_MAX_DIM ||
 		(long long) g->height * s->scale > PICTURE_MAX_DIM)
 	{
-		set_error(err, errlen, "a picture of %lld x %lld pixels is larger than the limit of %d pixels a side",
+		errbuf_printf(err, errlen, "a picture of %lld x %lld pixels is larger than the limit of %d pixels a side",
 				  (long long) g->width * s->scale, (long long) g->height * s->scale, PICTURE_MAX_DIM);
 		return PICTURE_TOO_LARGE;
 	}
@@ -490,7 +471,7 @@ picture_png(const picture_grid *g, const picture_style *s, size_t max_bytes,
 
 	if (png == NULL || png_len == NULL || a == NULL)
 	{
-		set_error(err, errlen, "the output pointers and the allocator must not be null");
+		errbuf_printf(err, errlen, "the output pointers and the allocator must not be null");
 		return PICTURE_BAD_ARGUMENT;
 	}
 	*png = NULL;
@@ -501,7 +482,7 @@ picture_png(const picture_grid *g, const picture_style *s, size_t max_bytes,
 	decoded = rowbytes * (uint64_t) ph;
 	if (decoded > max_bytes)
 	{
-		set_error(err, errlen, "a picture of %d x %d pixels takes %llu bytes decoded, more than the limit of %zu bytes",
+		errbuf_printf(err, errlen, "a picture of %d x %d pixels takes %llu bytes decoded, more than the limit of %zu bytes",
 				  pw, ph, (unsigned long long) decoded, max_bytes);
 		return PICTURE_TOO_LARGE;
 	}
@@ -584,11 +565,11 @@ fail:
 	mlops_free(a, upline);
 	mlops_free(a, w.buf);
 	if (st == PICTURE_TOO_LARGE)
-		set_error(err, errlen, "the png of %d x %d pixels would exceed the limit of %zu bytes", pw, ph, max_bytes);
+		errbuf_printf(err, errlen, "the png of %d x %d pixels would exceed the limit of %zu bytes", pw, ph, max_bytes);
 	else if (st == PICTURE_NOMEM)
-		set_error(err, errlen, "out of memory writing a png of %d x %d pixels", pw, ph);
+		errbuf_printf(err, errlen, "out of memory writing a png of %d x %d pixels", pw, ph);
 	else
-		set_error(err, errlen, "zlib failed to compress a png of %d x %d pixels", pw, ph);
+		errbuf_printf(err, errlen, "zlib failed to compress a png of %d x %d pixels", pw, ph);
 	return st;
 }
 
@@ -803,7 +784,7 @@ sb_put(svg_buf *b, const char *s, size_t n)
 /* sb_lit appends a string literal. */
 #define sb_lit(b, s) sb_put((b), (s), sizeof(s) - 1)
 
-static void sb_printf(svg_buf *b, const char *fmt,...) PICTURE_PRINTF(2, 3);
+static void sb_printf(svg_buf *b, const char *fmt,...) MLOPS_PRINTF(2, 3);
 
 /*
  * sb_printf appends formatted text: measured first, then printed in place.
@@ -1014,18 +995,18 @@ check_svg_options(const picture_svg_options *o, char *err, size_t errlen)
 {
 	if (o->nsensors < 0 || (o->nsensors > 0 && o->sensors == NULL))
 	{
-		set_error(err, errlen, "the sensors must be an array of %d sensors", o->nsensors);
+		errbuf_printf(err, errlen, "the sensors must be an array of %d sensors", o->nsensors);
 		return PICTURE_BAD_ARGUMENT;
 	}
 	if (o->nrings < 0 || (o->nrings > 0 && o->rings == NULL))
 	{
-		set_error(err, errlen, "the outline must be an array of %d rings", o->nrings);
+		errbuf_printf(err, errlen, "the outline must be an array of %d rings", o->nrings);
 		return PICTURE_BAD_ARGUMENT;
 	}
 	for (int i = 0; i < o->nsensors; i++)
 		if (!coord_ok(o->sensors[i].col) || !coord_ok(o->sensors[i].row))
 		{
-			set_error(err, errlen, "sensor %d has a coordinate that is not finite or beyond %g cells", i + 1,
+			errbuf_printf(err, errlen, "sensor %d has a coordinate that is not finite or beyond %g cells", i + 1,
 					  PICTURE_MAX_COORD);
 			return PICTURE_BAD_ARGUMENT;
 		}
@@ -1035,13 +1016,13 @@ check_svg_options(const picture_svg_options *o, char *err, size_t errlen)
 
 		if (r->n < 0 || (r->n > 0 && r->xy == NULL))
 		{
-			set_error(err, errlen, "ring %d of the outline must be an array of %d vertices", i + 1, r->n);
+			errbuf_printf(err, errlen, "ring %d of the outline must be an array of %d vertices", i + 1, r->n);
 			return PICTURE_BAD_ARGUMENT;
 		}
 		for (int j = 0; j < 2 * r->n; j++)
 			if (!coord_ok(r->xy[j]))
 			{
-				set_error(err, errlen, "ring %d of the outline has a coordinate that is not finite or beyond %g cells",
+				errbuf_printf(err, errlen, "ring %d of the outline has a coordinate that is not finite or beyond %g cells",
 						  i + 1, PICTURE_MAX_COORD);
 				return PICTURE_BAD_ARGUMENT;
 			}
@@ -1114,7 +1095,7 @@ picture_svg(const picture_grid *g, const picture_style *s,
 
 	if (svg == NULL || svg_len == NULL || a == NULL)
 	{
-		set_error(err, errlen, "the output pointers and the allocator must not be null");
+		errbuf_printf(err, errlen, "the output pointers and the allocator must not be null");
 		return PICTURE_BAD_ARGUMENT;
 	}
 	*svg = NULL;
@@ -1129,7 +1110,7 @@ picture_svg(const picture_grid *g, const picture_style *s,
 	/* the PNG goes in as base64: 4 bytes for every 3 */
 	st = picture_png(g, s, max_bytes / 4 * 3, a, &png, &png_len, err, errlen);
 	if (st == PICTURE_TOO_LARGE)
-		set_error(err, errlen, "the svg of a %d x %d pixel picture would exceed the limit of %zu bytes",
+		errbuf_printf(err, errlen, "the svg of a %d x %d pixel picture would exceed the limit of %zu bytes",
 				  pw, ph, max_bytes);
 	if (st != PICTURE_OK)
 		return st;
@@ -1336,11 +1317,11 @@ done:
 	{
 		mlops_free(a, b.buf);
 		if (b.st == PICTURE_TOO_LARGE)
-			set_error(err, errlen, "the svg would exceed the limit of %zu bytes", max_bytes);
+			errbuf_printf(err, errlen, "the svg would exceed the limit of %zu bytes", max_bytes);
 		else if (b.st == PICTURE_NOMEM)
-			set_error(err, errlen, "out of memory writing the svg");
+			errbuf_printf(err, errlen, "out of memory writing the svg");
 		else
-			set_error(err, errlen, "could not format the svg");
+			errbuf_printf(err, errlen, "could not format the svg");
 		return b.st;
 	}
 	*svg = b.buf;
