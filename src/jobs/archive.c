@@ -56,7 +56,9 @@
 #include <archive_entry.h>
 #include <zip.h>
 
+#include "common/errbuf.h"
 #include "common/pathsafe.h"
+#include "jobs/fileops_walk.h"
 
 /* Block size for libarchive's reads of the archive file. */
 #define READ_BLOCK_SIZE			(1024 * 1024)
@@ -69,12 +71,6 @@
 
 /* File descriptors nftw may hold open while removing a tree. */
 #define REMOVE_OPEN_FDS			32
-
-#if defined(__GNUC__) || defined(__clang__)
-#define ARCHIVE_PRINTF(f, a)	__attribute__((format(printf, f, a)))
-#else
-#define ARCHIVE_PRINTF(f, a)
-#endif
 
 /* One entry of the archive as the first pass saw it, in archive order. */
 typedef struct scan_entry
@@ -91,22 +87,6 @@ typedef struct scan_result
 	size_t		cap;
 } scan_result;
 
-static void set_error(char *err, size_t errlen, const char *fmt,...) ARCHIVE_PRINTF(3, 4);
-
-/*
- * set_error formats a reason into err, if the caller gave room for one.
- */
-static void
-set_error(char *err, size_t errlen, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * shown_name copies a name for an error message: control characters become
@@ -308,14 +288,14 @@ open_reader(int fd, const char *src, char *err, size_t errlen)
 
 	if (lseek(fd, 0, SEEK_SET) != 0)
 	{
-		set_error(err, errlen, "could not rewind archive \"%s\": %s",
+		errbuf_printf(err, errlen, "could not rewind archive \"%s\": %s",
 				  shown_name(src, shown, sizeof(shown)), strerror(errno));
 		return NULL;
 	}
 	a = archive_read_new();
 	if (a == NULL)
 	{
-		set_error(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		return NULL;
 	}
 	/* The filters: ARCHIVE_WARN would mean an external program, not linked in. */
@@ -329,7 +309,7 @@ open_reader(int fd, const char *src, char *err, size_t errlen)
 		archive_read_support_format_tar(a) != ARCHIVE_OK ||
 		archive_read_open_fd(a, fd, READ_BLOCK_SIZE) != ARCHIVE_OK)
 	{
-		set_error(err, errlen, "cannot read archive \"%s\": %s",
+		errbuf_printf(err, errlen, "cannot read archive \"%s\": %s",
 				  shown_name(src, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
 		archive_read_free(a);
 		return NULL;
@@ -358,12 +338,12 @@ check_header(struct archive_entry *ae, int64_t index, char **path, int *type,
 		name = archive_entry_pathname_utf8(ae);
 	if (name == NULL)
 	{
-		set_error(err, errlen, "entry %lld has a name that cannot be decoded", (long long) index + 1);
+		errbuf_printf(err, errlen, "entry %lld has a name that cannot be decoded", (long long) index + 1);
 		return false;
 	}
 	if (!valid_utf8(name))
 	{
-		set_error(err, errlen, "entry \"%s\" has a name that is not valid UTF-8",
+		errbuf_printf(err, errlen, "entry \"%s\" has a name that is not valid UTF-8",
 				  shown_name(name, shown, sizeof(shown)));
 		return false;
 	}
@@ -371,18 +351,18 @@ check_header(struct archive_entry *ae, int64_t index, char **path, int *type,
 	ft = archive_entry_filetype(ae);
 	if (pc != PATH_OK && !(pc == PATH_EMPTY && ft == AE_IFDIR))
 	{
-		set_error(err, errlen, "entry \"%s\": %s", shown_name(name, shown, sizeof(shown)),
+		errbuf_printf(err, errlen, "entry \"%s\": %s", shown_name(name, shown, sizeof(shown)),
 				  path_check_message(pc));
 		return false;
 	}
 	if (ft == AE_IFLNK || archive_entry_symlink(ae) != NULL)
 	{
-		set_error(err, errlen, "entry \"%s\" is a symbolic link", shown_name(name, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "entry \"%s\" is a symbolic link", shown_name(name, shown, sizeof(shown)));
 		return false;
 	}
 	if (archive_entry_hardlink(ae) != NULL)
 	{
-		set_error(err, errlen, "entry \"%s\" is a hard link", shown_name(name, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "entry \"%s\" is a hard link", shown_name(name, shown, sizeof(shown)));
 		return false;
 	}
 	switch (ft)
@@ -392,16 +372,16 @@ check_header(struct archive_entry *ae, int64_t index, char **path, int *type,
 			break;
 		case AE_IFCHR:
 		case AE_IFBLK:
-			set_error(err, errlen, "entry \"%s\" is a device", shown_name(name, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "entry \"%s\" is a device", shown_name(name, shown, sizeof(shown)));
 			return false;
 		case AE_IFIFO:
-			set_error(err, errlen, "entry \"%s\" is a FIFO", shown_name(name, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "entry \"%s\" is a FIFO", shown_name(name, shown, sizeof(shown)));
 			return false;
 		case AE_IFSOCK:
-			set_error(err, errlen, "entry \"%s\" is a socket", shown_name(name, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "entry \"%s\" is a socket", shown_name(name, shown, sizeof(shown)));
 			return false;
 		default:
-			set_error(err, errlen, "entry \"%s\" is neither a file nor a folder",
+			errbuf_printf(err, errlen, "entry \"%s\" is neither a file nor a folder",
 					  shown_name(name, shown, sizeof(shown)));
 			return false;
 	}
@@ -411,7 +391,7 @@ check_header(struct archive_entry *ae, int64_t index, char **path, int *type,
 		*path = strdup(norm);
 		if (*path == NULL)
 		{
-			set_error(err, errlen, "out of memory");
+			errbuf_printf(err, errlen, "out of memory");
 			return false;
 		}
 	}
@@ -432,7 +412,7 @@ count_block(int64_t offset, size_t len, int64_t *size, int64_t *total, int64_t m
 
 	if (offset < 0 || len > (size_t) INT64_MAX || offset > INT64_MAX - (int64_t) len)
 	{
-		set_error(err, errlen, "entry \"%s\" has data at an impossible offset",
+		errbuf_printf(err, errlen, "entry \"%s\" has data at an impossible offset",
 				  shown_name(path, shown, sizeof(shown)));
 		return false;
 	}
@@ -447,7 +427,7 @@ count_block(int64_t offset, size_t len, int64_t *size, int64_t *total, int64_t m
 	}
 	if (max_bytes > 0 && *total > max_bytes)
 	{
-		set_error(err, errlen, "archive holds more than %lld bytes of data (limit reached in entry \"%s\")",
+		errbuf_printf(err, errlen, "archive holds more than %lld bytes of data (limit reached in entry \"%s\")",
 				  (long long) max_bytes, shown_name(path, shown, sizeof(shown)));
 		return false;
 	}
@@ -484,7 +464,7 @@ check_names(const scan_result *scan, char *err, size_t errlen)
 	sorted = malloc(scan->count * sizeof(*sorted));
 	if (sorted == NULL)
 	{
-		set_error(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		return false;
 	}
 	for (size_t i = 0; i < scan->count; i++)
@@ -501,7 +481,7 @@ check_names(const scan_result *scan, char *err, size_t errlen)
 		if (i + 1 < n && strcmp(sorted[i]->path, sorted[i + 1]->path) == 0 &&
 			!(sorted[i]->type == AE_IFDIR && sorted[i + 1]->type == AE_IFDIR))
 		{
-			set_error(err, errlen, "entry \"%s\" appears twice", shown_name(sorted[i]->path, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "entry \"%s\" appears twice", shown_name(sorted[i]->path, shown, sizeof(shown)));
 			ok = false;
 			break;
 		}
@@ -523,7 +503,7 @@ check_names(const scan_result *scan, char *err, size_t errlen)
 		}
 		if (lo < n && strncmp(sorted[lo]->path, sorted[i]->path, len) == 0 && sorted[lo]->path[len] == '/')
 		{
-			set_error(err, errlen, "entry \"%s\" is a file but entry \"%s\" is inside it",
+			errbuf_printf(err, errlen, "entry \"%s\" is a file but entry \"%s\" is inside it",
 					  shown_name(sorted[i]->path, shown, sizeof(shown)),
 					  shown_name(sorted[lo]->path, shown2, sizeof(shown2)));
 			ok = false;
@@ -562,13 +542,13 @@ scan_archive(int fd, const char *src, int64_t max_bytes, int64_t max_entries,
 		}
 		if (r < ARCHIVE_WARN)
 		{
-			set_error(err, errlen, "cannot read archive \"%s\": %s",
+			errbuf_printf(err, errlen, "cannot read archive \"%s\": %s",
 					  shown_name(src, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
 			break;
 		}
 		if (max_entries > 0 && (int64_t) scan->count >= max_entries)
 		{
-			set_error(err, errlen, "archive has more than %lld entries", (long long) max_entries);
+			errbuf_printf(err, errlen, "archive has more than %lld entries", (long long) max_entries);
 			break;
 		}
 		if (scan->count == scan->cap)
@@ -578,7 +558,7 @@ scan_archive(int fd, const char *src, int64_t max_bytes, int64_t max_entries,
 
 			if (grown == NULL)
 			{
-				set_error(err, errlen, "out of memory");
+				errbuf_printf(err, errlen, "out of memory");
 				break;
 			}
 			scan->entries = grown;
@@ -604,7 +584,7 @@ scan_archive(int fd, const char *src, int64_t max_bytes, int64_t max_entries,
 				break;
 			if (r != ARCHIVE_OK)
 			{
-				set_error(err, errlen, "cannot read entry \"%s\": %s",
+				errbuf_printf(err, errlen, "cannot read entry \"%s\": %s",
 						  shown_name(se->path, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
 				goto done;
 			}
@@ -614,7 +594,7 @@ scan_archive(int fd, const char *src, int64_t max_bytes, int64_t max_entries,
 	}
 	if (ok && scan->count == 0)
 	{
-		set_error(err, errlen, "archive \"%s\" is empty", shown_name(src, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "archive \"%s\" is empty", shown_name(src, shown, sizeof(shown)));
 		ok = false;
 	}
 	if (ok)
@@ -712,7 +692,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 	out->entries = calloc(nfiles > 0 ? nfiles : 1, sizeof(archive_entry_info));
 	if (out->entries == NULL)
 	{
-		set_error(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		goto done;
 	}
 
@@ -730,13 +710,13 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 			break;
 		if (r < ARCHIVE_WARN)
 		{
-			set_error(err, errlen, "cannot read archive \"%s\": %s",
+			errbuf_printf(err, errlen, "cannot read archive \"%s\": %s",
 					  shown_name(src, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
 			goto done;
 		}
 		if (index >= scan->count)
 		{
-			set_error(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
 			goto done;
 		}
 		se = &scan->entries[index++];
@@ -746,7 +726,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 			(path != NULL && strcmp(path, se->path) != 0))
 		{
 			free(path);
-			set_error(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
 			goto done;
 		}
 		free(path);
@@ -757,7 +737,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 		{
 			if (!make_parents(rootfd, se->path, true))
 			{
-				set_error(err, errlen, "could not create folder \"%s\": %s",
+				errbuf_printf(err, errlen, "could not create folder \"%s\": %s",
 						  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 				goto done;
 			}
@@ -769,7 +749,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 		{
 			if (!make_parents(rootfd, se->path, false))
 			{
-				set_error(err, errlen, "could not create the folders of \"%s\": %s",
+				errbuf_printf(err, errlen, "could not create the folders of \"%s\": %s",
 						  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 				goto done;
 			}
@@ -777,7 +757,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 		}
 		if (ofd < 0)
 		{
-			set_error(err, errlen, "could not create file \"%s\": %s",
+			errbuf_printf(err, errlen, "could not create file \"%s\": %s",
 					  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 			goto done;
 		}
@@ -793,7 +773,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 				break;
 			if (r != ARCHIVE_OK)
 			{
-				set_error(err, errlen, "cannot read entry \"%s\": %s",
+				errbuf_printf(err, errlen, "cannot read entry \"%s\": %s",
 						  shown_name(se->path, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
 				close(ofd);
 				goto done;
@@ -805,13 +785,13 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 			}
 			if (size > se->size)
 			{
-				set_error(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
+				errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
 				close(ofd);
 				goto done;
 			}
 			if (len > 0 && !write_all(ofd, buf, len, offset))
 			{
-				set_error(err, errlen, "could not write file \"%s\": %s",
+				errbuf_printf(err, errlen, "could not write file \"%s\": %s",
 						  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 				close(ofd);
 				goto done;
@@ -821,21 +801,21 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 		}
 		if (size != se->size)
 		{
-			set_error(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
 			close(ofd);
 			goto done;
 		}
 		/* A trailing hole (sparse entry): extend the file to its size. */
 		if (written < size && ftruncate(ofd, (off_t) size) != 0)
 		{
-			set_error(err, errlen, "could not write file \"%s\": %s",
+			errbuf_printf(err, errlen, "could not write file \"%s\": %s",
 					  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 			close(ofd);
 			goto done;
 		}
 		if (close(ofd) != 0)
 		{
-			set_error(err, errlen, "could not write file \"%s\": %s",
+			errbuf_printf(err, errlen, "could not write file \"%s\": %s",
 					  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 			goto done;
 		}
@@ -847,7 +827,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 	}
 	if (index != scan->count)
 	{
-		set_error(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
 		goto done;
 	}
 	ok = true;
@@ -881,29 +861,29 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 		err[0] = '\0';
 	if (out == NULL)
 	{
-		set_error(err, errlen, "no listing to fill");
+		errbuf_printf(err, errlen, "no listing to fill");
 		return false;
 	}
 	memset(out, 0, sizeof(*out));
 	if (src == NULL || src[0] != '/' || dest == NULL || dest[0] != '/')
 	{
-		set_error(err, errlen, "archive and destination paths must be absolute");
+		errbuf_printf(err, errlen, "archive and destination paths must be absolute");
 		return false;
 	}
 	if (max_bytes < 0 || max_entries < 0)
 	{
-		set_error(err, errlen, "limits must not be negative");
+		errbuf_printf(err, errlen, "limits must not be negative");
 		return false;
 	}
 	if (lstat(dest, &st) == 0)
 	{
-		set_error(err, errlen, "destination exists: \"%s\"", shown_name(dest, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "destination exists: \"%s\"", shown_name(dest, shown, sizeof(shown)));
 		return false;
 	}
 	part = part_path(dest);
 	if (part == NULL)
 	{
-		set_error(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		return false;
 	}
 
@@ -915,13 +895,13 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 	fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 	{
-		set_error(err, errlen, "could not open archive \"%s\": %s",
+		errbuf_printf(err, errlen, "could not open archive \"%s\": %s",
 				  shown_name(src, shown, sizeof(shown)), strerror(errno));
 		goto done;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 	{
-		set_error(err, errlen, "archive \"%s\" is not a regular file", shown_name(src, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "archive \"%s\" is not a regular file", shown_name(src, shown, sizeof(shown)));
 		goto done;
 	}
 
@@ -931,10 +911,10 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 	if (mkdir(part, 0700) != 0)
 	{
 		if (errno == EEXIST)
-			set_error(err, errlen, "\"%s\" exists (another extraction into the same destination?)",
+			errbuf_printf(err, errlen, "\"%s\" exists (another extraction into the same destination?)",
 					  shown_name(part, shown, sizeof(shown)));
 		else
-			set_error(err, errlen, "could not create folder \"%s\": %s",
+			errbuf_printf(err, errlen, "could not create folder \"%s\": %s",
 					  shown_name(part, shown, sizeof(shown)), strerror(errno));
 		goto done;
 	}
@@ -942,7 +922,7 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 	rootfd = open(part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (rootfd < 0)
 	{
-		set_error(err, errlen, "could not open folder \"%s\": %s",
+		errbuf_printf(err, errlen, "could not open folder \"%s\": %s",
 				  shown_name(part, shown, sizeof(shown)), strerror(errno));
 		goto done;
 	}
@@ -953,9 +933,9 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 	if (rename_noreplace(part, dest) != 0)
 	{
 		if (errno == EEXIST || errno == ENOTEMPTY)
-			set_error(err, errlen, "destination exists: \"%s\"", shown_name(dest, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "destination exists: \"%s\"", shown_name(dest, shown, sizeof(shown)));
 		else
-			set_error(err, errlen, "could not rename \"%s\": %s",
+			errbuf_printf(err, errlen, "could not rename \"%s\": %s",
 					  shown_name(part, shown, sizeof(shown)), strerror(errno));
 		goto done;
 	}
@@ -1080,7 +1060,7 @@ walk_folder(int rootfd, const char *src, path_list *files, char *err, size_t err
 
 	if (first == NULL || !path_list_push(&todo, first))
 	{
-		set_error(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		return false;
 	}
 	while (ok && todo.count > 0)
@@ -1092,7 +1072,7 @@ walk_folder(int rootfd, const char *src, path_list *files, char *err, size_t err
 
 		if (dfd < 0 || (d = fdopendir(dfd)) == NULL)
 		{
-			set_error(err, errlen, "could not open folder \"%s/%s\": %s",
+			errbuf_printf(err, errlen, "could not open folder \"%s/%s\": %s",
 					  shown_name(src, shown, sizeof(shown)), dir, strerror(errno));
 			if (dfd >= 0)
 				close(dfd);
@@ -1113,7 +1093,7 @@ walk_folder(int rootfd, const char *src, path_list *files, char *err, size_t err
 			rel = join_path(dir, de->d_name);
 			if (rel == NULL)
 			{
-				set_error(err, errlen, "out of memory");
+				errbuf_printf(err, errlen, "out of memory");
 				ok = false;
 				break;
 			}
@@ -1123,7 +1103,7 @@ walk_folder(int rootfd, const char *src, path_list *files, char *err, size_t err
 
 				if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 				{
-					set_error(err, errlen, "could not stat \"%s\": %s",
+					errbuf_printf(err, errlen, "could not stat \"%s\": %s",
 							  shown_name(rel, shown, sizeof(shown)), strerror(errno));
 					free(rel);
 					ok = false;
@@ -1135,20 +1115,20 @@ walk_folder(int rootfd, const char *src, path_list *files, char *err, size_t err
 			pc = path_normalize_relative(rel, norm, sizeof(norm));
 			if (pc != PATH_OK)
 			{
-				set_error(err, errlen, "\"%s\" in \"%s\": %s", shown_name(rel, shown, sizeof(shown)), src,
+				errbuf_printf(err, errlen, "\"%s\" in \"%s\": %s", shown_name(rel, shown, sizeof(shown)), src,
 						  path_check_message(pc));
 				ok = false;
 			}
 			else if (type == DT_LNK)
 			{
-				set_error(err, errlen, "\"%s\" in \"%s\" is a symbolic link", shown_name(rel, shown, sizeof(shown)), src);
+				errbuf_printf(err, errlen, "\"%s\" in \"%s\" is a symbolic link", shown_name(rel, shown, sizeof(shown)), src);
 				ok = false;
 			}
 			else if (type == DT_DIR)
 			{
 				if (!path_list_push(&todo, rel))
 				{
-					set_error(err, errlen, "out of memory");
+					errbuf_printf(err, errlen, "out of memory");
 					ok = false;
 				}
 				rel = NULL;
@@ -1157,14 +1137,14 @@ walk_folder(int rootfd, const char *src, path_list *files, char *err, size_t err
 			{
 				if (!path_list_push(files, rel))
 				{
-					set_error(err, errlen, "out of memory");
+					errbuf_printf(err, errlen, "out of memory");
 					ok = false;
 				}
 				rel = NULL;
 			}
 			else
 			{
-				set_error(err, errlen, "\"%s\" in \"%s\" is not a regular file (a device, FIFO or socket)",
+				errbuf_printf(err, errlen, "\"%s\" in \"%s\" is not a regular file (a device, FIFO or socket)",
 						  shown_name(rel, shown, sizeof(shown)), src);
 				ok = false;
 			}
@@ -1173,7 +1153,7 @@ walk_folder(int rootfd, const char *src, path_list *files, char *err, size_t err
 		}
 		if (ok && errno != 0)
 		{
-			set_error(err, errlen, "could not read folder \"%s/%s\": %s",
+			errbuf_printf(err, errlen, "could not read folder \"%s/%s\": %s",
 					  shown_name(src, shown, sizeof(shown)), dir, strerror(errno));
 			ok = false;
 		}
@@ -1239,42 +1219,21 @@ archive_suffixed_name(const char *path, int k, char *out, size_t outlen)
 static bool
 same_file_bytes(const char *a, const char *b)
 {
-	struct stat sa,
-				sb;
-	int			fa = -1,
-				fb = -1;
-	bool		same = false;
-	char	   *ba,
-			   *bb;
+	const size_t buflen = 128 * 1024;
+	char	   *buf = malloc(buflen);
+	int			fa = open(a, O_RDONLY | O_CLOEXEC);
 
-	if (lstat(b, &sb) != 0 || !S_ISREG(sb.st_mode) || stat(a, &sa) != 0 || sa.st_size != sb.st_size)
-		return false;
-	ba = malloc(2 * 65536);
-	bb = ba ? ba + 65536 : NULL;
-	fa = open(a, O_RDONLY | O_CLOEXEC);
-	fb = open(b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (ba != NULL && fa >= 0 && fb >= 0)
-	{
-		same = true;
-		for (;;)
-		{
-			ssize_t		na = read(fa, ba, 65536);
-			ssize_t		nb = na > 0 ? read(fb, bb, (size_t) na) : 0;
+	/* O_NONBLOCK: a FIFO under the name must not block the worker */
+	int			fb = open(b, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat sb;
+	bool		same = buf != NULL && fa >= 0 && fb >= 0 && fstat(fb, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		fileops_same_fds(fa, fb, buf, buflen) == 1;
 
-			if (na < 0 || nb != na || (na > 0 && memcmp(ba, bb, (size_t) na) != 0))
-			{
-				same = false;
-				break;
-			}
-			if (na == 0)
-				break;
-		}
-	}
 	if (fa >= 0)
 		close(fa);
 	if (fb >= 0)
 		close(fb);
-	free(ba);
+	free(buf);
 	return same;
 }
 
@@ -1308,7 +1267,7 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 		*bytes = 0;
 	if (src == NULL || src[0] != '/' || dest == NULL || dest[0] != '/')
 	{
-		set_error(err, errlen, "source and destination paths must be absolute");
+		errbuf_printf(err, errlen, "source and destination paths must be absolute");
 		return false;
 	}
 	if (suffix)
@@ -1318,12 +1277,12 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 	part = part_path(dest);
 	if (part == NULL)
 	{
-		set_error(err, errlen, "out of memory");
+		errbuf_printf(err, errlen, "out of memory");
 		return false;
 	}
 	if (lstat(part, &st) == 0)
 	{
-		set_error(err, errlen, "\"%s\" exists (another package job for the same file?)",
+		errbuf_printf(err, errlen, "\"%s\" exists (another package job for the same file?)",
 				  shown_name(part, shown, sizeof(shown)));
 		goto done;
 	}
@@ -1332,10 +1291,10 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 	if (rootfd < 0)
 	{
 		if (errno == ELOOP || errno == ENOTDIR)
-			set_error(err, errlen, "source \"%s\" is not a folder (symbolic links are refused)",
+			errbuf_printf(err, errlen, "source \"%s\" is not a folder (symbolic links are refused)",
 					  shown_name(src, shown, sizeof(shown)));
 		else
-			set_error(err, errlen, "could not open folder \"%s\": %s",
+			errbuf_printf(err, errlen, "could not open folder \"%s\": %s",
 					  shown_name(src, shown, sizeof(shown)), strerror(errno));
 		goto done;
 	}
@@ -1343,7 +1302,7 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 		goto done;
 	if (list.count == 0)
 	{
-		set_error(err, errlen, "folder \"%s\" has no files to package", shown_name(src, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "folder \"%s\" has no files to package", shown_name(src, shown, sizeof(shown)));
 		goto done;
 	}
 	qsort(list.paths, list.count, sizeof(char *), compare_strings);
@@ -1354,7 +1313,7 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 		zip_error_t ze;
 
 		zip_error_init_with_code(&ze, zerr);
-		set_error(err, errlen, "could not create zip \"%s\": %s",
+		errbuf_printf(err, errlen, "could not create zip \"%s\": %s",
 				  shown_name(part, shown, sizeof(shown)), zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		goto done;
@@ -1371,7 +1330,7 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 		full = malloc(srclen + rl + 2);
 		if (full == NULL)
 		{
-			set_error(err, errlen, "out of memory");
+			errbuf_printf(err, errlen, "out of memory");
 			goto done;
 		}
 		memcpy(full, src, srclen);
@@ -1381,7 +1340,7 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 		zs = zip_source_file(za, full, 0, -1);
 		if (zs == NULL)
 		{
-			set_error(err, errlen, "could not add \"%s\": %s",
+			errbuf_printf(err, errlen, "could not add \"%s\": %s",
 					  shown_name(list.paths[i], shown, sizeof(shown)), zip_strerror(za));
 			goto done;
 		}
@@ -1389,14 +1348,14 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 		if (idx < 0)
 		{
 			zip_source_free(zs);
-			set_error(err, errlen, "could not add \"%s\": %s",
+			errbuf_printf(err, errlen, "could not add \"%s\": %s",
 					  shown_name(list.paths[i], shown, sizeof(shown)), zip_strerror(za));
 			goto done;
 		}
 		if (zip_set_file_compression(za, (zip_uint64_t) idx,
 									 already_compressed(list.paths[i]) ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 0) != 0)
 		{
-			set_error(err, errlen, "could not set the compression of \"%s\": %s",
+			errbuf_printf(err, errlen, "could not set the compression of \"%s\": %s",
 					  shown_name(list.paths[i], shown, sizeof(shown)), zip_strerror(za));
 			goto done;
 		}
@@ -1406,14 +1365,14 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 	part_made = true;
 	if (zip_close(za) != 0)
 	{
-		set_error(err, errlen, "could not write zip \"%s\": %s",
+		errbuf_printf(err, errlen, "could not write zip \"%s\": %s",
 				  shown_name(part, shown, sizeof(shown)), zip_strerror(za));
 		goto done;
 	}
 	za = NULL;
 	if (stat(part, &st) != 0)
 	{
-		set_error(err, errlen, "could not stat zip \"%s\": %s",
+		errbuf_printf(err, errlen, "could not stat zip \"%s\": %s",
 				  shown_name(part, shown, sizeof(shown)), strerror(errno));
 		goto done;
 	}
@@ -1424,7 +1383,7 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 
 		if (k > ARCHIVE_MAX_SUFFIX || !archive_suffixed_name(dest, k, cand, sizeof(cand)))
 		{
-			set_error(err, errlen, "\"%s\" and its suffixed names up to -%d are taken",
+			errbuf_printf(err, errlen, "\"%s\" and its suffixed names up to -%d are taken",
 					  shown_name(dest, shown, sizeof(shown)), ARCHIVE_MAX_SUFFIX);
 			goto done;
 		}
@@ -1437,7 +1396,7 @@ archive_package(const char *src, const char *dest, int64_t *files, int64_t *byte
 		}
 		if (errno != EEXIST && errno != ENOTEMPTY)
 		{
-			set_error(err, errlen, "could not rename \"%s\": %s",
+			errbuf_printf(err, errlen, "could not rename \"%s\": %s",
 					  shown_name(part, shown, sizeof(shown)), strerror(errno));
 			goto done;
 		}

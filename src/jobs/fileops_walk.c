@@ -470,17 +470,15 @@ open_file(int dirfd, const char *name, struct stat *st, fileops_kind *kind)
 	return fd;
 }
 
-/*
- * same_contents compares two open regular files byte for byte: 1 same,
- * 0 different, -1 with errno on a read error.
- */
-static int
-same_contents(fileops_ctx *c, int a, int b)
+/* fileops_same_fds: see fileops_walk.h. */
+int
+fileops_same_fds(int a, int b, char *buf, size_t buflen)
 {
 	struct stat sa,
 				sb;
-	char	   *ba = c->buf;
-	char	   *bb = c->buf + FILEOPS_COPY_BUFFER / 2;
+	size_t		half = buflen / 2;
+	char	   *ba = buf;
+	char	   *bb = buf + half;
 
 	if (fstat(a, &sa) != 0 || fstat(b, &sb) != 0)
 		return -1;
@@ -488,12 +486,12 @@ same_contents(fileops_ctx *c, int a, int b)
 		return 0;
 	for (;;)
 	{
-		ssize_t		ra = read_full(a, ba, FILEOPS_COPY_BUFFER / 2);
+		ssize_t		ra = read_full(a, ba, half);
 		ssize_t		rb;
 
 		if (ra < 0)
 			return -1;
-		rb = read_full(b, bb, FILEOPS_COPY_BUFFER / 2);
+		rb = read_full(b, bb, half);
 		if (rb < 0)
 			return -1;
 		if (ra != rb || memcmp(ba, bb, (size_t) ra) != 0)
@@ -588,7 +586,7 @@ same_file(fileops_ctx *c, int sdir, const char *sname, int ddir, const char *dna
 					 FILEOPS_SHOW(c->dpath, sb), strerror(errno));
 		return -1;
 	}
-	r = same_contents(c, s, d);
+	r = fileops_same_fds(s, d, c->buf, FILEOPS_COPY_BUFFER);
 	if (r < 0)
 	{
 		char		db[FILEOPS_SHOWN_BUF];

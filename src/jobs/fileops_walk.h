@@ -106,6 +106,13 @@ extern bool fileops_scan_tree(fileops_ctx *c, int dirfd, int depth);
 extern bool fileops_write_full(int fd, const char *buf, size_t len);
 
 /*
+ * fileops_same_fds compares two open regular files byte for byte, reading
+ * through buf (halved, one half per file): 1 same, 0 different, -1 with
+ * errno on a read error.
+ */
+extern int	fileops_same_fds(int a, int b, char *buf, size_t buflen);
+
+/*
  * fileops_same_bytes: the regular file name in dirfd holds exactly len
  * bytes of data?  1 yes, 0 no (or not a regular file), -1 with errno.
  */

@@ -1083,6 +1083,12 @@ test_package(void)
 			  "package: a taken name with other bytes gets the first free suffix (-2)");
 		CHECK(stat(at("pk.zip"), &st) == 0 && st.st_size == before, "package: the existing zip is untouched");
 		CHECK_INT(nfiles, n + 1, "package: the suffixed zip holds the new file too");
+		/* a FIFO under the name is not read (that would block): the zip takes -1 */
+		mkfifo(at("pk-f.zip"), 0600);
+		ok = archive_package(at("pk"), at("pk-f.zip"), &nfiles, &bytes, &suffix, &there, err, sizeof(err));
+		CHECK(ok && !there && suffix == 1 && exists(at("pk-f-1.zip")), "package: a FIFO under the name is passed over");
+		unlink(at("pk-f.zip"));
+		unlink(at("pk-f-1.zip"));
 		unlink(at("pk/added.txt"));
 		unlink(at("pk-1.zip"));
 		unlink(at("pk-2.zip"));
