@@ -30,6 +30,10 @@ extern const struct mlops_allocator *mlops_palloc_allocator(void);
 struct FmgrInfo;
 extern void mlops_postgis_function(Oid typid, const char *name, Oid argtype, struct FmgrInfo *flinfo);
 
+/* A numeric option of an options object, as a finite double (src/spatial/interpolate_sql.c). */
+struct JsonbValue;
+extern double mlops_option_number(const char *key, struct JsonbValue *v);
+
 /* The background worker (src/jobs/worker.c). */
 extern void mlops_register_workers(void);
 extern char *mlops_work_dir_path(void);

@@ -279,10 +279,11 @@ ReadTemplate(Datum d, rast_info *info)
 }
 
 /*
- * OptionNumber reads a numeric option as a finite double.
+ * mlops_option_number reads a numeric option of an options object as a
+ * finite double (the interpolation and picture options).
  */
-static double
-OptionNumber(const char *key, JsonbValue *v)
+double
+mlops_option_number(const char *key, struct JsonbValue *v)
 {
 	double		d;
 
@@ -304,7 +305,7 @@ OptionNumber(const char *key, JsonbValue *v)
 static double
 OptionNonNegative(const char *key, JsonbValue *v)
 {
-	double		d = OptionNumber(key, v);
+	double		d = mlops_option_number(key, v);
 
 	if (d < 0)
 		ereport(ERROR,
@@ -404,7 +405,7 @@ ParseOptions(Method m, Jsonb *opts, Options *o)
 		if (strcmp(key, "nodata") == 0)
 		{
 			o->has_nodata = true;
-			o->nodata = OptionNumber(key, &v);
+			o->nodata = mlops_option_number(key, &v);
 		}
 		else if (strcmp(key, "gaussian_sigma") == 0)
 		{
@@ -428,7 +429,7 @@ ParseOptions(Method m, Jsonb *opts, Options *o)
 		}
 		else if (strcmp(key, "radius") == 0)
 		{
-			double		d = OptionNumber(key, &v);
+			double		d = mlops_option_number(key, &v);
 
 			/* linear follows GDAL: -1 means the nearest point at any distance outside the hull */
 			if (d < 0 && !(m == METHOD_LINEAR && d == -1))

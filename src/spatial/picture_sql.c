@@ -57,26 +57,6 @@ OptionText(const char *key, JsonbValue *v)
 }
 
 /*
- * OptionFinite reads a finite number option.
- */
-static double
-OptionFinite(const char *key, JsonbValue *v)
-{
-	double		d;
-
-	if (v->type != jbvNumeric)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a number", key)));
-	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-	if (!isfinite(d))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a finite number", key)));
-	return d;
-}
-
-/*
  * ParseOptions reads the options object; unknown keys are refused with the
  * list of valid ones.
  */
@@ -117,17 +97,17 @@ ParseOptions(Jsonb *options, PictureOptions *o)
 		}
 		else if (strcmp(key, "vmin") == 0)
 		{
-			o->style.vmin = OptionFinite(key, &v);
+			o->style.vmin = mlops_option_number(key, &v);
 			o->has_vmin = true;
 		}
 		else if (strcmp(key, "vmax") == 0)
 		{
-			o->style.vmax = OptionFinite(key, &v);
+			o->style.vmax = mlops_option_number(key, &v);
 			o->has_vmax = true;
 		}
 		else if (strcmp(key, "scale") == 0)
 		{
-			double		d = OptionFinite(key, &v);
+			double		d = mlops_option_number(key, &v);
 
 			if (d != floor(d) || d < 1 || d > PICTURE_MAX_SCALE)
 				ereport(ERROR,
