@@ -106,6 +106,13 @@ SELECT id, kind, state, result, attempts, finished_at - started_at AS took FROM 
 SELECT mlops.submit_job('download', jsonb_build_object('url', :'demo_url', 'path', 'demo/sample.json')) AS dl_job \gset
 SELECT mlops.wait_job(:dl_job, '30 seconds') AS state;
 SELECT id, state, result FROM mlops.jobs WHERE id = :dl_job;
+\echo 'The same file through a stored credential (the token is sent, never shown): {"credential", "object"}'
+SELECT mlops.set_credential('demo_http', 'http',
+       jsonb_build_object('url', regexp_replace(:'demo_url', '[^/]*$', ''), 'bearer_token', 'demo-token')) \gset
+SELECT mlops.submit_job('download', '{"credential": "demo_http", "object": "sample.json", "path": "demo/sample-again.json"}') AS dl2_job \gset
+SELECT mlops.wait_job(:dl2_job, '30 seconds') AS state;
+SELECT b.id, b.state, b.result ->> 'sha256' = a.result ->> 'sha256' AS same_bytes
+FROM mlops.jobs a, mlops.jobs b WHERE a.id = :dl_job AND b.id = :dl2_job;
 \echo 'Bad input is refused before anything is queued:'
 \set ON_ERROR_STOP off
 SELECT mlops.submit_job('download', '{"url": "file:///etc/passwd", "path": "x"}');
