@@ -142,7 +142,7 @@ SELECT mlops.start_run('daily_scores', $${"days": ["INSERT INTO demo_scores VALU
 SELECT run_id, state, bar FROM mlops.run_progress WHERE run_id = :'demo_run';
 DO $$
 BEGIN
-  FOR i IN 1 .. 600 LOOP
+  FOR i IN 1 .. 2400 LOOP
     EXIT WHEN (SELECT state FROM mlops.runs WHERE pipeline = 'daily_scores') <> 'running';
     PERFORM pg_sleep(0.05);
   END LOOP;
@@ -150,7 +150,7 @@ END
 $$;
 \echo 'Once it has run: every step succeeded; the summary step''s result is the average:'
 SELECT run_id, state, bar FROM mlops.run_progress WHERE run_id = :'demo_run';
-SELECT step, state, cardinality(job_ids) AS jobs, result ->> 'value' AS value FROM mlops.run_steps
+SELECT step, state, cardinality(job_ids) AS jobs, result ->> 'value' AS value, error FROM mlops.run_steps
 WHERE run_id = :'demo_run' ORDER BY ord;
 \echo 'The same config again is the same run: nothing runs twice.'
 SELECT mlops.start_run('daily_scores', $${"days": ["INSERT INTO demo_scores VALUES (1, 0.81)",
