@@ -193,6 +193,84 @@ rast_read_serialized(const uint8_t *buf, size_t len, rast_info *out)
 	if (len < (size_t) RAST_SERIALIZED_HEADER + size + size)
 		return RAST_TRUNCATED;
 	out->nodata = read_native(buf + RAST_SERIALIZED_HEADER + size, out->pixtype);
+	out->band = 1;
+	out->data_offset = RAST_SERIALIZED_HEADER + 2 * (size_t) size;
+	return RAST_OK;
+}
+
+rast_error
+rast_select_band(const uint8_t *buf, size_t len, int band, rast_info *info)
+{
+	size_t		off = RAST_SERIALIZED_HEADER;
+	size_t		n = (size_t) info->width * (size_t) info->height;
+
+	if (band < 1 || band > info->nbands)
+		return RAST_TRUNCATED;
+	for (int b = 1;; b++)
+	{
+		uint8_t		flags;
+		int			i;
+		size_t		size;
+
+		if (len < off + 1)
+			return RAST_TRUNCATED;
+		flags = buf[off];
+		i = pixtype_index(flags & BAND_PIXTYPE);
+		if (i < 0)
+			return RAST_BAD_PIXTYPE;
+		size = (size_t) pixtypes[i].size;
+		if (len < off + 2 * size)
+			return RAST_TRUNCATED;
+		if (b == band)
+		{
+			info->pixtype = pixtypes[i].t;
+			info->offline = (flags & BAND_OFFDB) != 0;
+			info->has_nodata = (flags & BAND_HASNODATA) != 0;
+			info->nodata = read_native(buf + off + size, info->pixtype);
+			info->band = band;
+			info->data_offset = off + 2 * size;
+			return RAST_OK;
+		}
+		off += 2 * size;
+		if (flags & BAND_OFFDB)
+		{
+			/* the band's number in the file (1 byte) and the file's path, NUL-terminated */
+			const uint8_t *nul;
+
+			if (len < off + 1)
+				return RAST_TRUNCATED;
+			off += 1;
+			nul = memchr(buf + off, 0, len - off);
+			if (nul == NULL)
+				return RAST_TRUNCATED;
+			off = (size_t) (nul - buf) + 1;
+		}
+		else
+		{
+			if ((len - off) / size < n)
+				return RAST_TRUNCATED;
+			off += n * size;
+		}
+		off = (off + 7) & ~(size_t) 7;
+	}
+}
+
+rast_error
+rast_read_band(const uint8_t *buf, size_t len, const rast_info *info, double *out)
+{
+	int			i = pixtype_index(info->pixtype);
+	size_t		size,
+				n,
+				off = info->data_offset;
+
+	if (info->nbands < 1 || i < 0 || off == 0)
+		return RAST_BAD_PIXTYPE;
+	size = (size_t) pixtypes[i].size;
+	n = (size_t) info->width * (size_t) info->height;
+	if (len < off || (len - off) / size < n)
+		return RAST_TRUNCATED;
+	for (size_t k = 0; k < n; k++)
+		out[k] = read_native(buf + off + k * size, info->pixtype);
 	return RAST_OK;
 }
 
@@ -204,21 +282,13 @@ rast_read_serialized(const uint8_t *buf, size_t len, rast_info *out)
 rast_error
 rast_read_band1(const uint8_t *buf, size_t len, const rast_info *info, double *out)
 {
-	int			i = pixtype_index(info->pixtype);
-	size_t		size,
-				n,
-				off;
+	rast_info	b1 = *info;
 
-	if (info->nbands < 1 || i < 0)
+	if (info->nbands < 1)
 		return RAST_BAD_PIXTYPE;
-	size = (size_t) pixtypes[i].size;
-	n = (size_t) info->width * (size_t) info->height;
-	off = RAST_SERIALIZED_HEADER + 2 * size;
-	if (len < off || (len - off) / size < n)
+	if (b1.band != 1 && rast_select_band(buf, len, 1, &b1) != RAST_OK)
 		return RAST_TRUNCATED;
-	for (size_t k = 0; k < n; k++)
-		out[k] = read_native(buf + off + k * size, info->pixtype);
-	return RAST_OK;
+	return rast_read_band(buf, len, &b1, out);
 }
 
 double

@@ -55,6 +55,8 @@ typedef struct rast_info
 	bool		offline;		/* stored outside the database (out-db) */
 	bool		has_nodata;
 	double		nodata;
+	int			band;			/* the band the fields above describe (1-based) */
+	size_t		data_offset;	/* where its pixels start in the stored form */
 } rast_info;
 
 typedef enum rast_error
@@ -80,6 +82,18 @@ extern rast_error rast_read_serialized(const uint8_t *buf, size_t len, rast_info
  * are not all there; an out-db band (info->offline) is the caller's to refuse.
  */
 extern rast_error rast_read_band1(const uint8_t *buf, size_t len, const rast_info *info, double *out);
+
+/*
+ * rast_select_band makes info describe band (1-based) of the stored raster
+ * buf/len (info from rast_read_serialized): its type, nodata, out-db flag
+ * and where its pixels are.  Walks the bands before it (PostGIS pads each
+ * band to 8 bytes).  RAST_TRUNCATED when band is out of range or the bands
+ * are not all there.
+ */
+extern rast_error rast_select_band(const uint8_t *buf, size_t len, int band, rast_info *info);
+
+/* rast_read_band reads the pixels of the band info describes (see rast_read_band1). */
+extern rast_error rast_read_band(const uint8_t *buf, size_t len, const rast_info *info, double *out);
 
 /* rast_pixtype_from_name: "32BF" etc. (case-insensitive); -1 when unknown. */
 extern int	rast_pixtype_from_name(const char *name);
