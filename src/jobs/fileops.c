@@ -45,120 +45,6 @@
 #define OLD_SUFFIX				".old.part"
 
 /*
- * open_component opens the folder name inside the folder dirfd without
- * following a link, creating it (0700, then fsyncing dirfd) when it is
- * missing and create is set; *created counts the folders made.  rel and
- * rellen give the path of name from the base, for messages.  Returns the
- * new descriptor, or -1 with res filled: FILEOPS_NOT_FOUND,
- * FILEOPS_SYMLINK, FILEOPS_NOT_FOLDER or FILEOPS_IO.
- */
-static int
-open_component(int dirfd, const char *name, bool create, int64_t *created,
-			   const char *rel, size_t rellen, fileops_result *res)
-{
-	char		sb[FILEOPS_SHOWN_BUF];
-
-	for (int attempt = 0;; attempt++)
-	{
-		int			fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int			err;
-		struct stat st;
-
-		if (fd >= 0)
-			return fd;
-		err = errno;
-		if (err == ENOENT && create && attempt < 3)
-		{
-			if (mkdirat(dirfd, name, 0700) == 0)
-			{
-				if (created)
-					(*created)++;
-				(void) fsync(dirfd);
-				continue;
-			}
-			if (errno == EEXIST)
-				continue;
-			err = errno;
-			fileops_fail(res, FILEOPS_IO, err, "could not create folder \"%s\": %s",
-						 fileops_shown(rel, rellen, sb), strerror(err));
-			return -1;
-		}
-		if (err == ENOENT)
-		{
-			fileops_fail(res, FILEOPS_NOT_FOUND, err, "folder \"%s\" does not exist",
-						 fileops_shown(rel, rellen, sb));
-			return -1;
-		}
-		if ((err == ENOTDIR || err == ELOOP) &&
-			fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		{
-			if (S_ISLNK(st.st_mode))
-				fileops_fail(res, FILEOPS_SYMLINK, err, "\"%s\" is a symbolic link",
-							 fileops_shown(rel, rellen, sb));
-			else
-				fileops_fail(res, FILEOPS_NOT_FOLDER, err, "\"%s\" is not a folder",
-							 fileops_shown(rel, rellen, sb));
-			return -1;
-		}
-		fileops_fail(res, FILEOPS_IO, err, "could not open folder \"%s\": %s",
-					 fileops_shown(rel, rellen, sb), strerror(err));
-		return -1;
-	}
-}
-
-/*
- * open_parent opens the folder that holds the last component of rel (a
- * normalised, non-empty path), walking from the base one component at a
- * time; with create, missing folders are made (counted in *created).
- * Returns a descriptor of its own (never basefd; the caller closes it) and
- * points *last at the last component inside rel, or -1 with res filled.
- */
-static int
-open_parent(int basefd, const char *rel, bool create, int64_t *created,
-			const char **last, fileops_result *res)
-{
-	const char *p = rel;
-	int			fd = openat(basefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-	{
-		fileops_fail(res, FILEOPS_IO, errno, "could not open the base folder: %s", strerror(errno));
-		return -1;
-	}
-	for (;;)
-	{
-		const char *slash = strchr(p, '/');
-		char		name[NAME_MAX + 1];
-		size_t		n;
-		int			next;
-
-		if (slash == NULL)
-		{
-			*last = p;
-			return fd;
-		}
-		n = (size_t) (slash - p);
-		if (n > NAME_MAX)
-		{
-			char		sb[FILEOPS_SHOWN_BUF];
-
-			close(fd);
-			fileops_fail(res, FILEOPS_BAD_PATH, ENAMETOOLONG, "a name in \"%s\" is too long",
-						 FILEOPS_SHOW(rel, sb));
-			return -1;
-		}
-		memcpy(name, p, n);
-		name[n] = '\0';
-		next = open_component(fd, name, create, created, rel, (size_t) (slash - rel), res);
-		close(fd);
-		if (next < 0)
-			return -1;
-		fd = next;
-		p = slash + 1;
-	}
-}
-
-/*
  * normalize checks a relative path from the caller into out (PATH_MAX
  * bytes); what names it in the message ("source path").
  * The path itself is not shown: it may be absolute.
@@ -534,7 +420,7 @@ open_source(int basefd, const char *src, const char **sname, fileops_kind *kind,
 			struct stat *st, fileops_result *res)
 {
 	char		sb[FILEOPS_SHOWN_BUF];
-	int			fd = open_parent(basefd, src, false, NULL, sname, res);
+	int			fd = fileops_open_parent(basefd, src, false, NULL, sname, res);
 
 	if (fd < 0)
 	{
@@ -618,7 +504,7 @@ open_destination(fileops_ctx *c, int basefd, const char *dest, const char **dnam
 
 	if (!check_last_name(dest, c->res))
 		return -1;
-	fd = open_parent(basefd, dest, true, NULL, dname, c->res);
+	fd = fileops_open_parent(basefd, dest, true, NULL, dname, c->res);
 	if (fd < 0)
 		return -1;
 	if (!look_at_dest(c, fd, *dname, dest, dkind))
@@ -820,7 +706,7 @@ fileops_mkdir(int basefd, const char *rel, fileops_result *res)
 		}
 		memcpy(name, p, n);
 		name[n] = '\0';
-		next = open_component(fd, name, true, &created, norm, (size_t) (p - norm) + n, res);
+		next = fileops_open_component(fd, name, true, &created, norm, (size_t) (p - norm) + n, res);
 		close(fd);
 		if (next < 0)
 		{
@@ -961,7 +847,7 @@ fileops_move(int basefd, const char *src, const char *dest,
 		/* A rerun after the move: the source is gone, the destination there. */
 		if (res->status != FILEOPS_NOT_FOUND)
 			goto done;
-		pfd = open_parent(basefd, dnorm, false, NULL, &dname, &scratch);
+		pfd = fileops_open_parent(basefd, dnorm, false, NULL, &dname, &scratch);
 		if (pfd >= 0)
 		{
 			if (fileops_stat_entry(pfd, dname, &st, &dkind) == 0 &&
@@ -1091,7 +977,7 @@ fileops_delete(int basefd, const char *rel, bool recursive, fileops_result *res)
 	if (!init_ctx(&c, res, NULL, false))
 		return false;
 
-	pfd = open_parent(basefd, norm, false, NULL, &name, res);
+	pfd = fileops_open_parent(basefd, norm, false, NULL, &name, res);
 	if (pfd < 0)
 	{
 		if (res->status == FILEOPS_NOT_FOUND)

@@ -176,6 +176,18 @@ extern bool fileops_delete(int basefd, const char *rel, bool recursive, fileops_
 extern bool fileops_write(int basefd, const char *rel, const void *data, size_t len,
 						  fileops_overwrite overwrite, fileops_result *res);
 
+/*
+ * fileops_link gives the regular file src a second name dest (fileops_link.c):
+ * a hard link to the very file opened when both are on one file system
+ * (copy_only: never), else a copy as fileops_copy makes it; *linked says
+ * which.  Missing folders above dest are made.  A dest that is the same
+ * file, or holds the same bytes, is success with already_there; anything
+ * else there is FILEOPS_EXISTS.  A source that is a link, a folder or a
+ * special file is refused.
+ */
+extern bool fileops_link(int basefd, const char *src, const char *dest, bool copy_only, bool *linked,
+						 fileops_result *res);
+
 /* fileops_status_name returns a short lower-case name for a status ("not_found"). */
 extern const char *fileops_status_name(fileops_status status);
 

@@ -985,3 +985,116 @@ fileops_discard(int dirfd, const char *name)
 	(void) fileops_remove_entry(&c, dirfd, name, 0);
 }
 
+/*
+ * fileops_open_component opens the folder name inside the folder dirfd without
+ * following a link, creating it (0700, then fsyncing dirfd) when it is
+ * missing and create is set; *created counts the folders made.  rel and
+ * rellen give the path of name from the base, for messages.  Returns the
+ * new descriptor, or -1 with res filled: FILEOPS_NOT_FOUND,
+ * FILEOPS_SYMLINK, FILEOPS_NOT_FOLDER or FILEOPS_IO.
+ */
+int
+fileops_open_component(int dirfd, const char *name, bool create, int64_t *created,
+			   const char *rel, size_t rellen, fileops_result *res)
+{
+	char		sb[FILEOPS_SHOWN_BUF];
+
+	for (int attempt = 0;; attempt++)
+	{
+		int			fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int			err;
+		struct stat st;
+
+		if (fd >= 0)
+			return fd;
+		err = errno;
+		if (err == ENOENT && create && attempt < 3)
+		{
+			if (mkdirat(dirfd, name, 0700) == 0)
+			{
+				if (created)
+					(*created)++;
+				(void) fsync(dirfd);
+				continue;
+			}
+			if (errno == EEXIST)
+				continue;
+			err = errno;
+			fileops_fail(res, FILEOPS_IO, err, "could not create folder \"%s\": %s",
+						 fileops_shown(rel, rellen, sb), strerror(err));
+			return -1;
+		}
+		if (err == ENOENT)
+		{
+			fileops_fail(res, FILEOPS_NOT_FOUND, err, "folder \"%s\" does not exist",
+						 fileops_shown(rel, rellen, sb));
+			return -1;
+		}
+		if ((err == ENOTDIR || err == ELOOP) &&
+			fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		{
+			if (S_ISLNK(st.st_mode))
+				fileops_fail(res, FILEOPS_SYMLINK, err, "\"%s\" is a symbolic link",
+							 fileops_shown(rel, rellen, sb));
+			else
+				fileops_fail(res, FILEOPS_NOT_FOLDER, err, "\"%s\" is not a folder",
+							 fileops_shown(rel, rellen, sb));
+			return -1;
+		}
+		fileops_fail(res, FILEOPS_IO, err, "could not open folder \"%s\": %s",
+					 fileops_shown(rel, rellen, sb), strerror(err));
+		return -1;
+	}
+}
+
+/*
+ * fileops_open_parent opens the folder that holds the last component of rel (a
+ * normalised, non-empty path), walking from the base one component at a
+ * time; with create, missing folders are made (counted in *created).
+ * Returns a descriptor of its own (never basefd; the caller closes it) and
+ * points *last at the last component inside rel, or -1 with res filled.
+ */
+int
+fileops_open_parent(int basefd, const char *rel, bool create, int64_t *created,
+			const char **last, fileops_result *res)
+{
+	const char *p = rel;
+	int			fd = openat(basefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+	{
+		fileops_fail(res, FILEOPS_IO, errno, "could not open the base folder: %s", strerror(errno));
+		return -1;
+	}
+	for (;;)
+	{
+		const char *slash = strchr(p, '/');
+		char		name[NAME_MAX + 1];
+		size_t		n;
+		int			next;
+
+		if (slash == NULL)
+		{
+			*last = p;
+			return fd;
+		}
+		n = (size_t) (slash - p);
+		if (n > NAME_MAX)
+		{
+			char		sb[FILEOPS_SHOWN_BUF];
+
+			close(fd);
+			fileops_fail(res, FILEOPS_BAD_PATH, ENAMETOOLONG, "a name in \"%s\" is too long",
+						 FILEOPS_SHOW(rel, sb));
+			return -1;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		next = fileops_open_component(fd, name, create, created, rel, (size_t) (slash - rel), res);
+		close(fd);
+		if (next < 0)
+			return -1;
+		fd = next;
+		p = slash + 1;
+	}
+}

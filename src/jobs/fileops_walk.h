@@ -145,4 +145,18 @@ extern bool fileops_copy_tree(fileops_ctx *c, int sdir, int ddir, int depth);
 extern bool fileops_remove_entry(fileops_ctx *c, int dirfd, const char *name, int depth);
 extern void fileops_discard(int dirfd, const char *name);
 
+/*
+ * fileops_open_component opens the folder name inside dirfd without
+ * following a link (creating it, 0700, when create is set; *created counts
+ * the folders made); rel/rellen name it from the base for messages.
+ * fileops_open_parent opens the folder holding the last component of the
+ * normalised, non-empty rel, walking from the base one component at a
+ * time, and points *last at that component.  Both return a descriptor of
+ * their own, or -1 with res filled.
+ */
+extern int	fileops_open_component(int dirfd, const char *name, bool create, int64_t *created,
+								   const char *rel, size_t rellen, fileops_result *res);
+extern int	fileops_open_parent(int basefd, const char *rel, bool create, int64_t *created,
+								const char **last, fileops_result *res);
+
 #endif							/* MLOPS_FILEOPS_WALK_H */

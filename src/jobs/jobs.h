@@ -97,6 +97,7 @@ extern const JobKind mlops_kind_mkdir;
 extern const JobKind mlops_kind_copy;
 extern const JobKind mlops_kind_move;
 extern const JobKind mlops_kind_delete;
+extern const JobKind mlops_kind_layout;
 
 /* Shared checks of params (params.c) */
 struct netpolicy;

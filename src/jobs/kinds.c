@@ -22,6 +22,7 @@ const JobKind *const mlops_job_kinds[] = {
 	&mlops_kind_copy,
 	&mlops_kind_move,
 	&mlops_kind_delete,
+	&mlops_kind_layout,
 	NULL
 };
 
