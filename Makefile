@@ -52,8 +52,8 @@ override CFLAGS += -MMD -MP
 $(DATA_built): sql/$(EXTENSION).sql $(EXTENSION).control
 	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
 
-# Kernels may use libcurl, libarchive, libzip and zlib; the unit tests and fuzzers link them too.
-KERNEL_LIBS = $(shell pkg-config --libs libcurl libarchive libzip zlib 2>/dev/null) -lm
+# Kernels may use libcurl, json-c, libarchive, libzip and zlib; the unit tests and fuzzers link them too.
+KERNEL_LIBS = $(shell pkg-config --libs libcurl json-c libarchive libzip zlib 2>/dev/null) -lm
 
 # Kernel unit tests: each test/unit/test_*.c is a program printing TAP, built
 # with the kernels, AddressSanitizer and UndefinedBehaviorSanitizer.

@@ -428,6 +428,18 @@ COMMENT ON FUNCTION mlops.heatmap_svg(raster, geometry, jsonb, geometry) IS
 'An SVG picture of band 1 of a raster around its PNG: title, subtitle, a colour bar with ticks and units, the sensors (points in the raster''s coordinates, labels from options.labels) marked, the area (polygons or lines in the raster''s coordinates) outlined, and a legend saying transparent cells have no estimate. Options colormap, vmin, vmax, scale, title, subtitle, units, nodata_note, labels';
 
 ------------------------------------------------------------------------------
+-- Datasets: manifests
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlops.read_manifest(path text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'mlops_read_manifest'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION mlops.read_manifest(text) IS
+'A JSON manifest file from the caller''s file area (or a granted @area), checked by json-c (a syntax error names its line and column), as jsonb; symbolic links are refused; at most 256 MB';
+REVOKE ALL ON FUNCTION mlops.read_manifest(text) FROM PUBLIC;
+
+------------------------------------------------------------------------------
 -- Confusion states and row-wise aggregates
 ------------------------------------------------------------------------------
 
