@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# datasets.sh — datasets as a role with the README's grants: mlops.read_manifest reads the
+# original's file list from the role's own area (syntax errors with line and column; links and
+# other roles' files refused); the layout kind lays a split out as <dest>/<split>/<label>/ by
+# hard links (the very files: same inode), names that collide across archives get -2, a rerun
+# writes nothing, hostile labels are refused at submit, and nothing lands outside the area.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib/cluster.sh
+. test/lib/tap.sh
+
+cluster_start || exit 1
+trap 'cluster_stop' EXIT
+psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' >/dev/null
+ok $? "extension installed"
+
+readme_grants() {
+  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md \
+    | sed -E "s/\\b$2\\b/$3/g"
+}
+{ readme_grants application app alice; readme_grants application app bob; } | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
+ok $? "roles alice and bob with the README's grants"
+alice=$(psql -XAtq -c "SELECT 'alice'::regrole::oid")
+bob=$(psql -XAtq -c "SELECT 'bob'::regrole::oid")
+AREA="$PGDATA/pg_mlops/roles/$alice"
+BOBAREA="$PGDATA/pg_mlops/roles/$bob"
+mkdir -p "$AREA/extracted/zip1/gomphonema" "$AREA/extracted/zip2/gomphonema" "$AREA/extracted/zip3/navicula" "$BOBAREA"
+
+# run ROLE KIND PARAMS: submit and wait; prints "state|error|result"
+run() {
+  local id
+  id=$(psql -XAtq -U "$1" -v ON_ERROR_STOP=1 -c "SELECT mlops.submit_job('$2', \$p\$$3\$p\$::jsonb)" 2>&1) || { echo "refused|$id|"; return; }
+  psql -XAtq -U "$1" -c "SELECT mlops.wait_job($id, '60 seconds')" >/dev/null
+  psql -XAtq -c "SELECT state || '|' || coalesce(error, '') || '|' || coalesce(result::text, '') FROM mlops.jobs WHERE id = $id"
+}
+field() { sed -n "s/.*\"$1\": \\([^,}]*\\).*/\\1/p" <<<"$2"; }
+
+# ---- read_manifest
+cat > "$AREA/file_list.json" <<'JSON'
+[
+  {"file_url": "http://127.0.0.1/zip1.zip", "downloaded_file_name": "file_1.zip",
+   "exploded_folder_name": "gomphonema", "species_label": "gomphonema_clavatum"},
+  {"file_url": "http://127.0.0.1/zip3.zip", "downloaded_file_name": "file_3.zip",
+   "exploded_folder_name": "navicula", "species_label": "navícula lanceolata"}
+]
+JSON
+printf '[\n  {"a": 1,\n   "b": [1, 2,]}\n]\n' > "$AREA/broken.json"
+echo '{"secret": 1}' > "$BOBAREA/bobs.json"
+ln -s "$BOBAREA/bobs.json" "$AREA/link.json"
+chown -R "$CLUSTER_OWNER" "$AREA" "$BOBAREA"
+
+out=$(psql -XAtq -U alice -c "SELECT jsonb_array_length(m), m->1->>'species_label' FROM mlops.read_manifest('file_list.json') m" 2>&1)
+is "$out" "2|navícula lanceolata" "read_manifest reads the original's file list as is, Unicode kept"
+out=$(psql -XAtq -U alice -c "SELECT mlops.read_manifest('broken.json')" 2>&1)
+grep -q 'is not JSON: .* at line 3, column 1[0-9]' <<<"$out"
+ok $? "a trailing comma is an error naming its line and column ($out)"
+out=$(psql -XAtq -U alice -c "SELECT mlops.read_manifest('link.json')" 2>&1)
+grep -q 'symbolic link' <<<"$out"
+ok $? "a symbolic link is refused ($out)"
+out=$(psql -XAtq -U alice -c "SELECT mlops.read_manifest('../$bob/bobs.json')" 2>&1)
+grep -q 'ERROR' <<<"$out" && ! grep -q secret <<<"$out"
+ok $? "another role's file is out of reach ($out)"
+out=$(psql -XAtq -U alice -c "SELECT mlops.read_manifest('/etc/passwd')" 2>&1)
+grep -q 'ERROR' <<<"$out" && ! grep -q root: <<<"$out"
+ok $? "an absolute path is refused"
+out=$(psql -XAtq -U alice -c "SELECT mlops.read_manifest('missing.json')" 2>&1)
+grep -q 'cannot open manifest "missing.json"' <<<"$out"
+ok $? "a missing file is a clear error"
+psql -XAtq -c "CREATE ROLE carol LOGIN" >/dev/null
+out=$(psql -XAtq -U carol -c "SELECT mlops.read_manifest('file_list.json')" 2>&1)
+grep -q 'permission denied for function read_manifest' <<<"$out"
+ok $? "a role without the README's grant may not read manifests"
+
+# ---- layout
+for z in zip1 zip2; do for i in 1 2 3; do echo "$z-$i" > "$AREA/extracted/$z/gomphonema/img$i.png"; done; done
+for i in 1 2; do echo "nav-$i" > "$AREA/extracted/zip3/navicula/img$i.png"; done
+chown -R "$CLUSTER_OWNER" "$AREA"
+items='[{"path": "extracted/zip1/gomphonema/img1.png", "split": "test", "label": "gomphonema"},
+        {"path": "extracted/zip1/gomphonema/img2.png", "split": "train", "label": "gomphonema"},
+        {"path": "extracted/zip1/gomphonema/img3.png", "split": "train", "label": "gomphonema"},
+        {"path": "extracted/zip2/gomphonema/img1.png", "split": "train", "label": "gomphonema"},
+        {"path": "extracted/zip2/gomphonema/img2.png", "split": "train", "label": "gomphonema"},
+        {"path": "extracted/zip2/gomphonema/img3.png", "split": "test", "label": "gomphonema"},
+        {"path": "extracted/zip3/navicula/img1.png", "split": "train", "label": "navícula lanceolata"},
+        {"path": "extracted/zip3/navicula/img2.png", "split": "test", "label": "navícula lanceolata"}]'
+out=$(run alice layout "{\"items\": $items, \"dest\": \"results\"}")
+is "${out%%|*}" succeeded "layout succeeds ($out)"
+is "$(field files "$out") $(field linked "$out") $(field renamed "$out")" "8 8 1" "8 files placed as hard links; one name collided"
+[ "$(stat -c %i "$AREA/results/train/gomphonema/img2.png")" = "$(stat -c %i "$AREA/extracted/zip1/gomphonema/img2.png")" ]
+ok $? "a placed file is the very file (same inode), nothing copied"
+is "$(cat "$AREA/results/train/gomphonema/img2-2.png")" "zip2-2" "the second img2.png of the train folder is img2-2.png"
+is "$(cd "$AREA/results" && find . -type f | sort | tr '\n' ' ')" \
+  "./test/gomphonema/img1.png ./test/gomphonema/img3.png ./test/navícula lanceolata/img2.png ./train/gomphonema/img1.png ./train/gomphonema/img2-2.png ./train/gomphonema/img2.png ./train/gomphonema/img3.png ./train/navícula lanceolata/img1.png " \
+  "the tree is <dest>/<split>/<label>/ with every file once"
+is "$(find "$AREA/results" -type d -empty | wc -l)" 0 "no empty folders"
+is "$(find "$AREA/extracted" -type f | wc -l)" 8 "the sources stay in place"
+out=$(run alice layout "{\"items\": $items, \"dest\": \"results\"}")
+is "${out%%|*} $(field already_there "$out") $(field linked "$out")" "succeeded 8 0" "a rerun writes nothing: every file is already there"
+out=$(run alice layout "{\"items\": $items, \"dest\": \"copied\", \"mode\": \"copy\"}")
+[ "${out%%|*}" = succeeded ] && [ "$(field copied "$out")" = 8 ] && \
+  [ "$(stat -c %i "$AREA/copied/train/gomphonema/img2.png")" != "$(stat -c %i "$AREA/extracted/zip1/gomphonema/img2.png")" ]
+ok $? "mode copy copies ($out)"
+
+out=$(run alice layout '{"items": [{"path": "extracted/zip1/gomphonema/img1.png", "split": "train", "label": "../../escape"}], "dest": "results"}')
+grep -q '^refused|.*label "../../escape" cannot be a folder name' <<<"$out"
+ok $? "a label with ../ is refused at submit ($out)"
+out=$(run alice layout '{"items": [{"path": "extracted/zip1/gomphonema/img1.png", "split": ".."}], "dest": "results"}')
+grep -q '^refused|.*split ".." cannot be a folder name' <<<"$out"
+ok $? "a split of .. is refused at submit"
+out=$(run alice layout '{"items": [{"path": "extracted/zip1/gomphonema/img1.png", "split": "train", "labels": "x"}], "dest": "results"}')
+grep -q '^refused|.*unknown key "labels"' <<<"$out" && grep -q 'path, split and label' <<<"$(psql -XAtq -U alice -c "SELECT mlops.submit_job('layout', '{\"items\": [{\"path\": \"a\", \"split\": \"b\", \"labels\": 1}], \"dest\": \"r\"}')" 2>&1)"
+ok $? "an unknown item key is refused, listing the valid ones"
+out=$(run alice layout "{\"items\": [{\"path\": \"../$bob/bobs.json\", \"split\": \"train\"}], \"dest\": \"results\"}")
+grep -q '^refused|' <<<"$out"
+ok $? "another role's file cannot be laid out ($out)"
+out=$(run alice layout '{"items": [{"path": "link.json", "split": "train"}], "dest": "stolen"}')
+grep -q '^refused|.*symbolic link' <<<"$out" && [ ! -e "$AREA/stolen" ]
+ok $? "a symbolic link as a source is refused at submit, nothing placed"
+out=$(run alice layout '{"items": [{"path": "extracted/zip2/gomphonema/img1.png", "split": "train", "label": "gomphonema"}], "dest": "results"}')
+grep -q '^succeeded|' <<<"$out" && [ "$(field already_there "$out")" = 1 ]
+ok $? "the same file under its name again is already there"
+out=$(run alice layout '{"items": [{"path": "extracted/zip1/gomphonema/img1.png", "split": "train", "label": "gomphonema"}], "dest": "results"}')
+grep -q '^failed|item 0 (.*): destination .* exists and holds something else' <<<"$out" && [ "$(cat "$AREA/results/train/gomphonema/img1.png")" = zip2-1 ]
+ok $? "another file under a taken name fails, the taken one kept ($out)"
+is "$(find "$PGDATA/pg_mlops" -path "*roles/$bob*" -type f | wc -l)" 1 "bob's area holds only his own file"
+
+done_testing
