@@ -2239,3 +2239,18 @@ SELECT mlops.define_pipeline('heatmap', $$[
   "upload": []
 } $$, 'The heatmap service: readings of an area''s sensors in a window -> IDW (power 4, fading beyond 800 m, Gaussian sigma 1.5) masked to the area -> mlops.heatmaps -> GeoTIFF, PNG, SVG, JSON files -> uploads');
 UPDATE mlops.pipeline_versions SET builtin = true WHERE name OPERATOR(pg_catalog.=) 'heatmap';
+
+-- >>> new in 0.2.0 after the pipelines (kept in step with sql/pg_mlops.sql)
+------------------------------------------------------------------------------
+-- Datasets: manifests
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlops.read_manifest(path text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'mlops_read_manifest'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION mlops.read_manifest(text) IS
+'A JSON manifest file from the caller''s file area (or a granted @area), checked by json-c (a syntax error names its line and column), as jsonb; symbolic links are refused; at most 256 MB';
+REVOKE ALL ON FUNCTION mlops.read_manifest(text) FROM PUBLIC;
+
+-- <<< new in 0.2.0
