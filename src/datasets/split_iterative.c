@@ -11,7 +11,8 @@
  *	  counts: c_s = T_s items, c_sl = D_l * T_s / n for label l with D_l
  *	  items.  Then, while labelled units are left:
  *	    - take the label l with the fewest items not yet placed (ties by a
- *	      seeded random rank of the labels);
+ *	      seeded random rank of the labels; a scan over few labels, a
+ *	      binary heap with lazy updates over many);
  *	    - place each unplaced unit that has l, in a seeded random order of
  *	      the units, on the side with the largest c_sl; ties by the largest
  *	      c_s; remaining ties at random (numpy-compatible draws);
@@ -23,8 +24,8 @@
  *	  unit goes to one of them.
  *
  *	  Each label is chosen once (its units are all placed when it is done),
- *	  so the cost is O(L^2 + nnz * sides + n) with nnz the (unit, label)
- *	  pairs, O(n + nnz + L * sides) memory.
+ *	  so the cost is O(min(L^2, (L + nnz) log(L + nnz)) + nnz * sides + n)
+ *	  with nnz the (unit, label) pairs, O(n + nnz + L * sides) memory.
  *
  *	  Pure C: no PostgreSQL headers; memory from the caller's allocator.
  */
@@ -73,6 +74,64 @@ PickSide(int32_t S, int32_t L, int32_t l, const double *csl, const double *cs,
 	return nt == 1 ? tied[0] : tied[mt_interval(rng, (uint64_t) (nt - 1))];
 }
 
+
+/* Up to this many labels the next label is found by a scan, above by a heap. */
+#define ITERATIVE_SCAN_LABELS 512
+
+/* A label in the heap of labels by items left: (left, rank), smallest first. */
+typedef struct LabelEntry
+{
+	int64_t		left;
+	uint32_t	rank;
+	int32_t		l;
+} LabelEntry;
+
+static inline int
+LabelLess(const LabelEntry *a, const LabelEntry *b)
+{
+	return a->left < b->left || (a->left == b->left && a->rank < b->rank);
+}
+
+/* HeapPush: adds e to the binary heap h of *len entries (room guaranteed). */
+static void
+HeapPush(LabelEntry *h, int64_t *len, LabelEntry e)
+{
+	int64_t		i = (*len)++;
+
+	while (i > 0 && LabelLess(&e, &h[(i - 1) / 2]))
+	{
+		h[i] = h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h[i] = e;
+}
+
+/* HeapPop: removes and returns the smallest entry (*len > 0). */
+static LabelEntry
+HeapPop(LabelEntry *h, int64_t *len)
+{
+	LabelEntry	top = h[0],
+				last = h[--(*len)];
+	int64_t		i = 0;
+
+	for (;;)
+	{
+		int64_t		c = 2 * i + 1;
+
+		if (c >= *len)
+			break;
+		if (c + 1 < *len && LabelLess(&h[c + 1], &h[c]))
+			c++;
+		if (!LabelLess(&h[c], &last))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	if (*len > 0)
+		h[i] = last;
+	return top;
+}
+
 int
 split_iterative(const SplitData *data, const SplitSpec *spec, int32_t *out,
 				SplitExpect *expect, const mlops_allocator *alloc, char *err, size_t errlen)
@@ -106,6 +165,9 @@ split_iterative(const SplitData *data, const SplitSpec *spec, int32_t *out,
 			   *assigned = NULL,
 			   *tied = NULL;
 	uint32_t   *lrank = NULL;
+	LabelEntry *heap = NULL;
+	int64_t		hlen = 0;
+	int			use_heap = L > ITERATIVE_SCAN_LABELS;
 	double	   *csl = NULL,
 			   *cs = NULL;
 	char	   *must = NULL;
@@ -294,7 +356,10 @@ split_iterative(const SplitData *data, const SplitSpec *spec, int32_t *out,
 	lrank = mlops_alloc(alloc, sizeof(uint32_t) * (size_t) L);
 	csl = mlops_alloc(alloc, sizeof(double) * (size_t) L * (size_t) S);
 	assigned = mlops_alloc(alloc, sizeof(int32_t) * (size_t) U);
-	if (!perm || !loff || !lunits || !remaining || !lrank || !csl || !assigned)
+	if (use_heap)
+		heap = mlops_alloc(alloc, sizeof(LabelEntry) * ((size_t) L + (size_t) nnz));
+	if (!perm || !loff || !lunits || !remaining || !lrank || !csl || !assigned ||
+		(use_heap && !heap))
 		goto oom;
 	mt_permutation(&rng, perm, U);
 	memset(loff, 0, sizeof(int64_t) * ((size_t) L + 1));
@@ -317,6 +382,12 @@ split_iterative(const SplitData *data, const SplitSpec *spec, int32_t *out,
 		lrank[l] = mt_next32(&rng);
 		for (s = 0; s < S; s++)
 			csl[(size_t) s * L + l] = (double) D[l] * (double) T[s] / (double) n;
+		if (use_heap && D[l] > 0)
+		{
+			LabelEntry	e = {D[l], lrank[l], l};
+
+			HeapPush(heap, &hlen, e);
+		}
 	}
 
 	left = U;
@@ -324,11 +395,30 @@ split_iterative(const SplitData *data, const SplitSpec *spec, int32_t *out,
 	{
 		int32_t		lab = -1;
 
-		for (l = 0; l < L; l++)
-			if (remaining[l] > 0 &&
-				(lab < 0 || remaining[l] < remaining[lab] ||
-				 (remaining[l] == remaining[lab] && lrank[l] < lrank[lab])))
-				lab = l;
+		/*
+		 * The label with the fewest items left: a scan for few labels, else
+		 * the heap, whose stale entries are skipped.  Both order by (items
+		 * left, rank), so they choose the same label.
+		 */
+		if (!use_heap)
+		{
+			for (l = 0; l < L; l++)
+				if (remaining[l] > 0 &&
+					(lab < 0 || remaining[l] < remaining[lab] ||
+					 (remaining[l] == remaining[lab] && lrank[l] < lrank[lab])))
+					lab = l;
+		}
+		else
+			while (hlen > 0)
+			{
+				LabelEntry	e = HeapPop(heap, &hlen);
+
+				if (remaining[e.l] > 0 && remaining[e.l] == e.left)
+				{
+					lab = e.l;
+					break;
+				}
+			}
 		if (lab < 0)
 			break;
 		for (j = loff[lab]; j < loff[lab + 1]; j++)
@@ -351,8 +441,16 @@ split_iterative(const SplitData *data, const SplitSpec *spec, int32_t *out,
 			left--;
 			for (k = uoff[u]; k < uoff[u + 1]; k++)
 			{
-				csl[(size_t) side * L + ulab[k]] -= (double) ucnt[k];
-				remaining[ulab[k]] -= ucnt[k];
+				int32_t		l2 = ulab[k];
+
+				csl[(size_t) side * L + l2] -= (double) ucnt[k];
+				remaining[l2] -= ucnt[k];
+				if (use_heap && l2 != lab && remaining[l2] > 0)
+				{
+					LabelEntry	e = {remaining[l2], lrank[l2], l2};
+
+					HeapPush(heap, &hlen, e);
+				}
 			}
 		}
 		if (remaining[lab] != 0)
@@ -409,5 +507,6 @@ done:
 	mlops_free(alloc, lrank);
 	mlops_free(alloc, csl);
 	mlops_free(alloc, assigned);
+	mlops_free(alloc, heap);
 	return rc;
 }

@@ -480,6 +480,56 @@ test_iterative(void)
 		CHECK_INT(run(&dd, &s, out), -1, "iterative: a label twice on one item fails");
 		CHECK(strstr(err, "twice") != NULL, "iterative: the error says so");
 	}
+	/* many labels: the heap path (more than 512 labels) */
+	{
+		enum
+		{
+		ML = 700};
+		int64_t    *D2 = calloc(ML, sizeof(int64_t)),
+				   *t2 = calloc(ML, sizeof(int64_t));
+		int32_t    *labs2 = malloc(sizeof(int32_t) * N * 3);
+
+		p = 0;
+		for (i = 0; i < N; i++)
+		{
+			int32_t		a = (int32_t) lcg(ML),
+						b = (int32_t) lcg(40);
+
+			labs2[p++] = a;
+			D2[a]++;
+			if (b != a)
+			{
+				labs2[p++] = b;
+				D2[b]++;
+			}
+			offs[i + 1] = p;
+		}
+		d.ml_labels = labs2;
+		d.n_classes = ML;
+		split_spec_init(&s, SPLIT_ITERATIVE);
+		s.seed = 5;
+		s.test_size = 0.25;
+		CHECK_INT(run(&d, &s, out), 0, "iterative: 700 labels");
+		for (i = 0; i < N; i++)
+			for (p = offs[i]; p < offs[i + 1]; p++)
+				t2[labs2[p]] += out[i] == SPLIT_TEST;
+		/*
+		 * Each item has a rare label, placed first, so the 40 common labels
+		 * are mostly placed by the rare labels' choices (as the paper's
+		 * algorithm does): a looser bound than above.
+		 */
+		ok = 1;
+		for (l = 0; l < ML; l++)
+			if (fabs((double) t2[l] - 0.25 * (double) D2[l]) > 15)
+				ok = 0;
+		CHECK(ok, "iterative, 700 labels: each label's test count within 15 of its share");
+		CHECK(llabs(count_value(out, N, SPLIT_TEST) - 1000) <= 60, "iterative, 700 labels: test size within 60 of 1000");
+		d.ml_labels = labs;
+		d.n_classes = L;
+		free(D2);
+		free(t2);
+		free(labs2);
+	}
 	for (i = 0; i <= N; i++)
 		offs[i] = 0;
 	CHECK_INT(run(&d, &s, out), -1, "iterative: an empty label set fails");
