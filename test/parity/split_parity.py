@@ -162,7 +162,7 @@ def make_case(rng):
     if kind in ("tts_strat", "strat_shuffle", "skf"):
         ncls = rng.randint(1, 8)
         values = rng.sample(range(-50, 1000), ncls)     # arbitrary class values
-        weights = [rng.random() ** 2 + 0.01 for _ in range(ncls)]
+        weights = [rng.random() + 0.05 for _ in range(ncls)]
         y = np.array(rng.choices(values, weights=weights, k=n))
         classes, idx = np.unique(y, return_inverse=True)
         # declare a class or two with no items now and then (the kernel must skip them)
