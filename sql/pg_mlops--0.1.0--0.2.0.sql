@@ -2242,8 +2242,24 @@ UPDATE mlops.pipeline_versions SET builtin = true WHERE name OPERATOR(pg_catalog
 
 -- >>> new in 0.2.0 after the pipelines (kept in step with sql/pg_mlops.sql)
 ------------------------------------------------------------------------------
--- Datasets: manifests
+-- Datasets: splitting and manifests
 ------------------------------------------------------------------------------
+
+CREATE FUNCTION mlops.split_manifest(manifest jsonb, options jsonb DEFAULT '{}',
+                                     OUT ord int, OUT item jsonb, OUT split text, OUT fold int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mlops_split_manifest'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION mlops.split_manifest(jsonb, jsonb) IS
+'Splits a JSON array of items (objects) into train and test (split; fold with options.folds): one row per item in input order (ord from 1). Options method (random, stratified, group, stratified_group, iterative, hash, sklearn), label (a key, or an array of indicator keys), group, id, test_size, train_size, n_test_per_label, folds, seed, shuffle. Items must be distinct (by id, or as a whole); the kernel checks every split before it is returned';
+
+CREATE FUNCTION mlops.split_table(source regclass, options jsonb,
+                                  OUT id text, OUT split text, OUT fold int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mlops_split_table'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED ROWS 1000;
+COMMENT ON FUNCTION mlops.split_table(regclass, jsonb) IS
+'Splits the rows of a table or view as split_manifest splits items, reading the columns the options name (id required; label: a column, an array column for multilabel, or an array of boolean/numeric indicator columns; group) with the caller''s rights; one row per source row: its id as text, split, fold';
 
 CREATE FUNCTION mlops.read_manifest(path text)
 RETURNS jsonb

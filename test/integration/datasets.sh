@@ -124,4 +124,92 @@ grep -q '^failed|item 0 (.*): destination .* exists and holds something else' <<
 ok $? "another file under a taken name fails, the taken one kept ($out)"
 is "$(find "$PGDATA/pg_mlops" -path "*roles/$bob*" -type f | wc -l)" 1 "bob's area holds only his own file"
 
+# ---- split_manifest / split_table with method sklearn, end to end, against scikit-learn itself:
+# string labels (numpy's sort order), numeric labels (numeric order), groups and folds
+cases=$(/usr/bin/python3 - <<'PY'
+import json, random
+import numpy as np
+from sklearn.model_selection import train_test_split, GroupShuffleSplit, StratifiedKFold, KFold
+rng = random.Random(20261207)
+out = []
+for case in range(24):
+    n = rng.randint(20, 400)
+    kind = case % 4
+    names = ["Navicula", "gomphonema", "Gomphonema", "achnanthes", "ñandú", "Z", "a b", "10", "9"]
+    if kind == 1:
+        y = [rng.choice([3, -1, 10, 2, 7]) for _ in range(n)]
+    else:
+        y = [rng.choice(names[:rng.randint(2, len(names))]) for _ in range(n)]
+    # every class at least 2 items so stratification is possible
+    from collections import Counter
+    c = Counter(y)
+    y = [v if c[v] >= 2 else y[0] for v in y]
+    c = Counter(y)
+    if min(c.values()) < 2:
+        continue
+    seed = rng.randint(0, 2**32 - 1)
+    items = [{"id": i, "y": y[i], "g": "g%d" % rng.randint(0, n // 3)} for i in range(n)]
+    idx = np.arange(n)
+    try:
+      if kind in (0, 1):
+          ts = rng.choice([0.2, 0.25, 0.5, 7])
+          opts = {"method": "sklearn", "label": "y", "test_size": ts, "seed": seed}
+          _, test = train_test_split(idx, test_size=ts, shuffle=True, stratify=np.array(y), random_state=seed)
+          want = {int(i): 1 for i in test}
+          want = [want.get(i, 0) for i in range(n)]
+      elif kind == 2:
+          groups = np.array([it["g"] for it in items])
+          opts = {"method": "sklearn", "group": "g", "test_size": 0.3, "seed": seed}
+          _, test = next(GroupShuffleSplit(n_splits=1, test_size=0.3, random_state=seed).split(idx, groups=groups))
+          want = {int(i): 1 for i in test}
+          want = [want.get(i, 0) for i in range(n)]
+      else:
+          k = rng.choice([2, 3, 5])
+          if min(c.values()) < k:
+              continue
+          opts = {"method": "sklearn", "label": "y", "folds": k, "seed": seed}
+          want = [0] * n
+          for f, (_, test) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(idx, np.array(y))):
+              for i in test:
+                  want[int(i)] = f
+    except ValueError:
+        want = "error"   # scikit-learn refuses: so must split_manifest
+    out.append(json.dumps({"items": items, "opts": opts, "want": want}))
+print("\n".join(out))
+PY
+)
+i=0; bad=0
+while IFS= read -r line; do
+  i=$((i + 1))
+  got=$(psql -XAtq -v ON_ERROR_STOP=1 -v c="$line" <<'SQL' 2>&1
+SELECT string_agg(coalesce(fold, CASE split WHEN 'test' THEN 1 ELSE 0 END)::text, ',' ORDER BY ord)
+FROM mlops.split_manifest((:'c'::jsonb)->'items', (:'c'::jsonb)->'opts');
+SQL
+)
+  want=$(/usr/bin/python3 -c 'import json,sys; w = json.loads(sys.argv[1])["want"]; print(w if w == "error" else ",".join(map(str, w)))' "$line")
+  [ "$want" = error ] && grep -q '^ERROR:  cannot split' <<<"$got" && got=error
+  [ "$got" = "$want" ] || { bad=$((bad + 1)); echo "# case $i differs: $(cut -c1-200 <<<"$line")"; echo "# got  $(cut -c1-120 <<<"$got")"; echo "# want $(cut -c1-120 <<<"$want")"; }
+done <<<"$cases"
+[ "$i" -ge 18 ] && [ "$bad" -eq 0 ]
+ok $? "split_manifest with method sklearn gives scikit-learn 1.2's index sets on $i random manifests (string and numeric labels in numpy's order, groups, stratified folds; $bad differ)"
+
+psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE TABLE public.big AS
+SELECT i AS image_id, 'species_' || (i % 50) AS species, (i / 10) AS specimen FROM generate_series(1, 200000) i;
+SQL
+out=$(psql -XAtq -c "SELECT count(*) FILTER (WHERE split = 'test'), count(*) FROM mlops.split_table('big',
+  '{\"id\": \"image_id\", \"label\": \"species\", \"group\": \"specimen\", \"test_size\": 0.2, \"seed\": 1}')" 2>&1)
+is "$out" "40000|200000" "split_table over 200,000 rows: every row once, 20% test exactly as the groups of 10 allow"
+out=$(psql -XAtq -c "SELECT count(*) FROM (SELECT b.specimen FROM mlops.split_table('big',
+  '{\"id\": \"image_id\", \"label\": \"species\", \"group\": \"specimen\", \"test_size\": 0.2}') s
+  JOIN big b ON b.image_id::text = s.id GROUP BY 1 HAVING count(DISTINCT s.split) > 1) x" 2>&1)
+is "$out" 0 "no specimen on both sides"
+psql -XAtq -c "GRANT SELECT ON public.big TO alice" >/dev/null
+psql -XAtq -c "ALTER TABLE public.big ENABLE ROW LEVEL SECURITY" -c "CREATE POLICY few ON public.big TO alice USING (image_id <= 100)" >/dev/null
+out=$(psql -XAtq -U alice -c "SELECT count(*) FROM mlops.split_table('public.big', '{\"id\": \"image_id\"}')" 2>&1)
+is "$out" 100 "split_table reads with the caller's rights: row-level security applies"
+out=$(psql -XAtq -U bob -c "SELECT count(*) FROM mlops.split_table('public.big', '{\"id\": \"image_id\"}')" 2>&1)
+grep -q 'permission denied for table big' <<<"$out"
+ok $? "a role without SELECT cannot split the table ($out)"
+
 done_testing

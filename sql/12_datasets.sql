@@ -1,0 +1,127 @@
+-- Datasets: split_manifest and split_table — what each method promises (counts, groups, the
+-- same split for the same seed, hash sides that never move), and every refusal.
+-- Parity with scikit-learn on random cases is test/integration/split_parity.sh.
+CREATE EXTENSION IF NOT EXISTS pg_mlops CASCADE;
+SET extra_float_digits = 0;
+
+-- 3 species x 12 images, 4 specimens (groups) per species
+CREATE TEMP TABLE images AS
+SELECT i AS image_id, 'sp' || (i % 3) AS species, 'spec' || (i % 12) AS specimen,
+       'img' || i || '.png' AS file
+FROM generate_series(1, 36) i;
+CREATE TEMP TABLE manifest AS
+SELECT jsonb_agg(jsonb_build_object('file', file, 'species_label', species, 'specimen', specimen)
+                 ORDER BY image_id) AS m
+FROM images;
+
+-- the original's rule, with exactly N test images per species (it took N + 1)
+SELECT split, item->>'species_label' AS species, count(*)
+FROM mlops.split_manifest((SELECT m FROM manifest), '{"label": "species_label", "n_test_per_label": 3, "seed": 42}')
+GROUP BY 1, 2 ORDER BY 2, 1;
+-- the same seed, the same split; another seed, another
+SELECT (SELECT array_agg(ord ORDER BY ord) FROM mlops.split_manifest((SELECT m FROM manifest),
+          '{"label": "species_label", "n_test_per_label": 3, "seed": 42}') WHERE split = 'test')
+     = (SELECT array_agg(ord ORDER BY ord) FROM mlops.split_manifest((SELECT m FROM manifest),
+          '{"label": "species_label", "n_test_per_label": 3, "seed": 42}') WHERE split = 'test') AS same_seed_same_split,
+       (SELECT array_agg(ord ORDER BY ord) FROM mlops.split_manifest((SELECT m FROM manifest),
+          '{"label": "species_label", "n_test_per_label": 3, "seed": 42}') WHERE split = 'test')
+     <> (SELECT array_agg(ord ORDER BY ord) FROM mlops.split_manifest((SELECT m FROM manifest),
+          '{"label": "species_label", "n_test_per_label": 3, "seed": 43}') WHERE split = 'test') AS other_seed_other_split;
+-- ord follows the input, item is the item
+SELECT ord, item->>'file' AS file FROM mlops.split_manifest((SELECT m FROM manifest), '{}') WHERE ord <= 3 ORDER BY ord;
+-- stratified by test_size: 25% of each species
+SELECT split, item->>'species_label' AS species, count(*)
+FROM mlops.split_manifest((SELECT m FROM manifest), '{"label": "species_label", "test_size": 0.25}')
+GROUP BY 1, 2 ORDER BY 2, 1;
+-- a count, and train_size leaving items unused
+SELECT split, count(*) FROM mlops.split_manifest((SELECT m FROM manifest), '{"test_size": 5, "train_size": 20}')
+GROUP BY 1 ORDER BY 1;
+-- grouped: no specimen on both sides
+SELECT count(*) AS specimens_on_both_sides FROM (
+  SELECT item->>'specimen' FROM mlops.split_manifest((SELECT m FROM manifest),
+    '{"label": "species_label", "group": "specimen", "test_size": 0.25, "seed": 1}')
+  GROUP BY 1 HAVING count(DISTINCT split) > 1) x;
+SELECT count(*) AS specimens_on_both_sides FROM (
+  SELECT item->>'specimen' FROM mlops.split_manifest((SELECT m FROM manifest), '{"group": "specimen", "test_size": 0.25}')
+  GROUP BY 1 HAVING count(DISTINCT split) > 1) x;
+-- folds: every item in one fold, folds of equal size, no specimen in two folds
+SELECT fold, count(*), bool_and(split IS NULL) AS split_is_null
+FROM mlops.split_manifest((SELECT m FROM manifest), '{"label": "species_label", "folds": 3, "seed": 5}')
+GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS specimens_in_two_folds FROM (
+  SELECT item->>'specimen' FROM mlops.split_manifest((SELECT m FROM manifest),
+    '{"label": "species_label", "group": "specimen", "folds": 4}')
+  GROUP BY 1 HAVING count(DISTINCT fold) > 1) x;
+-- hash: adding items never moves an earlier one
+WITH a AS (SELECT item->>'file' AS f, split FROM mlops.split_manifest((SELECT m FROM manifest),
+             '{"method": "hash", "id": "file", "test_size": 0.3, "seed": 9}')),
+     b AS (SELECT item->>'file' AS f, split FROM mlops.split_manifest(
+             (SELECT m || '[{"file": "new1.png"}, {"file": "new2.png"}]'::jsonb FROM manifest),
+             '{"method": "hash", "id": "file", "test_size": 0.3, "seed": 9}'))
+SELECT count(*) AS kept, count(*) FILTER (WHERE a.split <> b.split) AS moved FROM a JOIN b USING (f);
+-- multilabel: an array per item, iterative stratification
+SELECT count(*), count(DISTINCT split) FROM mlops.split_manifest(
+  (SELECT jsonb_agg(jsonb_build_object('id', i, 'tags', CASE WHEN i % 2 = 0 THEN '["a","b"]'::jsonb ELSE '["b"]' END))
+   FROM generate_series(1, 20) i), '{"label": "tags", "test_size": 0.25}');
+-- indicator keys
+SELECT split, count(*) FROM mlops.split_manifest(
+  (SELECT jsonb_agg(jsonb_build_object('id', i, 'cat', i % 2 = 0, 'dog', i % 3 = 0)) FROM generate_series(1, 24) i),
+  '{"label": ["cat", "dog"], "test_size": 0.25}') GROUP BY 1 ORDER BY 1;
+-- numbers, strings and booleans are labels; an empty manifest splits into nothing
+SELECT count(*) FILTER (WHERE split = 'test') AS test, count(DISTINCT item->'y') FILTER (WHERE split = 'test') AS labels
+FROM mlops.split_manifest((SELECT jsonb_agg(jsonb_build_object('i', i, 'y', i % 2)) FROM generate_series(1, 8) i),
+                          '{"label": "y", "test_size": 0.5}');
+SELECT count(*) FILTER (WHERE split = 'test') AS test, count(DISTINCT item->'y') FILTER (WHERE split = 'test') AS labels
+FROM mlops.split_manifest((SELECT jsonb_agg(jsonb_build_object('i', i, 'y', i % 2 = 0)) FROM generate_series(1, 8) i),
+                          '{"label": "y", "test_size": 0.5}');
+SELECT count(*) FROM mlops.split_manifest('[]', '{}');
+
+-- split_table: straight over a table, the caller's rights
+SELECT split, count(*) FROM mlops.split_table('images',
+  '{"id": "image_id", "label": "species", "group": "specimen", "test_size": 0.25, "seed": 3}') GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS specimens_on_both_sides FROM (
+  SELECT i.specimen FROM mlops.split_table('images', '{"id": "image_id", "label": "species", "group": "specimen"}') s
+  JOIN images i ON i.image_id::text = s.id GROUP BY 1 HAVING count(DISTINCT s.split) > 1) x;
+SELECT (SELECT array_agg(id::int ORDER BY id::int) FROM mlops.split_table('images',
+          '{"id": "image_id", "label": "species", "n_test_per_label": 2, "seed": 11}') WHERE split = 'test')
+     = (SELECT array_agg(ord ORDER BY ord) FROM mlops.split_manifest((SELECT m FROM manifest),
+          '{"label": "species_label", "n_test_per_label": 2, "seed": 11}') WHERE split = 'test') AS table_and_manifest_agree;
+
+-- refusals
+SELECT * FROM mlops.split_manifest('{"a": 1}', '{}');
+SELECT * FROM mlops.split_manifest('[1, 2]', '{}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}]', '[]');
+SELECT * FROM mlops.split_manifest('[{"a": 1}]', '{"labels": "a"}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}]', '{"method": "magic"}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}]', '{"method": "stratified"}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}]', '{"method": "group"}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"test_size": 0}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"test_size": 1.5}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"test_size": "NaN"}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"test_size": 2}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"seed": -1}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"seed": 1.5}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"folds": 1}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"folds": 2, "test_size": 0.5}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 1}]', '{}');
+SELECT * FROM mlops.split_manifest('[{"a": 1, "f": "x"}, {"a": 2, "f": "x"}]', '{"id": "f"}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"b": 2}]', '{"label": "a"}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": null}]', '{"label": "a"}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": "x"}]', '{"label": "a"}');
+SELECT * FROM mlops.split_manifest('[{"a": 1.5}, {"a": 2}]', '{"label": "a"}');
+SELECT * FROM mlops.split_manifest('[{"a": {"b": 1}}, {"a": 2}]', '{"label": "a"}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": [1, 2]}]', '{"label": "a"}');
+SELECT * FROM mlops.split_manifest('[{"a": 1, "i": 1}, {"a": 1, "i": 2}, {"a": 2, "i": 3}, {"a": 2, "i": 4}]',
+                                   '{"label": "a", "n_test_per_label": 2}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}]', '{"n_test_per_label": 1}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"label": ["x", "y"]}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"label": []}');
+SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"shuffle": "yes"}');
+SELECT * FROM mlops.split_table('images', '{"label": "species"}');
+SELECT * FROM mlops.split_table('images', '{"id": "nope"}');
+SELECT * FROM mlops.split_table('images', '{"id": "image_id", "group": "nope"}');
+CREATE ROLE mlops_split_stranger;
+SET ROLE mlops_split_stranger;
+SELECT * FROM mlops.split_table('images', '{"id": "image_id"}');
+RESET ROLE;
+DROP ROLE mlops_split_stranger;
