@@ -3088,3 +3088,180 @@ SELECT mlops.define_pipeline('heatmap', $$[
   "upload": []
 } $$, 'The heatmap service: readings of an area''s sensors in a window -> IDW (power 4, fading beyond 800 m, Gaussian sigma 1.5) masked to the area -> mlops.heatmaps -> GeoTIFF, PNG, SVG, JSON files -> uploads');
 UPDATE mlops.pipeline_versions SET builtin = true WHERE name OPERATOR(pg_catalog.=) 'heatmap';
+
+------------------------------------------------------------------------------
+-- The dataset pipeline (the diatom builder)
+------------------------------------------------------------------------------
+
+-- mlops.current_step_result: inside a pipeline step's session, the result of another step of the
+-- same run (an array of results for a fanned-out step).
+CREATE FUNCTION mlops.current_step_result(step text)
+RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.result
+    FROM mlops.current_run() r
+    JOIN mlops.run_steps s ON s.owner OPERATOR(pg_catalog.=) r.owner::regrole AND s.run_id OPERATOR(pg_catalog.=) r.run_id
+    WHERE s.step OPERATOR(pg_catalog.=) current_step_result.step
+$$;
+COMMENT ON FUNCTION mlops.current_step_result(text) IS
+'Inside a pipeline step''s session: the result of a step of the same run (an array for a fanned-out step); NULL elsewhere';
+
+-- mlops.dataset_plan: the dataset pipeline's first step.  Checks the original's file list and
+-- returns where each archive goes: downloads, extracts (one folder per archive, by position, so
+-- equal folder names in two archives cannot collide), the results folder, the package's name,
+-- the uploads and the folders to clean.
+CREATE FUNCTION mlops.dataset_plan(config jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    work text := coalesce(config ->> 'work', 'dataset');
+    list jsonb := config -> 'file_list';
+    e jsonb;
+    i int := 0;
+    downloads jsonb := '[]';
+    extracts jsonb := '[]';
+    uploads jsonb;
+    seen text[] := '{}';
+    name text;
+BEGIN
+    IF jsonb_typeof(list) IS DISTINCT FROM 'array' OR jsonb_array_length(list) = 0 THEN
+        RAISE EXCEPTION 'config.file_list must be a non-empty array of {file_url, downloaded_file_name, exploded_folder_name, species_label}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR e IN SELECT value FROM jsonb_array_elements(list) LOOP
+        i := i OPERATOR(pg_catalog.+) 1;
+        IF jsonb_typeof(e) IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION 'config.file_list[%] is not an object', i - 1 USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF EXISTS (SELECT 1 FROM jsonb_object_keys(e) k
+                   WHERE k <> ALL (ARRAY['file_url', 'downloaded_file_name', 'exploded_folder_name', 'species_label'])) THEN
+            RAISE EXCEPTION 'config.file_list[%] has an unknown key', i - 1
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'An entry''s keys are file_url, downloaded_file_name, exploded_folder_name and species_label.';
+        END IF;
+        IF jsonb_typeof(e -> 'file_url') IS DISTINCT FROM 'string' OR jsonb_typeof(e -> 'species_label') IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION 'config.file_list[%] needs file_url and species_label (strings)', i - 1
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        name := coalesce(e ->> 'downloaded_file_name', 'file_' || i || '.zip');
+        IF name !~ '^[A-Za-z0-9._~-]+$' OR name IN ('.', '..') THEN
+            RAISE EXCEPTION 'config.file_list[%].downloaded_file_name "%" is not a file name', i - 1, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'A name of letters, digits and . _ ~ -, without folders.';
+        END IF;
+        IF name = ANY (seen) THEN
+            RAISE EXCEPTION 'config.file_list[%].downloaded_file_name "%" is given twice', i - 1, name
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        seen := seen || name;
+        downloads := downloads || jsonb_build_array(jsonb_build_object(
+            'url', e ->> 'file_url', 'path', work || '/downloads/' || name));
+        extracts := extracts || jsonb_build_array(jsonb_build_object(
+            'archive', work || '/downloads/' || name, 'dest', work || '/extracted/' || i,
+            'split_command', 'SELECT mlops.dataset_split(' || i || ')'));
+    END LOOP;
+    uploads := CASE jsonb_typeof(config -> 'upload') WHEN 'object' THEN jsonb_build_array(config -> 'upload')
+                                                     WHEN 'array' THEN config -> 'upload' ELSE '[]' END;
+    RETURN jsonb_build_object('downloads', downloads, 'extracts', extracts,
+                              'results', work || '/results',
+                              'package', work || '/' || coalesce(config ->> 'package', 'diatom_set-%Y-%m-%d-%H-%M-%S.zip'),
+                              'uploads', uploads,
+                              'clean', jsonb_build_array(work || '/downloads', work || '/extracted', work || '/results'));
+END
+$$;
+COMMENT ON FUNCTION mlops.dataset_plan(jsonb) IS
+'The dataset pipeline''s plan step: checks config.file_list (the original''s entries) and returns the downloads, extracts, results folder, package name, uploads and folders to clean';
+
+-- mlops.dataset_split: the split step for archive i (1-based) of the current run: the files
+-- extracted from it (under its exploded_folder_name when given), split as the original did per
+-- folder — n_test_per_label test files, the rest train — or by test_size, with the run's seed;
+-- returns the layout items.
+CREATE FUNCTION mlops.dataset_split(i int)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    config jsonb := (SELECT r.config FROM mlops.current_run() r);
+    entry jsonb := config -> 'file_list' -> (i - 1);
+    extracted jsonb := mlops.current_step_result('extract') -> (i - 1);
+    folder text := nullif(entry ->> 'exploded_folder_name', '');
+    items jsonb;
+    opts jsonb;
+BEGIN
+    IF config IS NULL OR extracted IS NULL THEN
+        RAISE EXCEPTION 'mlops.dataset_split runs as a step of a dataset run, after its extract step'
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- every archive's files of this species, in archive order then path order: a name that an
+    -- earlier file of the species already has becomes <stem>-2<ext>, -3, ... (so two zips with the
+    -- same file names lose nothing, and every split step names them alike)
+    WITH listing AS (
+        SELECT a.n AS archive, f ->> 'path' AS path, (a.x ->> 'dest') || '/' || (f ->> 'path') AS full_path,
+               regexp_replace(f ->> 'path', '^.*/', '') AS base
+        FROM jsonb_array_elements(mlops.current_step_result('extract')) WITH ORDINALITY a(x, n)
+        CROSS JOIN LATERAL jsonb_array_elements(a.x -> 'files') f
+        WHERE config -> 'file_list' -> (a.n::int - 1) ->> 'species_label' = entry ->> 'species_label'
+          AND (nullif(config -> 'file_list' -> (a.n::int - 1) ->> 'exploded_folder_name', '') IS NULL
+               OR starts_with(f ->> 'path', (config -> 'file_list' -> (a.n::int - 1) ->> 'exploded_folder_name') || '/'))
+    ), numbered AS (
+        SELECT archive, path, full_path, base,
+               row_number() OVER (PARTITION BY base ORDER BY archive, path) AS k
+        FROM listing
+    )
+    SELECT jsonb_agg(jsonb_build_object('path', full_path, 'label', entry ->> 'species_label',
+                                        'name', CASE WHEN k = 1 THEN base
+                                                     WHEN base ~ '.\.[^.]*$' THEN regexp_replace(base, '(\.[^.]*)$', '-' || k || '\1')
+                                                     ELSE base || '-' || k END)
+                     ORDER BY path)
+    INTO items
+    FROM numbered
+    WHERE archive = i;
+    IF items IS NULL THEN
+        RAISE EXCEPTION 'archive % (%) has no files%', i, entry ->> 'downloaded_file_name',
+            CASE WHEN folder IS NULL THEN '' ELSE format(' under "%s/"', folder) END
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    opts := jsonb_strip_nulls(jsonb_build_object(
+        'label', 'label', 'id', 'path', 'seed', coalesce(config -> 'seed', '0'),
+        'n_test_per_label', config -> 'n_test_per_label', 'test_size', config -> 'test_size',
+        'method', config -> 'method'));
+    IF NOT opts ? 'n_test_per_label' AND NOT opts ? 'test_size' THEN
+        opts := opts || '{"test_size": 0.25}';
+    END IF;
+    RETURN (SELECT jsonb_agg(jsonb_build_object('path', s.item ->> 'path', 'split', s.split,
+                                                'label', s.item ->> 'label', 'name', s.item ->> 'name') ORDER BY s.ord)
+            FROM mlops.split_manifest(items, opts) s);
+END
+$$;
+COMMENT ON FUNCTION mlops.dataset_split(int) IS
+'The dataset pipeline''s split step for archive i: its extracted files split per folder (n_test_per_label, or test_size), as layout items';
+
+-- The template, installed with the extension.
+SELECT mlops.define_pipeline('dataset', $$[
+  {"name": "plan", "kind": "sql",
+   "params": {"command": "SELECT mlops.dataset_plan((SELECT config FROM mlops.current_run()))"}},
+  {"name": "download", "kind": "download", "depends_on": ["plan"], "for_each": {"$ref": "steps.plan.result.value.downloads"},
+   "params": {"url": {"$ref": "item.url"}, "path": {"$ref": "item.path"}}},
+  {"name": "extract", "kind": "extract", "depends_on": ["download"], "for_each": {"$ref": "steps.plan.result.value.extracts"},
+   "params": {"archive": {"$ref": "item.archive"}, "dest": {"$ref": "item.dest"}}},
+  {"name": "split", "kind": "sql", "depends_on": ["extract"], "for_each": {"$ref": "steps.plan.result.value.extracts"},
+   "params": {"command": {"$ref": "item.split_command"}}},
+  {"name": "layout", "kind": "layout", "depends_on": ["split"], "for_each": {"$ref": "steps.split.result"},
+   "params": {"items": {"$ref": "item.value"}, "dest": {"$ref": "steps.plan.result.value.results"}}},
+  {"name": "package", "kind": "package", "depends_on": ["layout"],
+   "params": {"source": {"$ref": "steps.plan.result.value.results"}, "path": {"$ref": "steps.plan.result.value.package"}}},
+  {"name": "upload", "kind": "upload", "depends_on": ["package"], "for_each": {"$ref": "steps.plan.result.value.uploads"},
+   "params": {"path": {"$ref": "steps.package.result.path"}, "credential": {"$ref": "item.credential"},
+              "target": {"$ref": "item.target"}, "delete_after": true}},
+  {"name": "clean", "kind": "delete", "depends_on": ["package"], "for_each": {"$ref": "steps.plan.result.value.clean"},
+   "params": {"path": {"$ref": "item"}, "recursive": true}}
+]$$, $$ {
+  "file_list": [], "n_test_per_label": null, "test_size": null, "seed": 0, "method": null,
+  "work": "dataset", "package": "diatom_set-%Y-%m-%d-%H-%M-%S.zip", "upload": null
+} $$, 'The diatom builder: the file list''s zips downloaded in parallel -> extracted (one folder each) -> split per folder (n_test_per_label or test_size, seeded) -> laid out as results/<split>/<species>/ by hard links -> zipped as diatom_set-<UTC time>.zip -> uploaded, the zip deleted only after a confirmed upload -> working folders cleaned');
+UPDATE mlops.pipeline_versions SET builtin = true WHERE name OPERATOR(pg_catalog.=) 'dataset';

@@ -262,3 +262,25 @@ SELECT mlops.start_run('heatmap', $${"area_id": 7, "from": "2026-01-01 09:00+00"
    "readings": {"table": "public.demo_readings"}, "areas": {"table": "public.demo_areas"},
    "outputs": {"svg": ["heat/demo.svg"], "png": ["heat/demo.png"], "json": ["heat/demo.json"]}}$$) = :'heat_run' AS same_run,
        (SELECT count(*) FROM mlops.heatmaps) AS heatmaps;
+
+\echo
+\echo '=== 11. Datasets: the diatom builder''s split, exact and reproducible ==='
+\echo 'A manifest of 300 images of 4 species from 30 specimens; the original''s rule, exactly 5 test images per species:'
+CREATE TEMP TABLE diatoms AS
+SELECT jsonb_agg(jsonb_build_object('file', format('zip%s/img%s.png', i % 30, i),
+                                    'species_label', (ARRAY['gomphonema', 'navicula', 'achnanthes', 'cymbella'])[1 + i % 4],
+                                    'specimen', 'sp' || (i % 30)) ORDER BY i) AS m
+FROM generate_series(1, 300) i;
+SELECT item->>'species_label' AS species, count(*) FILTER (WHERE split = 'test') AS test,
+       count(*) FILTER (WHERE split = 'train') AS train
+FROM mlops.split_manifest((SELECT m FROM diatoms), '{"label": "species_label", "n_test_per_label": 5, "seed": 42}')
+GROUP BY 1 ORDER BY 1;
+\echo 'Grouped by specimen (none on both sides), class shares as close as the groups allow:'
+SELECT split, count(*) AS images, count(DISTINCT item->>'specimen') AS specimens
+FROM mlops.split_manifest((SELECT m FROM diatoms), '{"label": "species_label", "group": "specimen", "test_size": 0.2, "seed": 42}')
+GROUP BY 1 ORDER BY 1;
+\echo 'The same index sets as scikit-learn''s train_test_split(stratify=y, test_size=0.2, random_state=42):'
+SELECT string_agg((ord - 1)::text, ' ' ORDER BY ord) FILTER (WHERE ord <= 40) AS first_test_indices
+FROM mlops.split_manifest((SELECT m FROM diatoms), '{"method": "sklearn", "label": "species_label", "test_size": 0.2, "seed": 42}')
+WHERE split = 'test';
+

@@ -4,7 +4,7 @@
  *	  Job kind "layout": lays the files of a dataset split out as
  *	  <dest>/<split>/<label>/<name>, the folder tree image trainers read.
  *
- *	    layout  {"items": [{"path", "split", "label"}, ...], "dest", "mode": "link"}
+ *	    layout  {"items": [{"path", "split", "label", "name"}, ...], "dest", "mode": "link"}
  *
  *	  Each item names a file of the owner's areas (path), its side (split:
  *	  "train", "test", a fold...) and, optionally, its class (label: a
@@ -14,7 +14,8 @@
  *	  they are, so no file is moved twice or lost, and only the folders that
  *	  receive a file are made (no empty folders).
  *
- *	  Names.  The name is the source's last component.  When items would
+ *	  Names.  The name is the item's "name", else the source's last
+ *	  component.  When items would
  *	  share a destination name (the same file name in two extracted
  *	  archives), the first in item order keeps it and each later one becomes
  *	  "<stem>-2<ext>", "-3", ... (the first free one); the result counts
@@ -55,6 +56,7 @@ typedef struct LayoutItem
 	char	   *path;			/* as given */
 	char	   *split;
 	char	   *label;			/* NULL: none */
+	char	   *name;			/* the name to give it; NULL: the source's own */
 } LayoutItem;
 
 /*
@@ -147,17 +149,19 @@ ReadItems(Jsonb *params, Oid owner, int64 *n)
 				continue;
 			if (!(k.val.string.len == 4 && memcmp(k.val.string.val, "path", 4) == 0) &&
 				!(k.val.string.len == 5 && memcmp(k.val.string.val, "split", 5) == 0) &&
-				!(k.val.string.len == 5 && memcmp(k.val.string.val, "label", 5) == 0))
+				!(k.val.string.len == 5 && memcmp(k.val.string.val, "label", 5) == 0) &&
+				!(k.val.string.len == 4 && memcmp(k.val.string.val, "name", 4) == 0))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("params.items[%lld] of a layout job has an unknown key \"%.*s\"",
 								(long long) count, k.val.string.len, k.val.string.val),
-						 errhint("An item's keys are path, split and label.")));
+						 errhint("An item's keys are path, split, label and name.")));
 		}
 		item = &items[count];
 		item->path = ItemText(c, "path", count);
 		item->split = ItemText(c, "split", count);
 		item->label = ItemText(c, "label", count);
+		item->name = ItemText(c, "name", count);
 		if (item->path == NULL || item->split == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -172,6 +176,11 @@ ReadItems(Jsonb *params, Oid owner, int64 *n)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("params.items[%lld].label \"%s\" cannot be a folder name: it %s",
 							(long long) count, item->label, why)));
+		if (item->name && (why = FolderName(item->name)) != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("params.items[%lld].name \"%s\" cannot be a file name: it %s",
+							(long long) count, item->name, why)));
 		if (OidIsValid(owner))
 			item->path = mlops_work_relative(owner, item->path, "items[].path");
 		count++;
@@ -220,7 +229,7 @@ static char *
 PlaceName(HTAB *names, const char *dest, const LayoutItem *item, bool *renamed)
 {
 	const char *slash = strrchr(item->path, '/');
-	const char *base = slash ? slash + 1 : item->path;
+	const char *base = item->name ? item->name : slash ? slash + 1 : item->path;
 	const char *dot = strrchr(base, '.');
 	char	   *folder;
 	char	   *full;

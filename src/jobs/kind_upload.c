@@ -3,6 +3,7 @@
  * kind_upload.c
  *	  Job kind "upload": {"path": "out/set.zip", "credential": "owncloud",
  *	  "target": "datasets/set.zip", "delete_after": false, "sha256": false}
+ *	  (a target ending in "/" is a folder: the file's own name is added)
  *	  sends a file under mlops.work_dir to the storage a credential names:
  *	  WebDAV (MKCOL of the missing parent collections, then PUT), S3 (SigV4,
  *	  multipart for large files) or plain HTTP PUT, on the worker's libcurl
@@ -53,6 +54,27 @@ typedef struct PendingDelete
 static PendingDelete *Deletes = NULL;
 
 /*
+ * Target: params.target, with the file's own name added when it ends in "/"
+ * (a folder on the store: "datasets/" + "diatom_set-....zip").
+ */
+static const char *
+Target(Jsonb *params)
+{
+	const char *target = JsonbGetString(params, "target", true, "upload");
+	const char *path = JsonbGetString(params, "path", true, "upload");
+	size_t		len = strlen(target);
+
+	if (len > 0 && target[len - 1] == '/')
+	{
+		const char *slash = strrchr(path, '/');
+
+		target = psprintf("%s%s", target, slash ? slash + 1 : path);
+	}
+	mlops_check_remote_path(target, "target");
+	return target;
+}
+
+/*
  * UploadValidate: a file of the owner's areas, a safe target, and a
  * credential granted to the owner.
  */
@@ -62,7 +84,7 @@ UploadValidate(Jsonb *params, Oid owner)
 	const char *credential = JsonbGetString(params, "credential", true, "upload");
 
 	(void) mlops_safe_path(owner, JsonbGetString(params, "path", true, "upload"), "path");
-	mlops_check_remote_path(JsonbGetString(params, "target", true, "upload"), "target");
+	(void) Target(params);
 	(void) JsonbGetBool(params, "delete_after", false, "upload");
 	(void) JsonbGetBool(params, "sha256", false, "upload");
 	if (mlops_credential_lookup(credential, owner, NULL, CurrentMemoryContext) == NULL)
@@ -79,7 +101,7 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	const char *credential = JsonbGetString(job->params, "credential", true, "upload");
-	const char *target = JsonbGetString(job->params, "target", true, "upload");
+	const char *target = Target(job->params);
 	char	   *src = mlops_safe_path(job->submitted_by, JsonbGetString(job->params, "path", true, "upload"), "path");
 	Jsonb	   *secret = NULL;
 	char	   *kind;
@@ -87,7 +109,6 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 	char		err[512];
 	List	   *mkcols = NIL;
 
-	mlops_check_remote_path(target, "target");
 	kind = mlops_credential_lookup(credential, job->submitted_by, &secret, cxt);
 	MemoryContextSwitchTo(cxt);
 	if (kind == NULL)

@@ -554,10 +554,13 @@ RunCommand(SqlShared *sh)
 						 errmsg("the job's result (%zu bytes) is larger than mlops.max_job_result_size (%zu kB)",
 								strlen(v), sh->answer_cap / 1024),
 						 errhint("Return less, or write the value into a table and return its key.")));
-			if (v)
-				escape_json(&buf, v);
-			else
+			if (v == NULL)
 				appendStringInfoString(&buf, "null");
+			else if (SPI_gettypeid(SPI_tuptable->tupdesc, 1) == JSONBOID ||
+					 SPI_gettypeid(SPI_tuptable->tupdesc, 1) == JSONOID)
+				appendStringInfoString(&buf, v);	/* JSON stays JSON: later steps $ref into it */
+			else
+				escape_json(&buf, v);
 		}
 		appendStringInfoChar(&buf, '}');
 		if (buf.len > sh->answer_cap)

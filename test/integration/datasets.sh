@@ -108,7 +108,7 @@ out=$(run alice layout '{"items": [{"path": "extracted/zip1/gomphonema/img1.png"
 grep -q '^refused|.*split ".." cannot be a folder name' <<<"$out"
 ok $? "a split of .. is refused at submit"
 out=$(run alice layout '{"items": [{"path": "extracted/zip1/gomphonema/img1.png", "split": "train", "labels": "x"}], "dest": "results"}')
-grep -q '^refused|.*unknown key "labels"' <<<"$out" && grep -q 'path, split and label' <<<"$(psql -XAtq -U alice -c "SELECT mlops.submit_job('layout', '{\"items\": [{\"path\": \"a\", \"split\": \"b\", \"labels\": 1}], \"dest\": \"r\"}')" 2>&1)"
+grep -q '^refused|.*unknown key "labels"' <<<"$out" && grep -q 'path, split, label and name' <<<"$(psql -XAtq -U alice -c "SELECT mlops.submit_job('layout', '{\"items\": [{\"path\": \"a\", \"split\": \"b\", \"labels\": 1}], \"dest\": \"r\"}')" 2>&1)"
 ok $? "an unknown item key is refused, listing the valid ones"
 out=$(run alice layout "{\"items\": [{\"path\": \"../$bob/bobs.json\", \"split\": \"train\"}], \"dest\": \"results\"}")
 grep -q '^refused|' <<<"$out"
