@@ -15,6 +15,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -71,7 +72,6 @@ typedef struct SplitBuild
 	size_t	   *id_len;
 	label_set  *labels;
 	label_set  *groups;
-	label_set  *ids;			/* to refuse duplicates */
 	bool		multilabel;
 } SplitBuild;
 
@@ -289,7 +289,6 @@ BuildInit(SplitBuild *b, const SplitOptions *o, bool want_ids)
 	}
 	if (want_ids)
 	{
-		b->ids = labels_create(a);
 		b->id = palloc(sizeof(char *) * b->cap);
 		b->id_len = palloc(sizeof(size_t) * b->cap);
 	}
@@ -390,21 +389,100 @@ InternScalar(label_set *set, JsonbValue *v, const char *what, const char *key, i
 static void
 AddId(SplitBuild *b, const char *s, size_t len, int64 ord)
 {
-	size_t		before = labels_count(b->ids);
-	int32		code = labels_intern_string(b->ids, s, len);
-
-	if (code < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many items to split (at most %d)", LABEL_MAX_COUNT)));
-	if ((size_t) code < before)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("item %lld repeats item %d", (long long) ord, code + 1),
-				 errdetail("Its id is \"%.*s\".", (int) Min(len, 200), s),
-				 errhint("Each item must be listed once; remove the duplicates first.")));
+	(void) ord;
 	b->id[b->n] = (char *) s;
 	b->id_len[b->n] = len;
+}
+
+/* One id's hash and position, for the duplicate check. */
+typedef struct IdHash
+{
+	uint64		hash;
+	int64		pos;
+} IdHash;
+
+/*
+ * RadixByTop32 sorts h by the top 32 bits of the hash, stably (two LSD
+ * passes of 16 bits): equal hashes end up in one run, in position order.
+ */
+static void
+RadixByTop32(IdHash *h, int64 n)
+{
+	IdHash	   *tmp = palloc_extended(sizeof(IdHash) * n, MCXT_ALLOC_HUGE);
+	int64	   *count = palloc(sizeof(int64) * 65536);
+
+	for (int shift = 32; shift <= 48; shift += 16)
+	{
+		IdHash	   *from = shift == 32 ? h : tmp;
+		IdHash	   *to = shift == 32 ? tmp : h;
+		int64		sum = 0;
+
+		memset(count, 0, sizeof(int64) * 65536);
+		for (int64 i = 0; i < n; i++)
+			count[(from[i].hash >> shift) & 0xffff]++;
+		for (int k = 0; k < 65536; k++)
+		{
+			int64		c = count[k];
+
+			count[k] = sum;
+			sum += c;
+		}
+		for (int64 i = 0; i < n; i++)
+			to[count[(from[i].hash >> shift) & 0xffff]++] = from[i];
+	}
+	pfree(tmp);
+	pfree(count);
+}
+
+/*
+ * CheckDuplicateIds refuses an item listed twice (by id, or as a whole): the
+ * ids are hashed, radix-sorted by hash, and equal hashes compared byte for
+ * byte; the error names the first repeat in item order.  (A radix sort
+ * reads memory in order; a hash table of a million ids does not.)
+ */
+static void
+CheckDuplicateIds(SplitBuild *b)
+{
+	IdHash	   *h;
+	int64		first = -1,
+				of = -1;
+
+	if (b->n < 2)
+		return;
+	h = palloc_extended(sizeof(IdHash) * b->n, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < b->n; i++)
+	{
+		h[i].hash = hash_bytes_extended((const unsigned char *) b->id[i], (int) b->id_len[i], 0);
+		h[i].pos = i;
+	}
+	RadixByTop32(h, b->n);
+	for (int64 i = 1; i < b->n; i++)
+	{
+		if ((i & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int64 j = i - 1; j >= 0 && (h[j].hash >> 32) == (h[i].hash >> 32); j--)
+			if (h[j].hash == h[i].hash && b->id_len[h[j].pos] == b->id_len[h[i].pos] &&
+				memcmp(b->id[h[j].pos], b->id[h[i].pos], b->id_len[h[i].pos]) == 0)
+			{
+				/* h[i].pos repeats h[j].pos (positions ascend within a run) */
+				if (first < 0 || h[i].pos < first)
+				{
+					first = h[i].pos;
+					of = h[j].pos;
+				}
+				break;
+			}
+	}
+	if (first >= 0)
+	{
+		/* the earliest item equal to the repeat */
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("item %lld repeats item %lld", (long long) first + 1, (long long) of + 1),
+				 errdetail("Its id is \"%.*s\".", (int) Min(b->id_len[first], 200), b->id[first]),
+				 errhint("Each item must be listed once; remove the duplicates first.")));
+	}
+	pfree(h);
 }
 
 /*
@@ -515,6 +593,8 @@ RunKernel(SplitBuild *b, SplitOptions *o)
 	int32	   *out = palloc(sizeof(int32) * Max(b->n, 1));
 	char		err[512];
 
+	if (b->id)
+		CheckDuplicateIds(b);
 	memset(&d, 0, sizeof(d));
 	d.n = b->n;
 	/* labels that turned out to be arrays: multilabel, iterative unless a method was named */
