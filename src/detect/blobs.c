@@ -38,24 +38,79 @@
 #define BLOB_X86 1
 #endif
 
-/* Four doubles; the plain variant compiles it as two SSE2 halves. */
-typedef double BlobVec __attribute__((vector_size(32)));
+/*
+ * No a * b + c may become an FMA (AVX-512F implies FMA, and GNU C modes
+ * contract by default): scipy and skimage round each operation, and every
+ * variant below must give the same bits.
+ */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize ("fp-contract=off")
+#endif
 
+/*
+ * Vectors of doubles (GCC/clang vector extensions): the plain variant's
+ * four-lane vectors compile to SSE2 pairs, the AVX one to ymm registers,
+ * the AVX-512 one has eight lanes.  Every variant gives the same bits.
+ */
+typedef double BlobVec2 __attribute__((vector_size(16)));
+typedef long long BlobMask2 __attribute__((vector_size(16)));
+typedef double BlobVec4 __attribute__((vector_size(32)));
+typedef long long BlobMask4 __attribute__((vector_size(32)));
+
+#define BLOB_V BlobVec2
+#define BLOB_M BlobMask2
+#define BLOB_L 2
+#define BLOB_NV 4
 #define BLOB_FN(n) n##_plain
 #define BLOB_ATTR
 #include "detect/blobs_conv.h"
 #undef BLOB_FN
 #undef BLOB_ATTR
+#undef BLOB_V
+#undef BLOB_M
+#undef BLOB_L
+#undef BLOB_NV
 
 #ifdef BLOB_X86
+#define BLOB_V BlobVec4
+#define BLOB_M BlobMask4
+#define BLOB_L 4
+#define BLOB_NV 4
 #define BLOB_FN(n) n##_avx
 #define BLOB_ATTR __attribute__((target("avx")))
 #include "detect/blobs_conv.h"
 #undef BLOB_FN
 #undef BLOB_ATTR
+#undef BLOB_NV
+#undef BLOB_V
+#undef BLOB_M
+#undef BLOB_L
+
+typedef double BlobVec8 __attribute__((vector_size(64)));
+typedef long long BlobMask8 __attribute__((vector_size(64)));
+
+#define BLOB_V BlobVec8
+#define BLOB_M BlobMask8
+#define BLOB_L 8
+#define BLOB_NV 4
+#define BLOB_FN(n) n##_avx512
+#define BLOB_ATTR __attribute__((target("avx512f")))
+#include "detect/blobs_conv.h"
+#undef BLOB_FN
+#undef BLOB_ATTR
 #endif
+#undef BLOB_V
+#undef BLOB_M
+#undef BLOB_L
+#undef BLOB_NV
+
+/* Columns per strip of the column pass: (rows + 2 r) x 64 doubles stay in L2. */
+#define BLOB_STRIP 64
 
 typedef void (*ConvRowFn) (const double *, int, const double *, double *, int64_t);
+typedef void (*DohRowFn) (const double *, const ptrdiff_t (*)[4], double, double *, int64_t);
 typedef void (*ConvCol2Fn) (const double *, ptrdiff_t, int, const double *,
 							const double *, double *, double *, int64_t);
 
@@ -87,6 +142,7 @@ typedef struct Ctx
 				tw;				/* core tile size */
 	ConvRowFn	conv_row;
 	ConvCol2Fn	conv_col2;
+	DohRowFn	doh_row;
 	const mlops_allocator *a;
 	char	   *err;
 	size_t		errlen;
@@ -105,6 +161,9 @@ typedef struct Ctx
 	double	   *t1,
 			   *t2,
 			   *t3;
+	double	   *strip;			/* LoG/DoG: one strip of the column pass
+								 * (64-byte aligned in strip_raw) */
+	double	   *strip_raw;
 	/* DoH's integral image carries */
 	double	   *tcarry,
 			   *tnext,
@@ -448,9 +507,9 @@ PlanTiles(Ctx *x)
 	tw = (double) x->tw + 2;
 	bytes = th * tw * x->nlayers + (th + 2 * R) * (tw + 2 * R);
 	if (x->method == BLOB_LOG)
-		bytes += 2 * th * (tw + 2 * R) + th * tw;
+		bytes += 2 * th * (tw + 2 * R) + th * tw + (th + 2 * R) * BLOB_STRIP;
 	else if (x->method == BLOB_DOG)
-		bytes += th * (tw + 2 * R) + 2 * th * tw;
+		bytes += 2 * th * (tw + 2 * R) + th * tw + (th + 2 * R) * BLOB_STRIP;
 	else
 		bytes += (double) x->cols * 2 + 2 * (th + 2 * R) + tw;
 	bytes *= 8;
@@ -483,7 +542,9 @@ PlanTiles(Ctx *x)
 			x->t1 = xalloc(x, sizeof(double) * ith * (itw + 2 * iR));
 			x->t2 = xalloc(x, sizeof(double) * ith * (itw + 2 * iR));
 			x->t3 = xalloc(x, sizeof(double) * ith * itw);
-			if (!x->t1 || !x->t2 || !x->t3)
+			x->strip_raw = xalloc(x, sizeof(double) * ((ith + 2 * iR) * BLOB_STRIP + 8));
+			x->strip = x->strip_raw ? (double *) (((uintptr_t) x->strip_raw + 63) & ~(uintptr_t) 63) : NULL;
+			if (!x->t1 || !x->t2 || !x->t3 || !x->strip)
 				return -1;
 		}
 	}
@@ -623,10 +684,64 @@ CubeDoh(Ctx *x, int64_t er0, int64_t er1, int64_t ec0, int64_t ec1,
 	{
 		int64_t		size = (int64_t) (3.0 * x->sig[k]);
 		double	   *plane = x->cube + (size_t) k * eh * ew;
+		int64_t		s2 = (size - 1) / 2,
+					s3 = size / 3;
+		/* the boxes as _integ's (row, col, rows, cols), tl br bl tr, mid/side x, mid/side y */
+		int64_t		bx[8][4] = {
+			{-s3, -s3, s3, s3}, {1, 1, s3, s3}, {-s3, 1, s3, s3}, {1, -s3, s3, s3},
+			{-s3 + 1, -s2, 2 * s3 - 1, size}, {-s3 + 1, -(s3 / 2), 2 * s3 - 1, s3},
+			{-s2, -s3 + 1, size, 2 * s3 - 1}, {-(s3 / 2), -s3 + 1, s3, 2 * s3 - 1}};
+		ptrdiff_t	off[8][4];
+		int64_t		lor = 0,
+					hir = 0,
+					loc = 0,
+					hic = 0;
 
+		for (int b = 0; b < 8; b++)
+		{
+			int64_t		r1 = bx[b][0],
+						c1 = bx[b][1],
+						r2 = r1 + bx[b][2],
+						c2 = c1 + bx[b][3];
+
+			/* img[r, c] + img[r2, c2] - img[r, c2] - img[r2, c] */
+			off[b][0] = r1 * iw + c1;
+			off[b][1] = r2 * iw + c2;
+			off[b][2] = r1 * iw + c2;
+			off[b][3] = r2 * iw + c1;
+			lor = r1 < lor ? r1 : lor;
+			lor = r2 < lor ? r2 : lor;
+			hir = r1 > hir ? r1 : hir;
+			hir = r2 > hir ? r2 : hir;
+			loc = c1 < loc ? c1 : loc;
+			loc = c2 < loc ? c2 : loc;
+			hic = c1 > hic ? c1 : hic;
+			hic = c2 > hic ? c2 : hic;
+		}
 		for (int64_t i = 0; i < eh; i++)
-			for (int64_t j = 0; j < ew; j++)
-				plane[i * ew + j] = DohPixel(&g, er0 + i, ec0 + j, size);
+		{
+			int64_t		r = er0 + i;
+			int64_t		j0 = 0,
+						j1 = 0;
+
+			/* pixels whose boxes need no clipping: [j0, j1) */
+			if (r + lor >= 0 && r + hir <= x->rows - 1)
+			{
+				j0 = -loc - ec0 > 0 ? -loc - ec0 : 0;
+				j1 = x->cols - 1 - hic - ec0 + 1;
+				if (j1 > ew)
+					j1 = ew;
+				if (j1 < j0)
+					j1 = j0;
+			}
+			for (int64_t j = 0; j < j0; j++)
+				plane[i * ew + j] = DohPixel(&g, r, ec0 + j, size);
+			if (j1 > j0)
+				x->doh_row(s + (r - ir0) * iw + (ec0 + j0 - ic0), (const ptrdiff_t (*)[4]) off,
+						   1.0 / (double) size / (double) size, plane + i * ew + j0, j1 - j0);
+			for (int64_t j = j1 > j0 ? j1 : j0; j < ew; j++)
+				plane[i * ew + j] = DohPixel(&g, r, ec0 + j, size);
+		}
 	}
 }
 
@@ -663,15 +778,28 @@ CubeGauss(Ctx *x, int64_t er0, int64_t er1, int64_t ec0, int64_t ec1)
 		int			r = x->rad[k];
 		int64_t		cw = ew + 2 * r;
 
-		/* axis 0: rows of buf from R - r (output row i at buf row R + i) */
-		for (int64_t i = 0; i < eh; i++)
+		/*
+		 * axis 0: rows of buf from R - r (output row i at buf row R + i), in
+		 * strips of columns so that a strip's rows stay in cache
+		 */
+		for (int64_t s0 = 0; s0 < cw; s0 += BLOB_STRIP)
 		{
-			const double *in = buf + (R + i) * bw + (R - r);
+			int64_t		sw = cw - s0 < BLOB_STRIP ? cw - s0 : BLOB_STRIP;
 
-			if (x->method == BLOB_LOG)
-				x->conv_col2(in, bw, r, x->w2[k], x->w0[k], x->t1 + i * cw, x->t2 + i * cw, cw);
-			else
-				x->conv_col2(in, bw, r, x->w0[k], NULL, x->t1 + i * cw, NULL, cw);
+			/* the strip's rows, contiguous (fewer pages per tap) */
+			for (int64_t i = 0; i < eh + 2 * r; i++)
+				memcpy(x->strip + i * BLOB_STRIP, buf + (R - r + i) * bw + (R - r) + s0,
+					   sizeof(double) * sw);
+			for (int64_t i = 0; i < eh; i++)
+			{
+				const double *in = x->strip + (r + i) * BLOB_STRIP;
+
+				if (x->method == BLOB_LOG)
+					x->conv_col2(in, BLOB_STRIP, r, x->w2[k], x->w0[k],
+								 x->t1 + i * cw + s0, x->t2 + i * cw + s0, sw);
+				else
+					x->conv_col2(in, BLOB_STRIP, r, x->w0[k], NULL, x->t1 + i * cw + s0, NULL, sw);
+			}
 		}
 		/* axis 1 */
 		if (x->method == BLOB_LOG)
@@ -757,19 +885,35 @@ TilePeaks(Ctx *x, int64_t tr0, int64_t tr1, int64_t tc0, int64_t tc1,
 	int			single = (x->rows == 1 && x->cols == 1 && L == 1);
 
 	/* the core's extremes first: they tighten the bound */
-	for (int k = 0; k < L; k++)
-		for (int64_t r = tr0; r < tr1; r++)
-		{
-			const double *p = x->cube + k * plane + (r - er0) * ew + (tc0 - ec0);
+	{
+		double		mn[4] = {x->gmin, x->gmin, x->gmin, x->gmin},
+					mx[4] = {x->gmax, x->gmax, x->gmax, x->gmax};
 
-			for (int64_t c = 0; c < tc1 - tc0; c++)
+		for (int k = 0; k < L; k++)
+			for (int64_t r = tr0; r < tr1; r++)
 			{
-				if (p[c] < x->gmin)
-					x->gmin = p[c];
-				if (p[c] > x->gmax)
-					x->gmax = p[c];
+				const double *p = x->cube + k * plane + (r - er0) * ew + (tc0 - ec0);
+				int64_t		n = tc1 - tc0,
+							c = 0;
+
+				for (; c + 4 <= n; c += 4)
+					for (int l = 0; l < 4; l++)
+					{
+						mn[l] = p[c + l] < mn[l] ? p[c + l] : mn[l];
+						mx[l] = p[c + l] > mx[l] ? p[c + l] : mx[l];
+					}
+				for (; c < n; c++)
+				{
+					mn[0] = p[c] < mn[0] ? p[c] : mn[0];
+					mx[0] = p[c] > mx[0] ? p[c] : mx[0];
+				}
 			}
+		for (int l = 0; l < 4; l++)
+		{
+			x->gmin = mn[l] < x->gmin ? mn[l] : x->gmin;
+			x->gmax = mx[l] > x->gmax ? mx[l] : x->gmax;
 		}
+	}
 	lower = x->lower;
 	if (!isnan(x->o.threshold_rel) && x->o.threshold_rel >= 0.0 &&
 		x->o.threshold_rel * x->gmax > lower)
@@ -800,6 +944,13 @@ TilePeaks(Ctx *x, int64_t tr0, int64_t tr1, int64_t tc0, int64_t tc1,
 				double		v = p[c];
 				int			ok = 1;
 
+				/* most voxels are below the bound: skip them four at a time */
+				while (c + 4 <= tc1 && !(p[c] > lower) && !(p[c + 1] > lower) &&
+					   !(p[c + 2] > lower) && !(p[c + 3] > lower))
+					c += 4;
+				if (c >= tc1)
+					break;
+				v = p[c];
 				if (!(v > lower))
 					continue;
 				if (c < eb || c >= x->cols - eb)
@@ -1513,6 +1664,7 @@ FreeCtx(Ctx *x)
 	mlops_free(x->a, x->t1);
 	mlops_free(x->a, x->t2);
 	mlops_free(x->a, x->t3);
+	mlops_free(x->a, x->strip_raw);
 	mlops_free(x->a, x->tcarry);
 	mlops_free(x->a, x->tnext);
 	mlops_free(x->a, x->scarry);
@@ -1544,6 +1696,7 @@ blob_detect(const double *img, int64_t rows, int64_t cols, BlobMethod method,
 	x.gmax = -INFINITY;
 	x.conv_row = conv_row_plain;
 	x.conv_col2 = conv_col2_plain;
+	x.doh_row = doh_row_plain;
 
 	if (method != BLOB_DOH && method != BLOB_LOG && method != BLOB_DOG)
 		return errbuf_printf(err, errlen, "unknown blob method %d", (int) method), -1;
@@ -1557,13 +1710,20 @@ blob_detect(const double *img, int64_t rows, int64_t cols, BlobMethod method,
 		if (!isfinite(img[i]))
 			return errbuf_printf(err, errlen, "pixel %lld is not finite", (long long) i), -1;
 #ifdef BLOB_X86
-	if (x.o.simd == 0)
+	if (x.o.simd == 0 || x.o.simd == 2)
 	{
 		__builtin_cpu_init();
-		if (__builtin_cpu_supports("avx"))
+		if (x.o.simd == 0 && __builtin_cpu_supports("avx512f"))
+		{
+			x.conv_row = conv_row_avx512;
+			x.conv_col2 = conv_col2_avx512;
+			x.doh_row = doh_row_avx512;
+		}
+		else if (__builtin_cpu_supports("avx"))
 		{
 			x.conv_row = conv_row_avx;
 			x.conv_col2 = conv_col2_avx;
+			x.doh_row = doh_row_avx;
 		}
 	}
 #endif

@@ -95,7 +95,8 @@ typedef struct BlobOptions
 	int64_t		tile_cols;		/* core tile width; 0 = default (the whole
 								 * width up to 4096) */
 	size_t		max_bytes;		/* limit on the tile plan; 0 = BLOB_DEFAULT_MAX_BYTES */
-	int			simd;			/* 0 = the best the CPU has, 1 = plain C (same results) */
+	int			simd;			/* 0 = the best the CPU has, 1 = plain C, 2 = at most
+								 * AVX (x86-64); all give the same bits */
 } BlobOptions;
 
 /*

@@ -2,8 +2,10 @@
  * blobs_conv.h
  *	  The inner loops of blobs.c (symmetric 1-D correlations and DoH's box
  *	  sums), one text included once per instruction set: blobs.c defines
- *	  BLOB_FN(name) (the name with a suffix) and BLOB_ATTR (a target
- *	  attribute or nothing) before including it.
+ *	  BLOB_FN(name) (the name with a suffix), BLOB_ATTR (a target
+ *	  attribute or nothing), BLOB_V (a vector of BLOB_L doubles) and
+ *	  BLOB_M (the matching mask vector) and BLOB_NV (vectors per block)
+ *	  before including it.
  *
  *	  Every output is computed by the same scalar operations in the same
  *	  order whatever the lane count (scipy's correlate1d order for a
@@ -14,36 +16,43 @@
 
 /*
  * conv_row: out[c] = sum over the symmetric kernel w[0..r] of in[c - j],
- * in[c + j] (in readable from in - r to in + n + r).
+ * in[c + j] (in readable from in - r to in + n + r).  Blocks of BLOB_NV
+ * vectors keep that many independent sums in flight (each sum is a chain
+ * of dependent additions).
  */
 static BLOB_ATTR void
 BLOB_FN(conv_row) (const double *in, int r, const double *w, double *out, int64_t n)
 {
 	int64_t		c = 0;
 
-	for (; c + 8 <= n; c += 8)
+	for (; c + BLOB_NV * BLOB_L <= n; c += BLOB_NV * BLOB_L)
 	{
 		const double *p = in + c;
-		BlobVec		a0,
-					a1,
+		BLOB_V		a[BLOB_NV],
 					x,
 					y;
 
-		memcpy(&a0, p, sizeof a0);
-		memcpy(&a1, p + 4, sizeof a1);
-		a0 = a0 * w[0];
-		a1 = a1 * w[0];
+#pragma GCC unroll 8
+		for (int v = 0; v < BLOB_NV; v++)
+		{
+			memcpy(&a[v], p + v * BLOB_L, sizeof x);
+			a[v] = a[v] * w[0];
+		}
 		for (int j = r; j >= 1; j--)
 		{
-			memcpy(&x, p - j, sizeof x);
-			memcpy(&y, p + j, sizeof y);
-			a0 = a0 + (x + y) * w[j];
-			memcpy(&x, p + 4 - j, sizeof x);
-			memcpy(&y, p + 4 + j, sizeof y);
-			a1 = a1 + (x + y) * w[j];
+			double		wj = w[j];
+
+#pragma GCC unroll 8
+			for (int v = 0; v < BLOB_NV; v++)
+			{
+				memcpy(&x, p + v * BLOB_L - j, sizeof x);
+				memcpy(&y, p + v * BLOB_L + j, sizeof y);
+				a[v] = a[v] + (x + y) * wj;
+			}
 		}
-		memcpy(out + c, &a0, sizeof a0);
-		memcpy(out + c + 4, &a1, sizeof a1);
+#pragma GCC unroll 8
+		for (int v = 0; v < BLOB_NV; v++)
+			memcpy(out + c + v * BLOB_L, &a[v], sizeof x);
 	}
 	for (; c < n; c++)
 	{
@@ -71,32 +80,36 @@ BLOB_FN(conv_col2) (const double *in, ptrdiff_t stride, int r,
 
 	if (wb == NULL)
 	{
-		for (; c + 8 <= n; c += 8)
+		for (; c + BLOB_NV * BLOB_L <= n; c += BLOB_NV * BLOB_L)
 		{
 			const double *p = in + c;
-			BlobVec		a0,
-						a1,
+			BLOB_V		a[BLOB_NV],
 						x,
 						y;
 
-			memcpy(&a0, p, sizeof a0);
-			memcpy(&a1, p + 4, sizeof a1);
-			a0 = a0 * wa[0];
-			a1 = a1 * wa[0];
+#pragma GCC unroll 8
+			for (int v = 0; v < BLOB_NV; v++)
+			{
+				memcpy(&a[v], p + v * BLOB_L, sizeof x);
+				a[v] = a[v] * wa[0];
+			}
 			for (int j = r; j >= 1; j--)
 			{
 				const double *u = p - j * stride,
 						   *d = p + j * stride;
+				double		wj = wa[j];
 
-				memcpy(&x, u, sizeof x);
-				memcpy(&y, d, sizeof y);
-				a0 = a0 + (x + y) * wa[j];
-				memcpy(&x, u + 4, sizeof x);
-				memcpy(&y, d + 4, sizeof y);
-				a1 = a1 + (x + y) * wa[j];
+#pragma GCC unroll 8
+				for (int v = 0; v < BLOB_NV; v++)
+				{
+					memcpy(&x, u + v * BLOB_L, sizeof x);
+					memcpy(&y, d + v * BLOB_L, sizeof y);
+					a[v] = a[v] + (x + y) * wj;
+				}
 			}
-			memcpy(outa + c, &a0, sizeof a0);
-			memcpy(outa + c + 4, &a1, sizeof a1);
+#pragma GCC unroll 8
+			for (int v = 0; v < BLOB_NV; v++)
+				memcpy(outa + c + v * BLOB_L, &a[v], sizeof x);
 		}
 		for (; c < n; c++)
 		{
@@ -109,43 +122,45 @@ BLOB_FN(conv_col2) (const double *in, ptrdiff_t stride, int r,
 		}
 		return;
 	}
-	for (; c + 8 <= n; c += 8)
+	for (; c + BLOB_NV * BLOB_L <= n; c += BLOB_NV * BLOB_L)
 	{
 		const double *p = in + c;
-		BlobVec		a0,
-					a1,
-					b0,
-					b1,
+		BLOB_V		a[BLOB_NV],
+					b[BLOB_NV],
 					x,
 					y,
 					s;
 
-		memcpy(&x, p, sizeof x);
-		memcpy(&y, p + 4, sizeof y);
-		a0 = x * wa[0];
-		a1 = y * wa[0];
-		b0 = x * wb[0];
-		b1 = y * wb[0];
+#pragma GCC unroll 8
+		for (int v = 0; v < BLOB_NV; v++)
+		{
+			memcpy(&x, p + v * BLOB_L, sizeof x);
+			a[v] = x * wa[0];
+			b[v] = x * wb[0];
+		}
 		for (int j = r; j >= 1; j--)
 		{
 			const double *u = p - j * stride,
 					   *d = p + j * stride;
+			double		waj = wa[j],
+						wbj = wb[j];
 
-			memcpy(&x, u, sizeof x);
-			memcpy(&y, d, sizeof y);
-			s = x + y;
-			a0 = a0 + s * wa[j];
-			b0 = b0 + s * wb[j];
-			memcpy(&x, u + 4, sizeof x);
-			memcpy(&y, d + 4, sizeof y);
-			s = x + y;
-			a1 = a1 + s * wa[j];
-			b1 = b1 + s * wb[j];
+#pragma GCC unroll 8
+			for (int v = 0; v < BLOB_NV; v++)
+			{
+				memcpy(&x, u + v * BLOB_L, sizeof x);
+				memcpy(&y, d + v * BLOB_L, sizeof y);
+				s = x + y;
+				a[v] = a[v] + s * waj;
+				b[v] = b[v] + s * wbj;
+			}
 		}
-		memcpy(outa + c, &a0, sizeof a0);
-		memcpy(outa + c + 4, &a1, sizeof a1);
-		memcpy(outb + c, &b0, sizeof b0);
-		memcpy(outb + c + 4, &b1, sizeof b1);
+#pragma GCC unroll 8
+		for (int v = 0; v < BLOB_NV; v++)
+		{
+			memcpy(outa + c + v * BLOB_L, &a[v], sizeof x);
+			memcpy(outb + c + v * BLOB_L, &b[v], sizeof x);
+		}
 	}
 	for (; c < n; c++)
 	{
@@ -162,5 +177,77 @@ BLOB_FN(conv_col2) (const double *in, ptrdiff_t stride, int r,
 		}
 		outa[c] = a;
 		outb[c] = b;
+	}
+}
+
+/*
+ * doh_row: skimage's _hessian_matrix_det for n pixels of one row where no
+ * box corner needs clipping; s points at the integral image at the first
+ * pixel, off[b][0..3] are box b's four corner offsets (a + b - c - d), in
+ * the order tl, br, bl, tr, mid x, side x, mid y, side y.
+ */
+static BLOB_ATTR void
+BLOB_FN(doh_row) (const double *s, const ptrdiff_t off[8][4], double w_i,
+				  double *out, int64_t n)
+{
+	int64_t		c = 0;
+	const BLOB_V zero = {0};
+
+	for (; c + BLOB_L <= n; c += BLOB_L)
+	{
+		const double *p = s + c;
+		BLOB_V		box[8];
+
+		for (int b = 0; b < 8; b++)
+		{
+			BLOB_V		a0,
+						a1,
+						a2,
+						a3,
+						ans;
+			BLOB_M	m;
+
+			memcpy(&a0, p + off[b][0], sizeof a0);
+			memcpy(&a1, p + off[b][1], sizeof a1);
+			memcpy(&a2, p + off[b][2], sizeof a2);
+			memcpy(&a3, p + off[b][3], sizeof a3);
+			ans = a0 + a1 - a2 - a3;
+			m = ans > zero;
+			box[b] = (BLOB_V) ((BLOB_M) ans & m);
+		}
+		{
+			BLOB_V		dxy = box[2] + box[3] - box[0] - box[1];
+			BLOB_V		dxx = box[4] - 3 * box[5];
+			BLOB_V		dyy = box[6] - 3 * box[7];
+			BLOB_V		res;
+
+			dxy = -dxy * w_i;
+			dxx = -dxx * w_i;
+			dyy = -dyy * w_i;
+			res = dxx * dyy - 0.81 * (dxy * dxy);
+			memcpy(out + c, &res, sizeof res);
+		}
+	}
+	for (; c < n; c++)
+	{
+		const double *p = s + c;
+		double		box[8];
+
+		for (int b = 0; b < 8; b++)
+		{
+			double		ans = p[off[b][0]] + p[off[b][1]] - p[off[b][2]] - p[off[b][3]];
+
+			box[b] = ans > 0. ? ans : 0.;
+		}
+		{
+			double		dxy = box[2] + box[3] - box[0] - box[1];
+			double		dxx = box[4] - 3 * box[5];
+			double		dyy = box[6] - 3 * box[7];
+
+			dxy = -dxy * w_i;
+			dxx = -dxx * w_i;
+			dyy = -dyy * w_i;
+			out[c] = dxx * dyy - 0.81 * (dxy * dxy);
+		}
 	}
 }
