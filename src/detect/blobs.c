@@ -161,9 +161,7 @@ typedef struct Ctx
 	double	   *t1,
 			   *t2,
 			   *t3;
-	double	   *strip;			/* LoG/DoG: one strip of the column pass
-								 * (64-byte aligned in strip_raw) */
-	double	   *strip_raw;
+	void	   *raw[5];			/* the allocations behind cube, buf, t1, t2, t3 */
 	/* DoH's integral image carries */
 	double	   *tcarry,
 			   *tnext,
@@ -193,6 +191,16 @@ blob_options_default(BlobMethod m, BlobOptions *o)
 	o->tile_cols = 0;
 	o->max_bytes = 0;
 	o->simd = 0;
+}
+
+/*
+ * Align64 rounds p up to 64 bytes (the scratch arrays are allocated 64 bytes
+ * longer): whole-vector loads of aligned data do not straddle cache lines.
+ */
+static inline double *
+Align64(void *p)
+{
+	return p ? (double *) (((uintptr_t) p + 63) & ~(uintptr_t) 63) : NULL;
 }
 
 static void *
@@ -507,9 +515,10 @@ PlanTiles(Ctx *x)
 	tw = (double) x->tw + 2;
 	bytes = th * tw * x->nlayers + (th + 2 * R) * (tw + 2 * R);
 	if (x->method == BLOB_LOG)
-		bytes += 2 * th * (tw + 2 * R) + th * tw + (th + 2 * R) * BLOB_STRIP;
+		bytes += 2 * th * (tw + 2 * R + 64) + th * tw + (th + 2 * R) * 64;
 	else if (x->method == BLOB_DOG)
-		bytes += 2 * th * (tw + 2 * R) + th * tw + (th + 2 * R) * BLOB_STRIP;
+		bytes += 2 * th * (tw + 2 * R + 64) + th * tw + (th + 2 * R) * 64;
+	/* (the 64s: LoG/DoG's rows are rounded up to whole strips) */
 	else
 		bytes += (double) x->cols * 2 + 2 * (th + 2 * R) + tw;
 	bytes *= 8;
@@ -523,8 +532,10 @@ PlanTiles(Ctx *x)
 					itw = (size_t) tw,
 					iR = (size_t) R;
 
-		x->cube = xalloc(x, sizeof(double) * ith * itw * x->nlayers);
-		x->buf = xalloc(x, sizeof(double) * (ith + 2 * iR) * (itw + 2 * iR));
+		x->raw[0] = xalloc(x, sizeof(double) * ith * itw * x->nlayers + 64);
+		x->raw[1] = xalloc(x, sizeof(double) * (ith + 2 * iR) * (itw + 2 * iR + BLOB_STRIP) + 64);
+		x->cube = Align64(x->raw[0]);
+		x->buf = Align64(x->raw[1]);
 		if (!x->cube || !x->buf)
 			return -1;
 		if (x->method == BLOB_DOH)
@@ -533,18 +544,20 @@ PlanTiles(Ctx *x)
 			x->tnext = xalloc(x, sizeof(double) * x->cols);
 			x->scarry = xalloc(x, sizeof(double) * (ith + 2 * iR));
 			x->snext = xalloc(x, sizeof(double) * (ith + 2 * iR));
-			x->t1 = xalloc(x, sizeof(double) * (itw + 2 * iR));
+			x->raw[2] = xalloc(x, sizeof(double) * (itw + 2 * iR) + 64);
+			x->t1 = Align64(x->raw[2]);
 			if (!x->tcarry || !x->tnext || !x->scarry || !x->snext || !x->t1)
 				return -1;
 		}
 		else
 		{
-			x->t1 = xalloc(x, sizeof(double) * ith * (itw + 2 * iR));
-			x->t2 = xalloc(x, sizeof(double) * ith * (itw + 2 * iR));
-			x->t3 = xalloc(x, sizeof(double) * ith * itw);
-			x->strip_raw = xalloc(x, sizeof(double) * ((ith + 2 * iR) * BLOB_STRIP + 8));
-			x->strip = x->strip_raw ? (double *) (((uintptr_t) x->strip_raw + 63) & ~(uintptr_t) 63) : NULL;
-			if (!x->t1 || !x->t2 || !x->t3 || !x->strip)
+			x->raw[2] = xalloc(x, sizeof(double) * ith * (itw + 2 * iR + BLOB_STRIP) + 64);
+			x->raw[3] = xalloc(x, sizeof(double) * ith * (itw + 2 * iR + BLOB_STRIP) + 64);
+			x->raw[4] = xalloc(x, sizeof(double) * ith * itw + 64);
+			x->t1 = Align64(x->raw[2]);
+			x->t2 = Align64(x->raw[3]);
+			x->t3 = Align64(x->raw[4]);
+			if (!x->t1 || !x->t2 || !x->t3)
 				return -1;
 		}
 	}
@@ -756,49 +769,67 @@ CubeGauss(Ctx *x, int64_t er0, int64_t er1, int64_t ec0, int64_t ec1)
 				ew = ec1 - ec0;
 	int64_t		R = x->halo;
 	int64_t		bh = eh + 2 * R,
-				bw = ew + 2 * R;
+				bw = ew + 2 * R,
+				bwp = (bw + BLOB_STRIP - 1) / BLOB_STRIP * BLOB_STRIP;
 	double	   *buf = x->buf;
 	double		sf = 1.0 / (x->o.sigma_ratio - 1.0);
 
-	for (int64_t i = 0; i < bh; i++)
+	/*
+	 * The reflected input with its halo, stored strip-major: strips of
+	 * BLOB_STRIP columns, each bh rows of BLOB_STRIP contiguous doubles, so
+	 * that the column pass walks few pages per tap.
+	 */
+	for (int64_t s0 = 0; s0 < bwp; s0 += BLOB_STRIP)
 	{
-		int64_t		r = ReflectIndex(er0 - R + i, x->rows);
-		double	   *dst = buf + i * bw;
+		double	   *strip = buf + (s0 / BLOB_STRIP) * bh * BLOB_STRIP;
 
-		for (int64_t j = 0; j < bw; j++)
+		for (int64_t i = 0; i < bh; i++)
 		{
-			int64_t		c = ec0 - R + j;
+			int64_t		r = ReflectIndex(er0 - R + i, x->rows);
+			const double *src = x->img + r * x->cols;
+			double	   *dst = strip + i * BLOB_STRIP;
 
-			dst[j] = Pixel(x, r, (c >= 0 && c < x->cols) ? c : ReflectIndex(c, x->cols));
+			for (int64_t j = 0; j < BLOB_STRIP; j++)
+			{
+				int64_t		c = ec0 - R + s0 + j;
+				double		v;
+
+				if (s0 + j >= bw)
+				{
+					dst[j] = 0.0;	/* padding to whole strips, never read back */
+					continue;
+				}
+				v = src[(c >= 0 && c < x->cols) ? c : ReflectIndex(c, x->cols)];
+				dst[j] = v < x->o.pred_threshold ? 0.0 : v;
+			}
 		}
 	}
 
 	for (int k = 0; k < x->nsig; k++)
 	{
 		int			r = x->rad[k];
-		int64_t		cw = ew + 2 * r;
+		int64_t		lo = R - r,
+					hi = R + ew + r;
 
 		/*
-		 * axis 0: rows of buf from R - r (output row i at buf row R + i), in
-		 * strips of columns so that a strip's rows stay in cache
+		 * axis 0: output row i is buffer row R + i; the needed columns [lo,
+		 * hi) are computed in whole strips (t1 and t2 have bwp columns, as
+		 * the buffer)
 		 */
-		for (int64_t s0 = 0; s0 < cw; s0 += BLOB_STRIP)
+		for (int64_t s0 = lo - lo % BLOB_STRIP; s0 < hi; s0 += BLOB_STRIP)
 		{
-			int64_t		sw = cw - s0 < BLOB_STRIP ? cw - s0 : BLOB_STRIP;
+			const double *strip = buf + (s0 / BLOB_STRIP) * bh * BLOB_STRIP;
 
-			/* the strip's rows, contiguous (fewer pages per tap) */
-			for (int64_t i = 0; i < eh + 2 * r; i++)
-				memcpy(x->strip + i * BLOB_STRIP, buf + (R - r + i) * bw + (R - r) + s0,
-					   sizeof(double) * sw);
 			for (int64_t i = 0; i < eh; i++)
 			{
-				const double *in = x->strip + (r + i) * BLOB_STRIP;
+				const double *in = strip + (R + i) * BLOB_STRIP;
+				int64_t		o = i * bwp + s0;
 
 				if (x->method == BLOB_LOG)
 					x->conv_col2(in, BLOB_STRIP, r, x->w2[k], x->w0[k],
-								 x->t1 + i * cw + s0, x->t2 + i * cw + s0, sw);
+								 x->t1 + o, x->t2 + o, BLOB_STRIP);
 				else
-					x->conv_col2(in, BLOB_STRIP, r, x->w0[k], NULL, x->t1 + i * cw + s0, NULL, sw);
+					x->conv_col2(in, BLOB_STRIP, r, x->w0[k], NULL, x->t1 + o, NULL, BLOB_STRIP);
 			}
 		}
 		/* axis 1 */
@@ -812,8 +843,8 @@ CubeGauss(Ctx *x, int64_t er0, int64_t er1, int64_t ec0, int64_t ec1)
 				double	   *dyy = plane + i * ew,
 						   *dxx = x->t3 + i * ew;
 
-				x->conv_row(x->t1 + i * cw + r, r, x->w0[k], dyy, ew);
-				x->conv_row(x->t2 + i * cw + r, r, x->w2[k], dxx, ew);
+				x->conv_row(x->t1 + i * bwp + R, r, x->w0[k], dyy, ew);
+				x->conv_row(x->t2 + i * bwp + R, r, x->w2[k], dxx, ew);
 				for (int64_t j = 0; j < ew; j++)
 					dyy[j] = -(dyy[j] + dxx[j]) * s2;
 			}
@@ -826,12 +857,12 @@ CubeGauss(Ctx *x, int64_t er0, int64_t er1, int64_t ec0, int64_t ec1)
 				double	   *prev = x->t3 + i * ew;
 
 				if (k == 0)
-					x->conv_row(x->t1 + i * cw + r, r, x->w0[k], prev, ew);
+					x->conv_row(x->t1 + i * bwp + R, r, x->w0[k], prev, ew);
 				else
 				{
 					double	   *plane = x->cube + (size_t) (k - 1) * eh * ew + i * ew;
 
-					x->conv_row(x->t1 + i * cw + r, r, x->w0[k], plane, ew);
+					x->conv_row(x->t1 + i * bwp + R, r, x->w0[k], plane, ew);
 					for (int64_t j = 0; j < ew; j++)
 					{
 						double		g = plane[j];
@@ -1659,12 +1690,8 @@ FreeCtx(Ctx *x)
 	mlops_free(x->a, x->rad);
 	mlops_free(x->a, x->sig);
 	mlops_free(x->a, x->cand);
-	mlops_free(x->a, x->cube);
-	mlops_free(x->a, x->buf);
-	mlops_free(x->a, x->t1);
-	mlops_free(x->a, x->t2);
-	mlops_free(x->a, x->t3);
-	mlops_free(x->a, x->strip_raw);
+	for (int i = 0; i < 5; i++)
+		mlops_free(x->a, x->raw[i]);
 	mlops_free(x->a, x->tcarry);
 	mlops_free(x->a, x->tnext);
 	mlops_free(x->a, x->scarry);
