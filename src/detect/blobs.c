@@ -741,6 +741,8 @@ CubeDoh(Ctx *x, int64_t er0, int64_t er1, int64_t ec0, int64_t ec1,
 			if (r + lor >= 0 && r + hir <= x->rows - 1)
 			{
 				j0 = -loc - ec0 > 0 ? -loc - ec0 : 0;
+				if (j0 > ew)
+					j0 = ew;
 				j1 = x->cols - 1 - hic - ec0 + 1;
 				if (j1 > ew)
 					j1 = ew;

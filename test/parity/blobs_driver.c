@@ -44,6 +44,8 @@ main(void)
 		blob_argsort_desc(v, perm, n);
 		for (long long i = 0; i < n; i++)
 			printf("%lld\n", (long long) perm[i]);
+		free(v);
+		free(perm);
 		return 0;
 	}
 	else
@@ -77,6 +79,7 @@ main(void)
 		if (blob_detect(img, rows, cols, m, &o, &out, &n, &a, err, sizeof err) < 0)
 		{
 			printf("error: %s\n", err);
+			free(img);
 			return 2;
 		}
 		printf("%lld\n", (long long) n);

@@ -25,7 +25,8 @@ N_IMAGES = 40
 
 def build():
     exe = os.path.join(tempfile.mkdtemp(prefix="blobs_parity"), "blobs_driver")
-    subprocess.run(["cc", "-O2", "-I" + os.path.join(ROOT, "src"), "-o", exe,
+    extra = os.environ.get("BLOBS_CFLAGS", "").split()
+    subprocess.run(["cc", "-O2"] + extra + ["-I" + os.path.join(ROOT, "src"), "-o", exe,
                     os.path.join(ROOT, "test/parity/blobs_driver.c"),
                     os.path.join(ROOT, "src/detect/blobs.c"),
                     os.path.join(ROOT, "src/common/errbuf.c"), "-lm"], check=True)
@@ -48,7 +49,8 @@ def run_driver(exe, method, img, o, tiles=(0, 0)):
     body = "\n".join(" ".join(repr(float(v)) for v in row) for row in img)
     p = subprocess.run([exe], input=head + opts + "\n" + body + "\n", capture_output=True, text=True)
     if p.returncode != 0:
-        raise RuntimeError(p.stdout + p.stderr)
+        raise RuntimeError("driver failed on %s %dx%d %r tiles %r:\n%s" % (
+            method, img.shape[0], img.shape[1], o, tiles, (p.stdout + p.stderr)[-3000:]))
     lines = p.stdout.split("\n")
     n = int(lines[0])
     return np.array([[float(t) for t in lines[1 + i].split()[:3]] for i in range(n)]).reshape(n, 3)
