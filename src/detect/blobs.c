@@ -513,14 +513,12 @@ PlanTiles(Ctx *x)
 		x->tw = x->cols;
 	th = (double) x->th + 2;
 	tw = (double) x->tw + 2;
-	bytes = th * tw * x->nlayers + (th + 2 * R) * (tw + 2 * R);
-	if (x->method == BLOB_LOG)
-		bytes += 2 * th * (tw + 2 * R + 64) + th * tw + (th + 2 * R) * 64;
-	else if (x->method == BLOB_DOG)
-		bytes += 2 * th * (tw + 2 * R + 64) + th * tw + (th + 2 * R) * 64;
-	/* (the 64s: LoG/DoG's rows are rounded up to whole strips) */
+	/* the formula of blobs.h */
+	bytes = th * tw * x->nlayers + (th + 2 * R) * (tw + 2 * R + 64);
+	if (x->method == BLOB_DOH)
+		bytes += 2 * (double) x->cols + 2 * (th + 2 * R) + tw + 2 * R;
 	else
-		bytes += (double) x->cols * 2 + 2 * (th + 2 * R) + tw;
+		bytes += 2 * th * (tw + 2 * R + 64) + th * tw + (th + 2 * R) * 64;
 	bytes *= 8;
 	if (bytes > (double) x->o.max_bytes)
 		return errbuf_printf(x->err, x->errlen,
@@ -1442,34 +1440,490 @@ typedef struct Pair
 				j;
 } Pair;
 
-static int
-CmpPair(const void *pa, const void *pb)
+/*
+ * The pairs of blobs within r of each other, in the order scipy 1.10's
+ * cKDTree(positions).query_pairs(r) finds them (that order decides the
+ * layout of the Python set they go into): the tree as cKDTree builds it
+ * (leafsize 16, balanced: libstdc++'s nth_element at the median of the
+ * widest dimension, then std::partition; compact node bounds), then the
+ * dual-tree traversal with its rectangle pruning.
+ */
+typedef struct KdNode
 {
-	const Pair *a = pa,
-			   *b = pb;
+	int64_t		start,
+				end;
+	int			dim;			/* -1: leaf */
+	double		split;
+	int64_t		less,
+				greater;
+} KdNode;
 
-	if (a->i != b->i)
-		return a->i < b->i ? -1 : 1;
-	return (a->j > b->j) - (a->j < b->j);
+typedef struct KdTree
+{
+	const double *pt;			/* n x 2: (row, col) */
+	int64_t    *idx;
+	KdNode	   *node;
+	int64_t		nnode;
+	int			d;				/* the dimension comparisons use */
+	double		ub;				/* r * r */
+	Pair	   *out;
+	int64_t		nout,
+				capout;
+	const mlops_allocator *a;
+	int			nomem;
+} KdTree;
+
+#define KD_V(t, i) ((t)->pt[(i) * 2 + (t)->d])
+#define KD_LESS(t, a, b) (KD_V(t, a) < KD_V(t, b))
+#define KD_SWAP(a, b) do { int64_t t_ = (a); (a) = (b); (b) = t_; } while (0)
+
+/* libstdc++'s __adjust_heap / __push_heap on f[0..len) */
+static void
+KdAdjustHeap(KdTree *t, int64_t *f, int64_t hole, int64_t len, int64_t value)
+{
+	int64_t		top = hole,
+				child = hole,
+				parent;
+
+	while (child < (len - 1) / 2)
+	{
+		child = 2 * (child + 1);
+		if (KD_LESS(t, f[child], f[child - 1]))
+			child--;
+		f[hole] = f[child];
+		hole = child;
+	}
+	if ((len & 1) == 0 && child == (len - 2) / 2)
+	{
+		child = 2 * (child + 1);
+		f[hole] = f[child - 1];
+		hole = child - 1;
+	}
+	parent = (hole - 1) / 2;
+	while (hole > top && KD_LESS(t, f[parent], value))
+	{
+		f[hole] = f[parent];
+		hole = parent;
+		parent = (hole - 1) / 2;
+	}
+	f[hole] = value;
 }
 
-/* A blob's row and number, for the pair sweep. */
-typedef struct RowKey
+/* libstdc++'s std::nth_element(f, f + nth, f + n) (introselect) */
+static void
+KdNthElement(KdTree *t, int64_t *f, int64_t nth, int64_t n)
 {
-	double		row;
-	int64_t		idx;
-} RowKey;
+	int64_t		first = 0,
+				last = n;
+	int			depth = 0;
 
-static int
-CmpRowKey(const void *pa, const void *pb)
-{
-	const RowKey *a = pa,
-			   *b = pb;
+	if (n == 0 || nth == n)
+		return;
+	for (int64_t m = n; m > 1; m >>= 1)
+		depth++;
+	depth *= 2;
+	while (last - first > 3)
+	{
+		int64_t		mid,
+					a,
+					b,
+					c,
+					lo,
+					hi;
 
-	if (a->row != b->row)
-		return a->row < b->row ? -1 : 1;
-	return (a->idx > b->idx) - (a->idx < b->idx);
+		if (depth == 0)
+		{
+			/* __heap_select(first, nth + 1, last), then iter_swap(first, nth) */
+			int64_t    *h = f + first;
+			int64_t		len = nth + 1 - first;
+
+			if (len >= 2)
+				for (int64_t par = (len - 2) / 2;; par--)
+				{
+					KdAdjustHeap(t, h, par, len, h[par]);
+					if (par == 0)
+						break;
+				}
+			for (int64_t i = nth + 1; i < last; i++)
+				if (KD_LESS(t, f[i], h[0]))
+				{
+					int64_t		v = f[i];
+
+					f[i] = h[0];
+					KdAdjustHeap(t, h, 0, len, v);
+				}
+			KD_SWAP(f[first], f[nth]);
+			return;
+		}
+		depth--;
+		/* __unguarded_partition_pivot */
+		mid = first + (last - first) / 2;
+		a = first + 1;
+		b = mid;
+		c = last - 1;
+		if (KD_LESS(t, f[a], f[b]))
+		{
+			if (KD_LESS(t, f[b], f[c]))
+				KD_SWAP(f[first], f[b]);
+			else if (KD_LESS(t, f[a], f[c]))
+				KD_SWAP(f[first], f[c]);
+			else
+				KD_SWAP(f[first], f[a]);
+		}
+		else if (KD_LESS(t, f[a], f[c]))
+			KD_SWAP(f[first], f[a]);
+		else if (KD_LESS(t, f[b], f[c]))
+			KD_SWAP(f[first], f[c]);
+		else
+			KD_SWAP(f[first], f[b]);
+		lo = first + 1;
+		hi = last;
+		for (;;)
+		{
+			while (KD_LESS(t, f[lo], f[first]))
+				lo++;
+			hi--;
+			while (KD_LESS(t, f[first], f[hi]))
+				hi--;
+			if (!(lo < hi))
+				break;
+			KD_SWAP(f[lo], f[hi]);
+			lo++;
+		}
+		if (lo <= nth)
+			first = lo;
+		else
+			last = lo;
+	}
+	/* __insertion_sort(first, last) */
+	for (int64_t i = first + 1; i < last; i++)
+	{
+		int64_t		v = f[i];
+
+		if (KD_LESS(t, v, f[first]))
+		{
+			memmove(f + first + 1, f + first, sizeof(int64_t) * (i - first));
+			f[first] = v;
+		}
+		else
+		{
+			int64_t		j = i;
+
+			while (KD_LESS(t, v, f[j - 1]))
+			{
+				f[j] = f[j - 1];
+				j--;
+			}
+			f[j] = v;
+		}
+	}
 }
+
+/* std::partition(f + lo, f + hi, x < split) (libstdc++'s bidirectional form); the cut */
+static int64_t
+KdPartition(KdTree *t, int64_t lo, int64_t hi, double split)
+{
+	int64_t    *f = t->idx;
+
+	for (;;)
+	{
+		for (;;)
+		{
+			if (lo == hi)
+				return lo;
+			else if (KD_V(t, f[lo]) < split)
+				lo++;
+			else
+				break;
+		}
+		hi--;
+		for (;;)
+		{
+			if (lo == hi)
+				return lo;
+			else if (!(KD_V(t, f[hi]) < split))
+				hi--;
+			else
+				break;
+		}
+		KD_SWAP(f[lo], f[hi]);
+		lo++;
+	}
+}
+
+/* cKDTree's build (median split, compact bounds); the node's number */
+static int64_t
+KdBuild(KdTree *t, int64_t start, int64_t end)
+{
+	int64_t		me = t->nnode++;
+	KdNode	   *n = &t->node[me];
+	double		mins[2],
+				maxes[2],
+				size = 0,
+				split;
+	int			d = 0;
+	int64_t		p,
+				mid;
+
+	n->start = start;
+	n->end = end;
+	n->dim = -1;
+	if (end - start <= 16)
+		return me;
+	for (int k = 0; k < 2; k++)
+		mins[k] = maxes[k] = t->pt[t->idx[start] * 2 + k];
+	for (int64_t j = start + 1; j < end; j++)
+		for (int k = 0; k < 2; k++)
+		{
+			double		v = t->pt[t->idx[j] * 2 + k];
+
+			maxes[k] = maxes[k] > v ? maxes[k] : v;
+			mins[k] = mins[k] < v ? mins[k] : v;
+		}
+	for (int k = 0; k < 2; k++)
+		if (maxes[k] - mins[k] > size)
+		{
+			d = k;
+			size = maxes[k] - mins[k];
+		}
+	if (maxes[d] == mins[d])
+		return me;
+	t->d = d;
+	mid = (end - start) / 2;
+	KdNthElement(t, t->idx + start, mid, end - start);
+	split = KD_V(t, t->idx[start + mid]);
+	p = KdPartition(t, start, start + mid, split);
+	if (p == start)
+	{
+		/* no points less than split: slide to just above the smallest */
+		int64_t		m = t->idx[start];
+
+		for (int64_t j = start + 1; j < end; j++)
+			if (KD_V(t, t->idx[j]) < KD_V(t, m))
+				m = t->idx[j];
+		split = nextafter(KD_V(t, m), HUGE_VAL);
+		p = KdPartition(t, start, end, split);
+	}
+	{
+		int64_t		l = KdBuild(t, start, p);
+		int64_t		g = KdBuild(t, p, end);
+
+		n = &t->node[me];
+		n->less = l;
+		n->greater = g;
+		n->dim = d;
+		n->split = split;
+	}
+	return me;
+}
+
+static void
+KdAdd(KdTree *t, int64_t i, int64_t j)
+{
+	if (t->nout == t->capout)
+	{
+		int64_t		ncap = t->capout ? t->capout * 2 : 256;
+		Pair	   *np = mlops_realloc(t->a, t->out, sizeof(Pair) * ncap);
+
+		if (!np)
+		{
+			t->nomem = 1;
+			return;
+		}
+		t->out = np;
+		t->capout = ncap;
+	}
+	t->out[t->nout].i = i < j ? i : j;
+	t->out[t->nout].j = i < j ? j : i;
+	t->nout++;
+}
+
+static void
+KdNoCheck(KdTree *t, int64_t a, int64_t b)
+{
+	const KdNode *n1 = &t->node[a],
+			   *n2 = &t->node[b];
+
+	if (t->nomem)
+		return;
+	if (n1->dim == -1)
+	{
+		if (n2->dim == -1)
+		{
+			for (int64_t i = n1->start; i < n1->end; i++)
+				for (int64_t j = (a == b) ? i + 1 : n2->start; j < n2->end; j++)
+					KdAdd(t, t->idx[i], t->idx[j]);
+		}
+		else
+		{
+			KdNoCheck(t, a, n2->less);
+			KdNoCheck(t, a, n2->greater);
+		}
+	}
+	else if (a == b)
+	{
+		KdNoCheck(t, n1->less, n2->less);
+		KdNoCheck(t, n1->less, n2->greater);
+		KdNoCheck(t, n1->greater, n2->greater);
+	}
+	else
+	{
+		KdNoCheck(t, n1->less, b);
+		KdNoCheck(t, n1->greater, b);
+	}
+}
+
+/* Rectangles are {min0, min1, max0, max1}; squared min and max distances. */
+static void
+KdRectDist(const double *r1, const double *r2, double *mn, double *mx)
+{
+	*mn = 0.;
+	*mx = 0.;
+	for (int k = 0; k < 2; k++)
+	{
+		double		a = r1[k] - r2[2 + k],
+					b = r2[k] - r1[2 + k];
+		double		lo = a > b ? a : b;
+		double		c = r1[2 + k] - r2[k],
+					e = r2[2 + k] - r1[k];
+		double		hi = c > e ? c : e;
+
+		lo = lo > 0 ? lo : 0;
+		*mn += lo * lo;
+		*mx += hi * hi;
+	}
+}
+
+static void
+KdCheck(KdTree *t, int64_t a, int64_t b, const double *r1, const double *r2)
+{
+	const KdNode *n1 = &t->node[a],
+			   *n2 = &t->node[b];
+	double		mn,
+				mx,
+				q1[4],
+				q2[4];
+
+	if (t->nomem)
+		return;
+	KdRectDist(r1, r2, &mn, &mx);
+	if (mn > t->ub)
+		return;
+	if (mx < t->ub)
+	{
+		KdNoCheck(t, a, b);
+		return;
+	}
+	memcpy(q1, r1, sizeof q1);
+	memcpy(q2, r2, sizeof q2);
+	if (n1->dim == -1)
+	{
+		if (n2->dim == -1)
+		{
+			for (int64_t i = n1->start; i < n1->end; i++)
+				for (int64_t j = (a == b) ? i + 1 : n2->start; j < n2->end; j++)
+				{
+					const double *x = t->pt + t->idx[i] * 2,
+							   *y = t->pt + t->idx[j] * 2;
+					double		d0 = x[0] - y[0],
+								d1 = x[1] - y[1];
+
+					if (d0 * d0 + d1 * d1 <= t->ub)
+						KdAdd(t, t->idx[i], t->idx[j]);
+				}
+		}
+		else
+		{
+			q2[2 + n2->dim] = n2->split;
+			KdCheck(t, a, n2->less, q1, q2);
+			q2[2 + n2->dim] = r2[2 + n2->dim];
+			q2[n2->dim] = n2->split;
+			KdCheck(t, a, n2->greater, q1, q2);
+		}
+	}
+	else if (n2->dim == -1)
+	{
+		q1[2 + n1->dim] = n1->split;
+		KdCheck(t, n1->less, b, q1, q2);
+		q1[2 + n1->dim] = r1[2 + n1->dim];
+		q1[n1->dim] = n1->split;
+		KdCheck(t, n1->greater, b, q1, q2);
+	}
+	else
+	{
+		q1[2 + n1->dim] = n1->split;
+		q2[2 + n2->dim] = n2->split;
+		KdCheck(t, n1->less, n2->less, q1, q2);
+		q2[2 + n2->dim] = r2[2 + n2->dim];
+		q2[n2->dim] = n2->split;
+		KdCheck(t, n1->less, n2->greater, q1, q2);
+		memcpy(q2, r2, sizeof q2);
+		memcpy(q1, r1, sizeof q1);
+		q1[n1->dim] = n1->split;
+		if (a != b)
+		{
+			q2[2 + n2->dim] = n2->split;
+			KdCheck(t, n1->greater, n2->less, q1, q2);
+			memcpy(q2, r2, sizeof q2);
+		}
+		q2[n2->dim] = n2->split;
+		KdCheck(t, n1->greater, n2->greater, q1, q2);
+	}
+}
+
+/*
+ * KdPairs sets *pairs (allocated) to the pairs of b[0..n) within distance
+ * dist, in query_pairs' order; -1 when out of memory.
+ */
+static int
+KdPairs(Ctx *x, const Blob *b, int64_t n, double dist, Pair **pairs, int64_t *npairs)
+{
+	KdTree		t;
+	double	   *pt = xalloc(x, sizeof(double) * 2 * n);
+	double		rect[4];
+	int			rc = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.a = x->a;
+	t.idx = xalloc(x, sizeof(int64_t) * n);
+	t.node = xalloc(x, sizeof(KdNode) * (2 * n + 1));
+	if (!pt || !t.idx || !t.node)
+		goto done;
+	for (int64_t i = 0; i < n; i++)
+	{
+		pt[2 * i] = b[i].row;
+		pt[2 * i + 1] = b[i].col;
+		t.idx[i] = i;
+	}
+	t.pt = pt;
+	t.ub = dist * dist;
+	KdBuild(&t, 0, n);
+	rect[0] = rect[2] = pt[0];
+	rect[1] = rect[3] = pt[1];
+	for (int64_t i = 1; i < n; i++)
+		for (int k = 0; k < 2; k++)
+		{
+			rect[k] = pt[2 * i + k] < rect[k] ? pt[2 * i + k] : rect[k];
+			rect[2 + k] = pt[2 * i + k] > rect[2 + k] ? pt[2 * i + k] : rect[2 + k];
+		}
+	KdCheck(&t, 0, 0, rect, rect);
+	if (t.nomem)
+	{
+		errbuf_printf(x->err, x->errlen, "out of memory for blob pairs");
+		goto done;
+	}
+	*pairs = t.out;
+	*npairs = t.nout;
+	t.out = NULL;
+	rc = 0;
+done:
+	mlops_free(x->a, pt);
+	mlops_free(x->a, t.idx);
+	mlops_free(x->a, t.node);
+	mlops_free(x->a, t.out);
+	return rc;
+}
+
 
 /*
  * Prune is skimage's _prune_blobs over b[0..n) (in peak_local_max's
@@ -1483,12 +1937,9 @@ Prune(Ctx *x, Blob *b, int64_t *np)
 {
 	int64_t		n = *np,
 				npairs = 0,
-				cap = 0,
 				m = 0;
 	double		smax = 0,
-				dist,
-				ub;
-	RowKey	   *byrow = NULL;
+				dist;
 	Pair	   *pairs = NULL;
 	SetSlot    *table = NULL;
 	uint64_t	mask = 7,
@@ -1501,65 +1952,19 @@ Prune(Ctx *x, Blob *b, int64_t *np)
 		if (b[i].sigma > smax)
 			smax = b[i].sigma;
 	dist = 2 * smax * sqrt(2.0);
-	ub = dist * dist;
 
-	byrow = xalloc(x, sizeof(RowKey) * n);
-	if (!byrow)
+	if (KdPairs(x, b, n, dist, &pairs, &npairs) < 0)
 		goto done;
-	for (int64_t i = 0; i < n; i++)
+	if ((double) npairs * 64 > (double) x->o.max_bytes)
 	{
-		byrow[i].row = b[i].row;
-		byrow[i].idx = i;
-	}
-	qsort(byrow, n, sizeof(RowKey), CmpRowKey);
-	for (int64_t s = 0; s < n; s++)
-	{
-		const Blob *p = &b[byrow[s].idx];
-
-		for (int64_t t = s + 1; t < n; t++)
-		{
-			const Blob *q = &b[byrow[t].idx];
-			double		dr = q->row - p->row,
-						dc = q->col - p->col;
-
-			if (dr * dr > ub)
-				break;
-			if (dr * dr + dc * dc <= ub)
-			{
-				if (npairs == cap)
-				{
-					int64_t		ncap = cap ? cap * 2 : 256;
-					Pair	   *np2;
-
-					if ((double) ncap * 64 > (double) x->o.max_bytes)
-					{
-						errbuf_printf(x->err, x->errlen, "too many overlapping blob pairs to prune");
-						goto done;
-					}
-					np2 = mlops_realloc(x->a, pairs, sizeof(Pair) * ncap);
-					if (!np2)
-					{
-						errbuf_printf(x->err, x->errlen, "out of memory for blob pairs");
-						goto done;
-					}
-					pairs = np2;
-					cap = ncap;
-				}
-				int64_t		u = byrow[s].idx,
-							v = byrow[t].idx;
-
-				pairs[npairs].i = u < v ? u : v;
-				pairs[npairs].j = u < v ? v : u;
-				npairs++;
-			}
-		}
+		errbuf_printf(x->err, x->errlen, "too many overlapping blob pairs to prune");
+		goto done;
 	}
 	if (npairs == 0)
 	{
 		rc = 0;
 		goto done;
 	}
-	qsort(pairs, npairs, sizeof(Pair), CmpPair);
 
 	/* the set, grown as CPython grows it */
 	table = xalloc(x, sizeof(SetSlot) * (mask + 1));
@@ -1614,7 +2019,6 @@ Prune(Ctx *x, Blob *b, int64_t *np)
 	*np = m;
 	rc = 0;
 done:
-	mlops_free(x->a, byrow);
 	mlops_free(x->a, pairs);
 	mlops_free(x->a, table);
 	return rc;

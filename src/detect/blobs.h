@@ -25,13 +25,12 @@
  *		WHOLE image border (rows and columns only, never scales),
  *	  - the peaks' order (numpy's argsort quicksort of -value over the peaks
  *		in C order) and _prune_blobs, whose result depends on the order of
- *		the pairs it visits: that is the iteration order of the Python set
- *		cKDTree.query_pairs returns, which blobs.c simulates (CPython 3.11
- *		tuple hash and set table).  The simulation inserts the pairs in
- *		(i, j) order where CPython inserts them in k-d tree order; the two
- *		tables differ only where two pairs' probes collide, so a different
- *		visiting order (and possibly different blobs) needs such a
- *		collision between two pairs of one overlap chain: rare, not never.
+ *		the pairs it visits, the iteration order of the Python set that
+ *		cKDTree.query_pairs returns.  blobs.c reproduces it: the pairs in the
+ *		order scipy 1.10's k-d tree finds them (its build with libstdc++'s
+ *		nth_element and partition, its dual-tree traversal), inserted into a
+ *		simulated CPython 3.11 set (tuple hash, probing, resizing), visited
+ *		in table order.
  *
  *	  Memory.  The image is cut into tiles of tile_rows x tile_cols output
  *	  pixels (the "core"); each tile computes the response for its core plus
@@ -41,17 +40,20 @@
  *	  image's border only, so the tiled result equals the untiled one bit for
  *	  bit (DoH's integral image is carried across tiles in skimage's
  *	  summation order).  With th = tile rows + 2, tw = tile cols + 2, L
- *	  layers (num_sigma; DoG: the number of differences), R the halo and
- *	  R1 = the largest Gaussian radius, peak memory in bytes is about
+ *	  layers (num_sigma; DoG: the number of differences), R the halo,
+ *	  peak memory in bytes is about
  *		8 * (th * tw * L                      the tile's cube
- *			 + (th + 2R) * (tw + 2R)           the tile's input (integral image)
+ *			 + (th + 2R) * (tw + 2R + 64)      the tile's input (DoH: integral image)
  *			 + T)                              the method's scratch:
- *		LoG: T = 2 * th * (tw + 2 R1) + th * tw
- *		DoG: T = th * (tw + 2 R1) + 2 * th * tw
- *		DoH: T = cols + 2 * (th + 2R)          (the integral image's carries)
- *	  plus 32 bytes per candidate peak and about 64 bytes per blob pair
- *	  within 2 sqrt(2) max_sigma of each other, for the pruning.  blob_detect
- *	  refuses a tile plan whose first term exceeds max_bytes.
+ *		LoG, DoG: T = 2 * th * (tw + 2R + 64) + th * tw + (th + 2R) * 64
+ *		DoH:      T = 2 * cols + 2 * (th + 2R) + tw + 2R
+ *	  plus 32 bytes per candidate peak (local maxima above a lower bound of
+ *	  the threshold), and for the pruning about 100 bytes per blob plus up
+ *	  to 150 bytes per blob pair within 2 sqrt(2) max_sigma of each other
+ *	  (pair list and simulated set).  blob_detect refuses a tile plan over
+ *	  max_bytes, and more pairs than max_bytes / 64.  The default tile is 128
+ *	  rows by the whole width (at most 4096 columns); 2048 x 2048 LoG with
+ *	  the defaults (10 scales, R = 200) needs about 40 MB.
  */
 #ifndef MLOPS_BLOBS_H
 #define MLOPS_BLOBS_H
