@@ -40,6 +40,10 @@
 
 #include "common/errbuf.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* A growable array of fixed-size items. */
 typedef struct Grow
 {
@@ -64,6 +68,81 @@ static void UfUnion(int64_t *parent, int64_t a, int64_t b);
 static int64_t FirstRunEndingAfter(const Run *runs, int64_t lo, int64_t hi, int64_t c);
 static int64_t NextEdge(const Run *runs, const int64_t *row_start, const int64_t *pid,
 						int64_t rows, int64_t edge);
+
+/*
+ * SkipOut: the first column >= c whose cell is in (value >= level, so
+ * never NaN), or cols.  SkipIn: the first column >= c whose cell is out,
+ * with the largest value of the cells skipped in *mx (cell c must be in).
+ * With SSE2 (every x86-64) they test eight and two cells at a time: the
+ * scan is most of the time of a large, mostly empty image.
+ */
+static inline int64_t
+SkipOut(const double *p, int64_t c, int64_t cols, double level)
+{
+#ifdef __SSE2__
+	__m128d		lv = _mm_set1_pd(level);
+
+	while (c + 16 <= cols)
+	{
+		__m128d		a = _mm_cmpge_pd(_mm_loadu_pd(p + c), lv);
+		__m128d		b = _mm_cmpge_pd(_mm_loadu_pd(p + c + 2), lv);
+		__m128d		d = _mm_cmpge_pd(_mm_loadu_pd(p + c + 4), lv);
+		__m128d		e = _mm_cmpge_pd(_mm_loadu_pd(p + c + 6), lv);
+		__m128d		f = _mm_cmpge_pd(_mm_loadu_pd(p + c + 8), lv);
+		__m128d		g = _mm_cmpge_pd(_mm_loadu_pd(p + c + 10), lv);
+		__m128d		h = _mm_cmpge_pd(_mm_loadu_pd(p + c + 12), lv);
+		__m128d		k = _mm_cmpge_pd(_mm_loadu_pd(p + c + 14), lv);
+
+		_mm_prefetch((const char *) (p + c + 128), _MM_HINT_T0);
+		if (_mm_movemask_pd(_mm_or_pd(_mm_or_pd(_mm_or_pd(a, b), _mm_or_pd(d, e)),
+									  _mm_or_pd(_mm_or_pd(f, g), _mm_or_pd(h, k)))) != 0)
+			break;
+		c += 16;
+	}
+	while (c + 2 <= cols && _mm_movemask_pd(_mm_cmpge_pd(_mm_loadu_pd(p + c), lv)) == 0)
+		c += 2;
+#endif
+	while (c < cols && !(p[c] >= level))
+		c++;
+	return c;
+}
+
+static inline int64_t
+SkipIn(const double *p, int64_t c, int64_t cols, double level, double *mx)
+{
+	double		m = p[c];
+
+#ifdef __SSE2__
+	{
+		__m128d		lv = _mm_set1_pd(level);
+		__m128d		mv = _mm_set1_pd(m);
+
+		while (c + 2 <= cols)
+		{
+			__m128d		v = _mm_loadu_pd(p + c);
+
+			if (_mm_movemask_pd(_mm_cmpge_pd(v, lv)) != 3)
+				break;
+			mv = _mm_max_pd(mv, v);
+			c += 2;
+		}
+		{
+			double		two[2];
+
+			_mm_storeu_pd(two, mv);
+			m = two[0] > two[1] ? two[0] : two[1];
+		}
+	}
+#endif
+	while (c < cols && p[c] >= level)
+	{
+		if (p[c] > m)
+			m = p[c];
+		c++;
+	}
+	*mx = m;
+	return c;
+}
 
 static bool
 GrowReserve(Grow *g, int64_t more, const mlops_allocator *alloc)
@@ -356,18 +435,11 @@ contour_cells(const double *img, int64_t rows, int64_t cols, double level,
 			double		mx;
 			Run		   *u;
 
-			while (c < cols && !(p[c] >= level))
-				c++;
+			c = SkipOut(p, c, cols, level);
 			if (c == cols)
 				break;
 			s = c;
-			mx = p[c];
-			while (c < cols && p[c] >= level)
-			{
-				if (p[c] > mx)
-					mx = p[c];
-				c++;
-			}
+			c = SkipIn(p, c, cols, level, &mx);
 			if (!GrowReserve(&runs, 1, alloc))
 				goto oom;
 			u = (Run *) runs.data + runs.n++;
@@ -500,8 +572,7 @@ contour_cells(const double *img, int64_t rows, int64_t cols, double level,
 				int64_t		nxt = NextEdge(runs.data, row_start, pid, rows, cur);
 				int64_t		x0,
 							y0,
-							x1,
-							y1;
+							x1;
 
 				seen[cur / 2] |= (unsigned char) (1 << (cur % 2));
 				EdgeEnd(runs.data, cur, &x0, &y0);
@@ -521,7 +592,6 @@ contour_cells(const double *img, int64_t rows, int64_t cols, double level,
 					q[3] = (double) y0;
 					pts.n += 2;
 				}
-				(void) y1;
 				cur = nxt;
 			} while (cur != start);
 			/* Close the ring. */
