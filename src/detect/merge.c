@@ -22,22 +22,29 @@
 
 #include "common/errbuf.h"
 
+/* A hash slot: one non-empty cell and its points members[start .. end). */
+typedef struct Slot
+{
+	int64_t		ix;
+	int64_t		iy;
+	int64_t		start;			/* -1: empty slot */
+	int64_t		end;
+} Slot;
+
 typedef struct Grid
 {
 	double		x0;
 	double		y0;
 	double		cell;
-	int64_t		ncells;
-	int64_t    *cx;				/* per cell: its ix */
-	int64_t    *cy;				/* per cell: its iy */
-	int64_t    *cstart;			/* per cell: offset into members; ncells + 1 */
-	int64_t    *members;		/* point indices, by cell, input order within */
-	int64_t    *slot;			/* hash slots: cell id or -1 */
+	Slot	   *slot;			/* open addressing, linear probing */
 	uint64_t	mask;
+	int64_t    *members;		/* point indices, by cell, input order within */
+	double	   *gx;				/* their coordinates, in the same order */
+	double	   *gy;
 } Grid;
 
 static uint64_t CellHash(int64_t ix, int64_t iy);
-static int64_t GridCell(const Grid *g, int64_t ix, int64_t iy);
+static const Slot *GridFind(const Grid *g, int64_t ix, int64_t iy);
 static bool GridBuild(Grid *g, const double *x, const double *y, int64_t n, double radius,
 					  const mlops_allocator *alloc);
 static void GridFree(Grid *g, const mlops_allocator *alloc);
@@ -47,36 +54,72 @@ static int	IterativeMean(const double *x, const double *y, int64_t n, double rad
 						  const Grid *g, int64_t *chain, double **site_xy, int64_t *n_sites,
 						  const mlops_allocator *alloc);
 
+/*
+ * CellHash: linear in ix, so that the three cells of a row of a 3 x 3
+ * search mostly fall in neighbouring slots (one cache line).
+ */
 static uint64_t
 CellHash(int64_t ix, int64_t iy)
 {
-	uint64_t	h = (uint64_t) ix * 0x9E3779B97F4A7C15u ^ (uint64_t) iy * 0xC2B2AE3D27D4EB4Fu;
+	uint64_t	h = (uint64_t) iy * 0x9E3779B97F4A7C15u;
 
-	return h ^ (h >> 29);
+	return (h ^ (h >> 29)) + (uint64_t) ix;
 }
 
-/* GridCell: the id of cell (ix, iy), or -1 when it holds no point. */
-static int64_t
-GridCell(const Grid *g, int64_t ix, int64_t iy)
+/* GridFind: the slot of cell (ix, iy), or NULL when it holds no point. */
+static inline const Slot *
+GridFind(const Grid *g, int64_t ix, int64_t iy)
 {
 	uint64_t	h = CellHash(ix, iy) & g->mask;
 
 	for (;;)
 	{
-		int64_t		c = g->slot[h];
+		const Slot *s = &g->slot[h];
 
-		if (c < 0)
-			return -1;
-		if (g->cx[c] == ix && g->cy[c] == iy)
-			return c;
+		if (s->start < 0)
+			return NULL;
+		if (s->ix == ix && s->iy == iy)
+			return s;
 		h = (h + 1) & g->mask;
 	}
 }
 
+/* CellIndex: floor((v - v0) / cell), without a libm call. */
 static inline int64_t
 CellIndex(double v, double v0, double cell)
 {
-	return (int64_t) floor((v - v0) / cell);
+	double		t = (v - v0) / cell;
+	int64_t		i = (int64_t) t;
+
+	return (double) i > t ? i - 1 : i;
+}
+
+/* SlotInsert: the slot of (ix, iy) in table (mask), claimed if new. */
+static Slot *
+SlotInsert(Slot *table, uint64_t mask, int64_t ix, int64_t iy, bool *fresh)
+{
+	uint64_t	h = CellHash(ix, iy) & mask;
+
+	for (;;)
+	{
+		Slot	   *s = &table[h];
+
+		if (s->start < 0)
+		{
+			s->ix = ix;
+			s->iy = iy;
+			s->start = 0;
+			s->end = 0;
+			*fresh = true;
+			return s;
+		}
+		if (s->ix == ix && s->iy == iy)
+		{
+			*fresh = false;
+			return s;
+		}
+		h = (h + 1) & mask;
+	}
 }
 
 static bool
@@ -88,8 +131,11 @@ GridBuild(Grid *g, const double *x, const double *y, int64_t n, double radius,
 				ymin = y[0],
 				ymax = y[0],
 				extent;
-	int64_t    *cell_of;
-	uint64_t	nslots = 16;
+	Slot	   *big;
+	Slot	  **slot_of;
+	uint64_t	nbig = 16,
+				nslots = 16;
+	int64_t		ncells = 0;
 
 	memset(g, 0, sizeof(*g));
 	for (int64_t i = 1; i < n; i++)
@@ -103,67 +149,80 @@ GridBuild(Grid *g, const double *x, const double *y, int64_t n, double radius,
 	g->x0 = xmin;
 	g->y0 = ymin;
 	g->cell = fmax(radius * (1 + 1e-5), extent * 0x1p-32);
-	while (nslots < 2 * (uint64_t) n)
+
+	/* Count the points of each cell in a table sized for n cells. */
+	while (nbig < 2 * (uint64_t) n)
+		nbig *= 2;
+	big = mlops_alloc(alloc, nbig * sizeof(Slot));
+	slot_of = mlops_alloc(alloc, (size_t) n * sizeof(Slot *));
+	if (!big || !slot_of)
+	{
+		mlops_free(alloc, big);
+		mlops_free(alloc, slot_of);
+		return false;
+	}
+	for (uint64_t h = 0; h < nbig; h++)
+		big[h].start = -1;
+	for (int64_t i = 0; i < n; i++)
+	{
+		bool		fresh;
+		Slot	   *s = SlotInsert(big, nbig - 1, CellIndex(x[i], g->x0, g->cell),
+								   CellIndex(y[i], g->y0, g->cell), &fresh);
+
+		ncells += fresh;
+		s->end++;				/* a count, for now */
+		slot_of[i] = s;
+	}
+
+	/* Offsets, then the compact table (twice the cells) the searches use. */
+	while (nslots < 2 * (uint64_t) ncells)
 		nslots *= 2;
 	g->mask = nslots - 1;
-	g->slot = mlops_alloc(alloc, nslots * sizeof(int64_t));
-	g->cx = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
-	g->cy = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
-	g->cstart = mlops_alloc(alloc, (size_t) (n + 1) * sizeof(int64_t));
+	g->slot = mlops_alloc(alloc, nslots * sizeof(Slot));
 	g->members = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
-	cell_of = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
-	if (!g->slot || !g->cx || !g->cy || !g->cstart || !g->members || !cell_of)
+	g->gx = mlops_alloc(alloc, (size_t) n * sizeof(double));
+	g->gy = mlops_alloc(alloc, (size_t) n * sizeof(double));
+	if (!g->slot || !g->members || !g->gx || !g->gy)
 	{
-		mlops_free(alloc, cell_of);
+		mlops_free(alloc, big);
+		mlops_free(alloc, slot_of);
 		GridFree(g, alloc);
 		return false;
 	}
-	memset(g->slot, 0xFF, nslots * sizeof(int64_t));
-	for (int64_t i = 0; i < n; i++)
-	{
-		int64_t		ix = CellIndex(x[i], g->x0, g->cell);
-		int64_t		iy = CellIndex(y[i], g->y0, g->cell);
-		uint64_t	h = CellHash(ix, iy) & g->mask;
-		int64_t		c;
-
-		for (;;)
-		{
-			c = g->slot[h];
-			if (c < 0)
-			{
-				c = g->ncells++;
-				g->slot[h] = c;
-				g->cx[c] = ix;
-				g->cy[c] = iy;
-				g->cstart[c] = 0;
-				break;
-			}
-			if (g->cx[c] == ix && g->cy[c] == iy)
-				break;
-			h = (h + 1) & g->mask;
-		}
-		cell_of[i] = c;
-		g->cstart[c]++;
-	}
-	/* Counts to offsets, then place the points (stable). */
 	{
 		int64_t		acc = 0;
 
-		for (int64_t c = 0; c < g->ncells; c++)
-		{
-			int64_t		cnt = g->cstart[c];
+		for (uint64_t h = 0; h < nbig; h++)
+			if (big[h].start >= 0)
+			{
+				int64_t		cnt = big[h].end;
 
-			g->cstart[c] = acc;
-			acc += cnt;
-		}
-		g->cstart[g->ncells] = acc;
-		for (int64_t i = 0; i < n; i++)
-			g->members[g->cstart[cell_of[i]]++] = i;
-		for (int64_t c = g->ncells; c > 0; c--)
-			g->cstart[c] = g->cstart[c - 1];
-		g->cstart[0] = 0;
+				big[h].start = acc;
+				big[h].end = acc;	/* the fill position */
+				acc += cnt;
+			}
 	}
-	mlops_free(alloc, cell_of);
+	for (int64_t i = 0; i < n; i++)
+	{
+		int64_t		k = slot_of[i]->end++;
+
+		g->members[k] = i;
+		g->gx[k] = x[i];
+		g->gy[k] = y[i];
+	}
+	for (uint64_t h = 0; h < nslots; h++)
+		g->slot[h].start = -1;
+	for (uint64_t h = 0; h < nbig; h++)
+		if (big[h].start >= 0)
+		{
+			bool		fresh;
+			Slot	   *s = SlotInsert(g->slot, g->mask, big[h].ix, big[h].iy, &fresh);
+
+			s->start = big[h].start;
+			s->end = big[h].end;
+		}
+	mlops_free(alloc, big);
+	mlops_free(alloc, slot_of);
 	return true;
 }
 
@@ -171,34 +230,87 @@ static void
 GridFree(Grid *g, const mlops_allocator *alloc)
 {
 	mlops_free(alloc, g->slot);
-	mlops_free(alloc, g->cx);
-	mlops_free(alloc, g->cy);
-	mlops_free(alloc, g->cstart);
 	mlops_free(alloc, g->members);
+	mlops_free(alloc, g->gx);
+	mlops_free(alloc, g->gy);
 	memset(g, 0, sizeof(*g));
 }
 
 /*
- * Neighbours: calls the body for every point index q (variable named by
- * q) in the 3 x 3 cells around (qx_, qy_); the body tests the distance.
+ * FOR_NEAR: runs body for every point in the 3 x 3 cells around
+ * (qx_, qy_), with q its index and px, py its coordinates; the body tests
+ * the distance.
  */
-#define FOR_NEAR(g, qx_, qy_, q, body) \
+#define FOR_NEAR(g, qx_, qy_, q, px, py, body) \
 	do { \
 		int64_t		ix_ = CellIndex((qx_), (g)->x0, (g)->cell); \
 		int64_t		iy_ = CellIndex((qy_), (g)->y0, (g)->cell); \
 		for (int64_t dy_ = -1; dy_ <= 1; dy_++) \
 			for (int64_t dx_ = -1; dx_ <= 1; dx_++) \
 			{ \
-				int64_t		c_ = GridCell((g), ix_ + dx_, iy_ + dy_); \
-				if (c_ < 0) \
+				const Slot *s_ = GridFind((g), ix_ + dx_, iy_ + dy_); \
+				if (s_ == NULL) \
 					continue; \
-				for (int64_t k_ = (g)->cstart[c_]; k_ < (g)->cstart[c_ + 1]; k_++) \
+				for (int64_t k_ = s_->start; k_ < s_->end; k_++) \
 				{ \
 					int64_t		q = (g)->members[k_]; \
+					double		px = (g)->gx[k_]; \
+					double		py = (g)->gy[k_]; \
 					body; \
 				} \
 			} \
 	} while (0)
+
+/*
+ * Near: the non-empty cells among the 3 x 3 around a query's cell, and how
+ * many points they hold (an upper bound on the query's neighbours, to
+ * reserve room once).  NearSlots fills it for (qx, qy), reusing it when
+ * the query falls in the same cell as the last one (queries come in grid
+ * order, so that is the common case).
+ */
+typedef struct Near
+{
+	bool		valid;
+	int64_t		ix;
+	int64_t		iy;
+	int			n;
+	int64_t		total;
+	const Slot *slot[9];
+} Near;
+
+static void
+NearSlots(const Grid *g, double qx, double qy, Near *nr)
+{
+	int64_t		ix = CellIndex(qx, g->x0, g->cell);
+	int64_t		iy = CellIndex(qy, g->y0, g->cell);
+
+	if (nr->valid && nr->ix == ix && nr->iy == iy)
+		return;
+	nr->valid = true;
+	nr->ix = ix;
+	nr->iy = iy;
+	nr->n = 0;
+	nr->total = 0;
+	for (int64_t dy = -1; dy <= 1; dy++)
+		for (int64_t dx = -1; dx <= 1; dx++)
+		{
+			const Slot *s = GridFind(g, ix + dx, iy + dy);
+
+			if (s)
+			{
+				int			k = nr->n++;
+
+				/* Keep the cells in order of their place in members. */
+				while (k > 0 && nr->slot[k - 1]->start > s->start)
+				{
+					nr->slot[k] = nr->slot[k - 1];
+					k--;
+				}
+				nr->slot[k] = s;
+				nr->total += s->end - s->start;
+			}
+		}
+}
 
 static int64_t
 UfFind(int64_t *parent, int64_t a)
@@ -223,38 +335,6 @@ UfUnion(int64_t *parent, int64_t a, int64_t b)
 		parent[ra] = rb;
 }
 
-static int
-CmpInt64(const void *a, const void *b)
-{
-	int64_t		x = *(const int64_t *) a,
-				y = *(const int64_t *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* SortSmall: ascending; insertion sort for the usual short lists. */
-static void
-SortSmall(int64_t *v, int64_t n)
-{
-	if (n > 32)
-	{
-		qsort(v, (size_t) n, sizeof(int64_t), CmpInt64);
-		return;
-	}
-	for (int64_t i = 1; i < n; i++)
-	{
-		int64_t		t = v[i],
-					j = i;
-
-		while (j > 0 && v[j - 1] > t)
-		{
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = t;
-	}
-}
-
 /*
  * IterativeMean: merge_similar_sites.  chain[i] ends as point i's site in
  * the last round's numbering; *site_xy gets that round's means.
@@ -267,68 +347,40 @@ IterativeMean(const double *x, const double *y, int64_t n, double radius,
 	double		r2 = radius * radius;
 	double	   *q = mlops_alloc(alloc, (size_t) n * 2 * sizeof(double));	/* queries */
 	double	   *nq = mlops_alloc(alloc, (size_t) n * 2 * sizeof(double));
-	int64_t    *lst = NULL;		/* this round's neighbour lists, concatenated */
+	int64_t    *lst = NULL;		/* this round's neighbour lists: positions in
+								 * g->members, ascending (a canonical
+								 * form), concatenated */
 	int64_t		lst_cap = 0;
-	int64_t    *lst_start = mlops_alloc(alloc, (size_t) (n + 1) * sizeof(int64_t));
+	int64_t    *lst_start = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
+	int64_t    *lst_len = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
 	int64_t    *uniq_of = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));	/* query -> distinct list */
 	int64_t    *uniq_list = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));	/* distinct -> query */
 	uint64_t	nslots = 16;
 	int64_t    *slot;
 	int64_t		nq_count = n;
 	int64_t		num = n;
+	Near		near = {0};
+	bool		first = true;
 	int			rc = -1;
 
 	while (nslots < 2 * (uint64_t) n)
 		nslots *= 2;
 	slot = mlops_alloc(alloc, nslots * sizeof(int64_t));
-	if (!q || !nq || !lst_start || !uniq_of || !uniq_list || !slot)
+	if (!q || !nq || !lst_start || !lst_len || !uniq_of || !uniq_list || !slot)
 		goto done;
 
-	/* Round 0: each point's neighbourhood mean, not deduplicated. */
+	/*
+	 * Round 0 queries the points themselves.  The original keeps all n
+	 * means of round 0 and deduplicates only from round 1; here round 0's
+	 * neighbourhoods are deduplicated at once, which changes nothing:
+	 * equal neighbourhoods have equal means (summed alike), whose queries
+	 * find equal neighbourhoods in round 1.  Round 0 is not compared with
+	 * the count (it starts at n), as in the original.
+	 */
 	for (int64_t i = 0; i < n; i++)
 	{
-		double		sx = 0,
-					sy = 0;
-		int64_t		cnt = 0;
-
-		/* Sum in ascending index order: gather, sort, sum. */
-		{
-			int64_t		need = 0;
-
-			FOR_NEAR(g, x[i], y[i], p, {
-				double dx = x[i] - x[p];
-				double dy = y[i] - y[p];
-				if (dx * dx + dy * dy <= r2)
-					need++;
-			});
-			if (need > lst_cap)
-			{
-				int64_t		cap = lst_cap ? lst_cap : 1024;
-				int64_t    *t;
-
-				while (cap < need)
-					cap *= 2;
-				t = mlops_realloc(alloc, lst, (size_t) cap * sizeof(int64_t));
-				if (!t)
-					goto done;
-				lst = t;
-				lst_cap = cap;
-			}
-			FOR_NEAR(g, x[i], y[i], p, {
-				double dx = x[i] - x[p];
-				double dy = y[i] - y[p];
-				if (dx * dx + dy * dy <= r2)
-					lst[cnt++] = p;
-			});
-			SortSmall(lst, cnt);
-			for (int64_t k = 0; k < cnt; k++)
-			{
-				sx += x[lst[k]];
-				sy += y[lst[k]];
-			}
-		}
-		q[2 * i] = sx / (double) cnt;
-		q[2 * i + 1] = sy / (double) cnt;
+		q[2 * i] = x[i];
+		q[2 * i + 1] = y[i];
 		chain[i] = i;
 	}
 
@@ -337,22 +389,26 @@ IterativeMean(const double *x, const double *y, int64_t n, double radius,
 		int64_t		total = 0;
 		int64_t		nuniq = 0;
 
-		/* Neighbour lists of every query, sorted, concatenated. */
-		for (int64_t j = 0; j < nq_count; j++)
+		/*
+		 * Neighbour lists of every query, sorted, concatenated.  Round 0
+		 * goes through the points by grid cell, for locality; its distinct
+		 * lists, and so later rounds' queries, come out in that order too.
+		 * (The order of queries changes no result: sites are renumbered by
+		 * their first point at the end.)
+		 */
+		for (int64_t jj = 0; jj < nq_count; jj++)
 		{
+			int64_t		j = first ? g->members[jj] : jj;
 			double		qx = q[2 * j],
 						qy = q[2 * j + 1];
 			int64_t		need = 0;
 
 			lst_start[j] = total;
+			lst_len[j] = 0;
 			if (isnan(qx) || isnan(qy))
 				continue;		/* an empty neighbourhood's mean: finds nothing */
-			FOR_NEAR(g, qx, qy, p, {
-				double dx = qx - x[p];
-				double dy = qy - y[p];
-				if (dx * dx + dy * dy <= r2)
-					need++;
-			});
+			NearSlots(g, qx, qy, &near);
+			need = near.total;
 			if (total + need > lst_cap)
 			{
 				int64_t		cap = lst_cap ? lst_cap : 1024;
@@ -366,22 +422,24 @@ IterativeMean(const double *x, const double *y, int64_t n, double radius,
 				lst = t;
 				lst_cap = cap;
 			}
-			FOR_NEAR(g, qx, qy, p, {
-				double dx = qx - x[p];
-				double dy = qy - y[p];
-				if (dx * dx + dy * dy <= r2)
-					lst[total++] = p;
-			});
-			SortSmall(lst + lst_start[j], total - lst_start[j]);
-		}
-		lst_start[nq_count] = total;
+			for (int c = 0; c < near.n; c++)
+				for (int64_t k = near.slot[c]->start; k < near.slot[c]->end; k++)
+				{
+					double		dx = qx - g->gx[k];
+					double		dy = qy - g->gy[k];
 
+					if (dx * dx + dy * dy <= r2)
+						lst[total++] = k;
+				}
+			lst_len[j] = total - lst_start[j];
+		}
 		/* Distinct lists, in order of first occurrence. */
 		memset(slot, 0xFF, nslots * sizeof(int64_t));
-		for (int64_t j = 0; j < nq_count; j++)
+		for (int64_t jj = 0; jj < nq_count; jj++)
 		{
+			int64_t		j = first ? g->members[jj] : jj;
 			const int64_t *a = lst + lst_start[j];
-			int64_t		len = lst_start[j + 1] - lst_start[j];
+			int64_t		len = lst_len[j];
 			uint64_t	h = 1469598103934665603u ^ (uint64_t) len;
 
 			for (int64_t k = 0; k < len; k++)
@@ -402,7 +460,7 @@ IterativeMean(const double *x, const double *y, int64_t n, double radius,
 				else
 				{
 					int64_t		o = uniq_list[u];
-					int64_t		olen = lst_start[o + 1] - lst_start[o];
+					int64_t		olen = lst_len[o];
 
 					if (olen == len && memcmp(lst + lst_start[o], a, (size_t) len * sizeof(int64_t)) == 0)
 					{
@@ -418,12 +476,12 @@ IterativeMean(const double *x, const double *y, int64_t n, double radius,
 			int64_t		o = uniq_list[u];
 			double		sx = 0,
 						sy = 0;
-			int64_t		len = lst_start[o + 1] - lst_start[o];
+			int64_t		len = lst_len[o];
 
-			for (int64_t k = lst_start[o]; k < lst_start[o + 1]; k++)
+			for (int64_t k = lst_start[o]; k < lst_start[o] + len; k++)
 			{
-				sx += x[lst[k]];
-				sy += y[lst[k]];
+				sx += g->gx[lst[k]];
+				sy += g->gy[lst[k]];
 			}
 			/* numpy's mean of no rows is NaN, as 0 / 0 is here. */
 			nq[2 * u] = sx / (double) len;
@@ -438,9 +496,12 @@ IterativeMean(const double *x, const double *y, int64_t n, double radius,
 			nq = t;
 		}
 		nq_count = nuniq;
-		if (nuniq == num)
+		if (first)
+			first = false;
+		else if (nuniq == num)
 			break;
-		num = nuniq;
+		else
+			num = nuniq;
 	}
 	*site_xy = q;
 	q = NULL;
@@ -452,6 +513,7 @@ done:
 	mlops_free(alloc, nq);
 	mlops_free(alloc, lst);
 	mlops_free(alloc, lst_start);
+	mlops_free(alloc, lst_len);
 	mlops_free(alloc, uniq_of);
 	mlops_free(alloc, uniq_list);
 	mlops_free(alloc, slot);
@@ -573,11 +635,11 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 		{
 			memset(in_cluster, 1, (size_t) n);
 			for (int64_t p = 0; p < n; p++)
-				FOR_NEAR(&g, x[p], y[p], q, {
+				FOR_NEAR(&g, x[p], y[p], q, qx, qy, {
 					if (q > p)
 					{
-						double hs = x[q] - x[p];
-						double vs = y[q] - y[p];
+						double hs = qx - x[p];
+						double vs = qy - y[p];
 						if (sqrt(hs * hs + vs * vs) <= radius)
 							UfUnion(lab, p, q);
 					}
@@ -593,9 +655,10 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 				{
 					int64_t		cnt = 0;
 
-					FOR_NEAR(&g, x[p], y[p], q, {
-						double hs = x[q] - x[p];
-						double vs = y[q] - y[p];
+					FOR_NEAR(&g, x[p], y[p], q, qx, qy, {
+						double hs = qx - x[p];
+						double vs = qy - y[p];
+						(void) q;
 						if (sqrt(hs * hs + vs * vs) <= radius)
 							cnt++;
 					});
@@ -604,9 +667,9 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 					is_core[p] = 1;
 					in_cluster[p] = 1;
 					/* union_if_available for every neighbour */
-					FOR_NEAR(&g, x[p], y[p], q, {
-						double hs = x[q] - x[p];
-						double vs = y[q] - y[p];
+					FOR_NEAR(&g, x[p], y[p], q, qx, qy, {
+						double hs = qx - x[p];
+						double vs = qy - y[p];
 						if (sqrt(hs * hs + vs * vs) <= radius)
 						{
 							if (in_cluster[q])

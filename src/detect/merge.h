@@ -19,8 +19,9 @@
  *	  points whose lineage ends elsewhere and the reverse: the original
  *	  algorithm lets neighbourhoods overlap.)  Differences from the original:
  *	  it orders its sites by Python's set iteration, arbitrary, and sums
- *	  each mean in its k-d tree's index order; here means are summed in
- *	  input order (the same values to the last bit or two).
+ *	  each mean in its k-d tree's index order; here sites are numbered as
+ *	  below and means are summed in grid-cell order (the same values to the
+ *	  last bit or two).
  *
  *	  MERGE_SINGLE_LINK gives the partition of PostGIS's
  *	  ST_ClusterDBSCAN(geom, radius, minpoints => 1) (ST_ClusterWithin):
@@ -39,7 +40,7 @@
  *	  Sites (all methods but noise) are numbered in the input order of
  *	  their first member; for SINGLE_LINK and DBSCAN a site's position is
  *	  the mean of its members (summed in input order); for ITERATIVE_MEAN
- *	  it is the original's final mean.  (PostGIS numbers clusters its own
+ *	  it is the original's final mean (see above).  (PostGIS numbers clusters its own
  *	  way: compare partitions, not numbers.)
  *
  *	  Neighbours are found with a hash of grid cells a little wider than
