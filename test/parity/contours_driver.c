@@ -15,6 +15,11 @@
  *	                              "cells part_of max_value xmin ymin xmax ymax
  *	                              n_rings area2_ring0 area2_ring1 ..." (twice
  *	                              the shoelace area of each ring)
+ *	DRIVER wkt ROWS COLS LEVEL CONN
+ *	                              stdin as cells; stdout: per component
+ *	                              "part_of<TAB>cells<TAB>WKT", the WKT a
+ *	                              POLYGON, or a MULTIPOLYGON of the polygons
+ *	                              sharing part_of
  *	DRIVER merge METHOD RADIUS MIN_POINTS N
  *	                              METHOD iterative|single|dbscan; stdin: N x
  *	                              then N y doubles; stdout (text): "N_SITES",
@@ -96,6 +101,55 @@ main(int argc, char **argv)
 				printf(" %.17g", a);
 			}
 			printf("\n");
+		}
+		contour_set_free(&s, &A);
+		free(in);
+		return 0;
+	}
+	if (argc == 6 && strcmp(argv[1], "wkt") == 0)
+	{
+		int64_t		rows = atoll(argv[2]),
+					cols = atoll(argv[3]);
+		double	   *in = read_doubles((size_t) (rows * cols));
+		ContourSet	s;
+
+		if (contour_cells(in, rows, cols, atof(argv[4]), atoi(argv[5]), &s, &A, err, sizeof(err)) != 0)
+		{
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		for (int32_t comp = 0; comp < s.n_components; comp++)
+		{
+			int			parts = 0;
+			int64_t		cells = 0;
+
+			for (int64_t p = 0; p < s.n_polygons; p++)
+				if (s.polygons[p].part_of == comp)
+				{
+					parts++;
+					cells += s.polygons[p].cells;
+				}
+			printf("%d\t%lld\t%s", (int) comp, (long long) cells, parts > 1 ? "MULTIPOLYGON(" : "POLYGON");
+			parts = 0;
+			for (int64_t p = 0; p < s.n_polygons; p++)
+			{
+				const ContourPolygon *P = &s.polygons[p];
+
+				if (P->part_of != comp)
+					continue;
+				printf("%s(", parts++ ? "," : "");
+				for (int32_t g = 0; g < P->n_rings; g++)
+				{
+					int64_t		ring = P->first_ring + g;
+
+					printf("%s(", g ? "," : "");
+					for (int64_t k = s.ring_start[ring]; k < s.ring_start[ring + 1]; k++)
+						printf("%s%g %g", k > s.ring_start[ring] ? "," : "", s.xy[2 * k], s.xy[2 * k + 1]);
+					printf(")");
+				}
+				printf(")");
+			}
+			printf("%s\n", parts > 1 ? ")" : "");
 		}
 		contour_set_free(&s, &A);
 		free(in);

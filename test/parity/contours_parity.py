@@ -11,10 +11,15 @@ Builds test/parity/contours_driver.c with the kernels, then prints TAP:
   number of components (part_of) equals label(mask, connectivity=2)'s under connectivity 8 and
   connectivity=1's under 4; the multiset of (cells, max value, bounding box) per polygon equals
   the per-label one from skimage.measure.regionprops; every polygon's shoelace areas (exterior
-  positive, holes negative) add up to its cell count.
+  positive, holes negative) add up to its cell count;
+- with PGHOST set (a server with PostGIS, e.g. under test/with-cluster.sh): every component's
+  geometry — a POLYGON, or a MULTIPOLYGON of the polygons sharing part_of — on random masks and
+  on pinch-heavy ones, for both connectivities, is ST_IsValid, its ST_Area is its cell count and
+  ST_NumGeometries its number of polygons.
 
 Usage: /usr/bin/python3 test/parity/contours_parity.py   (Debian's python3-opencv and
        python3-skimage; MLOPS_PARITY_SEED overrides the seed)
+       test/with-cluster.sh -- /usr/bin/python3 test/parity/contours_parity.py   (adds PostGIS)
 """
 import os
 import subprocess
@@ -160,10 +165,60 @@ def test_cells(exe):
         bad["area"])
 
 
+def wkt(exe, img, level, conn):
+    rows, cols = img.shape
+    out = subprocess.run([exe, "wkt", str(rows), str(cols), repr(level), str(conn)],
+                         input=np.ascontiguousarray(img, dtype=np.float64).tobytes(),
+                         capture_output=True, check=True).stdout.decode()
+    return [line.split("\t") for line in out.split("\n") if line]
+
+
+def test_postgis(exe):
+    rows_sql = []
+    case = 0
+    images = list(masks())
+    for t in range(80):                     # pinch-heavy: sparse salt and pepper, diagonals
+        r, c = int(rng.integers(2, 25)), int(rng.integers(2, 25))
+        v = (rng.uniform(0, 1, (r, c)) < rng.uniform(0.3, 0.6)).astype(float)
+        images.append((v, 0.5))
+    for v, level in images:
+        for conn in (4, 8):
+            case += 1
+            for part_of, cells_, geom in wkt(exe, v, level, conn):
+                parts = geom.count("((")  # each polygon opens with "((" exactly once
+                rows_sql.append("(%d,%d,%s,%d,'%s')" % (case, conn, cells_, parts, geom))
+    sql = ("CREATE EXTENSION IF NOT EXISTS postgis;\n"
+           "SELECT count(*), count(*) FILTER (WHERE NOT ST_IsValid(g)),"
+           " count(*) FILTER (WHERE ST_Area(g) <> cells),"
+           " count(*) FILTER (WHERE ST_NumGeometries(g) <> parts),"
+           " coalesce(min(CASE WHEN NOT ST_IsValid(g) THEN ST_IsValidReason(g) || ' ' || ST_AsText(g) END), '')"
+           " FROM (SELECT c, conn, cells, parts, ST_GeomFromText(w) AS g FROM (VALUES %s) AS v(c, conn, cells, parts, w)) s;\n"
+           % ",".join(rows_sql))
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(sql)
+        path = f.name
+    out = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-f", path],
+                         capture_output=True, text=True)
+    os.unlink(path)
+    if out.returncode != 0:
+        tap(False, "postgis: the validity query runs", out.stderr.strip()[:500])
+        return
+    total, invalid, bad_area, bad_parts, reason = out.stdout.strip().split("\n")[-1].split("|")
+    tap(int(total) > 0 and int(invalid) == 0,
+        "postgis: every component's geometry is ST_IsValid (%s geometries, %d images x 2)"
+        % (total, len(images)), reason[:300])
+    tap(int(bad_area) == 0, "postgis: ST_Area equals the cell count", bad_area)
+    tap(int(bad_parts) == 0, "postgis: ST_NumGeometries equals the number of polygons", bad_parts)
+
+
 def main():
     exe = build()
     test_blur(exe)
     test_cells(exe)
+    if os.environ.get("PGHOST"):
+        test_postgis(exe)
+    else:
+        print("# PGHOST not set: the PostGIS validity checks are skipped")
     print("1..%d" % count)
     return 1 if failures else 0
 
