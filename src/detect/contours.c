@@ -369,14 +369,12 @@ contour_cells(const double *img, int64_t rows, int64_t cols, double level,
 			  const mlops_allocator *alloc, char *err, size_t errlen)
 {
 	Grow		runs = {NULL, 0, 0, sizeof(Run)};
-	Grow		pts = {NULL, 0, 0, 2 * sizeof(double)};
-	Grow		rings = {NULL, 0, 0, 2 * sizeof(int64_t)};	/* (first point, polygon) */
 	int64_t    *row_start = NULL;
 	int64_t    *p4 = NULL;
 	int64_t    *p8 = NULL;
 	int64_t    *pid = NULL;
 	int32_t    *comp = NULL;
-	int64_t    *poly_rings = NULL;
+	int64_t    *poly_rings = NULL;	/* per polygon: its runs' place in order */
 	unsigned char *seen = NULL;
 	ContourPolygon *polys = NULL;
 	int64_t		npoly = 0;
@@ -548,132 +546,115 @@ contour_cells(const double *img, int64_t rows, int64_t cols, double level,
 	if (connectivity == 4)
 		ncomp = (int32_t) npoly;
 
-	/* Walk the rings. */
-	for (int64_t k = 0; k < nruns; k++)
+	/*
+	 * Walk the rings polygon by polygon, straight into the output: the runs
+	 * of each polygon in raster order (a counting sort by polygon), each
+	 * unwalked edge starting a ring.  A polygon's first run comes first,
+	 * its left edge first: the exterior.  Bounds: a ring has at least two
+	 * vertical edges and emits at most two points per vertical edge, plus
+	 * its closing point, so there are at most nruns rings and 5 * nruns
+	 * points; the arrays are cut to size at the end.
+	 */
 	{
-		for (int side = 0; side < 2; side++)
+		int64_t    *order = mlops_alloc(alloc, (size_t) (nruns ? nruns : 1) * sizeof(int64_t));
+		int64_t    *ring_start = mlops_alloc(alloc, (size_t) (nruns + 1) * sizeof(int64_t));
+		double	   *xy = mlops_alloc(alloc, (size_t) (nruns ? nruns : 1) * 5 * 2 * sizeof(double));
+		const Run  *R = runs.data;
+		int64_t		nr = 0,
+					np = 0;
+
+		if (order == NULL || ring_start == NULL || xy == NULL)
 		{
-			int64_t		start = 2 * k + side;
-			int64_t		cur = start;
-			int64_t		first_point;
-			int64_t	   *rg;
-
-			if (seen[k] & (1 << side))
-				continue;
-			if (!GrowReserve(&rings, 1, alloc))
-				goto oom;
-			first_point = pts.n;
-			rg = (int64_t *) rings.data + 2 * rings.n++;
-			rg[0] = first_point;
-			rg[1] = pid[k];
-			poly_rings[pid[k]]++;
-			do
-			{
-				int64_t		nxt = NextEdge(runs.data, row_start, pid, rows, cur);
-				int64_t		x0,
-							y0,
-							x1;
-
-				seen[cur / 2] |= (unsigned char) (1 << (cur % 2));
-				EdgeEnd(runs.data, cur, &x0, &y0);
-				/* The next edge starts at (x1, y0); a corner unless straight. */
-				x1 = nxt % 2 == 1 ? ((const Run *) runs.data)[nxt / 2].e
-					: ((const Run *) runs.data)[nxt / 2].s;
-				if (nxt % 2 != cur % 2 || x1 != x0)
-				{
-					double	   *q;
-
-					if (!GrowReserve(&pts, 2, alloc))
-						goto oom;
-					q = (double *) pts.data + 2 * pts.n;
-					q[0] = (double) x0;
-					q[1] = (double) y0;
-					q[2] = (double) x1;
-					q[3] = (double) y0;
-					pts.n += 2;
-				}
-				cur = nxt;
-			} while (cur != start);
-			/* Close the ring. */
-			if (!GrowReserve(&pts, 1, alloc))
-				goto oom;
-			{
-				double	   *q = (double *) pts.data;
-
-				q[2 * pts.n] = q[2 * first_point];
-				q[2 * pts.n + 1] = q[2 * first_point + 1];
-				pts.n++;
-			}
-		}
-	}
-
-	/* Lay the rings out polygon by polygon (stable: the exterior first). */
-	{
-		int64_t		nr = rings.n;
-		int64_t    *order_pos = poly_rings;	/* becomes each polygon's next slot */
-		int64_t    *ring_start;
-		double	   *xy;
-		int64_t		acc = 0;
-		int64_t    *dest = NULL;
-
-		for (int64_t p = 0; p < npoly; p++)
-		{
-			int64_t		cnt = poly_rings[p];
-
-			polys[p].first_ring = acc;
-			polys[p].n_rings = (int32_t) cnt;
-			order_pos[p] = acc;
-			acc += cnt;
-		}
-		ring_start = mlops_alloc(alloc, (size_t) (nr + 1) * sizeof(int64_t));
-		xy = mlops_alloc(alloc, (size_t) (pts.n ? pts.n : 1) * 2 * sizeof(double));
-		dest = mlops_alloc(alloc, (size_t) (nr ? nr : 1) * sizeof(int64_t));
-		if (ring_start == NULL || xy == NULL || dest == NULL)
-		{
+			mlops_free(alloc, order);
 			mlops_free(alloc, ring_start);
 			mlops_free(alloc, xy);
-			mlops_free(alloc, dest);
 			goto oom;
 		}
-		for (int64_t g = 0; g < nr; g++)
+		/* poly_rings[p] first counts p's runs, then is its slot in order. */
+		for (int64_t k = 0; k < nruns; k++)
+			poly_rings[pid[k]]++;
 		{
-			int64_t		p = ((int64_t *) rings.data)[2 * g + 1];
+			int64_t		acc = 0;
 
-			dest[g] = order_pos[p]++;
-		}
-		/* Lengths first, then offsets, then copy. */
-		for (int64_t g = 0; g < nr; g++)
-		{
-			int64_t		from = ((int64_t *) rings.data)[2 * g];
-			int64_t		to = g + 1 < nr ? ((int64_t *) rings.data)[2 * (g + 1)] : pts.n;
+			for (int64_t p = 0; p < npoly; p++)
+			{
+				int64_t		cnt = poly_rings[p];
 
-			ring_start[dest[g] + 1] = to - from;
+				poly_rings[p] = acc;
+				acc += cnt;
+			}
 		}
+		for (int64_t k = 0; k < nruns; k++)
+			order[poly_rings[pid[k]]++] = k;
+
 		ring_start[0] = 0;
-		for (int64_t g = 0; g < nr; g++)
-			ring_start[g + 1] += ring_start[g];
-		for (int64_t g = 0; g < nr; g++)
+		for (int64_t p = 0, o = 0; p < npoly; p++)
 		{
-			int64_t		from = ((int64_t *) rings.data)[2 * g];
-			int64_t		to = g + 1 < nr ? ((int64_t *) rings.data)[2 * (g + 1)] : pts.n;
+			polys[p].first_ring = nr;
+			for (; o < nruns && pid[order[o]] == p; o++)
+			{
+				int64_t		k = order[o];
 
-			memcpy(xy + 2 * ring_start[dest[g]], (double *) pts.data + 2 * from,
-				   (size_t) (to - from) * 2 * sizeof(double));
+				for (int side = 0; side < 2; side++)
+				{
+					int64_t		start = 2 * k + side;
+					int64_t		cur = start;
+					int64_t		first_point = np;
+
+					if (seen[k] & (1 << side))
+						continue;
+					do
+					{
+						int64_t		nxt = NextEdge(R, row_start, pid, rows, cur);
+						int64_t		x0,
+									y0,
+									x1;
+
+						seen[cur / 2] |= (unsigned char) (1 << (cur % 2));
+						EdgeEnd(R, cur, &x0, &y0);
+						/* The next edge starts at (x1, y0); a corner unless straight on. */
+						x1 = nxt % 2 == 1 ? R[nxt / 2].e : R[nxt / 2].s;
+						if (nxt % 2 != cur % 2 || x1 != x0)
+						{
+							xy[2 * np] = (double) x0;
+							xy[2 * np + 1] = (double) y0;
+							xy[2 * np + 2] = (double) x1;
+							xy[2 * np + 3] = (double) y0;
+							np += 2;
+						}
+						cur = nxt;
+					} while (cur != start);
+					/* Close the ring. */
+					xy[2 * np] = xy[2 * first_point];
+					xy[2 * np + 1] = xy[2 * first_point + 1];
+					np++;
+					ring_start[++nr] = np;
+				}
+			}
+			polys[p].n_rings = (int32_t) (nr - polys[p].first_ring);
 		}
-		mlops_free(alloc, dest);
+		mlops_free(alloc, order);
+		/* Cut to size (shrinking; a failure keeps the larger block). */
+		{
+			double	   *t = mlops_realloc(alloc, xy, (size_t) (np ? np : 1) * 2 * sizeof(double));
+			int64_t    *u = mlops_realloc(alloc, ring_start, (size_t) (nr + 1) * sizeof(int64_t));
+
+			if (t)
+				xy = t;
+			if (u)
+				ring_start = u;
+		}
 		out->n_polygons = npoly;
 		out->polygons = polys;
 		polys = NULL;
 		out->n_components = ncomp;
 		out->n_rings = nr;
 		out->ring_start = ring_start;
-		out->n_points = pts.n;
+		out->n_points = np;
 		out->xy = xy;
 	}
 
 	mlops_free(alloc, runs.data);
-	mlops_free(alloc, pts.data);
-	mlops_free(alloc, rings.data);
 	mlops_free(alloc, row_start);
 	mlops_free(alloc, p4);
 	mlops_free(alloc, p8);
@@ -687,8 +668,6 @@ oom:
 	errbuf_printf(err, errlen, "out of memory");
 fail:
 	mlops_free(alloc, runs.data);
-	mlops_free(alloc, pts.data);
-	mlops_free(alloc, rings.data);
 	mlops_free(alloc, row_start);
 	mlops_free(alloc, p4);
 	mlops_free(alloc, p8);

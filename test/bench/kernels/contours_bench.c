@@ -7,7 +7,10 @@
  * included.  Prints the best and median of several runs.
  *
  *	cc -std=c11 -O2 -Isrc -o /tmp/contours_bench test/bench/kernels/contours_bench.c src/detect/contours.c src/common/errbuf.c -lm
- *	/tmp/contours_bench [runs]
+ *	/tmp/contours_bench [runs [FILE]]
+ *
+ * With FILE it also writes the image there (4096 * 4096 native doubles),
+ * for test/bench/kernels/contours_gdal.py to time GDAL on the same mask.
  */
 #define _POSIX_C_SOURCE 199309L
 #include "detect/contours.h"
@@ -62,6 +65,17 @@ main(int argc, char **argv)
 				if (d < rad + 1.5 * noise)
 					img[(size_t) y * SIDE + x] = fmax(img[(size_t) y * SIDE + x], 0.6 + noise * 0.4);
 			}
+	}
+	if (argc > 2)
+	{
+		FILE	   *f = fopen(argv[2], "wb");
+
+		if (!f || fwrite(img, sizeof(double), (size_t) SIDE * SIDE, f) != (size_t) SIDE * SIDE)
+		{
+			fprintf(stderr, "cannot write %s\n", argv[2]);
+			return 1;
+		}
+		fclose(f);
 	}
 	for (int conn = 4; conn <= 8; conn += 4)
 	{
