@@ -84,12 +84,22 @@ GridFind(const Grid *g, int64_t ix, int64_t iy)
 	}
 }
 
-/* CellIndex: floor((v - v0) / cell), without a libm call. */
+/*
+ * CellIndex: floor((v - v0) / cell), without a libm call.  Points give 0
+ * to 2^32; a query (a mean) may fall outside by rounding, far outside
+ * when cells are tiny: it is clamped to +-2^40, where no point is.
+ */
 static inline int64_t
 CellIndex(double v, double v0, double cell)
 {
 	double		t = (v - v0) / cell;
-	int64_t		i = (int64_t) t;
+	int64_t		i;
+
+	if (!(t >= -0x1p40))
+		t = -0x1p40;
+	else if (t > 0x1p40)
+		t = 0x1p40;
+	i = (int64_t) t;
 
 	return (double) i > t ? i - 1 : i;
 }
@@ -310,6 +320,22 @@ NearSlots(const Grid *g, double qx, double qy, Near *nr)
 				nr->total += s->end - s->start;
 			}
 		}
+}
+
+/*
+ * PgNear: q is p's neighbour as liblwgeom's union_dbscan decides it: q is
+ * in p's query envelope (p +- eps, GEOS's STRtree query) and the point
+ * distance sqrt(dx * dx + dy * dy) is <= eps.  The envelope matters only
+ * at the last bit and where the squares underflow (coordinates ~1e-160).
+ */
+static inline bool
+PgNear(double px, double py, double qx, double qy, double eps)
+{
+	double		hs = qx - px;
+	double		vs = qy - py;
+
+	return qx >= px - eps && qx <= px + eps && qy >= py - eps && qy <= py + eps &&
+		sqrt(hs * hs + vs * vs) <= eps;
 }
 
 static int64_t
@@ -580,6 +606,25 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 			return -1;
 		}
 
+	{
+		double		xmin = x[0],
+					xmax = x[0],
+					ymin = y[0],
+					ymax = y[0];
+
+		for (int64_t i = 1; i < n; i++)
+		{
+			xmin = fmin(xmin, x[i]);
+			xmax = fmax(xmax, x[i]);
+			ymin = fmin(ymin, y[i]);
+			ymax = fmax(ymax, y[i]);
+		}
+		if (!isfinite(xmax - xmin) || !isfinite(ymax - ymin))
+		{
+			errbuf_printf(err, errlen, "the points spread too far: their extent overflows a double");
+			return -1;
+		}
+	}
 	if (!GridBuild(&g, x, y, n, radius, alloc))
 		goto oom;
 	lab = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
@@ -636,13 +681,10 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 			memset(in_cluster, 1, (size_t) n);
 			for (int64_t p = 0; p < n; p++)
 				FOR_NEAR(&g, x[p], y[p], q, qx, qy, {
-					if (q > p)
-					{
-						double hs = qx - x[p];
-						double vs = qy - y[p];
-						if (sqrt(hs * hs + vs * vs) <= radius)
-							UfUnion(lab, p, q);
-					}
+					/* p finds q, or q finds p, when each is processed */
+					if (q > p && (PgNear(x[p], y[p], qx, qy, radius) ||
+								  PgNear(qx, qy, x[p], y[p], radius)))
+						UfUnion(lab, p, q);
 				});
 		}
 		else
@@ -656,10 +698,8 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 					int64_t		cnt = 0;
 
 					FOR_NEAR(&g, x[p], y[p], q, qx, qy, {
-						double hs = qx - x[p];
-						double vs = qy - y[p];
 						(void) q;
-						if (sqrt(hs * hs + vs * vs) <= radius)
+						if (PgNear(x[p], y[p], qx, qy, radius))
 							cnt++;
 					});
 					if (cnt < min_points)
@@ -668,9 +708,7 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 					in_cluster[p] = 1;
 					/* union_if_available for every neighbour */
 					FOR_NEAR(&g, x[p], y[p], q, qx, qy, {
-						double hs = qx - x[p];
-						double vs = qy - y[p];
-						if (sqrt(hs * hs + vs * vs) <= radius)
+						if (PgNear(x[p], y[p], qx, qy, radius))
 						{
 							if (in_cluster[q])
 							{

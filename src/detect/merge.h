@@ -21,11 +21,14 @@
  *	  it orders its sites by Python's set iteration, arbitrary, and sums
  *	  each mean in its k-d tree's index order; here sites are numbered as
  *	  below and means are summed in grid-cell order (the same values to the
- *	  last bit or two).
+ *	  last bit or two).  With a radius so small (below ~1e-150) that squared
+ *	  differences underflow, scikit-learn counts points up to ~1e-154 away as
+ *	  neighbours; the grid here does not look that far.
  *
  *	  MERGE_SINGLE_LINK gives the partition of PostGIS's
  *	  ST_ClusterDBSCAN(geom, radius, minpoints => 1) (ST_ClusterWithin):
- *	  points whose distance sqrt(dx*dx + dy*dy) <= radius are linked, and
+ *	  points whose distance sqrt(dx*dx + dy*dy) <= radius are linked (and,
+ *	  as there, within each other's query envelope, point +- radius), and
  *	  the sites are the connected groups.
  *
  *	  MERGE_DBSCAN gives ST_ClusterDBSCAN(geom, radius, min_points): as
@@ -69,7 +72,8 @@ typedef enum MergeMethod
  * there are no sites).  min_points matters to MERGE_DBSCAN only but must
  * be >= 1 for every method.  Errors (return -1, reason in err): radius
  * <= 0, infinite or NaN; a NaN or infinite coordinate; min_points < 1;
- * an unknown method; null arrays.  n == 0 gives 0 sites.
+ * an unknown method; null arrays; points so far apart that their extent
+ * overflows a double (about 1e308).  n == 0 gives 0 sites.
  */
 extern int	merge_points(const double *x, const double *y, int64_t n, double radius,
 						 MergeMethod m, int min_points, int32_t *site_of,

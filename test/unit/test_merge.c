@@ -249,6 +249,16 @@ test_hand(void)
 		CHECK(ns == 2 && so[6] == 0 && so[3] == 1, "border point joins the left cluster when its core comes first");
 		free(xy);
 	}
+	/* Tiny cells: a mean a rounding away from the points (once an overflow). */
+	{
+		double		x[] = {-7.377431585676764e-200, -7.377431585676764e-200, -7.377431585676764e-200},
+					y[] = {-7.377431585676764e-200, -7.377431585676764e-200, -7.377431585676764e-200};
+
+		CHECK_INT(run(x, y, 3, 4.3458473757294e-311, MERGE_ITERATIVE_MEAN, 1, so, &xy, &ns), 0,
+				  "identical points, subnormal radius: no overflow");
+		CHECK(ns == 1 && so[0] == 0 && so[2] == 0, "identical points: one site");
+		free(xy);
+	}
 	/* n == 0 and errors. */
 	{
 		double		x[] = {0, NAN},
@@ -263,6 +273,13 @@ test_hand(void)
 		CHECK_INT(merge_points(x, y, 1, NAN, MERGE_SINGLE_LINK, 1, so, &xy, &ns, &A, err, sizeof(err)), -1, "radius NaN: error");
 		CHECK_INT(merge_points(x, y, 1, -1, MERGE_ITERATIVE_MEAN, 1, so, &xy, &ns, &A, err, sizeof(err)), -1, "radius < 0: error");
 		CHECK_INT(merge_points(x, y, 1, 1, MERGE_DBSCAN, 0, so, &xy, &ns, &A, err, sizeof(err)), -1, "min_points 0: error");
+		{
+			double		bx[] = {-1e308, 1e308},
+						by[] = {0, 0};
+
+			CHECK_INT(merge_points(bx, by, 2, 1, MERGE_SINGLE_LINK, 1, so, &xy, &ns, &A, err, sizeof(err)), -1,
+					  "extent overflowing a double: error");
+		}
 		CHECK_INT(merge_points(x, y, 1, 1, (MergeMethod) 7, 1, so, &xy, &ns, &A, err, sizeof(err)), -1, "unknown method: error");
 	}
 }
