@@ -23,6 +23,14 @@
  *	  corner) the walk crosses to the other in cell when both are in the
  *	  same 4-connected component (the rings then turn around the out
  *	  cells) and stays around its own cell otherwise: every ring is simple.
+ *	  (Why: a ring passes a vertex twice only at a pinch.  Crossing to the
+ *	  other cell, the two pieces of boundary there turn around the two out
+ *	  cells, which lie on either side of a closed curve through the
+ *	  component (a 4-path between the two in cells, closed through the
+ *	  pinch), so in different faces of its complement: different rings.
+ *	  Staying, the pieces turn around in cells of different components:
+ *	  rings of different polygons.)  test/parity/contours_parity.py checks
+ *	  the result with PostGIS's ST_IsValid.
  *
  *	  Rings are numbered per polygon: the first ring walked for a polygon
  *	  starts at the left edge of its first run, whose outside is reached by
@@ -30,6 +38,10 @@
  *	  so it is the exterior; later rings are holes.
  *
  *	  Memory: a few words per run and per output point; nothing per cell.
+ *	  Time: the scan reads every cell once (SSE2 where there is, eight
+ *	  cells a step) and is most of the time on large images; the rest is
+ *	  per run.  4096 x 4096 with ~940 blobs: ~19 ms, GDAL Polygonize 166 ms
+ *	  on the same machine (test/bench/kernels/contours_gdal.py).
  *	  Pure C: no PostgreSQL headers.
  */
 #include "detect/contours.h"
