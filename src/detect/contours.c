@@ -38,7 +38,7 @@
  *	  so it is the exterior; later rings are holes.
  *
  *	  Memory: a few words per run and per output point; nothing per cell.
- *	  Time: the scan reads every cell once (SSE2 where there is, eight
+ *	  Time: the scan reads every cell once (SSE2 where there is, sixteen
  *	  cells a step) and is most of the time on large images; the rest is
  *	  per run.  4096 x 4096 with ~940 blobs: ~19 ms, GDAL Polygonize 166 ms
  *	  on the same machine (test/bench/kernels/contours_gdal.py).
@@ -85,7 +85,7 @@ static int64_t NextEdge(const Run *runs, const int64_t *row_start, const int64_t
  * SkipOut: the first column >= c whose cell is in (value >= level, so
  * never NaN), or cols.  SkipIn: the first column >= c whose cell is out,
  * with the largest value of the cells skipped in *mx (cell c must be in).
- * With SSE2 (every x86-64) they test eight and two cells at a time: the
+ * With SSE2 (every x86-64) they test sixteen and two cells at a time: the
  * scan is most of the time of a large, mostly empty image.
  */
 static inline int64_t

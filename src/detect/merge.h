@@ -23,7 +23,10 @@
  *	  below and means are summed in grid-cell order (the same values to the
  *	  last bit or two).  With a radius so small (below ~1e-150) that squared
  *	  differences underflow, scikit-learn counts points up to ~1e-154 away as
- *	  neighbours; the grid here does not look that far.
+ *	  neighbours; the grid here does not look that far.  A mean whose
+ *	  neighbourhood is empty (possible only by rounding, at exactly the
+ *	  radius) makes the original fail (scikit-learn refuses the NaN mean);
+ *	  here that site's position is NaN.
  *
  *	  MERGE_SINGLE_LINK gives the partition of PostGIS's
  *	  ST_ClusterDBSCAN(geom, radius, minpoints => 1) (ST_ClusterWithin):
