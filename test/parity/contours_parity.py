@@ -17,7 +17,7 @@ Builds test/parity/contours_driver.c with the kernels, then prints TAP:
   on pinch-heavy ones, for both connectivities, is ST_IsValid, its ST_Area is its cell count and
   ST_NumGeometries its number of polygons.
 
-Usage: /usr/bin/python3 test/parity/contours_parity.py   (Debian's python3-opencv and
+Usage: /usr/bin/python3 test/parity/contours_parity.py [--tap-offset N] [--no-plan]   (Debian's python3-opencv and
        python3-skimage; MLOPS_PARITY_SEED overrides the seed)
        test/with-cluster.sh -- /usr/bin/python3 test/parity/contours_parity.py   (adds PostGIS)
 """
@@ -34,7 +34,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SEED = int(os.environ.get("MLOPS_PARITY_SEED", "20261207"))
 rng = np.random.default_rng(SEED)
 
-count = 0
+# --tap-offset N numbers the lines from N + 1; --no-plan leaves the plan to the caller
+# (test/integration/detect_parity.sh runs both scripts as one TAP stream).
+OFFSET = int(sys.argv[sys.argv.index("--tap-offset") + 1]) if "--tap-offset" in sys.argv else 0
+count = OFFSET
 failures = 0
 
 
@@ -219,7 +222,8 @@ def main():
         test_postgis(exe)
     else:
         print("# PGHOST not set: the PostGIS validity checks are skipped")
-    print("1..%d" % count)
+    if "--no-plan" not in sys.argv:
+        print("1..%d" % count)
     return 1 if failures else 0
 
 

@@ -20,7 +20,7 @@ merge_points — calls every point noise.
 --bench N (default off): times the reference and the kernel (through
 test/bench/kernels/merge_bench.c) on N clustered points, 100,000 in the issue.
 
-Usage: /usr/bin/python3 test/parity/merge_parity.py [--bench N]   (Debian's python3-sklearn)
+Usage: /usr/bin/python3 test/parity/merge_parity.py [--bench N] [--tap-offset N] [--no-plan]   (Debian's python3-sklearn)
 """
 import os
 import subprocess
@@ -36,7 +36,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SEED = int(os.environ.get("MLOPS_PARITY_SEED", "20261207"))
 rng = np.random.default_rng(SEED)
 
-count = 0
+# --tap-offset N numbers the lines from N + 1; --no-plan leaves the plan to the caller
+# (test/integration/detect_parity.sh runs both scripts as one TAP stream).
+OFFSET = int(sys.argv[sys.argv.index("--tap-offset") + 1]) if "--tap-offset" in sys.argv else 0
+count = OFFSET
 failures = 0
 
 
@@ -225,7 +228,8 @@ def main():
     test_dbscan(exe)
     if "--bench" in sys.argv:
         bench(int(sys.argv[sys.argv.index("--bench") + 1]))
-    print("1..%d" % count)
+    if "--no-plan" not in sys.argv:
+        print("1..%d" % count)
     return 1 if failures else 0
 
 
