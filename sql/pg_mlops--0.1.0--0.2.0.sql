@@ -53,7 +53,7 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'mlops_heatmap_svg'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.heatmap_svg(raster, geometry, jsonb, geometry) IS
-'An SVG picture of band 1 of a raster around its PNG: title, subtitle, a colour bar with ticks and units, the sensors (points in the raster''s coordinates, labels from options.labels) marked, the area (polygons or lines in the raster''s coordinates) outlined, and a legend saying transparent cells have no estimate. Options colormap, vmin, vmax, scale, title, subtitle, units, nodata_note, labels';
+'An SVG picture of band 1 of a raster around its PNG: title, subtitle, a colour bar with ticks and units, the sensors (points in the raster''s coordinates, labels from options.labels) marked, the area (polygons or lines in the raster''s coordinates) outlined, and a legend saying transparent cells have no estimate. Options colormap, vmin, vmax, scale, title, subtitle, units, nodata_note, labels, points_label and outline_label (the legend''s words for the points and outlines)';
 
 COMMENT ON FUNCTION mlops.calling_role() IS
 'The role the session acts as (after SET ROLE), unchanged inside SECURITY DEFINER functions: whose privileges a job gets and who owns what it writes';
@@ -2268,6 +2268,113 @@ LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION mlops.read_manifest(text) IS
 'A JSON manifest file from the caller''s file area (or a granted @area), checked by json-c (a syntax error names its line and column), as jsonb; symbolic links are refused; at most 256 MB';
 REVOKE ALL ON FUNCTION mlops.read_manifest(text) FROM PUBLIC;
+
+
+------------------------------------------------------------------------------
+-- Detection: blobs and contours of model heatmaps
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlops.detect_blobs_xy(r raster, method text, options jsonb, band int,
+                                      OUT blob_id int, OUT pixel_row float8, OUT pixel_col float8,
+                                      OUT sigma float8, OUT radius float8, OUT value float8,
+                                      OUT x float8, OUT y float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mlops_detect_blobs_xy'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 100;
+COMMENT ON FUNCTION mlops.detect_blobs_xy(raster, text, jsonb, int) IS
+'mlops.detect_blobs without the geometry: each blob''s pixel centre as x, y in the raster''s coordinates';
+
+CREATE FUNCTION mlops.detect_blobs(r raster, method text DEFAULT 'doh', options jsonb DEFAULT '{}', band int DEFAULT 1)
+RETURNS TABLE(blob_id int, pixel_row float8, pixel_col float8, sigma float8, radius float8, value float8, geom geometry)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 100
+AS $$
+    SELECT b.blob_id, b.pixel_row, b.pixel_col, b.sigma, b.radius, b.value,
+           ST_SetSRID(ST_MakePoint(b.x, b.y), ST_SRID(r))
+    FROM mlops.detect_blobs_xy(r, method, options, band) b
+$$;
+COMMENT ON FUNCTION mlops.detect_blobs(raster, text, jsonb, int) IS
+'Blobs of a raster band as scikit-image 0.19.3''s blob_doh, blob_log or blob_dog find them (row, column, sigma), with the point at the pixel centre in the raster''s SRID, the radius in map units (sigma for doh, sigma*sqrt(2) for log and dog) and the detector''s response; nodata cells read as 0. Options min_sigma, max_sigma, num_sigma, sigma_ratio, threshold, threshold_rel, overlap, log_scale, exclude_border, pred_threshold';
+
+CREATE FUNCTION mlops.contours_ewkb(r raster, level float8, options jsonb, band int,
+                                    OUT contour_id int, OUT ewkb bytea, OUT area float8, OUT max_value float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mlops_contours_ewkb'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 100;
+COMMENT ON FUNCTION mlops.contours_ewkb(raster, float8, jsonb, int) IS
+'mlops.contours with each outline as EWKB, before simplify and geodesic areas';
+
+CREATE FUNCTION mlops.contours(r raster, level float8, options jsonb DEFAULT '{}', band int DEFAULT 1)
+RETURNS TABLE(contour_id int, geom geometry, area float8, max_value float8)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 100
+AS $$
+    SELECT c.contour_id,
+           CASE WHEN options ? 'simplify' AND (options ->> 'simplify')::float8 > 0
+                THEN ST_SimplifyPreserveTopology(g.geom, (options ->> 'simplify')::float8) ELSE g.geom END,
+           CASE WHEN (options ->> 'geodesic')::boolean THEN ST_Area(g.geom::geography) ELSE c.area END,
+           c.max_value
+    FROM mlops.contours_ewkb(r, level, options, band) c
+    CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(c.ewkb) AS geom) g
+    WHERE NOT coalesce((options ->> 'geodesic')::boolean, false)
+       OR ST_Area(g.geom::geography) >= coalesce((options ->> 'min_area')::float8, 0)
+$$;
+COMMENT ON FUNCTION mlops.contours(raster, float8, jsonb, int) IS
+'Outlines of the cells of a raster band at or above level (mode cells): one valid polygon with holes per connected component (a MultiPolygon where an 8-connected component''s parts meet at corners only), area exactly cells x cell area, and the largest cell value. Options mode, connectivity (4 or 8, default 8), blur (OpenCV box blur size), min_area (map units, or square metres on the spheroid with geodesic on EPSG:4326), geodesic, simplify';
+
+CREATE FUNCTION mlops.merge_detections_xy(points geometry[], radius float8, method text, options jsonb,
+                                          OUT site_id int, OUT x float8, OUT y float8, OUT srid int,
+                                          OUT n_members int, OUT members int[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mlops_merge_detections_xy'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 100;
+COMMENT ON FUNCTION mlops.merge_detections_xy(geometry[], float8, text, jsonb) IS
+'mlops.merge_detections without the geometry: each site''s position as x, y and the points'' SRID';
+
+CREATE FUNCTION mlops.merge_detections(points geometry[], radius float8, method text DEFAULT 'iterative_mean',
+                                       options jsonb DEFAULT '{}')
+RETURNS TABLE(site_id int, geom geometry, n_members int, members int[])
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 100
+AS $$
+    SELECT m.site_id, ST_SetSRID(ST_MakePoint(m.x, m.y), m.srid), m.n_members, m.members
+    FROM mlops.merge_detections_xy(points, radius, method, options) m
+$$;
+COMMENT ON FUNCTION mlops.merge_detections(geometry[], float8, text, jsonb) IS
+'Merges detection points into sites: iterative_mean (the detection workflow''s merge_similar_sites, exactly: neighbourhoods within radius replaced by their means until the count stops changing), single_link (the partition of ST_ClusterDBSCAN(geom, radius, minpoints => 1)) or dbscan (options.min_points, as ST_ClusterDBSCAN; noise points belong to no site). members are 1-based positions in the array; per group: merge_detections(array_agg(geom ORDER BY id), radius)';
+
+CREATE FUNCTION mlops.confirm_detections(candidates geometry[], models int[], min_models int DEFAULT 2,
+                                         tolerance float8 DEFAULT 0)
+RETURNS TABLE(candidate int, geom geometry, n_models int, confirmed_by int[])
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    IF candidates IS NULL OR models IS NULL THEN
+        RETURN;
+    END IF;
+    IF cardinality(candidates) <> cardinality(models) THEN
+        RAISE EXCEPTION 'candidates has % elements, models %: they must match', cardinality(candidates), cardinality(models)
+            USING ERRCODE = 'array_subscript_error';
+    END IF;
+    IF min_models IS NULL OR min_models < 1 THEN
+        RAISE EXCEPTION 'min_models must be at least 1, got %', min_models USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF tolerance IS NULL OR tolerance < 0 OR tolerance = 'NaN'::float8 OR tolerance = 'Infinity'::float8 THEN
+        RAISE EXCEPTION 'tolerance must be a finite number >= 0, got %', tolerance USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(candidates, models) u(g, m) WHERE g IS NULL OR m IS NULL) THEN
+        RAISE EXCEPTION 'candidates and models must not hold NULLs' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RETURN QUERY
+    WITH c AS (SELECT g, m, i::int AS i FROM unnest(candidates, models) WITH ORDINALITY u(g, m, i))
+    SELECT a.i, a.g, count(DISTINCT b.m)::int, array_agg(DISTINCT b.m ORDER BY b.m)
+    FROM c a
+    JOIN c b ON (b.m = a.m AND b.i = a.i)
+             OR (b.m <> a.m AND CASE WHEN tolerance = 0 THEN ST_Intersects(a.g, b.g) ELSE ST_DWithin(a.g, b.g, tolerance) END)
+    GROUP BY a.i, a.g
+    HAVING count(DISTINCT b.m) >= min_models
+    ORDER BY a.i;
+END
+$$;
+COMMENT ON FUNCTION mlops.confirm_detections(geometry[], int[], int, float8) IS
+'Keeps the candidates (one geometry per element, models[i] the model run that found candidates[i]) that at least min_models model runs found, its own included: another run confirms a candidate when one of its candidates intersects it exactly (ST_Intersects: shapes, never bounding boxes) or, with tolerance > 0, lies within that distance. Returns each kept candidate''s 1-based position, geometry, count and the confirming runs';
 
 
 ------------------------------------------------------------------------------

@@ -34,6 +34,13 @@ extern void mlops_postgis_function(Oid typid, const char *name, Oid argtype, str
 struct JsonbValue;
 extern double mlops_option_number(const char *key, struct JsonbValue *v);
 
+/*
+ * A raster band as doubles for detection, nodata and NaN cells set to fill,
+ * after the checks detection makes (src/detect/detect_sql.c).
+ */
+struct rast_info;
+extern double *mlops_read_raster_band(Datum d, int band, double fill, struct rast_info *info);
+
 /* The background worker (src/jobs/worker.c). */
 extern void mlops_register_workers(void);
 extern char *mlops_work_dir_path(void);

@@ -24,10 +24,16 @@ static_http_start "$served" || exit 1
 echo "   PGHOST=$PGHOST PGPORT=$PGPORT PGDATABASE=$PGDATABASE, files served at $STATIC_HTTP_URL"
 mkdir -p demo-output
 psql -X -q -v demo_url="$STATIC_HTTP_URL/sample.json" -v heatmap_png="$root/demo-output/heatmap.png" \
-  -v heatmap_b64="$served/heatmap.b64" -v heatmap_svg="$root/demo-output/heatmap.svg" -f test/demo.sql || exit 1
+  -v heatmap_b64="$served/heatmap.b64" -v heatmap_svg="$root/demo-output/heatmap.svg" \
+  -v detections_svg="$root/demo-output/detections.svg" -f test/demo.sql || exit 1
 base64 -d "$served/heatmap.b64" > demo-output/heatmap.png || exit 1
 echo
 echo "== the heatmap is in $root/demo-output/heatmap.png ($(stat -c %s demo-output/heatmap.png) bytes, $(file -b demo-output/heatmap.png 2>/dev/null | cut -d, -f1-2))"
 echo "== and as a picture with its colour bar and sensors in $root/demo-output/heatmap.svg ($(stat -c %s demo-output/heatmap.svg) bytes)"
 for f in svg png json; do cp "$PGDATA/pg_mlops/heat/demo.$f" "demo-output/heatmap_pipeline.$f" 2>/dev/null; done
 echo "== the heatmap pipeline's outputs (masked to the area) are in $root/demo-output/heatmap_pipeline.{svg,png,json}"
+if command -v rsvg-convert >/dev/null && rsvg-convert demo-output/detections.svg -o demo-output/detections.png; then
+  echo "== the detections (heatmap, contours, sites) are in $root/demo-output/detections.{svg,png}"
+else
+  echo "== the detections (heatmap, contours, sites) are in $root/demo-output/detections.svg"
+fi

@@ -284,3 +284,47 @@ SELECT string_agg((ord - 1)::text, ' ' ORDER BY ord) FILTER (WHERE ord <= 40) AS
 FROM mlops.split_manifest((SELECT m FROM diatoms), '{"method": "sklearn", "label": "species_label", "test_size": 0.2, "seed": 42}')
 WHERE split = 'test';
 
+\echo
+\echo '=== 12. Detection: blobs -> sites -> contours on a model heatmap ==='
+\echo 'A 200 x 200 heatmap (EPSG:32632, 10 m cells) with 6 plastic-like blobs, one of them a close pair:'
+CREATE TEMP TABLE det_heat AS
+SELECT ST_SetValues(ST_AddBand(ST_MakeEmptyRaster(200, 200, 680000, 4850000, 10, -10, 0, 0, 32632), '32BF'::text, 0, NULL),
+                    1, 1, 1,
+                    (SELECT array_agg(r ORDER BY i) FROM (
+                       SELECT i, array_agg(least(1.0, (SELECT sum(a * exp(greatest(-50.0, -((i - ci) ^ 2 + (j - cj) ^ 2) / (2.0 * s * s))))
+                                                       FROM (VALUES (40, 50, 6, 1.0), (48, 58, 5, 0.95), (120, 40, 8, 0.9),
+                                                                    (150, 150, 10, 1.0), (60, 160, 4, 0.85), (170, 80, 7, 0.8))
+                                                            b(ci, cj, s, a))) ORDER BY j) AS r
+                       FROM generate_series(0, 199) i, generate_series(0, 199) j GROUP BY i) x)::float8[][]) AS r;
+\echo 'Blobs (scikit-image''s blob_doh; the point is the pixel centre):'
+CREATE TEMP TABLE det_blobs AS
+SELECT * FROM mlops.detect_blobs((SELECT r FROM det_heat), 'doh', '{"min_sigma": 3, "max_sigma": 20, "threshold": 0.005, "pred_threshold": 0.5}');
+SELECT blob_id, pixel_row, pixel_col, round(sigma::numeric, 1) AS sigma, round(radius::numeric) AS radius_m FROM det_blobs;
+\echo 'A second detector on the same heatmap (blob_log), as a second model would give:'
+CREATE TEMP TABLE det_blobs_log AS
+SELECT * FROM mlops.detect_blobs((SELECT r FROM det_heat), 'log', '{"min_sigma": 3, "max_sigma": 20, "threshold": 0.1, "pred_threshold": 0.5}');
+SELECT blob_id, pixel_row, pixel_col, round(sigma::numeric, 1) AS sigma, round(radius::numeric) AS radius_m FROM det_blobs_log;
+\echo 'Sites: the two detectors'' blobs within 150 m merged (the original''s iterative means; members 1-5 doh, 6- log):'
+CREATE TEMP TABLE det_sites AS
+SELECT * FROM mlops.merge_detections((SELECT array_agg(geom ORDER BY k) FROM (
+  SELECT geom, blob_id AS k FROM det_blobs UNION ALL SELECT geom, 1000 + blob_id FROM det_blobs_log) b), 150);
+SELECT site_id, ST_AsText(ST_SnapToGrid(geom, 1)) AS site, n_members, members FROM det_sites;
+\echo 'Contours of the cells >= 0.5 after a 5 x 5 box blur, with exact areas:'
+CREATE TEMP TABLE det_contours AS
+SELECT * FROM mlops.contours((SELECT r FROM det_heat), 0.5, '{"blur": 5, "min_area": 2000}');
+SELECT contour_id, ST_GeometryType(geom) AS type, area AS area_m2, round(max_value::numeric, 2) AS max_value,
+       ST_IsValid(geom) AS valid,
+       (SELECT count(*) FROM det_sites s WHERE ST_Intersects(s.geom, c.geom)) AS sites_inside
+FROM det_contours c ORDER BY contour_id;
+\if :{?detections_svg}
+\echo 'The heatmap with its contours and sites, written to' :'detections_svg'
+\pset format unaligned
+\pset tuples_only on
+\o :detections_svg
+SELECT mlops.heatmap_svg((SELECT r FROM det_heat), (SELECT ST_Collect(geom) FROM det_sites),
+         '{"title": "Detections (demo heatmap)", "subtitle": "blob_doh + blob_log -> merged sites (dots) -> contours at 0.5 after a 5 x 5 blur", "units": "model score", "vmin": 0, "vmax": 1, "colormap": "viridis", "points_label": "site (merged blobs)", "outline_label": "contour (cells >= 0.5)", "nodata_note": "no data"}',
+         (SELECT ST_Collect(geom) FROM det_contours));
+\o
+\pset tuples_only off
+\pset format aligned
+\endif

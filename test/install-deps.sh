@@ -21,7 +21,7 @@ PACKAGES=(
   # kernel fuzzing (libFuzzer ships in clang's runtime)
   clang-14 libclang-rt-14-dev
   # peers for parity tests and benchmarks (Debian's /usr/bin/python3)
-  python3 python3-sklearn python3-numpy
+  python3 python3-sklearn python3-numpy python3-skimage python3-opencv
   # the pipelines' exports are opened with gdalinfo in the tests
   gdal-bin
 )

@@ -1298,16 +1298,18 @@ picture_svg(const picture_grid *g, const picture_style *s,
 		ly += 24;
 		sb_printf(&b, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"5\" fill=\"#ffffff\" stroke=\"" SVG_INK "\" "
 				  "stroke-width=\"2\"/>", x0 + 13, ly - 5);
-		sb_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"%d\" fill=\"" SVG_INK "\">sensor</text>\n",
-				  x0 + 36, ly, SVG_TEXT_PX);
+		sb_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"%d\" fill=\"" SVG_INK "\">", x0 + 36, ly, SVG_TEXT_PX);
+		sb_text(&b, o->points_label ? o->points_label : "sensor");
+		sb_lit(&b, "</text>\n");
 	}
 	if (o->nrings > 0)
 	{
 		ly += 24;
 		sb_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"" SVG_INK "\" "
 				  "stroke-width=\"2\"/>", x0, ly - 5, x0 + 26, ly - 5);
-		sb_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"%d\" fill=\"" SVG_INK "\">area outline</text>\n",
-				  x0 + 36, ly, SVG_TEXT_PX);
+		sb_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"%d\" fill=\"" SVG_INK "\">", x0 + 36, ly, SVG_TEXT_PX);
+		sb_text(&b, o->outline_label ? o->outline_label : "area outline");
+		sb_lit(&b, "</text>\n");
 	}
 	sb_lit(&b, "</svg>\n");
 

@@ -144,6 +144,8 @@ typedef struct picture_svg_options
 	int			nsensors;
 	const picture_ring *rings;
 	int			nrings;
+	const char *points_label;	/* the legend's text for the points; NULL: "sensor" */
+	const char *outline_label;	/* the legend's text for the outlines; NULL: "area outline" */
 } picture_svg_options;
 
 /*

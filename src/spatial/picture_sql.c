@@ -37,11 +37,13 @@ typedef struct PictureOptions
 	char	   *subtitle;
 	char	   *units;
 	char	   *nodata_note;
+	char	   *points_label;
+	char	   *outline_label;
 	char	  **labels;
 	int			nlabels;
 } PictureOptions;
 
-static const char *const picture_option_names = "colormap, vmin, vmax, scale, title, subtitle, units, nodata_note, labels";
+static const char *const picture_option_names = "colormap, vmin, vmax, scale, title, subtitle, units, nodata_note, labels, points_label, outline_label";
 
 /*
  * OptionText reads a string option.
@@ -123,6 +125,10 @@ ParseOptions(Jsonb *options, PictureOptions *o)
 			o->units = OptionText(key, &v);
 		else if (strcmp(key, "nodata_note") == 0)
 			o->nodata_note = OptionText(key, &v);
+		else if (strcmp(key, "points_label") == 0)
+			o->points_label = OptionText(key, &v);
+		else if (strcmp(key, "outline_label") == 0)
+			o->outline_label = OptionText(key, &v);
 		else if (strcmp(key, "labels") == 0)
 		{
 			JsonbIterator *ai;
@@ -366,6 +372,8 @@ mlops_heatmap_svg(PG_FUNCTION_ARGS)
 	so.subtitle = o.subtitle;
 	so.units = o.units;
 	so.nodata_note = o.nodata_note;
+	so.points_label = o.points_label;
+	so.outline_label = o.outline_label;
 	so.sensors = sensors;
 	so.nsensors = nsensors;
 	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))

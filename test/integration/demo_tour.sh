@@ -13,7 +13,8 @@ echo '{"sample": true}' > "$served/sample.json"
 chmod -R a+rX "$served"
 static_http_start "$served" || exit 1
 out=$(psql -X -q -v demo_url="$STATIC_HTTP_URL/sample.json" -v heatmap_png="$served/heatmap.png" \
-  -v heatmap_b64="$served/heatmap.b64" -v heatmap_svg="$served/heatmap.svg" -f test/demo.sql 2>&1)
+  -v heatmap_b64="$served/heatmap.b64" -v heatmap_svg="$served/heatmap.svg" \
+  -v detections_svg="$served/detections.svg" -f test/demo.sql 2>&1)
 status=$?
 ok $status "test/demo.sql runs without an error"
 [ $status -eq 0 ] || echo "$out" | sed 's/^/# /'
@@ -52,6 +53,12 @@ echo "$out" | grep -qE "^ (achnanthes|cymbella|gomphonema|navicula) +\| +5 \| +7
 ok $? "the tour splits exactly 5 test images per species"
 echo "$out" | grep -q "^ 0 2 3 5 9 11 23 30 31 34$"
 ok $? "the tour shows scikit-learn's test indices for random_state 42"
+[ "$(echo "$out" | grep -cE "^ +[1-5] \| POINT\([0-9]+ [0-9]+\) \| +2 \| \{[1-5],([6-9]|10)\}$")" = 5 ]
+ok $? "the tour merges the two detectors' blobs into 5 sites of 2"
+[ "$(echo "$out" | grep -cE "^ +[1-5] \| ST_Polygon \| +[0-9]+ \| +[01]\.[0-9]{2} \| t +\| +1$")" = 5 ]
+ok $? "the tour's 5 contours are valid polygons, each around one site"
+grep -q '</svg>' "$served/detections.svg" && grep -q 'site (merged blobs)' "$served/detections.svg"
+ok $? "the detections picture is written, its legend naming sites and contours"
 echo "$out" | grep -qE "^ nearest +\| +0$"
 ok $? "the tour shows nearest identical to ST_InterpolateRaster"
 echo "$out" | grep -qE "^ linear +\| +0$"

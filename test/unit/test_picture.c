@@ -690,7 +690,7 @@ test_nomem(void)
 	picture_grid g = {v, 3, 2, false, 0};
 	picture_style s = {PICTURE_VIRIDIS, 0, 6, 40};
 	picture_sensor sens[1] = {{1.5, 1.0, "a"}};
-	picture_svg_options o = {"t", NULL, "u", NULL, sens, 1, NULL, 0};
+	picture_svg_options o = {"t", NULL, "u", NULL, sens, 1, NULL, 0, NULL, NULL};
 	bool		all_nomem = true;
 	int			png_ok_at = -1,
 				svg_ok_at = -1;
@@ -1136,7 +1136,7 @@ test_svg(void)
 		"Air <quality> & \"PM2.5\" — Zürich's",
 		"bad bytes \xff\xfe and a control \x01 here",
 		"µg/m³ <&>",
-		NULL, sens, 3, rings, 2
+		NULL, sens, 3, rings, 2, NULL, NULL
 	};
 	char	   *svg = NULL;
 	size_t		len = 0;
@@ -1158,6 +1158,21 @@ test_svg(void)
 		return;
 	}
 	CHECK(strlen(svg) == len, "its length is its strlen");
+	CHECK(strstr(svg, ">sensor</text>") != NULL && strstr(svg, ">area outline</text>") != NULL,
+		  "the legend names sensors and the area outline by default");
+	{
+		picture_svg_options o2 = o;
+		char	   *svg2 = NULL;
+		size_t		len2 = 0;
+
+		o2.points_label = "site <merged>";
+		o2.outline_label = "contour";
+		CHECK_INT(picture_svg(&g, &s, &o2, LIMIT, &mal, &svg2, &len2, err, sizeof(err)), PICTURE_OK,
+				  "an svg with other legend words is written");
+		CHECK(svg2 && strstr(svg2, ">site &lt;merged&gt;</text>") != NULL && strstr(svg2, ">contour</text>") != NULL &&
+			  strstr(svg2, ">sensor</text>") == NULL, "its legend uses them, escaped");
+		free(svg2);
+	}
 	CHECK(strncmp(svg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg ", 44) == 0, "it starts as an svg");
 	CHECK(len > 7 && strcmp(svg + len - 7, "</svg>\n") == 0, "it ends with </svg>");
 	if (!CHECK(xml_check(svg, why, sizeof(why)), "it is well formed (tags balance, text escaped, UTF-8)"))
@@ -1408,7 +1423,7 @@ write_sample(const char *prefix)
 	picture_svg_options o = {
 		"PM2.5 — Zürich, 2024-05-01 08:00",
 		"inverse distance weighting (power 2) from 8 sensors; fade distance 45 cells",
-		"PM2.5 µg/m³", NULL, ps, 8, rings, 2
+		"PM2.5 µg/m³", NULL, ps, 8, rings, 2, NULL, NULL
 	};
 	picture_grid g = {v, W, H, true, NODATA};
 	picture_style s = {PICTURE_RDYLGN_R, 0, 50, picture_default_scale(W, H)};
