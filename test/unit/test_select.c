@@ -1,0 +1,202 @@
+/*
+ * test_select.c — unit tests of the active-learning selection kernels
+ * (src/active/select.c).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "active/select.h"
+#include "datasets/rng.h"
+#include "unit.h"
+
+static const mlops_allocator alloc = MLOPS_MALLOC_ALLOCATOR;
+
+typedef struct ref_entry
+{
+	double		score;
+	int64_t		id;
+} ref_entry;
+
+/* best first: score descending, id ascending */
+static int
+ref_cmp(const void *x, const void *y)
+{
+	const ref_entry *a = x;
+	const ref_entry *b = y;
+
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	return a->id < b->id ? -1 : (a->id > b->id ? 1 : 0);
+}
+
+static int
+same_ids(const int64_t *x, const int64_t *y, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return 0;
+	return 1;
+}
+
+static void
+test_heap(void)
+{
+	/* ties: the lowest id wins, whatever the order of the offers */
+	{
+		SelectHeap *h = select_heap_create(3, &alloc);
+		int64_t		ids[3];
+		double		sc[3];
+
+		select_heap_offer(h, 1.0, 5);
+		select_heap_offer(h, 1.0, 2);
+		select_heap_offer(h, 0.5, 0);
+		select_heap_offer(h, 1.0, 9);
+		select_heap_offer(h, 1.0, 1);
+		select_heap_offer(h, NAN, 7);
+		CHECK_INT(select_heap_result(h, ids, sc), 3, "heap of 3 keeps 3");
+		CHECK(ids[0] == 1 && ids[1] == 2 && ids[2] == 5, "equal scores: lowest ids, ascending");
+		CHECK(sc[0] == 1.0 && sc[2] == 1.0, "scores reported");
+		/* still usable after a result */
+		select_heap_offer(h, 2.0, 100);
+		CHECK_INT(select_heap_result(h, ids, NULL), 3, "heap usable after a result");
+		CHECK(ids[0] == 100 && ids[1] == 1 && ids[2] == 2, "a later better entry goes first");
+		select_heap_free(h);
+	}
+	CHECK(select_heap_create(0, &alloc) == NULL, "k = 0 refused");
+
+	/* the heap equals a full sort; merges equal one heap */
+	{
+		int64_t		n = 20000,
+					k = 137;
+		ref_entry  *all = malloc(sizeof(ref_entry) * n);
+		int64_t    *perm = malloc(sizeof(int64_t) * n);
+		int64_t		ids[137],
+					ids2[137];
+		double		sc[137],
+					sc2[137];
+		SelectHeap *h = select_heap_create(k, &alloc);
+		SelectHeap *parts[3];
+		mt_state	st;
+		int			ok = 1;
+
+		mt_seed(&st, 7);
+		mt_permutation(&st, perm, n);
+		for (int64_t i = 0; i < n; i++)
+		{
+			/* few distinct scores, so ties are everywhere */
+			all[i].score = floor(mt_random_sample(&st) * 64.0) / 64.0;
+			all[i].id = perm[i];
+		}
+		for (int p = 0; p < 3; p++)
+			parts[p] = select_heap_create(k, &alloc);
+		for (int64_t i = 0; i < n; i++)
+		{
+			select_heap_offer(h, all[i].score, all[i].id);
+			select_heap_offer(parts[i % 3], all[i].score, all[i].id);
+		}
+		qsort(all, (size_t) n, sizeof(ref_entry), ref_cmp);
+		CHECK_INT(select_heap_result(h, ids, sc), k, "top-k count");
+		for (int64_t i = 0; i < k; i++)
+			if (ids[i] != all[i].id || sc[i] != all[i].score)
+				ok = 0;
+		CHECK(ok, "top-k of 20,000 tied scores = the first k of a full sort");
+		select_heap_merge(parts[2], parts[0]);
+		select_heap_merge(parts[2], parts[1]);
+		CHECK_INT(select_heap_result(parts[2], ids2, sc2), k, "merged count");
+		CHECK(same_ids(ids, ids2, k), "merge of 3 partial heaps = one heap");
+		for (int p = 0; p < 3; p++)
+			select_heap_free(parts[p]);
+		select_heap_free(h);
+		free(all);
+		free(perm);
+	}
+}
+
+static void
+test_scores(void)
+{
+	const double bad_sum[] = {0.9, 0.9};
+	const double bad_nan[] = {NAN, 1.0};
+	const double bad_neg[] = {-0.1, 1.1};
+	const double half[] = {0.5, 0.5};
+	const double skew[] = {0.7, 0.2, 0.1};
+	const double tie[] = {0.4, 0.4, 0.2};
+	double		s;
+	char		err[200];
+
+	err[0] = '\0';
+	CHECK_INT(select_row_score(SELECT_ENTROPY, bad_sum, 2, 0, 0, &s, err, sizeof(err)), -1,
+			  "{0.9, 0.9} refused");
+	CHECK(strstr(err, "sum to 1.8") != NULL, "the reason names the sum 1.8");
+	CHECK_INT(select_row_score(SELECT_MARGIN, bad_nan, 2, 0, 0, &s, err, sizeof(err)), -1, "NaN refused");
+	CHECK(strstr(err, "finite") != NULL, "the reason says not finite");
+	CHECK_INT(select_row_score(SELECT_LEAST_CONFIDENCE, bad_neg, 2, 0, 0, &s, err, sizeof(err)), -1,
+			  "negative probability refused");
+	CHECK_INT(select_row_score(SELECT_ENTROPY, half, 0, 0, 0, &s, err, sizeof(err)), -1, "0 classes refused");
+	CHECK_INT(select_row_score(SELECT_CORESET, half, 2, 0, 0, &s, err, sizeof(err)), -1,
+			  "a batch strategy refused per row");
+	CHECK_INT(select_check_probs((const double[]) {0.5, 0.5 + 1e-7}, 2, err, sizeof(err)), 0,
+			  "a sum within 1e-6 * n accepted");
+
+	CHECK_INT(select_row_score(SELECT_ENTROPY, skew, 3, 0, 0, &s, err, sizeof(err)), 0, "entropy ok");
+	CHECK_NEAR(s, 0.8018185525433373, 1e-12, "entropy [0.7, 0.2, 0.1] (scipy)");
+	select_row_score(SELECT_LEAST_CONFIDENCE, skew, 3, 0, 0, &s, err, sizeof(err));
+	CHECK_NEAR(s, 0.3, 1e-12, "least confidence = 1 - 0.7");
+	select_row_score(SELECT_MARGIN, skew, 3, 0, 0, &s, err, sizeof(err));
+	CHECK_NEAR(s, -0.5, 1e-12, "margin score = -(0.7 - 0.2)");
+	select_row_score(SELECT_MARGIN, half, 2, 0, 0, &s, err, sizeof(err));
+	CHECK(s == 0.0, "margin score of a tie = 0 (the top)");
+	CHECK_INT(select_predicted_class(tie, 3), 0, "predicted class: ties go to the lowest class");
+	CHECK_INT(select_predicted_class(skew + 1, 2), 0, "predicted class of {0.2, 0.1}");
+
+	CHECK_INT(select_row_score(SELECT_RANDOM, NULL, 0, 42, 9, &s, err, sizeof(err)), 0,
+			  "random needs no probabilities");
+	CHECK(s >= 0.0 && s < 1.0, "random score in [0, 1)");
+	CHECK(s == select_random_key(9, 42), "random score = select_random_key");
+
+	/* the same seed gives the same batch whatever the order of the pool */
+	{
+		int64_t		n = 5000,
+					k = 50;
+		int64_t    *perm = malloc(sizeof(int64_t) * n);
+		int64_t		a1[50],
+					a2[50],
+					a3[50];
+		SelectHeap *h1 = select_heap_create(k, &alloc);
+		SelectHeap *h2 = select_heap_create(k, &alloc);
+		SelectHeap *h3 = select_heap_create(k, &alloc);
+		mt_state	st;
+		double		mean = 0.0;
+
+		mt_seed(&st, 3);
+		mt_permutation(&st, perm, n);
+		for (int64_t i = 0; i < n; i++)
+		{
+			select_row_score(SELECT_RANDOM, NULL, 0, i, 1234, &s, NULL, 0);
+			select_heap_offer(h1, s, i);
+			mean += s;
+			select_row_score(SELECT_RANDOM, NULL, 0, perm[i], 1234, &s, NULL, 0);
+			select_heap_offer(h2, s, perm[i]);
+			select_row_score(SELECT_RANDOM, NULL, 0, perm[i], 1235, &s, NULL, 0);
+			select_heap_offer(h3, s, perm[i]);
+		}
+		select_heap_result(h1, a1, NULL);
+		select_heap_result(h2, a2, NULL);
+		select_heap_result(h3, a3, NULL);
+		CHECK(same_ids(a1, a2, k), "random: same seed, shuffled pool, same batch");
+		CHECK(!same_ids(a1, a3, k), "random: another seed, another batch");
+		CHECK_NEAR(mean / n, 0.5, 0.02, "random keys average about 0.5");
+		select_heap_free(h1);
+		select_heap_free(h2);
+		select_heap_free(h3);
+		free(perm);
+	}
+}
+
+int
+main(void)
+{
+	test_heap();
+	test_scores();
+	return unit_done();
+}
