@@ -1,6 +1,6 @@
 /*
  * test_select.c — unit tests of the active-learning selection kernels
- * (src/active/select.c).
+ * (src/active/select.c, coreset.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,6 +27,90 @@ ref_cmp(const void *x, const void *y)
 	if (a->score != b->score)
 		return a->score > b->score ? -1 : 1;
 	return a->id < b->id ? -1 : (a->id > b->id ? 1 : 0);
+}
+
+static void
+random_floats(mt_state *st, float *X, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		X[i] = (float) (mt_random_sample(st) * 2.0 - 1.0);
+}
+
+/* brute-force greedy k-centre: O(n * b * (m + b)) distances, recomputed every step */
+static void
+ref_coreset(const float *X, int64_t n, int d, const float *L, int64_t m, int64_t b,
+			int64_t *picked, double *dist)
+{
+	char	   *used = calloc((size_t) n, 1);
+
+	for (int64_t t = 0; t < b; t++)
+	{
+		int64_t		best = -1;
+		double		bestd = -1.0;
+
+		for (int64_t i = 0; i < n; i++)
+		{
+			double		md = INFINITY;
+
+			if (used[i])
+				continue;
+			if (m == 0 && t == 0)
+			{
+				float	   *mean = malloc(sizeof(float) * d);
+
+				for (int k = 0; k < d; k++)
+				{
+					double		s = 0.0;
+
+					for (int64_t q = 0; q < n; q++)
+						s += X[q * d + k];
+					mean[k] = (float) (s / (double) n);
+				}
+				md = select_sqdist(X + i * d, mean, d);
+				free(mean);
+			}
+			for (int64_t j = 0; j < m; j++)
+			{
+				double		d2 = select_sqdist(X + i * d, L + j * d, d);
+
+				if (d2 < md)
+					md = d2;
+			}
+			for (int64_t j = 0; j < t; j++)
+			{
+				double		d2 = select_sqdist(X + i * d, X + picked[j] * d, d);
+
+				if (d2 < md)
+					md = d2;
+			}
+			if (md > bestd)
+			{
+				bestd = md;
+				best = i;
+			}
+		}
+		picked[t] = best;
+		dist[t] = sqrt(bestd);
+		used[best] = 1;
+	}
+	free(used);
+}
+
+static int
+all_distinct(const int64_t *x, int64_t b, int64_t n)
+{
+	char	   *seen = calloc((size_t) n, 1);
+	int			ok = 1;
+
+	for (int64_t i = 0; i < b; i++)
+	{
+		if (x[i] < 0 || x[i] >= n || seen[x[i]])
+			ok = 0;
+		else
+			seen[x[i]] = 1;
+	}
+	free(seen);
+	return ok;
 }
 
 static int
@@ -193,10 +277,97 @@ test_scores(void)
 	}
 }
 
+static void
+test_coreset(void)
+{
+	mt_state	st;
+	int			ok_picks = 1,
+				ok_dist = 1,
+				ok_threads = 1;
+	char		err[200];
+
+	mt_seed(&st, 11);
+	for (int trial = 0; trial < 6; trial++)
+	{
+		int64_t		n = 200 + 37 * trial;
+		int			d = trial % 2 ? 19 : 32;	/* with and without a tail */
+		int64_t		m = trial < 2 ? 0 : 5 * trial;
+		int64_t		b = 25;
+		float	   *X = malloc(sizeof(float) * n * d);
+		float	   *L = malloc(sizeof(float) * (m + 1) * d);
+		int64_t		p1[25],
+					p2[25],
+					pr[25];
+		double		d1[25],
+					dr[25];
+
+		random_floats(&st, X, n * d);
+		random_floats(&st, L, m * d);
+		/* duplicates of a labelled item and of each other */
+		if (m > 0)
+			memcpy(X + 3 * d, L, sizeof(float) * d);
+		memcpy(X + 10 * d, X + 11 * d, sizeof(float) * d);
+		if (select_coreset(X, n, d, L, m, b, 1, p1, d1, &alloc, err, sizeof(err)) != 0 ||
+			select_coreset(X, n, d, L, m, b, 3, p2, NULL, &alloc, err, sizeof(err)) != 0)
+		{
+			ok_picks = 0;
+			printf("# %s\n", err);
+		}
+		ref_coreset(X, n, d, L, m, b, pr, dr);
+		if (!same_ids(p1, pr, b))
+			ok_picks = 0;
+		if (!same_ids(p1, p2, b))
+			ok_threads = 0;
+		for (int64_t t = 0; t < b; t++)
+			if (d1[t] != dr[t])
+				ok_dist = 0;
+		free(X);
+		free(L);
+	}
+	CHECK(ok_picks, "coreset = brute-force greedy k-centre (6 random pools, m = 0 and m > 0)");
+	CHECK(ok_dist, "coreset distances at pick time = the reference's");
+	CHECK(ok_threads, "coreset with 3 threads = 1 thread");
+
+	/* b = n: every item, distinct, even with duplicates */
+	{
+		float		X[] = {0, 0, 1, 1, 1, 1, 0, 0, 5, 5};
+		float		L[] = {1, 1};
+		int64_t		p[5];
+		double		dd[5];
+
+		CHECK_INT(select_coreset(X, 5, 2, L, 1, 5, 2, p, dd, &alloc, err, sizeof(err)), 0, "coreset b = n");
+		CHECK(all_distinct(p, 5, 5), "b = n picks every item once");
+		CHECK(p[0] == 4 && p[1] == 0, "farthest first, then ties to the lowest index");
+		CHECK(p[2] == 1 && p[3] == 2 && p[4] == 3, "items at distance 0 last, lowest index first");
+		CHECK(dd[2] == 0.0 && dd[3] == 0.0 && dd[4] == 0.0, "duplicates picked at distance 0");
+		CHECK_NEAR(dd[0], sqrt(32.0), 1e-12, "the first pick's distance to the labelled item");
+		CHECK_INT(select_coreset(X, 5, 2, NULL, 0, 1, 1, p, dd, &alloc, err, sizeof(err)), 0, "coreset m = 0");
+		CHECK_INT(p[0], 4, "m = 0: the farthest from the mean first");
+	}
+
+	/* errors */
+	{
+		float		X[] = {0, 0, 1, NAN};
+		int64_t		p[3];
+
+		CHECK_INT(select_coreset(X, 2, 2, NULL, 0, 0, 1, p, NULL, &alloc, err, sizeof(err)), -1, "b = 0 refused");
+		CHECK_INT(select_coreset(X, 2, 2, NULL, 0, 3, 1, p, NULL, &alloc, err, sizeof(err)), -1, "b > n refused");
+		CHECK(strstr(err, "larger than the pool") != NULL, "b > n: the reason");
+		CHECK_INT(select_coreset(X, 2, 0, NULL, 0, 1, 1, p, NULL, &alloc, err, sizeof(err)), -1, "d = 0 refused");
+		CHECK_INT(select_coreset(X, 2, 2, NULL, 0, 1, 1, p, NULL, &alloc, err, sizeof(err)), -1, "NaN refused");
+		CHECK(strstr(err, "row 2, column 2") != NULL, "NaN: the reason names row and column");
+		CHECK_INT(select_coreset(X, 1, 2, X + 2, 1, 1, 1, p, NULL, &alloc, err, sizeof(err)), -1,
+				  "NaN in the labelled set refused");
+		CHECK_INT(select_coreset(X, 1, 2, NULL, 1, 1, 1, p, NULL, &alloc, err, sizeof(err)), -1,
+				  "m > 0 without L refused");
+	}
+}
+
 int
 main(void)
 {
 	test_heap();
 	test_scores();
+	test_coreset();
 	return unit_done();
 }
