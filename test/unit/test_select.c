@@ -1,6 +1,6 @@
 /*
  * test_select.c — unit tests of the active-learning selection kernels
- * (src/active/select.c, coreset.c).
+ * (src/active/select.c, coreset.c, badge.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,6 +27,24 @@ ref_cmp(const void *x, const void *y)
 	if (a->score != b->score)
 		return a->score > b->score ? -1 : 1;
 	return a->id < b->id ? -1 : (a->id > b->id ? 1 : 0);
+}
+
+/* random probability rows: n x c, each summing to 1 */
+static void
+random_probs(mt_state *st, double *P, int64_t n, int c)
+{
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		s = 0.0;
+
+		for (int j = 0; j < c; j++)
+		{
+			P[i * c + j] = mt_random_sample(st) + 0.01;
+			s += P[i * c + j];
+		}
+		for (int j = 0; j < c; j++)
+			P[i * c + j] /= s;
+	}
 }
 
 static void
@@ -94,6 +112,100 @@ ref_coreset(const float *X, int64_t n, int d, const float *L, int64_t m, int64_t
 		used[best] = 1;
 	}
 	free(used);
+}
+
+/* the D^2 draw as badge.c describes it */
+static int64_t
+ref_draw(mt_state *st, const double *w, int64_t n)
+{
+	double		total = 0.0,
+				cum = 0.0,
+				target;
+	int64_t		last = -1;
+
+	for (int64_t i = 0; i < n; i++)
+		if (w[i] > 0.0)
+			total += w[i];
+	if (!(total > 0.0))
+	{
+		for (int64_t i = 0; i < n; i++)
+			if (w[i] >= 0.0)
+				return i;
+		return -1;
+	}
+	target = mt_random_sample(st) * total;
+	for (int64_t i = 0; i < n; i++)
+	{
+		if (!(w[i] > 0.0))
+			continue;
+		cum += w[i];
+		last = i;
+		if (cum > target)
+			return i;
+	}
+	return last;
+}
+
+/* BADGE with the gradient embeddings materialised (c * d doubles per item) */
+static void
+ref_badge(const float *E, int d, const double *P, int c, int64_t n, int64_t b, uint32_t seed,
+		  int64_t *picked)
+{
+	int			gd = c * d;
+	double	   *G = malloc(sizeof(double) * n * gd);
+	double	   *D2 = malloc(sizeof(double) * n);
+	mt_state	st;
+	int64_t		first = 0;
+	double		firstn = -1.0;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		int			k = 0;
+		double		nn = 0.0;
+
+		for (int j = 1; j < c; j++)
+			if (P[i * c + j] > P[i * c + k])
+				k = j;
+		for (int j = 0; j < c; j++)
+		{
+			double		aj = (j == k ? 1.0 : 0.0) - P[i * c + j];
+
+			for (int q = 0; q < d; q++)
+			{
+				G[i * gd + j * d + q] = aj * E[i * d + q];
+				nn += G[i * gd + j * d + q] * G[i * gd + j * d + q];
+			}
+		}
+		if (nn > firstn)
+		{
+			firstn = nn;
+			first = i;
+		}
+		D2[i] = INFINITY;
+	}
+	mt_seed(&st, seed);
+	picked[0] = first;
+	D2[first] = -1.0;
+	for (int64_t t = 1; t < b; t++)
+	{
+		const double *g = G + picked[t - 1] * gd;
+
+		for (int64_t i = 0; i < n; i++)
+		{
+			double		s = 0.0;
+
+			if (D2[i] < 0.0)
+				continue;
+			for (int q = 0; q < gd; q++)
+				s += (G[i * gd + q] - g[q]) * (G[i * gd + q] - g[q]);
+			if (s < D2[i])
+				D2[i] = s;
+		}
+		picked[t] = ref_draw(&st, D2, n);
+		D2[picked[t]] = -1.0;
+	}
+	free(G);
+	free(D2);
 }
 
 static int
@@ -363,11 +475,134 @@ test_coreset(void)
 	}
 }
 
+static void
+test_badge(void)
+{
+	mt_state	st;
+	int			ok_ref = 1,
+				ok_det = 1,
+				ok_distinct = 1,
+				differ = 0;
+	char		err[200];
+
+	mt_seed(&st, 5);
+	for (int trial = 0; trial < 8; trial++)
+	{
+		int64_t		n = 60 + 10 * trial;
+		int			d = 3 + trial;
+		int			c = 2 + trial % 4;
+		int64_t		b = 15;
+		float	   *E = malloc(sizeof(float) * n * d);
+		double	   *P = malloc(sizeof(double) * n * c);
+		int64_t		p1[15],
+					p2[15],
+					p3[15],
+					pr[15];
+
+		random_floats(&st, E, n * d);
+		random_probs(&st, P, n, c);
+		if (select_badge(E, d, P, c, n, b, 100 + trial, p1, &alloc, err, sizeof(err)) != 0 ||
+			select_badge(E, d, P, c, n, b, 100 + trial, p2, &alloc, err, sizeof(err)) != 0 ||
+			select_badge(E, d, P, c, n, b, 999, p3, &alloc, err, sizeof(err)) != 0)
+		{
+			ok_ref = 0;
+			printf("# %s\n", err);
+		}
+		ref_badge(E, d, P, c, n, b, 100 + trial, pr);
+		if (!same_ids(p1, pr, b))
+			ok_ref = 0;
+		if (!same_ids(p1, p2, b))
+			ok_det = 0;
+		if (!same_ids(p1, p3, b))
+			differ = 1;
+		if (!all_distinct(p1, b, n))
+			ok_distinct = 0;
+		free(E);
+		free(P);
+	}
+	CHECK(ok_ref, "badge (factorised) = badge on materialised gradients, same seed (8 pools)");
+	CHECK(ok_det, "badge is deterministic per seed");
+	CHECK(differ, "badge: another seed, another batch");
+	CHECK(ok_distinct, "badge picks are distinct");
+
+	/* every gradient 0 (one-hot probabilities): lowest indices, distinct */
+	{
+		float		E[] = {1, 2, 3, 4, 5, 6};
+		double		P[] = {1, 0, 0, 1, 1, 0};
+		int64_t		p[3];
+
+		CHECK_INT(select_badge(E, 2, P, 2, 3, 3, 1, p, &alloc, err, sizeof(err)), 0, "badge on zero gradients");
+		CHECK(p[0] == 0 && p[1] == 1 && p[2] == 2, "zero gradients: lowest indices in turn");
+	}
+	{
+		float		E[] = {1, 2, 3, 4};
+		double		P[] = {0.9, 0.9, 0.5, 0.5};
+		int64_t		p[2];
+
+		CHECK_INT(select_badge(E, 2, P, 2, 2, 1, 1, p, &alloc, err, sizeof(err)), -1, "badge: bad probabilities refused");
+		CHECK(strstr(err, "row 1") != NULL && strstr(err, "sum to 1.8") != NULL, "badge: the reason names row and sum");
+		CHECK_INT(select_badge(E, 2, P + 2, 2, 1, 2, 1, p, &alloc, err, sizeof(err)), -1, "badge: b > n refused");
+	}
+}
+
+static void
+test_cluster_margin(void)
+{
+	mt_state	st;
+	int64_t		n = 3000;
+	int			d = 8,
+				c = 4;
+	float	   *E = malloc(sizeof(float) * n * d);
+	double	   *P = malloc(sizeof(double) * n * c);
+	int64_t		p1[40],
+				p2[40],
+				pn[6];
+	char		err[200];
+	int			in_cand = 1;
+	SelectHeap *h = select_heap_create(400, &alloc);
+	int64_t		cand[400];
+
+	mt_seed(&st, 21);
+	random_floats(&st, E, n * d);
+	random_probs(&st, P, n, c);
+	CHECK_INT(select_cluster_margin(E, d, P, c, n, 40, 8, p1, &alloc, err, sizeof(err)), 0, "cluster_margin runs");
+	CHECK_INT(select_cluster_margin(E, d, P, c, n, 40, 8, p2, &alloc, err, sizeof(err)), 0, "cluster_margin again");
+	CHECK(all_distinct(p1, 40, n), "cluster_margin: 40 distinct picks");
+	CHECK(same_ids(p1, p2, 40), "cluster_margin is deterministic per seed");
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		s;
+
+		select_row_score(SELECT_MARGIN, P + i * c, c, i, 0, &s, NULL, 0);
+		select_heap_offer(h, s, i);
+	}
+	select_heap_result(h, cand, NULL);
+	for (int t = 0; t < 40; t++)
+	{
+		int			found = 0;
+
+		for (int i = 0; i < 400; i++)
+			if (cand[i] == p1[t])
+				found = 1;
+		in_cand &= found;
+	}
+	CHECK(in_cand, "cluster_margin picks among the 10 b lowest margins");
+	CHECK_INT(select_cluster_margin(E, d, P, c, 6, 6, 8, pn, &alloc, err, sizeof(err)), 0, "cluster_margin b = n");
+	CHECK(all_distinct(pn, 6, 6), "cluster_margin b = n: all items");
+	E[5] = INFINITY;
+	CHECK_INT(select_cluster_margin(E, d, P, c, n, 4, 8, p1, &alloc, err, sizeof(err)), -1, "cluster_margin: inf refused");
+	select_heap_free(h);
+	free(E);
+	free(P);
+}
+
 int
 main(void)
 {
 	test_heap();
 	test_scores();
 	test_coreset();
+	test_badge();
+	test_cluster_margin();
 	return unit_done();
 }
