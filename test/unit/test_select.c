@@ -389,6 +389,28 @@ test_scores(void)
 	}
 }
 
+/* select_sqdist's documented rounding: 16 float lanes, added in double in lane order; tail in double */
+static double
+ref_sqdist(const float *x, const float *y, int d)
+{
+	float		acc[16] = {0};
+	double		s = 0.0;
+	int			k = 0;
+
+	for (; k + 16 <= d; k += 16)
+		for (int j = 0; j < 16; j++)
+		{
+			float		t = x[k + j] - y[k + j];
+
+			acc[j] += t * t;
+		}
+	for (; k < d; k++)
+		s += ((double) x[k] - y[k]) * ((double) x[k] - y[k]);
+	for (int j = 0; j < 16; j++)
+		s += acc[j];
+	return s;
+}
+
 static void
 test_coreset(void)
 {
@@ -399,6 +421,18 @@ test_coreset(void)
 	char		err[200];
 
 	mt_seed(&st, 11);
+	{
+		float		x[300],
+					y[300];
+		int			same = 1;
+
+		random_floats(&st, x, 300);
+		random_floats(&st, y, 300);
+		for (int d = 1; d <= 300; d += 7)
+			if (select_sqdist(x, y, d) != ref_sqdist(x, y, d))
+				same = 0;
+		CHECK(same, "select_sqdist = 16 float lanes added in double, bit for bit");
+	}
 	for (int trial = 0; trial < 6; trial++)
 	{
 		int64_t		n = 200 + 37 * trial;
