@@ -4,12 +4,15 @@
  * labelled and b = 100 (1 and N threads), entropy top-100 over 1,000,000
  * rows of 50 classes (score + bounded heap, streaming), BADGE and
  * cluster-margin on 100,000 x 128 with 10 classes and b = 100.  Prints
- * milliseconds; the same data can be written for a numpy comparison
- * (test/bench/kernels/select_bench.py).
+ * milliseconds.  With a second argument it writes the core-set picks and
+ * the entropy top-100 ids there, one a line, for select_bench.py, which
+ * draws the same data (numpy's RandomState(0).random_sample is the same
+ * stream as rng.h's mt_random_sample), times numpy and compares picks.
  *
  *	cc -std=c11 -O2 -pthread -Isrc -o /tmp/select_bench test/bench/kernels/select_bench.c \
  *	   src/active/*.c src/metrics/uncertainty.c src/datasets/rng.c src/common/errbuf.c src/spatial/parallel.c -lm
- *	/tmp/select_bench [threads]
+ *	/tmp/select_bench [threads [picks-file]]
+ *	/usr/bin/python3 test/bench/kernels/select_bench.py picks-file
  */
 #define _POSIX_C_SOURCE 199309L
 #include "active/select.h"
@@ -46,6 +49,13 @@ main(int argc, char **argv)
 	char		err[256];
 	mt_state	st;
 	double		t0;
+	FILE	   *out = NULL;
+
+	if (argc > 2 && (out = fopen(argv[2], "w")) == NULL)
+	{
+		perror(argv[2]);
+		return 1;
+	}
 
 	mt_seed(&st, 0);
 	for (int64_t i = 0; i < n * d; i++)
@@ -61,6 +71,9 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
+		if (out && th == 1)
+			for (int q = 0; q < 100; q++)
+				fprintf(out, "%lld\n", (long long) picked[q]);
 		printf("coreset 100000x128, m=1000, b=100, %d thread(s): %.0f ms (first picks %lld %lld %lld, dist %.6f)\n",
 			   th, now_ms() - t0, (long long) picked[0], (long long) picked[1], (long long) picked[2], dist[0]);
 	}
@@ -96,6 +109,12 @@ main(int argc, char **argv)
 			select_heap_offer(h, score, i);
 		}
 		select_heap_result(h, ids, sc);
+		if (out)
+		{
+			for (int q = 0; q < 100; q++)
+				fprintf(out, "%lld\n", (long long) ids[q]);
+			fclose(out);
+		}
 		printf("entropy top-100 over 1000000x50: %.0f ms (best id %lld, %.6f)\n",
 			   now_ms() - t0, (long long) ids[0], sc[0]);
 		select_heap_free(h);
