@@ -119,6 +119,75 @@ cs_sqdist(const float *x, const float *y, int d)
 		s += (double) lanes[j];
 	return s;
 }
+/*
+ * cs_sqdist2 is cs_sqdist of x against y0 and y1 at once (x's loads are
+ * shared; each distance's arithmetic is exactly cs_sqdist's).
+ */
+static inline void
+cs_sqdist2(const float *x, const float *y0, const float *y1, int d, double *d0, double *d1)
+{
+	cs_v4		a0 = {0, 0, 0, 0},
+				a1 = {0, 0, 0, 0},
+				a2 = {0, 0, 0, 0},
+				a3 = {0, 0, 0, 0},
+				b0 = {0, 0, 0, 0},
+				b1 = {0, 0, 0, 0},
+				b2 = {0, 0, 0, 0},
+				b3 = {0, 0, 0, 0};
+	float		la[CS_LANES],
+				lb[CS_LANES];
+	double		sa = 0.0,
+				sb = 0.0;
+	int			k = 0;
+
+	for (; k + CS_LANES <= d; k += CS_LANES)
+	{
+		cs_v4		x0 = cs_load(x + k),
+					x1 = cs_load(x + k + 4),
+					x2 = cs_load(x + k + 8),
+					x3 = cs_load(x + k + 12);
+		cs_v4		t0 = x0 - cs_load(y0 + k),
+					t1 = x1 - cs_load(y0 + k + 4),
+					t2 = x2 - cs_load(y0 + k + 8),
+					t3 = x3 - cs_load(y0 + k + 12);
+		cs_v4		u0 = x0 - cs_load(y1 + k),
+					u1 = x1 - cs_load(y1 + k + 4),
+					u2 = x2 - cs_load(y1 + k + 8),
+					u3 = x3 - cs_load(y1 + k + 12);
+
+		a0 += t0 * t0;
+		a1 += t1 * t1;
+		a2 += t2 * t2;
+		a3 += t3 * t3;
+		b0 += u0 * u0;
+		b1 += u1 * u1;
+		b2 += u2 * u2;
+		b3 += u3 * u3;
+	}
+	for (; k < d; k++)
+	{
+		double		t = (double) x[k] - (double) y0[k];
+		double		u = (double) x[k] - (double) y1[k];
+
+		sa += t * t;
+		sb += u * u;
+	}
+	memcpy(la, &a0, sizeof(a0));
+	memcpy(la + 4, &a1, sizeof(a1));
+	memcpy(la + 8, &a2, sizeof(a2));
+	memcpy(la + 12, &a3, sizeof(a3));
+	memcpy(lb, &b0, sizeof(b0));
+	memcpy(lb + 4, &b1, sizeof(b1));
+	memcpy(lb + 8, &b2, sizeof(b2));
+	memcpy(lb + 12, &b3, sizeof(b3));
+	for (int j = 0; j < CS_LANES; j++)
+	{
+		sa += (double) la[j];
+		sb += (double) lb[j];
+	}
+	*d0 = sa;
+	*d1 = sb;
+}
 #else
 static inline double
 cs_sqdist(const float *x, const float *y, int d)
@@ -145,6 +214,13 @@ cs_sqdist(const float *x, const float *y, int d)
 	for (int j = 0; j < CS_LANES; j++)
 		s += (double) acc[j];
 	return s;
+}
+
+static inline void
+cs_sqdist2(const float *x, const float *y0, const float *y1, int d, double *d0, double *d1)
+{
+	*d0 = cs_sqdist(x, y0, d);
+	*d1 = cs_sqdist(x, y1, d);
 }
 #endif
 
@@ -185,9 +261,21 @@ cs_phase_rows(void *arg, int tid, int row0, int row1)
 			continue;			/* picked */
 		if (cx->reset)
 			m = INFINITY;
-		for (int64_t j = 0; j < cx->nc; j++)
+		for (int64_t j = 0; j + 1 < cx->nc; j += 2)
 		{
-			double		d2 = cs_sqdist(x, cx->C + (size_t) j * d, cx->d);
+			double		d0,
+						d1;
+
+			/* two centres a pass over x: its loads are shared */
+			cs_sqdist2(x, cx->C + (size_t) j * d, cx->C + (size_t) (j + 1) * d, cx->d, &d0, &d1);
+			if (d0 < m)
+				m = d0;
+			if (d1 < m)
+				m = d1;
+		}
+		if (cx->nc % 2)
+		{
+			double		d2 = cs_sqdist(x, cx->C + (size_t) (cx->nc - 1) * d, cx->d);
 
 			if (d2 < m)
 				m = d2;
