@@ -71,15 +71,30 @@ d2_draw(mt_state *st, const double *w, int64_t n)
 	return last;
 }
 
-/* dot_ff: the dot product of two float vectors, in double. */
+/*
+ * dot_ff: the dot product of two float vectors, in double, in four
+ * independent sums (added at the end), so consecutive additions do not wait
+ * for each other.
+ */
 static inline double
 dot_ff(const float *x, const float *y, int d)
 {
-	double		s = 0.0;
+	double		s0 = 0.0,
+				s1 = 0.0,
+				s2 = 0.0,
+				s3 = 0.0;
+	int			k = 0;
 
-	for (int k = 0; k < d; k++)
-		s += (double) x[k] * (double) y[k];
-	return s;
+	for (; k + 4 <= d; k += 4)
+	{
+		s0 += (double) x[k] * (double) y[k];
+		s1 += (double) x[k + 1] * (double) y[k + 1];
+		s2 += (double) x[k + 2] * (double) y[k + 2];
+		s3 += (double) x[k + 3] * (double) y[k + 3];
+	}
+	for (; k < d; k++)
+		s0 += (double) x[k] * (double) y[k];
+	return (s0 + s1) + (s2 + s3);
 }
 
 int

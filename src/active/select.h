@@ -74,7 +74,7 @@ extern int	select_heap_offer(SelectHeap *h, double score, int64_t id);
 /*
  * select_heap_merge offers every entry of from to into (from is unchanged):
  * the result equals one heap offered both streams, whatever the split.
- * into's k applies.  Returns 0, or -1 on out of memory.
+ * into's k applies; from must be another heap than into.  Returns 0, or -1 on out of memory.
  */
 extern int	select_heap_merge(SelectHeap *into, const SelectHeap *from);
 
