@@ -623,6 +623,36 @@ test_cluster_margin(void)
 	CHECK(in_cand, "cluster_margin picks among the 10 b lowest margins");
 	CHECK_INT(select_cluster_margin(E, d, P, c, 6, 6, 8, pn, &alloc, err, sizeof(err)), 0, "cluster_margin b = n");
 	CHECK(all_distinct(pn, 6, 6), "cluster_margin b = n: all items");
+	/* three separated blobs of 10, 5 and 3 items: one pick each, smallest blob first */
+	{
+		float		Eb[18 * 2];
+		double		Pb[18 * 2];
+		int64_t		pb[3];
+
+		for (int i = 0; i < 18; i++)
+		{
+			float		cx = i < 10 ? 0.0f : (i < 15 ? 10.0f : 0.0f);
+			float		cy = i < 15 ? 0.0f : 10.0f;
+
+			Eb[2 * i] = cx + 0.01f * (i % 3);
+			Eb[2 * i + 1] = cy + 0.01f * (i % 2);
+			/* margins 0.9 down to 0.05 with the index, except the lowest of each blob set below */
+			Pb[2 * i] = 0.5 + 0.45 - 0.02 * i;
+			Pb[2 * i + 1] = 1.0 - Pb[2 * i];
+		}
+		Pb[2 * 4] = 0.5;		/* blob A's lowest margin: 0 */
+		Pb[2 * 4 + 1] = 0.5;
+		Pb[2 * 12] = 0.51;		/* blob B's: 0.02 */
+		Pb[2 * 12 + 1] = 0.49;
+		Pb[2 * 16] = 0.52;		/* blob C's: 0.04 */
+		Pb[2 * 16 + 1] = 0.48;
+		CHECK_INT(select_cluster_margin(Eb, 2, Pb, 2, 18, 3, 4, pb, &alloc, err, sizeof(err)), 0,
+				  "cluster_margin on three blobs");
+		CHECK(pb[0] == 16 && pb[1] == 12 && pb[2] == 4,
+			  "three blobs: the smallest blob first, the lowest margin of each");
+		if (!(pb[0] == 16 && pb[1] == 12 && pb[2] == 4))
+			printf("#   got %lld %lld %lld\n", (long long) pb[0], (long long) pb[1], (long long) pb[2]);
+	}
 	E[5] = INFINITY;
 	CHECK_INT(select_cluster_margin(E, d, P, c, n, 4, 8, p1, &alloc, err, sizeof(err)), -1, "cluster_margin: inf refused");
 	select_heap_free(h);
