@@ -1,0 +1,226 @@
+/*
+ * select.h
+ *	  Kernel: active-learning batch selection over a pool of unlabelled
+ *	  items (issue 16).  Pure C: no PostgreSQL headers; memory only through
+ *	  the caller's mlops_allocator; reasons through errbuf_printf.
+ *
+ *	  Two families:
+ *
+ *	  - Per-row strategies (entropy, least confidence, margin, random): each
+ *		row gets a score from its own probabilities (select_row_score) and a
+ *		bounded heap keeps the best k while rows stream past
+ *		(select_heap_*).  Memory O(k), time O(n log k); the pool is never
+ *		sorted and never held.  Heaps built over parts of the pool merge
+ *		(an aggregate's combine function), and the result does not depend
+ *		on the order rows were offered in.
+ *
+ *	  - Batch strategies (core-set, BADGE, cluster-margin) see the whole
+ *		pool at once: embeddings E (n x d float, row-major) and, for BADGE
+ *		and cluster-margin, probabilities P (n x c double, row-major).
+ *
+ *	  Ordering rule everywhere: a higher score is picked first, and among
+ *	  equal scores the lower id (index) wins.  Every result is deterministic
+ *	  for given inputs (and seed).
+ *
+ *	  Errors: every function that can fail returns -1 and writes a reason
+ *	  into err (errlen bytes; err may be NULL).  b < 1 and b > n are refused
+ *	  (not clamped: the glue decides whether to clamp b to n, so a typo is
+ *	  not silently a different batch size).
+ */
+#ifndef MLOPS_ACTIVE_SELECT_H
+#define MLOPS_ACTIVE_SELECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/alloc.h"
+
+typedef enum SelectStrategy
+{
+	SELECT_ENTROPY,
+	SELECT_LEAST_CONFIDENCE,
+	SELECT_MARGIN,
+	SELECT_RANDOM,
+	SELECT_CORESET,
+	SELECT_BADGE,
+	SELECT_CLUSTER_MARGIN
+} SelectStrategy;
+
+/* ---------------------------------------------------------------------
+ * 1. Streaming top-k for the per-row strategies
+ * ---------------------------------------------------------------------
+ */
+
+/* An opaque bounded heap of at most k (score, id) entries. */
+typedef struct SelectHeap SelectHeap;
+
+/*
+ * select_heap_create returns an empty heap keeping the best k entries, or
+ * NULL when k < 1 or memory runs out.  Storage grows with the entries held
+ * (up to k), so a large k costs nothing until rows arrive.
+ */
+extern SelectHeap *select_heap_create(int64_t k, const mlops_allocator *a);
+
+/*
+ * select_heap_offer offers one entry: it is kept when the heap holds fewer
+ * than k entries or it beats the worst one held (higher score, or equal
+ * score and lower id).  A NaN score is ignored (select_row_score never
+ * makes one).  Offering the same id twice keeps it twice: ids are the
+ * caller's and should be unique.  Returns 0, or -1 when the heap could not
+ * grow (out of memory; the entry is dropped).
+ */
+extern int	select_heap_offer(SelectHeap *h, double score, int64_t id);
+
+/*
+ * select_heap_merge offers every entry of from to into (from is unchanged):
+ * the result equals one heap offered both streams, whatever the split.
+ * into's k applies; from must be another heap than into.  Returns 0, or -1 on out of memory.
+ */
+extern int	select_heap_merge(SelectHeap *into, const SelectHeap *from);
+
+/*
+ * select_heap_count returns how many entries the heap holds (<= k).
+ */
+extern int64_t select_heap_count(const SelectHeap *h);
+
+/*
+ * select_heap_result writes the entries held, best first (score
+ * descending, then id ascending), to ids and scores (either may be NULL;
+ * each has room for select_heap_count entries) and returns the count.
+ * The heap stays usable (more offers and merges may follow).
+ */
+extern int64_t select_heap_result(SelectHeap *h, int64_t *ids, double *scores);
+
+/* select_heap_free frees the heap (NULL is fine). */
+extern void select_heap_free(SelectHeap *h);
+
+/*
+ * select_check_probs checks one probability row: n_classes >= 1, every
+ * value finite and in [0, 1], the sum within 1e-6 * n_classes of 1.
+ * Returns 0, or -1 with a reason naming the problem (e.g. "probabilities
+ * sum to 1.8").
+ */
+extern int	select_check_probs(const double *p, int n_classes, char *err, size_t errlen);
+
+/*
+ * select_row_score writes the score a per-row strategy ranks row id by
+ * (higher = more worth labelling):
+ *
+ *	 SELECT_ENTROPY			 -sum p log p (natural log; zeros add 0)
+ *	 SELECT_LEAST_CONFIDENCE 1 - max p
+ *	 SELECT_MARGIN			 -(p1 - p2), p1 >= p2 the two largest (a single
+ *							 class: -p1), so the smallest margin comes first
+ *	 SELECT_RANDOM			 select_random_key(seed, id), in [0, 1)
+ *
+ * The probabilities are checked (select_check_probs) for every strategy
+ * but SELECT_RANDOM, which ignores p and n_classes (p may be NULL).  A
+ * batch strategy here is refused.  Returns 0 or -1 with a reason.
+ */
+extern int	select_row_score(SelectStrategy s, const double *p, int n_classes, int64_t id,
+							 uint32_t seed, double *score, char *err, size_t errlen);
+
+/*
+ * select_random_key is the random strategy's score: a keyed hash of
+ * (seed, id) (splitmix64's finaliser applied to the seed, then to the seed's
+ * hash xor the id) mapped to a double in [0, 1) with 53 random bits.  It
+ * depends on nothing but (seed, id), so the same seed picks the same batch
+ * whatever order the pool streams in, and a merge of partial heaps agrees.
+ */
+extern double select_random_key(uint32_t seed, int64_t id);
+
+/*
+ * select_predicted_class returns argmax p (ties: the lowest class), the
+ * class a row counts against for per-class quotas.  n_classes >= 1.
+ *
+ * Per-class quotas: the glue keeps one SelectHeap per class, k = that
+ * class's quota, offers each row to the heap of its predicted class, and
+ * at the end concatenates the classes' results (class order, each best
+ * first).  Merging partial states merges heap by heap, class by class.
+ */
+extern int	select_predicted_class(const double *p, int n_classes);
+
+/* ---------------------------------------------------------------------
+ * 2. Core-set: greedy k-centre (Sener & Savarese 2018), exact
+ * ---------------------------------------------------------------------
+ *
+ * select_coreset picks b of the n pool items X (n x d float, row-major),
+ * one at a time, each the unpicked item farthest (Euclidean) from the
+ * labelled set L (m x d) and the items picked so far; ties go to the lowest
+ * index.  picked[0..b) gets the indices in pick order, dist[0..b) (may be
+ * NULL) the pick's distance at pick time.
+ *
+ * m == 0: the first pick is the item farthest from the pool mean (mean in
+ * double, rounded to float), and dist[0] is that distance; later picks
+ * follow the rule above.  Items at distance 0 (duplicates of the labelled
+ * set) are still pickable once everything else is, lowest index first, so
+ * the b picks are always distinct.
+ *
+ * Distances: squared distances are summed as float squares of float
+ * differences in 16 lanes, the lanes added in double (relative error about
+ * d/16 * 2^-24); every distance, in every phase, comes from the same
+ * function (select_sqdist), so the picks are exactly those of a brute-force
+ * greedy using it.  Time O(n (m + b) d), memory O(n) beyond the inputs.
+ * nthreads > 1 splits the pool over that many threads (pthreads; signals
+ * blocked in them) with the same result as one thread.
+ */
+extern int	select_coreset(const float *X, int64_t n, int d, const float *L, int64_t m, int64_t b,
+						   int nthreads, int64_t *picked, double *dist,
+						   const mlops_allocator *a, char *err, size_t errlen);
+
+/* select_sqdist is the squared Euclidean distance coreset uses (see above). */
+extern double select_sqdist(const float *x, const float *y, int d);
+
+/* ---------------------------------------------------------------------
+ * 3. BADGE (Ash et al. 2020): k-means++ seeding on gradient embeddings
+ * ---------------------------------------------------------------------
+ *
+ * select_badge picks b of n items by k-means++ seeding over the gradient
+ * embeddings g_i = a_i (x) e_i, a_i = onehot(argmax p_i) - p_i (argmax ties:
+ * lowest class), e_i = E row i (n x d float), p_i = P row i (n x c double,
+ * each row a checked probability row).  g is never materialised:
+ *
+ *	 ||g_i - g_j||^2 = ||a_i||^2 ||e_i||^2 + ||a_j||^2 ||e_j||^2
+ *					   - 2 (a_i . a_j)(e_i . e_j)
+ *
+ * (clamped at 0), all in double; a_i . a_j from p_i . p_j and the two
+ * argmaxes.  The first centre is the item of largest ||g|| (ties lowest
+ * index), as BADGE's code; each next one is drawn with probability
+ * proportional to D^2, its squared distance to the nearest centre so far,
+ * by one mt_random_sample(seed's MT19937) u: the first unpicked item whose
+ * running sum of D^2 (in index order) exceeds u * total.  When every
+ * unpicked item has D^2 == 0 the lowest unpicked index is taken (BADGE's
+ * code would loop); picks are always distinct.  Time O(n b (c + d)),
+ * memory O(n).
+ */
+extern int	select_badge(const float *E, int d, const double *P, int c, int64_t n, int64_t b,
+						 uint32_t seed, int64_t *picked, const mlops_allocator *a,
+						 char *err, size_t errlen);
+
+/* ---------------------------------------------------------------------
+ * 4. Cluster-margin (Citovsky et al. 2021), simplified
+ * ---------------------------------------------------------------------
+ *
+ * select_cluster_margin:
+ *	 1. candidates: the min(n, 10 b) items of lowest margin p1 - p2 (ties
+ *		lowest index), through a SelectHeap;
+ *	 2. k = min(b, candidates, SELECT_CM_MAX_CLUSTERS) clusters by k-means
+ *		on the candidates' embeddings: k-means++ seeding with the seed's
+ *		MT19937 (first centre uniform: mt_interval), then Lloyd iterations
+ *		(squared Euclidean in double, ties lowest cluster) until no item
+ *		moves or SELECT_CM_MAX_ITER; an emptied cluster keeps its centre;
+ *	 3. round robin over the clusters, smallest first (ties lowest cluster
+ *		number), taking each time the lowest-margin item not yet taken
+ *		(ties lowest index), until b are picked.
+ * (The paper clusters once with hierarchical agglomerative clustering over
+ * a large pool; k-means on the candidates keeps this O(iter 10b k d).)
+ * picked[0..b) gets pool indices in pick order, distinct.
+ */
+#define SELECT_CM_CANDIDATES_PER_PICK 10
+#define SELECT_CM_MAX_CLUSTERS 256
+#define SELECT_CM_MAX_ITER 50
+
+extern int	select_cluster_margin(const float *E, int d, const double *P, int c, int64_t n, int64_t b,
+								  uint32_t seed, int64_t *picked, const mlops_allocator *a,
+								  char *err, size_t errlen);
+
+#endif							/* MLOPS_ACTIVE_SELECT_H */
