@@ -2378,6 +2378,18 @@ COMMENT ON FUNCTION mlops.confirm_detections(geometry[], int[], int, float8) IS
 
 
 ------------------------------------------------------------------------------
+-- Active learning: batch selection over a pool
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlops.select_batch(source regclass, options jsonb, OUT id bigint, OUT score float8, OUT rank int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mlops_select_batch'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED ROWS 100;
+COMMENT ON FUNCTION mlops.select_batch(regclass, jsonb) IS
+'The k pool rows to label next, read from a table or view with the caller''s rights: strategy entropy, least_confidence, margin (per row, streaming through a bounded heap, ties to the lowest id; score is the entropy in nats, 1 - max p, or the margin), random (a keyed hash of seed and id: the same batch for the same seed), coreset (greedy k-centre from the labelled rows, exact), badge (k-means++ on factorised gradient embeddings, seeded) or cluster_margin. Options id (a bigint column), probs (float4[], float8[] or jsonb; rows must sum to 1), embedding (float4[] or float8[]), exclude (a boolean column: labelled or handed out), labelled (coreset''s labelled set), k, per_class, seed';
+
+
+------------------------------------------------------------------------------
 -- The dataset pipeline (the diatom builder)
 ------------------------------------------------------------------------------
 

@@ -562,6 +562,17 @@ COMMENT ON FUNCTION mlops.confirm_detections(geometry[], int[], int, float8) IS
 'Keeps the candidates (one geometry per element, models[i] the model run that found candidates[i]) that at least min_models model runs found, its own included: another run confirms a candidate when one of its candidates intersects it exactly (ST_Intersects: shapes, never bounding boxes) or, with tolerance > 0, lies within that distance. Returns each kept candidate''s 1-based position, geometry, count and the confirming runs';
 
 ------------------------------------------------------------------------------
+-- Active learning: batch selection over a pool
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlops.select_batch(source regclass, options jsonb, OUT id bigint, OUT score float8, OUT rank int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mlops_select_batch'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED ROWS 100;
+COMMENT ON FUNCTION mlops.select_batch(regclass, jsonb) IS
+'The k pool rows to label next, read from a table or view with the caller''s rights: strategy entropy, least_confidence, margin (per row, streaming through a bounded heap, ties to the lowest id; score is the entropy in nats, 1 - max p, or the margin), random (a keyed hash of seed and id: the same batch for the same seed), coreset (greedy k-centre from the labelled rows, exact), badge (k-means++ on factorised gradient embeddings, seeded) or cluster_margin. Options id (a bigint column), probs (float4[], float8[] or jsonb; rows must sum to 1), embedding (float4[] or float8[]), exclude (a boolean column: labelled or handed out), labelled (coreset''s labelled set), k, per_class, seed';
+
+------------------------------------------------------------------------------
 -- Confusion states and row-wise aggregates
 ------------------------------------------------------------------------------
 

@@ -328,3 +328,25 @@ SELECT mlops.heatmap_svg((SELECT r FROM det_heat), (SELECT ST_Collect(geom) FROM
 \pset tuples_only off
 \pset format aligned
 \endif
+
+\echo
+\echo '=== 13. Active learning: the next batch to label ==='
+\echo 'A pool of 10,000 predictions (3 classes) with 2-D embeddings; 500 already labelled, 300 handed out:'
+CREATE TEMP TABLE al_pool AS
+SELECT i::bigint AS id,
+       ARRAY[a / (a + b + c), b / (a + b + c), c / (a + b + c)]::float4[] AS probs,
+       ARRAY[(i % 97)::float4, (i % 89)::float4] AS emb,
+       i % 20 = 0 AS labelled, i % 33 = 0 AS handed_out
+FROM (SELECT i, 1 + (i::bigint * 7919 % 101)::float8 AS a, 1 + (i::bigint * 104729 % 89)::float8 AS b,
+             1 + (i::bigint * 1299709 % 97)::float8 AS c FROM generate_series(1, 10000) i) x;
+CREATE TEMP VIEW al_candidates AS SELECT *, labelled OR handed_out AS taken FROM al_pool;
+\echo 'The 5 most uncertain (entropy), never one labelled or handed out, at most 2 per predicted class:'
+SELECT rank, id, round(score::numeric, 4) AS entropy FROM mlops.select_batch('al_candidates',
+  '{"id": "id", "probs": "probs", "k": 5, "exclude": "taken", "per_class": 2}');
+\echo 'A diverse batch of 5: greedy k-centre from the labelled rows (coreset):'
+SELECT rank, id, round(score::numeric, 2) AS distance FROM mlops.select_batch('al_pool',
+  '{"id": "id", "embedding": "emb", "labelled": "labelled", "k": 5, "strategy": "coreset"}');
+\echo 'Bad input gets a clear error:'
+\set ON_ERROR_STOP off
+SELECT * FROM mlops.select_batch('al_pool', '{"id": "id", "probs": "probs", "k": 5, "strategy": "bald"}');
+\set ON_ERROR_STOP on

@@ -22,6 +22,8 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev
   # peers for parity tests and benchmarks (Debian's /usr/bin/python3)
   python3 python3-sklearn python3-numpy python3-skimage python3-opencv
+  # numpy with OpenBLAS, as its users have it (Debian's default reference BLAS would handicap the peer)
+  libopenblas0-pthread
   # the pipelines' exports are opened with gdalinfo in the tests
   gdal-bin
 )

@@ -59,6 +59,12 @@ ok $? "the tour merges the two detectors' blobs into 5 sites of 2"
 ok $? "the tour's 5 contours are valid polygons, each around one site"
 grep -q '</svg>' "$served/detections.svg" && grep -q 'site (merged blobs)' "$served/detections.svg"
 ok $? "the detections picture is written, its legend naming sites and contours"
+[ "$(echo "$out" | sed -n '/=== 13\./,$p' | grep -cE "^ +[1-5] \| +[0-9]+ \| +[0-9]\.[0-9]{4}$")" = 5 ]
+ok $? "the tour selects the 5 most uncertain pool rows"
+[ "$(echo "$out" | sed -n '/=== 13\./,$p' | grep -cE "^ +[1-5] \| +[0-9]+ \| +[0-9]+\.[0-9]{2}$")" = 5 ]
+ok $? "the tour selects a diverse batch of 5 by coreset"
+echo "$out" | grep -q 'unknown strategy "bald"'
+ok $? "the tour shows an unknown strategy refused"
 echo "$out" | grep -qE "^ nearest +\| +0$"
 ok $? "the tour shows nearest identical to ST_InterpolateRaster"
 echo "$out" | grep -qE "^ linear +\| +0$"

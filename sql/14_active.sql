@@ -1,0 +1,88 @@
+-- Active learning: select_batch over a pool — the per-row strategies against a sort of the
+-- whole pool, exclusions, quotas, the same batch for the same seed, coreset against its
+-- definition, and every refusal.
+CREATE EXTENSION IF NOT EXISTS pg_mlops CASCADE;
+SET extra_float_digits = 0;
+
+-- 1,000 items, 3 classes: probabilities from a seeded formula, embeddings in 2-D
+CREATE TEMP TABLE pool AS
+SELECT i::bigint AS id,
+       ARRAY[a / (a + b + c), b / (a + b + c), c / (a + b + c)]::float8[] AS probs,
+       ARRAY[(i % 37)::float4, (i % 23)::float4] AS emb,
+       i % 10 = 0 AS labelled,
+       i % 7 = 0 AS handed_out
+FROM (SELECT i, 1 + (i * 7919 % 101)::float8 AS a, 1 + (i * 104729 % 89)::float8 AS b,
+             1 + (i * 1299709 % 97)::float8 AS c FROM generate_series(1, 1000) i) x;
+
+-- entropy: the same ids as sorting the whole pool by entropy (ties to the lowest id)
+SELECT (SELECT array_agg(id ORDER BY rank) FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "k": 10}'))
+     = (SELECT array_agg(id) FROM (SELECT id FROM pool
+          ORDER BY -(SELECT sum(CASE WHEN p > 0 THEN p * ln(p) ELSE 0 END) FROM unnest(probs) p) DESC, id LIMIT 10) x)
+       AS entropy_is_the_top_10;
+SELECT rank, id, round(score::numeric, 6) FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "k": 3}');
+-- least confidence and margin
+SELECT (SELECT array_agg(id ORDER BY rank) FROM mlops.select_batch('pool',
+          '{"id": "id", "probs": "probs", "k": 10, "strategy": "least_confidence"}'))
+     = (SELECT array_agg(id) FROM (SELECT id FROM pool ORDER BY 1 - (SELECT max(p) FROM unnest(probs) p) DESC, id LIMIT 10) x)
+       AS least_confidence_is_the_top_10;
+SELECT (SELECT array_agg(id ORDER BY rank) FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "k": 10, "strategy": "margin"}'))
+     = (SELECT array_agg(id) FROM (SELECT id FROM pool ORDER BY
+          (SELECT p[3] - p[2] FROM (SELECT array_agg(q ORDER BY q) AS p FROM unnest(probs) q) s), id LIMIT 10) x)
+       AS margin_is_the_smallest_10;
+-- rows labelled or handed out are never picked
+SELECT count(*) AS picked_excluded FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "k": 100, "exclude": "handed_out"}') s
+JOIN pool USING (id) WHERE pool.handed_out;
+-- per-class quotas: at most 2 of each predicted class
+SELECT k.class, count(*) FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "k": 10, "per_class": 2}') s
+JOIN LATERAL (SELECT array_position(probs, (SELECT max(p) FROM unnest(probs) p)) AS class FROM pool WHERE pool.id = s.id) k ON true
+GROUP BY 1 ORDER BY 1;
+-- random: the same seed, the same batch, whatever the pool's order; another seed, another
+CREATE TEMP VIEW pool_reversed AS SELECT * FROM pool ORDER BY id DESC;
+SELECT (SELECT array_agg(id ORDER BY rank) FROM mlops.select_batch('pool', '{"id": "id", "k": 5, "strategy": "random", "seed": 7}'))
+     = (SELECT array_agg(id ORDER BY rank) FROM mlops.select_batch('pool_reversed', '{"id": "id", "k": 5, "strategy": "random", "seed": 7}'))
+       AS same_seed_same_batch,
+       (SELECT array_agg(id ORDER BY rank) FROM mlops.select_batch('pool', '{"id": "id", "k": 5, "strategy": "random", "seed": 7}'))
+     <> (SELECT array_agg(id ORDER BY rank) FROM mlops.select_batch('pool', '{"id": "id", "k": 5, "strategy": "random", "seed": 8}'))
+       AS other_seed_other_batch;
+-- coreset: the first pick is the pool item farthest from the labelled set
+SELECT (SELECT id FROM mlops.select_batch('pool', '{"id": "id", "embedding": "emb", "labelled": "labelled", "k": 5, "strategy": "coreset"}') WHERE rank = 1)
+     = (SELECT p.id FROM pool p WHERE NOT p.labelled
+        ORDER BY (SELECT min((p.emb[1] - l.emb[1]) ^ 2 + (p.emb[2] - l.emb[2]) ^ 2) FROM pool l WHERE l.labelled) DESC, p.id LIMIT 1)
+       AS coreset_first_pick_is_the_farthest;
+SELECT count(DISTINCT id), bool_or(l.labelled) AS picked_a_labelled_row
+FROM mlops.select_batch('pool', '{"id": "id", "embedding": "emb", "labelled": "labelled", "k": 20, "strategy": "coreset"}') s
+JOIN pool l USING (id);
+-- badge and cluster_margin: k distinct rows, the same for the same seed
+SELECT count(DISTINCT id) FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "embedding": "emb", "k": 15, "strategy": "badge", "seed": 1}');
+SELECT (SELECT array_agg(id ORDER BY rank) FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "embedding": "emb", "k": 15, "strategy": "badge", "seed": 1}'))
+     = (SELECT array_agg(id ORDER BY rank) FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "embedding": "emb", "k": 15, "strategy": "badge", "seed": 1}'))
+       AS badge_same_seed_same_batch;
+SELECT count(DISTINCT id) FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "embedding": "emb", "k": 15, "strategy": "cluster_margin", "seed": 1}');
+-- k larger than the pool: the whole pool, ranked
+SELECT count(*) FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "k": 5000, "exclude": "labelled"}');
+
+-- refusals
+CREATE TEMP TABLE bad (id bigint, probs float8[], j jsonb);
+INSERT INTO bad VALUES (1, '{0.9,0.9}', '[0.5, 0.5]');
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "probs": "probs", "k": 1}');
+UPDATE bad SET probs = '{0.5,NaN}';
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "probs": "probs", "k": 1}');
+UPDATE bad SET probs = '{0.5,0.5}';
+INSERT INTO bad VALUES (2, '{0.2,0.3,0.5}', '[1]');
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "probs": "probs", "k": 1}');
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "probs": "j", "k": 1}');
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "k": 1}');
+SELECT * FROM mlops.select_batch('bad', '{"probs": "probs", "k": 1}');
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "probs": "probs"}');
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "probs": "probs", "k": 0}');
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "probs": "probs", "k": 1, "strategy": "bald"}');
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "probs": "probs", "k": 1, "strategy": "coreset"}');
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "probs": "probs", "k": 1, "batch": 3}');
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "probs": "probs", "k": 1, "labelled": "x"}');
+SELECT * FROM mlops.select_batch('bad', '{"id": "nope", "probs": "probs", "k": 1}');
+SELECT * FROM mlops.select_batch('bad', '{"id": "id", "probs": "id", "k": 1}');
+CREATE ROLE mlops_al_stranger;
+SET ROLE mlops_al_stranger;
+SELECT * FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "k": 1}');
+RESET ROLE;
+DROP ROLE mlops_al_stranger;

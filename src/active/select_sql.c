@@ -1,0 +1,568 @@
+/*-------------------------------------------------------------------------
+ *
+ * select_sql.c
+ *	  mlops.select_batch(source regclass, options jsonb): the batch of pool
+ *	  rows an active learner should label next (the kernel is select*.c).
+ *	  The pool is read with the caller's rights through a cursor; the
+ *	  per-row strategies (entropy, least_confidence, margin, random) keep a
+ *	  bounded heap while rows stream by, never the pool; the embedding
+ *	  strategies (coreset, badge, cluster_margin) need the pool's embeddings
+ *	  in memory (n x d floats).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/tuplestore.h"
+
+#include "pg_mlops.h"
+#include "active/select.h"
+#include "common/alloc.h"
+
+PG_FUNCTION_INFO_V1(mlops_select_batch);
+
+/* The largest batch one call returns. */
+#define SELECT_MAX_BATCH 1000000
+/* The most classes a probability row may have. */
+#define SELECT_MAX_CLASSES 100000
+
+static const char *const strategy_names[] = {
+	"entropy", "least_confidence", "margin", "random", "coreset", "badge", "cluster_margin", NULL
+};
+
+typedef struct SelectOptions
+{
+	SelectStrategy strategy;
+	char	   *id;
+	char	   *probs;
+	char	   *embedding;
+	char	   *exclude;		/* boolean column: true = not a candidate */
+	char	   *labelled;		/* boolean column: the labelled set (coreset), not candidates */
+	int64		k;
+	int64		per_class;		/* 0: no quota */
+	uint32		seed;
+	int			nthreads;
+} SelectOptions;
+
+static char *
+OptString(const char *key, JsonbValue *v)
+{
+	if (v->type != jbvString || v->val.string.len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a column name", key)));
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+static double
+OptWhole(const char *key, JsonbValue *v, double lo, double hi)
+{
+	double		d = mlops_option_number(key, v);
+
+	if (d != floor(d) || d < lo || d > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a whole number from %.0f to %.0f, got %g", key, lo, hi, d)));
+	return d;
+}
+
+static void
+ParseSelectOptions(Jsonb *opts, SelectOptions *o)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken r;
+
+	memset(o, 0, sizeof(*o));
+	o->strategy = SELECT_ENTROPY;
+	o->nthreads = Max(mlops_compute_threads, 1);
+	if (!JB_ROOT_IS_OBJECT(opts) || JB_ROOT_IS_SCALAR(opts))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be a JSON object")));
+	it = JsonbIteratorInit(&opts->root);
+	while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+
+		if (r != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		r = JsonbIteratorNext(&it, &v, true);
+		if (v.type == jbvNull)
+			continue;
+		if (strcmp(key, "strategy") == 0)
+		{
+			int			i;
+
+			if (v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"strategy\" must be a string")));
+			for (i = 0; strategy_names[i]; i++)
+				if (strlen(strategy_names[i]) == (size_t) v.val.string.len &&
+					memcmp(strategy_names[i], v.val.string.val, v.val.string.len) == 0)
+					break;
+			if (strategy_names[i] == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown strategy \"%.*s\"", v.val.string.len, v.val.string.val),
+						 errhint("Valid strategies: entropy, least_confidence, margin, random, coreset, badge, cluster_margin.")));
+			o->strategy = (SelectStrategy) i;
+		}
+		else if (strcmp(key, "id") == 0)
+			o->id = OptString(key, &v);
+		else if (strcmp(key, "probs") == 0)
+			o->probs = OptString(key, &v);
+		else if (strcmp(key, "embedding") == 0)
+			o->embedding = OptString(key, &v);
+		else if (strcmp(key, "exclude") == 0)
+			o->exclude = OptString(key, &v);
+		else if (strcmp(key, "labelled") == 0)
+			o->labelled = OptString(key, &v);
+		else if (strcmp(key, "k") == 0)
+			o->k = (int64) OptWhole(key, &v, 1, SELECT_MAX_BATCH);
+		else if (strcmp(key, "per_class") == 0)
+			o->per_class = (int64) OptWhole(key, &v, 1, SELECT_MAX_BATCH);
+		else if (strcmp(key, "seed") == 0)
+			o->seed = (uint32) OptWhole(key, &v, 0, 4294967295.0);
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown option \"%s\" for select_batch", key),
+					 errhint("Valid options: strategy, id, probs, embedding, exclude, labelled, k, per_class, seed.")));
+	}
+	if (o->id == NULL || o->k == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("select_batch needs options \"id\" (the pool's id column) and \"k\" (the batch size)")));
+	if (o->probs == NULL && o->strategy != SELECT_RANDOM && o->strategy != SELECT_CORESET)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("strategy %s needs option \"probs\" (a column of class probabilities)",
+						strategy_names[o->strategy])));
+	if (o->embedding == NULL &&
+		(o->strategy == SELECT_CORESET || o->strategy == SELECT_BADGE || o->strategy == SELECT_CLUSTER_MARGIN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("strategy %s needs option \"embedding\" (a column of float4[] or float8[])",
+						strategy_names[o->strategy])));
+	if (o->per_class > 0 && (o->probs == NULL || o->strategy > SELECT_RANDOM))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"per_class\" needs \"probs\" and a per-row strategy (entropy, least_confidence, margin, random)")));
+	if (o->labelled && o->strategy != SELECT_CORESET)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"labelled\" is for strategy coreset; use \"exclude\" to leave rows out")));
+}
+
+/*
+ * RowDoubles reads a float8[], float4[] or jsonb array of numbers into buf
+ * (growing it); returns the length.  what/ord name the row in errors.
+ */
+static int
+RowDoubles(Datum d, Oid type, double **buf, int *cap, const char *what, int64 ord)
+{
+	int			n = 0;
+
+	if (type == JSONBOID)
+	{
+		Jsonb	   *j = DatumGetJsonbP(d);
+		JsonbIterator *it;
+		JsonbValue	v;
+		JsonbIteratorToken r;
+
+		if (!JB_ROOT_IS_ARRAY(j) || JB_ROOT_IS_SCALAR(j))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("row %lld: %s is not a JSON array", (long long) ord, what)));
+		it = JsonbIteratorInit(&j->root);
+		while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (r != WJB_ELEM)
+				continue;
+			if (v.type != jbvNumeric)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("row %lld: %s holds a value that is not a number", (long long) ord, what)));
+			if (n >= *cap)
+			{
+				*cap *= 2;
+				*buf = repalloc(*buf, sizeof(double) * *cap);
+			}
+			(*buf)[n++] = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
+		}
+		return n;
+	}
+	else
+	{
+		ArrayType  *a = DatumGetArrayTypeP(d);
+		int			count = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+
+		if (ARR_NDIM(a) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("row %lld: %s must be a one-dimensional array", (long long) ord, what)));
+		if (ARR_HASNULL(a))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("row %lld: %s holds a NULL", (long long) ord, what)));
+		if (count > SELECT_MAX_CLASSES * 100)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("row %lld: %s has %d values, too many", (long long) ord, what, count)));
+		while (count > *cap)
+		{
+			*cap *= 2;
+			*buf = repalloc(*buf, sizeof(double) * *cap);
+		}
+		if (ARR_ELEMTYPE(a) == FLOAT8OID)
+			memcpy(*buf, ARR_DATA_PTR(a), sizeof(double) * count);
+		else if (ARR_ELEMTYPE(a) == FLOAT4OID)
+		{
+			const float *f = (const float *) ARR_DATA_PTR(a);
+
+			for (int i = 0; i < count; i++)
+				(*buf)[i] = f[i];
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("%s must be float4[], float8[] or jsonb, not %s", what, format_type_be(type))));
+		return count;
+	}
+}
+
+static void
+CheckColumnType(Oid type, const char *what, bool allow_jsonb)
+{
+	if (type == FLOAT8ARRAYOID || type == FLOAT4ARRAYOID || (allow_jsonb && type == JSONBOID))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column %s is %s; it must be float4[], float8[]%s", what, format_type_be(type),
+					allow_jsonb ? " or jsonb" : "")));
+}
+
+/*
+ * mlops.select_batch(source regclass, options jsonb)
+ *	  RETURNS TABLE(id bigint, score float8, rank int)
+ */
+Datum
+mlops_select_batch(PG_FUNCTION_ARGS)
+{
+	Oid			rel = PG_GETARG_OID(0);
+	Jsonb	   *jopts = PG_GETARG_JSONB_P(1);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext caller = CurrentMemoryContext;
+	const mlops_allocator *alloc = mlops_palloc_allocator();
+	SelectOptions o;
+	StringInfoData q;
+	Portal		portal;
+	char	   *relname;
+	int			col_probs = 0,
+				col_emb = 0,
+				col_excl = 0,
+				col_lab = 0,
+				ncols = 1;
+	bool		per_row;
+	SelectHeap *heap = NULL;
+	SelectHeap **class_heaps = NULL;
+	int			n_class_heaps = 0;
+	double	   *pbuf,
+			   *ebuf;
+	int			pcap = 64,
+				ecap = 64;
+	int			n_classes = -1,
+				dim = -1;
+	/* the embedding strategies' pool, in memory */
+	int64	   *ids = NULL;
+	float	   *E = NULL,
+			   *L = NULL;
+	double	   *P = NULL;
+	int64		n = 0,
+				cap = 0,
+				m = 0,
+				lcap = 0,
+				ord = 0;
+	int64	   *picked;
+	double	   *scores;
+	int64		got;
+	char		err[512];
+
+	ParseSelectOptions(jopts, &o);
+	per_row = o.strategy <= SELECT_RANDOM;
+	relname = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(rel)));
+	pbuf = palloc(sizeof(double) * pcap);
+	ebuf = palloc(sizeof(double) * ecap);
+
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT %s::bigint", quote_identifier(o.id));
+	if (o.probs)
+	{
+		appendStringInfo(&q, ", %s", quote_identifier(o.probs));
+		col_probs = ++ncols;
+	}
+	if (o.embedding && !per_row)
+	{
+		appendStringInfo(&q, ", %s", quote_identifier(o.embedding));
+		col_emb = ++ncols;
+	}
+	if (o.exclude)
+	{
+		appendStringInfo(&q, ", %s::boolean", quote_identifier(o.exclude));
+		col_excl = ++ncols;
+	}
+	if (o.labelled)
+	{
+		appendStringInfo(&q, ", %s::boolean", quote_identifier(o.labelled));
+		col_lab = ++ncols;
+	}
+	appendStringInfo(&q, " FROM %s", relname);
+
+	if (per_row)
+	{
+		heap = select_heap_create(o.k, alloc);
+		if (heap == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
+	ids = palloc(sizeof(int64) * 1024);
+	cap = 1024;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	portal = SPI_cursor_open_with_args(NULL, q.data, 0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		TupleDesc	td;
+
+		SPI_cursor_fetch(portal, true, 10000);
+		td = SPI_tuptable->tupdesc;
+		if (SPI_processed == 0)
+			break;
+		if (ord == 0)
+		{
+			if (col_probs)
+				CheckColumnType(SPI_gettypeid(td, col_probs), o.probs, true);
+			if (col_emb)
+				CheckColumnType(SPI_gettypeid(td, col_emb), o.embedding, false);
+		}
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			bool		isnull;
+			bool		is_labelled = false;
+			Datum		d;
+			int64		idv;
+			int			np = 0;
+			MemoryContext old;
+
+			ord++;
+			if ((ord & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (col_excl)
+			{
+				d = SPI_getbinval(tup, td, col_excl, &isnull);
+				if (!isnull && DatumGetBool(d))
+					continue;
+			}
+			if (col_lab)
+			{
+				d = SPI_getbinval(tup, td, col_lab, &isnull);
+				is_labelled = !isnull && DatumGetBool(d);
+			}
+			d = SPI_getbinval(tup, td, 1, &isnull);
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("row %lld: id column \"%s\" is null", (long long) ord, o.id)));
+			idv = DatumGetInt64(d);
+			if (col_probs)
+			{
+				Datum		pd = SPI_getbinval(tup, td, col_probs, &isnull);
+
+				if (isnull)
+				{
+					if (!is_labelled)
+						ereport(ERROR,
+								(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+								 errmsg("row %lld: probabilities \"%s\" are null", (long long) ord, o.probs),
+								 errhint("Leave rows without predictions out with option \"exclude\".")));
+				}
+				else
+				{
+					np = RowDoubles(pd, SPI_gettypeid(td, col_probs), &pbuf, &pcap, o.probs, ord);
+					if (n_classes < 0)
+						n_classes = np;
+					else if (np != n_classes)
+						ereport(ERROR,
+								(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+								 errmsg("row %lld has %d probabilities where earlier rows have %d", (long long) ord, np,
+										n_classes)));
+				}
+			}
+			if (per_row)
+			{
+				double		score;
+				SelectHeap *target = heap;
+
+				if (select_row_score(o.strategy, pbuf, np, idv, o.seed, &score, err, sizeof(err)) != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("row %lld (id " INT64_FORMAT "): %s", (long long) ord, idv, err)));
+				if (o.per_class > 0)
+				{
+					int			best = select_predicted_class(pbuf, np);
+
+					if (class_heaps == NULL)
+					{
+						n_class_heaps = Max(np, 1);
+						class_heaps = MemoryContextAllocZero(caller, sizeof(SelectHeap *) * n_class_heaps);
+					}
+					if (class_heaps[best] == NULL)
+					{
+						old = MemoryContextSwitchTo(caller);
+						class_heaps[best] = select_heap_create(Min(o.per_class, o.k), alloc);
+						MemoryContextSwitchTo(old);
+					}
+					target = class_heaps[best];
+				}
+				if (select_heap_offer(target, score, idv) != 0)
+					ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+				continue;
+			}
+
+			/* embedding strategies: keep the row */
+			{
+				Datum		ed = SPI_getbinval(tup, td, col_emb, &isnull);
+				int			ne;
+
+				if (isnull)
+					ereport(ERROR,
+							(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							 errmsg("row %lld: embedding \"%s\" is null", (long long) ord, o.embedding)));
+				ne = RowDoubles(ed, SPI_gettypeid(td, col_emb), &ebuf, &ecap, o.embedding, ord);
+				if (dim < 0)
+					dim = ne;
+				else if (ne != dim)
+					ereport(ERROR,
+							(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+							 errmsg("row %lld has an embedding of %d values where earlier rows have %d",
+									(long long) ord, ne, dim)));
+				if (dim < 1)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("row %lld has an empty embedding", (long long) ord)));
+				old = MemoryContextSwitchTo(caller);
+				if (is_labelled)
+				{
+					if (m >= lcap)
+					{
+						lcap = lcap ? 2 * lcap : 1024;
+						L = L ? repalloc_huge(L, sizeof(float) * lcap * dim) : palloc_extended(sizeof(float) * lcap * dim, MCXT_ALLOC_HUGE);
+					}
+					for (int j = 0; j < dim; j++)
+						L[m * dim + j] = (float) ebuf[j];
+					m++;
+				}
+				else
+				{
+					if (n >= cap || E == NULL)
+					{
+						if (n >= cap)
+						{
+							cap *= 2;
+							ids = repalloc_huge(ids, sizeof(int64) * cap);
+						}
+						E = E ? repalloc_huge(E, sizeof(float) * cap * dim) : palloc_extended(sizeof(float) * cap * dim, MCXT_ALLOC_HUGE);
+						if (col_probs)
+							P = P ? repalloc_huge(P, sizeof(double) * cap * Max(n_classes, 1))
+								: palloc_extended(sizeof(double) * cap * Max(n_classes, 1), MCXT_ALLOC_HUGE);
+					}
+					for (int j = 0; j < dim; j++)
+					{
+						if (!isfinite(ebuf[j]))
+							ereport(ERROR,
+									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+									 errmsg("row %lld: embedding holds %g", (long long) ord, ebuf[j])));
+						E[n * dim + j] = (float) ebuf[j];
+					}
+					if (col_probs)
+						memcpy(P + n * n_classes, pbuf, sizeof(double) * n_classes);
+					ids[n++] = idv;
+				}
+				MemoryContextSwitchTo(old);
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+
+	picked = palloc(sizeof(int64) * o.k);
+	scores = palloc(sizeof(double) * o.k);
+	err[0] = '\0';
+	if (per_row)
+	{
+		if (class_heaps)
+			for (int c = 0; c < n_class_heaps; c++)
+				if (class_heaps[c] && select_heap_merge(heap, class_heaps[c]) != 0)
+					ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		got = select_heap_result(heap, picked, scores);
+	}
+	else
+	{
+		int64		b = Min(o.k, n);
+		int			rc = 0;
+
+		got = b;
+		if (b > 0)
+		{
+			if (o.strategy == SELECT_CORESET)
+				rc = select_coreset(E, n, dim, L, m, b, o.nthreads, picked, scores, alloc, err, sizeof(err));
+			else if (o.strategy == SELECT_BADGE)
+			{
+				rc = select_badge(E, dim, P, n_classes, n, b, o.seed, picked, alloc, err, sizeof(err));
+				for (int64 i = 0; i < b; i++)
+					scores[i] = NAN;
+			}
+			else
+			{
+				rc = select_cluster_margin(E, dim, P, n_classes, n, b, o.seed, picked, alloc, err, sizeof(err));
+				for (int64 i = 0; i < b; i++)
+					scores[i] = NAN;
+			}
+		}
+		if (rc != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot select a batch: %s", err[0] ? err : "the kernel refused")));
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int64 i = 0; i < got; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = Int64GetDatum(per_row ? picked[i] : ids[picked[i]]);
+		/* the margin itself (the heap ranks by its negative: smallest first) */
+		values[1] = Float8GetDatum(o.strategy == SELECT_MARGIN ? -scores[i] : scores[i]);
+		nulls[1] = isnan(scores[i]);
+		values[2] = Int32GetDatum((int32) (i + 1));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_NULL();
+}
