@@ -104,6 +104,16 @@ poll_sql "SELECT state FROM mlops.runs WHERE run_id = '$badrun'" failed 30
 ok $? "a file list naming ../ fails the run"
 grep -q 'downloaded_file_name "../../escape.zip" is not a file name' <<<"$(psql -XAtq -c "SELECT error FROM mlops.run_steps WHERE run_id = '$badrun' AND step = 'plan'")"
 ok $? "at the plan, with the reason"
+# a file list pointing outside mlops.allowed_hosts: the download is refused, the run fails there
+psql -XAtq -c "ALTER SYSTEM SET mlops.allowed_hosts = '127.0.0.1:${NGINX_URL##*:}'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+outside='{"file_list": [{"file_url": "http://127.0.0.2:9/x.zip", "downloaded_file_name": "x.zip", "species_label": "x"}], "work": "elsewhere"}'
+outrun=$(psql -XAtq -U curator -c "SELECT mlops.start_run('dataset', '$outside')")
+poll_sql "SELECT state FROM mlops.runs WHERE run_id = '$outrun'" failed 30
+ok $? "a file list naming a host outside mlops.allowed_hosts fails the run"
+grep -q 'not allowed' <<<"$(psql -XAtq -c "SELECT error FROM mlops.run_steps WHERE run_id = '$outrun' AND step = 'download'")" && [ ! -e "$AREA/elsewhere/downloads/x.zip" ]
+ok $? "at the download, refused with the reason, nothing fetched"
+psql -XAtq -c "ALTER SYSTEM RESET mlops.allowed_hosts" -c "SELECT pg_reload_conf()" >/dev/null
 out=$(psql -XAtq -U curator -c "SELECT mlops.start_run('dataset', '{\"file_lists\": []}')" 2>&1)
 grep -q 'file_lists' <<<"$out"
 ok $? "an unknown config key is refused at start ($out)"
