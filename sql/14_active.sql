@@ -86,3 +86,36 @@ SET ROLE mlops_al_stranger;
 SELECT * FROM mlops.select_batch('pool', '{"id": "id", "probs": "probs", "k": 1}');
 RESET ROLE;
 DROP ROLE mlops_al_stranger;
+
+-- training history: an external trainer reports one row of metrics per epoch
+SELECT mlops.submit_job('fit_al', '{"epochs": 3, "model": "tiny"}') AS train_job \gset
+SELECT lease_token AS lease FROM mlops.claim_job('{fit_al}', lease => '5 minutes') \gset
+SELECT mlops.report_metrics(:train_job, :'lease', 0, '{"loss": 0.9, "accuracy": 0.55}');
+SELECT mlops.report_metrics(:train_job, :'lease', 1, '{"loss": 0.7, "accuracy": 0.61}');
+SELECT mlops.report_metrics(:train_job, :'lease', 2, '{"loss": 0.5, "accuracy": 0.74, "val_loss": null}');
+-- a retried epoch replaces its row
+SELECT mlops.report_metrics(:train_job, :'lease', 1, '{"loss": 0.65, "accuracy": 0.63}');
+SELECT step, metrics FROM mlops.job_metrics(:train_job);
+SELECT mlops.complete_job(:train_job, :'lease', '{"model_path": "models/tiny.pkl"}');
+-- job_progress shows the owner its job's params and result
+SELECT kind, state, params, result FROM mlops.job_progress WHERE id = :train_job;
+-- the history outlives the lease: reports after completion are refused
+SELECT mlops.report_metrics(:train_job, :'lease', 3, '{"loss": 0.4}');
+-- bad reports
+SELECT mlops.submit_job('fit_al', '{}') AS train2 \gset
+SELECT lease_token AS lease2 FROM mlops.claim_job('{fit_al}') \gset
+SELECT mlops.report_metrics(:train2, '00000000-0000-0000-0000-000000000000', 0, '{"loss": 1}');
+SELECT mlops.report_metrics(:train2, :'lease2', -1, '{"loss": 1}');
+SELECT mlops.report_metrics(:train2, :'lease2', 0, '[1, 2]');
+SELECT mlops.report_metrics(:train2, :'lease2', 0, '{}');
+SELECT mlops.report_metrics(:train2, :'lease2', 0, '{"loss": "low"}');
+SELECT mlops.report_metrics(:train2, 0, '{"loss": 1}');
+SELECT count(*) AS rows_of_train2 FROM mlops.job_metrics(:train2);
+SELECT mlops.fail_job(:train2, :'lease2', 'stopped by the test', false);
+-- another role sees none of it
+CREATE ROLE mlops_al_stranger2;
+SET ROLE mlops_al_stranger2;
+SELECT count(*) AS visible_metrics FROM mlops.job_metrics;
+SELECT count(*) AS visible_history FROM mlops.job_metrics(:train_job);
+RESET ROLE;
+DROP ROLE mlops_al_stranger2;

@@ -533,14 +533,14 @@ SELECT j.id, j.kind, j.state,
        '[' || repeat('#', (p.progress * 20)::int) || repeat('.', 20 - (p.progress * 20)::int) || '] '
            || lpad(round((p.progress * 100)::numeric)::text, 3) || '%' AS bar,
        p.message, j.attempts, j.max_attempts, j.error,
-       j.created_at, j.started_at, j.finished_at, j.run_id
+       j.created_at, j.started_at, j.finished_at, j.run_id, j.params, j.result
 FROM mlops.jobs j
 LEFT JOIN mlops.live_progress() l ON l.id OPERATOR(pg_catalog.=) j.id AND j.state = 'running'
 CROSS JOIN LATERAL (SELECT coalesce(l.progress, j.progress) AS progress,
                            CASE WHEN l.id IS NULL THEN j.progress_message ELSE l.message END AS message) p
 WHERE mlops.may_manage_job(j.submitted_by);
 COMMENT ON VIEW mlops.job_progress IS
-'Jobs of the calling role with a text progress bar, for people in psql; a running sql job''s progress shows as soon as it reports it';
+'Jobs of the calling role with a text progress bar, for people in psql; a running sql job''s progress shows as soon as it reports it; params (which never hold secrets: credentials are named), result and error';
 
 CREATE OR REPLACE FUNCTION mlops.claim_job(kinds text[], lease interval DEFAULT '5 minutes')
 RETURNS mlops.jobs
@@ -2387,6 +2387,109 @@ AS 'MODULE_PATHNAME', 'mlops_select_batch'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED ROWS 100;
 COMMENT ON FUNCTION mlops.select_batch(regclass, jsonb) IS
 'The k pool rows to label next, read from a table or view with the caller''s rights: strategy entropy, least_confidence, margin (per row, streaming through a bounded heap, ties to the lowest id; score is the entropy in nats, 1 - max p, or the margin), random (a keyed hash of seed and id: the same batch for the same seed), coreset (greedy k-centre from the labelled rows, exact), badge (k-means++ on factorised gradient embeddings, seeded) or cluster_margin. Options id (a bigint column), probs (float4[], float8[] or jsonb; rows must sum to 1), embedding (float4[] or float8[]), exclude (a boolean column: labelled or handed out), labelled (coreset''s labelled set), k, per_class, seed';
+
+
+------------------------------------------------------------------------------
+-- Training history: metrics per epoch of a job
+------------------------------------------------------------------------------
+
+CREATE TABLE mlops.job_metrics (
+    id bigserial PRIMARY KEY,
+    owner regrole NOT NULL,
+    job_id bigint NOT NULL,
+    step int NOT NULL CHECK (step >= 0),
+    metrics jsonb NOT NULL CHECK (jsonb_typeof(metrics) = 'object'),
+    reported_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (job_id, step)
+);
+COMMENT ON TABLE mlops.job_metrics IS
+'Metrics a job reported per step (an epoch of a training: loss, accuracy, ...), owned by the job''s submitter; kept after the job itself is deleted';
+SELECT pg_catalog.pg_extension_config_dump('mlops.job_metrics', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.job_metrics_id_seq', '');
+CREATE INDEX ON mlops.job_metrics (owner, job_id);
+ALTER TABLE mlops.job_metrics ENABLE ROW LEVEL SECURITY;
+CREATE POLICY job_metrics_owner ON mlops.job_metrics USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
+REVOKE ALL ON mlops.job_metrics FROM PUBLIC;
+GRANT SELECT ON mlops.job_metrics TO PUBLIC;
+
+-- mlops.store_metrics: checks one step's metrics and keeps them for the job's submitter (a step
+-- reported again is replaced: a retried epoch).
+CREATE FUNCTION mlops.store_metrics(job mlops.jobs, step int, metrics jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad text;
+BEGIN
+    IF step IS NULL OR step < 0 THEN
+        RAISE EXCEPTION 'step must be 0 or more, not %', coalesce(step::text, 'NULL') USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF jsonb_typeof(metrics) IS DISTINCT FROM 'object' OR metrics = '{}' THEN
+        RAISE EXCEPTION 'metrics must be a non-empty JSON object of numbers, such as {"loss": 0.4, "accuracy": 0.9}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT k INTO bad FROM jsonb_each(metrics) e(k, v) WHERE jsonb_typeof(v) NOT IN ('number', 'null') LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'metric "%" is not a number', bad USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pg_column_size(metrics) > 65536 THEN
+        RAISE EXCEPTION 'metrics of one step take % bytes, more than 64 kB', pg_column_size(metrics)
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    INSERT INTO mlops.job_metrics AS m (owner, job_id, step, metrics)
+    VALUES (job.submitted_by::regrole, job.id, store_metrics.step, store_metrics.metrics)
+    ON CONFLICT ON CONSTRAINT job_metrics_job_id_step_key DO UPDATE SET metrics = EXCLUDED.metrics, reported_at = now();
+END
+$$;
+COMMENT ON FUNCTION mlops.store_metrics(mlops.jobs, int, jsonb) IS
+'Checks one step''s metrics (a non-empty object of numbers) and keeps them for the job''s submitter, replacing a step reported before';
+REVOKE ALL ON FUNCTION mlops.store_metrics(mlops.jobs, int, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION mlops.report_metrics(id bigint, lease_token uuid, step int, metrics jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM mlops.store_metrics(mlops.external_job(id, lease_token), step, metrics);
+    UPDATE mlops.jobs SET heartbeat_at = now() WHERE jobs.id OPERATOR(pg_catalog.=) report_metrics.id;
+END
+$$;
+COMMENT ON FUNCTION mlops.report_metrics(bigint, uuid, int, jsonb) IS
+'An external worker reports one step''s metrics (an epoch: {"loss": ..., "accuracy": ...}) of the job it holds, with its lease token; read them with mlops.job_metrics(id)';
+REVOKE ALL ON FUNCTION mlops.report_metrics(bigint, uuid, int, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION mlops.report_metrics(id bigint, step int, metrics jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j mlops.jobs;
+BEGIN
+    IF id IS NULL OR id IS DISTINCT FROM mlops.current_job_id() THEN
+        RAISE EXCEPTION 'job % is not the job this session runs', id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Inside an sql job, report on mlops.current_job_id(); external workers call report_metrics(id, lease_token, step, metrics).';
+    END IF;
+    SELECT * INTO j FROM mlops.jobs WHERE jobs.id OPERATOR(pg_catalog.=) report_metrics.id;
+    PERFORM mlops.store_metrics(j, step, metrics);
+END
+$$;
+COMMENT ON FUNCTION mlops.report_metrics(bigint, int, jsonb) IS
+'Inside an sql job: reports one step''s metrics of the job this session runs';
+
+CREATE FUNCTION mlops.job_metrics(job_id bigint)
+RETURNS TABLE(step int, metrics jsonb, reported_at timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT m.step, m.metrics, m.reported_at FROM mlops.job_metrics m
+    WHERE m.job_id OPERATOR(pg_catalog.=) job_metrics.job_id ORDER BY m.step
+$$;
+COMMENT ON FUNCTION mlops.job_metrics(bigint) IS
+'The metrics a job of the calling role reported, step by step (row-level security: another role''s job shows nothing)';
 
 
 ------------------------------------------------------------------------------

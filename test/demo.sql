@@ -350,3 +350,12 @@ SELECT rank, id, round(score::numeric, 2) AS distance FROM mlops.select_batch('a
 \set ON_ERROR_STOP off
 SELECT * FROM mlops.select_batch('al_pool', '{"id": "id", "probs": "probs", "k": 5, "strategy": "bald"}');
 \set ON_ERROR_STOP on
+\echo 'A simulated training: an external trainer reports one row of metrics per epoch, then completes:'
+SELECT mlops.submit_job('train', '{"model": "tiny", "epochs": 3}') AS fit_job \gset
+SELECT lease_token AS fit_lease FROM mlops.claim_job('{train}', lease => '5 minutes') \gset
+SELECT mlops.report_metrics(:fit_job, :'fit_lease', e, jsonb_build_object('loss', round((1.0 / (e + 1))::numeric, 3),
+                                                                          'accuracy', round((0.6 + 0.1 * e)::numeric, 2)))
+FROM generate_series(0, 2) e;
+SELECT mlops.complete_job(:fit_job, :'fit_lease', '{"model_path": "models/tiny.pkl"}');
+SELECT step AS epoch, metrics FROM mlops.job_metrics(:fit_job);
+SELECT id, state, params, result FROM mlops.job_progress WHERE id = :fit_job;

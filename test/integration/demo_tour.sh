@@ -65,6 +65,8 @@ ok $? "the tour selects the 5 most uncertain pool rows"
 ok $? "the tour selects a diverse batch of 5 by coreset"
 echo "$out" | grep -q 'unknown strategy "bald"'
 ok $? "the tour shows an unknown strategy refused"
+echo "$out" | grep -qE '^ +2 \| \{"loss": 0.333, "accuracy": 0.80\}$'
+ok $? "the tour shows a training's history, one row per epoch"
 echo "$out" | grep -qE "^ nearest +\| +0$"
 ok $? "the tour shows nearest identical to ST_InterpolateRaster"
 echo "$out" | grep -qE "^ linear +\| +0$"
