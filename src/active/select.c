@@ -158,6 +158,34 @@ select_heap_count(const SelectHeap *h)
 	return h->count;
 }
 
+/* select_heap_floor: see select.h. */
+double
+select_heap_floor(const SelectHeap *h)
+{
+	if (h->count < h->k || h->count == 0)
+		return -INFINITY;
+	return h->e[0].score;
+}
+
+/*
+ * select_entropy_bound: see select.h.  Given the largest probability p1 of
+ * c classes, the entropy is largest when the rest, 1 - p1, is spread evenly
+ * over the other c - 1 (each share is then <= p1, so p1 stays the largest):
+ * -p1 ln p1 - (1 - p1) ln((1 - p1) / (c - 1)).
+ */
+double
+select_entropy_bound(double p1, int c)
+{
+	double		h = 0;
+	double		rest = 1.0 - p1;
+
+	if (p1 > 0)
+		h -= p1 * log(p1);
+	if (c > 1 && rest > 0)
+		h -= rest * log(rest / (c - 1));
+	return h;
+}
+
 /* entry_cmp_worst_first orders worst first: a sorted array is still a valid heap. */
 static int
 entry_cmp_worst_first(const void *x, const void *y)

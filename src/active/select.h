@@ -91,6 +91,21 @@ extern int64_t select_heap_count(const SelectHeap *h);
  */
 extern int64_t select_heap_result(SelectHeap *h, int64_t *ids, double *scores);
 
+/*
+ * select_heap_floor returns the score of the worst entry of a full heap
+ * (an offer scoring below it cannot enter), or -INFINITY while the heap
+ * holds fewer than k entries.
+ */
+extern double select_heap_floor(const SelectHeap *h);
+
+/*
+ * select_entropy_bound returns the largest entropy (natural log) a row of
+ * c classes whose largest probability is p1 can have: a row whose bound is
+ * below the heap's floor cannot enter it, so its logarithms need not be
+ * taken (the glue skips it; the result is the same).
+ */
+extern double select_entropy_bound(double p1, int c);
+
 /* select_heap_free frees the heap (NULL is fine). */
 extern void select_heap_free(SelectHeap *h);
 

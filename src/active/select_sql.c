@@ -418,6 +418,35 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 				double		score;
 				SelectHeap *target = heap;
 
+				/*
+				 * Entropy: a row whose best possible entropy (from its largest
+				 * probability) is below the floor of its full heap cannot enter
+				 * it; check it and skip the logarithms.
+				 */
+				if (o.strategy == SELECT_ENTROPY)
+				{
+					SelectHeap *h = heap;
+					double		floor_score;
+
+					if (o.per_class > 0 && class_heaps != NULL)
+					{
+						int			cls = select_predicted_class(pbuf, np);
+
+						h = cls < n_class_heaps ? class_heaps[cls] : NULL;
+					}
+					floor_score = h ? select_heap_floor(h) : -INFINITY;
+					if (floor_score > -INFINITY && np > 0)
+					{
+						double		p1 = pbuf[select_predicted_class(pbuf, np)];
+
+						if (select_check_probs(pbuf, np, err, sizeof(err)) != 0)
+							ereport(ERROR,
+									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+									 errmsg("row %lld (id " INT64_FORMAT "): %s", (long long) ord, idv, err)));
+						if (select_entropy_bound(p1, np) + 1e-9 < floor_score)
+							continue;
+					}
+				}
 				if (select_row_score(o.strategy, pbuf, np, idv, o.seed, &score, err, sizeof(err)) != 0)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

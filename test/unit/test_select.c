@@ -660,9 +660,61 @@ test_cluster_margin(void)
 	free(P);
 }
 
+/* The entropy bound never falls below a row's entropy, is reached by the even row, and the
+ * heap's floor is -inf until it is full, then its worst score. */
+static void
+test_entropy_bound(void)
+{
+	unsigned	seed = 12345;
+	int			below = 0;
+	double		even[5] = {0.2, 0.2, 0.2, 0.2, 0.2};
+	double		s;
+	char		err[128];
+	SelectHeap *h = select_heap_create(2, &alloc);
+
+	for (int t = 0; t < 2000; t++)
+	{
+		double		p[7],
+					sum = 0,
+					best = 0;
+		int			c = 2 + t % 6;
+
+		for (int i = 0; i < c; i++)
+		{
+			seed = seed * 1103515245u + 12345u;
+			p[i] = (double) ((seed >> 8) % 1000 + (t % 3 == 0 ? 0 : 1));
+			sum += p[i];
+		}
+		if (sum == 0)
+			continue;
+		for (int i = 0; i < c; i++)
+		{
+			p[i] /= sum;
+			if (p[i] > best)
+				best = p[i];
+		}
+		if (select_row_score(SELECT_ENTROPY, p, c, t, 0, &s, err, sizeof(err)) == 0 &&
+			select_entropy_bound(best, c) + 1e-12 < s)
+			below++;
+	}
+	CHECK_INT(below, 0, "the entropy bound is never below a row's entropy (2,000 random rows)");
+	CHECK(select_row_score(SELECT_ENTROPY, even, 5, 1, 0, &s, err, sizeof(err)) == 0 &&
+		  fabs(select_entropy_bound(0.2, 5) - s) < 1e-12, "the even row reaches the bound");
+	CHECK(fabs(select_entropy_bound(1.0, 5)) < 1e-15, "a certain row's bound is 0");
+	CHECK(isinf(select_heap_floor(h)) && select_heap_floor(h) < 0, "an empty heap has no floor");
+	select_heap_offer(h, 0.5, 1);
+	CHECK(isinf(select_heap_floor(h)), "a heap not yet full has no floor");
+	select_heap_offer(h, 0.7, 2);
+	CHECK(select_heap_floor(h) == 0.5, "a full heap's floor is its worst score");
+	select_heap_offer(h, 0.9, 3);
+	CHECK(select_heap_floor(h) == 0.7, "and rises as better rows come");
+	select_heap_free(h);
+}
+
 int
 main(void)
 {
+	test_entropy_bound();
 	test_heap();
 	test_scores();
 	test_coreset();
