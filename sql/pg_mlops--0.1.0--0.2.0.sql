@@ -2381,6 +2381,24 @@ COMMENT ON FUNCTION mlops.confirm_detections(geometry[], int[], int, float8) IS
 -- Active learning: batch selection over a pool
 ------------------------------------------------------------------------------
 
+CREATE FUNCTION mlops.select_topk_trans(internal, bigint, "any", int, bigint, bigint, bigint)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'mlops_select_topk_trans'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION mlops.select_topk_trans(internal, bigint, "any", int, bigint, bigint, bigint) IS
+'Transition function of mlops.select_topk_agg';
+CREATE FUNCTION mlops.select_topk_final(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'mlops_select_topk_final'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION mlops.select_topk_final(internal) IS
+'Final function of mlops.select_topk_agg';
+CREATE AGGREGATE mlops.select_topk_agg(bigint, "any", int, bigint, bigint, bigint) (
+    SFUNC = mlops.select_topk_trans, STYPE = internal, FINALFUNC = mlops.select_topk_final
+);
+COMMENT ON AGGREGATE mlops.select_topk_agg(bigint, "any", int, bigint, bigint, bigint) IS
+'select_batch''s per-row strategies as an aggregate (id, probs, strategy number, k, per_class, seed): the heap as (id, score) pairs; call mlops.select_batch instead';
+
 CREATE FUNCTION mlops.select_batch(source regclass, options jsonb, OUT id bigint, OUT score float8, OUT rank int)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'mlops_select_batch'

@@ -298,6 +298,31 @@ select_predicted_class(const double *p, int n_classes)
 	return best;
 }
 
+/* select_check_probs_max: see select.h. */
+int
+select_check_probs_max(const double *p, int n_classes, double *pmax, char *err, size_t errlen)
+{
+	double		sum = 0.0,
+				m = 0.0;
+	int			bad = 0;
+
+	if (n_classes < 1 || p == NULL)
+		return select_check_probs(p, n_classes, err, errlen);
+	/* one pass without branches a compiler cannot turn into vector code */
+	for (int i = 0; i < n_classes; i++)
+	{
+		double		v = p[i];
+
+		bad |= !(v >= 0.0 && v <= 1.0);		/* NaN and infinities fail too */
+		sum += v;
+		m = v > m ? v : m;
+	}
+	if (bad || fabs(sum - 1.0) > 1e-6 * n_classes)
+		return select_check_probs(p, n_classes, err, errlen);	/* names the fault */
+	*pmax = m;
+	return 0;
+}
+
 int
 select_row_score(SelectStrategy s, const double *p, int n_classes, int64_t id,
 				 uint32_t seed, double *score, char *err, size_t errlen)

@@ -92,6 +92,13 @@ extern int64_t select_heap_count(const SelectHeap *h);
 extern int64_t select_heap_result(SelectHeap *h, int64_t *ids, double *scores);
 
 /*
+ * select_check_probs_max is select_check_probs in one branch-light pass
+ * that also gives the row's largest probability in *pmax (what the entropy
+ * bound needs); the same refusals, with the same reasons.
+ */
+extern int	select_check_probs_max(const double *p, int n_classes, double *pmax, char *err, size_t errlen);
+
+/*
  * select_heap_floor returns the score of the worst entry of a full heap
  * (an offer scoring below it cannot enter), or -INFINITY while the heap
  * holds fewer than k entries.

@@ -3,11 +3,13 @@
  * select_sql.c
  *	  mlops.select_batch(source regclass, options jsonb): the batch of pool
  *	  rows an active learner should label next (the kernel is select*.c).
- *	  The pool is read with the caller's rights through a cursor; the
- *	  per-row strategies (entropy, least_confidence, margin, random) keep a
- *	  bounded heap while rows stream by, never the pool; the embedding
- *	  strategies (coreset, badge, cluster_margin) need the pool's embeddings
- *	  in memory (n x d floats).
+ *	  The pool is read with the caller's rights.  The per-row strategies
+ *	  (entropy, least_confidence, margin, random) run as one aggregate,
+ *	  mlops.select_topk_agg, over the pool: the executor feeds it the rows
+ *	  without copying them out, and it keeps a bounded heap, never the pool.
+ *	  The embedding strategies (coreset, badge, cluster_margin) read the
+ *	  pool through a cursor and need its embeddings in memory (n x d
+ *	  floats).
  *
  *-------------------------------------------------------------------------
  */
@@ -22,6 +24,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
@@ -278,9 +281,6 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 				col_lab = 0,
 				ncols = 1;
 	bool		per_row;
-	SelectHeap *heap = NULL;
-	SelectHeap **class_heaps = NULL;
-	int			n_class_heaps = 0;
 	double	   *pbuf,
 			   *ebuf;
 	int			pcap = 64,
@@ -334,9 +334,50 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 
 	if (per_row)
 	{
-		heap = select_heap_create(o.k, alloc);
-		if (heap == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		/* one aggregate over the rows: no tuple is copied out of the executor */
+		int64		got_n;
+		bytea	   *res;
+		bool		isnull;
+
+		resetStringInfo(&q);
+		appendStringInfo(&q, "SELECT mlops.select_topk_agg(%s::bigint, %s, %d, " INT64_FORMAT ", " INT64_FORMAT ", %u) FROM %s",
+						 quote_identifier(o.id), o.probs ? quote_identifier(o.probs) : "NULL::float8[]",
+						 (int) o.strategy, o.k, o.per_class, o.seed, relname);
+		if (o.exclude)
+			appendStringInfo(&q, " WHERE NOT coalesce(%s::boolean, false)", quote_identifier(o.exclude));
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (o.probs)
+		{
+			/* the column's type first, to name it in the error */
+			char	   *probe = psprintf("SELECT %s FROM %s LIMIT 0", quote_identifier(o.probs), relname);
+
+			SPI_execute(probe, true, 0);
+			CheckColumnType(SPI_gettypeid(SPI_tuptable->tupdesc, 1), o.probs, true);
+		}
+		if (SPI_execute(q.data, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "select_topk_agg returned no row");
+		res = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (isnull)
+			res = NULL;
+		SPI_finish();
+		got_n = res ? (int64) (VARSIZE(res) - VARHDRSZ) / (int64) (sizeof(int64) + sizeof(double)) : 0;
+		InitMaterializedSRF(fcinfo, 0);
+		for (int64 i = 0; i < got_n; i++)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+			int64		idv;
+			double		sc;
+
+			memcpy(&idv, VARDATA(res) + i * (sizeof(int64) + sizeof(double)), sizeof(int64));
+			memcpy(&sc, VARDATA(res) + i * (sizeof(int64) + sizeof(double)) + sizeof(int64), sizeof(double));
+			values[0] = Int64GetDatum(idv);
+			values[1] = Float8GetDatum(o.strategy == SELECT_MARGIN ? -sc : sc);
+			values[2] = Int32GetDatum((int32) (i + 1));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		PG_RETURN_NULL();
 	}
 	ids = palloc(sizeof(int64) * 1024);
 	cap = 1024;
@@ -413,66 +454,6 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 										n_classes)));
 				}
 			}
-			if (per_row)
-			{
-				double		score;
-				SelectHeap *target = heap;
-
-				/*
-				 * Entropy: a row whose best possible entropy (from its largest
-				 * probability) is below the floor of its full heap cannot enter
-				 * it; check it and skip the logarithms.
-				 */
-				if (o.strategy == SELECT_ENTROPY)
-				{
-					SelectHeap *h = heap;
-					double		floor_score;
-
-					if (o.per_class > 0 && class_heaps != NULL)
-					{
-						int			cls = select_predicted_class(pbuf, np);
-
-						h = cls < n_class_heaps ? class_heaps[cls] : NULL;
-					}
-					floor_score = h ? select_heap_floor(h) : -INFINITY;
-					if (floor_score > -INFINITY && np > 0)
-					{
-						double		p1 = pbuf[select_predicted_class(pbuf, np)];
-
-						if (select_check_probs(pbuf, np, err, sizeof(err)) != 0)
-							ereport(ERROR,
-									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-									 errmsg("row %lld (id " INT64_FORMAT "): %s", (long long) ord, idv, err)));
-						if (select_entropy_bound(p1, np) + 1e-9 < floor_score)
-							continue;
-					}
-				}
-				if (select_row_score(o.strategy, pbuf, np, idv, o.seed, &score, err, sizeof(err)) != 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("row %lld (id " INT64_FORMAT "): %s", (long long) ord, idv, err)));
-				if (o.per_class > 0)
-				{
-					int			best = select_predicted_class(pbuf, np);
-
-					if (class_heaps == NULL)
-					{
-						n_class_heaps = Max(np, 1);
-						class_heaps = MemoryContextAllocZero(caller, sizeof(SelectHeap *) * n_class_heaps);
-					}
-					if (class_heaps[best] == NULL)
-					{
-						old = MemoryContextSwitchTo(caller);
-						class_heaps[best] = select_heap_create(Min(o.per_class, o.k), alloc);
-						MemoryContextSwitchTo(old);
-					}
-					target = class_heaps[best];
-				}
-				if (select_heap_offer(target, score, idv) != 0)
-					ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-				continue;
-			}
-
 			/* embedding strategies: keep the row */
 			{
 				Datum		ed = SPI_getbinval(tup, td, col_emb, &isnull);
@@ -543,15 +524,6 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 	picked = palloc(sizeof(int64) * o.k);
 	scores = palloc(sizeof(double) * o.k);
 	err[0] = '\0';
-	if (per_row)
-	{
-		if (class_heaps)
-			for (int c = 0; c < n_class_heaps; c++)
-				if (class_heaps[c] && select_heap_merge(heap, class_heaps[c]) != 0)
-					ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		got = select_heap_result(heap, picked, scores);
-	}
-	else
 	{
 		int64		b = Min(o.k, n);
 		int			rc = 0;
@@ -586,12 +558,180 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
 
-		values[0] = Int64GetDatum(per_row ? picked[i] : ids[picked[i]]);
-		/* the margin itself (the heap ranks by its negative: smallest first) */
-		values[1] = Float8GetDatum(o.strategy == SELECT_MARGIN ? -scores[i] : scores[i]);
+		values[0] = Int64GetDatum(ids[picked[i]]);
+		values[1] = Float8GetDatum(scores[i]);
 		nulls[1] = isnan(scores[i]);
 		values[2] = Int32GetDatum((int32) (i + 1));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_NULL();
+}
+
+/* ---- the per-row strategies as an aggregate: the executor feeds rows without copying them ---- */
+
+PG_FUNCTION_INFO_V1(mlops_select_topk_trans);
+PG_FUNCTION_INFO_V1(mlops_select_topk_final);
+
+typedef struct TopkState
+{
+	SelectStrategy strategy;
+	int64		k;
+	int64		per_class;
+	uint32		seed;
+	SelectHeap *heap;
+	SelectHeap **class_heaps;
+	int			n_class_heaps;
+	int			n_classes;
+	double	   *buf;
+	int			cap;
+	int64		rows;
+} TopkState;
+
+/*
+ * mlops.select_topk_agg(id bigint, probs "any", strategy int, k bigint, per_class bigint,
+ *						 seed bigint) -> bytea
+ *
+ * select_batch's per-row strategies over the rows a query gives: each row's
+ * probabilities (float4[], float8[] or jsonb) are checked and scored, and
+ * offered to a bounded heap (one per predicted class with per_class).  The
+ * result is the heap, best first, as (id int64, score float8) pairs.
+ */
+Datum
+mlops_select_topk_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	MemoryContext old;
+	TopkState  *st;
+	int64		idv;
+	int			np = 0;
+	double		score;
+	char		err[256];
+	SelectHeap *target;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "select_topk_agg called in a non-aggregate context");
+	if (PG_ARGISNULL(0))
+	{
+		old = MemoryContextSwitchTo(aggcxt);
+		st = palloc0(sizeof(TopkState));
+		st->strategy = (SelectStrategy) PG_GETARG_INT32(3);
+		st->k = PG_GETARG_INT64(4);
+		st->per_class = PG_GETARG_INT64(5);
+		st->seed = (uint32) PG_GETARG_INT64(6);
+		if (st->strategy > SELECT_RANDOM || st->k < 1 || st->per_class < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("select_topk_agg takes a per-row strategy and k >= 1")));
+		st->heap = select_heap_create(st->k, mlops_palloc_allocator());
+		st->n_classes = -1;
+		st->cap = 64;
+		st->buf = palloc(sizeof(double) * st->cap);
+		MemoryContextSwitchTo(old);
+	}
+	else
+		st = (TopkState *) PG_GETARG_POINTER(0);
+	st->rows++;
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("row %lld: the id is null", (long long) st->rows)));
+	idv = PG_GETARG_INT64(1);
+	if (!PG_ARGISNULL(2))
+	{
+		Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 2);
+
+		if (st->rows == 1)
+			CheckColumnType(type, "probs", true);
+		old = MemoryContextSwitchTo(aggcxt);
+		np = RowDoubles(PG_GETARG_DATUM(2), type, &st->buf, &st->cap, "probs", st->rows);
+		MemoryContextSwitchTo(old);
+		if (st->n_classes < 0)
+			st->n_classes = np;
+		else if (np != st->n_classes)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("row %lld has %d probabilities where earlier rows have %d", (long long) st->rows, np,
+							st->n_classes)));
+	}
+	else if (st->strategy != SELECT_RANDOM)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("row %lld (id " INT64_FORMAT "): the probabilities are null", (long long) st->rows, idv),
+				 errhint("Leave rows without predictions out with option \"exclude\".")));
+
+	target = st->heap;
+	if (st->per_class > 0 && np > 0)
+	{
+		int			best = select_predicted_class(st->buf, np);
+
+		if (st->class_heaps == NULL)
+		{
+			st->n_class_heaps = np;
+			st->class_heaps = MemoryContextAllocZero(aggcxt, sizeof(SelectHeap *) * np);
+		}
+		if (st->class_heaps[best] == NULL)
+		{
+			old = MemoryContextSwitchTo(aggcxt);
+			st->class_heaps[best] = select_heap_create(Min(st->per_class, st->k), mlops_palloc_allocator());
+			MemoryContextSwitchTo(old);
+		}
+		target = st->class_heaps[best];
+	}
+	/* entropy: a row that cannot beat the full heap's floor skips its logarithms */
+	if (st->strategy == SELECT_ENTROPY && np > 0)
+	{
+		double		floor_score = select_heap_floor(target);
+		double		pmax;
+
+		if (floor_score > -INFINITY)
+		{
+			if (select_check_probs_max(st->buf, np, &pmax, err, sizeof(err)) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("row %lld (id " INT64_FORMAT "): %s", (long long) st->rows, idv, err)));
+			if (select_entropy_bound(pmax, np) + 1e-9 < floor_score)
+				PG_RETURN_POINTER(st);
+		}
+	}
+	if (select_row_score(st->strategy, np > 0 ? st->buf : NULL, np, idv, st->seed, &score, err, sizeof(err)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("row %lld (id " INT64_FORMAT "): %s", (long long) st->rows, idv, err)));
+	old = MemoryContextSwitchTo(aggcxt);
+	if (select_heap_offer(target, score, idv) != 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(st);
+}
+
+Datum
+mlops_select_topk_final(PG_FUNCTION_ARGS)
+{
+	TopkState  *st = PG_ARGISNULL(0) ? NULL : (TopkState *) PG_GETARG_POINTER(0);
+	int64		n;
+	int64	   *ids;
+	double	   *scores;
+	bytea	   *out;
+	char	   *p;
+
+	if (st == NULL)
+		PG_RETURN_BYTEA_P(DatumGetByteaPP(DirectFunctionCall1(byteain, CStringGetDatum(""))));
+	if (st->class_heaps)
+		for (int c = 0; c < st->n_class_heaps; c++)
+			if (st->class_heaps[c] && select_heap_merge(st->heap, st->class_heaps[c]) != 0)
+				ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	n = select_heap_count(st->heap);
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	scores = palloc(sizeof(double) * Max(n, 1));
+	n = select_heap_result(st->heap, ids, scores);
+	out = palloc(VARHDRSZ + n * (sizeof(int64) + sizeof(double)));
+	SET_VARSIZE(out, VARHDRSZ + n * (sizeof(int64) + sizeof(double)));
+	p = VARDATA(out);
+	for (int64 i = 0; i < n; i++)
+	{
+		memcpy(p, &ids[i], sizeof(int64));
+		memcpy(p + sizeof(int64), &scores[i], sizeof(double));
+		p += sizeof(int64) + sizeof(double);
+	}
+	PG_RETURN_BYTEA_P(out);
 }

@@ -701,6 +701,23 @@ test_entropy_bound(void)
 	CHECK(select_row_score(SELECT_ENTROPY, even, 5, 1, 0, &s, err, sizeof(err)) == 0 &&
 		  fabs(select_entropy_bound(0.2, 5) - s) < 1e-12, "the even row reaches the bound");
 	CHECK(fabs(select_entropy_bound(1.0, 5)) < 1e-15, "a certain row's bound is 0");
+	{
+		double		ok_row[3] = {0.2, 0.5, 0.3},
+					nan_row[3] = {0.2, NAN, 0.8},
+					sum_row[2] = {0.9, 0.9},
+					neg_row[3] = {-0.1, 0.6, 0.5},
+					m = 0;
+		char		e1[128],
+					e2[128];
+
+		CHECK(select_check_probs_max(ok_row, 3, &m, e1, sizeof(e1)) == 0 && m == 0.5, "check_probs_max gives the largest");
+		CHECK(select_check_probs_max(nan_row, 3, &m, e1, sizeof(e1)) == -1 && select_check_probs(nan_row, 3, e2, sizeof(e2)) == -1 &&
+			  strcmp(e1, e2) == 0, "a NaN is refused with check_probs' reason");
+		CHECK(select_check_probs_max(sum_row, 2, &m, e1, sizeof(e1)) == -1 && strstr(e1, "sum to 1.8") != NULL,
+			  "{0.9, 0.9} is refused: it sums to 1.8");
+		CHECK(select_check_probs_max(neg_row, 3, &m, e1, sizeof(e1)) == -1 && strstr(e1, "outside [0, 1]") != NULL,
+			  "a negative probability is refused");
+	}
 	CHECK(isinf(select_heap_floor(h)) && select_heap_floor(h) < 0, "an empty heap has no floor");
 	select_heap_offer(h, 0.5, 1);
 	CHECK(isinf(select_heap_floor(h)), "a heap not yet full has no floor");
