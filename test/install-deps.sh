@@ -24,6 +24,8 @@ PACKAGES=(
   python3 python3-sklearn python3-numpy python3-skimage python3-opencv
   # numpy with OpenBLAS, as its users have it (Debian's default reference BLAS would handicap the peer)
   libopenblas0-pthread
+  # the reference external trainer (examples/trainer.py)
+  python3-psycopg2
   # the pipelines' exports are opened with gdalinfo in the tests
   gdal-bin
 )
