@@ -21,7 +21,7 @@ SELECT mlops.entropy('[[0.5, 0.5], [1, 0], [0.25, 0.25, 0.25, 0.25]]'::json) AS 
        mlops.entropy('[0, 1]'::jsonb) AS zero_is_zero;
 SELECT mlops.least_confidence('[[0.1, 0.7, 0.2], [1, 0]]'::json) AS least_confidence,
        mlops.margin('[[0.1, 0.7, 0.2], [0.5, 0.5]]'::jsonb) AS margin,
-       mlops.margin('{0.9}'::float8[]) AS one_class;
+       mlops.margin('{1}'::float8[]) AS one_class;
 SELECT mlops.softmax('[[1, 2, 3], [1000, 1000]]'::json) AS rows,
        mlops.softmax('[0, 0]'::json) AS flat,
        mlops.softmax('{1, 2, 3}'::float8[]) AS float8_row;
@@ -39,6 +39,10 @@ SELECT mlops.mae('[1, 2]'::json, '[1, 2]'::json, '[0, 0]');
 SELECT mlops.r2('[1, 2]'::json, '[1, 2]'::json, '[1, 2, 3]');
 SELECT mlops.entropy('[[0.5, 1.5]]'::json);
 SELECT mlops.entropy('[[-0.5, 0.5]]'::json);
+-- a row that is not a distribution is refused, in every form
+SELECT mlops.entropy('{0.9, 0.9}'::float8[]);
+SELECT mlops.least_confidence('[[0.5, 0.5], [0.2, 0.2]]'::jsonb);
+SELECT mlops.margin('[[0.3, 0.3]]'::json);
 SELECT mlops.entropy('[[0.5, 0.5]]'::json, 1);
 SELECT mlops.entropy('[[0.5, 0.5]]'::json, 0);
 SELECT mlops.entropy('[[0.5, "a"]]'::json);
