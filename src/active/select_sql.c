@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <unistd.h>
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -31,6 +32,7 @@
 
 #include "pg_mlops.h"
 #include "active/select.h"
+#include "spatial/parallel.h"
 #include "common/alloc.h"
 
 PG_FUNCTION_INFO_V1(mlops_select_batch);
@@ -89,7 +91,14 @@ ParseSelectOptions(Jsonb *opts, SelectOptions *o)
 
 	memset(o, 0, sizeof(*o));
 	o->strategy = SELECT_ENTROPY;
-	o->nthreads = Max(mlops_compute_threads, 1);
+	/* mlops.compute_threads: 0 is one thread per online CPU, as for interpolation */
+	o->nthreads = mlops_compute_threads;
+	if (o->nthreads <= 0)
+	{
+		long		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		o->nthreads = cpus > 0 ? (int) Min(cpus, PAR_MAX_THREADS) : 1;
+	}
 	if (!JB_ROOT_IS_OBJECT(opts) || JB_ROOT_IS_SCALAR(opts))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
