@@ -119,3 +119,7 @@ SELECT count(*) AS visible_metrics FROM mlops.job_metrics;
 SELECT count(*) AS visible_history FROM mlops.job_metrics(:train_job);
 RESET ROLE;
 DROP ROLE mlops_al_stranger2;
+-- the aggregate under select_batch checks what it is given too
+SELECT mlops.select_topk_agg(id, probs, 4, 1, 0, 0) FROM pool;
+SELECT mlops.select_topk_agg(id, probs, 0, 0, 0, 0) FROM pool;
+SELECT mlops.select_topk_agg(id, 'x'::text, 0, 1, 0, 0) FROM pool;

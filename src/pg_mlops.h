@@ -33,6 +33,8 @@ extern void mlops_postgis_function(Oid typid, const char *name, Oid argtype, str
 /* A numeric option of an options object, as a finite double (src/spatial/interpolate_sql.c). */
 struct JsonbValue;
 extern double mlops_option_number(const char *key, struct JsonbValue *v);
+/* ... that must be a whole number in [lo, hi] (src/spatial/interpolate_sql.c). */
+extern double mlops_option_whole(const char *key, struct JsonbValue *v, double lo, double hi);
 
 /*
  * A raster band as doubles for detection, nodata and NaN cells set to fill,

@@ -70,18 +70,6 @@ OptString(const char *key, JsonbValue *v)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
-static double
-OptWhole(const char *key, JsonbValue *v, double lo, double hi)
-{
-	double		d = mlops_option_number(key, v);
-
-	if (d != floor(d) || d < lo || d > hi)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a whole number from %.0f to %.0f, got %g", key, lo, hi, d)));
-	return d;
-}
-
 static void
 ParseSelectOptions(Jsonb *opts, SelectOptions *o)
 {
@@ -144,11 +132,11 @@ ParseSelectOptions(Jsonb *opts, SelectOptions *o)
 		else if (strcmp(key, "labelled") == 0)
 			o->labelled = OptString(key, &v);
 		else if (strcmp(key, "k") == 0)
-			o->k = (int64) OptWhole(key, &v, 1, SELECT_MAX_BATCH);
+			o->k = (int64) mlops_option_whole(key, &v, 1, SELECT_MAX_BATCH);
 		else if (strcmp(key, "per_class") == 0)
-			o->per_class = (int64) OptWhole(key, &v, 1, SELECT_MAX_BATCH);
+			o->per_class = (int64) mlops_option_whole(key, &v, 1, SELECT_MAX_BATCH);
 		else if (strcmp(key, "seed") == 0)
-			o->seed = (uint32) OptWhole(key, &v, 0, 4294967295.0);
+			o->seed = (uint32) mlops_option_whole(key, &v, 0, 4294967295.0);
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -417,6 +405,8 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 			Datum		d;
 			int64		idv;
 			int			np = 0;
+			int			ne;
+			Datum		ed;
 			MemoryContext old;
 
 			ord++;
@@ -463,67 +453,63 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 										n_classes)));
 				}
 			}
-			/* embedding strategies: keep the row */
+			/* the embedding strategies keep every row they may pick or measure from */
+			ed = SPI_getbinval(tup, td, col_emb, &isnull);
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("row %lld: embedding \"%s\" is null", (long long) ord, o.embedding)));
+			ne = RowDoubles(ed, SPI_gettypeid(td, col_emb), &ebuf, &ecap, o.embedding, ord);
+			if (dim < 0)
+				dim = ne;
+			else if (ne != dim)
+				ereport(ERROR,
+						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+						 errmsg("row %lld has an embedding of %d values where earlier rows have %d",
+								(long long) ord, ne, dim)));
+			if (dim < 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("row %lld has an empty embedding", (long long) ord)));
+			old = MemoryContextSwitchTo(caller);
+			if (is_labelled)
 			{
-				Datum		ed = SPI_getbinval(tup, td, col_emb, &isnull);
-				int			ne;
-
-				if (isnull)
-					ereport(ERROR,
-							(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-							 errmsg("row %lld: embedding \"%s\" is null", (long long) ord, o.embedding)));
-				ne = RowDoubles(ed, SPI_gettypeid(td, col_emb), &ebuf, &ecap, o.embedding, ord);
-				if (dim < 0)
-					dim = ne;
-				else if (ne != dim)
-					ereport(ERROR,
-							(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-							 errmsg("row %lld has an embedding of %d values where earlier rows have %d",
-									(long long) ord, ne, dim)));
-				if (dim < 1)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("row %lld has an empty embedding", (long long) ord)));
-				old = MemoryContextSwitchTo(caller);
-				if (is_labelled)
+				if (m >= lcap)
 				{
-					if (m >= lcap)
-					{
-						lcap = lcap ? 2 * lcap : 1024;
-						L = L ? repalloc_huge(L, sizeof(float) * lcap * dim) : palloc_extended(sizeof(float) * lcap * dim, MCXT_ALLOC_HUGE);
-					}
-					for (int j = 0; j < dim; j++)
-						L[m * dim + j] = (float) ebuf[j];
-					m++;
+					lcap = lcap ? 2 * lcap : 1024;
+					L = L ? repalloc_huge(L, sizeof(float) * lcap * dim) : palloc_extended(sizeof(float) * lcap * dim, MCXT_ALLOC_HUGE);
 				}
-				else
-				{
-					if (n >= cap || E == NULL)
-					{
-						if (n >= cap)
-						{
-							cap *= 2;
-							ids = repalloc_huge(ids, sizeof(int64) * cap);
-						}
-						E = E ? repalloc_huge(E, sizeof(float) * cap * dim) : palloc_extended(sizeof(float) * cap * dim, MCXT_ALLOC_HUGE);
-						if (col_probs)
-							P = P ? repalloc_huge(P, sizeof(double) * cap * Max(n_classes, 1))
-								: palloc_extended(sizeof(double) * cap * Max(n_classes, 1), MCXT_ALLOC_HUGE);
-					}
-					for (int j = 0; j < dim; j++)
-					{
-						if (!isfinite(ebuf[j]))
-							ereport(ERROR,
-									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-									 errmsg("row %lld: embedding holds %g", (long long) ord, ebuf[j])));
-						E[n * dim + j] = (float) ebuf[j];
-					}
-					if (col_probs)
-						memcpy(P + n * n_classes, pbuf, sizeof(double) * n_classes);
-					ids[n++] = idv;
-				}
-				MemoryContextSwitchTo(old);
+				for (int j = 0; j < dim; j++)
+					L[m * dim + j] = (float) ebuf[j];
+				m++;
 			}
+			else
+			{
+				if (n >= cap || E == NULL)
+				{
+					if (n >= cap)
+					{
+						cap *= 2;
+						ids = repalloc_huge(ids, sizeof(int64) * cap);
+					}
+					E = E ? repalloc_huge(E, sizeof(float) * cap * dim) : palloc_extended(sizeof(float) * cap * dim, MCXT_ALLOC_HUGE);
+					if (col_probs)
+						P = P ? repalloc_huge(P, sizeof(double) * cap * Max(n_classes, 1))
+							: palloc_extended(sizeof(double) * cap * Max(n_classes, 1), MCXT_ALLOC_HUGE);
+				}
+				for (int j = 0; j < dim; j++)
+				{
+					if (!isfinite(ebuf[j]))
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+								 errmsg("row %lld: embedding holds %g", (long long) ord, ebuf[j])));
+					E[n * dim + j] = (float) ebuf[j];
+				}
+				if (col_probs)
+					memcpy(P + n * n_classes, pbuf, sizeof(double) * n_classes);
+				ids[n++] = idv;
+			}
+			MemoryContextSwitchTo(old);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}

@@ -92,18 +92,6 @@ OptionString(const char *key, JsonbValue *v)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
-static double
-OptionWhole(const char *key, JsonbValue *v, double lo, double hi)
-{
-	double		d = mlops_option_number(key, v);
-
-	if (d != floor(d) || d < lo || d > hi)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a whole number from %.0f to %.0f, got %g", key, lo, hi, d)));
-	return d;
-}
-
 /*
  * OptionSize reads test_size or train_size: a fraction strictly between 0
  * and 1, or a whole count of at least 1.
@@ -211,11 +199,11 @@ ParseSplitOptions(Jsonb *opts, SplitOptions *o)
 		else if (strcmp(key, "train_size") == 0)
 			o->spec.train_size = OptionSize(key, &v);
 		else if (strcmp(key, "n_test_per_label") == 0)
-			o->spec.n_test_per_label = (int64) OptionWhole(key, &v, 0, (double) INT32_MAX);
+			o->spec.n_test_per_label = (int64) mlops_option_whole(key, &v, 0, (double) INT32_MAX);
 		else if (strcmp(key, "folds") == 0)
-			o->spec.folds = (int32) OptionWhole(key, &v, 2, 1000000);
+			o->spec.folds = (int32) mlops_option_whole(key, &v, 2, 1000000);
 		else if (strcmp(key, "seed") == 0)
-			o->spec.seed = (uint32) OptionWhole(key, &v, 0, 4294967295.0);
+			o->spec.seed = (uint32) mlops_option_whole(key, &v, 0, 4294967295.0);
 		else if (strcmp(key, "shuffle") == 0)
 		{
 			if (v.type != jbvBool)
@@ -267,7 +255,7 @@ ParseSplitOptions(Jsonb *opts, SplitOptions *o)
 /* ---- building the kernel's input ---- */
 
 static void
-BuildInit(SplitBuild *b, const SplitOptions *o, bool want_ids)
+BuildInit(SplitBuild *b, const SplitOptions *o)
 {
 	const mlops_allocator *a = mlops_palloc_allocator();
 
@@ -287,11 +275,9 @@ BuildInit(SplitBuild *b, const SplitOptions *o, bool want_ids)
 		b->groups = labels_create(a);
 		b->group = palloc(sizeof(int32) * b->cap);
 	}
-	if (want_ids)
-	{
-		b->id = palloc(sizeof(char *) * b->cap);
-		b->id_len = palloc(sizeof(size_t) * b->cap);
-	}
+	/* every item has an id (its key, or its whole text): duplicates are refused */
+	b->id = palloc(sizeof(char *) * b->cap);
+	b->id_len = palloc(sizeof(size_t) * b->cap);
 }
 
 /* BuildGrow makes room for one more item. */
@@ -310,11 +296,8 @@ BuildGrow(SplitBuild *b)
 	b->ml_offsets = repalloc_huge(b->ml_offsets, sizeof(int64) * (b->cap + 1));
 	if (b->group)
 		b->group = repalloc_huge(b->group, sizeof(int32) * b->cap);
-	if (b->id)
-	{
-		b->id = repalloc_huge(b->id, sizeof(char *) * b->cap);
-		b->id_len = repalloc_huge(b->id_len, sizeof(size_t) * b->cap);
-	}
+	b->id = repalloc_huge(b->id, sizeof(char *) * b->cap);
+	b->id_len = repalloc_huge(b->id_len, sizeof(size_t) * b->cap);
 }
 
 static void
@@ -387,9 +370,8 @@ InternScalar(label_set *set, JsonbValue *v, const char *what, const char *key, i
 }
 
 static void
-AddId(SplitBuild *b, const char *s, size_t len, int64 ord)
+AddId(SplitBuild *b, const char *s, size_t len)
 {
-	(void) ord;
 	b->id[b->n] = (char *) s;
 	b->id_len[b->n] = len;
 }
@@ -593,8 +575,7 @@ RunKernel(SplitBuild *b, SplitOptions *o)
 	int32	   *out = palloc(sizeof(int32) * Max(b->n, 1));
 	char		err[512];
 
-	if (b->id)
-		CheckDuplicateIds(b);
+	CheckDuplicateIds(b);
 	memset(&d, 0, sizeof(d));
 	d.n = b->n;
 	/* labels that turned out to be arrays: multilabel, iterative unless a method was named */
@@ -666,11 +647,8 @@ RunKernel(SplitBuild *b, SplitOptions *o)
 		d.group = b->group;
 		d.n_groups = (int32) labels_count(b->groups);
 	}
-	if (b->id)
-	{
-		d.id = (const char *const *) b->id;
-		d.id_len = b->id_len;
-	}
+	d.id = (const char *const *) b->id;
+	d.id_len = b->id_len;
 
 	err[0] = '\0';
 	if (split_assign(&d, &o->spec, out, mlops_palloc_allocator(), err, sizeof(err)) != 0)
@@ -732,7 +710,7 @@ mlops_split_manifest(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a manifest must be a JSON array of objects")));
 
-	BuildInit(&b, &o, true);
+	BuildInit(&b, &o);
 	items = palloc(sizeof(JsonbValue) * Max(JB_ROOT_COUNT(manifest), 1));
 	it = JsonbIteratorInit(&manifest->root);
 	while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
@@ -795,11 +773,11 @@ mlops_split_manifest(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						 errmsg("manifest item %lld has no id \"%s\"", (long long) ord, o.id)));
 			if (f->type == jbvString)
-				AddId(&b, pnstrdup(f->val.string.val, f->val.string.len), f->val.string.len, ord);
+				AddId(&b, pnstrdup(f->val.string.val, f->val.string.len), f->val.string.len);
 			else if (f->type == jbvNumeric)
 			{
 				s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(f->val.numeric)));
-				AddId(&b, s, strlen(s), ord);
+				AddId(&b, s, strlen(s));
 			}
 			else
 				ereport(ERROR,
@@ -810,7 +788,7 @@ mlops_split_manifest(PG_FUNCTION_ARGS)
 		{
 			char	   *s = JsonbToCString(NULL, c, VARSIZE(manifest));
 
-			AddId(&b, s, strlen(s), ord);
+			AddId(&b, s, strlen(s));
 		}
 		b.n++;
 	}
@@ -934,7 +912,7 @@ mlops_split_table(PG_FUNCTION_ARGS)
 				 errhint("The result gives each row's id with its side.")));
 	relname = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(rel)));
 
-	BuildInit(&b, &o, true);
+	BuildInit(&b, &o);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
@@ -993,7 +971,7 @@ mlops_split_table(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						 errmsg("row %lld: id column \"%s\" is null", (long long) ord, o.id)));
-			AddId(&b, s, strlen(s), ord);
+			AddId(&b, s, strlen(s));
 
 			if (labelcol)
 			{

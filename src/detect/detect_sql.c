@@ -138,15 +138,7 @@ ParseBlobOptions(BlobMethod m, Jsonb *opts, BlobOptions *o)
 		else if (strcmp(key, "max_sigma") == 0)
 			o->max_sigma = mlops_option_number(key, &v);
 		else if (strcmp(key, "num_sigma") == 0 && m != BLOB_DOG)
-		{
-			double		d = mlops_option_number(key, &v);
-
-			if (d != floor(d) || d < 1 || d > 1000)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"num_sigma\" must be a whole number from 1 to 1000, got %g", d)));
-			o->num_sigma = (int) d;
-		}
+			o->num_sigma = (int) mlops_option_whole(key, &v, 1, 1000);
 		else if (strcmp(key, "sigma_ratio") == 0 && m == BLOB_DOG)
 			o->sigma_ratio = mlops_option_number(key, &v);
 		else if (strcmp(key, "threshold") == 0)
@@ -313,15 +305,7 @@ ParseContourOptions(Jsonb *opts, ContourOptions *o)
 			o->connectivity = (int) d;
 		}
 		else if (strcmp(key, "blur") == 0)
-		{
-			double		d = mlops_option_number(key, &v);
-
-			if (d != floor(d) || d < 1 || d > 4095)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"blur\" must be a whole box size from 1 to 4095, got %g", d)));
-			o->blur = (int) d;
-		}
+			o->blur = (int) mlops_option_whole(key, &v, 1, 4095);
 		else if (strcmp(key, "min_area") == 0)
 		{
 			o->min_area = mlops_option_number(key, &v);

@@ -70,15 +70,7 @@ ParseMergeOptions(MergeMethod m, Jsonb *opts)
 		if (v.type == jbvNull)
 			continue;
 		if (strcmp(key, "min_points") == 0 && m == MERGE_DBSCAN)
-		{
-			double		d = mlops_option_number(key, &v);
-
-			if (d != floor(d) || d < 1 || d > INT_MAX)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"min_points\" must be a whole number of at least 1, got %g", d)));
-			min_points = (int) d;
-		}
+			min_points = (int) mlops_option_whole(key, &v, 1, INT_MAX);
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -300,6 +300,22 @@ mlops_option_number(const char *key, struct JsonbValue *v)
 }
 
 /*
+ * mlops_option_whole reads a numeric option that must be a whole number in
+ * [lo, hi] (counts, sizes, seeds of the other glue files).
+ */
+double
+mlops_option_whole(const char *key, struct JsonbValue *v, double lo, double hi)
+{
+	double		d = mlops_option_number(key, v);
+
+	if (d != floor(d) || d < lo || d > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a whole number from %.0f to %.0f, got %g", key, lo, hi, d)));
+	return d;
+}
+
+/*
  * OptionNonNegative reads a number >= 0.
  */
 static double
