@@ -17,6 +17,7 @@ echo "== starting a throwaway cluster (shared_preload_libraries = 'pg_cron,pg_ml
 . test/lib/cluster.sh
 served=$(mktemp -d)
 echo '{"species": ["Navicula", "Nitzschia"], "images": 2}' > "$served/sample.json"
+cp test/data/diatoms_*.zip "$served/"   # the dataset pipeline's archives
 chmod -R a+rX "$served"
 cluster_start --db mlops_demo || exit 1
 trap 'cluster_stop; rm -rf "$served"' EXIT
@@ -32,6 +33,9 @@ echo "== the heatmap is in $root/demo-output/heatmap.png ($(stat -c %s demo-outp
 echo "== and as a picture with its colour bar and sensors in $root/demo-output/heatmap.svg ($(stat -c %s demo-output/heatmap.svg) bytes)"
 for f in svg png json; do cp "$PGDATA/pg_mlops/heat/demo.$f" "demo-output/heatmap_pipeline.$f" 2>/dev/null; done
 echo "== the heatmap pipeline's outputs (masked to the area) are in $root/demo-output/heatmap_pipeline.{svg,png,json}"
+for z in "$PGDATA"/pg_mlops/diatoms/diatom_set-*.zip; do
+  [ -f "$z" ] && cp "$z" demo-output/ && echo "== the dataset pipeline's zip (train/ and test/ by species) is $root/demo-output/$(basename "$z")"
+done
 if command -v rsvg-convert >/dev/null && rsvg-convert demo-output/detections.svg -o demo-output/detections.png; then
   echo "== the detections (heatmap, contours, sites) are in $root/demo-output/detections.{svg,png}"
 else

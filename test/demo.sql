@@ -284,6 +284,31 @@ SELECT string_agg((ord - 1)::text, ' ' ORDER BY ord) FILTER (WHERE ord <= 40) AS
 FROM mlops.split_manifest((SELECT m FROM diatoms), '{"method": "sklearn", "label": "species_label", "test_size": 0.2, "seed": 42}')
 WHERE split = 'test';
 
+\echo 'The dataset pipeline (the diatom builder): two zips from the local server, split per folder with'
+\echo 'exactly 3 test images each, laid out by hard links, zipped; no upload configured, so the zip is kept:'
+SELECT mlops.start_run('dataset', jsonb_build_object('file_list', jsonb_build_array(
+  jsonb_build_object('file_url', regexp_replace(:'demo_url', '[^/]*$', 'diatoms_gomphonema.zip'), 'downloaded_file_name', 'gomphonema.zip',
+                     'exploded_folder_name', 'gomphonema', 'species_label', 'gomphonema_clavatum'),
+  jsonb_build_object('file_url', regexp_replace(:'demo_url', '[^/]*$', 'diatoms_navicula.zip'), 'downloaded_file_name', 'navicula.zip',
+                     'exploded_folder_name', 'navicula', 'species_label', 'navicula_lanceolata')),
+  'n_test_per_label', 3, 'seed', 42, 'work', 'diatoms')) AS ds_run \gset
+DO $$
+BEGIN
+  FOR i IN 1 .. 1200 LOOP
+    EXIT WHEN (SELECT state FROM mlops.runs WHERE pipeline = 'dataset') <> 'running';
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END
+$$;
+SELECT step, state, cardinality(job_ids) AS jobs, error FROM mlops.run_steps WHERE run_id = :'ds_run' ORDER BY ord;
+SELECT e ->> 'label' AS species, count(*) FILTER (WHERE e ->> 'split' = 'test') AS test,
+       count(*) FILTER (WHERE e ->> 'split' = 'train') AS train
+FROM mlops.run_steps s, jsonb_array_elements(s.result) r, jsonb_array_elements(r -> 'value') e
+WHERE s.run_id = :'ds_run' AND s.step = 'split' GROUP BY 1 ORDER BY 1;
+SELECT result ->> 'path' ~ '^diatoms/diatom_set-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d\.zip$' AS named_by_utc_time,
+       (result ->> 'files')::int AS files_in_zip
+FROM mlops.run_steps WHERE run_id = :'ds_run' AND step = 'package';
+
 \echo
 \echo '=== 12. Detection: blobs -> sites -> contours on a model heatmap ==='
 \echo 'A 200 x 200 heatmap (EPSG:32632, 10 m cells) with 6 plastic-like blobs, one of them a close pair:'

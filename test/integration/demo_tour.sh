@@ -10,6 +10,7 @@ cluster_start --db mlops_demo || exit 1
 served=$(mktemp -d)
 trap 'cluster_stop; rm -rf "$served"' EXIT
 echo '{"sample": true}' > "$served/sample.json"
+cp test/data/diatoms_*.zip "$served/"
 chmod -R a+rX "$served"
 static_http_start "$served" || exit 1
 out=$(psql -X -q -v demo_url="$STATIC_HTTP_URL/sample.json" -v heatmap_png="$served/heatmap.png" \
@@ -51,6 +52,11 @@ echo "$out" | grep -qE "^ t +\| +3$"
 ok $? "the tour shows the same config is the same run, nothing written twice"
 echo "$out" | grep -qE "^ (achnanthes|cymbella|gomphonema|navicula) +\| +5 \| +70$" && [ "$(echo "$out" | grep -cE "^ [a-z]+ +\| +5 \| +70$")" = 4 ]
 ok $? "the tour splits exactly 5 test images per species"
+echo "$out" | grep -qE "^ gomphonema_clavatum +\| +3 \| +9$" && echo "$out" | grep -qE "^ navicula_lanceolata +\| +3 \| +7$"
+ok $? "the tour's dataset pipeline splits each zip's folder with exactly 3 test images" ||
+  echo "$out" | sed -n '/The dataset pipeline/,/=== 12\./p' | sed 's/^/# /'
+echo "$out" | grep -qE "^ t +\| +22$"
+ok $? "the tour's dataset pipeline zips all 22 images as diatom_set-<UTC time>.zip"
 echo "$out" | grep -q "^ 0 2 3 5 9 11 23 30 31 34$"
 ok $? "the tour shows scikit-learn's test indices for random_state 42"
 [ "$(echo "$out" | grep -cE "^ +[1-5] \| POINT\([0-9]+ [0-9]+\) \| +2 \| \{[1-5],([6-9]|10)\}$")" = 5 ]
