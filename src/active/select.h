@@ -177,11 +177,14 @@ extern int	select_predicted_class(const double *p, int n_classes);
  * set) are still pickable once everything else is, lowest index first, so
  * the b picks are always distinct.
  *
- * Distances: squared distances are summed as float squares of float
- * differences in 16 lanes, the lanes added in double (relative error about
- * d/16 * 2^-24); every distance, in every phase, comes from the same
- * function (select_sqdist), so the picks are exactly those of a brute-force
- * greedy using it.  Time O(n (m + b) d), memory O(n) beyond the inputs.
+ * Distances: lane j of 16 sums, in float and in order, the float squares
+ * of the float differences of dimensions k = j (mod 16); the 16 lanes are
+ * then added in float in a fixed tree (j + j+8, then +4, +2, +1).  Relative
+ * error about (d/16 + 4) * 2^-24.  Every distance, in every phase and at
+ * every vector width (SSE2, AVX2, AVX-512: same bits), is select_sqdist's,
+ * so the picks are exactly those of a brute-force greedy using it.  Rows
+ * whose d is not a multiple of 16 are copied once, padded with zeros
+ * (memory: n x d floats more).  Time O(n (m + b) d), memory O(n) beyond the inputs.
  * nthreads > 1 splits the pool over that many threads (pthreads; signals
  * blocked in them) with the same result as one thread.
  */
@@ -191,6 +194,14 @@ extern int	select_coreset(const float *X, int64_t n, int d, const float *L, int6
 
 /* select_sqdist is the squared Euclidean distance coreset uses (see above). */
 extern double select_sqdist(const float *x, const float *y, int d);
+
+/*
+ * select_sqdist_tiles (for the unit tests) runs every vector loop this
+ * processor has over x (np rows of d floats) against y (nc rows), one
+ * centre at a time and all at once, and returns how many results differ
+ * in any bit from select_sqdist (-1: out of memory).
+ */
+extern int64_t select_sqdist_tiles(const float *x, int64_t np, const float *y, int64_t nc, int d);
 
 /* ---------------------------------------------------------------------
  * 3. BADGE (Ash et al. 2020): k-means++ seeding on gradient embeddings

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "active/select.h"
+#include "active/coreset_private.h"
 #include "datasets/rng.h"
 #include "unit.h"
 
@@ -389,26 +390,52 @@ test_scores(void)
 	}
 }
 
-/* select_sqdist's documented rounding: 16 float lanes, added in double in lane order; tail in double */
+/*
+ * select_sqdist's documented rounding: lane j of 16 sums the float squares of
+ * dimensions k = j (mod 16) in order; the lanes are added in float in a tree
+ */
 static double
 ref_sqdist(const float *x, const float *y, int d)
 {
-	float		acc[16] = {0};
-	double		s = 0.0;
-	int			k = 0;
+	float		l[16] = {0};
+	float		h[8],
+				q[4];
 
-	for (; k + 16 <= d; k += 16)
-		for (int j = 0; j < 16; j++)
+	for (int k = 0; k < d; k++)
+	{
+		volatile float t2;
+		float		t = x[k] - y[k];
+
+		t2 = t * t;
+		l[k % 16] = l[k % 16] + t2;
+	}
+	for (int j = 0; j < 8; j++)
+		h[j] = l[j] + l[j + 8];
+	for (int j = 0; j < 4; j++)
+		q[j] = h[j] + h[j + 4];
+	return (double) ((q[0] + q[2]) + (q[1] + q[3]));
+}
+
+/*
+ * hard pools for the screen: jitter far below its code step around a few
+ * centres (near-ties everywhere), and one huge coordinate that makes the
+ * step coarse for every other one
+ */
+static void
+hard_floats(mt_state *st, float *X, int64_t n, int d, int kind)
+{
+	for (int64_t i = 0; i < n; i++)
+		for (int k = 0; k < d; k++)
 		{
-			float		t = x[k + j] - y[k + j];
+			double		u = mt_random_sample(st);
 
-			acc[j] += t * t;
+			if (kind == 0)
+				X[i * d + k] = (float) ((i % 3) + 1e-4 * u);
+			else
+				X[i * d + k] = (float) (u * 2.0 - 1.0);
 		}
-	for (; k < d; k++)
-		s += ((double) x[k] - y[k]) * ((double) x[k] - y[k]);
-	for (int j = 0; j < 16; j++)
-		s += acc[j];
-	return s;
+	if (kind == 1 && n > 0)
+		X[0] = 1e6f;
 }
 
 static void
@@ -431,7 +458,49 @@ test_coreset(void)
 		for (int d = 1; d <= 300; d += 7)
 			if (select_sqdist(x, y, d) != ref_sqdist(x, y, d))
 				same = 0;
-		CHECK(same, "select_sqdist = 16 float lanes added in double, bit for bit");
+		CHECK(same, "select_sqdist = 16 float lanes added in a float tree, bit for bit");
+	}
+	{
+		/* every vector width's tile loop = select_sqdist, one centre and many */
+		float		x[9 * 300],
+					y[11 * 300];
+		int64_t		bad = 0;
+
+		random_floats(&st, x, 9 * 300);
+		random_floats(&st, y, 11 * 300);
+		for (int d = 1; d <= 300; d += 13)
+			bad += select_sqdist_tiles(x, 9, y, 11, d);
+		CHECK_INT(bad, 0, "coreset tile loops (SSE2, AVX2, AVX-512 where present) = select_sqdist");
+	}
+	{
+		/* the VNNI screen (where present) = the plain loop of the same integer sums */
+		uint8_t		T[16 * 96];
+		int8_t		qc[8][96];
+		const int8_t *qcp[8];
+		int32_t		kc[8],
+					nx[16],
+					thr[16];
+		int			bad = 0;
+
+		for (int trial = 0; trial < 50; trial++)
+		{
+			for (int i = 0; i < 16 * 96; i++)
+				T[i] = (uint8_t) (1 + (int) (mt_random_sample(&st) * 255.0) % 255);
+			for (int c = 0; c < 8; c++)
+			{
+				for (int k = 0; k < 96; k++)
+					qc[c][k] = (int8_t) ((int) (mt_random_sample(&st) * 255.0) % 255 - 127);
+				qcp[c] = qc[c];
+				kc[c] = (int32_t) (mt_random_sample(&st) * 2e6);
+			}
+			for (int l = 0; l < 16; l++)
+			{
+				nx[l] = (int32_t) (mt_random_sample(&st) * 2e6);
+				thr[l] = (int32_t) (mt_random_sample(&st) * 4e6) - 1000000;
+			}
+			bad += cs_screen_check(T, 96, qcp, kc, 1 + trial % 8, nx, thr);
+		}
+		CHECK_INT(bad, 0, "coreset screen: VNNI masks = the plain loop's (50 random groups)");
 	}
 	for (int trial = 0; trial < 6; trial++)
 	{
@@ -471,6 +540,41 @@ test_coreset(void)
 		free(L);
 	}
 	CHECK(ok_picks, "coreset = brute-force greedy k-centre (6 random pools, m = 0 and m > 0)");
+	{
+		/* the screen at its edges: near-ties below its step, a coarse step, a tail, n % 16 != 0 */
+		int			ok = 1;
+
+		for (int trial = 0; trial < 6; trial++)
+		{
+			int64_t		n = 150 + 13 * trial;
+			int			d = trial % 3 == 0 ? 200 : 37;
+			int64_t		m = trial % 2 ? 7 : 0;
+			int64_t		b = 20;
+			float	   *X = malloc(sizeof(float) * n * d);
+			float	   *L = malloc(sizeof(float) * (m + 1) * d);
+			int64_t		p1[20],
+						pr[20];
+			double		d1[20],
+						dr[20];
+
+			hard_floats(&st, X, n, d, trial % 2);
+			hard_floats(&st, L, m, d, 0);
+			if (select_coreset(X, n, d, L, m, b, 2, p1, d1, &alloc, err, sizeof(err)) != 0)
+			{
+				ok = 0;
+				printf("# %s\n", err);
+			}
+			ref_coreset(X, n, d, L, m, b, pr, dr);
+			if (!same_ids(p1, pr, b))
+				ok = 0;
+			for (int64_t t = 0; t < b; t++)
+				if (d1[t] != dr[t])
+					ok = 0;
+			free(X);
+			free(L);
+		}
+		CHECK(ok, "coreset = brute force on pools hard for its screen (near-ties, a 1e6 outlier)");
+	}
 	CHECK(ok_dist, "coreset distances at pick time = the reference's");
 	CHECK(ok_threads, "coreset with 3 threads = 1 thread");
 
