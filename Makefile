@@ -4,7 +4,9 @@
 #   make demo               install what is missing, build, start a throwaway cluster, show a tour
 #   make test               install what is missing, build with -Werror, run every test suite
 #   make bench              benchmarks under test/bench/ (ratios against the tools users use)
-#   make installcheck       pg_regress against a server you already run (PGHOST, PGPORT)
+#   make installcheck       the stock PGXS targets, each on a throwaway server of its own:
+#                           pg_regress (REGRESS), pg_isolation_regress (ISOLATION) and the TAP
+#                           tests (prove_installcheck, PROVE_TESTS); not as root (initdb refuses)
 
 EXTENSION  = pg_mlops
 # The one version source: default_version in the control file.
@@ -24,8 +26,17 @@ KERNEL_SRCS = $(sort $(shell grep -L '^[#]include "postgres.h"' $(SRCS)))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(sort $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql)))
 
-# pg_regress tests: sql/NN_topic.sql against expected/NN_topic.out
+# pg_regress tests: sql/NN_topic.sql against expected/NN_topic.out.  `make installcheck` runs
+# them on a temporary server of their own started with test/pgxs/regress.conf (as pg_cron does),
+# then the isolation specs on another (test/pgxs/isolation.conf), then the TAP tests, which make
+# their own clusters.  `make test` (test/run.sh) runs the same suites and more.
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/[0-9][0-9]_*.sql))))
+REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(CURDIR)/test/pgxs/regress.conf
+ISOLATION = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=./tmp_check_iso \
+	--temp-config=$(CURDIR)/test/pgxs/isolation.conf
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
 PKG_LIBS = libcurl json-c libarchive libzip zlib
 PG_CPPFLAGS = -I$(CURDIR)/src -DEXTVERSION=\"$(EXTVERSION)\" $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
