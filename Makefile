@@ -3,6 +3,7 @@
 #   make / make install     build and install the extension (PGXS)
 #   make demo               install what is missing, build, start a throwaway cluster, show a tour
 #   make test               install what is missing, build with -Werror, run every test suite
+#   make dist               dist/pg_mlops-VERSION.zip of HEAD, for PGXN (META.json)
 #   make bench              benchmarks under test/bench/ (ratios against the tools users use)
 #   make installcheck       the stock PGXS targets, each on a throwaway server of its own:
 #                           pg_regress (REGRESS), pg_isolation_regress (ISOLATION) and the TAP
@@ -108,7 +109,7 @@ fuzz: fuzz-build
 	  rm -rf $$work $$work.log; \
 	done
 
-.PHONY: unit fuzz fuzz-build demo test bench
+.PHONY: unit fuzz fuzz-build demo test bench dist
 unit: $(UNIT_TESTS)
 
 demo:
@@ -119,3 +120,9 @@ test:
 
 bench:
 	@bash test/bench/run.sh
+
+# A PGXN release: the committed tree of HEAD (META.json at its top), as pgvector's `make dist`.
+dist:
+	@mkdir -p dist
+	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ --output dist/$(EXTENSION)-$(EXTVERSION).zip HEAD
+	@echo "dist/$(EXTENSION)-$(EXTVERSION).zip"
