@@ -4,7 +4,7 @@
 # the control file's default_version; its runtime prereqs name PostgreSQL 15 and every extension
 # the control file requires; the files it names exist; the install scripts in sql/ form one chain
 # that ends at default_version (every kept script reaches it through upgrade scripts, none names
-# a later version).  No server needed.
+# a later version); and debian/changelog's newest entry is the same version.  No server needed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/tap.sh
@@ -69,5 +69,12 @@ done
 is "$stranded" "" "every kept install script reaches $control_version through upgrade scripts"
 [ ! -e "sql/pg_mlops--$control_version.sql" ] || ! git ls-files --error-unmatch "sql/pg_mlops--$control_version.sql" >/dev/null 2>&1
 ok $? "the current install script is built from sql/pg_mlops.sql, not kept in the tree"
+
+if [ -f debian/changelog ]; then
+  is "$(sed -n '1s/^[^ ]* (\([^)]*\)).*/\1/p' debian/changelog)" "$control_version" "debian/changelog's newest entry is $control_version"
+  is "$(sed -n '1s/^\([^ ]*\) .*/\1/p' debian/changelog)" "pg-mlops" "debian/changelog names the source package pg-mlops"
+else
+  ok 1 "debian/changelog exists"
+fi
 
 done_testing
