@@ -7,7 +7,8 @@
 #   make bench              benchmarks under test/bench/ (ratios against the tools users use)
 #   make installcheck       the stock PGXS targets, each on a throwaway server of its own:
 #                           pg_regress (REGRESS), pg_isolation_regress (ISOLATION) and the TAP
-#                           tests (prove_installcheck, PROVE_TESTS); not as root (initdb refuses)
+#                           tests (prove_installcheck, PROVE_TESTS; `make prove_installcheck` runs
+#                           them alone); not as root (initdb refuses)
 
 EXTENSION  = pg_mlops
 # The one version source: default_version in the control file.
@@ -120,6 +121,12 @@ test:
 
 bench:
 	@bash test/bench/run.sh
+
+# `make prove_installcheck` runs the TAP tests alone (pgvector's target), e.g.
+# `make prove_installcheck PROVE_TESTS=test/t/001_worker.pl`; PGXS defines the recipe.
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
 
 # A PGXN release: the committed tree of HEAD (META.json at its top), as pgvector's `make dist`.
 dist:
