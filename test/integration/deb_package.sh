@@ -108,6 +108,7 @@ finish() {
   rm -rf "$WORK"
 }
 trap finish EXIT
+trap 'exit 130' INT TERM
 
 installed=1
 $SUDO dpkg -i "$deb" >"$WORK/install.log" 2>&1
