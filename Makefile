@@ -3,8 +3,12 @@
 #   make / make install     build and install the extension (PGXS)
 #   make demo               install what is missing, build, start a throwaway cluster, show a tour
 #   make test               install what is missing, build with -Werror, run every test suite
+#   make dist               dist/pg_mlops-VERSION.zip of HEAD, for PGXN (META.json)
 #   make bench              benchmarks under test/bench/ (ratios against the tools users use)
-#   make installcheck       pg_regress against a server you already run (PGHOST, PGPORT)
+#   make installcheck       the stock PGXS targets, each on a throwaway server of its own:
+#                           pg_regress (REGRESS), pg_isolation_regress (ISOLATION) and the TAP
+#                           tests (prove_installcheck, PROVE_TESTS; `make prove_installcheck` runs
+#                           them alone); not as root (initdb refuses)
 
 EXTENSION  = pg_mlops
 # The one version source: default_version in the control file.
@@ -24,8 +28,17 @@ KERNEL_SRCS = $(sort $(shell grep -L '^[#]include "postgres.h"' $(SRCS)))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(sort $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql)))
 
-# pg_regress tests: sql/NN_topic.sql against expected/NN_topic.out
+# pg_regress tests: sql/NN_topic.sql against expected/NN_topic.out.  `make installcheck` runs
+# them on a temporary server of their own started with test/pgxs/regress.conf (as pg_cron does),
+# then the isolation specs on another (test/pgxs/isolation.conf), then the TAP tests, which make
+# their own clusters.  `make test` (test/run.sh) runs the same suites and more.
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/[0-9][0-9]_*.sql))))
+REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(CURDIR)/test/pgxs/regress.conf
+ISOLATION = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=./tmp_check_iso \
+	--temp-config=$(CURDIR)/test/pgxs/isolation.conf
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
 PKG_LIBS = libcurl json-c libarchive libzip zlib
 PG_CPPFLAGS = -I$(CURDIR)/src -DEXTVERSION=\"$(EXTVERSION)\" $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
@@ -97,7 +110,7 @@ fuzz: fuzz-build
 	  rm -rf $$work $$work.log; \
 	done
 
-.PHONY: unit fuzz fuzz-build demo test bench
+.PHONY: unit fuzz fuzz-build demo test bench dist
 unit: $(UNIT_TESTS)
 
 demo:
@@ -108,3 +121,15 @@ test:
 
 bench:
 	@bash test/bench/run.sh
+
+# `make prove_installcheck` runs the TAP tests alone (pgvector's target), e.g.
+# `make prove_installcheck PROVE_TESTS=test/t/001_worker.pl`; PGXS defines the recipe.
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
+
+# A PGXN release: the committed tree of HEAD (META.json at its top), as pgvector's `make dist`.
+dist:
+	@mkdir -p dist
+	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ --output dist/$(EXTENSION)-$(EXTVERSION).zip HEAD
+	@echo "dist/$(EXTENSION)-$(EXTVERSION).zip"

@@ -28,6 +28,8 @@ PACKAGES=(
   python3-psycopg2
   # the pipelines' exports are opened with gdalinfo in the tests
   gdal-bin
+  # the Debian package (debian/, test/integration/deb_package.sh): pg_buildext and its peers
+  debhelper postgresql-server-dev-all dpkg-dev fakeroot
 )
 
 # Node.js and npm run s3rver (an S3-compatible server) in the upload tests; this machine kind
