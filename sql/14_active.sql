@@ -123,3 +123,30 @@ DROP ROLE mlops_al_stranger2;
 SELECT mlops.select_topk_agg(id, probs, 4, 1, 0, 0) FROM pool;
 SELECT mlops.select_topk_agg(id, probs, 0, 0, 0, 0) FROM pool;
 SELECT mlops.select_topk_agg(id, 'x'::text, 0, 1, 0, 0) FROM pool;
+-- the aggregate runs in parallel (partial heaps merged): the same batch as one process
+CREATE TABLE big_pool AS
+  SELECT i AS id, (CASE i % 3 WHEN 0 THEN ARRAY[p, (1 - p) / 2, (1 - p) / 2]
+                              WHEN 1 THEN ARRAY[(1 - p) / 2, p, (1 - p) / 2]
+                              ELSE ARRAY[(1 - p) / 2, (1 - p) / 2, p] END)::float8[] AS probs
+  FROM (SELECT i, 0.34 + ((i * 7919) % 1000) / 1520.0 AS p FROM generate_series(1, 20000) i) s;
+ANALYZE big_pool;
+CREATE TEMP TABLE serial_batch AS
+  SELECT * FROM mlops.select_batch('big_pool', '{"id": "id", "probs": "probs", "k": 25}');
+CREATE TEMP TABLE serial_per_class AS
+  SELECT * FROM mlops.select_batch('big_pool', '{"id": "id", "probs": "probs", "k": 12, "per_class": 3, "strategy": "margin"}');
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT mlops.select_topk_agg(id, probs, 0, 25, 0, 0) FROM big_pool;
+SELECT (SELECT count(*) FROM serial_batch) AS serial_rows,
+       (SELECT count(*) FROM (SELECT * FROM mlops.select_batch('big_pool', '{"id": "id", "probs": "probs", "k": 25}')
+                              EXCEPT SELECT * FROM serial_batch) d) AS parallel_differs;
+SELECT (SELECT count(*) FROM serial_per_class) AS serial_rows,
+       (SELECT count(*) FROM (SELECT * FROM mlops.select_batch('big_pool', '{"id": "id", "probs": "probs", "k": 12, "per_class": 3, "strategy": "margin"}')
+                              EXCEPT SELECT * FROM serial_per_class) d) AS parallel_differs;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+DROP TABLE big_pool;

@@ -568,17 +568,37 @@ COMMENT ON FUNCTION mlops.confirm_detections(geometry[], int[], int, float8) IS
 CREATE FUNCTION mlops.select_topk_trans(internal, bigint, "any", int, bigint, bigint, bigint)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'mlops_select_topk_trans'
-LANGUAGE C VOLATILE;
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.select_topk_trans(internal, bigint, "any", int, bigint, bigint, bigint) IS
 'Transition function of mlops.select_topk_agg';
 CREATE FUNCTION mlops.select_topk_final(internal)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'mlops_select_topk_final'
-LANGUAGE C VOLATILE;
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.select_topk_final(internal) IS
 'Final function of mlops.select_topk_agg';
+CREATE FUNCTION mlops.select_topk_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'mlops_select_topk_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.select_topk_combine(internal, internal) IS
+'Combine function of mlops.select_topk_agg (merges two partial heaps)';
+CREATE FUNCTION mlops.select_topk_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'mlops_select_topk_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.select_topk_serialize(internal) IS
+'Serial function of mlops.select_topk_agg';
+CREATE FUNCTION mlops.select_topk_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'mlops_select_topk_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.select_topk_deserialize(bytea, internal) IS
+'Deserial function of mlops.select_topk_agg';
 CREATE AGGREGATE mlops.select_topk_agg(bigint, "any", int, bigint, bigint, bigint) (
-    SFUNC = mlops.select_topk_trans, STYPE = internal, FINALFUNC = mlops.select_topk_final
+    SFUNC = mlops.select_topk_trans, STYPE = internal, FINALFUNC = mlops.select_topk_final,
+    COMBINEFUNC = mlops.select_topk_combine, SERIALFUNC = mlops.select_topk_serialize,
+    DESERIALFUNC = mlops.select_topk_deserialize, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE mlops.select_topk_agg(bigint, "any", int, bigint, bigint, bigint) IS
 'select_batch''s per-row strategies as an aggregate (id, probs, strategy number, k, per_class, seed): the heap as (id, score) pairs; call mlops.select_batch instead';

@@ -22,6 +22,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -352,7 +353,8 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 			SPI_execute(probe, true, 0);
 			CheckColumnType(SPI_gettypeid(SPI_tuptable->tupdesc, 1), o.probs, true);
 		}
-		if (SPI_execute(q.data, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		/* no tuple count: one would rule out a parallel plan (the aggregate is parallel safe) */
+		if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "select_topk_agg returned no row");
 		res = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		if (isnull)
@@ -566,6 +568,9 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(mlops_select_topk_trans);
 PG_FUNCTION_INFO_V1(mlops_select_topk_final);
+PG_FUNCTION_INFO_V1(mlops_select_topk_combine);
+PG_FUNCTION_INFO_V1(mlops_select_topk_serialize);
+PG_FUNCTION_INFO_V1(mlops_select_topk_deserialize);
 
 typedef struct TopkState
 {
@@ -581,6 +586,10 @@ typedef struct TopkState
 	int			cap;
 	int64		rows;
 } TopkState;
+
+static TopkState *TopkNew(MemoryContext cxt, SelectStrategy strategy, int64 k, int64 per_class,
+						  uint32 seed);
+static SelectHeap *TopkClassHeap(TopkState *st, int c, int n, MemoryContext cxt);
 
 /*
  * mlops.select_topk_agg(id bigint, probs "any", strategy int, k bigint, per_class bigint,
@@ -607,21 +616,13 @@ mlops_select_topk_trans(PG_FUNCTION_ARGS)
 		elog(ERROR, "select_topk_agg called in a non-aggregate context");
 	if (PG_ARGISNULL(0))
 	{
-		old = MemoryContextSwitchTo(aggcxt);
-		st = palloc0(sizeof(TopkState));
-		st->strategy = (SelectStrategy) PG_GETARG_INT32(3);
-		st->k = PG_GETARG_INT64(4);
-		st->per_class = PG_GETARG_INT64(5);
-		st->seed = (uint32) PG_GETARG_INT64(6);
-		if (st->strategy > SELECT_RANDOM || st->k < 1 || st->per_class < 0)
+		if (PG_GETARG_INT32(3) > (int32) SELECT_RANDOM || PG_GETARG_INT32(3) < 0 ||
+			PG_GETARG_INT64(4) < 1 || PG_GETARG_INT64(5) < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("select_topk_agg takes a per-row strategy and k >= 1")));
-		st->heap = select_heap_create(st->k, mlops_palloc_allocator());
-		st->n_classes = -1;
-		st->cap = 64;
-		st->buf = palloc(sizeof(double) * st->cap);
-		MemoryContextSwitchTo(old);
+		st = TopkNew(aggcxt, (SelectStrategy) PG_GETARG_INT32(3), PG_GETARG_INT64(4),
+					 PG_GETARG_INT64(5), (uint32) PG_GETARG_INT64(6));
 	}
 	else
 		st = (TopkState *) PG_GETARG_POINTER(0);
@@ -659,18 +660,7 @@ mlops_select_topk_trans(PG_FUNCTION_ARGS)
 	{
 		int			best = select_predicted_class(st->buf, np);
 
-		if (st->class_heaps == NULL)
-		{
-			st->n_class_heaps = np;
-			st->class_heaps = MemoryContextAllocZero(aggcxt, sizeof(SelectHeap *) * np);
-		}
-		if (st->class_heaps[best] == NULL)
-		{
-			old = MemoryContextSwitchTo(aggcxt);
-			st->class_heaps[best] = select_heap_create(Min(st->per_class, st->k), mlops_palloc_allocator());
-			MemoryContextSwitchTo(old);
-		}
-		target = st->class_heaps[best];
+		target = TopkClassHeap(st, best, np, aggcxt);
 	}
 	/* entropy: a row that cannot beat the full heap's floor skips its logarithms */
 	if (st->strategy == SELECT_ENTROPY && np > 0)
@@ -696,6 +686,195 @@ mlops_select_topk_trans(PG_FUNCTION_ARGS)
 	if (select_heap_offer(target, score, idv) != 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(st);
+}
+
+/* TopkNew: an empty state for the aggregate's arguments, in cxt. */
+static TopkState *
+TopkNew(MemoryContext cxt, SelectStrategy strategy, int64 k, int64 per_class, uint32 seed)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	TopkState  *st = palloc0(sizeof(TopkState));
+
+	st->strategy = strategy;
+	st->k = k;
+	st->per_class = per_class;
+	st->seed = seed;
+	st->heap = select_heap_create(k, mlops_palloc_allocator());
+	st->n_classes = -1;
+	st->cap = 64;
+	st->buf = palloc(sizeof(double) * st->cap);
+	MemoryContextSwitchTo(old);
+	if (st->heap == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	return st;
+}
+
+/* TopkClassHeap: class c's heap of st, made in cxt if missing. */
+static SelectHeap *
+TopkClassHeap(TopkState *st, int c, int n, MemoryContext cxt)
+{
+	if (st->class_heaps == NULL)
+	{
+		st->n_class_heaps = n;
+		st->class_heaps = MemoryContextAllocZero(cxt, sizeof(SelectHeap *) * n);
+	}
+	if (st->class_heaps[c] == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		st->class_heaps[c] = select_heap_create(Min(st->per_class, st->k), mlops_palloc_allocator());
+		MemoryContextSwitchTo(old);
+		if (st->class_heaps[c] == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
+	return st->class_heaps[c];
+}
+
+/*
+ * The parallel aggregate: partial states (one per worker) are serialised
+ * as their heaps' entries and merged; a merged heap equals one heap offered
+ * every row (select_heap_merge), so the batch does not depend on the plan.
+ */
+Datum
+mlops_select_topk_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	MemoryContext old;
+	TopkState  *a = PG_ARGISNULL(0) ? NULL : (TopkState *) PG_GETARG_POINTER(0);
+	TopkState  *b = PG_ARGISNULL(1) ? NULL : (TopkState *) PG_GETARG_POINTER(1);
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "select_topk_combine called in a non-aggregate context");
+	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(a);
+	}
+	if (a == NULL)
+		a = TopkNew(aggcxt, b->strategy, b->k, b->per_class, b->seed);
+	if (a->n_classes >= 0 && b->n_classes >= 0 && a->n_classes != b->n_classes)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("rows have %d probabilities and others %d", a->n_classes, b->n_classes)));
+	if (a->n_classes < 0)
+		a->n_classes = b->n_classes;
+	a->rows += b->rows;
+	old = MemoryContextSwitchTo(aggcxt);	/* the heaps grow there */
+	if (select_heap_merge(a->heap, b->heap) != 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	for (int c = 0; b->class_heaps && c < b->n_class_heaps; c++)
+		if (b->class_heaps[c] &&
+			select_heap_merge(TopkClassHeap(a, c, b->n_class_heaps, aggcxt), b->class_heaps[c]) != 0)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(a);
+}
+
+/* TopkPutHeap / TopkGetHeap: a heap as its count and (id, score) pairs. */
+static void
+TopkPutHeap(StringInfo buf, SelectHeap *h)
+{
+	int64		n = h ? select_heap_count(h) : -1;
+
+	pq_sendint64(buf, n);
+	if (n > 0)
+	{
+		int64	   *ids = palloc(sizeof(int64) * n);
+		double	   *scores = palloc(sizeof(double) * n);
+
+		select_heap_result(h, ids, scores);
+		for (int64 i = 0; i < n; i++)
+		{
+			pq_sendint64(buf, ids[i]);
+			pq_sendfloat8(buf, scores[i]);
+		}
+		pfree(ids);
+		pfree(scores);
+	}
+}
+
+static void
+TopkGetHeap(StringInfo buf, SelectHeap *h)
+{
+	int64		n = pq_getmsgint64(buf);
+
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		id = pq_getmsgint64(buf);
+		double		score = pq_getmsgfloat8(buf);
+
+		if (select_heap_offer(h, score, id) != 0)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
+}
+
+Datum
+mlops_select_topk_serialize(PG_FUNCTION_ARGS)
+{
+	TopkState  *st = (TopkState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint32(&buf, (int32) st->strategy);
+	pq_sendint64(&buf, st->k);
+	pq_sendint64(&buf, st->per_class);
+	pq_sendint32(&buf, (int32) st->seed);
+	pq_sendint64(&buf, st->rows);
+	pq_sendint32(&buf, st->n_classes);
+	pq_sendint32(&buf, st->class_heaps ? st->n_class_heaps : 0);
+	TopkPutHeap(&buf, st->heap);
+	for (int c = 0; st->class_heaps && c < st->n_class_heaps; c++)
+		TopkPutHeap(&buf, st->class_heaps[c]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+Datum
+mlops_select_topk_deserialize(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	MemoryContext aggcxt;
+	MemoryContext old;
+	StringInfoData buf;
+	TopkState  *st;
+	SelectStrategy strategy;
+	int64		k,
+				per_class;
+	uint32		seed;
+	int			nh;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "select_topk_deserialize called in a non-aggregate context");
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in));
+	strategy = (SelectStrategy) pq_getmsgint(&buf, 4);
+	k = pq_getmsgint64(&buf);
+	per_class = pq_getmsgint64(&buf);
+	seed = (uint32) pq_getmsgint(&buf, 4);
+	if (strategy > SELECT_RANDOM || k < 1 || per_class < 0)
+		elog(ERROR, "select_topk_deserialize: a state that no transition made");
+	st = TopkNew(aggcxt, strategy, k, per_class, seed);
+	old = MemoryContextSwitchTo(aggcxt);	/* the heaps grow there */
+	st->rows = pq_getmsgint64(&buf);
+	st->n_classes = pq_getmsgint(&buf, 4);
+	nh = pq_getmsgint(&buf, 4);
+	if (nh < 0 || (nh > 0 && nh != st->n_classes))
+		elog(ERROR, "select_topk_deserialize: a state that no transition made");
+	TopkGetHeap(&buf, st->heap);
+	for (int c = 0; c < nh; c++)
+	{
+		/* a count of -1: that class had no heap */
+		int64		n = pq_getmsgint64(&buf);
+
+		if (n < 0)
+			continue;
+		buf.cursor -= 8;
+		TopkGetHeap(&buf, TopkClassHeap(st, c, nh, aggcxt));
+	}
+	pq_getmsgend(&buf);
+	MemoryContextSwitchTo(old);
+	pfree(buf.data);
 	PG_RETURN_POINTER(st);
 }
 
