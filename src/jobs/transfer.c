@@ -75,6 +75,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -84,6 +85,7 @@
 
 #include "common/errbuf.h"
 #include "common/sha256.h"
+#include "sigv4.h"
 
 /* libcurl's receive buffer: its maximum (CURL_MAX_READ_SIZE), for the fewest calls per byte. */
 #define TRANSFER_BUFFER_SIZE	(512L * 1024L)
@@ -1128,6 +1130,82 @@ check_peer(void *clientp, char *conn_primary_ip, char *conn_local_ip,
 	} while (0)
 
 /*
+ * s3_sign appends the headers of a SigV4-signed S3 request to *headers:
+ * Host, x-amz-date, x-amz-content-sha256 and Authorization (sigv4.c; not
+ * libcurl's signer, see sigv4.h), signing exactly what is sent: the URL's
+ * host, path and query, the content type when given, and the payload hash.
+ * libcurl sends a custom Host or Authorization header to the URL's host
+ * only, never to another host a redirect leads to.
+ */
+static CURLcode
+s3_sign(struct curl_slist **headers, const char *method, const char *url, const char *content_type,
+		const char *payload_sha, const char *region, const char *access_key, const char *secret_key)
+{
+	CURLU	   *u = curl_url();
+	char	   *host = NULL;
+	char	   *port = NULL;
+	char	   *path = NULL;
+	char	   *query = NULL;
+	CURLcode	rc = CURLE_OUT_OF_MEMORY;
+	char		hosthdr[300];
+	char		amz_date[17];
+	char		auth[512];
+	char		line[640];
+	sigv4_request req;
+
+	if (u == NULL)
+		return CURLE_OUT_OF_MEMORY;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+	{
+		rc = CURLE_URL_MALFORMAT;
+		goto done;
+	}
+	(void) curl_url_get(u, CURLUPART_PORT, &port, 0);	/* only a port the URL names */
+	(void) curl_url_get(u, CURLUPART_QUERY, &query, 0);
+	snprintf(hosthdr, sizeof(hosthdr), "%s%s%s", host, port ? ":" : "", port ? port : "");
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.host = hosthdr;
+	req.path = path;
+	req.query = query;
+	req.content_type = content_type;
+	req.payload_sha256 = payload_sha;
+	req.region = region;
+	req.service = "s3";
+	req.access_key = access_key;
+	req.secret_key = secret_key;
+	req.when = time(NULL);
+	if (!sigv4_sign(&req, amz_date, auth, sizeof(auth)))
+		goto done;
+	rc = CURLE_OK;
+	{
+		const char *lines[4][2] = {{"Host", hosthdr}, {"x-amz-date", amz_date},
+		{"x-amz-content-sha256", payload_sha}, {"Authorization", auth}};
+
+		for (int i = 0; i < 4 && rc == CURLE_OK; i++)
+		{
+			struct curl_slist *l;
+
+			snprintf(line, sizeof(line), "%s: %s", lines[i][0], lines[i][1]);
+			l = curl_slist_append(*headers, line);
+			if (l == NULL)
+				rc = CURLE_OUT_OF_MEMORY;
+			else
+				*headers = l;
+		}
+	}
+done:
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(query);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/*
  * setup_common sets the options every request of the pool shares, download
  * or upload: the URL, the item as private data, the error buffer, no
  * signals, http(s) only, no userinfo, no failing on HTTP errors (the status
@@ -1202,15 +1280,12 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 	/* credentials; libcurl keeps them from hosts a redirect leads to */
 	if (opts->s3_access_key != NULL)
 	{
-		char		sig[160];
-
-		snprintf(sig, sizeof(sig), "aws:amz:%s:s3", opts->s3_region ? opts->s3_region : "us-east-1");
-		SET(CURLOPT_AWS_SIGV4, sig);
-		SET(CURLOPT_USERNAME, opts->s3_access_key);
-		SET(CURLOPT_PASSWORD, opts->s3_secret_key ? opts->s3_secret_key : "");
 		/* the payload hash of a GET: the empty body's */
-		item->dl_headers = curl_slist_append(NULL, "x-amz-content-sha256: "
-											 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+		if (rc == CURLE_OK)
+			rc = s3_sign(&item->dl_headers, "GET", opts->url, NULL,
+						 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+						 opts->s3_region ? opts->s3_region : "us-east-1",
+						 opts->s3_access_key, opts->s3_secret_key ? opts->s3_secret_key : "");
 	}
 	else if (opts->username != NULL)
 	{
@@ -1232,7 +1307,7 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 		if (item->dl_headers == NULL)
 			rc = CURLE_OUT_OF_MEMORY;
 	}
-	if (opts->s3_access_key != NULL && item->dl_headers == NULL)
+	if (opts->s3_access_key != NULL && item->dl_headers == NULL && rc == CURLE_OK)
 		rc = CURLE_OUT_OF_MEMORY;
 	if (item->dl_headers != NULL)
 		SET(CURLOPT_HTTPHEADER, item->dl_headers);
@@ -1742,7 +1817,7 @@ typedef struct upload_state
 	char	   *username;		/* basic auth, or NULL */
 	char	   *password;
 	char	   *bearer;			/* "Authorization: Bearer ..." header line, or NULL */
-	char	   *sigv4;			/* "aws:amz:<region>:s3" */
+	char	   *s3_region;		/* S3: the region requests are signed for */
 	char	   *access_key;
 	char	   *secret_key;
 	long		connect_timeout_s;
@@ -1962,7 +2037,7 @@ upload_free(upload_state *up)
 	free(up->username);
 	wipe_free(up->password);
 	wipe_free(up->bearer);
-	free(up->sigv4);
+	free(up->s3_region);
 	free(up->access_key);
 	wipe_free(up->secret_key);
 	free(up->part_sha);
@@ -2511,11 +2586,20 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 	ADD_HEADER("Expect:");
 	if (up->target == UPLOAD_S3)
 	{
-		SET(CURLOPT_AWS_SIGV4, up->sigv4);
-		SET(CURLOPT_USERNAME, up->access_key);
-		SET(CURLOPT_PASSWORD, up->secret_key);
-		snprintf(hdr, sizeof(hdr), "x-amz-content-sha256: %s", payload_sha);
-		ADD_HEADER(hdr);
+		/* the content type is signed: sent here, and nowhere else */
+		const char *ctype = up->step == UP_S3_COMPLETE ? "application/xml" :
+			up->step == UP_S3_ABORT ? NULL : "application/octet-stream";
+		const char *method = up->step == UP_S3_INIT || up->step == UP_S3_COMPLETE ? "POST" :
+			up->step == UP_S3_ABORT ? "DELETE" : "PUT";
+
+		if (ctype != NULL)
+		{
+			snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
+			ADD_HEADER(hdr);
+		}
+		if (rc == CURLE_OK)
+			rc = s3_sign(&up->headers, method, url, ctype, payload_sha, up->s3_region,
+						 up->access_key, up->secret_key);
 	}
 	else if (up->username != NULL)
 	{
@@ -2540,8 +2624,6 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 			SET(CURLOPT_SEEKFUNCTION, up_seek);
 			SET(CURLOPT_SEEKDATA, (void *) item);
 			SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t) up->body_len);
-			if (up->target == UPLOAD_S3)
-				ADD_HEADER("Content-Type: application/octet-stream");
 			break;
 		case UP_HEAD:
 			SET(CURLOPT_NOBODY, 1L);
@@ -2550,13 +2632,11 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 			SET(CURLOPT_POST, 1L);
 			SET(CURLOPT_POSTFIELDS, "");
 			SET(CURLOPT_POSTFIELDSIZE, 0L);
-			ADD_HEADER("Content-Type: application/octet-stream");
 			break;
 		case UP_S3_COMPLETE:
 			SET(CURLOPT_POST, 1L);
 			SET(CURLOPT_POSTFIELDS, up->post);
 			SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(up->post));
-			ADD_HEADER("Content-Type: application/xml");
 			break;
 		case UP_S3_ABORT:
 			/* best effort, and the job waits for it: bounded, connection included */
@@ -2973,10 +3053,7 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 	up->user_agent = dup_or_null(opts->user_agent, &oom);
 	if (opts->target == UPLOAD_S3)
 	{
-		char		sig[128];
-
-		snprintf(sig, sizeof(sig), "aws:amz:%s:s3", opts->s3_region);
-		up->sigv4 = dup_or_null(sig, &oom);
+		up->s3_region = dup_or_null(opts->s3_region, &oom);
 		up->access_key = dup_or_null(opts->s3_access_key, &oom);
 		up->secret_key = dup_or_null(opts->s3_secret_key, &oom);
 		up->part_size = opts->s3_part_size > 0 ? opts->s3_part_size : S3_DEFAULT_PART_SIZE;

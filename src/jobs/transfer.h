@@ -95,7 +95,7 @@ typedef enum transfer_upload_target
 {
 	UPLOAD_HTTP = 0,			/* a plain PUT of the file to url */
 	UPLOAD_WEBDAV,				/* MKCOL every collection in mkcol_urls first (201 or 405 accepted), then PUT */
-	UPLOAD_S3					/* PUT signed with SigV4 (CURLOPT_AWS_SIGV4 + x-amz-content-sha256);
+	UPLOAD_S3					/* PUT signed with SigV4 (sigv4.h, with x-amz-content-sha256);
 								 * multipart (initiate, parts, complete) when the file exceeds part_size */
 } transfer_upload_target;
 
