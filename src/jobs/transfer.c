@@ -149,6 +149,10 @@ typedef struct transfer_item
 	char		curl_error[CURL_ERROR_SIZE];
 	struct upload_state *up;	/* uploads only: the step machine; fd is the source */
 	struct curl_slist *dl_headers;	/* downloads: extra request headers (S3, bearer) */
+	bool		has_auth;		/* downloads: credentials are sent */
+	char	   *credential_name;	/* for messages, or NULL */
+	char		err_body[1024]; /* downloads: the start of a non-2xx body (S3's error) */
+	size_t		err_body_len;
 	int64_t		ul_now;			/* bytes sent of the current request's body */
 	transfer_result result;
 } transfer_item;
@@ -185,6 +189,9 @@ static void upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode 
 static void upload_progress(transfer_item *item, int64_t *done, int64_t *total);
 static void upload_cancel(transfer_pool *pool, transfer_item *item);
 static bool policy_failed(const transfer_item *item, CURLcode res);
+static void describe_status(char *out, size_t outlen, const char *step, const char *request,
+							const char *url, long code, const char *body, bool has_auth,
+							const char *credential);
 
 /*
  * copy_text copies a possibly NULL string into a fixed buffer, truncating.
@@ -551,10 +558,19 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 		item->body_started = true;
 		curl_easy_getinfo(item->easy, CURLINFO_RESPONSE_CODE, &code);
 		if (code < 200 || code > 299)
-		{
 			item->bad_status = true;
-			return 0;
-		}
+	}
+	if (item->bad_status)
+	{
+		/* keep the start of the error body (S3 explains itself in XML), then stop */
+		size_t		take = sizeof(item->err_body) - 1 - item->err_body_len;
+
+		if (take > len)
+			take = len;
+		memcpy(item->err_body + item->err_body_len, ptr, take);
+		item->err_body_len += take;
+		item->err_body[item->err_body_len] = '\0';
+		return item->err_body_len < sizeof(item->err_body) - 1 ? len : 0;
 	}
 
 	if (item->max_bytes > 0 && (int64_t) len > item->max_bytes - item->bytes)
@@ -705,8 +721,11 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 	}
 	if (code < 200 || code > 299)
 	{
-		fail_item(item, code == 408 || code == 429 || (code >= 500 && code <= 599),
-				  "http status %ld", code);
+		char		why[sizeof(item->result.error)];
+
+		describe_status(why, sizeof(why), NULL, "get", item->result.effective_url, code,
+						item->err_body, item->has_auth, item->credential_name);
+		fail_item(item, code == 408 || code == 429 || (code >= 500 && code <= 599), "%s", why);
 		return;
 	}
 
@@ -780,6 +799,7 @@ free_item(transfer_pool *pool, transfer_item *item)
 		close(item->dir_fd);
 	netpolicy_free(item->policy);
 	curl_slist_free_all(item->dl_headers);	/* after the easy handle that used it */
+	free(item->credential_name);
 	free(item->dest_path);
 	free(item->part_path);
 	free(item);
@@ -1526,6 +1546,15 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	item->result.job_id = opts->job_id;
 	item->result.state = TRANSFER_RUNNING;
 	item->max_bytes = opts->max_bytes;
+	item->has_auth = opts->s3_access_key != NULL || opts->username != NULL || opts->bearer_token != NULL;
+	if (opts->credential_name != NULL && (item->credential_name = strdup(opts->credential_name)) == NULL)
+	{
+		errbuf_printf(err, errlen, "out of memory");
+		if (retryable != NULL)
+			*retryable = true;
+		free_item(pool, item);
+		return false;
+	}
 	if (opts->expected_sha256 != NULL)
 		for (int i = 0; i < 65; i++)
 			item->expected[i] = (char) tolower((unsigned char) opts->expected_sha256[i]);
@@ -1820,6 +1849,7 @@ typedef struct upload_state
 	char	   *s3_region;		/* S3: the region requests are signed for */
 	char	   *access_key;
 	char	   *secret_key;
+	char	   *credential_name;	/* for messages, or NULL */
 	long		connect_timeout_s;
 	long		low_speed_limit;
 	long		low_speed_time_s;
@@ -2040,6 +2070,7 @@ upload_free(upload_state *up)
 	free(up->s3_region);
 	free(up->access_key);
 	wipe_free(up->secret_key);
+	free(up->credential_name);
 	free(up->part_sha);
 	if (up->part_etag != NULL)
 		for (int i = 0; i < up->nparts; i++)
@@ -2287,6 +2318,87 @@ xml_text(const char *xml, const char *tag, char *out, size_t outlen)
 	memcpy(out, a, (size_t) (b - a));
 	out[b - a] = '\0';
 	return true;
+}
+
+/* clean_text copies at most n bytes of server text, control characters as spaces. */
+static void
+clean_text(char *dst, size_t dstlen, const char *src, size_t n)
+{
+	size_t		i;
+
+	if (dstlen == 0)
+		return;
+	for (i = 0; i < n && i + 1 < dstlen && src[i] != '\0'; i++)
+		dst[i] = (unsigned char) src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
+	dst[i] = '\0';
+}
+
+/*
+ * describe_status explains a refused request (see transfer.h): a status
+ * that says the credentials were not accepted (401, 403, or S3's codes for
+ * a bad signature or key) names the credential, the host and the request;
+ * any other is "[<step> failed: ]http status <n>".  S3's error code and
+ * message are added when body is S3's <Error>.  has_auth: credentials were
+ * sent.
+ */
+static void
+describe_status(char *out, size_t outlen, const char *step, const char *request,
+				const char *url, long code, const char *body, bool has_auth,
+				const char *credential)
+{
+	static const char *const auth_codes[] = {"AccessDenied", "AuthorizationHeaderMalformed",
+		"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",
+	"RequestTimeTooSkewed", "InvalidSecurity", NULL};
+	char		s3code[64] = "";
+	char		s3msg[256] = "";
+	char		raw[256];
+	char		detail[400] = "";
+	bool		auth = false;
+
+	if (body != NULL && strstr(body, "<Error>") != NULL)
+	{
+		if (xml_text(body, "Code", raw, sizeof(raw)))
+			clean_text(s3code, sizeof(s3code), raw, strlen(raw));
+		if (xml_text(body, "Message", raw, sizeof(raw)))
+			clean_text(s3msg, sizeof(s3msg), raw, strlen(raw));
+	}
+	if (has_auth)
+	{
+		auth = code == 401 || code == 403;
+		for (int i = 0; auth_codes[i] != NULL && !auth; i++)
+			auth = strcmp(s3code, auth_codes[i]) == 0;
+	}
+	if (s3code[0] != '\0')
+		snprintf(detail, sizeof(detail), "%s%s%s", s3code, s3msg[0] ? ": " : "", s3msg);
+	if (auth)
+	{
+		CURLU	   *u = curl_url();
+		char	   *host = NULL;
+		char	   *port = NULL;
+		char	   *path = NULL;
+		char		where[300];
+
+		if (u != NULL && url != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
+		{
+			(void) curl_url_get(u, CURLUPART_HOST, &host, 0);
+			(void) curl_url_get(u, CURLUPART_PORT, &port, 0);
+			(void) curl_url_get(u, CURLUPART_PATH, &path, 0);
+		}
+		snprintf(where, sizeof(where), "%s%s%s", host ? host : "the server", port ? ":" : "", port ? port : "");
+		if (credential != NULL)
+			errbuf_printf(out, outlen, "credential \"%s\" was refused by %s (%s %s): http status %ld%s%s",
+						  credential, where, request, path ? path : "/", code, detail[0] ? ", " : "", detail);
+		else
+			errbuf_printf(out, outlen, "the credentials were refused by %s (%s %s): http status %ld%s%s",
+						  where, request, path ? path : "/", code, detail[0] ? ", " : "", detail);
+		curl_free(host);
+		curl_free(port);
+		curl_free(path);
+		curl_url_cleanup(u);
+		return;
+	}
+	errbuf_printf(out, outlen, "%s%shttp status %ld%s%s%s", step ? step : "", step ? " failed: " : "",
+				  code, detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
 }
 
 /* query_url makes "<url>?<query>" (or "&" when url has a query already). */
@@ -2540,7 +2652,8 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 			payload_sha = up->post_sha;
 		}
 	}
-	if (!oom && (up->step == UP_S3_INIT || up->step == UP_S3_COMPLETE))
+	/* S3 answers in XML: its results, and its errors (see describe_status) */
+	if (!oom && up->target == UPLOAD_S3)
 	{
 		up->resp = up->resp != NULL ? up->resp : malloc(UPLOAD_RESP_MAX + 1);
 		if (up->resp == NULL)
@@ -2746,8 +2859,13 @@ upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode res)
 	}
 	if (!status_ok(up, code))
 	{
-		upload_fail(pool, item, code == 408 || code == 429 || (code >= 500 && code <= 599),
-					"%s failed: http status %ld", name, code);
+		char		why[sizeof(item->result.error)];
+
+		describe_status(why, sizeof(why), name, name, item->result.effective_url, code,
+						up->resp,
+						up->target == UPLOAD_S3 || up->username != NULL || up->bearer != NULL,
+						up->credential_name);
+		upload_fail(pool, item, code == 408 || code == 429 || (code >= 500 && code <= 599), "%s", why);
 		return;
 	}
 	if (body_step)
@@ -3051,6 +3169,7 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		oom = true;
 	up->src_path = dup_or_null(opts->src_path, &oom);
 	up->user_agent = dup_or_null(opts->user_agent, &oom);
+	up->credential_name = dup_or_null(opts->credential_name, &oom);
 	if (opts->target == UPLOAD_S3)
 	{
 		up->s3_region = dup_or_null(opts->s3_region, &oom);

@@ -2107,6 +2107,7 @@ test_upload_http(transfer_pool *pool)
 {
 	transfer_upload_opts o;
 	transfer_result r;
+	char		want[512];
 	char		url[256];
 	char		src[256];
 	char		empty[256];
@@ -2164,7 +2165,8 @@ test_upload_http(transfer_pool *pool)
 	up_opts(&o, 304, UPLOAD_HTTP, url, src);
 	o.bearer_token = "tok-WRONG-777";
 	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "bearer token wrong: FAILED");
-	CHECK_STR(r.error, "put failed: http status 401", "bearer wrong: message");
+	snprintf(want, sizeof(want), "the credentials were refused by 127.0.0.1:%d (put /bearer/b.bin): http status 401", server_port);
+	CHECK_STR(r.error, want, "bearer wrong: the host and the request are named");
 	CHECK(!r.retryable, "401 not retryable");
 	CHECK(strstr(r.error, "tok-WRONG") == NULL && strstr(r.effective_url, "tok-WRONG") == NULL, "no token in the result");
 
@@ -2183,7 +2185,8 @@ test_upload_http(transfer_pool *pool)
 	CHECK_INT(r.state, TRANSFER_FAILED, "basic auth wrong: FAILED");
 	CHECK_INT(r.http_status, 401, "basic auth wrong: status 401");
 	CHECK(!r.retryable, "basic auth wrong: not retryable");
-	CHECK_STR(r.error, "put failed: http status 401", "basic auth wrong: message");
+	snprintf(want, sizeof(want), "the credentials were refused by 127.0.0.1:%d (put /auth/denied.bin): http status 401", server_port);
+	CHECK_STR(r.error, want, "basic auth wrong: the host and the request are named");
 	CHECK(strstr(r.error, "wrong-pw") == NULL && strstr(r.effective_url, "wrong-pw") == NULL, "no password in the result");
 	CHECK(!stored_exists("denied.bin"), "basic auth wrong: nothing stored");
 
@@ -2246,6 +2249,7 @@ test_upload_webdav(transfer_pool *pool)
 {
 	transfer_upload_opts o;
 	transfer_result r;
+	char		want[512];
 	char		url[256];
 	char		c1[256];
 	char		c2[256];
@@ -2265,9 +2269,11 @@ test_upload_webdav(transfer_pool *pool)
 	o.username = "alice";
 	o.password = "wrong-pw-XYZ";
 	o.mkcol_urls = cols;
+	o.credential_name = "dav-cred";
 	CHECK(run_upload(pool, &o, &r), "webdav wrong password: finished");
 	CHECK_INT(r.state, TRANSFER_FAILED, "webdav wrong password: FAILED");
-	CHECK_STR(r.error, "mkcol failed: http status 401", "webdav wrong password: mkcol failed: http status 401");
+	snprintf(want, sizeof(want), "credential \"dav-cred\" was refused by 127.0.0.1:%d (mkcol /auth/a): http status 401", server_port);
+	CHECK_STR(r.error, want, "webdav wrong password: the credential, the host and the request are named");
 	CHECK(!r.retryable, "webdav wrong password: not retryable");
 	CHECK(strstr(r.error, "wrong-pw") == NULL && strstr(r.effective_url, "wrong-pw") == NULL, "webdav: no password in the result");
 	read_log(log, sizeof(log));
@@ -2302,7 +2308,8 @@ test_upload_webdav(transfer_pool *pool)
 	o.password = "s3cret-pw";
 	o.mkcol_urls = cols;
 	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "mkcol refused with 403: FAILED");
-	CHECK_STR(r.error, "mkcol failed: http status 403", "mkcol 403 message");
+	snprintf(want, sizeof(want), "the credentials were refused by 127.0.0.1:%d (mkcol /forbid/x): http status 403", server_port);
+	CHECK_STR(r.error, want, "mkcol 403 message");
 	CHECK(!r.retryable, "mkcol 403 not retryable");
 	unlink(src);
 }
