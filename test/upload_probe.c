@@ -4,7 +4,7 @@
  *
  *	upload_probe http|webdav|s3 URL SRC [--user U] [--bearer T] [--mkcol URL]...
  *				 [--region R] [--access A] [--part-size BYTES] [--sha256]
- *				 [--cancel-after-bytes N]
+ *				 [--cancel-after-bytes N] [--credential NAME]
  *
  * Secrets come from the environment, never from the command line:
  * UPLOAD_PASSWORD (basic auth) and UPLOAD_S3_SECRET (S3).  --sha256 asks for
@@ -107,6 +107,8 @@ main(int argc, char **argv)
 			mkcol[nmkcol++] = v;
 		else if (strcmp(argv[i], "--cancel-after-bytes") == 0)
 			cancel_after = atoll(v);
+		else if (strcmp(argv[i], "--credential") == 0)
+			o.credential_name = v;
 		else
 		{
 			fprintf(stderr, "unknown option %s\n", argv[i]);
