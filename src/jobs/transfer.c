@@ -69,6 +69,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,8 @@ static void upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode 
 static void upload_progress(transfer_item *item, int64_t *done, int64_t *total);
 static void upload_cancel(transfer_pool *pool, transfer_item *item);
 static bool policy_failed(const transfer_item *item, CURLcode res);
+static void upload_hash_join(struct upload_state *up);
+static bool upload_hash_check(transfer_pool *pool);
 static void describe_status(char *out, size_t outlen, const char *step, const char *request,
 							const char *url, long code, const char *body, bool has_auth,
 							const char *credential);
@@ -787,6 +790,8 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 static void
 free_item(transfer_pool *pool, transfer_item *item)
 {
+	if (item->up != NULL)
+		upload_hash_join(item->up);	/* before its file is closed */
 	if (!item->finished)
 	{
 		detach_easy(pool, item);
@@ -1684,6 +1689,7 @@ transfer_poll(transfer_pool *pool, int timeout_ms, transfer_result *out, int max
 {
 	int			running = 0;
 	int			n = 0;
+	bool		hashing;
 	transfer_item *prev = NULL;
 	transfer_item *item;
 
@@ -1693,8 +1699,10 @@ transfer_poll(transfer_pool *pool, int timeout_ms, transfer_result *out, int max
 		timeout_ms = 0;
 
 	pool->kick = false;
+	hashing = upload_hash_check(pool);
 	curl_multi_perform(pool->multi, &running);
-	if (!collect_done(pool) && (running > 0 || pool->kick))
+	/* an upload's hash thread ends with curl_multi_wakeup: wait for it too */
+	if (!collect_done(pool) && (running > 0 || pool->kick || hashing))
 	{
 		pool->kick = false;
 		curl_multi_poll(pool->multi, NULL, 0, timeout_ms, NULL);
@@ -1784,8 +1792,10 @@ transfer_count(transfer_pool *pool)
  *	  time on the pool's multi handle.  Its fd is the source file, read with
  *	  pread at the offset of the current body (the whole file, or one S3
  *	  part), so a rewind or a part is only a different offset.  For S3 the
- *	  file's SHA-256, MD5 and each part's SHA-256 are computed when the
- *	  upload starts: S3 signs the payload hash before sending it.  HTTP and
+ *	  file's SHA-256, MD5 and each part's SHA-256 are computed before the
+ *	  first request (S3 signs the payload hash before sending it), on a
+ *	  thread of the upload's own (upload_hash_start), so that the worker's
+ *	  loop, other transfers, cancels and SIGTERM do not wait for it.  HTTP and
  *	  WebDAV uploads take the SHA-256 only when asked (compute_sha256), as
  *	  the body is sent, through the hash helper.
  *
@@ -1878,6 +1888,12 @@ typedef struct upload_state
 	char		etag_hdr[256];	/* the current response's ETag header, "" when none */
 	char		etag[256];		/* the ETag kept for the result */
 	long		fail_status;	/* the failed request's status, kept through an abort */
+	/* S3: the file is hashed on a thread of its own before the first request (see hash_source) */
+	bool		hashing;		/* the thread was started and is not joined yet */
+	pthread_t	hash_thread;
+	atomic_int	hash_done;		/* 0: running, 1: hashed, 2: failed (hash_errno) */
+	atomic_bool hash_stop;		/* the upload was cancelled or freed: stop reading */
+	int			hash_errno;
 	char		post_sha[65];	/* SHA-256 of post */
 } upload_state;
 
@@ -2506,6 +2522,7 @@ upload_cancel(transfer_pool *pool, transfer_item *item)
 {
 	upload_state *up = item->up;
 
+	upload_hash_join(up);		/* stops within one read: the file is about to close */
 	up_detach(pool, item);
 	up->fail_status = item->result.http_status;
 	item->result.error[0] = '\0';
@@ -2988,6 +3005,12 @@ hash_source(int fd, upload_state *up)
 		size_t		want = bufsize;
 		ssize_t		n;
 
+		if (atomic_load(&up->hash_stop))
+		{
+			free(buf);
+			errno = ECANCELED;
+			return false;
+		}
 		if ((int64_t) want > up->size - off)
 			want = (size_t) (up->size - off);
 		if (up->multipart && (int64_t) want > part_left)
@@ -3027,8 +3050,103 @@ hash_source(int fd, upload_state *up)
 }
 
 /*
- * transfer_start_upload checks the options and the file, hashes the file,
- * and starts the first request.  Messages never hold a credential.
+ * upload_hash_main is an S3 upload's hash thread: hash_source over the
+ * whole file (SHA-256, MD5, each part's SHA-256, which SigV4 signs before a
+ * byte is sent), then curl_multi_wakeup so that transfer_poll sees the
+ * outcome at once.  It runs with every signal blocked, touches only the
+ * file and the upload's hash fields, and stops within one read when
+ * hash_stop is set.
+ */
+static void *
+upload_hash_main(void *arg)
+{
+	transfer_item *item = arg;
+	upload_state *up = item->up;
+	bool		ok = hash_source(item->fd, up);
+
+	up->hash_errno = ok ? 0 : errno;
+	atomic_store(&up->hash_done, ok ? 1 : 2);
+	curl_multi_wakeup(item->pool->multi);
+	return NULL;
+}
+
+/*
+ * upload_hash_start starts the hash thread of an S3 upload.  Hashing a
+ * large file takes seconds (about 2.5 s per GiB here); done in the worker's
+ * loop it held up every other transfer, cancels and SIGTERM meanwhile.  A
+ * thread of its own rather than the pool's hash helper: the helper's queue
+ * serves downloads' slots, which would wait behind a whole file.  False
+ * when the thread cannot be started (the caller hashes inline then).
+ */
+static bool
+upload_hash_start(transfer_item *item)
+{
+	upload_state *up = item->up;
+	sigset_t	all;
+	sigset_t	old;
+	int			rc;
+
+	atomic_init(&up->hash_done, 0);
+	atomic_init(&up->hash_stop, false);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&up->hash_thread, NULL, upload_hash_main, item);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	up->hashing = rc == 0;
+	return up->hashing;
+}
+
+/* upload_hash_join stops (when still running) and joins an upload's hash thread. */
+static void
+upload_hash_join(upload_state *up)
+{
+	if (up == NULL || !up->hashing)
+		return;
+	atomic_store(&up->hash_stop, true);
+	pthread_join(up->hash_thread, NULL);
+	up->hashing = false;
+}
+
+/*
+ * upload_hash_check starts the first request of every upload whose hash
+ * thread has finished, or fails it when the file could not be read.
+ * Returns true when some hash thread still runs.
+ */
+static bool
+upload_hash_check(transfer_pool *pool)
+{
+	bool		running = false;
+
+	for (transfer_item *item = pool->head; item != NULL; item = item->next)
+	{
+		upload_state *up = item->up;
+		int			done;
+
+		if (up == NULL || !up->hashing || item->finished)
+			continue;
+		done = atomic_load(&up->hash_done);
+		if (done == 0)
+		{
+			running = true;
+			continue;
+		}
+		pthread_join(up->hash_thread, NULL);
+		up->hashing = false;
+		if (done == 1)
+			upload_start_step(pool, item);	/* fails the upload itself when it cannot */
+		else if (up->hash_errno == 0)
+			upload_fail(pool, item, true, "\"%s\" changed size while it was read", up->src_path);
+		else
+			upload_fail(pool, item, errno_transient(up->hash_errno), "cannot read \"%s\": %s",
+						up->src_path, strerror(up->hash_errno));
+	}
+	return running;
+}
+
+/*
+ * transfer_start_upload checks the options and the file and starts the
+ * first request; an S3 upload first hashes the file on its own thread, and
+ * transfer_poll starts its first request when the hash is there.  Messages never hold a credential.
  */
 bool
 transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
@@ -3242,18 +3360,22 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		up->inline_hash = opts->compute_sha256;
 		sha256_init(&item->sha);
 	}
-	else if (!hash_source(fd, up))
+	else if (!upload_hash_start(item))
 	{
-		int			e = errno;
+		/* no thread: hash here, as the worker's loop waits */
+		if (!hash_source(fd, up))
+		{
+			int			e = errno;
 
-		if (e == 0)
-			errbuf_printf(err, errlen, "\"%s\" changed size while it was read", opts->src_path);
-		else
-			errbuf_printf(err, errlen, "cannot read \"%s\": %s", opts->src_path, strerror(e));
-		if (retryable != NULL)
-			*retryable = e == 0 || errno_transient(e);
-		free_item(pool, item);
-		return false;
+			if (e == 0)
+				errbuf_printf(err, errlen, "\"%s\" changed size while it was read", opts->src_path);
+			else
+				errbuf_printf(err, errlen, "cannot read \"%s\": %s", opts->src_path, strerror(e));
+			if (retryable != NULL)
+				*retryable = e == 0 || errno_transient(e);
+			free_item(pool, item);
+			return false;
+		}
 	}
 
 	if (up->target == UPLOAD_S3)
@@ -3268,6 +3390,8 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 	pool->tail = item;
 	pool->count++;
 
+	if (up->hashing)
+		return true;			/* the first request starts once the hash is there */
 	if (!upload_start_step(pool, item))
 	{
 		/* nothing was sent: refuse, as for any other failure to start */
