@@ -9,7 +9,9 @@
 #      PUT and multipart) and download pass with the right secret; a wrong secret, a wrong region
 #      and a wrong service fail the job with an error naming the credential and the host, never
 #      the secret; object names with spaces, UTF-8, "+" and "=" pass the verifier;
-#   3. the two long, distinct secrets appear in no job row (params, result, error), no NOTIFY
+#   3. a large upload's hashing (before its first request) holds up neither a small download
+#      nor the upload's cancel;
+#   4. the two long, distinct secrets appear in no job row (params, result, error), no NOTIFY
 #      payload and no server log (PostgreSQL's, the verifiers', s3rver's).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -214,14 +216,38 @@ check_refusal "$out" s3-other-service "$HOSTPORT_OTHER" 'incorrect service "s3"'
 grep -q ' 403 SignatureDoesNotMatch$' "$tmp/verify.log" && grep -q ' 400 AuthorizationHeaderMalformed$' "$tmp/verify-other.log"
 ok $? "the verifiers' logs show the refusals"
 
-# ---- 3. the secrets are nowhere ----
+# ---- hashing does not hold the worker up ----
+# An S3 upload hashes its whole file before its first request (SigV4 signs the payload hash).
+# With a 4 GiB sparse file that takes seconds; meanwhile a small download must run to its end
+# and a cancel must stop the upload before any request of it reaches the store.  (Hashed in
+# the worker's loop, the download and the cancel waited for the hash, and the upload's first
+# request came before the download's.)
+as_owner truncate -s 4G "$work/sparse.bin"
+big=$(psql -XAtq -U s3user -v ON_ERROR_STOP=1 -c "SELECT mlops.submit_job('upload', '{\"path\": \"sparse.bin\", \"credential\": \"s3\", \"target\": \"big/sparse.bin\"}'::jsonb, max_attempts => 1)")
+poll_sql "SELECT state FROM mlops.jobs WHERE id = $big" running 30
+ok $? "a 4 GiB upload is running (hashing its file)"
+out=$(job download '{"credential": "s3", "object": "runs/r1/model.bin", "path": "back/during.bin"}')
+is "${out%%|*}" succeeded "a small download runs to its end meanwhile"
+is "$(psql -XAtq -c "SELECT state FROM mlops.jobs WHERE id = $big")" running "the upload still runs when the download has ended"
+! grep -q ' /models/big/sparse\.bin' "$tmp/verify.log"
+ok $? "no request of the upload has reached the store yet: it was still hashing"
+grep ' /models/big/sparse\.bin' "$tmp/verify.log" | sed 's/^/# /'
+
+psql -XAtq -U s3user -o /dev/null -c "SELECT mlops.cancel_job($big)"
+is "$(psql -XAtq -U s3user -c "SELECT mlops.wait_job($big, '30 seconds')")" cancelled "the upload is cancelled while it hashes"
+sleep 0.5
+! grep -q ' /models/big/sparse\.bin' "$tmp/verify.log"
+ok $? "the cancelled upload sent no request at all"
+as_owner rm -f "$work/sparse.bin"
+
+# ---- 4. the secrets are nowhere ----
 touch "$tmp/stop"
 wait "$LISTENER_PID"
 LISTENER_PID=
 [ "$(grep -c '^mlops_jobs ' "$tmp/notify.out")" -ge 20 ]
 ok $? "NOTIFY mlops_jobs payloads were collected ($(grep -c '^mlops_jobs ' "$tmp/notify.out"))"
 psql -XAtq -c "SELECT params::text || ' ' || coalesce(result::text, '') || ' ' || coalesce(error, '') FROM mlops.jobs" > "$tmp/rows.out"
-[ "$(wc -l < "$tmp/rows.out")" -ge 13 ]
+[ "$(wc -l < "$tmp/rows.out")" -ge 15 ]
 ok $? "job rows read ($(wc -l < "$tmp/rows.out"))"
 for s in SECRET WRONG; do
   for f in rows.out notify.out verify.log verify-other.log; do
