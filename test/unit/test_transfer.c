@@ -2526,6 +2526,77 @@ test_upload_s3_multipart(transfer_pool *pool)
 }
 
 /*
+ * test_upload_s3_hashing: an S3 upload hashes its file on a thread of its own
+ * before its first request; meanwhile a download runs to its end, and a
+ * cancel ends the upload at the next poll, before any request of it.  A
+ * 2 GiB sparse file takes seconds to hash (longer under ASan), a 100 kB
+ * download milliseconds.
+ */
+static void
+test_upload_s3_hashing(transfer_pool *pool)
+{
+	transfer_upload_opts o;
+	transfer_opts d;
+	transfer_result r[4];
+	char		url[256];
+	char		dlurl[256];
+	char		src[256];
+	char		dest[256];
+	char		err[512];
+	char		log[8192];
+	bool		retryable;
+	bool		download_done = false;
+	bool		upload_done = false;
+	long long	t0;
+	int			fd;
+	int			n;
+
+	set_dest(src, sizeof(src), "sparse-src.bin");
+	fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, 2LL * 1024 * 1024 * 1024) == 0, "2 GiB sparse source made");
+	if (fd >= 0)
+		close(fd);
+	clear_log();
+	set_url(url, sizeof(url), "/s3mp/sparse.bin");
+	up_opts(&o, 360, UPLOAD_S3, url, src);
+	o.s3_region = "us-east-1";
+	o.s3_access_key = "AKTEST";
+	o.s3_secret_key = "S3-secret-zz";
+	o.s3_part_size = MP_PART;
+	CHECK(transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "s3 upload of the sparse file started");
+
+	set_url(dlurl, sizeof(dlurl), "/ok/100000");
+	set_dest(dest, sizeof(dest), "during-hash.bin");
+	base_opts(&d, 361, dlurl, dest);
+	CHECK(transfer_start(pool, &d, err, sizeof(err), &retryable), "a download started meanwhile");
+	t0 = now_ms();
+	while (!download_done && now_ms() - t0 < 20000)
+	{
+		n = transfer_poll(pool, 100, r, 4);
+		for (int i = 0; i < n; i++)
+		{
+			if (r[i].job_id == 361)
+				download_done = r[i].state == TRANSFER_DONE;
+			if (r[i].job_id == 360)
+				upload_done = true;
+		}
+	}
+	CHECK(download_done, "the download ended while the upload hashed");
+	CHECK(!upload_done, "the upload had not ended then");
+	read_log(log, sizeof(log));
+	CHECK(strstr(log, "sparse.bin") == NULL, "no request of the upload had reached the server: it was still hashing");
+	CHECK(transfer_cancel(pool, 360), "cancel the upload while it hashes");
+	n = transfer_poll(pool, 5000, r, 4);
+	CHECK_INT(n, 1, "the cancelled upload is reported by the next poll");
+	CHECK(n == 1 && r[0].job_id == 360 && r[0].state == TRANSFER_CANCELLED, "upload CANCELLED");
+	read_log(log, sizeof(log));
+	CHECK(strstr(log, "sparse.bin") == NULL, "the cancelled upload sent no request");
+	CHECK_INT(transfer_count(pool), 0, "nothing left in the pool");
+	unlink(dest);
+	unlink(src);
+}
+
+/*
  * test_upload_s3_cancel: a cancelled multipart upload with an UploadId is
  * aborted before it is reported CANCELLED; an abort that gets no answer is
  * given up after TRANSFER_ABORT_TIMEOUT_MS without ever blocking a poll; an
@@ -2775,6 +2846,7 @@ main(void)
 	test_upload_s3_fake(pool);
 	test_upload_s3_multipart(pool);
 	test_upload_s3_cancel(pool);
+	test_upload_s3_hashing(pool);
 	test_upload_cancel(pool);
 	test_policy_uploads(pool);
 	transfer_pool_destroy(pool);
