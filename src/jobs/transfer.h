@@ -148,7 +148,12 @@ typedef struct transfer_upload_opts
  * file's size; S3 single PUTs compare the ETag with the file's MD5).  The
  * result's sha256 is the file's (S3, or compute_sha256), "" otherwise; bytes
  * is the file's size.  Retryable as for downloads (network errors, 408, 429,
- * 5xx).  Never logs or returns secrets.  A failed or cancelled S3 multipart
+ * 5xx).  Never logs or returns secrets.  An S3 upload hashes its file on a
+ * thread of its own before its first request (SigV4 signs the payload
+ * hash): transfer_start_upload returns at once, transfer_poll starts the
+ * first request once the hash is there (or reports a file that could not
+ * be read as FAILED), and transfer_cancel stops the hashing within one read.
+ * A failed or cancelled S3 multipart
  * upload is aborted on the server (best effort, at most
  * TRANSFER_ABORT_TIMEOUT_MS) before its result is reported.
  */
