@@ -1,6 +1,7 @@
 -- Storage: credentials (administrators only, secrets never shown), and the checks of upload,
 -- extract and package jobs at submit time.  The transfers themselves are tested against real
--- servers (test/integration/upload_servers.sh, test/integration/storage_jobs.sh).
+-- servers (test/integration/upload_servers.sh, test/integration/storage_jobs.sh, and
+-- test/integration/s3_sigv4.sh against an S3 endpoint that verifies SigV4 signatures).
 CREATE EXTENSION IF NOT EXISTS pg_mlops CASCADE;
 
 SELECT mlops.set_credential('owncloud', 'webdav', '{"url": "http://127.0.0.1:8080/dav/", "username": "u", "password": "hunter2"}');
@@ -78,7 +79,13 @@ SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "d/x.zip", "crede
 SELECT mlops.submit_job('upload', '{"path": "../x.zip", "target": "d/x.zip", "credential": "owncloud"}');
 SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "../x.zip", "credential": "owncloud"}');
 SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "/abs", "credential": "owncloud"}');
-SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "a b", "credential": "owncloud"}');
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "a\u0001b", "credential": "owncloud"}');
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "a/./b", "credential": "owncloud"}');
+SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "a//b", "credential": "owncloud"}');
+SELECT mlops.submit_job('download', '{"credential": "owncloud", "object": "a/../../b", "path": "x"}');
+-- names that need escaping in a URL are allowed (percent-encoded when the job runs)
+SELECT mlops.validate_job('upload', '{"path": "x.zip", "target": "runs/a b+c=d é?#%.zip", "credential": "owncloud"}');
+SELECT mlops.validate_job('download', '{"credential": "owncloud", "object": "runs/a b+c=d é.zip", "path": "x"}');
 SELECT mlops.submit_job('upload', '{"path": "x.zip", "target": "d/x.zip", "credential": "owncloud", "delete_after": "yes"}');
 SELECT mlops.submit_job('extract', '{"archive": "a.zip"}');
 SELECT mlops.submit_job('extract', '{"archive": "/etc/a.zip", "dest": "x"}');

@@ -26,6 +26,8 @@ PACKAGES=(
   libopenblas0-pthread
   # the reference external trainer (examples/trainer.py)
   python3-psycopg2
+  # the S3 endpoint of the tests that verifies SigV4 signatures (test/lib/s3verify.py)
+  python3-botocore
   # the pipelines' exports are opened with gdalinfo in the tests
   gdal-bin
   # the Debian package (debian/, test/integration/deb_package.sh): pg_buildext and its peers

@@ -4,7 +4,7 @@
  *
  *	upload_probe http|webdav|s3 URL SRC [--user U] [--bearer T] [--mkcol URL]...
  *				 [--region R] [--access A] [--part-size BYTES] [--sha256]
- *				 [--cancel-after-bytes N]
+ *				 [--cancel-after-bytes N] [--credential NAME]
  *
  * Secrets come from the environment, never from the command line:
  * UPLOAD_PASSWORD (basic auth) and UPLOAD_S3_SECRET (S3).  --sha256 asks for
@@ -17,7 +17,8 @@
  * when it could not start.
  *
  * Build: cc -std=c11 -O2 -Isrc -o upload_probe test/upload_probe.c
- *		  src/jobs/transfer.c src/common/sha256.c -lcurl -pthread
+ *		  src/jobs/transfer.c src/jobs/sigv4.c src/jobs/netpolicy.c src/common/sha256.c
+ *		  src/common/errbuf.c -lcurl -pthread
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -106,6 +107,8 @@ main(int argc, char **argv)
 			mkcol[nmkcol++] = v;
 		else if (strcmp(argv[i], "--cancel-after-bytes") == 0)
 			cancel_after = atoll(v);
+		else if (strcmp(argv[i], "--credential") == 0)
+			o.credential_name = v;
 		else
 		{
 			fprintf(stderr, "unknown option %s\n", argv[i]);

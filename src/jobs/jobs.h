@@ -117,6 +117,7 @@ extern char *mlops_credential_lookup(const char *name, Oid owner, Jsonb **secret
 extern void mlops_credential_error(const char *name, Oid owner);
 extern char *mlops_scrub_paths(const char *msg);
 extern void mlops_check_remote_path(const char *value, const char *what);
+extern char *mlops_remote_url(const char *base, const char *path);
 extern const char *mlops_secret_string(Jsonb *secret, const char *key);
 extern char *mlops_with_slash(const char *base);
 

@@ -80,17 +80,18 @@ CredentialSource(ClaimedJob *job, transfer_opts *o)
 	MemoryContextSwitchTo(cxt);
 	if (kind == NULL)
 		mlops_credential_error(credential, job->submitted_by);
+	o->credential_name = credential;
 	if (strcmp(kind, "webdav") == 0 || strcmp(kind, "http") == 0)
 	{
-		o->url = psprintf("%s%s", mlops_with_slash(mlops_secret_string(secret, "url")), object);
+		o->url = mlops_remote_url(mlops_with_slash(mlops_secret_string(secret, "url")), object);
 		o->username = mlops_secret_string(secret, "username");
 		o->password = mlops_secret_string(secret, "password");
 		o->bearer_token = mlops_secret_string(secret, "bearer_token");
 	}
 	else
 	{
-		o->url = psprintf("%s%s/%s", mlops_with_slash(mlops_secret_string(secret, "endpoint")),
-						  mlops_secret_string(secret, "bucket"), object);
+		o->url = mlops_remote_url(psprintf("%s%s/", mlops_with_slash(mlops_secret_string(secret, "endpoint")),
+										   mlops_secret_string(secret, "bucket")), object);
 		o->s3_region = mlops_secret_string(secret, "region");
 		o->s3_access_key = mlops_secret_string(secret, "access_key");
 		o->s3_secret_key = mlops_secret_string(secret, "secret_key");

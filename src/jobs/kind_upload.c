@@ -123,12 +123,13 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 	o.low_speed_time_s = 60;
 	o.compute_sha256 = JsonbGetBool(job->params, "sha256", false, "upload");
 	o.policy = mlops_net_policy();
+	o.credential_name = credential;
 	if (strcmp(kind, "webdav") == 0 || strcmp(kind, "http") == 0)
 	{
 		char	   *base = mlops_with_slash(mlops_secret_string(secret, "url"));
 
 		o.target = strcmp(kind, "webdav") == 0 ? UPLOAD_WEBDAV : UPLOAD_HTTP;
-		o.url = psprintf("%s%s", base, target);
+		o.url = mlops_remote_url(base, target);
 		o.username = mlops_secret_string(secret, "username");
 		o.password = mlops_secret_string(secret, "password");
 		o.bearer_token = mlops_secret_string(secret, "bearer_token");
@@ -136,7 +137,7 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 		{
 			/* every parent collection of the target, outermost first */
 			for (const char *p = strchr(target, '/'); p != NULL; p = strchr(p + 1, '/'))
-				mkcols = lappend(mkcols, psprintf("%s%.*s/", base, (int) (p - target), target));
+				mkcols = lappend(mkcols, mlops_remote_url(base, psprintf("%.*s/", (int) (p - target), target)));
 		}
 	}
 	else
@@ -148,8 +149,8 @@ UploadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 		if (part && part->type == jbvNumeric)
 			part_mb = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(part->val.numeric)));
 		o.target = UPLOAD_S3;
-		o.url = psprintf("%s%s/%s", mlops_with_slash(mlops_secret_string(secret, "endpoint")),
-						 mlops_secret_string(secret, "bucket"), target);
+		o.url = mlops_remote_url(psprintf("%s%s/", mlops_with_slash(mlops_secret_string(secret, "endpoint")),
+										  mlops_secret_string(secret, "bucket")), target);
 		o.s3_region = region ? region : "us-east-1";
 		o.s3_access_key = mlops_secret_string(secret, "access_key");
 		o.s3_secret_key = mlops_secret_string(secret, "secret_key");

@@ -38,6 +38,7 @@
 #include "common/pathsafe.h"
 #include "jobs/jobs.h"
 #include "jobs/netpolicy.h"
+#include "jobs/sigv4.h"
 #include "pg_mlops.h"
 
 static bool AreaGranted(const char *area, Oid owner);
@@ -557,20 +558,55 @@ mlops_scrub_paths(const char *msg)
 
 /*
  * mlops_check_remote_path: a path on a remote store (an upload's target, a
- * download's object) is relative, of letters, digits and . _ ~ / -, with no
- * ".." and no empty component, so it cannot leave the credential's base URL
- * or bucket.
+ * download's object) is relative, without control characters, empty
+ * components or "." and ".." components, so it cannot leave the
+ * credential's base URL or bucket.  Other characters (spaces, "+", "=",
+ * "?", "%", any UTF-8) are allowed: mlops_remote_url percent-encodes them.
  */
 void
 mlops_check_remote_path(const char *value, const char *what)
 {
-	if (value[0] == '\0' || value[0] == '/' ||
-		strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~/-") != strlen(value) ||
-		strstr(value, "..") != NULL || strstr(value, "//") != NULL)
+	bool		bad = value[0] == '\0' || value[0] == '/';
+	const char *c = value;
+
+	for (const unsigned char *p = (const unsigned char *) value; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("params.%s holds a control character (byte %d)", what,
+							(int) (p - (const unsigned char *) value) + 1),
+					 errdetail("A remote path is relative, without control characters, empty components, \".\" or \"..\".")));
+	while (!bad && c != NULL)
+	{
+		const char *slash = strchr(c, '/');
+		size_t		len = slash ? (size_t) (slash - c) : strlen(c);
+
+		bad = (len == 0 && slash != NULL) || (len == 1 && c[0] == '.') ||
+			(len == 2 && c[0] == '.' && c[1] == '.');
+		c = slash ? slash + 1 : NULL;
+	}
+	if (bad)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("params.%s \"%s\" is not allowed", what, value),
-				 errdetail("A remote path is relative, of letters, digits and . _ ~ / -, without \"..\".")));
+				 errdetail("A remote path is relative, without control characters, empty components, \".\" or \"..\".")));
+}
+
+/*
+ * mlops_remote_url: base (ending in "/") followed by a remote path checked
+ * by mlops_check_remote_path, percent-encoded as S3 wants a key (every byte
+ * but letters, digits, "-._~" and "/"), which WebDAV and HTTP servers
+ * decode to the same name.
+ */
+char *
+mlops_remote_url(const char *base, const char *path)
+{
+	size_t		cap = strlen(path) * 3 + 1;
+	char	   *enc = palloc(cap);
+
+	if (sigv4_uri_encode(path, strlen(path), true, enc, cap) < 0)
+		elog(ERROR, "remote path encoding overflowed");
+	return psprintf("%s%s", base, enc);
 }
 
 /* mlops_secret_string: a string member of a credential's secret, NULL when absent. */

@@ -69,12 +69,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -84,6 +86,7 @@
 
 #include "common/errbuf.h"
 #include "common/sha256.h"
+#include "sigv4.h"
 
 /* libcurl's receive buffer: its maximum (CURL_MAX_READ_SIZE), for the fewest calls per byte. */
 #define TRANSFER_BUFFER_SIZE	(512L * 1024L)
@@ -147,6 +150,10 @@ typedef struct transfer_item
 	char		curl_error[CURL_ERROR_SIZE];
 	struct upload_state *up;	/* uploads only: the step machine; fd is the source */
 	struct curl_slist *dl_headers;	/* downloads: extra request headers (S3, bearer) */
+	bool		has_auth;		/* downloads: credentials are sent */
+	char	   *credential_name;	/* for messages, or NULL */
+	char		err_body[1024]; /* downloads: the start of a non-2xx body (S3's error) */
+	size_t		err_body_len;
 	int64_t		ul_now;			/* bytes sent of the current request's body */
 	transfer_result result;
 } transfer_item;
@@ -183,6 +190,11 @@ static void upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode 
 static void upload_progress(transfer_item *item, int64_t *done, int64_t *total);
 static void upload_cancel(transfer_pool *pool, transfer_item *item);
 static bool policy_failed(const transfer_item *item, CURLcode res);
+static void upload_hash_join(struct upload_state *up);
+static bool upload_hash_check(transfer_pool *pool);
+static void describe_status(char *out, size_t outlen, const char *step, const char *request,
+							const char *url, long code, const char *body, bool has_auth,
+							const char *credential);
 
 /*
  * copy_text copies a possibly NULL string into a fixed buffer, truncating.
@@ -549,10 +561,19 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 		item->body_started = true;
 		curl_easy_getinfo(item->easy, CURLINFO_RESPONSE_CODE, &code);
 		if (code < 200 || code > 299)
-		{
 			item->bad_status = true;
-			return 0;
-		}
+	}
+	if (item->bad_status)
+	{
+		/* keep the start of the error body (S3 explains itself in XML), then stop */
+		size_t		take = sizeof(item->err_body) - 1 - item->err_body_len;
+
+		if (take > len)
+			take = len;
+		memcpy(item->err_body + item->err_body_len, ptr, take);
+		item->err_body_len += take;
+		item->err_body[item->err_body_len] = '\0';
+		return item->err_body_len < sizeof(item->err_body) - 1 ? len : 0;
 	}
 
 	if (item->max_bytes > 0 && (int64_t) len > item->max_bytes - item->bytes)
@@ -703,8 +724,11 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 	}
 	if (code < 200 || code > 299)
 	{
-		fail_item(item, code == 408 || code == 429 || (code >= 500 && code <= 599),
-				  "http status %ld", code);
+		char		why[sizeof(item->result.error)];
+
+		describe_status(why, sizeof(why), NULL, "get", item->result.effective_url, code,
+						item->err_body, item->has_auth, item->credential_name);
+		fail_item(item, code == 408 || code == 429 || (code >= 500 && code <= 599), "%s", why);
 		return;
 	}
 
@@ -766,6 +790,8 @@ finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 static void
 free_item(transfer_pool *pool, transfer_item *item)
 {
+	if (item->up != NULL)
+		upload_hash_join(item->up);	/* before its file is closed */
 	if (!item->finished)
 	{
 		detach_easy(pool, item);
@@ -778,6 +804,7 @@ free_item(transfer_pool *pool, transfer_item *item)
 		close(item->dir_fd);
 	netpolicy_free(item->policy);
 	curl_slist_free_all(item->dl_headers);	/* after the easy handle that used it */
+	free(item->credential_name);
 	free(item->dest_path);
 	free(item->part_path);
 	free(item);
@@ -1128,6 +1155,82 @@ check_peer(void *clientp, char *conn_primary_ip, char *conn_local_ip,
 	} while (0)
 
 /*
+ * s3_sign appends the headers of a SigV4-signed S3 request to *headers:
+ * Host, x-amz-date, x-amz-content-sha256 and Authorization (sigv4.c; not
+ * libcurl's signer, see sigv4.h), signing exactly what is sent: the URL's
+ * host, path and query, the content type when given, and the payload hash.
+ * libcurl sends a custom Host or Authorization header to the URL's host
+ * only, never to another host a redirect leads to.
+ */
+static CURLcode
+s3_sign(struct curl_slist **headers, const char *method, const char *url, const char *content_type,
+		const char *payload_sha, const char *region, const char *access_key, const char *secret_key)
+{
+	CURLU	   *u = curl_url();
+	char	   *host = NULL;
+	char	   *port = NULL;
+	char	   *path = NULL;
+	char	   *query = NULL;
+	CURLcode	rc = CURLE_OUT_OF_MEMORY;
+	char		hosthdr[300];
+	char		amz_date[17];
+	char		auth[512];
+	char		line[640];
+	sigv4_request req;
+
+	if (u == NULL)
+		return CURLE_OUT_OF_MEMORY;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+	{
+		rc = CURLE_URL_MALFORMAT;
+		goto done;
+	}
+	(void) curl_url_get(u, CURLUPART_PORT, &port, 0);	/* only a port the URL names */
+	(void) curl_url_get(u, CURLUPART_QUERY, &query, 0);
+	snprintf(hosthdr, sizeof(hosthdr), "%s%s%s", host, port ? ":" : "", port ? port : "");
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.host = hosthdr;
+	req.path = path;
+	req.query = query;
+	req.content_type = content_type;
+	req.payload_sha256 = payload_sha;
+	req.region = region;
+	req.service = "s3";
+	req.access_key = access_key;
+	req.secret_key = secret_key;
+	req.when = time(NULL);
+	if (!sigv4_sign(&req, amz_date, auth, sizeof(auth)))
+		goto done;
+	rc = CURLE_OK;
+	{
+		const char *lines[4][2] = {{"Host", hosthdr}, {"x-amz-date", amz_date},
+		{"x-amz-content-sha256", payload_sha}, {"Authorization", auth}};
+
+		for (int i = 0; i < 4 && rc == CURLE_OK; i++)
+		{
+			struct curl_slist *l;
+
+			snprintf(line, sizeof(line), "%s: %s", lines[i][0], lines[i][1]);
+			l = curl_slist_append(*headers, line);
+			if (l == NULL)
+				rc = CURLE_OUT_OF_MEMORY;
+			else
+				*headers = l;
+		}
+	}
+done:
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(query);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/*
  * setup_common sets the options every request of the pool shares, download
  * or upload: the URL, the item as private data, the error buffer, no
  * signals, http(s) only, no userinfo, no failing on HTTP errors (the status
@@ -1202,15 +1305,12 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 	/* credentials; libcurl keeps them from hosts a redirect leads to */
 	if (opts->s3_access_key != NULL)
 	{
-		char		sig[160];
-
-		snprintf(sig, sizeof(sig), "aws:amz:%s:s3", opts->s3_region ? opts->s3_region : "us-east-1");
-		SET(CURLOPT_AWS_SIGV4, sig);
-		SET(CURLOPT_USERNAME, opts->s3_access_key);
-		SET(CURLOPT_PASSWORD, opts->s3_secret_key ? opts->s3_secret_key : "");
 		/* the payload hash of a GET: the empty body's */
-		item->dl_headers = curl_slist_append(NULL, "x-amz-content-sha256: "
-											 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+		if (rc == CURLE_OK)
+			rc = s3_sign(&item->dl_headers, "GET", opts->url, NULL,
+						 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+						 opts->s3_region ? opts->s3_region : "us-east-1",
+						 opts->s3_access_key, opts->s3_secret_key ? opts->s3_secret_key : "");
 	}
 	else if (opts->username != NULL)
 	{
@@ -1232,7 +1332,7 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 		if (item->dl_headers == NULL)
 			rc = CURLE_OUT_OF_MEMORY;
 	}
-	if (opts->s3_access_key != NULL && item->dl_headers == NULL)
+	if (opts->s3_access_key != NULL && item->dl_headers == NULL && rc == CURLE_OK)
 		rc = CURLE_OUT_OF_MEMORY;
 	if (item->dl_headers != NULL)
 		SET(CURLOPT_HTTPHEADER, item->dl_headers);
@@ -1451,6 +1551,15 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	item->result.job_id = opts->job_id;
 	item->result.state = TRANSFER_RUNNING;
 	item->max_bytes = opts->max_bytes;
+	item->has_auth = opts->s3_access_key != NULL || opts->username != NULL || opts->bearer_token != NULL;
+	if (opts->credential_name != NULL && (item->credential_name = strdup(opts->credential_name)) == NULL)
+	{
+		errbuf_printf(err, errlen, "out of memory");
+		if (retryable != NULL)
+			*retryable = true;
+		free_item(pool, item);
+		return false;
+	}
 	if (opts->expected_sha256 != NULL)
 		for (int i = 0; i < 65; i++)
 			item->expected[i] = (char) tolower((unsigned char) opts->expected_sha256[i]);
@@ -1580,6 +1689,7 @@ transfer_poll(transfer_pool *pool, int timeout_ms, transfer_result *out, int max
 {
 	int			running = 0;
 	int			n = 0;
+	bool		hashing;
 	transfer_item *prev = NULL;
 	transfer_item *item;
 
@@ -1589,8 +1699,10 @@ transfer_poll(transfer_pool *pool, int timeout_ms, transfer_result *out, int max
 		timeout_ms = 0;
 
 	pool->kick = false;
+	hashing = upload_hash_check(pool);
 	curl_multi_perform(pool->multi, &running);
-	if (!collect_done(pool) && (running > 0 || pool->kick))
+	/* an upload's hash thread ends with curl_multi_wakeup: wait for it too */
+	if (!collect_done(pool) && (running > 0 || pool->kick || hashing))
 	{
 		pool->kick = false;
 		curl_multi_poll(pool->multi, NULL, 0, timeout_ms, NULL);
@@ -1680,8 +1792,10 @@ transfer_count(transfer_pool *pool)
  *	  time on the pool's multi handle.  Its fd is the source file, read with
  *	  pread at the offset of the current body (the whole file, or one S3
  *	  part), so a rewind or a part is only a different offset.  For S3 the
- *	  file's SHA-256, MD5 and each part's SHA-256 are computed when the
- *	  upload starts: S3 signs the payload hash before sending it.  HTTP and
+ *	  file's SHA-256, MD5 and each part's SHA-256 are computed before the
+ *	  first request (S3 signs the payload hash before sending it), on a
+ *	  thread of the upload's own (upload_hash_start), so that the worker's
+ *	  loop, other transfers, cancels and SIGTERM do not wait for it.  HTTP and
  *	  WebDAV uploads take the SHA-256 only when asked (compute_sha256), as
  *	  the body is sent, through the hash helper.
  *
@@ -1742,9 +1856,10 @@ typedef struct upload_state
 	char	   *username;		/* basic auth, or NULL */
 	char	   *password;
 	char	   *bearer;			/* "Authorization: Bearer ..." header line, or NULL */
-	char	   *sigv4;			/* "aws:amz:<region>:s3" */
+	char	   *s3_region;		/* S3: the region requests are signed for */
 	char	   *access_key;
 	char	   *secret_key;
+	char	   *credential_name;	/* for messages, or NULL */
 	long		connect_timeout_s;
 	long		low_speed_limit;
 	long		low_speed_time_s;
@@ -1773,6 +1888,12 @@ typedef struct upload_state
 	char		etag_hdr[256];	/* the current response's ETag header, "" when none */
 	char		etag[256];		/* the ETag kept for the result */
 	long		fail_status;	/* the failed request's status, kept through an abort */
+	/* S3: the file is hashed on a thread of its own before the first request (see hash_source) */
+	bool		hashing;		/* the thread was started and is not joined yet */
+	pthread_t	hash_thread;
+	atomic_int	hash_done;		/* 0: running, 1: hashed, 2: failed (hash_errno) */
+	atomic_bool hash_stop;		/* the upload was cancelled or freed: stop reading */
+	int			hash_errno;
 	char		post_sha[65];	/* SHA-256 of post */
 } upload_state;
 
@@ -1962,9 +2083,10 @@ upload_free(upload_state *up)
 	free(up->username);
 	wipe_free(up->password);
 	wipe_free(up->bearer);
-	free(up->sigv4);
+	free(up->s3_region);
 	free(up->access_key);
 	wipe_free(up->secret_key);
+	free(up->credential_name);
 	free(up->part_sha);
 	if (up->part_etag != NULL)
 		for (int i = 0; i < up->nparts; i++)
@@ -2214,6 +2336,87 @@ xml_text(const char *xml, const char *tag, char *out, size_t outlen)
 	return true;
 }
 
+/* clean_text copies at most n bytes of server text, control characters as spaces. */
+static void
+clean_text(char *dst, size_t dstlen, const char *src, size_t n)
+{
+	size_t		i;
+
+	if (dstlen == 0)
+		return;
+	for (i = 0; i < n && i + 1 < dstlen && src[i] != '\0'; i++)
+		dst[i] = (unsigned char) src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
+	dst[i] = '\0';
+}
+
+/*
+ * describe_status explains a refused request (see transfer.h): a status
+ * that says the credentials were not accepted (401, 403, or S3's codes for
+ * a bad signature or key) names the credential, the host and the request;
+ * any other is "[<step> failed: ]http status <n>".  S3's error code and
+ * message are added when body is S3's <Error>.  has_auth: credentials were
+ * sent.
+ */
+static void
+describe_status(char *out, size_t outlen, const char *step, const char *request,
+				const char *url, long code, const char *body, bool has_auth,
+				const char *credential)
+{
+	static const char *const auth_codes[] = {"AccessDenied", "AuthorizationHeaderMalformed",
+		"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",
+	"RequestTimeTooSkewed", "InvalidSecurity", NULL};
+	char		s3code[64] = "";
+	char		s3msg[256] = "";
+	char		raw[256];
+	char		detail[400] = "";
+	bool		auth = false;
+
+	if (body != NULL && strstr(body, "<Error>") != NULL)
+	{
+		if (xml_text(body, "Code", raw, sizeof(raw)))
+			clean_text(s3code, sizeof(s3code), raw, strlen(raw));
+		if (xml_text(body, "Message", raw, sizeof(raw)))
+			clean_text(s3msg, sizeof(s3msg), raw, strlen(raw));
+	}
+	if (has_auth)
+	{
+		auth = code == 401 || code == 403;
+		for (int i = 0; auth_codes[i] != NULL && !auth; i++)
+			auth = strcmp(s3code, auth_codes[i]) == 0;
+	}
+	if (s3code[0] != '\0')
+		snprintf(detail, sizeof(detail), "%s%s%s", s3code, s3msg[0] ? ": " : "", s3msg);
+	if (auth)
+	{
+		CURLU	   *u = curl_url();
+		char	   *host = NULL;
+		char	   *port = NULL;
+		char	   *path = NULL;
+		char		where[300];
+
+		if (u != NULL && url != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
+		{
+			(void) curl_url_get(u, CURLUPART_HOST, &host, 0);
+			(void) curl_url_get(u, CURLUPART_PORT, &port, 0);
+			(void) curl_url_get(u, CURLUPART_PATH, &path, 0);
+		}
+		snprintf(where, sizeof(where), "%s%s%s", host ? host : "the server", port ? ":" : "", port ? port : "");
+		if (credential != NULL)
+			errbuf_printf(out, outlen, "credential \"%s\" was refused by %s (%s %s): http status %ld%s%s",
+						  credential, where, request, path ? path : "/", code, detail[0] ? ", " : "", detail);
+		else
+			errbuf_printf(out, outlen, "the credentials were refused by %s (%s %s): http status %ld%s%s",
+						  where, request, path ? path : "/", code, detail[0] ? ", " : "", detail);
+		curl_free(host);
+		curl_free(port);
+		curl_free(path);
+		curl_url_cleanup(u);
+		return;
+	}
+	errbuf_printf(out, outlen, "%s%shttp status %ld%s%s%s", step ? step : "", step ? " failed: " : "",
+				  code, detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+}
+
 /* query_url makes "<url>?<query>" (or "&" when url has a query already). */
 static char *
 query_url(const char *url, const char *query)
@@ -2319,6 +2522,7 @@ upload_cancel(transfer_pool *pool, transfer_item *item)
 {
 	upload_state *up = item->up;
 
+	upload_hash_join(up);		/* stops within one read: the file is about to close */
 	up_detach(pool, item);
 	up->fail_status = item->result.http_status;
 	item->result.error[0] = '\0';
@@ -2465,7 +2669,8 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 			payload_sha = up->post_sha;
 		}
 	}
-	if (!oom && (up->step == UP_S3_INIT || up->step == UP_S3_COMPLETE))
+	/* S3 answers in XML: its results, and its errors (see describe_status) */
+	if (!oom && up->target == UPLOAD_S3)
 	{
 		up->resp = up->resp != NULL ? up->resp : malloc(UPLOAD_RESP_MAX + 1);
 		if (up->resp == NULL)
@@ -2511,11 +2716,20 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 	ADD_HEADER("Expect:");
 	if (up->target == UPLOAD_S3)
 	{
-		SET(CURLOPT_AWS_SIGV4, up->sigv4);
-		SET(CURLOPT_USERNAME, up->access_key);
-		SET(CURLOPT_PASSWORD, up->secret_key);
-		snprintf(hdr, sizeof(hdr), "x-amz-content-sha256: %s", payload_sha);
-		ADD_HEADER(hdr);
+		/* the content type is signed: sent here, and nowhere else */
+		const char *ctype = up->step == UP_S3_COMPLETE ? "application/xml" :
+			up->step == UP_S3_ABORT ? NULL : "application/octet-stream";
+		const char *method = up->step == UP_S3_INIT || up->step == UP_S3_COMPLETE ? "POST" :
+			up->step == UP_S3_ABORT ? "DELETE" : "PUT";
+
+		if (ctype != NULL)
+		{
+			snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
+			ADD_HEADER(hdr);
+		}
+		if (rc == CURLE_OK)
+			rc = s3_sign(&up->headers, method, url, ctype, payload_sha, up->s3_region,
+						 up->access_key, up->secret_key);
 	}
 	else if (up->username != NULL)
 	{
@@ -2540,8 +2754,6 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 			SET(CURLOPT_SEEKFUNCTION, up_seek);
 			SET(CURLOPT_SEEKDATA, (void *) item);
 			SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t) up->body_len);
-			if (up->target == UPLOAD_S3)
-				ADD_HEADER("Content-Type: application/octet-stream");
 			break;
 		case UP_HEAD:
 			SET(CURLOPT_NOBODY, 1L);
@@ -2550,13 +2762,11 @@ upload_start_step(transfer_pool *pool, transfer_item *item)
 			SET(CURLOPT_POST, 1L);
 			SET(CURLOPT_POSTFIELDS, "");
 			SET(CURLOPT_POSTFIELDSIZE, 0L);
-			ADD_HEADER("Content-Type: application/octet-stream");
 			break;
 		case UP_S3_COMPLETE:
 			SET(CURLOPT_POST, 1L);
 			SET(CURLOPT_POSTFIELDS, up->post);
 			SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(up->post));
-			ADD_HEADER("Content-Type: application/xml");
 			break;
 		case UP_S3_ABORT:
 			/* best effort, and the job waits for it: bounded, connection included */
@@ -2666,8 +2876,13 @@ upload_step_done(transfer_pool *pool, transfer_item *item, CURLcode res)
 	}
 	if (!status_ok(up, code))
 	{
-		upload_fail(pool, item, code == 408 || code == 429 || (code >= 500 && code <= 599),
-					"%s failed: http status %ld", name, code);
+		char		why[sizeof(item->result.error)];
+
+		describe_status(why, sizeof(why), name, name, item->result.effective_url, code,
+						up->resp,
+						up->target == UPLOAD_S3 || up->username != NULL || up->bearer != NULL,
+						up->credential_name);
+		upload_fail(pool, item, code == 408 || code == 429 || (code >= 500 && code <= 599), "%s", why);
 		return;
 	}
 	if (body_step)
@@ -2790,6 +3005,12 @@ hash_source(int fd, upload_state *up)
 		size_t		want = bufsize;
 		ssize_t		n;
 
+		if (atomic_load(&up->hash_stop))
+		{
+			free(buf);
+			errno = ECANCELED;
+			return false;
+		}
 		if ((int64_t) want > up->size - off)
 			want = (size_t) (up->size - off);
 		if (up->multipart && (int64_t) want > part_left)
@@ -2829,8 +3050,103 @@ hash_source(int fd, upload_state *up)
 }
 
 /*
- * transfer_start_upload checks the options and the file, hashes the file,
- * and starts the first request.  Messages never hold a credential.
+ * upload_hash_main is an S3 upload's hash thread: hash_source over the
+ * whole file (SHA-256, MD5, each part's SHA-256, which SigV4 signs before a
+ * byte is sent), then curl_multi_wakeup so that transfer_poll sees the
+ * outcome at once.  It runs with every signal blocked, touches only the
+ * file and the upload's hash fields, and stops within one read when
+ * hash_stop is set.
+ */
+static void *
+upload_hash_main(void *arg)
+{
+	transfer_item *item = arg;
+	upload_state *up = item->up;
+	bool		ok = hash_source(item->fd, up);
+
+	up->hash_errno = ok ? 0 : errno;
+	atomic_store(&up->hash_done, ok ? 1 : 2);
+	curl_multi_wakeup(item->pool->multi);
+	return NULL;
+}
+
+/*
+ * upload_hash_start starts the hash thread of an S3 upload.  Hashing a
+ * large file takes seconds (about 2.5 s per GiB here); done in the worker's
+ * loop it held up every other transfer, cancels and SIGTERM meanwhile.  A
+ * thread of its own rather than the pool's hash helper: the helper's queue
+ * serves downloads' slots, which would wait behind a whole file.  False
+ * when the thread cannot be started (the caller hashes inline then).
+ */
+static bool
+upload_hash_start(transfer_item *item)
+{
+	upload_state *up = item->up;
+	sigset_t	all;
+	sigset_t	old;
+	int			rc;
+
+	atomic_init(&up->hash_done, 0);
+	atomic_init(&up->hash_stop, false);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&up->hash_thread, NULL, upload_hash_main, item);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	up->hashing = rc == 0;
+	return up->hashing;
+}
+
+/* upload_hash_join stops (when still running) and joins an upload's hash thread. */
+static void
+upload_hash_join(upload_state *up)
+{
+	if (up == NULL || !up->hashing)
+		return;
+	atomic_store(&up->hash_stop, true);
+	pthread_join(up->hash_thread, NULL);
+	up->hashing = false;
+}
+
+/*
+ * upload_hash_check starts the first request of every upload whose hash
+ * thread has finished, or fails it when the file could not be read.
+ * Returns true when some hash thread still runs.
+ */
+static bool
+upload_hash_check(transfer_pool *pool)
+{
+	bool		running = false;
+
+	for (transfer_item *item = pool->head; item != NULL; item = item->next)
+	{
+		upload_state *up = item->up;
+		int			done;
+
+		if (up == NULL || !up->hashing || item->finished)
+			continue;
+		done = atomic_load(&up->hash_done);
+		if (done == 0)
+		{
+			running = true;
+			continue;
+		}
+		pthread_join(up->hash_thread, NULL);
+		up->hashing = false;
+		if (done == 1)
+			upload_start_step(pool, item);	/* fails the upload itself when it cannot */
+		else if (up->hash_errno == 0)
+			upload_fail(pool, item, true, "\"%s\" changed size while it was read", up->src_path);
+		else
+			upload_fail(pool, item, errno_transient(up->hash_errno), "cannot read \"%s\": %s",
+						up->src_path, strerror(up->hash_errno));
+	}
+	return running;
+}
+
+/*
+ * transfer_start_upload checks the options and the file and starts the
+ * first request; an S3 upload first hashes the file on its own thread, and
+ * transfer_poll starts its first request when the hash is there.  Messages never hold a credential.
  */
 bool
 transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
@@ -2971,12 +3287,10 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		oom = true;
 	up->src_path = dup_or_null(opts->src_path, &oom);
 	up->user_agent = dup_or_null(opts->user_agent, &oom);
+	up->credential_name = dup_or_null(opts->credential_name, &oom);
 	if (opts->target == UPLOAD_S3)
 	{
-		char		sig[128];
-
-		snprintf(sig, sizeof(sig), "aws:amz:%s:s3", opts->s3_region);
-		up->sigv4 = dup_or_null(sig, &oom);
+		up->s3_region = dup_or_null(opts->s3_region, &oom);
 		up->access_key = dup_or_null(opts->s3_access_key, &oom);
 		up->secret_key = dup_or_null(opts->s3_secret_key, &oom);
 		up->part_size = opts->s3_part_size > 0 ? opts->s3_part_size : S3_DEFAULT_PART_SIZE;
@@ -3046,18 +3360,22 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 		up->inline_hash = opts->compute_sha256;
 		sha256_init(&item->sha);
 	}
-	else if (!hash_source(fd, up))
+	else if (!upload_hash_start(item))
 	{
-		int			e = errno;
+		/* no thread: hash here, as the worker's loop waits */
+		if (!hash_source(fd, up))
+		{
+			int			e = errno;
 
-		if (e == 0)
-			errbuf_printf(err, errlen, "\"%s\" changed size while it was read", opts->src_path);
-		else
-			errbuf_printf(err, errlen, "cannot read \"%s\": %s", opts->src_path, strerror(e));
-		if (retryable != NULL)
-			*retryable = e == 0 || errno_transient(e);
-		free_item(pool, item);
-		return false;
+			if (e == 0)
+				errbuf_printf(err, errlen, "\"%s\" changed size while it was read", opts->src_path);
+			else
+				errbuf_printf(err, errlen, "cannot read \"%s\": %s", opts->src_path, strerror(e));
+			if (retryable != NULL)
+				*retryable = e == 0 || errno_transient(e);
+			free_item(pool, item);
+			return false;
+		}
 	}
 
 	if (up->target == UPLOAD_S3)
@@ -3072,6 +3390,8 @@ transfer_start_upload(transfer_pool *pool, const transfer_upload_opts *opts,
 	pool->tail = item;
 	pool->count++;
 
+	if (up->hashing)
+		return true;			/* the first request starts once the hash is there */
 	if (!upload_start_step(pool, item))
 	{
 		/* nothing was sent: refuse, as for any other failure to start */

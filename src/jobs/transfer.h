@@ -60,6 +60,8 @@ typedef struct transfer_opts
 	const char *s3_region;		/* S3: the GET is signed with SigV4 */
 	const char *s3_access_key;
 	const char *s3_secret_key;
+	const char *credential_name;	/* the credential these come from, for
+									 * messages only (never a secret), or NULL */
 	const netpolicy *policy;	/* hosts and networks to check, or NULL: none;
 								 * copied by transfer_start */
 } transfer_opts;
@@ -88,6 +90,20 @@ typedef struct transfer_result
 } transfer_result;
 
 /*
+ * A request that carried credentials (basic, bearer or SigV4) and was
+ * refused (401, 403, or an S3 error about the signature or the key) fails
+ * with a message naming the credential, the host and the request, and S3's
+ * error code and message when the server sent them, never a secret:
+ *
+ *		credential "<name>" was refused by <host:port>: <request> <path> answered
+ *		http status 403 (SignatureDoesNotMatch: The request signature we ...)
+ *
+ * ("the credentials were refused by ..." when no credential_name is given).
+ * Other failed statuses are "[<step> failed: ]http status <n>", followed by
+ * " (<S3 code>: <S3 message>)" when the body is S3's error.
+ */
+
+/*
  * Uploads: a local file PUT to a server, on the same pool (and multi handle)
  * as downloads; results come from transfer_poll like a download's.
  */
@@ -95,7 +111,7 @@ typedef enum transfer_upload_target
 {
 	UPLOAD_HTTP = 0,			/* a plain PUT of the file to url */
 	UPLOAD_WEBDAV,				/* MKCOL every collection in mkcol_urls first (201 or 405 accepted), then PUT */
-	UPLOAD_S3					/* PUT signed with SigV4 (CURLOPT_AWS_SIGV4 + x-amz-content-sha256);
+	UPLOAD_S3					/* PUT signed with SigV4 (sigv4.h, with x-amz-content-sha256);
 								 * multipart (initiate, parts, complete) when the file exceeds part_size */
 } transfer_upload_target;
 
@@ -113,6 +129,7 @@ typedef struct transfer_upload_opts
 	const char *s3_access_key;
 	const char *s3_secret_key;
 	int64_t		s3_part_size;	/* bytes; multipart above it (minimum 5 MiB) */
+	const char *credential_name;	/* as for downloads: named in messages only */
 	const char *const *mkcol_urls;	/* WebDAV: NULL-terminated list, parents first */
 	bool		compute_sha256; /* HTTP, WebDAV: also take the file's SHA-256 as it is
 								 * sent (about as much CPU as the send itself); S3
@@ -131,7 +148,12 @@ typedef struct transfer_upload_opts
  * file's size; S3 single PUTs compare the ETag with the file's MD5).  The
  * result's sha256 is the file's (S3, or compute_sha256), "" otherwise; bytes
  * is the file's size.  Retryable as for downloads (network errors, 408, 429,
- * 5xx).  Never logs or returns secrets.  A failed or cancelled S3 multipart
+ * 5xx).  Never logs or returns secrets.  An S3 upload hashes its file on a
+ * thread of its own before its first request (SigV4 signs the payload
+ * hash): transfer_start_upload returns at once, transfer_poll starts the
+ * first request once the hash is there (or reports a file that could not
+ * be read as FAILED), and transfer_cancel stops the hashing within one read.
+ * A failed or cancelled S3 multipart
  * upload is aborted on the server (best effort, at most
  * TRANSFER_ABORT_TIMEOUT_MS) before its result is reported.
  */

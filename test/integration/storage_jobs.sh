@@ -12,11 +12,12 @@ cd "$(dirname "$0")/../.."
 . test/lib/nginx.sh
 . test/lib/tap.sh
 . test/lib/s3rver.sh
+. test/lib/s3verify.sh
 
 PY=/usr/bin/python3
 cluster_start --conf "mlops.max_extract_bytes = '50MB'" || exit 1
 served=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_dav.XXXXXX")
-trap 's3rver_stop; cluster_stop; rm -rf "$served"' EXIT
+trap 's3verify_stop; s3rver_stop; cluster_stop; rm -rf "$served"' EXIT
 mkdir -p "$served/dav"
 printf 'alice:{PLAIN}wonderland\n' > "$served/htpasswd"
 chmod -R a+rwX "$served"
@@ -110,9 +111,13 @@ err=$(psql -XAtq -c "SELECT mlops.submit_job('download', '{\"credential\": \"nop
 grep -q 'nope' <<<"$err" && ! grep -q '^[0-9]' <<<"$err"
 ok $? "download: an unknown credential is refused at submit"
 
-# S3 through the worker: a single PUT and a multipart upload (part size 5 MiB) to s3rver
-if s3rver_start models; then
-  psql -XAtq -o /dev/null -c "SELECT mlops.set_credential('s3', 's3', jsonb_build_object('endpoint', '$S3RVER_URL', 'bucket', 'models', 'region', 'us-east-1', 'access_key', '$S3RVER_ACCESS_KEY', 'secret_key', '$S3RVER_SECRET_KEY', 'part_size_mb', 5))"
+# S3 through the worker: a single PUT and a multipart upload (part size 5 MiB) to s3rver, behind
+# the endpoint that verifies SigV4 (test/lib/s3verify.py); the secret is long and random
+S3_ACCESS=AKIDSTORAGEJOBS01
+S3_SECRET="s3-secret-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+printf '%s %s\n' "$S3_ACCESS" "$S3_SECRET" > "$served/s3keys"
+if s3rver_start models && s3verify_start "$served/s3keys" "$served/s3verify.log"; then
+  psql -XAtq -o /dev/null -c "SELECT mlops.set_credential('s3', 's3', jsonb_build_object('endpoint', '$S3VERIFY_URL', 'bucket', 'models', 'region', 'us-east-1', 'access_key', '$S3_ACCESS', 'secret_key', '$S3_SECRET', 'part_size_mb', 5))"
   as_owner bash -c 'head -c 300000 /dev/urandom > "$1/model.bin"; head -c $((12 * 1024 * 1024 + 7)) /dev/urandom > "$1/weights.bin"' _ "$work"
   for f in model.bin weights.bin; do
     out=$(job upload "{\"path\": \"$f\", \"credential\": \"s3\", \"target\": \"runs/r1/$f\"}")
@@ -123,8 +128,6 @@ if s3rver_start models; then
   out=$(job download '{"credential": "s3", "object": "runs/r1/weights.bin", "path": "back/weights.bin"}')
   is "${out%%|*}" succeeded "download with an S3 credential (SigV4-signed GET)"
   ok $(cmp -s "$work/weights.bin" "$work/back/weights.bin"; echo $?) "download from S3: byte-identical"
-  ok $(! grep -q "$S3RVER_SECRET_KEY" <<<"$(psql -XAtc "SELECT string_agg(coalesce(error, '') || result::text, ' ') FROM mlops.jobs")"; echo $?) \
-    "upload to S3: no secret in any job row"
 
   # a multipart upload cancelled while its parts are sent is aborted on the server (DELETE
   # ?uploadId=) before the job ends cancelled.  s3rver 3 answers the abort 405 (it does not
@@ -144,9 +147,31 @@ if s3rver_start models; then
   curl -s -o /dev/null -w '%{http_code}' "$S3RVER_URL/models/runs/r1/huge.bin" | grep -qx 404
   ok $? "cancelled S3 upload: no object was completed"
   rm -f "$work/huge.bin"
+  grep -q '^PUT /models/runs/r1/weights.bin?partNumber=3&uploadId=[^ ]* 200 forwarded$' "$served/s3verify.log"
+  ok $? "upload to S3: every part's signature was verified"
 else
-  ok 1 "s3rver could not start (see above)"
+  ok 1 "s3rver or the verifier could not start (see above)"
 fi
+
+# no secret anywhere: the job rows (params, result, error), the NOTIFY payloads of a job, the
+# server logs, for each of the three secrets (two WebDAV passwords, the S3 secret)
+rows=$(psql -XAtc "SELECT params::text || ' ' || coalesce(result::text, '') || ' ' || coalesce(error, '') FROM mlops.jobs")
+notify=$(psql -Xq -c 'LISTEN mlops_jobs' \
+  -c "SELECT mlops.submit_job('upload', '{\"path\": \"plain.bin\", \"credential\": \"dav-wrong\", \"target\": \"n/a.bin\"}'::jsonb, max_attempts => 1) AS nid" \
+  -c "SELECT mlops.wait_job(max(id), '30 seconds') FROM mlops.jobs" 2>&1)
+grep -q 'Asynchronous notification "mlops_jobs"' <<<"$notify"
+ok $? "NOTIFY payloads of a failing upload collected"
+for name in "dav password" "dav-wrong password" "s3 secret"; do
+  case $name in
+    "dav password") secret=wonderland ;;
+    "dav-wrong password") secret=looking-glass ;;
+    *) secret=$S3_SECRET ;;
+  esac
+  ok $(! grep -qF "$secret" <<<"$rows"; echo $?) "the $name is in no job row"
+  ok $(! grep -qF "$secret" <<<"$notify"; echo $?) "the $name is in no NOTIFY payload"
+  ok $(! cat "$CLUSTER_LOG" "$NGINX_DIR"/logs/*.log "$served/s3verify.log" "${S3RVER_DIR:-/none}/s3rver.log" 2>/dev/null | grep -qF "$secret"; echo $?) \
+    "the $name is in no server log"
+done
 
 # hostile archives, made with Python's zipfile/tarfile
 as_owner "$PY" - "$work" <<'PY'

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # test/integration/upload_servers.sh — uploads through the transfer kernel (src/jobs/transfer.c)
 # against real servers: nginx WebDAV with basic auth, and s3rver (an S3-compatible server) for
-# SigV4 single PUTs, multipart uploads and the abort of a cancelled multipart upload.  Drives
-# them with test/upload_probe, compiled here like the unit tests.  No cluster.  Installs nothing
-# but s3rver, into test/.cache/s3rver; when npm cannot get it the test fails and says so.
+# SigV4 single PUTs, multipart uploads and the abort of a cancelled multipart upload, through
+# test/lib/s3verify.py (which checks every signature with botocore before s3rver sees the
+# request).  Drives them with test/upload_probe, compiled here like the unit tests.  No cluster.
+# Installs nothing but s3rver, into test/.cache/s3rver; when npm cannot get it the test fails
+# and says so.  The WebDAV password and the S3 secret are long, distinct random values, looked
+# for in every probe output and every server log.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
@@ -15,6 +18,8 @@ source test/lib/cluster.sh
 source test/lib/nginx.sh
 # shellcheck source=../lib/s3rver.sh
 source test/lib/s3rver.sh
+# shellcheck source=../lib/s3verify.sh
+source test/lib/s3verify.sh
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_upload.XXXXXX")
 SERVER_PIDS=()
@@ -24,6 +29,7 @@ cleanup() {
     kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
+  s3verify_stop
   s3rver_stop
   [ -n "${NGINX_DIR:-}" ] && rm -rf "$NGINX_DIR"
   rm -rf "$WORK"
@@ -31,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 PROBE=$WORK/upload_probe
-cc -std=c11 -O1 -g -Wall -Wextra -Isrc -o "$PROBE" test/upload_probe.c src/jobs/transfer.c src/jobs/netpolicy.c src/common/sha256.c src/common/errbuf.c \
+cc -std=c11 -O1 -g -Wall -Wextra -Isrc -o "$PROBE" test/upload_probe.c src/jobs/transfer.c src/jobs/sigv4.c src/jobs/netpolicy.c src/common/sha256.c src/common/errbuf.c \
   $(pkg-config --libs libcurl) -lm
 ok $? "upload_probe compiled"
 
@@ -52,7 +58,7 @@ BIG_SHA=$(sha256sum "$WORK/big.bin" | cut -d' ' -f1)
 DAV_ROOT=$WORK/www
 mkdir -p "$DAV_ROOT/dav"
 chmod 755 "$WORK" "$DAV_ROOT" "$DAV_ROOT/dav"
-DAV_PASSWORD="dav-pw-$RANDOM$RANDOM"
+DAV_PASSWORD="dav-pw-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
 printf 'alice:%s\n' "$(openssl passwd -apr1 "$DAV_PASSWORD")" >"$WORK/htpasswd"
 chmod 644 "$WORK/htpasswd"
 nginx_start "$DAV_ROOT" "location /dav/ {
@@ -85,9 +91,10 @@ ok $? "webdav: the replaced file is byte-identical"
 is "$(field sha256 "$WORK/dav2.out")" "" "webdav: no sha256 unless asked"
 
 UPLOAD_PASSWORD="wrong-$DAV_PASSWORD" probe "$WORK/dav3.out" webdav "$NGINX_URL/dav/c/d/x.bin" "$WORK/small.bin" \
-  --user alice --mkcol "$NGINX_URL/dav/c/" --mkcol "$NGINX_URL/dav/c/d/"
+  --user alice --mkcol "$NGINX_URL/dav/c/" --mkcol "$NGINX_URL/dav/c/d/" --credential dav-alice
 is "$?" 1 "webdav wrong password: FAILED"
-is "$(field error "$WORK/dav3.out")" "mkcol failed: http status 401" "webdav wrong password: mkcol failed: http status 401"
+is "$(field error "$WORK/dav3.out")" "credential \"dav-alice\" was refused by ${NGINX_URL#http://} (mkcol /dav/c/): http status 401" \
+  "webdav wrong password: the credential, the host and the request are named"
 is "$(field retryable "$WORK/dav3.out")" 0 "webdav wrong password: not retryable"
 [ ! -e "$DAV_ROOT/dav/c" ]
 ok $? "webdav wrong password: nothing created"
@@ -108,10 +115,14 @@ cmp -s "$WORK/small.bin" "$DAV_ROOT/dav/plain.bin"
 ok $? "http put: byte-identical"
 
 # ---- s3rver ----
-if s3rver_start test; then
-  ok 0 "s3rver started"
-  S3_ARGS=(--region us-east-1 --access "$S3RVER_ACCESS_KEY")
-  UPLOAD_S3_SECRET=$S3RVER_SECRET_KEY probe "$WORK/s3a.out" s3 "$S3RVER_URL/test/models/small.bin" "$WORK/small.bin" \
+S3_ACCESS=AKIDUPLOADPROBE01
+S3_SECRET="s3-secret-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+printf '%s %s\n' "$S3_ACCESS" "$S3_SECRET" > "$WORK/s3keys"
+if s3rver_start test && s3verify_start "$WORK/s3keys" "$WORK/s3verify.log"; then
+  ok 0 "s3rver started, behind a SigV4-verifying endpoint"
+  S3_ARGS=(--region us-east-1 --access "$S3_ACCESS")
+  S3_URL=$S3VERIFY_URL
+  UPLOAD_S3_SECRET=$S3_SECRET probe "$WORK/s3a.out" s3 "$S3_URL/test/models/small.bin" "$WORK/small.bin" \
     "${S3_ARGS[@]}" --part-size $((5 * 1024 * 1024))
   ok $? "s3 single put DONE"
   is "$(field sha256 "$WORK/s3a.out")" "$SMALL_SHA" "s3 single put: sha256"
@@ -120,7 +131,7 @@ if s3rver_start test; then
   cmp -s "$WORK/small.bin" "$WORK/small.back"
   ok $? "s3 single put: the object is byte-identical"
 
-  UPLOAD_S3_SECRET=$S3RVER_SECRET_KEY probe "$WORK/s3b.out" s3 "$S3RVER_URL/test/models/big.bin" "$WORK/big.bin" \
+  UPLOAD_S3_SECRET=$S3_SECRET probe "$WORK/s3b.out" s3 "$S3_URL/test/models/big.bin" "$WORK/big.bin" \
     "${S3_ARGS[@]}" --part-size $((5 * 1024 * 1024))
   ok $? "s3 multipart upload (3 parts of 5 MiB) DONE"
   is "$(field sha256 "$WORK/s3b.out")" "$BIG_SHA" "s3 multipart: sha256"
@@ -131,10 +142,19 @@ if s3rver_start test; then
   cmp -s "$WORK/big.bin" "$WORK/big.back"
   ok $? "s3 multipart: the object is byte-identical"
 
-  UPLOAD_S3_SECRET=$S3RVER_SECRET_KEY probe "$WORK/s3c.out" s3 "$S3RVER_URL/no-such-bucket/x.bin" "$WORK/small.bin" "${S3_ARGS[@]}"
-  is "$(field error "$WORK/s3c.out")" "put failed: http status 404" "s3 put into a missing bucket: 404"
-  grep -q "$S3RVER_SECRET_KEY=" "$WORK/s3c.out"
-  ok $((! $?)) "s3: no secret in the output"
+  UPLOAD_S3_SECRET=$S3_SECRET probe "$WORK/s3c.out" s3 "$S3_URL/no-such-bucket/x.bin" "$WORK/small.bin" "${S3_ARGS[@]}"
+  is "$(field error "$WORK/s3c.out")" "put failed: http status 404 (NoSuchBucket: The specified bucket does not exist)" \
+    "s3 put into a missing bucket: 404 with S3's code and message"
+
+  # a wrong secret: refused by the verifier, the credential and host named
+  UPLOAD_S3_SECRET="wrong-$S3_SECRET" probe "$WORK/s3e.out" s3 "$S3_URL/test/models/wrong.bin" "$WORK/small.bin" \
+    "${S3_ARGS[@]}" --credential s3-probe
+  is "$?" 1 "s3 put with a wrong secret: FAILED"
+  case "$(field error "$WORK/s3e.out")" in
+    "credential \"s3-probe\" was refused by ${S3_URL#http://} (put /test/models/wrong.bin): http status 403, SignatureDoesNotMatch: "*) r=0 ;;
+    *) r=1 ;;
+  esac
+  ok $r "s3 put with a wrong secret: $(field error "$WORK/s3e.out")"
 
   # a multipart upload (13 parts of 5 MiB) cancelled while part 2 is sent must be aborted
   # (DELETE ?uploadId=) before it is reported CANCELLED.  s3rver 3 implements neither
@@ -143,7 +163,7 @@ if s3rver_start test; then
   # upload's id without a part number, and it was no complete (the object does not exist).
   # With a server that lists uploads, the listing must not hold the upload any more.
   head -c $((64 * 1024 * 1024)) /dev/urandom >"$WORK/huge.bin"
-  UPLOAD_S3_SECRET=$S3RVER_SECRET_KEY probe "$WORK/s3d.out" s3 "$S3RVER_URL/test/models/cancelled.bin" "$WORK/huge.bin" \
+  UPLOAD_S3_SECRET=$S3_SECRET probe "$WORK/s3d.out" s3 "$S3_URL/test/models/cancelled.bin" "$WORK/huge.bin" \
     "${S3_ARGS[@]}" --part-size $((5 * 1024 * 1024)) --cancel-after-bytes $((6 * 1024 * 1024))
   is "$?" 1 "s3 multipart cancelled mid-way: the probe ends not DONE"
   is "$(field state "$WORK/s3d.out")" CANCELLED "s3 multipart cancelled mid-way: CANCELLED"
@@ -173,8 +193,19 @@ if s3rver_start test; then
   else
     echo "# this server does not list multipart uploads (http ${listing##*$'\n'}): the abort request is the observable"
   fi
+  grep -q ' 200 forwarded$' "$WORK/s3verify.log" && grep -q ' 403 SignatureDoesNotMatch$' "$WORK/s3verify.log"
+  ok $? "the verifier passed the right signatures and refused the wrong one"
 else
-  ok 1 "s3rver started (npm install of s3rver@3 failed, or it did not start: see above)"
+  ok 1 "s3rver and the verifier started (npm install of s3rver@3 failed, or they did not start: see above)"
 fi
+
+# no secret anywhere: each one looked for in every probe output and every server log
+for s in DAV_PASSWORD S3_SECRET; do
+  for f in "$WORK"/*.out "$WORK/s3verify.log" "${S3RVER_DIR:-/nonexistent}/s3rver.log" "$NGINX_DIR"/logs/*.log; do
+    [ -e "$f" ] || continue
+    ! grep -qF "${!s}" "$f"
+    ok $? "$s is not in ${f##*/}"
+  done
+done
 
 done_testing

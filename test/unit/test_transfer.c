@@ -2107,6 +2107,7 @@ test_upload_http(transfer_pool *pool)
 {
 	transfer_upload_opts o;
 	transfer_result r;
+	char		want[512];
 	char		url[256];
 	char		src[256];
 	char		empty[256];
@@ -2164,7 +2165,8 @@ test_upload_http(transfer_pool *pool)
 	up_opts(&o, 304, UPLOAD_HTTP, url, src);
 	o.bearer_token = "tok-WRONG-777";
 	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "bearer token wrong: FAILED");
-	CHECK_STR(r.error, "put failed: http status 401", "bearer wrong: message");
+	snprintf(want, sizeof(want), "the credentials were refused by 127.0.0.1:%d (put /bearer/b.bin): http status 401", server_port);
+	CHECK_STR(r.error, want, "bearer wrong: the host and the request are named");
 	CHECK(!r.retryable, "401 not retryable");
 	CHECK(strstr(r.error, "tok-WRONG") == NULL && strstr(r.effective_url, "tok-WRONG") == NULL, "no token in the result");
 
@@ -2183,7 +2185,8 @@ test_upload_http(transfer_pool *pool)
 	CHECK_INT(r.state, TRANSFER_FAILED, "basic auth wrong: FAILED");
 	CHECK_INT(r.http_status, 401, "basic auth wrong: status 401");
 	CHECK(!r.retryable, "basic auth wrong: not retryable");
-	CHECK_STR(r.error, "put failed: http status 401", "basic auth wrong: message");
+	snprintf(want, sizeof(want), "the credentials were refused by 127.0.0.1:%d (put /auth/denied.bin): http status 401", server_port);
+	CHECK_STR(r.error, want, "basic auth wrong: the host and the request are named");
 	CHECK(strstr(r.error, "wrong-pw") == NULL && strstr(r.effective_url, "wrong-pw") == NULL, "no password in the result");
 	CHECK(!stored_exists("denied.bin"), "basic auth wrong: nothing stored");
 
@@ -2246,6 +2249,7 @@ test_upload_webdav(transfer_pool *pool)
 {
 	transfer_upload_opts o;
 	transfer_result r;
+	char		want[512];
 	char		url[256];
 	char		c1[256];
 	char		c2[256];
@@ -2265,9 +2269,11 @@ test_upload_webdav(transfer_pool *pool)
 	o.username = "alice";
 	o.password = "wrong-pw-XYZ";
 	o.mkcol_urls = cols;
+	o.credential_name = "dav-cred";
 	CHECK(run_upload(pool, &o, &r), "webdav wrong password: finished");
 	CHECK_INT(r.state, TRANSFER_FAILED, "webdav wrong password: FAILED");
-	CHECK_STR(r.error, "mkcol failed: http status 401", "webdav wrong password: mkcol failed: http status 401");
+	snprintf(want, sizeof(want), "credential \"dav-cred\" was refused by 127.0.0.1:%d (mkcol /auth/a): http status 401", server_port);
+	CHECK_STR(r.error, want, "webdav wrong password: the credential, the host and the request are named");
 	CHECK(!r.retryable, "webdav wrong password: not retryable");
 	CHECK(strstr(r.error, "wrong-pw") == NULL && strstr(r.effective_url, "wrong-pw") == NULL, "webdav: no password in the result");
 	read_log(log, sizeof(log));
@@ -2302,7 +2308,8 @@ test_upload_webdav(transfer_pool *pool)
 	o.password = "s3cret-pw";
 	o.mkcol_urls = cols;
 	CHECK(run_upload(pool, &o, &r) && r.state == TRANSFER_FAILED, "mkcol refused with 403: FAILED");
-	CHECK_STR(r.error, "mkcol failed: http status 403", "mkcol 403 message");
+	snprintf(want, sizeof(want), "the credentials were refused by 127.0.0.1:%d (mkcol /forbid/x): http status 403", server_port);
+	CHECK_STR(r.error, want, "mkcol 403 message");
 	CHECK(!r.retryable, "mkcol 403 not retryable");
 	unlink(src);
 }
@@ -2515,6 +2522,77 @@ test_upload_s3_multipart(transfer_pool *pool)
 	snprintf(line, sizeof(line), "ABORT %s", id);
 	CHECK(id[0] != '\0' && log_has(line), "failed multipart upload aborted with its upload id");
 	CHECK_INT(transfer_count(pool), 0, "nothing left after the failure");
+	unlink(src);
+}
+
+/*
+ * test_upload_s3_hashing: an S3 upload hashes its file on a thread of its own
+ * before its first request; meanwhile a download runs to its end, and a
+ * cancel ends the upload at the next poll, before any request of it.  A
+ * 2 GiB sparse file takes seconds to hash (longer under ASan), a 100 kB
+ * download milliseconds.
+ */
+static void
+test_upload_s3_hashing(transfer_pool *pool)
+{
+	transfer_upload_opts o;
+	transfer_opts d;
+	transfer_result r[4];
+	char		url[256];
+	char		dlurl[256];
+	char		src[256];
+	char		dest[256];
+	char		err[512];
+	char		log[8192];
+	bool		retryable;
+	bool		download_done = false;
+	bool		upload_done = false;
+	long long	t0;
+	int			fd;
+	int			n;
+
+	set_dest(src, sizeof(src), "sparse-src.bin");
+	fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, 2LL * 1024 * 1024 * 1024) == 0, "2 GiB sparse source made");
+	if (fd >= 0)
+		close(fd);
+	clear_log();
+	set_url(url, sizeof(url), "/s3mp/sparse.bin");
+	up_opts(&o, 360, UPLOAD_S3, url, src);
+	o.s3_region = "us-east-1";
+	o.s3_access_key = "AKTEST";
+	o.s3_secret_key = "S3-secret-zz";
+	o.s3_part_size = MP_PART;
+	CHECK(transfer_start_upload(pool, &o, err, sizeof(err), &retryable), "s3 upload of the sparse file started");
+
+	set_url(dlurl, sizeof(dlurl), "/ok/100000");
+	set_dest(dest, sizeof(dest), "during-hash.bin");
+	base_opts(&d, 361, dlurl, dest);
+	CHECK(transfer_start(pool, &d, err, sizeof(err), &retryable), "a download started meanwhile");
+	t0 = now_ms();
+	while (!download_done && now_ms() - t0 < 20000)
+	{
+		n = transfer_poll(pool, 100, r, 4);
+		for (int i = 0; i < n; i++)
+		{
+			if (r[i].job_id == 361)
+				download_done = r[i].state == TRANSFER_DONE;
+			if (r[i].job_id == 360)
+				upload_done = true;
+		}
+	}
+	CHECK(download_done, "the download ended while the upload hashed");
+	CHECK(!upload_done, "the upload had not ended then");
+	read_log(log, sizeof(log));
+	CHECK(strstr(log, "sparse.bin") == NULL, "no request of the upload had reached the server: it was still hashing");
+	CHECK(transfer_cancel(pool, 360), "cancel the upload while it hashes");
+	n = transfer_poll(pool, 5000, r, 4);
+	CHECK_INT(n, 1, "the cancelled upload is reported by the next poll");
+	CHECK(n == 1 && r[0].job_id == 360 && r[0].state == TRANSFER_CANCELLED, "upload CANCELLED");
+	read_log(log, sizeof(log));
+	CHECK(strstr(log, "sparse.bin") == NULL, "the cancelled upload sent no request");
+	CHECK_INT(transfer_count(pool), 0, "nothing left in the pool");
+	unlink(dest);
 	unlink(src);
 }
 
@@ -2768,6 +2846,7 @@ main(void)
 	test_upload_s3_fake(pool);
 	test_upload_s3_multipart(pool);
 	test_upload_s3_cancel(pool);
+	test_upload_s3_hashing(pool);
 	test_upload_cancel(pool);
 	test_policy_uploads(pool);
 	transfer_pool_destroy(pool);
