@@ -34,11 +34,15 @@ neumaier_add(neumaier_sum *s, double x)
 }
 
 /*
- * neumaier_value returns the compensated total.
+ * neumaier_value returns the compensated total.  Once the sum has overflowed
+ * to an infinity, comp holds inf - inf garbage: the total is the sum itself
+ * (scikit-learn, summing plainly, returns inf there, not NaN).
  */
 static inline double
 neumaier_value(const neumaier_sum *s)
 {
+	if (!isfinite(s->sum))
+		return s->sum;
 	return s->sum + s->comp;
 }
 
