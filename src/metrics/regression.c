@@ -104,6 +104,24 @@ r2(const double *y, const double *yhat, const double *w, size_t n)
 		neumaier_add(&sy, w != NULL ? w[i] * y[i] : y[i]);
 	ybar = neumaier_value(&sy) / weight_total(w, n);
 
+	/*
+	 * A constant y_true (over the samples that weigh anything) has its mean
+	 * exactly: the weighted sum above can round off by an ulp (2.5 * w / w),
+	 * leaving a denominator of 1e-31 where force_finite wants exactly 0.
+	 */
+	{
+		size_t		first = 0;
+		int			constant = 1;
+
+		while (first < n && w != NULL && w[first] == 0.0)
+			first++;
+		for (i = first; i < n && constant; i++)
+			if ((w == NULL || w[i] != 0.0) && y[i] != y[first])
+				constant = 0;
+		if (constant && first < n)
+			ybar = y[first];
+	}
+
 	for (i = 0; i < n; i++)
 	{
 		double		d = y[i] - yhat[i];
