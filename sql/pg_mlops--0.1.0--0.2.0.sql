@@ -180,6 +180,10 @@ $$;
 COMMENT ON FUNCTION mlops.metric_source(regclass, jsonb) IS
 'Checks a metric source table and its column options; returns the quoted relation and column names';
 
+-- make_grid: sizes in the units of the area's CRS; a geographic CRS needs cell_size; min_cell_size may be 0.
+COMMENT ON FUNCTION mlops.make_grid(geometry, double precision, int, double precision, text, double precision) IS
+'An empty one-band raster covering the extent of area (upper-left corner at its xmin, ymax; square cells), sizes in the units of its CRS. Without cell_size the cell is ceil(max(min_cell_size, sqrt(extent area / max_cells))), at least 1; a geographic CRS (degrees) needs cell_size. Pixels are nodata when it is given, else 0.';
+
 -- Metric schedules keep their last run; the metrics a schedule computes come from one registry;
 -- schedules are checked before pg_cron stores them, and their jobs CALL mlops.run_metric_schedule.
 ALTER TABLE mlops.metrics_executions ADD COLUMN last_run_at timestamptz, ADD COLUMN last_error text;

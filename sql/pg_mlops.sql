@@ -507,7 +507,7 @@ RETURNS raster
 AS 'MODULE_PATHNAME', 'mlops_make_grid'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.make_grid(geometry, double precision, int, double precision, text, double precision) IS
-'An empty one-band raster covering the extent of area (upper-left corner at its xmin, ymax; square cells). Without cell_size the cell is ceil(max(min_cell_size, sqrt(extent area / max_cells))). Pixels are nodata when it is given, else 0.';
+'An empty one-band raster covering the extent of area (upper-left corner at its xmin, ymax; square cells), sizes in the units of its CRS. Without cell_size the cell is ceil(max(min_cell_size, sqrt(extent area / max_cells))), at least 1; a geographic CRS (degrees) needs cell_size. Pixels are nodata when it is given, else 0.';
 
 CREATE FUNCTION mlops.fit_variogram(points geometry, model text DEFAULT 'spherical', options jsonb DEFAULT '{}')
 RETURNS jsonb
