@@ -180,6 +180,12 @@ $$;
 COMMENT ON FUNCTION mlops.metric_source(regclass, jsonb) IS
 'Checks a metric source table and its column options; returns the quoted relation and column names';
 
+-- jsonb aggregates: a JSON null label is an error (an SQL NULL row is still skipped).
+COMMENT ON AGGREGATE mlops.confusion_agg(jsonb, jsonb) IS
+'Confusion state of one prediction per row (rows with an SQL NULL label are skipped; a JSON null label is an error); feed it to any classification metric';
+COMMENT ON AGGREGATE mlops.accuracy_agg(jsonb, jsonb) IS
+'Share of rows whose prediction equals the label (rows with an SQL NULL label are skipped; a JSON null label is an error)';
+
 -- make_grid: sizes in the units of the area's CRS; a geographic CRS needs cell_size; min_cell_size may be 0.
 COMMENT ON FUNCTION mlops.make_grid(geometry, double precision, int, double precision, text, double precision) IS
 'An empty one-band raster covering the extent of area (upper-left corner at its xmin, ymax; square cells), sizes in the units of its CRS. Without cell_size the cell is ceil(max(min_cell_size, sqrt(extent area / max_cells))), at least 1; a geographic CRS (degrees) needs cell_size. Pixels are nodata when it is given, else 0.';

@@ -843,7 +843,7 @@ CREATE AGGREGATE mlops.confusion_agg(y_true jsonb, y_pred jsonb) (
     COMBINEFUNC = mlops.confusion_combine, SERIALFUNC = mlops.confusion_serialize,
     DESERIALFUNC = mlops.confusion_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE mlops.confusion_agg(jsonb, jsonb) IS
-'Confusion state of one prediction per row (rows with a NULL label are skipped); feed it to any classification metric';
+'Confusion state of one prediction per row (rows with an SQL NULL label are skipped; a JSON null label is an error); feed it to any classification metric';
 CREATE AGGREGATE mlops.confusion_agg(y_true jsonb, y_pred jsonb, sample_weight double precision) (
     SFUNC = mlops.confusion_trans, STYPE = internal, FINALFUNC = mlops.confusion_final,
     COMBINEFUNC = mlops.confusion_combine, SERIALFUNC = mlops.confusion_serialize,
@@ -859,7 +859,7 @@ CREATE AGGREGATE mlops.accuracy_agg(y_true jsonb, y_pred jsonb) (
     COMBINEFUNC = mlops.accuracy_combine, SERIALFUNC = mlops.accuracy_serialize,
     DESERIALFUNC = mlops.accuracy_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE mlops.accuracy_agg(jsonb, jsonb) IS
-'Share of rows whose prediction equals the label (rows with a NULL label are skipped)';
+'Share of rows whose prediction equals the label (rows with an SQL NULL label are skipped; a JSON null label is an error)';
 
 -- Every classification metric on a confusion state.
 CREATE FUNCTION mlops.accuracy(confusion mlops.confusion, "normalize" boolean DEFAULT true)
