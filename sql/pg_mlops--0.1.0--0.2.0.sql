@@ -3000,4 +3000,24 @@ RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT mlops.r2($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3::pg_catalog.jsonb) $$;
 COMMENT ON FUNCTION mlops.r2(text, text, text) IS 'r2 of untyped literals (read as jsonb)';
 
+CREATE FUNCTION mlops.entropy(probs text, base double precision DEFAULT 2)
+RETURNS double precision[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT mlops.entropy($1::pg_catalog.jsonb, $2) $$;
+COMMENT ON FUNCTION mlops.entropy(text, double precision) IS 'entropy of an untyped literal (read as jsonb)';
+
+CREATE FUNCTION mlops.least_confidence(probs text)
+RETURNS double precision[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT mlops.least_confidence($1::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.least_confidence(text) IS 'least_confidence of an untyped literal (read as jsonb)';
+
+CREATE FUNCTION mlops.margin(probs text)
+RETURNS double precision[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT mlops.margin($1::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.margin(text) IS 'margin of an untyped literal (read as jsonb)';
+
+CREATE FUNCTION mlops.softmax(logits text)
+RETURNS jsonb LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT mlops.softmax($1::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.softmax(text) IS 'softmax of an untyped literal (read as jsonb)';
+
 -- <<< new in 0.2.0

@@ -569,14 +569,14 @@ def uncertainty_cases():
     for desc, rows in sets:
         for base in (None, 2.0, math.e, 10.0):
             exp = [ent(r, base) for r in rows]
-            for form in ("json", "jsonb"):
+            for form in ("json", "jsonb", "untyped"):
                 args = [jlit(rows, form)] + ([] if base is None else ["base => " + fnum(base)])
                 add_case("%s entropy [%s] base=%s" % (form, desc, base), "mlops.entropy(%s)" % ", ".join(args),
                          "float[]", ("ok", exp))
         for fn, f in (("least_confidence", lambda r: 1.0 - max(r)),
                       ("margin", lambda r: sorted(r)[-1] - sorted(r)[-2])):
             exp = [f(r) for r in rows]
-            for form in ("json", "jsonb"):
+            for form in ("json", "jsonb", "untyped"):
                 add_case("%s %s [%s]" % (form, fn, desc), "mlops.%s(%s)" % (fn, jlit(rows, form)),
                          "float[]", ("ok", exp))
         for r in rows[:2]:
@@ -595,7 +595,7 @@ def uncertainty_cases():
     logits = [[float(x) for x in nrng.normal(0, 3, k)] for k in (2, 3, 5, 8)]
     logits.append([1000.0, 999.0, 0.0])
     logits.append([-5.0, -5.0, -5.0])
-    for form in ("json", "jsonb"):
+    for form in ("json", "jsonb", "untyped"):
         add_case("%s softmax [%d rows]" % (form, len(logits)), "mlops.softmax(%s)" % jlit(logits, form), "jsonb",
                  ("ok", [to_py(special.softmax(np.array(r))) for r in logits]))
     for r in logits:
