@@ -100,3 +100,32 @@ SELECT mlops.f1('[0, 1]'::json, '[0, 1]'::json, average => 'macro', labels => '[
 SELECT mlops.confusion_matrix('[[0, 1]]'::json, '[[0, 1]]'::json);
 SELECT mlops.confusion_matrix('[0, 1]'::json, '[0, 1]'::json, labels => '[5]');
 SELECT mlops.confusion_matrix('[0, 1]'::json, '[0, 1]'::json, "normalize" => 'rows');
+
+-- Untyped literals call the text forms (read as jsonb); json, jsonb, float8[] and confusion
+-- arguments still call their own forms.
+SELECT mlops.accuracy('[1,0,1]', '[1,1,1]') AS accuracy,
+       mlops.precision('[1,0,1]', '[1,1,1]') AS precision,
+       mlops.recall('["a","b"]', '["a","a"]', pos_label => '"a"') AS recall,
+       mlops.f1('[0,1,2]', '[0,2,1]', average => 'macro', labels => '[0, 1]') AS f1,
+       mlops.fbeta('[1,0,1]', '[1,1,1]', 2) AS fbeta;
+SELECT mlops.precision_recall_fscore_support('[1,0,1]', '[1,1,1]') AS prfs,
+       mlops.confusion_matrix('[1,0,1]', '[1,1,1]', sample_weight => '[1,2,3]') AS matrix;
+SELECT mlops.classification_report('["x","y"]', '["x","x"]') -> 'x' AS report_x;
+SELECT mlops.accuracy('[1,0,1]', '[1,1,1]', false, '[1, 2, 3]') AS weighted_correct;
+SELECT mlops.accuracy('[1,0,1]'::json, '[1,1,1]') AS json_first,
+       mlops.accuracy('[1,0,1]', '[1,1,1]'::jsonb) AS jsonb_second,
+       mlops.accuracy('{"labels": [0, 1], "matrix": [[1, 0], [1, 1]]}') AS confusion_literal;
+SELECT p.oid::regprocedure AS text_form, obj_description(p.oid, 'pg_proc') IS NOT NULL AS commented
+FROM pg_proc p
+WHERE p.pronamespace = 'mlops'::regnamespace AND p.proargtypes[0] = 'text'::regtype
+  AND p.proname IN ('accuracy', 'precision', 'recall', 'f1', 'fbeta', 'precision_recall_fscore_support',
+                    'confusion_matrix', 'classification_report')
+ORDER BY 1::text;
+SELECT mlops.accuracy('[1,0', '[1,1]');                                              -- bad JSON: an error
+
+-- Booleans keep their spelling as labels when every label is one (numpy keeps an array of
+-- booleans as booleans); mixed with numbers they are the numbers 0 and 1.
+SELECT mlops.confusion_matrix('[true, false, true]'::jsonb, '[true, true, true]'::jsonb);
+SELECT mlops.confusion_matrix('[true, false]'::json, '[1, 1]'::json);
+SELECT mlops.classification_report('[true, false]', '[true, true]') - 'macro avg' - 'weighted avg' AS report;
+SELECT mlops.precision_recall_fscore_support('[false, true]', '[false, false]') -> 'labels' AS prfs_labels;

@@ -48,3 +48,15 @@ SELECT mlops.entropy('[[0.5, 0.5]]'::json, 0);
 SELECT mlops.entropy('[[0.5, "a"]]'::json);
 SELECT mlops.entropy('[0.5, [0.5]]'::json);
 SELECT mlops.softmax('{1, Infinity}'::float8[]);
+
+-- Overflow: an error too large for a double is inf, as scikit-learn 1.2 returns (not NaN).
+SELECT mlops.mse('[1e200]', '[-1e200]') AS mse, mlops.rmse('[1e200]'::json, '[-1e200]'::json) AS rmse,
+       mlops.mae('[1.7e308]', '[-1.7e308]') AS mae,
+       mlops.mae('{1.7e308, 1}'::float8[], '{-1.7e308, 2}', '{1, 2}') AS mae_weighted;
+-- untyped literals call the text forms (read as jsonb)
+SELECT mlops.mae('[3, -0.5, 2, 7]', '[2.5, 0.0, 2, 8]') AS mae, mlops.mse('[3, -0.5, 2, 7]', '[2.5, 0.0, 2, 8]') AS mse,
+       mlops.rmse('[1, 2]', '[1, 4]', '[1, 1]') AS rmse, mlops.r2('[1, 2, 3]', '[1, 2, 3]') AS r2;
+-- uncertainty scores of untyped literals (text forms, read as jsonb); a float8[] row still calls its own
+SELECT mlops.entropy('[[0.5, 0.5], [1, 0]]') AS entropy, mlops.least_confidence('[[0.25, 0.75]]') AS lc,
+       mlops.margin('[[0.25, 0.75]]') AS margin, mlops.softmax('[[0, 0]]') AS softmax,
+       mlops.entropy('{0.5, 0.5}'::float8[]) AS entropy_row;

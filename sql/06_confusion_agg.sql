@@ -11,7 +11,7 @@ INSERT INTO preds VALUES
   (4, 'cat', 'cat', 0, 0, false, false, '0.0', '0', 1),
   (5, 'dog', 'cat', 1, 0, true, false, '1', '0', 0.5),
   (6, 'pig', 'dog', 2, 1, false, true, '2', '1', 1),
-  (7, NULL, 'dog', NULL, 1, NULL, true, 'null', '1', 1);
+  (7, NULL, 'dog', NULL, 1, NULL, true, NULL, '1', 1);
 
 SELECT mlops.confusion_agg(t, p) FROM preds;
 SELECT mlops.confusion_agg(ti, pi) FROM preds;
@@ -58,6 +58,16 @@ SELECT '{"labels": [1]}'::mlops.confusion;
 SELECT mlops.confusion_agg(tj, pj) FROM (VALUES ('0.5'::jsonb, '1'::jsonb)) v(tj, pj);
 SELECT mlops.confusion_agg(tj, pj) FROM (VALUES ('[1]'::jsonb, '1'::jsonb)) v(tj, pj);
 SELECT mlops.confusion_agg(tj, pj) FROM (VALUES ('"a"'::jsonb, '1'::jsonb)) v(tj, pj);
+-- a JSON null label is an error in every form (an SQL NULL row is skipped, as above)
+SELECT mlops.confusion_agg(tj, pj) FROM (VALUES ('1'::jsonb, '1'::jsonb), ('null', '1')) v(tj, pj);
+SELECT mlops.confusion_agg(tj, pj, 1.0) FROM (VALUES ('1'::jsonb, 'null'::jsonb)) v(tj, pj);
+SELECT mlops.accuracy_agg(tj, pj) FROM (VALUES ('1'::jsonb, 'null'::jsonb)) v(tj, pj);
+SELECT mlops.accuracy('[1, null]'::jsonb, '[1, 1]'::jsonb);
+-- booleans stay booleans, as numpy keeps them (a mix with numbers is numbers)
+SELECT mlops.confusion_agg(tj, pj) FROM (VALUES ('true'::jsonb, 'false'::jsonb), ('false', 'false')) v(tj, pj);
+SELECT mlops.confusion_agg(tj, pj) FROM (VALUES ('true'::jsonb, '0'::jsonb), ('false', 'false')) v(tj, pj);
+SELECT mlops.classification_report(mlops.confusion_agg(tb, pb)) ? 'True' AS true_key FROM preds;
+SELECT '{"labels": [false, true], "matrix": [[1, 0], [2, 3]]}'::mlops.confusion;
 SELECT mlops.confusion_agg(t, p, w) FROM (VALUES ('a', 'b', 'Infinity'::float8)) v(t, p, w);
 SELECT mlops.accuracy_agg(tj, pj) FROM (VALUES ('1.5'::jsonb, '1'::jsonb)) v(tj, pj);
 SELECT mlops.accuracy_agg(tj, pj) FROM (VALUES ('"1"'::jsonb, '1'::jsonb)) v(tj, pj);

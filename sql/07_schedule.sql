@@ -16,6 +16,12 @@ SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * *');
 SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '61 * * * *');
 SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '');
 SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000a', 'bogus');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000a', 'every minute');
+-- a 6-field (seconds) expression is refused: pg_cron would store it as it is
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000a', '0 */5 * * * *');
+-- options a metric does not take are refused, naming what it takes
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * * * *', 'accuracy', options => '{"pos_label": 1}');
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * * * *', 'mae', options => '{"zero_division": 1}');
 SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * * * *', 'f1_average');
 SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * * * *', 'accuracy', 'pg_class');
 SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000b', '* * * * *', 'accuracy', options => '{"colour": "red"}');
@@ -30,12 +36,26 @@ SELECT metric, value, n_samples, source_row_id, details ->> 'row_time' AS row_ti
 FROM mlops.compute_metric('00000000-0000-0000-0000-00000000000a');
 -- without a schedule: accuracy of mlops.results
 SELECT metric, value, n_samples, source_row_id FROM mlops.compute_metric('00000000-0000-0000-0000-00000000000b');
--- no rows: nothing stored, NULL returned
-SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000ff') IS NULL AS no_rows,
-       (SELECT count(*) FROM mlops.metric_values WHERE model_id = '00000000-0000-0000-0000-0000000000ff') AS stored;
+-- an unknown model (no schedule, no rows) is an error, and nothing is stored
+SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000ff');
+SELECT count(*) AS stored FROM mlops.metric_values WHERE model_id = '00000000-0000-0000-0000-0000000000ff';
 -- a malformed newest row fails the run with a clear error, and stores nothing
 SELECT mlops.compute_metric('00000000-0000-0000-0000-00000000000c');
 SELECT count(*) AS stored_for_c FROM mlops.metric_values WHERE model_id = '00000000-0000-0000-0000-00000000000c';
+
+-- The registry is the list: metric_names() is its names, and each metric's function has json,
+-- jsonb and text forms.
+SELECT count(*) AS metrics, count(*) FILTER (WHERE kind = 'regression') AS regression,
+       array_agg(metric) FILTER (WHERE average = 'macro') AS macro
+FROM mlops.metric_registry();
+SELECT array_agg(m) = (SELECT array_agg(metric) FROM mlops.metric_registry()) AS names_from_registry
+FROM mlops.metric_names() m;
+SELECT r.sql_function, t.typ
+FROM (SELECT DISTINCT sql_function FROM mlops.metric_registry()) r,
+     (VALUES ('json'), ('jsonb'), ('text')) t(typ)
+WHERE NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.pronamespace = 'mlops'::regnamespace
+                  AND p.proname = r.sql_function AND p.proargtypes[0] = t.typ::regtype
+                  AND obj_description(p.oid, 'pg_proc') IS NOT NULL);
 
 -- Every metric name, on the models whose labels fit it.
 DO $$
@@ -142,7 +162,7 @@ VALUES ('00000000-0000-0000-0000-0000000000a1', '* * * * *', 'mlops_regress_app'
 SELECT mlops.unschedule_metric('00000000-0000-0000-0000-0000000000a1') AS rival_unscheduled;
 -- its own schedule of the same model sees its own rows only (none)
 SELECT mlops.schedule_metric('00000000-0000-0000-0000-0000000000a1', '*/5 * * * *') > 0 AS rival_scheduled;
-SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000a1') IS NULL AS rival_computes_nothing;
+SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000a1');
 -- a view of another role may not be a source: its functions would run with the rival's rights
 SELECT mlops.schedule_metric('00000000-0000-0000-0000-0000000000a2', '* * * * *', 'accuracy', 'app_view');
 SELECT mlops.unschedule_metric('00000000-0000-0000-0000-0000000000a1') AS rival_unscheduled_own;
@@ -156,3 +176,30 @@ SELECT mlops.unschedule_metric('00000000-0000-0000-0000-0000000000a1');
 RESET ROLE;
 DROP OWNED BY mlops_regress_app, mlops_regress_rival;
 DROP ROLE mlops_regress_app, mlops_regress_rival;
+
+-- Last run: a scheduled run records when it ran and its error; a tick that finds the same newest
+-- row stores nothing new.
+SELECT mlops.schedule_metric('00000000-0000-0000-0000-0000000000c1', '* * * * *') > 0 AS scheduled;
+SELECT last_run_at, last_error FROM mlops.metrics_executions WHERE model_id = '00000000-0000-0000-0000-0000000000c1';
+-- no rows yet: the run fails, and its error stays (the procedure commits it before failing)
+CALL mlops.run_metric_schedule('00000000-0000-0000-0000-0000000000c1');
+SELECT last_run_at IS NOT NULL AS ran, last_error FROM mlops.metrics_executions WHERE model_id = '00000000-0000-0000-0000-0000000000c1';
+INSERT INTO mlops.results (model_id, y_true, y_pred) VALUES ('00000000-0000-0000-0000-0000000000c1', '[1, 0, 1, 1]', '[1, 1, 1, 1]');
+CALL mlops.run_metric_schedule('00000000-0000-0000-0000-0000000000c1');
+CALL mlops.run_metric_schedule('00000000-0000-0000-0000-0000000000c1');
+SELECT (SELECT last_run_at FROM mlops.metrics_executions WHERE model_id = '00000000-0000-0000-0000-0000000000c1') AS last_run_at
+\gset
+SELECT last_error IS NULL AS error_cleared FROM mlops.metrics_executions WHERE model_id = '00000000-0000-0000-0000-0000000000c1';
+SELECT count(*) AS stored_once, min(value) AS value FROM mlops.metric_values WHERE model_id = '00000000-0000-0000-0000-0000000000c1';
+-- the same row again: the stored value is returned, nothing added; the run is still recorded
+SELECT value, n_samples FROM mlops.compute_metric('00000000-0000-0000-0000-0000000000c1');
+SELECT count(*) AS still_once FROM mlops.metric_values WHERE model_id = '00000000-0000-0000-0000-0000000000c1';
+SELECT last_run_at > :'last_run_at' AS run_recorded FROM mlops.metrics_executions WHERE model_id = '00000000-0000-0000-0000-0000000000c1';
+-- a new row, or a changed value, is stored
+INSERT INTO mlops.results (model_id, y_true, y_pred) VALUES ('00000000-0000-0000-0000-0000000000c1', '[1, 0]', '[1, 0]');
+SELECT value FROM mlops.compute_metric('00000000-0000-0000-0000-0000000000c1');
+UPDATE mlops.results SET y_pred = '[0, 0]' WHERE model_id = '00000000-0000-0000-0000-0000000000c1' AND y_pred::text = '[1, 0]';
+SELECT value FROM mlops.compute_metric('00000000-0000-0000-0000-0000000000c1');
+SELECT count(*) AS stored FROM mlops.metric_values WHERE model_id = '00000000-0000-0000-0000-0000000000c1';
+SELECT command FROM cron.job WHERE jobname = 'mlops_metric_00000000-0000-0000-0000-0000000000c1';
+SELECT mlops.unschedule_metric('00000000-0000-0000-0000-0000000000c1');

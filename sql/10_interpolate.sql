@@ -20,7 +20,19 @@ SELECT mlops.make_grid('POINT EMPTY'::geometry) IS NULL AS empty_area_gives_null
 SELECT mlops.make_grid(NULL) IS NULL AS null_area_gives_null;
 -- a point: one cell
 SELECT ST_Width(r), ST_Height(r) FROM (SELECT mlops.make_grid('POINT(5 5)'::geometry) AS r) g;
+-- min_cell_size 0: no lower bound but whole units of the CRS (ceil(sqrt(1000 * 500 / 10000)) = 8)
+SELECT ST_Width(r), ST_Height(r), ST_ScaleX(r)
+FROM (SELECT mlops.make_grid(ST_MakeEnvelope(0, 0, 1000, 500, 3857), min_cell_size => 0) AS r) g;
+-- units are the CRS's: a geographic CRS (degrees) needs an explicit cell_size, in degrees
+SELECT mlops.make_grid(ST_MakeEnvelope(13.3, 52.4, 13.5, 52.6, 4326));
+SELECT mlops.make_grid(ST_MakeEnvelope(13.3, 52.4, 13.5, 52.6, 4326), min_cell_size => 0);
+SELECT ST_Width(r), ST_Height(r), ST_ScaleX(r)
+FROM (SELECT mlops.make_grid(ST_MakeEnvelope(13.3, 52.4, 13.5, 52.6, 4326), cell_size => 0.002) AS r) g;
+-- the same area in metres (UTM 33N) gets a grid of metres
+SELECT ST_Width(r), ST_Height(r), ST_ScaleX(r) AS cell_m, ST_SRID(r)
+FROM (SELECT mlops.make_grid(ST_Transform(ST_MakeEnvelope(13.3, 52.4, 13.5, 52.6, 4326), 32633)) AS r) g;
 -- refusals
+SELECT mlops.make_grid(ST_MakeEnvelope(0, 0, 10, 10), min_cell_size => -1);
 SELECT mlops.make_grid(ST_MakeEnvelope(0, 0, 10, 10), cell_size => 0);
 SELECT mlops.make_grid(ST_MakeEnvelope(0, 0, 10, 10), cell_size => 'NaN');
 SELECT mlops.make_grid(ST_MakeEnvelope(0, 0, 10, 10), max_cells => 0);

@@ -298,6 +298,109 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.r2(double precision[], double precision[], double precision[]) IS 'Coefficient of determination (sklearn r2_score); NaN for fewer than two samples';
 
 ------------------------------------------------------------------------------
+-- Untyped literals: mlops.accuracy('[1,0,1]', '[1,1,1]')
+--
+-- A quoted literal has no type, and json, jsonb and float8[] all accept it:
+-- without these text forms PostgreSQL cannot choose ("function is not
+-- unique").  Given unknown literals it prefers text, so these take them and
+-- read them as jsonb; a json, jsonb or float8[] argument still calls its own
+-- form.  Plain SQL, inlined into the caller.  Test 04_classification checks
+-- that every metric of mlops.metric_registry() has its json, jsonb and text
+-- form, each with a comment.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlops.accuracy(y_true text, y_pred text, "normalize" boolean DEFAULT true,
+                               sample_weight text DEFAULT NULL)
+RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.accuracy($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3, $4::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.accuracy(text, text, boolean, text) IS
+'accuracy of untyped literals (read as jsonb): mlops.accuracy(''[1,0,1]'', ''[1,1,1]'')';
+
+CREATE FUNCTION mlops.precision(y_true text, y_pred text, average text DEFAULT 'binary',
+                                pos_label text DEFAULT '1', labels text DEFAULT NULL,
+                                zero_division double precision DEFAULT 0, sample_weight text DEFAULT NULL)
+RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.precision($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3, $4::pg_catalog.jsonb,
+                             $5::pg_catalog.jsonb, $6, $7::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.precision(text, text, text, text, text, double precision, text) IS
+'precision of untyped literals (read as jsonb)';
+
+CREATE FUNCTION mlops.recall(y_true text, y_pred text, average text DEFAULT 'binary',
+                             pos_label text DEFAULT '1', labels text DEFAULT NULL,
+                             zero_division double precision DEFAULT 0, sample_weight text DEFAULT NULL)
+RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.recall($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3, $4::pg_catalog.jsonb,
+                          $5::pg_catalog.jsonb, $6, $7::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.recall(text, text, text, text, text, double precision, text) IS
+'recall of untyped literals (read as jsonb)';
+
+CREATE FUNCTION mlops.f1(y_true text, y_pred text, average text DEFAULT 'binary',
+                         pos_label text DEFAULT '1', labels text DEFAULT NULL,
+                         zero_division double precision DEFAULT 0, sample_weight text DEFAULT NULL)
+RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.f1($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3, $4::pg_catalog.jsonb,
+                      $5::pg_catalog.jsonb, $6, $7::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.f1(text, text, text, text, text, double precision, text) IS
+'F1 of untyped literals (read as jsonb)';
+
+CREATE FUNCTION mlops.fbeta(y_true text, y_pred text, beta double precision,
+                            average text DEFAULT 'binary', pos_label text DEFAULT '1',
+                            labels text DEFAULT NULL, zero_division double precision DEFAULT 0,
+                            sample_weight text DEFAULT NULL)
+RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.fbeta($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3, $4, $5::pg_catalog.jsonb,
+                         $6::pg_catalog.jsonb, $7, $8::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.fbeta(text, text, double precision, text, text, text, double precision, text) IS
+'F-beta of untyped literals (read as jsonb)';
+
+CREATE FUNCTION mlops.precision_recall_fscore_support(y_true text, y_pred text,
+                            beta double precision DEFAULT 1, average text DEFAULT NULL,
+                            pos_label text DEFAULT '1', labels text DEFAULT NULL,
+                            zero_division double precision DEFAULT 0, sample_weight text DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.precision_recall_fscore_support($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3, $4,
+                  $5::pg_catalog.jsonb, $6::pg_catalog.jsonb, $7, $8::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.precision_recall_fscore_support(text, text, double precision, text, text, text, double precision, text) IS
+'precision_recall_fscore_support of untyped literals (read as jsonb)';
+
+CREATE FUNCTION mlops.confusion_matrix(y_true text, y_pred text, labels text DEFAULT NULL,
+                                       sample_weight text DEFAULT NULL, "normalize" text DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.confusion_matrix($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3::pg_catalog.jsonb,
+                                    $4::pg_catalog.jsonb, $5) $$;
+COMMENT ON FUNCTION mlops.confusion_matrix(text, text, text, text, text) IS
+'confusion_matrix of untyped literals (read as jsonb)';
+
+CREATE FUNCTION mlops.classification_report(y_true text, y_pred text, labels text DEFAULT NULL,
+                                            sample_weight text DEFAULT NULL,
+                                            zero_division double precision DEFAULT 0)
+RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.classification_report($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3::pg_catalog.jsonb,
+                                         $4::pg_catalog.jsonb, $5) $$;
+COMMENT ON FUNCTION mlops.classification_report(text, text, text, text, double precision) IS
+'classification_report of untyped literals (read as jsonb)';
+
+CREATE FUNCTION mlops.mae(y_true text, y_pred text, sample_weight text DEFAULT NULL)
+RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.mae($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.mae(text, text, text) IS 'mae of untyped literals (read as jsonb)';
+
+CREATE FUNCTION mlops.mse(y_true text, y_pred text, sample_weight text DEFAULT NULL)
+RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.mse($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.mse(text, text, text) IS 'mse of untyped literals (read as jsonb)';
+
+CREATE FUNCTION mlops.rmse(y_true text, y_pred text, sample_weight text DEFAULT NULL)
+RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.rmse($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.rmse(text, text, text) IS 'rmse of untyped literals (read as jsonb)';
+
+CREATE FUNCTION mlops.r2(y_true text, y_pred text, sample_weight text DEFAULT NULL)
+RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT mlops.r2($1::pg_catalog.jsonb, $2::pg_catalog.jsonb, $3::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.r2(text, text, text) IS 'r2 of untyped literals (read as jsonb)';
+
+------------------------------------------------------------------------------
 -- Uncertainty of probability rows, for active learning
 ------------------------------------------------------------------------------
 CREATE FUNCTION mlops.entropy(probs json, base double precision DEFAULT 2)
@@ -373,6 +476,27 @@ AS 'MODULE_PATHNAME', 'mlops_softmax_float8'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.softmax(double precision[]) IS 'Softmax of one row of logits';
 
+-- untyped literals: text forms read as jsonb (see "Untyped literals" above)
+CREATE FUNCTION mlops.entropy(probs text, base double precision DEFAULT 2)
+RETURNS double precision[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT mlops.entropy($1::pg_catalog.jsonb, $2) $$;
+COMMENT ON FUNCTION mlops.entropy(text, double precision) IS 'entropy of an untyped literal (read as jsonb)';
+
+CREATE FUNCTION mlops.least_confidence(probs text)
+RETURNS double precision[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT mlops.least_confidence($1::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.least_confidence(text) IS 'least_confidence of an untyped literal (read as jsonb)';
+
+CREATE FUNCTION mlops.margin(probs text)
+RETURNS double precision[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT mlops.margin($1::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.margin(text) IS 'margin of an untyped literal (read as jsonb)';
+
+CREATE FUNCTION mlops.softmax(logits text)
+RETURNS jsonb LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT mlops.softmax($1::pg_catalog.jsonb) $$;
+COMMENT ON FUNCTION mlops.softmax(text) IS 'softmax of an untyped literal (read as jsonb)';
+
 ------------------------------------------------------------------------------
 -- Spatial interpolation of readings into PostGIS rasters
 --
@@ -404,7 +528,7 @@ RETURNS raster
 AS 'MODULE_PATHNAME', 'mlops_make_grid'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.make_grid(geometry, double precision, int, double precision, text, double precision) IS
-'An empty one-band raster covering the extent of area (upper-left corner at its xmin, ymax; square cells). Without cell_size the cell is ceil(max(min_cell_size, sqrt(extent area / max_cells))). Pixels are nodata when it is given, else 0.';
+'An empty one-band raster covering the extent of area (upper-left corner at its xmin, ymax; square cells), sizes in the units of its CRS. Without cell_size the cell is ceil(max(min_cell_size, sqrt(extent area / max_cells))), at least 1; a geographic CRS (degrees) needs cell_size. Pixels are nodata when it is given, else 0.';
 
 CREATE FUNCTION mlops.fit_variogram(points geometry, model text DEFAULT 'spherical', options jsonb DEFAULT '{}')
 RETURNS jsonb
@@ -760,7 +884,7 @@ CREATE AGGREGATE mlops.confusion_agg(y_true jsonb, y_pred jsonb) (
     COMBINEFUNC = mlops.confusion_combine, SERIALFUNC = mlops.confusion_serialize,
     DESERIALFUNC = mlops.confusion_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE mlops.confusion_agg(jsonb, jsonb) IS
-'Confusion state of one prediction per row (rows with a NULL label are skipped); feed it to any classification metric';
+'Confusion state of one prediction per row (rows with an SQL NULL label are skipped; a JSON null label is an error); feed it to any classification metric';
 CREATE AGGREGATE mlops.confusion_agg(y_true jsonb, y_pred jsonb, sample_weight double precision) (
     SFUNC = mlops.confusion_trans, STYPE = internal, FINALFUNC = mlops.confusion_final,
     COMBINEFUNC = mlops.confusion_combine, SERIALFUNC = mlops.confusion_serialize,
@@ -776,7 +900,7 @@ CREATE AGGREGATE mlops.accuracy_agg(y_true jsonb, y_pred jsonb) (
     COMBINEFUNC = mlops.accuracy_combine, SERIALFUNC = mlops.accuracy_serialize,
     DESERIALFUNC = mlops.accuracy_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE mlops.accuracy_agg(jsonb, jsonb) IS
-'Share of rows whose prediction equals the label (rows with a NULL label are skipped)';
+'Share of rows whose prediction equals the label (rows with an SQL NULL label are skipped; a JSON null label is an error)';
 
 -- Every classification metric on a confusion state.
 CREATE FUNCTION mlops.accuracy(confusion mlops.confusion, "normalize" boolean DEFAULT true)
@@ -864,10 +988,12 @@ CREATE TABLE mlops.metrics_executions (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     owner regrole NOT NULL DEFAULT mlops.calling_role(),
+    last_run_at timestamptz,
+    last_error text,
     CONSTRAINT metrics_executions_owner_model_key UNIQUE (owner, model_id)
 );
 COMMENT ON TABLE mlops.metrics_executions IS
-'One metric schedule per model and owner: its cron expression, metric, source table and options, and the pg_cron job that runs it (as its owner)';
+'One metric schedule per model and owner: its cron expression, metric, source table and options, the pg_cron job that runs it (as its owner), and its last run (last_run_at; last_error, NULL when it succeeded)';
 
 CREATE TABLE mlops.metric_values (
     id bigserial PRIMARY KEY,
@@ -903,17 +1029,44 @@ CREATE POLICY metrics_executions_owner ON mlops.metrics_executions
 CREATE POLICY metric_values_owner ON mlops.metric_values
     USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
 
+-- mlops.metric_registry is the one list of the metrics a schedule can compute:
+-- mlops.metric_names, mlops.metric_call (and so schedule_metric and
+-- compute_metric) read it.  A new metric is one row here, beside its
+-- json / jsonb / text functions.
+CREATE FUNCTION mlops.metric_registry(OUT metric text, OUT sql_function text, OUT average text,
+                                      OUT kind text, OUT options text[])
+RETURNS SETOF record
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT m.metric, m.sql_function, m.average, m.kind, m.options
+    FROM (
+        SELECT r.i, 0 AS j, r.metric, r.sql_function, r.average, r.kind, r.options
+        FROM (VALUES
+            (1, 'accuracy', 'accuracy', NULL, 'classification', '{}'::text[]),
+            (2, 'mae', 'mae', NULL, 'regression', '{}'),
+            (3, 'mse', 'mse', NULL, 'regression', '{}'),
+            (4, 'rmse', 'rmse', NULL, 'regression', '{}'),
+            (5, 'r2', 'r2', NULL, 'regression', '{}')) r(i, metric, sql_function, average, kind, options)
+        UNION ALL
+        -- precision, recall and f1 with each average: f1 is binary, f1_macro macro, ...
+        SELECT 5 + fn.i, av.j, fn.f || av.s, fn.f, av.a, 'classification', '{pos_label,zero_division}'
+        FROM (VALUES (1, 'precision'), (2, 'recall'), (3, 'f1')) fn(i, f),
+             (VALUES (1, '', 'binary'), (2, '_binary', 'binary'), (3, '_micro', 'micro'), (4, '_macro', 'macro'),
+                     (5, '_weighted', 'weighted'), (6, '_samples', 'samples')) av(j, s, a)
+    ) m
+    ORDER BY m.i, m.j
+$$;
+COMMENT ON FUNCTION mlops.metric_registry() IS
+'The metrics mlops.schedule_metric and mlops.compute_metric accept: name, the SQL function it calls, its average, classification or regression, and the schedule options it takes';
+
 CREATE FUNCTION mlops.metric_names()
 RETURNS SETOF text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT m FROM (VALUES ('accuracy'), ('mae'), ('mse'), ('rmse'), ('r2')) v(m)
-    UNION ALL
-    SELECT f || s FROM unnest(ARRAY['precision', 'recall', 'f1']) f,
-                       unnest(ARRAY['', '_binary', '_micro', '_macro', '_weighted', '_samples']) s
+    SELECT r.metric FROM mlops.metric_registry() r
 $$;
 COMMENT ON FUNCTION mlops.metric_names() IS
-'The metric names mlops.schedule_metric and mlops.compute_metric accept';
+'The metric names mlops.schedule_metric and mlops.compute_metric accept (the names of mlops.metric_registry())';
 
 -- mlops.metric_source resolves a schedule's source table and columns, checked
 -- and quoted, for mlops.schedule_metric (at scheduling) and mlops.compute_metric
@@ -1004,27 +1157,35 @@ $$;
 COMMENT ON FUNCTION mlops.metric_source(regclass, jsonb) IS
 'Checks a metric source table and its column options; returns the quoted relation and column names';
 
--- mlops.metric_call returns the SQL call of a metric on two quoted columns.
+-- mlops.metric_call returns the SQL call of a metric on two quoted columns, as
+-- mlops.metric_registry() describes it.
 CREATE FUNCTION mlops.metric_call(metric text, y_true text, y_pred text, options jsonb)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    fn text;
-    avg text;
+    m record;
+    k text;
     extra text := '';
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM mlops.metric_names() m WHERE m = metric) THEN
+    SELECT r.* INTO m FROM mlops.metric_registry() r WHERE r.metric OPERATOR(pg_catalog.=) metric_call.metric;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown metric "%"', metric
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Valid metrics are ' || (SELECT string_agg(m, ', ') FROM mlops.metric_names() m) || '.';
+                  HINT = 'Valid metrics are ' || (SELECT string_agg(r.metric, ', ') FROM mlops.metric_registry() r) || '.';
     END IF;
-    IF metric IN ('accuracy', 'mae', 'mse', 'rmse', 'r2') THEN
-        RETURN format('mlops.%I(%s, %s)', metric, y_true, y_pred);
+    FOR k IN SELECT jsonb_object_keys(options) LOOP
+        IF k IN ('pos_label', 'zero_division') AND NOT (k = ANY (m.options)) THEN
+            RAISE EXCEPTION 'option % does not apply to metric %', k, metric
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = CASE WHEN m.options = '{}' THEN format('Metric %s takes no options but the column names.', metric)
+                             ELSE format('Metric %s takes %s.', metric, array_to_string(m.options, ' and ')) END;
+        END IF;
+    END LOOP;
+    IF m.average IS NOT NULL THEN
+        extra := format(', average => %L', m.average);
     END IF;
-    fn := split_part(metric, '_', 1);
-    avg := coalesce(nullif(split_part(metric, '_', 2), ''), 'binary');
     IF options ? 'pos_label' THEN
         -- a JSON scalar: 1, true or "spam", passed as the json/jsonb literal it is
         extra := extra || format(', pos_label => %L', (options -> 'pos_label')::text);
@@ -1036,11 +1197,51 @@ BEGIN
         END IF;
         extra := extra || format(', zero_division => %L::float8', options ->> 'zero_division');
     END IF;
-    RETURN format('mlops.%I(%s, %s, average => %L%s)', fn, y_true, y_pred, avg, extra);
+    RETURN format('mlops.%I(%s, %s%s)', m.sql_function, y_true, y_pred, extra);
 END
 $$;
 COMMENT ON FUNCTION mlops.metric_call(text, text, text, jsonb) IS
-'The SQL call of a named metric (accuracy, f1_macro, ...) on two column expressions';
+'The SQL call of a named metric of mlops.metric_registry() (accuracy, f1_macro, ...) on two column expressions';
+
+-- mlops.cron_schedule checks a cron expression before pg_cron stores it (pg_cron
+-- 1.4 keeps a 6-field expression as it is, and says only "invalid schedule"),
+-- then schedules the command as the calling role.
+CREATE FUNCTION mlops.cron_schedule(job_name name, cron_expression text, command text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fields text[] := regexp_split_to_array(btrim(cron_expression), '\s+');
+    hint constant text := 'A cron expression has 5 fields: minute hour day-of-month month day-of-week, '
+        'such as ''* * * * *'' (every minute), ''*/5 * * * *'' (every 5 minutes) or ''30 2 * * 1'' (Mondays at 02:30); '
+        '@hourly, @daily, @weekly, @monthly and @yearly work too.';
+BEGIN
+    IF btrim(cron_expression) ~ '^@[a-z]+$' THEN
+        NULL;       -- pg_cron's macros: it checks the name
+    ELSIF array_length(fields, 1) = 6 THEN
+        RAISE EXCEPTION 'cron expression "%" has 6 fields', cron_expression
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'pg_cron schedules by the minute: there is no seconds (or year) field.',
+                  HINT = hint;
+    ELSIF array_length(fields, 1) IS DISTINCT FROM 5 THEN
+        RAISE EXCEPTION 'invalid cron expression "%"', cron_expression
+            USING ERRCODE = 'invalid_parameter_value', HINT = hint;
+    END IF;
+    BEGIN
+        RETURN cron.schedule(job_name, cron_expression, command);
+    EXCEPTION WHEN invalid_parameter_value OR internal_error THEN
+        -- pg_cron's "invalid schedule: ...", without a hint
+        IF SQLERRM NOT LIKE 'invalid schedule%' THEN
+            RAISE;
+        END IF;
+        RAISE EXCEPTION 'invalid cron expression "%"', cron_expression
+            USING ERRCODE = 'invalid_parameter_value', HINT = hint;
+    END;
+END
+$$;
+COMMENT ON FUNCTION mlops.cron_schedule(name, text, text) IS
+'Schedules a pg_cron job of the calling role after checking its expression (5 fields, or @hourly and the like); a bad one is refused with the syntax as a hint';
 
 CREATE FUNCTION mlops.schedule_metric(model_id uuid, cron_expression text,
                                       metric text DEFAULT 'accuracy',
@@ -1069,10 +1270,10 @@ BEGIN
       AND e.owner OPERATOR(pg_catalog.=) mlops.calling_role()
     FOR UPDATE;
 
-    -- pg_cron validates the expression; on error it writes nothing, and neither do we.
+    -- the expression is checked (then pg_cron checks it too); on error nothing is written.
     -- pg_cron names jobs per role and runs each as the role that scheduled it.
-    job := cron.schedule(('mlops_metric_' || model_id::text)::name, cron_expression,
-                         format('SELECT mlops.compute_metric(%L::uuid)', model_id));
+    job := mlops.cron_schedule(('mlops_metric_' || model_id::text)::name, cron_expression,
+                               format('CALL mlops.run_metric_schedule(%L::uuid)', model_id));
     IF old_job IS NOT NULL AND old_job <> job
        AND EXISTS (SELECT 1 FROM cron.job j WHERE j.jobid OPERATOR(pg_catalog.=) old_job) THEN
         PERFORM cron.unschedule(old_job);
@@ -1124,6 +1325,7 @@ AS $$
 DECLARE
     cfg record;
     src record;
+    scheduled boolean;
     source_rel regclass;
     row_id bigint;
     row_time jsonb;
@@ -1137,7 +1339,8 @@ BEGIN
     FROM mlops.metrics_executions e
     WHERE e.model_id OPERATOR(pg_catalog.=) compute_metric.model_id
       AND e.owner OPERATOR(pg_catalog.=) mlops.calling_role();
-    IF NOT FOUND THEN
+    scheduled := FOUND;
+    IF NOT scheduled THEN
         -- no schedule: the defaults of mlops.schedule_metric
         SELECT 'accuracy'::text AS metric, 'mlops.results'::text AS source, '{}'::jsonb AS options INTO cfg;
     END IF;
@@ -1159,23 +1362,85 @@ BEGIN
     INTO row_id, row_time, v, n
     USING model_id;
     IF row_id IS NULL THEN
-        RETURN NULL;
+        IF scheduled THEN
+            RAISE EXCEPTION 'model % has no rows in % yet', model_id, src.relation
+                USING ERRCODE = 'no_data_found',
+                      HINT = 'The schedule computes its metric on the model''s newest row; insert the model''s predictions and true labels there.';
+        END IF;
+        RAISE EXCEPTION 'unknown model %: it has no metric schedule and no rows in %', model_id, src.relation
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Insert its predictions and true labels into mlops.results, or schedule it with mlops.schedule_metric(model_id, cron_expression, metric, source).';
     END IF;
 
-    INSERT INTO mlops.metric_values (model_id, metric, value, n_samples, source_row_id, details, owner)
-    VALUES (compute_metric.model_id, cfg.metric, v, n, row_id,
-            jsonb_build_object('source', src.relation, 'row_time', row_time), mlops.calling_role())
-    RETURNING * INTO result;
+    -- a tick that finds the same newest row and the same value stores nothing new
+    SELECT x.* INTO result
+    FROM mlops.metric_values x
+    WHERE x.model_id OPERATOR(pg_catalog.=) compute_metric.model_id
+      AND x.owner OPERATOR(pg_catalog.=) mlops.calling_role()
+    ORDER BY x.computed_at DESC, x.id DESC
+    LIMIT 1;
+    IF NOT FOUND OR result.metric IS DISTINCT FROM cfg.metric OR result.source_row_id IS DISTINCT FROM row_id
+       OR result.value IS DISTINCT FROM v OR result.n_samples IS DISTINCT FROM n
+       OR result.details ->> 'source' IS DISTINCT FROM src.relation THEN
+        INSERT INTO mlops.metric_values (model_id, metric, value, n_samples, source_row_id, details, owner)
+        VALUES (compute_metric.model_id, cfg.metric, v, n, row_id,
+                jsonb_build_object('source', src.relation, 'row_time', row_time), mlops.calling_role())
+        RETURNING * INTO result;
+        -- ids only: every role that listens gets the notification; the value is
+        -- read through mlops.metric_values, which shows each role its own rows
+        PERFORM pg_notify('mlops_metrics', json_build_object(
+            'id', result.id, 'model_id', result.model_id)::text);
+    END IF;
 
-    -- ids only: every role that listens gets the notification; the value is
-    -- read through mlops.metric_values, which shows each role its own rows
-    PERFORM pg_notify('mlops_metrics', json_build_object(
-        'id', result.id, 'model_id', result.model_id)::text);
+    IF scheduled THEN
+        UPDATE mlops.metrics_executions e SET last_run_at = now(), last_error = NULL
+        WHERE e.model_id OPERATOR(pg_catalog.=) compute_metric.model_id
+          AND e.owner OPERATOR(pg_catalog.=) mlops.calling_role();
+    END IF;
     RETURN result;
 END
 $$;
 COMMENT ON FUNCTION mlops.compute_metric(uuid) IS
-'Computes the calling role''s metric of a model on its newest source row, stores it in mlops.metric_values (owned by the caller) and sends NOTIFY mlops_metrics with its ids; NULL when the model has no rows';
+'Computes the calling role''s metric of a model on its newest source row and stores it in mlops.metric_values (owned by the caller) with NOTIFY mlops_metrics of its ids, unless the newest stored value is the same value of the same row (then returns that one); sets the schedule''s last_run_at; an error when the model has no rows';
+
+-- mlops.run_metric_schedule is what a metric schedule's pg_cron job calls: a
+-- procedure, so that a failing run can still record its error in
+-- metrics_executions.last_error (committed) before failing the pg_cron run.
+-- No SET clause: a procedure with one cannot commit; every name is qualified.
+CREATE PROCEDURE mlops.run_metric_schedule(model_id uuid)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    state text;
+    msg text;
+    detail text;
+    hint text;
+BEGIN
+    BEGIN
+        PERFORM mlops.compute_metric(model_id);
+        RETURN;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                                detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+    END;
+    UPDATE mlops.metrics_executions e
+    SET last_run_at = pg_catalog.now(), last_error = msg
+    WHERE e.model_id OPERATOR(pg_catalog.=) run_metric_schedule.model_id
+      AND e.owner OPERATOR(pg_catalog.=) mlops.calling_role();
+    COMMIT;
+    -- the same error again, for cron.job_run_details (an empty DETAIL or HINT is left out)
+    IF detail = '' AND hint = '' THEN
+        RAISE EXCEPTION USING ERRCODE = state, MESSAGE = msg;
+    ELSIF hint = '' THEN
+        RAISE EXCEPTION USING ERRCODE = state, MESSAGE = msg, DETAIL = detail;
+    ELSIF detail = '' THEN
+        RAISE EXCEPTION USING ERRCODE = state, MESSAGE = msg, HINT = hint;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = state, MESSAGE = msg, DETAIL = detail, HINT = hint;
+END
+$$;
+COMMENT ON PROCEDURE mlops.run_metric_schedule(uuid) IS
+'The command of a metric schedule''s pg_cron job: mlops.compute_metric, recording a failure in mlops.metrics_executions.last_error (and last_run_at) before failing the run';
 
 CREATE FUNCTION mlops.latest_metric(model_id uuid)
 RETURNS TABLE (model_id uuid, metric text, value double precision, n_samples bigint, computed_at timestamptz)
@@ -2926,8 +3191,8 @@ BEGIN
     END IF;
     -- checked before anything is written: the pipeline, its params, then the expression (pg_cron)
     PERFORM mlops.pipeline_config(name, params);
-    RETURN cron.schedule(('mlops_pipeline_' || name)::name, cron_expression,
-                         format('SELECT mlops.start_scheduled_run(%L, %L::jsonb)', name, params::text));
+    RETURN mlops.cron_schedule(('mlops_pipeline_' || name)::name, cron_expression,
+                               format('SELECT mlops.start_scheduled_run(%L, %L::jsonb)', name, params::text));
 END
 $$;
 COMMENT ON FUNCTION mlops.schedule_pipeline(text, text, jsonb) IS

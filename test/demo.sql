@@ -90,7 +90,9 @@ SELECT mlops.schedule_metric('00000000-0000-0000-0000-00000000000a', '61 * * * *
 SELECT model_id, cron_expression, metric FROM mlops.metrics_executions;
 \echo 'What each run does (here by hand; pg_cron calls the same): the newest row, ties to the highest id:'
 SELECT metric, value, n_samples, source_row_id, details FROM mlops.compute_metric('00000000-0000-0000-0000-00000000000a');
-SELECT metric, value, n_samples, source_row_id FROM mlops.compute_metric('00000000-0000-0000-0000-00000000000a');
+\echo 'A second run with no new row stores nothing new (the stored value comes back, same id):'
+SELECT id, metric, value, n_samples, source_row_id FROM mlops.compute_metric('00000000-0000-0000-0000-00000000000a');
+SELECT model_id, last_run_at IS NOT NULL AS ran, last_error FROM mlops.metrics_executions;
 \echo 'GET /results/<model_id> is mlops.latest_metric; every value is kept in the history:'
 SELECT * FROM mlops.latest_metric('00000000-0000-0000-0000-00000000000a');
 SELECT id, metric, value, computed_at FROM mlops.metric_history('00000000-0000-0000-0000-00000000000a');

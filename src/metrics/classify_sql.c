@@ -162,6 +162,8 @@ ClassProblemFromArrays(ClassProblem *cp, Datum y_true, Datum y_pred,
 	cp->n = tt->n;
 	cp->k = k;
 	cp->float_labels = tt->float_literal || tp->float_literal;
+	/* numpy holds an array of booleans only as booleans: [False, True], not [0, 1] */
+	cp->bool_labels = tt->n > 0 && tt->bools == tt->n && tp->bools == tp->n;
 	if (type == TOT_MULTILABEL)
 	{
 		if (tt->width != tp->width && tt->n > 0)
@@ -584,6 +586,8 @@ AppendLabel(StringInfo buf, const ClassProblem *cp, int32 code, const Elem *give
 
 			escape_json(buf, pnstrdup(s, len));
 		}
+		else if (cp->bool_labels)
+			appendStringInfoString(buf, labels_number(cp->ls, code) != 0 ? "true" : "false");
 		else
 			AppendJsonDouble(buf, labels_number(cp->ls, code));
 	}
@@ -597,8 +601,8 @@ AppendLabel(StringInfo buf, const ClassProblem *cp, int32 code, const Elem *give
 
 /*
  * LabelKey is the label as classification_report names it ("%s" % label in
- * Python): integers as integers, floats as Python prints them, strings as
- * they are.  float_keys says whether numpy holds the labels as floats: the
+ * Python): integers as integers, floats as Python prints them, booleans as
+ * True and False, strings as they are.  float_keys says whether numpy holds the labels as floats: the
  * labels argument when given, else the data's first spelling of each label.
  */
 static char *
@@ -619,6 +623,9 @@ LabelKey(const ClassProblem *cp, int32 code, const Elem *given, bool float_keys)
 	if (code < 0 && given && given->type == ELEM_STRING)
 		return pnstrdup(given->str, given->len);
 	v = code >= 0 ? labels_number(cp->ls, code) : (given ? given->num : NAN);
+	if (cp->bool_labels && code >= 0 &&
+		(!given || given->type == ELEM_TRUE || given->type == ELEM_FALSE))
+		return pstrdup(v != 0 ? "True" : "False");
 	if (!float_keys && fabs(v) < 1e18)
 		return psprintf("%.0f", v);
 	if (fabs(v) < 1e16)

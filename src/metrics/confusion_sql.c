@@ -38,6 +38,13 @@
 #define SPELL_TRUE_FLOAT	0x2
 #define SPELL_PRED_SEEN		0x4
 #define SPELL_PRED_FLOAT	0x8
+/*
+ * Whether a label was ever written as a boolean, and ever as something else:
+ * numpy keeps an all-boolean array as booleans, so the labels print as false
+ * and true only when every label was only ever a boolean.
+ */
+#define SPELL_BOOL			0x10
+#define SPELL_NOT_BOOL		0x20
 
 typedef struct ConfusionHeader
 {
@@ -64,8 +71,11 @@ static void StateAdd(ConfusionState *st, int32 t, int32 p, double w, MemoryConte
 static bytea *StateToVarlena(ConfusionState *st);
 static ConfusionState *VarlenaToState(bytea *v, MemoryContext cxt);
 static int32 InternElem(ConfusionState *st, const Elem *e, int column);
+static void JsonNullLabel(int column);
 static void Spell(ConfusionState *st, int32 code, int column, bool is_float);
 static bool FloatLabels(const ConfusionState *st);
+static void SpellBool(ConfusionState *st, int32 code, bool is_bool);
+static bool BoolLabels(const ConfusionState *st);
 
 static ConfusionState *
 NewState(MemoryContext cxt)
@@ -93,6 +103,25 @@ Spell(ConfusionState *st, int32 code, int column, bool is_float)
 
 	if (!(st->spell[code] & seen))
 		st->spell[code] |= seen | (is_float ? fl : 0);
+}
+
+/* SpellBool records whether a label occurrence was a boolean. */
+static void
+SpellBool(ConfusionState *st, int32 code, bool is_bool)
+{
+	st->spell[code] |= is_bool ? SPELL_BOOL : SPELL_NOT_BOOL;
+}
+
+/* BoolLabels: every label was only ever written as a boolean. */
+static bool
+BoolLabels(const ConfusionState *st)
+{
+	int			k = (int) labels_count(st->ls);
+
+	for (int i = 0; i < k; i++)
+		if ((st->spell[i] & (SPELL_BOOL | SPELL_NOT_BOOL)) != SPELL_BOOL)
+			return false;
+	return k > 0;
 }
 
 /* FloatLabels: numpy would hold the labels as floats (one label's first spelling is). */
@@ -160,6 +189,21 @@ CheckCode(int32 code)
 }
 
 /*
+ * JsonNullLabel refuses a JSON null label (column 0: y_true, 1: y_pred), in
+ * every aggregate as in the array functions: an SQL NULL is a missing row,
+ * but a JSON null inside a value is a label that is not one.
+ */
+static void
+JsonNullLabel(int column)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("%s label is a JSON null", column == 0 ? "y_true" : "y_pred"),
+			 errdetail("Labels are JSON numbers, strings or booleans; a row whose label is an SQL NULL is skipped."),
+			 errhint("Leave such rows out (WHERE jsonb_typeof(label) <> 'null'), or give them a label of their own.")));
+}
+
+/*
  * InternElem interns a jsonb label; non-integral numbers are continuous
  * targets, which classification metrics refuse.
  */
@@ -202,6 +246,7 @@ ConfusionTrans(FunctionCallInfo fcinfo, Oid type)
 	ConfusionState *st;
 	int32		codes[2];
 	bool		floats[2] = {false, false};
+	bool		bools[2] = {type == BOOLOID, type == BOOLOID};
 	double		w = 1.0;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
@@ -248,13 +293,11 @@ ConfusionTrans(FunctionCallInfo fcinfo, Oid type)
 						ereport(ERROR,
 								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 								 errmsg("a label must be a JSON number, string or boolean")));
+					if (e.type == ELEM_NULL)
+						JsonNullLabel(a);
 					codes[a] = InternElem(st, &e, a);
 					floats[a] = e.type == ELEM_NUMBER && !e.int_literal;
-					if (codes[a] < 0)
-					{
-						MemoryContextSwitchTo(old);
-						PG_RETURN_POINTER(st);	/* a JSON null label: skipped */
-					}
+					bools[a] = e.type == ELEM_TRUE || e.type == ELEM_FALSE;
 				}
 				break;
 		}
@@ -262,6 +305,8 @@ ConfusionTrans(FunctionCallInfo fcinfo, Oid type)
 	StateAdd(st, codes[0], codes[1], w, aggcxt);
 	Spell(st, codes[0], 0, floats[0]);
 	Spell(st, codes[1], 1, floats[1]);
+	SpellBool(st, codes[0], bools[0]);
+	SpellBool(st, codes[1], bools[1]);
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(st);
 }
@@ -330,6 +375,7 @@ mlops_confusion_combine(PG_FUNCTION_ARGS)
 			Spell(a, map[i], 0, (b->spell[i] & SPELL_TRUE_FLOAT) != 0);
 		if (b->spell[i] & SPELL_PRED_SEEN)
 			Spell(a, map[i], 1, (b->spell[i] & SPELL_PRED_FLOAT) != 0);
+		a->spell[map[i]] |= b->spell[i] & (SPELL_BOOL | SPELL_NOT_BOOL);
 	}
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(a);
@@ -539,6 +585,7 @@ ClassProblemFromConfusion(ClassProblem *cp, Datum confusion)
 	cp->matrix = m;
 	cp->type = k > 2 ? TARGET_MULTICLASS : TARGET_BINARY;
 	cp->float_labels = FloatLabels(st);
+	cp->bool_labels = BoolLabels(st);
 }
 
 /*
@@ -649,7 +696,10 @@ mlops_confusion_in(PG_FUNCTION_ARGS)
 
 		JIterStart(&it, JsonbPGetDatum(JsonbValueToJsonb(labels)), true, "labels", &sc);
 		while (JIterNext(&it, &e))
+		{
+			SpellBool(st, i, e.type == ELEM_TRUE || e.type == ELEM_FALSE);
 			Spell(st, i++, 0, e.type == ELEM_NUMBER && !e.int_literal);
+		}
 	}
 	PG_RETURN_POINTER(StateToVarlena(st));
 }
@@ -665,8 +715,7 @@ typedef struct AccuracyState
 /*
  * LabelsEqual compares two labels of a column type as scikit-learn would:
  * jsonb numbers by value, strings by content; a number never equals a
- * string.  Returns 1 or 0, or -1 for a JSON null label (the row is skipped,
- * as in confusion_agg).
+ * string.  Returns 1 or 0; a JSON null label is an error, as in confusion_agg.
  */
 static int
 LabelsEqual(Oid type, Datum a, Datum b)
@@ -696,8 +745,10 @@ LabelsEqual(Oid type, Datum a, Datum b)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("a label must be a JSON number, string or boolean")));
-				if (x.type == ELEM_NULL || y.type == ELEM_NULL)
-					return -1;
+				if (x.type == ELEM_NULL)
+					JsonNullLabel(0);
+				if (y.type == ELEM_NULL)
+					JsonNullLabel(1);
 				xs = x.type == ELEM_STRING;
 				ys = y.type == ELEM_STRING;
 				if ((!xs && !x.integral) || (!ys && !y.integral))

@@ -631,9 +631,11 @@ DecodeTarget(Datum d, bool jsonb, const char *argname, label_set *ls, Target *t)
 
 		switch (e.type)
 		{
-			case ELEM_NUMBER:
 			case ELEM_TRUE:
 			case ELEM_FALSE:
+				t->bools++;
+				/* FALLTHROUGH */
+			case ELEM_NUMBER:
 				if (!isfinite(e.num))
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -89,6 +89,7 @@ typedef struct Target
 	uint8	   *ind;			/* n x width 0/1, when rows */
 	bool		continuous;		/* a non-integral number was seen */
 	bool		float_literal;	/* a label first appeared written as a float (1.0) */
+	int64		bools;			/* labels written as JSON true / false */
 } Target;
 
 /* DecodeTarget reads a json/jsonb array of labels or of 0/1 rows, interning labels into ls. */
@@ -131,6 +132,7 @@ typedef struct ClassProblem
 	const double *w;			/* sample weights or NULL */
 	const double *matrix;		/* confusion state k x k, or NULL */
 	bool		float_labels;	/* labels print as 1.0 (as Python floats) */
+	bool		bool_labels;	/* every label was a boolean: they print as false / true */
 } ClassProblem;
 
 /* ClassProblemFromArrays decodes y_true, y_pred and sample_weight and types them like scikit-learn. */

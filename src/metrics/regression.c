@@ -34,11 +34,15 @@ neumaier_add(neumaier_sum *s, double x)
 }
 
 /*
- * neumaier_value returns the compensated total.
+ * neumaier_value returns the compensated total.  Once the sum has overflowed
+ * to an infinity, comp holds inf - inf garbage: the total is the sum itself
+ * (scikit-learn, summing plainly, returns inf there, not NaN).
  */
 static inline double
 neumaier_value(const neumaier_sum *s)
 {
+	if (!isfinite(s->sum))
+		return s->sum;
 	return s->sum + s->comp;
 }
 
@@ -99,6 +103,24 @@ r2(const double *y, const double *yhat, const double *w, size_t n)
 	for (i = 0; i < n; i++)
 		neumaier_add(&sy, w != NULL ? w[i] * y[i] : y[i]);
 	ybar = neumaier_value(&sy) / weight_total(w, n);
+
+	/*
+	 * A constant y_true (over the samples that weigh anything) has its mean
+	 * exactly: the weighted sum above can round off by an ulp (2.5 * w / w),
+	 * leaving a denominator of 1e-31 where force_finite wants exactly 0.
+	 */
+	{
+		size_t		first = 0;
+		int			constant = 1;
+
+		while (first < n && w != NULL && w[first] == 0.0)
+			first++;
+		for (i = first; i < n && constant; i++)
+			if ((w == NULL || w[i] != 0.0) && y[i] != y[first])
+				constant = 0;
+		if (constant && first < n)
+			ybar = y[first];
+	}
 
 	for (i = 0; i < n; i++)
 	{

@@ -22,6 +22,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -813,6 +814,46 @@ mlops_interpolate_raster_arrays(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(Interpolate(&p, srid, PG_GETARG_DATUM(2), rasttype, &o));
 }
 
+/*
+ * SridIsGeographic says whether srid is a geographic (longitude / latitude,
+ * degrees) CRS in PostGIS's spatial_ref_sys; false for 0 and unknown SRIDs.
+ * make_grid's automatic cell size is in the units of the CRS, and a rule
+ * meant for metres gives one cell of 10 degrees there.
+ */
+static bool
+SridIsGeographic(int32 srid)
+{
+	bool		geographic = false;
+
+	if (srid <= 0)
+		return false;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* spatial_ref_sys lives in the schema of the postgis extension */
+	if (SPI_execute("SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e "
+					"JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
+					"WHERE e.extname OPERATOR(pg_catalog.=) 'postgis'", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		char	   *nsp = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *sql = psprintf("SELECT s.proj4text OPERATOR(pg_catalog.~~) '%%+proj=longlat%%' "
+								   "OR s.srtext OPERATOR(pg_catalog.~~) 'GEOGCS%%' "
+								   "OR s.srtext OPERATOR(pg_catalog.~~) 'GEOGCRS%%' "
+								   "FROM %s.spatial_ref_sys s WHERE s.srid OPERATOR(pg_catalog.=) %d",
+								   nsp, srid);
+
+		if (SPI_execute(sql, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			geographic = !isnull && DatumGetBool(d);
+		}
+	}
+	SPI_finish();
+	return geographic;
+}
+
 PG_FUNCTION_INFO_V1(mlops_make_grid);
 
 /*
@@ -820,8 +861,9 @@ PG_FUNCTION_INFO_V1(mlops_make_grid);
  * min_cell_size float8, pixel_type text, nodata float8) -> raster: an empty
  * one-band raster covering area's extent, upper-left corner at (xmin, ymax),
  * square cells.  Without cell_size: ceil(max(min_cell_size, sqrt(extent
- * area / max_cells))), the heatmap service's rule.  Pixels are nodata when
- * it is given (and marked so), else 0.  An empty area gives NULL.
+ * area / max_cells))), the heatmap service's rule, in whole units of the
+ * CRS (at least 1), refused for a geographic CRS (degrees).  Pixels are
+ * nodata when it is given (and marked so), else 0.  An empty area gives NULL.
  */
 Datum
 mlops_make_grid(PG_FUNCTION_ARGS)
@@ -891,11 +933,23 @@ mlops_make_grid(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("max_cells must be at least 1, got %d", max_cells)));
-		if (!(min_cell > 0) || !isfinite(min_cell))
+		if (!(min_cell >= 0) || !isfinite(min_cell))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("min_cell_size must be a positive number, got %g", min_cell)));
-		step = ceil(Max(min_cell, sqrt(w * h / max_cells)));
+					 errmsg("min_cell_size must be a number of at least 0, got %g", min_cell)));
+		if (SridIsGeographic(box.srid))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("make_grid cannot choose a cell size for SRID %d: it is a geographic CRS, in degrees",
+							box.srid),
+					 errdetail("The automatic cell size and min_cell_size (%g) are in the units of the area's CRS, "
+							   "meant for metres: in degrees the cell would be %g degrees, and distances in "
+							   "interpolate_raster's options would be degrees too.",
+							   min_cell, ceil(Max(min_cell, sqrt(w * h / max_cells)))),
+					 errhint("Transform the area and the readings to a projected CRS in metres "
+							 "(ST_Transform(geom, 3857), or the area's UTM zone), or give cell_size in degrees.")));
+		/* whole units of the CRS (the heatmap service's rule); at least 1 */
+		step = Max(1.0, ceil(Max(min_cell, sqrt(w * h / max_cells))));
 	}
 
 	{

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cron_live.sh — pg_cron really runs a metric schedule: '* * * * *' for a good model and for a
 # model whose newest row is malformed.  Within 120 seconds a metric_values row appears for the
-# first and cron.job_run_details records the second's failure with pg_mlops' error.  Also
-# checks that compute_metric sends NOTIFY mlops_metrics with a JSON payload.
+# first and cron.job_run_details records the second's failure with pg_mlops' error, as does
+# metrics_executions.last_error; a second tick stores no copy of the same value.  Also checks
+# that compute_metric sends NOTIFY mlops_metrics with a JSON payload.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/cluster.sh
@@ -42,5 +43,14 @@ ok $? "its return message is pg_mlops' error"
 is "$(psql -XAtc "SELECT count(*) FROM mlops.metric_values WHERE model_id = '$bad'")" 0 "nothing stored for the malformed model"
 is "$(psql -XAtc "SELECT status FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'mlops_metric_$good' ORDER BY runid LIMIT 1")" \
    succeeded "the good model's run succeeded"
+is "$(psql -XAtc "SELECT (last_run_at IS NOT NULL) || ' ' || coalesce(last_error, '-') FROM mlops.metrics_executions WHERE model_id = '$good'")" \
+   "true -" "the good schedule's last_run_at is set and its last_error empty"
+psql -XAtc "SELECT last_error FROM mlops.metrics_executions WHERE model_id = '$bad' AND last_run_at IS NOT NULL" | grep -q 'different lengths: 3 and 2'
+ok $? "the malformed model's schedule keeps the error of its last run in last_error"
+# a second tick finds the same newest row and the same value: nothing new is stored
+poll_sql "SELECT count(*) >= 2 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+          WHERE j.jobname = 'mlops_metric_$good' AND d.status = 'succeeded'" t 130
+ok $? "the good model's schedule ran a second time"
+is "$(psql -XAtc "SELECT count(*) FROM mlops.metric_values WHERE model_id = '$good'")" 1 "the second tick stored no copy of the same value"
 
 done_testing

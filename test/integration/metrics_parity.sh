@@ -3,7 +3,8 @@
 # python3-sklearn): test/parity/metrics_parity.py generates a few hundred random cases from a
 # fixed seed (MLOPS_PARITY_SEED overrides it) and compares every one, json and jsonb forms,
 # mlops.confusion_agg over text / bigint / boolean / jsonb columns and its parallel plan, within
-# 1e-12.  Where scikit-learn raises, the SQL must raise too.  One TAP line per case.
+# 1e-12; untyped literals too.  Where scikit-learn raises, the SQL must raise an error of SQLSTATE
+# class 22 (data exception), not any error.  One TAP line per case.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/cluster.sh

@@ -278,6 +278,8 @@ psql -XAtq -U bob -c "LISTEN mlops_jobs" -c "LISTEN mlops_metrics" -c "SELECT pg
 listener=$!
 sleep 0.5
 id=$(sqljob alice "SELECT mlops.report_progress(mlops.current_job_id(), 0.5, 'secret message'), pg_sleep(0.4)" "run_id => 'secret-run'")
+# a new row: compute_metric stores (and notifies) only a value it has not stored already
+as alice "INSERT INTO mlops.results (model_id, y_true, y_pred) VALUES ('00000000-0000-0000-0000-0000000000a1', '[1, 1]', '[1, 1]')" >/dev/null
 as alice "SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000a1')" >/dev/null
 wait $listener
 grep -q 'Asynchronous notification "mlops_jobs"' "$tmp/notify.out" && grep -q 'Asynchronous notification "mlops_metrics"' "$tmp/notify.out"

@@ -118,6 +118,12 @@ is "$(psql -XAtq -U app1 -c "SELECT count(*) FROM mlops.results")" 1 "after the 
 out=$(psql -XAtq -U app1 -c "SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000a1')" 2>&1)
 grep -q '0.666' <<<"$out"
 ok $? "app1's schedule still computes after the update ($out)"
+is "$(psql -XAtq -c "SELECT j.command FROM cron.job j JOIN mlops.metrics_executions e ON e.cron_job_id = j.jobid")" \
+   "CALL mlops.run_metric_schedule('00000000-0000-0000-0000-0000000000a1'::uuid)" \
+   "the schedule's pg_cron job now calls the procedure that records its last run"
+out=$(psql -XAtq -U app1 -c "CALL mlops.run_metric_schedule('00000000-0000-0000-0000-0000000000a1')" \
+           -c "SELECT (last_run_at IS NOT NULL) || ' ' || coalesce(last_error, '-') || ' ' || (SELECT count(*) FROM mlops.metric_values) FROM mlops.metrics_executions" 2>&1)
+is "$out" "true - 1" "a run after the update records last_run_at and stores no second value for the same row"
 
 schema_of upgraded > "$CLUSTER_DIR/upgraded.schema"
 psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'DROP EXTENSION pg_mlops' -c 'CREATE EXTENSION pg_mlops' >/dev/null

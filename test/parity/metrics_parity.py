@@ -7,7 +7,9 @@ PGDATABASE set, pg_mlops created).  It generates a few hundred random cases from
 and with SQL — the json and the jsonb form of every function, float8[] for the regression and
 single-row uncertainty forms, and mlops.confusion_agg over tables of text, bigint, boolean and
 jsonb columns — and prints TAP: one line per case.  Numbers must agree within 1e-12 (NaN equals
-NaN; JSON null stands for NaN); where scikit-learn raises, the SQL call must raise too.
+NaN; JSON null stands for NaN; a boolean label must come back a boolean); where scikit-learn
+raises, the SQL call must raise an error of SQLSTATE class 22 (data exception).  Each
+classification and regression case also runs on untyped literals (the text forms).
 
 All cases go to the server in a few psql round trips: each case is one row of a VALUES list
 handed to parity.eval(), a PL/pgSQL function that runs the expression in an exception block and
@@ -67,8 +69,10 @@ def show(obj):
 
 
 def jlit(obj, form):
-    """A json or jsonb SQL literal for obj; floats are written in full (repr round-trips)."""
-    return "'" + jtext(obj).replace("'", "''") + "'::" + form
+    """A json or jsonb SQL literal for obj (form "untyped": a literal without a cast, as a user
+    types it); floats are written in full (repr round-trips)."""
+    lit = "'" + jtext(obj).replace("'", "''") + "'"
+    return lit if form == "untyped" else lit + "::" + form
 
 
 def farr(values):
@@ -96,6 +100,9 @@ def same(exp, got):
         return isinstance(got, list) and len(exp) == len(got) and all(same(a, b) for a, b in zip(exp, got))
     if isinstance(exp, str):
         return isinstance(got, str) and got == exp
+    if isinstance(exp, (bool, np.bool_)):
+        # a boolean label stays a boolean: false is not 0
+        return isinstance(got, bool) and got == bool(exp)
     if exp is None or (is_num(exp) and math.isnan(float(exp))):
         return got is None or (is_num(got) and math.isnan(float(got)))
     if is_num(exp):
@@ -111,11 +118,8 @@ def same(exp, got):
 
 
 def key_text(label):
-    """classification_report's key for a label as pg_mlops writes it: scikit-learn's own
-    ("%s" % label: 1 for integers, 1.0 for floats), except that booleans are the numbers 1
-    and 0 in pg_mlops (a documented difference: scikit-learn writes True and False)."""
-    if isinstance(label, (bool, np.bool_)):
-        return str(int(label))
+    """classification_report's key for a label: scikit-learn's own ("%s" % label: 1 for
+    integers, 1.0 for floats, True and False for booleans)."""
     return "%s" % label
 
 
@@ -137,9 +141,9 @@ def sk_call(f):
 CASES = []
 
 
-def add_case(name, expr, kind, outcome, note=None, canon=None):
+def add_case(name, expr, kind, outcome, note=None):
     """kind: float | jsonb | float[]; outcome: ('ok', expected) or ('error', why)."""
-    CASES.append(dict(name=name, expr=expr, kind=kind, outcome=outcome, note=note, canon=canon))
+    CASES.append(dict(name=name, expr=expr, kind=kind, outcome=outcome, note=note))
 
 
 # ---- classification: scikit-learn side -----------------------------------------------------
@@ -236,7 +240,7 @@ def describe(p):
     return " ".join(bits)
 
 
-def classif_case(ds, fn, p, forms=("json", "jsonb"), spec_error=None):
+def classif_case(ds, fn, p, forms=("json", "jsonb", "untyped"), spec_error=None):
     yt, yp = ds["yt"], ds["yp"]
     if spec_error:
         outcome = ("error", "by pg_mlops's spec: " + spec_error)
@@ -289,6 +293,10 @@ def make_datasets():
     yt = [float(rng.randint(0, 1)) for _ in range(n)]
     yp = [bool(v) if rng.random() < 0.8 else rng.random() < 0.5 for v in yt]
     dss.append(dataset("binary 0.0/1.0 vs true/false", yt, yp, pool=[0, 1]))
+    n = rng.randint(10, 30)
+    yt = [rng.random() < 0.5 for _ in range(n)]
+    yp = [v if rng.random() < 0.8 else not v for v in yt]
+    dss.append(dataset("binary true/false", yt, yp, pool=[False, True]))
     for i in range(6):
         k = rng.randint(3, 7)
         classes = list(range(k))
@@ -499,7 +507,7 @@ def regression_case(desc, yt, yp, fn, w):
         # leaving a denominator of ~1e-31 and results like -6.8e+29.  pg_mlops computes the
         # weighted mean with compensated sums and applies the rule exactly.
         outcome = ("ok", 1.0 if list(yt) == list(yp) else 0.0)
-    for form in ("json", "jsonb", "float8[]"):
+    for form in ("json", "jsonb", "untyped", "float8[]"):
         if form == "float8[]":
             args = [farr(yt), farr(yp)] + ([] if w is None else ["sample_weight => " + farr(w)])
         else:
@@ -529,6 +537,11 @@ def regression_cases():
     regression_case("weights length mismatch", [1.0, 2.0, 3.0], [1.0, 2.0, 2.5], "mse", [1.0, 2.0])
     regression_case("empty", [], [], "mse", None)
     regression_case("empty", [], [], "r2", None)
+    # overflow: the squared or absolute error is inf, and so is the mean (not NaN)
+    regression_case("overflow", [1e200], [-1e200], "mse", None)
+    regression_case("overflow", [1e200, 0.0], [-1e200, 0.0], "rmse", None)
+    regression_case("overflow", [1.7e308], [-1.7e308], "mae", None)
+    regression_case("overflow", [1.7e308, 1.0], [-1.7e308, 2.0], "mae", [1.0, 2.0])
 
 
 # ---- uncertainty ---------------------------------------------------------------------------
@@ -556,14 +569,14 @@ def uncertainty_cases():
     for desc, rows in sets:
         for base in (None, 2.0, math.e, 10.0):
             exp = [ent(r, base) for r in rows]
-            for form in ("json", "jsonb"):
+            for form in ("json", "jsonb", "untyped"):
                 args = [jlit(rows, form)] + ([] if base is None else ["base => " + fnum(base)])
                 add_case("%s entropy [%s] base=%s" % (form, desc, base), "mlops.entropy(%s)" % ", ".join(args),
                          "float[]", ("ok", exp))
         for fn, f in (("least_confidence", lambda r: 1.0 - max(r)),
                       ("margin", lambda r: sorted(r)[-1] - sorted(r)[-2])):
             exp = [f(r) for r in rows]
-            for form in ("json", "jsonb"):
+            for form in ("json", "jsonb", "untyped"):
                 add_case("%s %s [%s]" % (form, fn, desc), "mlops.%s(%s)" % (fn, jlit(rows, form)),
                          "float[]", ("ok", exp))
         for r in rows[:2]:
@@ -582,7 +595,7 @@ def uncertainty_cases():
     logits = [[float(x) for x in nrng.normal(0, 3, k)] for k in (2, 3, 5, 8)]
     logits.append([1000.0, 999.0, 0.0])
     logits.append([-5.0, -5.0, -5.0])
-    for form in ("json", "jsonb"):
+    for form in ("json", "jsonb", "untyped"):
         add_case("%s softmax [%d rows]" % (form, len(logits)), "mlops.softmax(%s)" % jlit(logits, form), "jsonb",
                  ("ok", [to_py(special.softmax(np.array(r))) for r in logits]))
     for r in logits:
@@ -632,20 +645,21 @@ def agg_cases():
     specs.append(("text", "strings", yt, agree(yt, cls[1:], 0.6), None))
     yt = [rng.choice(cls[:3]) for _ in range(30)]
     specs.append(("jsonb", "strings", yt, agree(yt, cls[:3], 0.6), None))
+    yt = [rng.random() < 0.5 for _ in range(30)]
+    specs.append(("jsonb", "booleans", yt, [v if rng.random() < 0.7 else not v for v in yt], True))
     cid = 0
     for kind, desc, yt, yp, pos in specs:
         cid += 1
         tbl = agg_table(kind, cid, yt, yp)
         conf = "mlops.confusion_agg(yt, yp)"
         binary = pos is not None
-        canon = "bool-keys" if kind == "boolean" else None
 
         def add(fn, p, call, outcome=None):
             if outcome is None:
                 outcome = sk_call(lambda: sk_classif(fn, yt, yp, p, False))
             add_case("confusion_agg %s %s [%s n=%d] %s" % (kind, fn, desc, len(yt), describe(p)),
                      "(SELECT %s FROM %s WHERE case_id = %d)" % (call, tbl, cid), KIND_OF.get(fn, "float"),
-                     outcome, canon=canon)
+                     outcome)
 
         def call(fn, p):
             return "mlops.%s(%s)" % (fn, ", ".join([conf] + sql_named(p, None)))
@@ -672,13 +686,23 @@ def agg_cases():
             p["labels"] = to_py(p["labels"])
             add("recall", p, call("recall", p))
 
+    # a JSON null label is an error in every form (an SQL NULL row is skipped)
+    for yt, yp, where in (([1, None, 0], [1, 1, 0], "y_true"), ([1, 0, 0], [1, 0, None], "y_pred")):
+        cid += 1
+        tbl = agg_table("jsonb", cid, yt, yp)
+        for call in ("mlops.confusion_agg(yt, yp)::jsonb", "mlops.accuracy_agg(yt, yp)"):
+            add_case("confusion_agg jsonb %s [JSON null in %s]" % (call.split("(")[0], where),
+                     "(SELECT %s FROM %s WHERE case_id = %d)" % (call, tbl, cid), "float",
+                     ("error", "by pg_mlops's spec: null labels"))
+
 
 # ---------------------------------------------------------------------------------------------
 # Running SQL
 # ---------------------------------------------------------------------------------------------
 
-# SQLSTATEs that mean the call never reached the function: they do not count as "raises".
-NOT_REACHED = {"42883", "42601", "42725", "42P18"}
+# The SQLSTATE class an expected error must have: 22, data exception (scikit-learn's ValueError
+# and TypeError are bad input).  42883 (no such function), XX000 (internal) and the like fail.
+ERROR_CLASS = "22"
 
 SETUP_SQL = r"""
 SET client_min_messages = warning;
@@ -778,13 +802,6 @@ def parse_result(kind, text):
         inner = t[1:-1]
         return [] if inner == "" else [None if x == "NULL" else float(x) for x in inner.split(",")]
     return json.loads(text)
-
-
-def canon_bool_keys(v):
-    """For boolean columns: a label key written "true"/"false" stands for 1/0 (true = 1)."""
-    if isinstance(v, dict):
-        return {({"true": "1", "false": "0"}.get(k, k)): canon_bool_keys(x) for k, x in v.items()}
-    return v
 
 
 # ---------------------------------------------------------------------------------------------
@@ -902,12 +919,14 @@ def main():
             diag += ["scikit-learn: " + (show(want) if want_kind == "ok" else "raises " + want),
                      "pg_mlops:     connection lost / psql failed: " + r["crash"]]
         elif want_kind == "error":
-            ok = not r["ok"] and r["state"] not in NOT_REACHED
+            # scikit-learn's ValueError / TypeError is bad input: SQLSTATE class 22 (data
+            # exception), never an internal error (XX000) or a call that never ran
+            ok = not r["ok"] and r["state"].startswith(ERROR_CLASS)
             if r["ok"]:
                 diag += ["scikit-learn: raises " + want, "pg_mlops:     returned " + str(r["v"])]
             elif not ok:
                 diag += ["scikit-learn: raises " + want,
-                         "pg_mlops:     ERROR %s before the function ran: %s" % (r["state"], r["msg"])]
+                         "pg_mlops:     ERROR %s, not of class %sxxx: %s" % (r["state"], ERROR_CLASS, r["msg"])]
             else:
                 c["name"] += " -> SQLSTATE %s" % r["state"]
         else:
@@ -917,8 +936,6 @@ def main():
             else:
                 try:
                     got = parse_result(c["kind"], r["v"])
-                    if c["canon"] == "bool-keys":
-                        got = canon_bool_keys(got)
                     ok = same(want, got)
                 except Exception as e:                                  # unparsable output
                     ok = False

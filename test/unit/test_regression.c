@@ -6,6 +6,8 @@
  * and r2_score on the same inputs, e.g.
  *   /usr/bin/python3 -c 'from sklearn.metrics import r2_score; print(repr(r2_score([3, -0.5, 2, 7], [2.5, 0.0, 2, 8])))'
  */
+#include <math.h>
+
 #include "metrics/regression.h"
 #include "unit.h"
 
@@ -142,6 +144,35 @@ main(void)
 		want = 2e32 / (2e16 + 1e6);
 		CHECK_NEAR(regression_compute(REGRESSION_MAE, y, p, w, n), want, want * 1e-15,
 				   "weight sum keeps a million ones next to 1e16");
+	}
+
+	/* Overflow: the error is inf, and so is its mean (scikit-learn 1.2 returns inf, not NaN). */
+	{
+		double		y[2] = {1e200, 0.0};
+		double		p[2] = {-1e200, 0.0};
+		double		ya[2] = {1.7e308, 1.0};
+		double		pa[2] = {-1.7e308, 2.0};
+		double		w[2] = {1.0, 2.0};
+
+		CHECK(isinf(regression_compute(REGRESSION_MSE, y, p, NULL, 2)) &&
+			  regression_compute(REGRESSION_MSE, y, p, NULL, 2) > 0, "MSE of 1e200 vs -1e200 is +inf");
+		CHECK(isinf(regression_compute(REGRESSION_RMSE, y, p, NULL, 1)), "RMSE of 1e200 vs -1e200 is +inf");
+		CHECK(isinf(regression_compute(REGRESSION_MAE, ya, pa, NULL, 2)), "MAE of 1.7e308 vs -1.7e308 is +inf");
+		CHECK(isinf(regression_compute(REGRESSION_MAE, ya, pa, w, 2)), "weighted MAE of 1.7e308 vs -1.7e308 is +inf");
+	}
+
+	/*
+	 * A constant y_true with weights whose weighted mean rounds off (2.5 * w
+	 * summed and divided by the sum of w is not exactly 2.5 here): r2 is
+	 * exactly 0 (force_finite), not -1e30.  Zero weights do not count.
+	 */
+	{
+		double		y[4] = {2.5, 2.5, 2.5, 7.0};
+		double		p[4] = {2.5, 2.0, 3.0, 1.0};
+		double		w[4] = {0.5, 2.0734401018944912, 0.9, 0.0};
+
+		CHECK(regression_compute(REGRESSION_R2, y, p, w, 4) == 0.0, "r2 of a weighted constant y_true is exactly 0");
+		CHECK(regression_compute(REGRESSION_R2, y, y, w, 4) == 1.0, "r2 of a weighted constant y_true, predicted, is exactly 1");
 	}
 
 	return unit_done();
