@@ -1789,32 +1789,41 @@ COMMENT ON FUNCTION mlops.fail_job(bigint, uuid, text, boolean) IS
 'Ends a running external job''s attempt with an error (with its lease token); it is retried with backoff while attempts remain (retry => false: failed now). Returns the new state';
 
 -- The background worker's side (called by the worker only).
+-- worker_claim and worker_succeed are PL/pgSQL, not SQL, functions: the worker calls them for
+-- every job, and PL/pgSQL keeps their plans for the session where SQL functions plan anew each call.
 CREATE FUNCTION mlops.worker_claim(kinds text[], pid int)
 RETURNS mlops.jobs
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH c AS (SELECT mlops.lock_runnable_job(kinds) AS id)
+DECLARE
+    j mlops.jobs;
+    picked bigint := mlops.lock_runnable_job(kinds);
+BEGIN
+    IF picked IS NULL THEN
+        RETURN NULL;
+    END IF;
     UPDATE mlops.jobs u
     SET state = 'running', attempts = u.attempts + 1, started_at = now(), claimed_by = 'worker',
         worker_pid = pid, heartbeat_at = now(), error = NULL
-    FROM c
-    WHERE u.id OPERATOR(pg_catalog.=) c.id
-    RETURNING u.*
+    WHERE u.id OPERATOR(pg_catalog.=) picked
+    RETURNING u.* INTO j;
+    RETURN j;
+END
 $$;
 COMMENT ON FUNCTION mlops.worker_claim(text[], int) IS 'The background worker takes the oldest runnable job of its kinds';
 
 CREATE FUNCTION mlops.worker_succeed(id bigint, attempt int, result jsonb)
 RETURNS boolean
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH u AS (
-        UPDATE mlops.jobs SET state = 'succeeded', result = $3, progress = 1, finished_at = now()
-        WHERE jobs.id OPERATOR(pg_catalog.=) $1 AND state = 'running' AND claimed_by = 'worker'
-          AND attempts OPERATOR(pg_catalog.=) $2
-        RETURNING 1)
-    SELECT count(*) > 0 FROM u
+BEGIN
+    UPDATE mlops.jobs j SET state = 'succeeded', result = $3, progress = 1, finished_at = now()
+    WHERE j.id OPERATOR(pg_catalog.=) $1 AND j.state = 'running' AND j.claimed_by = 'worker'
+      AND j.attempts OPERATOR(pg_catalog.=) $2;
+    RETURN FOUND;
+END
 $$;
 COMMENT ON FUNCTION mlops.worker_succeed(bigint, int, jsonb) IS
 'The background worker ends a job successfully; only the attempt it claimed (false for a stale one)';

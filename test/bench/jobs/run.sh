@@ -153,6 +153,7 @@ SELECT 'sql', '{"command": "SELECT 1"}', ARRAY[(SELECT min(id) FROM mlops.jobs W
 FROM generate_series(1, 100000);
 RESET session_replication_role;
 VACUUM ANALYZE mlops.jobs;
+CHECKPOINT;   -- the backlog's WAL flushed now, not during the measures
 SQL
   t1=$(now)
   backlog_s=$(echo "$t1 - $t0" | bc -l)
@@ -162,7 +163,8 @@ SQL
 fi
 
 gib=1073741824
-printf '\n%-58s %12s\n' "" "result"
+any14=0; for k in 1 2 3 4; do want $k && any14=1; done
+[ $any14 = 1 ] && printf '\n%-58s %12s\n' "" "result"
 want 1 && {
   printf '%-58s %9.2f ms\n' "sql job submit -> command runs, p50 (200 jobs)" "$p50"
   printf '%-58s %9.2f ms\n' "sql job submit -> command runs, p99" "$p99"
@@ -180,8 +182,7 @@ want 4 && {
   printf '%-58s %9.2f s\n' "500 x 10 KiB: loop of curl CLI calls" "$curl_small_s"
   printf '%-58s %9.2f s   (%s succeeded, %s byte-identical)\n' "500 x 10 KiB: 500 download jobs" "$job_small_s" "$small_ok" "$same"
 }
-echo
-echo "ratios (targets from the issue)"
+[ $any14 = 1 ] && printf '\nratios (targets from the issue)\n'
 want 1 && {
   printf '  %-56s %s\n' "p50 latency under 20 ms" "$(echo "$p50 < 20" | bc -l | sed 's/1/yes/;s/0/NO/')"
 }
