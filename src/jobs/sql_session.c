@@ -10,8 +10,15 @@
  *	  the role's, not a superuser's with a changed user id.
  *
  *	  The worker (the parent) passes the job in a dynamic shared memory
- *	  segment and reads the outcome back from it once the session has
- *	  exited; the session never writes to mlops.jobs, and the parent's own
+ *	  segment and reads the outcome back from it as soon as the session
+ *	  says it is done (it sets the parent's latch), without waiting for the
+ *	  process to exit: a session's teardown and the postmaster's reaping cost
+ *	  several milliseconds, which a chain of steps would pay at every step.
+ *	  Before it says so, the session releases its advisory locks; the rest of
+ *	  its state is its own and dies with it.  An exiting session still holds
+ *	  its background worker slot: up to mlops.max_sql_jobs of them may be
+ *	  exiting beside the running ones.  The session never writes to
+ *	  mlops.jobs, and the parent's own
  *	  session never runs a command of a job.  The parent enforces the job's
  *	  timeout and cancels: SIGINT cancels the running statement, SIGTERM
  *	  follows if the session has not ended 5 s later.  Progress that the
@@ -34,6 +41,10 @@
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -69,6 +80,7 @@ typedef struct SqlShared
 	char		work_dir[MAXPGPATH];
 	/* written by the session */
 	int			state;
+	int			parent_pid;		/* whose latch to set when done */
 	bool		succeeded;
 	bool		retryable;
 	int			sqlerrcode;
@@ -95,6 +107,7 @@ typedef struct SqlSession
 	bool		timed_out;
 	TimestampTz signalled_at;	/* SIGINT sent (0: not yet) */
 	bool		terminated;
+	bool		collected;		/* outcome read; the process is exiting */
 } SqlSession;
 
 static SqlSession Sessions[MLOPS_MAX_SQL_SESSIONS];
@@ -110,19 +123,48 @@ static char *WriteExport(SqlShared *sh, const char *data, size_t len);
 static void SetAnswer(SqlShared *sh, const char *text);
 static bool RetryableSqlState(int sqlerrcode);
 static void SignalSession(SqlSession *s, int sig);
+static void ReapExited(void);
 
 /*
- * mlops_sql_sessions_running: sessions the worker runs now.
+ * mlops_sql_sessions_running: sessions the worker runs now, against
+ * mlops.max_sql_jobs.  Sessions whose outcome was read and that are only
+ * exiting count only beyond as many again.
  */
 int
 mlops_sql_sessions_running(void)
 {
-	int			n = 0;
+	int			live = 0;
+	int			exiting = 0;
 
 	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
-		if (Sessions[i].in_use)
-			n++;
-	return n;
+		if (Sessions[i].in_use && Sessions[i].collected)
+			exiting++;
+		else if (Sessions[i].in_use)
+			live++;
+	return live + Max(0, exiting - mlops_max_sql_jobs);
+}
+
+/*
+ * ReapExited forgets the sessions whose outcome was read once their
+ * process has exited.
+ */
+static void
+ReapExited(void)
+{
+	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
+	{
+		SqlSession *s = &Sessions[i];
+		pid_t		pid;
+		BgwHandleStatus st;
+
+		if (!s->in_use || !s->collected)
+			continue;
+		st = GetBackgroundWorkerPid(s->handle, &pid);
+		if (st == BGWH_STARTED || st == BGWH_NOT_YET_STARTED)
+			continue;
+		pfree(s->handle);
+		s->in_use = false;
+	}
 }
 
 /*
@@ -143,6 +185,7 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	MemoryContext old;
 	bool		registered;
 
+	ReapExited();
 	for (i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
 		if (!Sessions[i].in_use)
 		{
@@ -171,6 +214,7 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	s->sh->job_id = job->id;
 	s->sh->database_id = MyDatabaseId;
 	s->sh->role_id = job->submitted_by;
+	s->sh->parent_pid = MyProcPid;
 	s->sh->slot = index * MLOPS_MAX_SQL_SESSIONS + i;
 	s->sh->command_len = cmdlen;
 	s->sh->answer_cap = cap;
@@ -219,7 +263,7 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("pg_mlops could not start a session for sql job " INT64_FORMAT, job->id),
-				 errhint("Raise max_worker_processes: each running sql job takes one (mlops.max_sql_jobs per worker).")));
+				 errhint("Raise max_worker_processes: each running sql job takes one, and a session that is exiting holds one a little longer (up to twice mlops.max_sql_jobs per worker).")));
 		return false;
 	}
 	s->in_use = true;
@@ -259,7 +303,8 @@ void
 mlops_sql_session_cancel(int64 job_id)
 {
 	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
-		if (Sessions[i].in_use && Sessions[i].job_id == job_id && !Sessions[i].cancel_wanted)
+		if (Sessions[i].in_use && !Sessions[i].collected && Sessions[i].job_id == job_id &&
+			!Sessions[i].cancel_wanted)
 		{
 			Sessions[i].cancel_wanted = true;
 			SignalSession(&Sessions[i], SIGINT);
@@ -280,7 +325,7 @@ mlops_sql_sessions_check(void)
 	{
 		SqlSession *s = &Sessions[i];
 
-		if (!s->in_use)
+		if (!s->in_use || s->collected)
 			continue;
 		if (s->timeout_ms > 0 && !s->timed_out &&
 			TimestampDifferenceExceeds(s->started, now, s->timeout_ms))
@@ -306,7 +351,7 @@ mlops_sql_sessions_ids(int64 *ids, int max)
 	int			n = 0;
 
 	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS && n < max; i++)
-		if (Sessions[i].in_use)
+		if (Sessions[i].in_use && !Sessions[i].collected)
 			ids[n++] = Sessions[i].job_id;
 	return n;
 }
@@ -319,7 +364,7 @@ bool
 mlops_sql_session_progress(int64 job_id, float4 *fraction, char **message)
 {
 	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
-		if (Sessions[i].in_use && Sessions[i].job_id == job_id)
+		if (Sessions[i].in_use && !Sessions[i].collected && Sessions[i].job_id == job_id)
 		{
 			int64		id;
 			Oid			owner;
@@ -352,11 +397,23 @@ mlops_sql_sessions_collect(SqlOutcome *out, int max)
 		SqlOutcome *o = &out[n];
 		pid_t		pid;
 		BgwHandleStatus st;
+		bool		exited;
 
 		if (!s->in_use)
 			continue;
 		st = GetBackgroundWorkerPid(s->handle, &pid);
-		if (st == BGWH_STARTED || st == BGWH_NOT_YET_STARTED)
+		exited = !(st == BGWH_STARTED || st == BGWH_NOT_YET_STARTED);
+		if (s->collected)
+		{
+			if (exited)
+			{
+				pfree(s->handle);
+				s->in_use = false;
+			}
+			continue;
+		}
+		/* done but still exiting: read it now (a timeout or cancel waits for the exit) */
+		if (!exited && (s->sh->state != SESSION_DONE || s->timed_out || s->cancel_wanted))
 			continue;
 
 		pg_read_barrier();
@@ -400,8 +457,15 @@ mlops_sql_sessions_collect(SqlOutcome *out, int max)
 		}
 		mlops_shmem_progress_release(s->slot);
 		dsm_detach(s->seg);
-		pfree(s->handle);
-		s->in_use = false;
+		s->seg = NULL;
+		s->sh = NULL;
+		if (exited)
+		{
+			pfree(s->handle);
+			s->in_use = false;
+		}
+		else
+			s->collected = true;
 		n++;
 	}
 	return n;
@@ -599,8 +663,18 @@ RunCommand(SqlShared *sh)
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	/* what others could still meet of this session after its outcome: its advisory locks */
+	LockReleaseSession(USER_LOCKMETHOD);
 	pg_write_barrier();
 	sh->state = SESSION_DONE;
+	/* the parent reads the outcome now, not after this process has exited */
+	if (sh->parent_pid != 0)
+	{
+		PGPROC	   *parent = BackendPidGetProc(sh->parent_pid);
+
+		if (parent != NULL)
+			SetLatch(&parent->procLatch);
+	}
 }
 
 /*
