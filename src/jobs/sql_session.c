@@ -112,6 +112,15 @@ typedef struct SqlSession
 
 static SqlSession Sessions[MLOPS_MAX_SQL_SESSIONS];
 
+/*
+ * The shared memory segment of each session slot, kept from one session to
+ * the next: creating one (the answer's room, mlops.max_job_result_size, is
+ * allocated up front) and removing it cost more than a trivial job.  A slot
+ * is reused only once its last session has exited.
+ */
+static dsm_segment *Segments[MLOPS_MAX_SQL_SESSIONS];
+#define SEGMENT_SLACK (64 * 1024)
+
 /* In a job's session: the job it runs, and its progress slot. */
 static int64 SessionJobId = 0;
 static int	SessionSlot = -1;
@@ -184,6 +193,7 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	int			i;
 	MemoryContext old;
 	bool		registered;
+	Size		need;
 
 	ReapExited();
 	for (i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
@@ -200,15 +210,26 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	}
 
 	memset(s, 0, sizeof(*s));
-	s->seg = dsm_create(offsetof(SqlShared, data) + cmdlen + 1 + cap + 1, DSM_CREATE_NULL_IF_MAXSEGMENTS);
-	if (s->seg == NULL)
+	need = offsetof(SqlShared, data) + cmdlen + 1 + cap + 1;
+	if (Segments[i] != NULL && dsm_segment_map_length(Segments[i]) < need)
 	{
-		*error = pstrdup("no dynamic shared memory segment is free for the job's session");
-		*retryable = true;
-		return false;
+		dsm_detach(Segments[i]);
+		Segments[i] = NULL;
 	}
-	/* kept until the session's outcome is read, whatever resource owner is current */
-	dsm_pin_mapping(s->seg);
+	if (Segments[i] == NULL)
+	{
+		/* room for longer commands than this one: the next job likely fits */
+		Segments[i] = dsm_create(need + SEGMENT_SLACK, DSM_CREATE_NULL_IF_MAXSEGMENTS);
+		if (Segments[i] == NULL)
+		{
+			*error = pstrdup("no dynamic shared memory segment is free for the job's session");
+			*retryable = true;
+			return false;
+		}
+		/* kept for the next sessions in this slot, whatever resource owner is current */
+		dsm_pin_mapping(Segments[i]);
+	}
+	s->seg = Segments[i];
 	s->sh = dsm_segment_address(s->seg);
 	memset(s->sh, 0, offsetof(SqlShared, data));
 	s->sh->job_id = job->id;
@@ -225,7 +246,6 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 		if (strlen(export->path) >= MAXPGPATH || strlen(export->work_rel) >= MAXPGPATH ||
 			strlen(work) >= MAXPGPATH)
 		{
-			dsm_detach(s->seg);
 			*error = pstrdup("the export's path is too long");
 			*retryable = false;
 			return false;
@@ -257,7 +277,6 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	if (!registered)
 	{
 		mlops_shmem_progress_release(s->sh->slot);
-		dsm_detach(s->seg);
 		*error = pstrdup("no background worker slot is free for the job's session");
 		*retryable = true;
 		ereport(WARNING,
@@ -456,7 +475,7 @@ mlops_sql_sessions_collect(SqlOutcome *out, int max)
 				o->reported = false;
 		}
 		mlops_shmem_progress_release(s->slot);
-		dsm_detach(s->seg);
+		/* the segment stays mapped for the next session in this slot (once this one has exited) */
 		s->seg = NULL;
 		s->sh = NULL;
 		if (exited)
