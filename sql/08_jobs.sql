@@ -211,6 +211,14 @@ SELECT state, blockers FROM mlops.jobs WHERE id = :e5;
 SELECT id = :e5 AS claimed_at_once, lease_token AS toke5 FROM mlops.claim_job('{etl}') \gset
 SELECT :'claimed_at_once' AS claimed_at_once, mlops.complete_job(:e5, :'toke5');
 
+-- A session hands its outcome over before its process has exited, but nothing of it survives
+-- into the next job: its session-level advisory locks are gone when the dependent starts.
+SELECT mlops.submit_job('sql', '{"command": "SELECT pg_advisory_lock(4242)"}') AS l1 \gset
+SELECT mlops.submit_job('sql', '{"command": "SELECT pg_try_advisory_lock(4242)"}',
+                        depends_on => ARRAY[:l1]::bigint[]) AS l2 \gset
+SELECT mlops.wait_job(:l2, '30 seconds');
+SELECT result -> 'value' AS dependent_got_the_lock FROM mlops.jobs WHERE id = :l2;
+
 -- Privileges: without grants, nothing.
 CREATE ROLE mlops_regress_nobody;
 SET ROLE mlops_regress_nobody;
