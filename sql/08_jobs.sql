@@ -245,3 +245,11 @@ RESET ROLE;
 REVOKE ALL ON mlops.jobs FROM mlops_regress_nobody, mlops_regress_alice;
 DROP OWNED BY mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody, mlops_regress_group;
 DROP ROLE mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody, mlops_regress_group;
+
+-- waiting for a job queued in a subtransaction of this transaction: refused at once too
+BEGIN;
+SAVEPOINT s1;
+SELECT mlops.submit_job('sql', '{"command": "SELECT 1"}') AS same_tx \gset
+RELEASE SAVEPOINT s1;
+SELECT mlops.wait_job(:same_tx, '30 seconds');
+ROLLBACK;

@@ -616,6 +616,34 @@ END
 $$;
 COMMENT ON FUNCTION mlops.retry_job(bigint) IS 'Queues a failed or cancelled job again, with its attempts reset (it waits for dependencies not yet succeeded; a failed dependency is refused); false for other states';
 
+-- mlops.xid_in_progress: whether the transaction with this 32-bit id (a row's xmin) is still in
+-- progress; the id is placed in the epoch of the current snapshot.
+CREATE FUNCTION mlops.xid_in_progress(writer bigint)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    horizon bigint := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
+    full_xid bigint := (horizon OPERATOR(pg_catalog.>>) 32 OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.+) writer;
+BEGIN
+    IF writer OPERATOR(pg_catalog.<) 3 THEN
+        RETURN false;    -- bootstrap and frozen ids
+    END IF;
+    -- ids of this transaction may lie past the snapshot's horizon; live ids lie within 2^31 of it
+    IF full_xid OPERATOR(pg_catalog.>) (horizon OPERATOR(pg_catalog.+) 2147483648) THEN
+        full_xid := full_xid OPERATOR(pg_catalog.-) 4294967296;
+    ELSIF full_xid OPERATOR(pg_catalog.<) (horizon OPERATOR(pg_catalog.-) 2147483648) THEN
+        full_xid := full_xid OPERATOR(pg_catalog.+) 4294967296;
+    END IF;
+    RETURN full_xid OPERATOR(pg_catalog.>=) 0
+       AND pg_xact_status(full_xid::text::xid8) IS NOT DISTINCT FROM 'in progress';
+END
+$$;
+COMMENT ON FUNCTION mlops.xid_in_progress(bigint) IS
+'Whether the transaction that wrote a row (its xmin, as a number) is still in progress (mlops.wait_job: a job queued in this transaction)';
+REVOKE ALL ON FUNCTION mlops.xid_in_progress(bigint) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION mlops.wait_job(id bigint, timeout interval DEFAULT '1 minute')
 RETURNS text
 LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
@@ -632,8 +660,10 @@ BEGIN
     IF NOT FOUND OR NOT mlops.may_manage_job(submitter) THEN
         RAISE EXCEPTION 'job % does not exist', id USING ERRCODE = 'no_data_found';
     END IF;
-    -- the worker cannot see a job before the transaction that queued (or changed) it commits
-    IF row_xid OPERATOR(pg_catalog.=) pg_current_xact_id_if_assigned()::text::bigint % 4294967296 THEN
+    -- the worker cannot see a job before the transaction that queued (or changed) it commits:
+    -- a row this session sees whose writer is still in progress was written by this very
+    -- transaction (or one of its subtransactions)
+    IF mlops.xid_in_progress(row_xid) THEN
         RAISE EXCEPTION 'job % was queued or changed in this transaction, which the worker cannot see yet', id
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Commit first, then wait for the job.';
