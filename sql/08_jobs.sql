@@ -173,6 +173,51 @@ SELECT mlops.claim_job('{etl}') IS NULL AS dependent_waits;
 SELECT mlops.fail_job(:d1, :'tokd', 'broken', retry => false);
 SELECT mlops.wait_job(:d2, '30 seconds');
 SELECT state, error FROM mlops.jobs WHERE id = :d2;
+-- A job waits on a count of unfinished dependencies (a repeated one counts once): claims never
+-- look at it until the count is 0.  A failure or cancel fails the dependents, and theirs, in
+-- the same transaction (not on the worker's next pass).
+SELECT mlops.submit_job('etl', '{}') AS e1 \gset
+SELECT mlops.submit_job('etl', '{}', depends_on => ARRAY[:e1, :e1]::bigint[]) AS e2 \gset
+SELECT mlops.submit_job('etl', '{}', depends_on => ARRAY[:e2]::bigint[]) AS e3 \gset
+SELECT array_agg(blockers ORDER BY id) AS blockers FROM mlops.jobs WHERE id IN (:e1, :e2, :e3);
+BEGIN;
+SELECT mlops.cancel_job(:e1);
+SELECT id = :e2 AS second, state, error = format('dependency %s cancelled', :e1) AS names_its_dependency
+FROM mlops.jobs WHERE id IN (:e2, :e3) ORDER BY id;
+COMMIT;
+SELECT state, error = format('dependency %s failed', :e2) AS names_e2 FROM mlops.jobs WHERE id = :e3;
+-- behind a job that already failed or was cancelled, a new job fails at once
+SELECT mlops.submit_job('etl', '{}', depends_on => ARRAY[:e1]::bigint[]) AS e4 \gset
+SELECT state, error = format('dependency %s cancelled', :e1) AS names_e1, finished_at IS NOT NULL AS finished
+FROM mlops.jobs WHERE id = :e4;
+-- a job behind a failed dependency cannot be retried before it; retried after it, it waits
+SELECT mlops.retry_job(:e2);
+SELECT state FROM mlops.jobs WHERE id = :e2;
+SELECT mlops.retry_job(:e1), mlops.retry_job(:e2);
+SELECT array_agg(state || ':' || blockers ORDER BY id) AS waiting FROM mlops.jobs WHERE id IN (:e1, :e2);
+SELECT id = :e1 AS claims_the_dependency, lease_token AS toke FROM mlops.claim_job('{etl}') \gset
+SELECT :'claims_the_dependency' AS claims_the_dependency, mlops.claim_job('{etl}') IS NULL AS dependent_waits;
+-- a success unblocks its dependents in the same transaction
+BEGIN;
+SELECT mlops.complete_job(:e1, :'toke');
+SELECT state, blockers FROM mlops.jobs WHERE id = :e2;
+COMMIT;
+SELECT id = :e2 AS dependent_claimed, lease_token AS toke2 FROM mlops.claim_job('{etl}') \gset
+SELECT :'dependent_claimed' AS dependent_claimed;
+SELECT mlops.complete_job(:e2, :'toke2');
+-- behind a job that already succeeded, a new job is runnable at once
+SELECT mlops.submit_job('etl', '{}', depends_on => ARRAY[:e1, :e2]::bigint[]) AS e5 \gset
+SELECT state, blockers FROM mlops.jobs WHERE id = :e5;
+SELECT id = :e5 AS claimed_at_once, lease_token AS toke5 FROM mlops.claim_job('{etl}') \gset
+SELECT :'claimed_at_once' AS claimed_at_once, mlops.complete_job(:e5, :'toke5');
+
+-- A session hands its outcome over before its process has exited, but nothing of it survives
+-- into the next job: its session-level advisory locks are gone when the dependent starts.
+SELECT mlops.submit_job('sql', '{"command": "SELECT pg_advisory_lock(4242)"}') AS l1 \gset
+SELECT mlops.submit_job('sql', '{"command": "SELECT pg_try_advisory_lock(4242)"}',
+                        depends_on => ARRAY[:l1]::bigint[]) AS l2 \gset
+SELECT mlops.wait_job(:l2, '30 seconds');
+SELECT result -> 'value' AS dependent_got_the_lock FROM mlops.jobs WHERE id = :l2;
 
 -- Privileges: without grants, nothing.
 CREATE ROLE mlops_regress_nobody;
@@ -200,3 +245,11 @@ RESET ROLE;
 REVOKE ALL ON mlops.jobs FROM mlops_regress_nobody, mlops_regress_alice;
 DROP OWNED BY mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody, mlops_regress_group;
 DROP ROLE mlops_regress_alice, mlops_regress_bob, mlops_regress_nobody, mlops_regress_group;
+
+-- waiting for a job queued in a subtransaction of this transaction: refused at once too
+BEGIN;
+SAVEPOINT s1;
+SELECT mlops.submit_job('sql', '{"command": "SELECT 1"}') AS same_tx \gset
+RELEASE SAVEPOINT s1;
+SELECT mlops.wait_job(:same_tx, '30 seconds');
+ROLLBACK;

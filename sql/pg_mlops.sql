@@ -1507,9 +1507,16 @@ CREATE TABLE mlops.jobs (
     started_at timestamptz,
     finished_at timestamptz,
     lease_token uuid,
-    step text
+    step text,
+    -- dependencies not yet succeeded: a job is runnable only at 0, so claims never look at
+    -- blocked jobs (set at submit, counted down when a dependency succeeds)
+    blockers int NOT NULL DEFAULT 0 CHECK (blockers >= 0)
 );
-CREATE INDEX jobs_runnable ON mlops.jobs (run_after, id) WHERE state = 'pending';
+-- the runnable jobs by kind, oldest first: a claim reads the head of its kinds only, however
+-- many jobs of other kinds or blocked jobs wait
+CREATE INDEX jobs_ready ON mlops.jobs (kind, run_after, id) WHERE state = 'pending' AND blockers = 0;
+-- the blocked jobs by dependency, for the dependency's end
+CREATE INDEX jobs_blocked ON mlops.jobs USING gin (depends_on) WHERE state = 'pending' AND blockers > 0;
 CREATE INDEX jobs_running ON mlops.jobs (id) WHERE state = 'running';
 CREATE INDEX jobs_finished ON mlops.jobs (finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX jobs_run_id ON mlops.jobs (run_id) WHERE run_id IS NOT NULL;
@@ -1592,6 +1599,112 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION mlops.live_progress() IS
 'The progress running sql jobs of the current user (of everyone, for administrators) reported, from shared memory, before their transactions commit';
 
+-- mlops.dependency_blockers: how many of these dependencies have not succeeded (what a job
+-- depending on them waits for), and the first failed or cancelled one.  It locks them first
+-- (FOR SHARE): a dependency that ends meanwhile waits for the caller's commit and then finds the
+-- new job among its dependents; one that ended before is read as it ended.  A dependency deleted
+-- by retention had finished long ago and blocks nothing.
+CREATE FUNCTION mlops.dependency_blockers(dependencies bigint[], OUT blockers int, OUT failed_id bigint,
+                                          OUT failed_state text)
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    blockers := 0;
+    IF cardinality(dependencies) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) ANY (dependencies) FOR SHARE;
+    -- a new statement, a new snapshot: the states as they are after the locks
+    SELECT count(*) FILTER (WHERE j.state <> 'succeeded') INTO blockers
+    FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT DISTINCT unnest(dependencies)));
+    SELECT j.id, j.state INTO failed_id, failed_state
+    FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) ANY (dependencies) AND j.state IN ('failed', 'cancelled')
+    ORDER BY j.id LIMIT 1;
+END
+$$;
+COMMENT ON FUNCTION mlops.dependency_blockers(bigint[]) IS
+'Locks a job''s dependencies and counts those not yet succeeded (its blockers); names the first failed or cancelled one';
+
+-- mlops.jobs_release_dependents: when a job succeeds, each job waiting on it has one blocker
+-- fewer (at none it is runnable, and the worker is woken); when it fails or is cancelled, every
+-- job waiting on it, directly or through others, fails with the dependency named.  In the
+-- transaction that ends the job, so no claim ever re-checks dependencies.
+CREATE FUNCTION mlops.jobs_release_dependents() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.state = 'succeeded' THEN
+        UPDATE mlops.jobs d SET blockers = d.blockers - 1
+        WHERE d.depends_on OPERATOR(pg_catalog.@>) ARRAY[NEW.id] AND d.state = 'pending' AND d.blockers > 0;
+        IF FOUND THEN
+            PERFORM mlops.wake_workers();
+        END IF;
+        RETURN NULL;
+    END IF;
+    WITH RECURSIVE doomed(id, cause, cause_state) AS (
+        SELECT d.id, NEW.id, NEW.state FROM mlops.jobs d
+        WHERE d.depends_on OPERATOR(pg_catalog.@>) ARRAY[NEW.id] AND d.state = 'pending' AND d.blockers > 0
+        UNION
+        SELECT d.id, p.id, 'failed' FROM doomed p JOIN mlops.jobs d
+            ON d.depends_on OPERATOR(pg_catalog.@>) ARRAY[p.id] AND d.state = 'pending' AND d.blockers > 0)
+    UPDATE mlops.jobs d
+    SET state = 'failed', finished_at = now(), error = format('dependency %s %s', x.cause, x.cause_state)
+    FROM (SELECT DISTINCT ON (doomed.id) doomed.id, doomed.cause, doomed.cause_state
+          FROM doomed ORDER BY doomed.id, doomed.cause) x
+    WHERE d.id OPERATOR(pg_catalog.=) x.id AND d.state = 'pending';
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION mlops.jobs_release_dependents() IS
+'Trigger: a job''s success unblocks the jobs waiting on it; its failure or cancellation fails them (and theirs)';
+CREATE TRIGGER jobs_release_dependents AFTER UPDATE OF state ON mlops.jobs
+    FOR EACH ROW WHEN (NEW.state IN ('succeeded', 'failed', 'cancelled') AND NEW.state IS DISTINCT FROM OLD.state)
+    EXECUTE FUNCTION mlops.jobs_release_dependents();
+
+-- mlops.lock_runnable_job: the one definition of a runnable job (pending, unblocked, due),
+-- shared by mlops.claim_job and mlops.worker_claim.  Takes the oldest few of each kind from
+-- jobs_ready (an index scan per kind: jobs of other kinds and blocked jobs are never read),
+-- then locks the oldest of those that no one else holds (SKIP LOCKED); looks further only when
+-- all of them were taken.  Returns its id, locked, or NULL.
+CREATE FUNCTION mlops.lock_runnable_job(kinds text[])
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int := 4;
+    candidates bigint[];
+    picked bigint;
+BEGIN
+    LOOP
+        candidates := ARRAY(
+            SELECT c.id
+            FROM (SELECT DISTINCT k.kind FROM unnest(kinds) k(kind)) ks
+            CROSS JOIN LATERAL (SELECT j.id FROM mlops.jobs j
+                                WHERE j.kind OPERATOR(pg_catalog.=) ks.kind AND j.state = 'pending'
+                                  AND j.blockers = 0 AND j.run_after <= now()
+                                ORDER BY j.run_after, j.id LIMIT n) c);
+        IF cardinality(candidates) = 0 THEN
+            RETURN NULL;
+        END IF;
+        SELECT j.id INTO picked FROM mlops.jobs j
+        WHERE j.id OPERATOR(pg_catalog.=) ANY (candidates) AND j.state = 'pending'
+          AND j.blockers = 0 AND j.run_after <= now()
+        ORDER BY j.run_after, j.id
+        FOR UPDATE SKIP LOCKED LIMIT 1;
+        -- fewer than n of every kind: none left that another claimer does not hold
+        IF picked IS NOT NULL OR cardinality(candidates) < n THEN
+            RETURN picked;
+        END IF;
+        n := n * 8;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION mlops.lock_runnable_job(text[]) IS
+'Locks the oldest runnable job (pending, every dependency succeeded, due) of these kinds that no one else holds; its id, or NULL (claim_job and worker_claim)';
+
 CREATE FUNCTION mlops.submit_job(kind text, params jsonb DEFAULT '{}',
                                  depends_on bigint[] DEFAULT '{}', max_attempts int DEFAULT 3,
                                  run_after timestamptz DEFAULT now(), run_id text DEFAULT NULL)
@@ -1602,6 +1715,9 @@ AS $$
 DECLARE
     missing bigint;
     new_id bigint;
+    blocked_by int;
+    failed_id bigint;
+    failed_state text;
 BEGIN
     IF kind IS NULL OR params IS NULL OR depends_on IS NULL OR max_attempts IS NULL OR run_after IS NULL THEN
         RAISE EXCEPTION 'arguments of mlops.submit_job must not be NULL (but run_id)'
@@ -1632,9 +1748,17 @@ BEGIN
         RAISE EXCEPTION 'job % does not exist', missing
             USING ERRCODE = 'foreign_key_violation', DETAIL = 'depends_on names jobs of the calling role that must exist.';
     END IF;
-    -- the owner is the calling role (this function runs as its owner)
-    INSERT INTO mlops.jobs (kind, params, depends_on, max_attempts, run_after, run_id, submitted_by)
-    VALUES (kind, params, depends_on, max_attempts, run_after, run_id, mlops.calling_role())
+    SELECT b.blockers, b.failed_id, b.failed_state INTO blocked_by, failed_id, failed_state
+    FROM mlops.dependency_blockers(depends_on) b;
+    -- the owner is the calling role (this function runs as its owner); behind a failed or
+    -- cancelled dependency the job fails at once, as its dependents would
+    INSERT INTO mlops.jobs (kind, params, depends_on, max_attempts, run_after, run_id, submitted_by,
+                            blockers, state, finished_at, error)
+    VALUES (kind, params, depends_on, max_attempts, run_after, run_id, mlops.calling_role(),
+            CASE WHEN failed_id IS NULL THEN blocked_by ELSE 0 END,
+            CASE WHEN failed_id IS NULL THEN 'pending' ELSE 'failed' END,
+            CASE WHEN failed_id IS NOT NULL THEN now() END,
+            CASE WHEN failed_id IS NOT NULL THEN format('dependency %s %s', failed_id, failed_state) END)
     RETURNING id INTO new_id;
     PERFORM mlops.wake_workers();
     RETURN new_id;
@@ -1689,6 +1813,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     j record;
+    deps record;
 BEGIN
     SELECT * INTO j FROM mlops.jobs WHERE jobs.id OPERATOR(pg_catalog.=) retry_job.id FOR UPDATE;
     IF NOT FOUND OR NOT mlops.may_manage_job(j.submitted_by) THEN
@@ -1697,17 +1822,52 @@ BEGIN
     IF j.state NOT IN ('failed', 'cancelled') THEN
         RETURN false;
     END IF;
+    SELECT * INTO deps FROM mlops.dependency_blockers(j.depends_on);
+    IF deps.failed_id IS NOT NULL THEN
+        RAISE EXCEPTION 'job % depends on job %, which %', id, deps.failed_id,
+            CASE deps.failed_state WHEN 'failed' THEN 'failed' ELSE 'was cancelled' END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Retry job %s first.', deps.failed_id);
+    END IF;
     UPDATE mlops.jobs
     SET state = 'pending', attempts = 0, error = NULL, result = NULL, progress = 0,
         progress_message = NULL, run_after = now(), finished_at = NULL, started_at = NULL,
         cancel_requested = false, claimed_by = NULL, worker_pid = NULL, lease_until = NULL,
-        lease_token = NULL
+        lease_token = NULL, blockers = deps.blockers
     WHERE jobs.id OPERATOR(pg_catalog.=) retry_job.id;
     PERFORM mlops.wake_workers();
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION mlops.retry_job(bigint) IS 'Queues a failed or cancelled job again, with its attempts reset; false for other states';
+COMMENT ON FUNCTION mlops.retry_job(bigint) IS 'Queues a failed or cancelled job again, with its attempts reset (it waits for dependencies not yet succeeded; a failed dependency is refused); false for other states';
+
+-- mlops.xid_in_progress: whether the transaction with this 32-bit id (a row's xmin) is still in
+-- progress; the id is placed in the epoch of the current snapshot.
+CREATE FUNCTION mlops.xid_in_progress(writer bigint)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    horizon bigint := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
+    full_xid bigint := (horizon OPERATOR(pg_catalog.>>) 32 OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.+) writer;
+BEGIN
+    IF writer OPERATOR(pg_catalog.<) 3 THEN
+        RETURN false;    -- bootstrap and frozen ids
+    END IF;
+    -- ids of this transaction may lie past the snapshot's horizon; live ids lie within 2^31 of it
+    IF full_xid OPERATOR(pg_catalog.>) (horizon OPERATOR(pg_catalog.+) 2147483648) THEN
+        full_xid := full_xid OPERATOR(pg_catalog.-) 4294967296;
+    ELSIF full_xid OPERATOR(pg_catalog.<) (horizon OPERATOR(pg_catalog.-) 2147483648) THEN
+        full_xid := full_xid OPERATOR(pg_catalog.+) 4294967296;
+    END IF;
+    RETURN full_xid OPERATOR(pg_catalog.>=) 0
+       AND pg_xact_status(full_xid::text::xid8) IS NOT DISTINCT FROM 'in progress';
+END
+$$;
+COMMENT ON FUNCTION mlops.xid_in_progress(bigint) IS
+'Whether the transaction that wrote a row (its xmin, as a number) is still in progress (mlops.wait_job: a job queued in this transaction)';
+REVOKE ALL ON FUNCTION mlops.xid_in_progress(bigint) FROM PUBLIC;
 
 CREATE FUNCTION mlops.wait_job(id bigint, timeout interval DEFAULT '1 minute')
 RETURNS text
@@ -1725,8 +1885,10 @@ BEGIN
     IF NOT FOUND OR NOT mlops.may_manage_job(submitter) THEN
         RAISE EXCEPTION 'job % does not exist', id USING ERRCODE = 'no_data_found';
     END IF;
-    -- the worker cannot see a job before the transaction that queued (or changed) it commits
-    IF row_xid OPERATOR(pg_catalog.=) pg_current_xact_id_if_assigned()::text::bigint % 4294967296 THEN
+    -- the worker cannot see a job before the transaction that queued (or changed) it commits:
+    -- a row this session sees whose writer is still in progress was written by this very
+    -- transaction (or one of its subtransactions)
+    IF mlops.xid_in_progress(row_xid) THEN
         RAISE EXCEPTION 'job % was queued or changed in this transaction, which the worker cannot see yet', id
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Commit first, then wait for the job.';
@@ -1765,6 +1927,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     j mlops.jobs;
+    picked bigint;
 BEGIN
     IF lease <= interval '0' THEN
         RAISE EXCEPTION 'lease must be positive' USING ERRCODE = 'invalid_parameter_value';
@@ -1774,22 +1937,16 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'External workers claim kinds of their own, such as train.';
     END IF;
+    picked := mlops.lock_runnable_job(kinds);
+    IF picked IS NULL THEN
+        RETURN NULL;
+    END IF;
     UPDATE mlops.jobs u
     SET state = 'running', attempts = u.attempts + 1, started_at = now(), claimed_by = 'external',
         claimed_role = mlops.calling_role(), worker_pid = pg_backend_pid(),
         lease_until = now() + lease, lease_token = gen_random_uuid(), heartbeat_at = now(), error = NULL
-    WHERE u.id = (SELECT c.id FROM mlops.jobs c
-                  -- runnable: pending, due, and every dependency succeeded
-                  WHERE c.state = 'pending' AND c.kind OPERATOR(pg_catalog.=) ANY (kinds) AND c.run_after <= now()
-                    AND NOT EXISTS (SELECT 1 FROM unnest(c.depends_on) d
-                                    WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs dj
-                                                      WHERE dj.id OPERATOR(pg_catalog.=) d AND dj.state = 'succeeded'))
-                  ORDER BY c.run_after, c.id
-                  FOR UPDATE SKIP LOCKED LIMIT 1)
+    WHERE u.id OPERATOR(pg_catalog.=) picked
     RETURNING u.* INTO j;
-    IF j.id IS NULL THEN
-        RETURN NULL;
-    END IF;
     RETURN j;
 END
 $$;
@@ -1947,37 +2104,41 @@ COMMENT ON FUNCTION mlops.fail_job(bigint, uuid, text, boolean) IS
 'Ends a running external job''s attempt with an error (with its lease token); it is retried with backoff while attempts remain (retry => false: failed now). Returns the new state';
 
 -- The background worker's side (called by the worker only).
+-- worker_claim and worker_succeed are PL/pgSQL, not SQL, functions: the worker calls them for
+-- every job, and PL/pgSQL keeps their plans for the session where SQL functions plan anew each call.
 CREATE FUNCTION mlops.worker_claim(kinds text[], pid int)
 RETURNS mlops.jobs
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    j mlops.jobs;
+    picked bigint := mlops.lock_runnable_job(kinds);
+BEGIN
+    IF picked IS NULL THEN
+        RETURN NULL;
+    END IF;
     UPDATE mlops.jobs u
     SET state = 'running', attempts = u.attempts + 1, started_at = now(), claimed_by = 'worker',
         worker_pid = pid, heartbeat_at = now(), error = NULL
-    WHERE u.id = (SELECT c.id FROM mlops.jobs c
-                  -- runnable: pending, due, and every dependency succeeded
-                  WHERE c.state = 'pending' AND c.kind OPERATOR(pg_catalog.=) ANY (kinds) AND c.run_after <= now()
-                    AND NOT EXISTS (SELECT 1 FROM unnest(c.depends_on) d
-                                    WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs dj
-                                                      WHERE dj.id OPERATOR(pg_catalog.=) d AND dj.state = 'succeeded'))
-                  ORDER BY c.run_after, c.id
-                  FOR UPDATE SKIP LOCKED LIMIT 1)
-    RETURNING u.*
+    WHERE u.id OPERATOR(pg_catalog.=) picked
+    RETURNING u.* INTO j;
+    RETURN j;
+END
 $$;
 COMMENT ON FUNCTION mlops.worker_claim(text[], int) IS 'The background worker takes the oldest runnable job of its kinds';
 
 CREATE FUNCTION mlops.worker_succeed(id bigint, attempt int, result jsonb)
 RETURNS boolean
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH u AS (
-        UPDATE mlops.jobs SET state = 'succeeded', result = $3, progress = 1, finished_at = now()
-        WHERE jobs.id OPERATOR(pg_catalog.=) $1 AND state = 'running' AND claimed_by = 'worker'
-          AND attempts OPERATOR(pg_catalog.=) $2
-        RETURNING 1)
-    SELECT count(*) > 0 FROM u
+BEGIN
+    UPDATE mlops.jobs j SET state = 'succeeded', result = $3, progress = 1, finished_at = now()
+    WHERE j.id OPERATOR(pg_catalog.=) $1 AND j.state = 'running' AND j.claimed_by = 'worker'
+      AND j.attempts OPERATOR(pg_catalog.=) $2;
+    RETURN FOUND;
+END
 $$;
 COMMENT ON FUNCTION mlops.worker_succeed(bigint, int, jsonb) IS
 'The background worker ends a job successfully; only the attempt it claimed (false for a stale one)';
@@ -2026,14 +2187,7 @@ BEGIN
         PERFORM mlops.finish_failed(j.id, 'lease expired', true);
         n := n + 1;
     END LOOP;
-    -- a failed or cancelled dependency fails its dependents
-    UPDATE mlops.jobs d
-    SET state = 'failed', finished_at = now(),
-        error = format('dependency %s %s', dep.id, dep.state)
-    FROM mlops.jobs dep
-    WHERE d.state = 'pending' AND dep.id OPERATOR(pg_catalog.=) ANY (d.depends_on) AND dep.state IN ('failed', 'cancelled');
-    GET DIAGNOSTICS c = ROW_COUNT;
-    n := n + c;
+    -- (dependents of a failed or cancelled job fail at once: mlops.jobs_release_dependents)
     -- finished jobs past their retention, in batches
     DELETE FROM mlops.jobs
     WHERE id IN (SELECT id FROM mlops.jobs WHERE finished_at < now() - retention LIMIT 1000);
@@ -2042,7 +2196,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mlops.worker_maintain(interval) IS
-'The background worker''s periodic pass: jobs of dead workers and expired leases back to pending, dependents of failed jobs failed, old jobs deleted';
+'The background worker''s periodic pass: jobs of dead workers and expired leases back to pending, old jobs deleted';
 
 CREATE FUNCTION mlops.worker_progress(ids bigint[], fractions real[], messages text[])
 RETURNS void
@@ -2071,6 +2225,8 @@ REVOKE ALL ON FUNCTION mlops.complete_job(bigint, uuid, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.fail_job(bigint, uuid, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.finish_failed(bigint, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.worker_claim(text[], int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.lock_runnable_job(text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.dependency_blockers(bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.worker_succeed(bigint, int, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.worker_fail(bigint, int, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.worker_maintain(interval) FROM PUBLIC;

@@ -28,6 +28,7 @@ extern void mlops_shmem_register_worker(int index);
 extern int	mlops_shmem_worker_index(void);
 extern bool mlops_shmem_worker_alive(void);
 extern void mlops_shmem_wake_all(void);
+extern uint64 mlops_shmem_wakes(void);
 extern void mlops_shmem_progress_claim(int slot, int64 job_id, Oid owner);
 extern void mlops_shmem_progress_release(int slot);
 extern bool mlops_shmem_progress_set(int slot, int64 job_id, float4 fraction, const char *message);

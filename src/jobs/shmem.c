@@ -18,6 +18,7 @@
 #include <signal.h>
 
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
@@ -42,6 +43,7 @@ typedef struct MlopsShared
 	slock_t		mutex;
 	pid_t		pids[MLOPS_MAX_WORKERS];
 	Latch	   *latches[MLOPS_MAX_WORKERS];
+	pg_atomic_uint64 wakes;		/* wake-ups asked for so far (mlops_shmem_wakes) */
 	int			nslots;
 	ProgressSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } MlopsShared;
@@ -91,6 +93,7 @@ ShmemStartup(void)
 	{
 		memset(Shared, 0, SHARED_SIZE(mlops_workers * MLOPS_MAX_SQL_SESSIONS));
 		SpinLockInit(&Shared->mutex);
+		pg_atomic_init_u64(&Shared->wakes, 0);
 		Shared->nslots = mlops_workers * MLOPS_MAX_SQL_SESSIONS;
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -165,6 +168,7 @@ mlops_shmem_wake_all(void)
 
 	if (Shared == NULL)
 		return;
+	pg_atomic_fetch_add_u64(&Shared->wakes, 1);
 	/* SetLatch may signal a process: not while holding the spinlock */
 	SpinLockAcquire(&Shared->mutex);
 	for (int i = 0; i < MLOPS_MAX_WORKERS; i++)
@@ -173,6 +177,17 @@ mlops_shmem_wake_all(void)
 	for (int i = 0; i < MLOPS_MAX_WORKERS; i++)
 		if (latches[i] != NULL)
 			SetLatch(latches[i]);
+}
+
+/*
+ * mlops_shmem_wakes: how many wake-ups were asked for so far (work queued,
+ * unblocked or retried): a worker that found nothing to claim need not ask
+ * again while it has not changed.
+ */
+uint64
+mlops_shmem_wakes(void)
+{
+	return Shared != NULL ? pg_atomic_read_u64(&Shared->wakes) : 0;
 }
 
 /* mlops_shmem_progress_slots: how many progress slots exist (0 without preloading). */

@@ -10,8 +10,15 @@
  *	  the role's, not a superuser's with a changed user id.
  *
  *	  The worker (the parent) passes the job in a dynamic shared memory
- *	  segment and reads the outcome back from it once the session has
- *	  exited; the session never writes to mlops.jobs, and the parent's own
+ *	  segment and reads the outcome back from it as soon as the session
+ *	  says it is done (it sets the parent's latch), without waiting for the
+ *	  process to exit: a session's teardown and the postmaster's reaping cost
+ *	  several milliseconds, which a chain of steps would pay at every step.
+ *	  Before it says so, the session releases its advisory locks; the rest of
+ *	  its state is its own and dies with it.  An exiting session still holds
+ *	  its background worker slot: up to mlops.max_sql_jobs of them may be
+ *	  exiting beside the running ones.  The session never writes to
+ *	  mlops.jobs, and the parent's own
  *	  session never runs a command of a job.  The parent enforces the job's
  *	  timeout and cancels: SIGINT cancels the running statement, SIGTERM
  *	  follows if the session has not ended 5 s later.  Progress that the
@@ -34,6 +41,10 @@
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -69,6 +80,7 @@ typedef struct SqlShared
 	char		work_dir[MAXPGPATH];
 	/* written by the session */
 	int			state;
+	int			parent_pid;		/* whose latch to set when done */
 	bool		succeeded;
 	bool		retryable;
 	int			sqlerrcode;
@@ -95,9 +107,19 @@ typedef struct SqlSession
 	bool		timed_out;
 	TimestampTz signalled_at;	/* SIGINT sent (0: not yet) */
 	bool		terminated;
+	bool		collected;		/* outcome read; the process is exiting */
 } SqlSession;
 
 static SqlSession Sessions[MLOPS_MAX_SQL_SESSIONS];
+
+/*
+ * The shared memory segment of each session slot, kept from one session to
+ * the next: creating one (the answer's room, mlops.max_job_result_size, is
+ * allocated up front) and removing it cost more than a trivial job.  A slot
+ * is reused only once its last session has exited.
+ */
+static dsm_segment *Segments[MLOPS_MAX_SQL_SESSIONS];
+#define SEGMENT_SLACK (64 * 1024)
 
 /* In a job's session: the job it runs, and its progress slot. */
 static int64 SessionJobId = 0;
@@ -110,19 +132,48 @@ static char *WriteExport(SqlShared *sh, const char *data, size_t len);
 static void SetAnswer(SqlShared *sh, const char *text);
 static bool RetryableSqlState(int sqlerrcode);
 static void SignalSession(SqlSession *s, int sig);
+static void ReapExited(void);
 
 /*
- * mlops_sql_sessions_running: sessions the worker runs now.
+ * mlops_sql_sessions_running: sessions the worker runs now, against
+ * mlops.max_sql_jobs.  Sessions whose outcome was read and that are only
+ * exiting count only beyond as many again.
  */
 int
 mlops_sql_sessions_running(void)
 {
-	int			n = 0;
+	int			live = 0;
+	int			exiting = 0;
 
 	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
-		if (Sessions[i].in_use)
-			n++;
-	return n;
+		if (Sessions[i].in_use && Sessions[i].collected)
+			exiting++;
+		else if (Sessions[i].in_use)
+			live++;
+	return live + Max(0, exiting - mlops_max_sql_jobs);
+}
+
+/*
+ * ReapExited forgets the sessions whose outcome was read once their
+ * process has exited.
+ */
+static void
+ReapExited(void)
+{
+	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
+	{
+		SqlSession *s = &Sessions[i];
+		pid_t		pid;
+		BgwHandleStatus st;
+
+		if (!s->in_use || !s->collected)
+			continue;
+		st = GetBackgroundWorkerPid(s->handle, &pid);
+		if (st == BGWH_STARTED || st == BGWH_NOT_YET_STARTED)
+			continue;
+		pfree(s->handle);
+		s->in_use = false;
+	}
 }
 
 /*
@@ -142,7 +193,9 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	int			i;
 	MemoryContext old;
 	bool		registered;
+	Size		need;
 
+	ReapExited();
 	for (i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
 		if (!Sessions[i].in_use)
 		{
@@ -157,20 +210,32 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	}
 
 	memset(s, 0, sizeof(*s));
-	s->seg = dsm_create(offsetof(SqlShared, data) + cmdlen + 1 + cap + 1, DSM_CREATE_NULL_IF_MAXSEGMENTS);
-	if (s->seg == NULL)
+	need = offsetof(SqlShared, data) + cmdlen + 1 + cap + 1;
+	if (Segments[i] != NULL && dsm_segment_map_length(Segments[i]) < need)
 	{
-		*error = pstrdup("no dynamic shared memory segment is free for the job's session");
-		*retryable = true;
-		return false;
+		dsm_detach(Segments[i]);
+		Segments[i] = NULL;
 	}
-	/* kept until the session's outcome is read, whatever resource owner is current */
-	dsm_pin_mapping(s->seg);
+	if (Segments[i] == NULL)
+	{
+		/* room for longer commands than this one: the next job likely fits */
+		Segments[i] = dsm_create(need + SEGMENT_SLACK, DSM_CREATE_NULL_IF_MAXSEGMENTS);
+		if (Segments[i] == NULL)
+		{
+			*error = pstrdup("no dynamic shared memory segment is free for the job's session");
+			*retryable = true;
+			return false;
+		}
+		/* kept for the next sessions in this slot, whatever resource owner is current */
+		dsm_pin_mapping(Segments[i]);
+	}
+	s->seg = Segments[i];
 	s->sh = dsm_segment_address(s->seg);
 	memset(s->sh, 0, offsetof(SqlShared, data));
 	s->sh->job_id = job->id;
 	s->sh->database_id = MyDatabaseId;
 	s->sh->role_id = job->submitted_by;
+	s->sh->parent_pid = MyProcPid;
 	s->sh->slot = index * MLOPS_MAX_SQL_SESSIONS + i;
 	s->sh->command_len = cmdlen;
 	s->sh->answer_cap = cap;
@@ -181,7 +246,6 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 		if (strlen(export->path) >= MAXPGPATH || strlen(export->work_rel) >= MAXPGPATH ||
 			strlen(work) >= MAXPGPATH)
 		{
-			dsm_detach(s->seg);
 			*error = pstrdup("the export's path is too long");
 			*retryable = false;
 			return false;
@@ -213,13 +277,12 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	if (!registered)
 	{
 		mlops_shmem_progress_release(s->sh->slot);
-		dsm_detach(s->seg);
 		*error = pstrdup("no background worker slot is free for the job's session");
 		*retryable = true;
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("pg_mlops could not start a session for sql job " INT64_FORMAT, job->id),
-				 errhint("Raise max_worker_processes: each running sql job takes one (mlops.max_sql_jobs per worker).")));
+				 errhint("Raise max_worker_processes: each running sql job takes one, and a session that is exiting holds one a little longer (up to twice mlops.max_sql_jobs per worker).")));
 		return false;
 	}
 	s->in_use = true;
@@ -259,7 +322,8 @@ void
 mlops_sql_session_cancel(int64 job_id)
 {
 	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
-		if (Sessions[i].in_use && Sessions[i].job_id == job_id && !Sessions[i].cancel_wanted)
+		if (Sessions[i].in_use && !Sessions[i].collected && Sessions[i].job_id == job_id &&
+			!Sessions[i].cancel_wanted)
 		{
 			Sessions[i].cancel_wanted = true;
 			SignalSession(&Sessions[i], SIGINT);
@@ -280,7 +344,7 @@ mlops_sql_sessions_check(void)
 	{
 		SqlSession *s = &Sessions[i];
 
-		if (!s->in_use)
+		if (!s->in_use || s->collected)
 			continue;
 		if (s->timeout_ms > 0 && !s->timed_out &&
 			TimestampDifferenceExceeds(s->started, now, s->timeout_ms))
@@ -306,7 +370,7 @@ mlops_sql_sessions_ids(int64 *ids, int max)
 	int			n = 0;
 
 	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS && n < max; i++)
-		if (Sessions[i].in_use)
+		if (Sessions[i].in_use && !Sessions[i].collected)
 			ids[n++] = Sessions[i].job_id;
 	return n;
 }
@@ -319,7 +383,7 @@ bool
 mlops_sql_session_progress(int64 job_id, float4 *fraction, char **message)
 {
 	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
-		if (Sessions[i].in_use && Sessions[i].job_id == job_id)
+		if (Sessions[i].in_use && !Sessions[i].collected && Sessions[i].job_id == job_id)
 		{
 			int64		id;
 			Oid			owner;
@@ -352,11 +416,23 @@ mlops_sql_sessions_collect(SqlOutcome *out, int max)
 		SqlOutcome *o = &out[n];
 		pid_t		pid;
 		BgwHandleStatus st;
+		bool		exited;
 
 		if (!s->in_use)
 			continue;
 		st = GetBackgroundWorkerPid(s->handle, &pid);
-		if (st == BGWH_STARTED || st == BGWH_NOT_YET_STARTED)
+		exited = !(st == BGWH_STARTED || st == BGWH_NOT_YET_STARTED);
+		if (s->collected)
+		{
+			if (exited)
+			{
+				pfree(s->handle);
+				s->in_use = false;
+			}
+			continue;
+		}
+		/* done but still exiting: read it now (a timeout or cancel waits for the exit) */
+		if (!exited && (s->sh->state != SESSION_DONE || s->timed_out || s->cancel_wanted))
 			continue;
 
 		pg_read_barrier();
@@ -399,9 +475,16 @@ mlops_sql_sessions_collect(SqlOutcome *out, int max)
 				o->reported = false;
 		}
 		mlops_shmem_progress_release(s->slot);
-		dsm_detach(s->seg);
-		pfree(s->handle);
-		s->in_use = false;
+		/* the segment stays mapped for the next session in this slot (once this one has exited) */
+		s->seg = NULL;
+		s->sh = NULL;
+		if (exited)
+		{
+			pfree(s->handle);
+			s->in_use = false;
+		}
+		else
+			s->collected = true;
 		n++;
 	}
 	return n;
@@ -599,8 +682,18 @@ RunCommand(SqlShared *sh)
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	/* what others could still meet of this session after its outcome: its advisory locks */
+	LockReleaseSession(USER_LOCKMETHOD);
 	pg_write_barrier();
 	sh->state = SESSION_DONE;
+	/* the parent reads the outcome now, not after this process has exited */
+	if (sh->parent_pid != 0)
+	{
+		PGPROC	   *parent = BackendPidGetProc(sh->parent_pid);
+
+		if (parent != NULL)
+			SetLatch(&parent->procLatch);
+	}
 }
 
 /*

@@ -92,6 +92,16 @@ static int	NRunning = 0;
 static int	RunningCap = 0;
 static Datum KindsArray;		/* text[] of the kinds served, in TopMemoryContext */
 
+/*
+ * While sessions or transfers are full, the worker claims the other kinds
+ * only; when that found nothing, it does not ask again until a wake-up
+ * (mlops_shmem_wakes) or the next maintenance pass (a retry's backoff ends):
+ * in a fan-out of sql jobs that empty claim came after every job.
+ */
+static bool IdleKnown = false;
+static int	IdleWhenFull;		/* 1: transfers full, 2: sessions full */
+static uint64 IdleWakes;
+
 /* The work directory the worker last made sure of, to log changes only. */
 static char *CurrentWorkDir = NULL;
 
@@ -419,8 +429,13 @@ ClaimAndRun(MemoryContext cxt)
 	volatile JobOutcome outcome;
 	bool		isnull;
 	Datum		kinds = ClaimKinds();
+	int			full = (NRunning >= mlops_max_transfers ? 1 : 0) |
+		(mlops_sql_sessions_running() >= mlops_max_sql_jobs ? 2 : 0);
+	uint64		wakes = mlops_shmem_wakes();	/* before the claim: a later wake-up is seen */
 
 	if (kinds == (Datum) 0)
+		return false;
+	if (full != 0 && IdleKnown && IdleWhenFull == full && IdleWakes == wakes)
 		return false;
 	args[0] = kinds;
 	args[1] = Int32GetDatum(MyProcPid);
@@ -428,15 +443,14 @@ ClaimAndRun(MemoryContext cxt)
 	mlops_begin_tx();
 	SPI_execute_with_args("SELECT c.id, c.kind, c.params, c.submitted_by, c.attempts, c.max_attempts "
 						  "FROM mlops.worker_claim($1, $2) c", 2, types, args, NULL, false, 1);
-	if (SPI_processed != 1)
+	if (SPI_processed == 1)
+		job.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (SPI_processed != 1 || isnull)
 	{
 		mlops_end_tx();
-		return false;
-	}
-	job.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (isnull)
-	{
-		mlops_end_tx();
+		IdleKnown = full != 0;
+		IdleWhenFull = full;
+		IdleWakes = wakes;
 		return false;
 	}
 	{
@@ -768,6 +782,7 @@ mlops_worker_main(Datum main_arg)
 				if (!started || TimestampDifferenceExceeds(last_maintain, now, MAINTAIN_INTERVAL_MS))
 				{
 					Maintain(!started);
+					IdleKnown = false;	/* jobs may have come due */
 					if (!started)
 						RemoveStaleParts();
 					started = true;

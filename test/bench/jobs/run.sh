@@ -8,15 +8,26 @@
 #      own (mlops.max_sql_jobs of them at once);
 #   3. one 1 GiB download from a local nginx: a download job against the curl CLI;
 #   4. 500 small files (10 KiB) from the same nginx: 500 download jobs against a loop of curl CLI
-#      calls.
+#      calls;
+#   5. the queue at scale: 1,000 trivial sql jobs (end to end), submit -> start of 100 sql jobs
+#      one at a time (p50, p99) and 100 external claims, on the empty queue and again beside
+#      1,000,000 finished jobs, 1,000,000 pending jobs of a kind no one serves (an offline
+#      trainer) and 100,000 sql jobs blocked on a dependency that has not finished; printed side
+#      by side with the ratios (target: within 1.5x).  The backlog is written with INSERT ...
+#      SELECT the rows submit_job writes (owner, kind, params, dependencies and their count),
+#      with triggers off (their NOTIFYs would only fill the queue); then VACUUM ANALYZE.
+# SECTIONS="5" runs some of them only (default: all).
 # Everything runs on this machine, side by side, on a throwaway cluster and a local nginx, both
 # stopped by PID at the end.  Prints a table and the ratios; times are medians of 3 runs for
-# the big file.  About a minute.
+# the big file.  About a minute, and a minute or two more for the backlog.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 . test/lib/cluster.sh
 . test/lib/nginx.sh
 . test/lib/tap.sh    # poll_sql
+
+SECTIONS=${SECTIONS:-1 2 3 4 5}
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 served=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_bench_jobs.XXXXXX")
 cluster_start --db mlops_bench --conf 'mlops.max_transfers = 16' || exit 1
@@ -24,7 +35,7 @@ trap 'cluster_stop; rm -rf "$served"' EXIT
 psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' || exit 1
 
 # the files: 1 GiB (its content does not matter to either side) and 500 x 10 KiB
-head -c $((1024 * 1024 * 1024)) /dev/zero > "$served/big.bin"
+want 3 && head -c $((1024 * 1024 * 1024)) /dev/zero > "$served/big.bin"
 mkdir -p "$served/small"
 for i in $(seq 1 500); do head -c 10240 /dev/urandom > "$served/small/$i.bin"; done
 chmod -R a+rX "$served"
@@ -36,69 +47,163 @@ trap 'cluster_stop; rm -rf "$served" "$curl_out"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
 
-echo "== 1. latency: 200 trivial sql jobs, each submitted and waited for"
-script=""
-for i in $(seq 1 200); do
-  script+="SELECT mlops.submit_job('sql', '{\"command\": \"SELECT clock_timestamp()\"}', run_id => 'lat') AS j \\gset
-SELECT mlops.wait_job(:j, '10 seconds') \\g /dev/null
+if want 1; then
+  echo "== 1. latency: 200 trivial sql jobs, each submitted and waited for"
+  script=""
+  for i in $(seq 1 200); do
+    script+="SELECT mlops.submit_job('sql', '{\"command\": \"SELECT clock_timestamp()\"}', run_id => 'lat') AS j \\gset
+  SELECT mlops.wait_job(:j, '10 seconds') \\g /dev/null
+  "
+  done
+  psql -XAtq -v ON_ERROR_STOP=1 <<<"$script" >/dev/null || exit 1
+  read -r p50 p99 ok <<<"$(psql -XAt -F ' ' -c "SELECT round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM (result ->> 'value')::timestamptz - created_at)))::numeric, 2),
+    round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM (result ->> 'value')::timestamptz - created_at)))::numeric, 2),
+    count(*) FILTER (WHERE state = 'succeeded') FROM mlops.jobs WHERE run_id = 'lat'")"
+  echo 'SELECT 1;' > "$served/select1.sql"
+  conn_ms=$(pgbench -n -C -c 1 -j 1 -T 3 -f "$served/select1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | awk '{printf "%.2f", 1000 / $1}')
+fi
+
+if want 2; then
+  echo "== 2. throughput: 2,000 trivial sql jobs queued in one transaction"
+  psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('sql', '{\"command\": \"SELECT 1\"}', run_id => 'tput')) FROM generate_series(1, 2000)" >/dev/null
+  poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'tput' AND state IN ('succeeded', 'failed')" 2000 120 >/dev/null
+  # end to end (from the submitting transaction's start: the submit itself is counted), and the
+  # worker's own rate (from the first job's start, once the submit had committed)
+  read -r tput_s tput_ok run_s <<<"$(psql -XAt -F ' ' -c "SELECT extract(epoch FROM max(finished_at) - min(created_at)), count(*) FILTER (WHERE state = 'succeeded'), extract(epoch FROM max(finished_at) - min(started_at)) FROM mlops.jobs WHERE run_id = 'tput'")"
+fi
+
+if want 3; then
+  echo "== 3. one 1 GiB file: the curl CLI and a download job, 3 runs each"
+  curl_big=()
+  job_big=()
+  for r in 1 2 3; do
+    sync
+    t0=$(now); curl -s -o "$curl_out/big.bin" "$NGINX_URL/big.bin"; t1=$(now)
+    curl_big+=("$(echo "$t1 - $t0" | bc -l)")
+    rm -f "$curl_out/big.bin"
+    sync
+    id=$(psql -XAtq -c "SELECT mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/big.bin', 'path', 'bench/big.bin'))")
+    st=$(psql -XAtq -c "SELECT mlops.wait_job($id, '5 minutes')")
+    [ "$st" = succeeded ] || { echo "download job $id ended $st: $(psql -XAtc "SELECT error FROM mlops.jobs WHERE id = $id")"; exit 1; }
+    job_big+=("$(psql -XAtc "SELECT extract(epoch FROM finished_at - started_at) FROM mlops.jobs WHERE id = $id")")
+    rm -f "$workdir/bench/big.bin"
+  done
+  curl_big_s=$(printf '%s\n' "${curl_big[@]}" | median)
+  job_big_s=$(printf '%s\n' "${job_big[@]}" | median)
+fi
+
+if want 4; then
+  echo "== 4. 500 files of 10 KiB: a loop of curl CLI calls and 500 download jobs"
+  t0=$(now)
+  for i in $(seq 1 500); do curl -s -o "$curl_out/$i.bin" "$NGINX_URL/small/$i.bin" || exit 1; done
+  t1=$(now)
+  curl_small_s=$(echo "$t1 - $t0" | bc -l)
+  psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/small/' || i || '.bin', 'path', 'bench/small/' || i || '.bin'), run_id => 'small')) FROM generate_series(1, 500) i" >/dev/null
+  poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'small' AND state IN ('succeeded', 'failed')" 500 300 >/dev/null
+  read -r job_small_s small_ok <<<"$(psql -XAt -F ' ' -c "SELECT extract(epoch FROM max(finished_at) - min(created_at)), count(*) FILTER (WHERE state = 'succeeded') FROM mlops.jobs WHERE run_id = 'small'")"
+  same=$(cd "$served/small" && for i in $(seq 1 500); do cmp -s "$i.bin" "$workdir/bench/small/$i.bin" && echo ok; done | wc -l)
+fi
+
+# the queue at scale: the same three measures on the empty queue and beside a backlog
+backlog_measure() {    # $1: a tag; prints "tput_s p50_ms p99_ms claims_s"
+  local tag=$1 script="" t0 t1 tput lat claims
+  psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('sql', '{\"command\": \"SELECT 1\"}', run_id => 'tput-$tag')) FROM generate_series(1, 1000)" >/dev/null || return 1
+  poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'tput-$tag' AND state IN ('succeeded', 'failed')" 1000 900 >/dev/null || return 1
+  tput=$(psql -XAtq -c "SELECT extract(epoch FROM max(finished_at) - min(created_at)) FROM mlops.jobs WHERE run_id = 'tput-$tag'")
+  for i in $(seq 1 100); do
+    script+="SELECT mlops.submit_job('sql', '{\"command\": \"SELECT clock_timestamp()\"}', run_id => 'lat-$tag') AS j \\gset
+SELECT mlops.wait_job(:j, '60 seconds') \\g /dev/null
 "
-done
-psql -XAtq -v ON_ERROR_STOP=1 <<<"$script" >/dev/null || exit 1
-read -r p50 p99 ok <<<"$(psql -XAt -F ' ' -c "SELECT round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM (result ->> 'value')::timestamptz - created_at)))::numeric, 2),
-  round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM (result ->> 'value')::timestamptz - created_at)))::numeric, 2),
-  count(*) FILTER (WHERE state = 'succeeded') FROM mlops.jobs WHERE run_id = 'lat'")"
-echo 'SELECT 1;' > "$served/select1.sql"
-conn_ms=$(pgbench -n -C -c 1 -j 1 -T 3 -f "$served/select1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | awk '{printf "%.2f", 1000 / $1}')
-
-echo "== 2. throughput: 2,000 trivial sql jobs queued in one transaction"
-psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('sql', '{\"command\": \"SELECT 1\"}', run_id => 'tput')) FROM generate_series(1, 2000)" >/dev/null
-poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'tput' AND state IN ('succeeded', 'failed')" 2000 120 >/dev/null
-# end to end (from the submitting transaction's start: the submit itself is counted), and the
-# worker's own rate (from the first job's start, once the submit had committed)
-read -r tput_s tput_ok run_s <<<"$(psql -XAt -F ' ' -c "SELECT extract(epoch FROM max(finished_at) - min(created_at)), count(*) FILTER (WHERE state = 'succeeded'), extract(epoch FROM max(finished_at) - min(started_at)) FROM mlops.jobs WHERE run_id = 'tput'")"
-
-echo "== 3. one 1 GiB file: the curl CLI and a download job, 3 runs each"
-curl_big=()
-job_big=()
-for r in 1 2 3; do
-  sync
-  t0=$(now); curl -s -o "$curl_out/big.bin" "$NGINX_URL/big.bin"; t1=$(now)
-  curl_big+=("$(echo "$t1 - $t0" | bc -l)")
-  rm -f "$curl_out/big.bin"
-  sync
-  id=$(psql -XAtq -c "SELECT mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/big.bin', 'path', 'bench/big.bin'))")
-  st=$(psql -XAtq -c "SELECT mlops.wait_job($id, '5 minutes')")
-  [ "$st" = succeeded ] || { echo "download job $id ended $st: $(psql -XAtc "SELECT error FROM mlops.jobs WHERE id = $id")"; exit 1; }
-  job_big+=("$(psql -XAtc "SELECT extract(epoch FROM finished_at - started_at) FROM mlops.jobs WHERE id = $id")")
-  rm -f "$workdir/bench/big.bin"
-done
-curl_big_s=$(printf '%s\n' "${curl_big[@]}" | median)
-job_big_s=$(printf '%s\n' "${job_big[@]}" | median)
-
-echo "== 4. 500 files of 10 KiB: a loop of curl CLI calls and 500 download jobs"
-t0=$(now)
-for i in $(seq 1 500); do curl -s -o "$curl_out/$i.bin" "$NGINX_URL/small/$i.bin" || exit 1; done
-t1=$(now)
-curl_small_s=$(echo "$t1 - $t0" | bc -l)
-psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/small/' || i || '.bin', 'path', 'bench/small/' || i || '.bin'), run_id => 'small')) FROM generate_series(1, 500) i" >/dev/null
-poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'small' AND state IN ('succeeded', 'failed')" 500 300 >/dev/null
-read -r job_small_s small_ok <<<"$(psql -XAt -F ' ' -c "SELECT extract(epoch FROM max(finished_at) - min(created_at)), count(*) FILTER (WHERE state = 'succeeded') FROM mlops.jobs WHERE run_id = 'small'")"
-same=$(cd "$served/small" && for i in $(seq 1 500); do cmp -s "$i.bin" "$workdir/bench/small/$i.bin" && echo ok; done | wc -l)
+  done
+  psql -XAtq -v ON_ERROR_STOP=1 <<<"$script" >/dev/null || return 1
+  lat=$(psql -XAt -F ' ' -c "SELECT round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM (result ->> 'value')::timestamptz - created_at)))::numeric, 2),
+    round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM (result ->> 'value')::timestamptz - created_at)))::numeric, 2)
+    FROM mlops.jobs WHERE run_id = 'lat-$tag' AND state = 'succeeded'")
+  # 100 external claims, each its own transaction, of a kind with 100 jobs queued
+  psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('label', '{}', run_id => 'claim-$tag')) FROM generate_series(1, 100)" >/dev/null || return 1
+  script=$(for i in $(seq 1 100); do echo "SELECT (mlops.claim_job('{label}')).id;"; done)
+  t0=$(now)
+  claimed=$(psql -XAtq -v ON_ERROR_STOP=1 <<<"$script" | grep -c .)
+  t1=$(now)
+  [ "$claimed" = 100 ] || { echo "only $claimed of 100 claims got a job" >&2; return 1; }
+  claims=$(echo "$t1 - $t0" | bc -l)
+  echo "$tput $lat $claims"
+}
+if want 5; then
+  echo "== 5. the queue at scale: 1,000 sql jobs, 100 submit -> start, 100 external claims; empty, then beside a backlog"
+  read -r e_tput e_p50 e_p99 e_claims <<<"$(backlog_measure empty)"
+  [ -n "${e_claims:-}" ] || { echo "the empty-queue measures failed"; exit 1; }
+  t0=$(now)
+  psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || exit 1
+SET session_replication_role = replica;   -- no triggers: their NOTIFYs would only fill the queue
+-- 1,000,000 finished jobs (within the retention)
+INSERT INTO mlops.jobs (kind, params, state, progress, result, attempts, submitted_by, claimed_by,
+                        created_at, started_at, finished_at)
+SELECT 'sql', '{"command": "SELECT 1"}', 'succeeded', 1, '{"rows": 1, "value": 1}', 1, current_user::regrole,
+       'worker', now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour'
+FROM generate_series(1, 1000000);
+-- 1,000,000 pending jobs of a kind no one serves (an external trainer that is offline)
+INSERT INTO mlops.jobs (kind, params, submitted_by, run_id)
+SELECT 'train', jsonb_build_object('epochs', i % 10), current_user::regrole, 'backlog-train'
+FROM generate_series(1, 1000000) i;
+-- 100,000 sql jobs waiting on a dependency that has not finished (one of the trainer's jobs)
+INSERT INTO mlops.jobs (kind, params, depends_on, blockers, submitted_by, run_id)
+SELECT 'sql', '{"command": "SELECT 1"}', ARRAY[(SELECT min(id) FROM mlops.jobs WHERE run_id = 'backlog-train')], 1,
+       current_user::regrole, 'backlog-blocked'
+FROM generate_series(1, 100000);
+RESET session_replication_role;
+VACUUM ANALYZE mlops.jobs;
+CHECKPOINT;   -- the backlog's WAL flushed now, not during the measures
+SQL
+  t1=$(now)
+  backlog_s=$(echo "$t1 - $t0" | bc -l)
+  read -r b_rows b_pending b_blocked <<<"$(psql -XAt -F ' ' -c "SELECT count(*), count(*) FILTER (WHERE state = 'pending' AND kind = 'train'), count(*) FILTER (WHERE state = 'pending' AND blockers > 0) FROM mlops.jobs")"
+  read -r l_tput l_p50 l_p99 l_claims <<<"$(backlog_measure loaded)"
+  [ -n "${l_claims:-}" ] || { echo "the measures beside the backlog failed"; exit 1; }
+fi
 
 gib=1073741824
-printf '\n%-58s %12s\n' "" "result"
-printf '%-58s %9.2f ms\n' "sql job submit -> command runs, p50 (200 jobs)" "$p50"
-printf '%-58s %9.2f ms\n' "sql job submit -> command runs, p99" "$p99"
-printf '%-58s %9.2f ms\n' "one libpq connection running SELECT 1 (pgbench -C)" "$conn_ms"
-printf '%-58s %9.0f /s   (%s of 2000 succeeded)\n' "sql jobs, 2000 queued at once: end to end, with the submit" "$(echo "2000 / $tput_s" | bc -l)" "$tput_ok"
-printf '%-58s %9.0f /s\n' "sql jobs, 2000 queued at once: the worker's rate" "$(echo "2000 / $run_s" | bc -l)"
-printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: curl CLI (median of 3)" "$curl_big_s" "$(echo "$gib / $curl_big_s / 1000000" | bc -l)"
-printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: download job (median of 3; sha256 computed too)" "$job_big_s" "$(echo "$gib / $job_big_s / 1000000" | bc -l)"
-printf '%-58s %9.2f s\n' "500 x 10 KiB: loop of curl CLI calls" "$curl_small_s"
-printf '%-58s %9.2f s   (%s succeeded, %s byte-identical)\n' "500 x 10 KiB: 500 download jobs" "$job_small_s" "$small_ok" "$same"
-echo
-echo "ratios (targets from the issue)"
-printf '  %-56s %s\n' "p50 latency under 20 ms" "$(echo "$p50 < 20" | bc -l | sed 's/1/yes/;s/0/NO/')"
-printf '  %-56s %s\n' "at least 200 sql jobs per second (the worker's rate)" "$(echo "2000 / $run_s >= 200" | bc -l | sed 's/1/yes/;s/0/NO/')"
-printf '  %-56s %.0f%%\n' "download job throughput / curl CLI, 1 GiB (target >= 90%)" "$(echo "100 * $curl_big_s / $job_big_s" | bc -l)"
-printf '  %-56s %.1fx\n' "500 small files: curl loop / download jobs (target >= 5x)" "$(echo "$curl_small_s / $job_small_s" | bc -l)"
+any14=0; for k in 1 2 3 4; do want $k && any14=1; done
+[ $any14 = 1 ] && printf '\n%-58s %12s\n' "" "result"
+want 1 && {
+  printf '%-58s %9.2f ms\n' "sql job submit -> command runs, p50 (200 jobs)" "$p50"
+  printf '%-58s %9.2f ms\n' "sql job submit -> command runs, p99" "$p99"
+  printf '%-58s %9.2f ms\n' "one libpq connection running SELECT 1 (pgbench -C)" "$conn_ms"
+}
+want 2 && {
+  printf '%-58s %9.0f /s   (%s of 2000 succeeded)\n' "sql jobs, 2000 queued at once: end to end, with the submit" "$(echo "2000 / $tput_s" | bc -l)" "$tput_ok"
+  printf '%-58s %9.0f /s\n' "sql jobs, 2000 queued at once: the worker's rate" "$(echo "2000 / $run_s" | bc -l)"
+}
+want 3 && {
+  printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: curl CLI (median of 3)" "$curl_big_s" "$(echo "$gib / $curl_big_s / 1000000" | bc -l)"
+  printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: download job (median of 3; sha256 computed too)" "$job_big_s" "$(echo "$gib / $job_big_s / 1000000" | bc -l)"
+}
+want 4 && {
+  printf '%-58s %9.2f s\n' "500 x 10 KiB: loop of curl CLI calls" "$curl_small_s"
+  printf '%-58s %9.2f s   (%s succeeded, %s byte-identical)\n' "500 x 10 KiB: 500 download jobs" "$job_small_s" "$small_ok" "$same"
+}
+[ $any14 = 1 ] && printf '\nratios (targets from the issue)\n'
+want 1 && {
+  printf '  %-56s %s\n' "p50 latency under 20 ms" "$(echo "$p50 < 20" | bc -l | sed 's/1/yes/;s/0/NO/')"
+}
+want 2 && {
+  printf '  %-56s %s\n' "at least 200 sql jobs per second (the worker's rate)" "$(echo "2000 / $run_s >= 200" | bc -l | sed 's/1/yes/;s/0/NO/')"
+}
+want 3 && {
+  printf '  %-56s %.0f%%\n' "download job throughput / curl CLI, 1 GiB (target >= 90%)" "$(echo "100 * $curl_big_s / $job_big_s" | bc -l)"
+}
+want 4 && {
+  printf '  %-56s %.1fx\n' "500 small files: curl loop / download jobs (target >= 5x)" "$(echo "$curl_small_s / $job_small_s" | bc -l)"
+}
+want 5 && {
+  echo
+  printf 'the queue at scale: beside %s jobs (%s pending train jobs no one serves, %s blocked sql jobs; written in %.1f s)\n' \
+    "$b_rows" "$b_pending" "$b_blocked" "$backlog_s"
+  printf '  %-46s %12s %12s %8s\n' "" "empty queue" "backlog" "ratio"
+  printf '  %-46s %10.2f s %10.2f s %7.2fx\n' "1,000 trivial sql jobs, end to end" "$e_tput" "$l_tput" "$(echo "$l_tput / $e_tput" | bc -l)"
+  printf '  %-46s %9.2f ms %9.2f ms %7.2fx\n' "sql job submit -> command runs, p50 (100)" "$e_p50" "$l_p50" "$(echo "$l_p50 / $e_p50" | bc -l)"
+  printf '  %-46s %9.2f ms %9.2f ms %7.2fx\n' "sql job submit -> command runs, p99" "$e_p99" "$l_p99" "$(echo "$l_p99 / $e_p99" | bc -l)"
+  printf '  %-46s %10.3f s %10.3f s %7.2fx\n' "100 external claims (claim_job), one by one" "$e_claims" "$l_claims" "$(echo "$l_claims / $e_claims" | bc -l)"
+  printf '  %-46s %s\n' "every ratio within 1.5x (target)" \
+    "$(echo "$l_tput / $e_tput <= 1.5 && $l_p99 / $e_p99 <= 1.5 && $l_claims / $e_claims <= 1.5" | bc -l | sed 's/1/yes/;s/0/NO/')"
+}
