@@ -17,7 +17,7 @@
  * when it could not start.
  *
  * Build: cc -std=c11 -O2 -Isrc -o upload_probe test/upload_probe.c
- *		  src/jobs/transfer.c src/common/sha256.c -lcurl -pthread
+ *		  src/jobs/transfer.c src/util/sha256.c -lcurl -pthread
  */
 #define _POSIX_C_SOURCE 200809L
 

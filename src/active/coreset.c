@@ -35,7 +35,7 @@
 #include <string.h>
 
 #include "active/select_private.h"
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 #include "spatial/parallel.h"
 
 /* Items per block a thread takes at a time. */

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 #include "detect/blobs_private.h"
 
 

@@ -56,8 +56,8 @@
 #include <archive_entry.h>
 #include <zip.h>
 
-#include "common/errbuf.h"
-#include "common/pathsafe.h"
+#include "util/errbuf.h"
+#include "util/pathsafe.h"
 #include "jobs/fileops_walk.h"
 
 /* Block size for libarchive's reads of the archive file. */

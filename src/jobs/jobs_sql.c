@@ -23,7 +23,7 @@
 #include "utils/jsonb.h"
 #include "utils/varlena.h"
 
-#include "common/pathsafe.h"
+#include "util/pathsafe.h"
 #include "jobs/jobs.h"
 #include "pg_mlops.h"
 

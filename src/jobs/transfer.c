@@ -82,8 +82,8 @@
 
 #include <curl/curl.h>
 
-#include "common/errbuf.h"
-#include "common/sha256.h"
+#include "util/errbuf.h"
+#include "util/sha256.h"
 
 /* libcurl's receive buffer: its maximum (CURL_MAX_READ_SIZE), for the fewest calls per byte. */
 #define TRANSFER_BUFFER_SIZE	(512L * 1024L)

@@ -45,7 +45,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "common/pathsafe.h"
+#include "util/pathsafe.h"
 #include "jobs/jobs.h"
 #include "pg_mlops.h"
 

@@ -16,8 +16,8 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 
-#include "common/alloc.h"
-#include "common/jsonscan.h"
+#include "util/alloc.h"
+#include "util/jsonscan.h"
 #include "metrics/classify.h"
 #include "metrics/labels.h"
 #include "pg_mlops.h"

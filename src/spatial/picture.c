@@ -21,7 +21,7 @@
  *	  Pure C: no PostgreSQL headers; zlib.
  */
 #include "spatial/picture.h"
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -30,7 +30,7 @@ def build():
                     os.path.join(ROOT, "test/parity/blobs_driver.c"),
                     os.path.join(ROOT, "src/detect/blobs.c"),
                     os.path.join(ROOT, "src/detect/blobs_prune.c"),
-                    os.path.join(ROOT, "src/common/errbuf.c"), "-lm"], check=True)
+                    os.path.join(ROOT, "src/util/errbuf.c"), "-lm"], check=True)
     return exe
 
 
