@@ -10,8 +10,7 @@
 #ifndef MLOPS_JOBS_H
 #define MLOPS_JOBS_H
 
-#include "postgres.h"
-
+/* Include postgres.h first (as every .c file does); no header includes it. */
 #include "utils/jsonb.h"
 
 #include "jobs/transfer.h"

@@ -11,8 +11,7 @@
 #ifndef MLOPS_METRICS_GLUE_H
 #define MLOPS_METRICS_GLUE_H
 
-#include "postgres.h"
-
+/* Include postgres.h first (as every .c file does); no header includes it. */
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 
