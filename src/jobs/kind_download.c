@@ -30,7 +30,23 @@ static void CredentialSource(ClaimedJob *job, transfer_opts *o);
 
 static const char *const DownloadKeys[] = {"url", "credential", "object", "path", "sha256", NULL};
 
-const JobKind mlops_kind_download = {"download", DownloadKeys, DownloadValidate, DownloadRun, DownloadDone};
+static const char *DownloadOwnedPath(Jsonb *params);
+
+const JobKind mlops_kind_download = {
+	.name = "download",
+	.keys = DownloadKeys,
+	.validate = DownloadValidate,
+	.run = DownloadRun,
+	.transfer_done = DownloadDone,
+	.owned_path = DownloadOwnedPath,
+};
+
+/* DownloadOwnedPath: a download writes "<path>.part", renamed when complete. */
+static const char *
+DownloadOwnedPath(Jsonb *params)
+{
+	return JsonbGetString(params, "path", false, "download");
+}
 
 static void
 DownloadValidate(Jsonb *params, Oid owner)

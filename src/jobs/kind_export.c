@@ -23,7 +23,24 @@ static JobOutcome ExportRun(ClaimedJob *job, transfer_pool *pool, char **result_
 
 static const char *const ExportKeys[] = {"query", "path", "overwrite", "timeout", NULL};
 
-const JobKind mlops_kind_export = {"export", ExportKeys, ExportValidate, ExportRun, NULL};
+static const char *ExportOwnedPath(Jsonb *params);
+
+/* An export runs its query in a session of its own, as an sql job does. */
+const JobKind mlops_kind_export = {
+	.name = "export",
+	.keys = ExportKeys,
+	.validate = ExportValidate,
+	.run = ExportRun,
+	.uses_session = true,
+	.owned_path = ExportOwnedPath,
+};
+
+/* ExportOwnedPath: an export's session writes "<path>.part". */
+static const char *
+ExportOwnedPath(Jsonb *params)
+{
+	return JsonbGetString(params, "path", false, "export");
+}
 
 /*
  * ExportValidate: a query, a path of the owner's areas (not an area

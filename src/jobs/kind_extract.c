@@ -24,7 +24,22 @@ static JobOutcome ExtractRun(ClaimedJob *job, transfer_pool *pool, char **result
 
 static const char *const ExtractKeys[] = {"archive", "dest", NULL};
 
-const JobKind mlops_kind_extract = {"extract", ExtractKeys, ExtractValidate, ExtractRun, NULL};
+static const char *ExtractOwnedPath(Jsonb *params);
+
+const JobKind mlops_kind_extract = {
+	.name = "extract",
+	.keys = ExtractKeys,
+	.validate = ExtractValidate,
+	.run = ExtractRun,
+	.owned_path = ExtractOwnedPath,
+};
+
+/* ExtractOwnedPath: an extraction writes the folder "<dest>.part". */
+static const char *
+ExtractOwnedPath(Jsonb *params)
+{
+	return JsonbGetString(params, "dest", false, "extract");
+}
 
 static void
 ExtractValidate(Jsonb *params, Oid owner)

@@ -29,7 +29,12 @@ static JobOutcome PackageRun(ClaimedJob *job, transfer_pool *pool, char **result
 
 static const char *const PackageKeys[] = {"source", "path", NULL};
 
-const JobKind mlops_kind_package = {"package", PackageKeys, PackageValidate, PackageRun, NULL};
+const JobKind mlops_kind_package = {
+	.name = "package",
+	.keys = PackageKeys,
+	.validate = PackageValidate,
+	.run = PackageRun,
+};
 
 /*
  * ExpandName fills the strftime template in UTC; only the conversions that
