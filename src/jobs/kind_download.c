@@ -27,10 +27,9 @@ static JobOutcome DownloadRun(ClaimedJob *job, transfer_pool *pool, char **resul
 static JobOutcome DownloadDone(int64 job_id, const transfer_result *r, char **result_json,
 							   char **error, bool *retryable);
 static void CredentialSource(ClaimedJob *job, transfer_opts *o);
+static const char *DownloadOwnedPath(Jsonb *params);
 
 static const char *const DownloadKeys[] = {"url", "credential", "object", "path", "sha256", NULL};
-
-static const char *DownloadOwnedPath(Jsonb *params);
 
 const JobKind mlops_kind_download = {
 	.name = "download",

@@ -20,10 +20,9 @@
 static void ExportValidate(Jsonb *params, Oid owner);
 static JobOutcome ExportRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
 							char **error, bool *retryable);
+static const char *ExportOwnedPath(Jsonb *params);
 
 static const char *const ExportKeys[] = {"query", "path", "overwrite", "timeout", NULL};
-
-static const char *ExportOwnedPath(Jsonb *params);
 
 /* An export runs its query in a session of its own, as an sql job does. */
 const JobKind mlops_kind_export = {

@@ -21,10 +21,9 @@
 static void ExtractValidate(Jsonb *params, Oid owner);
 static JobOutcome ExtractRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
 							 char **error, bool *retryable);
+static const char *ExtractOwnedPath(Jsonb *params);
 
 static const char *const ExtractKeys[] = {"archive", "dest", NULL};
-
-static const char *ExtractOwnedPath(Jsonb *params);
 
 const JobKind mlops_kind_extract = {
 	.name = "extract",

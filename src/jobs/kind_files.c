@@ -37,12 +37,11 @@ static JobOutcome MkdirRun(ClaimedJob *job, transfer_pool *pool, char **result_j
 static JobOutcome CopyRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable);
 static JobOutcome MoveRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable);
 static JobOutcome DeleteRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable);
+static const char *CopyOwnedPath(Jsonb *params);
 
 static const char *const MkdirKeys[] = {"path", NULL};
 static const char *const CopyKeys[] = {"source", "dest", "overwrite", NULL};
 static const char *const DeleteKeys[] = {"path", "recursive", NULL};
-
-static const char *CopyOwnedPath(Jsonb *params);
 
 const JobKind mlops_kind_mkdir = {
 	.name = "mkdir",

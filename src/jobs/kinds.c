@@ -2,9 +2,11 @@
  *
  * kinds.c
  *	  The registry of job kinds the background worker serves.  A new kind is
- *	  one file (kind_<name>.c defining a JobKind with its params keys) and
- *	  one entry here; mlops.worker_kinds() and mlops.job_kinds() read this
- *	  list, and the worker reads the kinds' flags instead of naming kinds.
+ *	  one file (kind_<name>.c defining a JobKind: its params keys, checks and
+ *	  run, and whether it transfers, takes a session or owns a ".part"
+ *	  file; see jobs.h) and one entry here.  mlops.worker_kinds() and
+ *	  mlops.job_kinds() read this list, and the worker reads the kinds'
+ *	  flags instead of naming kinds.
  *
  *-------------------------------------------------------------------------
  */
