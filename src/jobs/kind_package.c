@@ -6,9 +6,10 @@
  *	  mlops.work_dir; the file name may hold a strftime template, filled in
  *	  UTC when the job runs (the original used local time).  Already
  *	  compressed files are stored, others deflated; the zip is written to
- *	  ".part" and renamed (archive.c).  A name already taken is never an
- *	  error: a file with the same bytes is the package (a rerun), another
- *	  gets "-1", "-2", ... before the extension; the result names the file.
+ *	  ".part" and renamed (archive_package.c).  A name already taken is
+ *	  never an error: a file with the same bytes is the package (a rerun),
+ *	  another gets "-1", "-2", ... before the extension; the result names
+ *	  the file.
  *
  *-------------------------------------------------------------------------
  */
