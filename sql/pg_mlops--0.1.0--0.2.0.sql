@@ -2595,6 +2595,18 @@ UPDATE mlops.pipeline_versions SET builtin = true WHERE name OPERATOR(pg_catalog
 
 -- >>> new in 0.2.0 after the pipelines (kept in step with sql/pg_mlops.sql)
 ------------------------------------------------------------------------------
+-- Jobs: the kinds' registry, read from C
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlops.job_kinds(OUT kind text, OUT params text[], OUT uses_transfer boolean,
+                                OUT uses_session boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mlops_job_kinds_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.job_kinds() IS
+'The kinds the pg_mlops background worker serves, read from its registry in C: the params keys each accepts (others are refused at submit), whether it is a transfer (held to mlops.max_transfers) and whether it runs in a session of its own (held to mlops.max_sql_jobs)';
+
+------------------------------------------------------------------------------
 -- Datasets: splitting and manifests
 ------------------------------------------------------------------------------
 

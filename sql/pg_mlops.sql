@@ -1564,6 +1564,14 @@ AS 'MODULE_PATHNAME', 'mlops_worker_kinds'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.worker_kinds() IS 'The job kinds the pg_mlops background worker serves (its registry in C); other kinds are for external workers';
 
+CREATE FUNCTION mlops.job_kinds(OUT kind text, OUT params text[], OUT uses_transfer boolean,
+                                OUT uses_session boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mlops_job_kinds_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.job_kinds() IS
+'The kinds the pg_mlops background worker serves, read from its registry in C: the params keys each accepts (others are refused at submit), whether it is a transfer (held to mlops.max_transfers) and whether it runs in a session of its own (held to mlops.max_sql_jobs)';
+
 CREATE FUNCTION mlops.wake_workers()
 RETURNS void
 AS 'MODULE_PATHNAME', 'mlops_wake_workers'

@@ -22,7 +22,7 @@ extern int	mlops_max_raster_cells;
 
 extern void mlops_define_settings(void);
 
-/* The palloc-backed allocator kernels get from glue (src/metrics/decode.c). */
+/* The palloc-backed allocator kernels get from glue (src/util/palloc_alloc.c). */
 struct mlops_allocator;
 extern const struct mlops_allocator *mlops_palloc_allocator(void);
 

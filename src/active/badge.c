@@ -32,7 +32,7 @@
 #include <stdbool.h>
 
 #include "active/select_private.h"
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 #include "datasets/rng.h"
 #include "metrics/uncertainty.h"
 

@@ -37,7 +37,7 @@
 
 #include "active/coreset_private.h"
 #include "active/select_private.h"
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 #include "spatial/parallel.h"
 
 /* Items per block a thread takes at a time. */

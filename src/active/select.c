@@ -21,7 +21,7 @@
 #include <stdlib.h>
 
 #include "active/select_private.h"
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 #include "metrics/uncertainty.h"
 
 typedef struct SelectEntry

@@ -34,7 +34,7 @@
 #include "pg_mlops.h"
 #include "active/select.h"
 #include "spatial/parallel.h"
-#include "common/alloc.h"
+#include "util/alloc.h"
 
 PG_FUNCTION_INFO_V1(mlops_select_batch);
 

@@ -9,7 +9,7 @@
 
 #include <json-c/json.h>
 
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 
 /* Where byte offset off falls: 1-based line and column. */
 static void

@@ -81,7 +81,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/alloc.h"
+#include "util/alloc.h"
 
 typedef enum SplitMethod
 {

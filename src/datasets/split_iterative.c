@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 #include "datasets/rng.h"
 #include "datasets/split_private.h"
 

@@ -28,7 +28,7 @@
 #include "utils/tuplestore.h"
 
 #include "pg_mlops.h"
-#include "common/alloc.h"
+#include "util/alloc.h"
 #include "datasets/split.h"
 #include "metrics/labels.h"
 

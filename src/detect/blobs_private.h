@@ -1,12 +1,86 @@
 /*
  * blobs_private.h
- *	  What blobs.c and blobs_prune.c share (see blobs.h for the contract).
+ *	  What blobs.c, blobs_plan.c and blobs_prune.c share (see blobs.h for
+ *	  the contract): one call's resolved state and the set-up steps.
  *	  Pure C: no PostgreSQL headers.
  */
 #ifndef MLOPS_BLOBS_PRIVATE_H
 #define MLOPS_BLOBS_PRIVATE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "detect/blobs.h"
+
+/* Columns per strip of the column pass: (rows + 2 r) x 64 doubles stay in L2. */
+#define BLOB_STRIP 64
+
+typedef void (*ConvRowFn) (const double *, int, const double *, double *, int64_t);
+typedef void (*DohRowFn) (const double *, const ptrdiff_t (*)[4], double, double *, int64_t);
+typedef void (*ConvCol2Fn) (const double *, ptrdiff_t, int, const double *,
+							const double *, double *, double *, int64_t);
+
+/* A candidate peak: its cube voxel and value. */
+typedef struct BlobCand
+{
+	int64_t		r,
+				c;
+	int64_t		k;
+	double		v;
+} BlobCand;
+
+/* Everything one call needs, resolved. */
+typedef struct BlobCtx
+{
+	const double *img;
+	int64_t		rows,
+				cols;
+	BlobMethod	method;
+	BlobOptions o;				/* with the defaults filled in */
+	int			nlayers;		/* cube layers */
+	double	   *sig;			/* the layers' sigmas (DoG: nlayers + 1 Gaussians) */
+	int			nsig;			/* entries in sig */
+	int		   *rad;			/* LoG/DoG: Gaussian radius per entry of sig */
+	double	  **w0,
+			  **w2;				/* LoG/DoG: kernels (order 0, order 2) per sigma */
+	int			halo;			/* input halo around the extended tile */
+	int64_t		th,
+				tw;				/* core tile size */
+	ConvRowFn	conv_row;
+	ConvCol2Fn	conv_col2;
+	DohRowFn	doh_row;
+	const mlops_allocator *a;
+	char	   *err;
+	size_t		errlen;
+
+	/* running statistics and candidates */
+	double		gmin,
+				gmax;
+	double		lower;			/* candidates must be > lower */
+	BlobCand   *cand;
+	int64_t		ncand,
+				capcand;
+
+	/* scratch */
+	double	   *cube;
+	double	   *buf;
+	double	   *t1,
+			   *t2,
+			   *t3;
+	void	   *raw[5];			/* the allocations behind cube, buf, t1, t2, t3 */
+	/* DoH's integral image carries */
+	double	   *tcarry,
+			   *tnext,
+			   *scarry,
+			   *snext;
+} BlobCtx;
+
+/* blobs_plan.c: the set-up, each -1 with a reason in x->err on failure. */
+extern void *blob_xalloc(BlobCtx *x, size_t n);
+extern int	blob_resolve_options(BlobCtx *x, const BlobOptions *opt);
+extern int	blob_make_scales(BlobCtx *x);
+extern int	blob_plan_tiles(BlobCtx *x);
+extern void blob_ctx_free(BlobCtx *x);
 
 /*
  * blob_prune is skimage's _prune_blobs over b[0..*n) given in

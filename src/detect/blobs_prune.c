@@ -18,7 +18,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 
 /* math.pi (M_PI is not ISO C) */
 #define BLOB_PI 3.141592653589793

@@ -50,7 +50,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 
 #ifdef __SSE2__
 #include <emmintrin.h>

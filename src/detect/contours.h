@@ -57,7 +57,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/alloc.h"
+#include "util/alloc.h"
 
 typedef struct ContourPolygon
 {

@@ -20,7 +20,7 @@
 #include "utils/tuplestore.h"
 
 #include "pg_mlops.h"
-#include "common/alloc.h"
+#include "util/alloc.h"
 #include "detect/blobs.h"
 #include "detect/contours.h"
 #include "spatial/raster.h"

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 
 /* A hash slot: one non-empty cell and its points members[start .. end). */
 typedef struct Slot

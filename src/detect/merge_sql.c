@@ -24,7 +24,7 @@
 #include "utils/tuplestore.h"
 
 #include "pg_mlops.h"
-#include "common/alloc.h"
+#include "util/alloc.h"
 #include "detect/merge.h"
 #include "spatial/ewkb.h"
 

@@ -1,8 +1,9 @@
 /*
  * archive.c
- *	  Kernel: safe extraction of zip and tar archives (libarchive) and
- *	  packaging of a folder into a zip (libzip), for the worker's "extract"
- *	  and "package" jobs.  See archive.h for the contract.
+ *	  Kernel: safe extraction of zip and tar archives (libarchive), for the
+ *	  worker's "extract" jobs, and the helpers packaging shares
+ *	  (archive_private.h; packaging is archive_package.c).  See archive.h
+ *	  for the contract.
  *
  *	  Extraction reads the archive twice from one file descriptor.  The
  *	  first pass writes nothing: it checks every entry's name and type,
@@ -54,10 +55,10 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <zip.h>
 
-#include "common/errbuf.h"
-#include "common/pathsafe.h"
+#include "util/errbuf.h"
+#include "util/pathsafe.h"
+#include "jobs/archive_private.h"
 #include "jobs/fileops_walk.h"
 
 /* Block size for libarchive's reads of the archive file. */
@@ -65,9 +66,6 @@
 
 /* Longest normalised entry name accepted, in bytes (keeps full paths under PATH_MAX). */
 #define ENTRY_NAME_MAX			1024
-
-/* How much of an offending name an error message shows. */
-#define SHOWN_NAME_MAX			200
 
 /* File descriptors nftw may hold open while removing a tree. */
 #define REMOVE_OPEN_FDS			32
@@ -87,13 +85,12 @@ typedef struct scan_result
 	size_t		cap;
 } scan_result;
 
-
 /*
- * shown_name copies a name for an error message: control characters become
- * '?' and a long name is cut short with "...".
+ * archive_shown_name copies a name for an error message: control
+ * characters become '?' and a long name is cut short with "...".
  */
-static const char *
-shown_name(const char *name, char *buf, size_t buflen)
+const char *
+archive_shown_name(const char *name, char *buf, size_t buflen)
 {
 	size_t		n = 0;
 
@@ -223,12 +220,12 @@ remove_tree(const char *path)
 }
 
 /*
- * rename_noreplace renames from to to, failing with EEXIST if to exists
- * (renameat2 RENAME_NOREPLACE; a checked rename where the file system does
- * not support it).
+ * archive_rename_noreplace renames from to to, failing with EEXIST if to
+ * exists (renameat2 RENAME_NOREPLACE; a checked rename where the file
+ * system does not support it).
  */
-static int
-rename_noreplace(const char *from, const char *to)
+int
+archive_rename_noreplace(const char *from, const char *to)
 {
 	struct stat st;
 
@@ -245,10 +242,11 @@ rename_noreplace(const char *from, const char *to)
 }
 
 /*
- * part_path returns malloc'd "<path>.part", or NULL if out of memory.
+ * archive_part_path returns malloc'd "<path>.part", or NULL if out of
+ * memory.
  */
-static char *
-part_path(const char *path)
+char *
+archive_part_path(const char *path)
 {
 	size_t		len = strlen(path);
 	char	   *part = malloc(len + sizeof(".part"));
@@ -289,7 +287,7 @@ open_reader(int fd, const char *src, char *err, size_t errlen)
 	if (lseek(fd, 0, SEEK_SET) != 0)
 	{
 		errbuf_printf(err, errlen, "could not rewind archive \"%s\": %s",
-				  shown_name(src, shown, sizeof(shown)), strerror(errno));
+				  archive_shown_name(src, shown, sizeof(shown)), strerror(errno));
 		return NULL;
 	}
 	a = archive_read_new();
@@ -310,7 +308,7 @@ open_reader(int fd, const char *src, char *err, size_t errlen)
 		archive_read_open_fd(a, fd, READ_BLOCK_SIZE) != ARCHIVE_OK)
 	{
 		errbuf_printf(err, errlen, "cannot read archive \"%s\": %s",
-				  shown_name(src, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
+				  archive_shown_name(src, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
 		archive_read_free(a);
 		return NULL;
 	}
@@ -344,25 +342,25 @@ check_header(struct archive_entry *ae, int64_t index, char **path, int *type,
 	if (!valid_utf8(name))
 	{
 		errbuf_printf(err, errlen, "entry \"%s\" has a name that is not valid UTF-8",
-				  shown_name(name, shown, sizeof(shown)));
+				  archive_shown_name(name, shown, sizeof(shown)));
 		return false;
 	}
 	pc = path_normalize_relative(name, norm, sizeof(norm));
 	ft = archive_entry_filetype(ae);
 	if (pc != PATH_OK && !(pc == PATH_EMPTY && ft == AE_IFDIR))
 	{
-		errbuf_printf(err, errlen, "entry \"%s\": %s", shown_name(name, shown, sizeof(shown)),
+		errbuf_printf(err, errlen, "entry \"%s\": %s", archive_shown_name(name, shown, sizeof(shown)),
 				  path_check_message(pc));
 		return false;
 	}
 	if (ft == AE_IFLNK || archive_entry_symlink(ae) != NULL)
 	{
-		errbuf_printf(err, errlen, "entry \"%s\" is a symbolic link", shown_name(name, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "entry \"%s\" is a symbolic link", archive_shown_name(name, shown, sizeof(shown)));
 		return false;
 	}
 	if (archive_entry_hardlink(ae) != NULL)
 	{
-		errbuf_printf(err, errlen, "entry \"%s\" is a hard link", shown_name(name, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "entry \"%s\" is a hard link", archive_shown_name(name, shown, sizeof(shown)));
 		return false;
 	}
 	switch (ft)
@@ -372,17 +370,17 @@ check_header(struct archive_entry *ae, int64_t index, char **path, int *type,
 			break;
 		case AE_IFCHR:
 		case AE_IFBLK:
-			errbuf_printf(err, errlen, "entry \"%s\" is a device", shown_name(name, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "entry \"%s\" is a device", archive_shown_name(name, shown, sizeof(shown)));
 			return false;
 		case AE_IFIFO:
-			errbuf_printf(err, errlen, "entry \"%s\" is a FIFO", shown_name(name, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "entry \"%s\" is a FIFO", archive_shown_name(name, shown, sizeof(shown)));
 			return false;
 		case AE_IFSOCK:
-			errbuf_printf(err, errlen, "entry \"%s\" is a socket", shown_name(name, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "entry \"%s\" is a socket", archive_shown_name(name, shown, sizeof(shown)));
 			return false;
 		default:
 			errbuf_printf(err, errlen, "entry \"%s\" is neither a file nor a folder",
-					  shown_name(name, shown, sizeof(shown)));
+					  archive_shown_name(name, shown, sizeof(shown)));
 			return false;
 	}
 	*type = (int) ft;
@@ -413,7 +411,7 @@ count_block(int64_t offset, size_t len, int64_t *size, int64_t *total, int64_t m
 	if (offset < 0 || len > (size_t) INT64_MAX || offset > INT64_MAX - (int64_t) len)
 	{
 		errbuf_printf(err, errlen, "entry \"%s\" has data at an impossible offset",
-				  shown_name(path, shown, sizeof(shown)));
+				  archive_shown_name(path, shown, sizeof(shown)));
 		return false;
 	}
 	end = offset + (int64_t) len;
@@ -428,7 +426,7 @@ count_block(int64_t offset, size_t len, int64_t *size, int64_t *total, int64_t m
 	if (max_bytes > 0 && *total > max_bytes)
 	{
 		errbuf_printf(err, errlen, "archive holds more than %lld bytes of data (limit reached in entry \"%s\")",
-				  (long long) max_bytes, shown_name(path, shown, sizeof(shown)));
+				  (long long) max_bytes, archive_shown_name(path, shown, sizeof(shown)));
 		return false;
 	}
 	return true;
@@ -481,7 +479,7 @@ check_names(const scan_result *scan, char *err, size_t errlen)
 		if (i + 1 < n && strcmp(sorted[i]->path, sorted[i + 1]->path) == 0 &&
 			!(sorted[i]->type == AE_IFDIR && sorted[i + 1]->type == AE_IFDIR))
 		{
-			errbuf_printf(err, errlen, "entry \"%s\" appears twice", shown_name(sorted[i]->path, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "entry \"%s\" appears twice", archive_shown_name(sorted[i]->path, shown, sizeof(shown)));
 			ok = false;
 			break;
 		}
@@ -504,8 +502,8 @@ check_names(const scan_result *scan, char *err, size_t errlen)
 		if (lo < n && strncmp(sorted[lo]->path, sorted[i]->path, len) == 0 && sorted[lo]->path[len] == '/')
 		{
 			errbuf_printf(err, errlen, "entry \"%s\" is a file but entry \"%s\" is inside it",
-					  shown_name(sorted[i]->path, shown, sizeof(shown)),
-					  shown_name(sorted[lo]->path, shown2, sizeof(shown2)));
+					  archive_shown_name(sorted[i]->path, shown, sizeof(shown)),
+					  archive_shown_name(sorted[lo]->path, shown2, sizeof(shown2)));
 			ok = false;
 		}
 	}
@@ -543,7 +541,7 @@ scan_archive(int fd, const char *src, int64_t max_bytes, int64_t max_entries,
 		if (r < ARCHIVE_WARN)
 		{
 			errbuf_printf(err, errlen, "cannot read archive \"%s\": %s",
-					  shown_name(src, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
+					  archive_shown_name(src, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
 			break;
 		}
 		if (max_entries > 0 && (int64_t) scan->count >= max_entries)
@@ -585,7 +583,7 @@ scan_archive(int fd, const char *src, int64_t max_bytes, int64_t max_entries,
 			if (r != ARCHIVE_OK)
 			{
 				errbuf_printf(err, errlen, "cannot read entry \"%s\": %s",
-						  shown_name(se->path, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
+						  archive_shown_name(se->path, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
 				goto done;
 			}
 			if (!count_block(offset, len, &se->size, &total, max_bytes, se->path, err, errlen))
@@ -594,7 +592,7 @@ scan_archive(int fd, const char *src, int64_t max_bytes, int64_t max_entries,
 	}
 	if (ok && scan->count == 0)
 	{
-		errbuf_printf(err, errlen, "archive \"%s\" is empty", shown_name(src, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "archive \"%s\" is empty", archive_shown_name(src, shown, sizeof(shown)));
 		ok = false;
 	}
 	if (ok)
@@ -711,12 +709,12 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 		if (r < ARCHIVE_WARN)
 		{
 			errbuf_printf(err, errlen, "cannot read archive \"%s\": %s",
-					  shown_name(src, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
+					  archive_shown_name(src, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
 			goto done;
 		}
 		if (index >= scan->count)
 		{
-			errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", archive_shown_name(src, shown, sizeof(shown)));
 			goto done;
 		}
 		se = &scan->entries[index++];
@@ -726,7 +724,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 			(path != NULL && strcmp(path, se->path) != 0))
 		{
 			free(path);
-			errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", archive_shown_name(src, shown, sizeof(shown)));
 			goto done;
 		}
 		free(path);
@@ -738,7 +736,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 			if (!make_parents(rootfd, se->path, true))
 			{
 				errbuf_printf(err, errlen, "could not create folder \"%s\": %s",
-						  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
+						  archive_shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 				goto done;
 			}
 			continue;
@@ -750,7 +748,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 			if (!make_parents(rootfd, se->path, false))
 			{
 				errbuf_printf(err, errlen, "could not create the folders of \"%s\": %s",
-						  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
+						  archive_shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 				goto done;
 			}
 			ofd = openat(rootfd, se->path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -758,7 +756,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 		if (ofd < 0)
 		{
 			errbuf_printf(err, errlen, "could not create file \"%s\": %s",
-					  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
+					  archive_shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 			goto done;
 		}
 
@@ -774,7 +772,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 			if (r != ARCHIVE_OK)
 			{
 				errbuf_printf(err, errlen, "cannot read entry \"%s\": %s",
-						  shown_name(se->path, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
+						  archive_shown_name(se->path, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
 				close(ofd);
 				goto done;
 			}
@@ -785,14 +783,14 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 			}
 			if (size > se->size)
 			{
-				errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
+				errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", archive_shown_name(src, shown, sizeof(shown)));
 				close(ofd);
 				goto done;
 			}
 			if (len > 0 && !write_all(ofd, buf, len, offset))
 			{
 				errbuf_printf(err, errlen, "could not write file \"%s\": %s",
-						  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
+						  archive_shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 				close(ofd);
 				goto done;
 			}
@@ -801,7 +799,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 		}
 		if (size != se->size)
 		{
-			errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", archive_shown_name(src, shown, sizeof(shown)));
 			close(ofd);
 			goto done;
 		}
@@ -809,14 +807,14 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 		if (written < size && ftruncate(ofd, (off_t) size) != 0)
 		{
 			errbuf_printf(err, errlen, "could not write file \"%s\": %s",
-					  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
+					  archive_shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 			close(ofd);
 			goto done;
 		}
 		if (close(ofd) != 0)
 		{
 			errbuf_printf(err, errlen, "could not write file \"%s\": %s",
-					  shown_name(se->path, shown, sizeof(shown)), strerror(errno));
+					  archive_shown_name(se->path, shown, sizeof(shown)), strerror(errno));
 			goto done;
 		}
 		out->entries[out->count].path = se->path;
@@ -827,7 +825,7 @@ write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_resul
 	}
 	if (index != scan->count)
 	{
-		errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", shown_name(src, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "archive \"%s\" changed while it was extracted", archive_shown_name(src, shown, sizeof(shown)));
 		goto done;
 	}
 	ok = true;
@@ -877,10 +875,10 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 	}
 	if (lstat(dest, &st) == 0)
 	{
-		errbuf_printf(err, errlen, "destination exists: \"%s\"", shown_name(dest, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "destination exists: \"%s\"", archive_shown_name(dest, shown, sizeof(shown)));
 		return false;
 	}
-	part = part_path(dest);
+	part = archive_part_path(dest);
 	if (part == NULL)
 	{
 		errbuf_printf(err, errlen, "out of memory");
@@ -896,12 +894,12 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 	if (fd < 0)
 	{
 		errbuf_printf(err, errlen, "could not open archive \"%s\": %s",
-				  shown_name(src, shown, sizeof(shown)), strerror(errno));
+				  archive_shown_name(src, shown, sizeof(shown)), strerror(errno));
 		goto done;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 	{
-		errbuf_printf(err, errlen, "archive \"%s\" is not a regular file", shown_name(src, shown, sizeof(shown)));
+		errbuf_printf(err, errlen, "archive \"%s\" is not a regular file", archive_shown_name(src, shown, sizeof(shown)));
 		goto done;
 	}
 
@@ -912,10 +910,10 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 	{
 		if (errno == EEXIST)
 			errbuf_printf(err, errlen, "\"%s\" exists (another extraction into the same destination?)",
-					  shown_name(part, shown, sizeof(shown)));
+					  archive_shown_name(part, shown, sizeof(shown)));
 		else
 			errbuf_printf(err, errlen, "could not create folder \"%s\": %s",
-					  shown_name(part, shown, sizeof(shown)), strerror(errno));
+					  archive_shown_name(part, shown, sizeof(shown)), strerror(errno));
 		goto done;
 	}
 	part_made = true;
@@ -923,20 +921,20 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 	if (rootfd < 0)
 	{
 		errbuf_printf(err, errlen, "could not open folder \"%s\": %s",
-				  shown_name(part, shown, sizeof(shown)), strerror(errno));
+				  archive_shown_name(part, shown, sizeof(shown)), strerror(errno));
 		goto done;
 	}
 	if (!write_archive(fd, rootfd, src, max_bytes, &scan, out, err, errlen))
 		goto done;
 	close(rootfd);
 	rootfd = -1;
-	if (rename_noreplace(part, dest) != 0)
+	if (archive_rename_noreplace(part, dest) != 0)
 	{
 		if (errno == EEXIST || errno == ENOTEMPTY)
-			errbuf_printf(err, errlen, "destination exists: \"%s\"", shown_name(dest, shown, sizeof(shown)));
+			errbuf_printf(err, errlen, "destination exists: \"%s\"", archive_shown_name(dest, shown, sizeof(shown)));
 		else
 			errbuf_printf(err, errlen, "could not rename \"%s\": %s",
-					  shown_name(part, shown, sizeof(shown)), strerror(errno));
+					  archive_shown_name(part, shown, sizeof(shown)), strerror(errno));
 		goto done;
 	}
 	part_made = false;
@@ -976,454 +974,4 @@ archive_listing_free(archive_listing *l)
 	l->entries = NULL;
 	l->count = 0;
 	l->total_bytes = 0;
-}
-
-/* The files of a folder to package: relative paths, malloc'd. */
-typedef struct path_list
-{
-	char	  **paths;
-	size_t		count;
-	size_t		cap;
-} path_list;
-
-/*
- * path_list_push appends a malloc'd path (taking it over); false if out of
- * memory (the path is freed).
- */
-static bool
-path_list_push(path_list *l, char *path)
-{
-	if (l->count == l->cap)
-	{
-		size_t		cap = l->cap ? l->cap * 2 : 64;
-		char	  **grown = realloc(l->paths, cap * sizeof(*grown));
-
-		if (grown == NULL)
-		{
-			free(path);
-			return false;
-		}
-		l->paths = grown;
-		l->cap = cap;
-	}
-	l->paths[l->count++] = path;
-	return true;
-}
-
-/*
- * path_list_free frees the paths and the list.
- */
-static void
-path_list_free(path_list *l)
-{
-	for (size_t i = 0; i < l->count; i++)
-		free(l->paths[i]);
-	free(l->paths);
-	l->paths = NULL;
-	l->count = l->cap = 0;
-}
-
-/*
- * join_path returns malloc'd "dir/name" (just name when dir is empty).
- */
-static char *
-join_path(const char *dir, const char *name)
-{
-	size_t		dl = strlen(dir);
-	size_t		nl = strlen(name);
-	char	   *p = malloc(dl + nl + 2);
-
-	if (p == NULL)
-		return NULL;
-	if (dl > 0)
-	{
-		memcpy(p, dir, dl);
-		p[dl++] = '/';
-	}
-	memcpy(p + dl, name, nl + 1);
-	return p;
-}
-
-/*
- * walk_folder lists the regular files under the folder open on rootfd,
- * folder by folder (one directory descriptor open at a time), refusing
- * symbolic links, devices, FIFOs and sockets, and names that would not
- * extract again (control characters, backslashes).
- */
-static bool
-walk_folder(int rootfd, const char *src, path_list *files, char *err, size_t errlen)
-{
-	path_list	todo = {NULL, 0, 0};
-	char		shown[SHOWN_NAME_MAX + 8];
-	char	   *first = strdup("");
-	bool		ok = true;
-
-	if (first == NULL || !path_list_push(&todo, first))
-	{
-		errbuf_printf(err, errlen, "out of memory");
-		return false;
-	}
-	while (ok && todo.count > 0)
-	{
-		char	   *dir = todo.paths[--todo.count];
-		int			dfd = openat(rootfd, dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		DIR		   *d;
-		struct dirent *de;
-
-		if (dfd < 0 || (d = fdopendir(dfd)) == NULL)
-		{
-			errbuf_printf(err, errlen, "could not open folder \"%s/%s\": %s",
-					  shown_name(src, shown, sizeof(shown)), dir, strerror(errno));
-			if (dfd >= 0)
-				close(dfd);
-			free(dir);
-			ok = false;
-			break;
-		}
-		errno = 0;
-		while (ok && (de = readdir(d)) != NULL)
-		{
-			unsigned char type = de->d_type;
-			char	   *rel;
-			char		norm[PATH_MAX];
-			path_check	pc;
-
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			rel = join_path(dir, de->d_name);
-			if (rel == NULL)
-			{
-				errbuf_printf(err, errlen, "out of memory");
-				ok = false;
-				break;
-			}
-			if (type == DT_UNKNOWN)
-			{
-				struct stat st;
-
-				if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-				{
-					errbuf_printf(err, errlen, "could not stat \"%s\": %s",
-							  shown_name(rel, shown, sizeof(shown)), strerror(errno));
-					free(rel);
-					ok = false;
-					break;
-				}
-				type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR :
-					S_ISLNK(st.st_mode) ? DT_LNK : DT_UNKNOWN;
-			}
-			pc = path_normalize_relative(rel, norm, sizeof(norm));
-			if (pc != PATH_OK)
-			{
-				errbuf_printf(err, errlen, "\"%s\" in \"%s\": %s", shown_name(rel, shown, sizeof(shown)), src,
-						  path_check_message(pc));
-				ok = false;
-			}
-			else if (type == DT_LNK)
-			{
-				errbuf_printf(err, errlen, "\"%s\" in \"%s\" is a symbolic link", shown_name(rel, shown, sizeof(shown)), src);
-				ok = false;
-			}
-			else if (type == DT_DIR)
-			{
-				if (!path_list_push(&todo, rel))
-				{
-					errbuf_printf(err, errlen, "out of memory");
-					ok = false;
-				}
-				rel = NULL;
-			}
-			else if (type == DT_REG)
-			{
-				if (!path_list_push(files, rel))
-				{
-					errbuf_printf(err, errlen, "out of memory");
-					ok = false;
-				}
-				rel = NULL;
-			}
-			else
-			{
-				errbuf_printf(err, errlen, "\"%s\" in \"%s\" is not a regular file (a device, FIFO or socket)",
-						  shown_name(rel, shown, sizeof(shown)), src);
-				ok = false;
-			}
-			free(rel);
-			errno = 0;
-		}
-		if (ok && errno != 0)
-		{
-			errbuf_printf(err, errlen, "could not read folder \"%s/%s\": %s",
-					  shown_name(src, shown, sizeof(shown)), dir, strerror(errno));
-			ok = false;
-		}
-		closedir(d);
-		free(dir);
-	}
-	path_list_free(&todo);
-	return ok;
-}
-
-/*
- * compare_strings orders C strings bytewise, for qsort.
- */
-static int
-compare_strings(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
-/*
- * already_compressed says whether a file name ends in one of the
- * extensions of compressed formats, in any case: those files are stored.
- */
-static bool
-already_compressed(const char *path)
-{
-	static const char *const exts[] = {
-		"png", "jpg", "jpeg", "gif", "zip", "gz", "bz2", "xz", "zst", "7z", "mp4", "webp"
-	};
-	const char *slash = strrchr(path, '/');
-	const char *dot = strrchr(slash ? slash + 1 : path, '.');
-
-	if (dot == NULL)
-		return false;
-	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
-		if (strcasecmp(dot + 1, exts[i]) == 0)
-			return true;
-	return false;
-}
-
-/* archive_suffixed_name: see archive.h. */
-bool
-archive_suffixed_name(const char *path, int k, char *out, size_t outlen)
-{
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	const char *dot = strrchr(base, '.');
-	int			n;
-
-	if (k == 0)
-		n = snprintf(out, outlen, "%s", path);
-	else if (dot == NULL || dot == base)
-		n = snprintf(out, outlen, "%s-%d", path, k);
-	else
-		n = snprintf(out, outlen, "%.*s-%d%s", (int) (dot - path), path, k, dot);
-	return n >= 0 && (size_t) n < outlen;
-}
-
-/*
- * same_file_bytes: b is a regular file (not followed if a link) with
- * exactly a's bytes.
- */
-static bool
-same_file_bytes(const char *a, const char *b)
-{
-	const size_t buflen = 128 * 1024;
-	char	   *buf = malloc(buflen);
-	int			fa = open(a, O_RDONLY | O_CLOEXEC);
-
-	/* O_NONBLOCK: a FIFO under the name must not block the worker */
-	int			fb = open(b, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	struct stat sb;
-	bool		same = buf != NULL && fa >= 0 && fb >= 0 && fstat(fb, &sb) == 0 && S_ISREG(sb.st_mode) &&
-		fileops_same_fds(fa, fb, buf, buflen) == 1;
-
-	if (fa >= 0)
-		close(fa);
-	if (fb >= 0)
-		close(fb);
-	free(buf);
-	return same;
-}
-
-/*
- * archive_package lists the files of src, sorts them, adds each to a new
- * zip "<dest>.part" with libzip (which reads them when the zip is
- * closed), and renames the zip to dest or, when that name is
- * taken by other bytes, to the first free suffixed name.
- */
-bool
-archive_package(const char *src, const char *dest, int64_t *files, int64_t *bytes,
-				int *suffix, bool *already_there, char *err, size_t errlen)
-{
-	path_list	list = {NULL, 0, 0};
-	char	   *part = NULL;
-	char	   *full = NULL;
-	size_t		srclen;
-	char		shown[SHOWN_NAME_MAX + 8];
-	zip_t	   *za = NULL;
-	struct stat st;
-	int			rootfd = -1;
-	int			zerr;
-	bool		part_made = false;
-	bool		ok = false;
-
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (files)
-		*files = 0;
-	if (bytes)
-		*bytes = 0;
-	if (src == NULL || src[0] != '/' || dest == NULL || dest[0] != '/')
-	{
-		errbuf_printf(err, errlen, "source and destination paths must be absolute");
-		return false;
-	}
-	if (suffix)
-		*suffix = 0;
-	if (already_there)
-		*already_there = false;
-	part = part_path(dest);
-	if (part == NULL)
-	{
-		errbuf_printf(err, errlen, "out of memory");
-		return false;
-	}
-	if (lstat(part, &st) == 0)
-	{
-		errbuf_printf(err, errlen, "\"%s\" exists (another package job for the same file?)",
-				  shown_name(part, shown, sizeof(shown)));
-		goto done;
-	}
-
-	rootfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (rootfd < 0)
-	{
-		if (errno == ELOOP || errno == ENOTDIR)
-			errbuf_printf(err, errlen, "source \"%s\" is not a folder (symbolic links are refused)",
-					  shown_name(src, shown, sizeof(shown)));
-		else
-			errbuf_printf(err, errlen, "could not open folder \"%s\": %s",
-					  shown_name(src, shown, sizeof(shown)), strerror(errno));
-		goto done;
-	}
-	if (!walk_folder(rootfd, src, &list, err, errlen))
-		goto done;
-	if (list.count == 0)
-	{
-		errbuf_printf(err, errlen, "folder \"%s\" has no files to package", shown_name(src, shown, sizeof(shown)));
-		goto done;
-	}
-	qsort(list.paths, list.count, sizeof(char *), compare_strings);
-
-	za = zip_open(part, ZIP_CREATE | ZIP_EXCL, &zerr);
-	if (za == NULL)
-	{
-		zip_error_t ze;
-
-		zip_error_init_with_code(&ze, zerr);
-		errbuf_printf(err, errlen, "could not create zip \"%s\": %s",
-				  shown_name(part, shown, sizeof(shown)), zip_error_strerror(&ze));
-		zip_error_fini(&ze);
-		goto done;
-	}
-
-	srclen = strlen(src);
-	for (size_t i = 0; i < list.count; i++)
-	{
-		size_t		rl = strlen(list.paths[i]);
-		zip_source_t *zs;
-		zip_int64_t idx;
-
-		free(full);
-		full = malloc(srclen + rl + 2);
-		if (full == NULL)
-		{
-			errbuf_printf(err, errlen, "out of memory");
-			goto done;
-		}
-		memcpy(full, src, srclen);
-		full[srclen] = '/';
-		memcpy(full + srclen + 1, list.paths[i], rl + 1);
-
-		zs = zip_source_file(za, full, 0, -1);
-		if (zs == NULL)
-		{
-			errbuf_printf(err, errlen, "could not add \"%s\": %s",
-					  shown_name(list.paths[i], shown, sizeof(shown)), zip_strerror(za));
-			goto done;
-		}
-		idx = zip_file_add(za, list.paths[i], zs, ZIP_FL_ENC_GUESS);
-		if (idx < 0)
-		{
-			zip_source_free(zs);
-			errbuf_printf(err, errlen, "could not add \"%s\": %s",
-					  shown_name(list.paths[i], shown, sizeof(shown)), zip_strerror(za));
-			goto done;
-		}
-		if (zip_set_file_compression(za, (zip_uint64_t) idx,
-									 already_compressed(list.paths[i]) ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 0) != 0)
-		{
-			errbuf_printf(err, errlen, "could not set the compression of \"%s\": %s",
-					  shown_name(list.paths[i], shown, sizeof(shown)), zip_strerror(za));
-			goto done;
-		}
-	}
-
-	/* zip_close writes a temporary file next to part and renames it to part. */
-	part_made = true;
-	if (zip_close(za) != 0)
-	{
-		errbuf_printf(err, errlen, "could not write zip \"%s\": %s",
-				  shown_name(part, shown, sizeof(shown)), zip_strerror(za));
-		goto done;
-	}
-	za = NULL;
-	if (stat(part, &st) != 0)
-	{
-		errbuf_printf(err, errlen, "could not stat zip \"%s\": %s",
-				  shown_name(part, shown, sizeof(shown)), strerror(errno));
-		goto done;
-	}
-	/* the first name that is free, or that already holds these very bytes */
-	for (int k = 0;; k++)
-	{
-		char		cand[PATH_MAX];
-
-		if (k > ARCHIVE_MAX_SUFFIX || !archive_suffixed_name(dest, k, cand, sizeof(cand)))
-		{
-			errbuf_printf(err, errlen, "\"%s\" and its suffixed names up to -%d are taken",
-					  shown_name(dest, shown, sizeof(shown)), ARCHIVE_MAX_SUFFIX);
-			goto done;
-		}
-		if (rename_noreplace(part, cand) == 0)
-		{
-			part_made = false;
-			if (suffix)
-				*suffix = k;
-			break;
-		}
-		if (errno != EEXIST && errno != ENOTEMPTY)
-		{
-			errbuf_printf(err, errlen, "could not rename \"%s\": %s",
-					  shown_name(part, shown, sizeof(shown)), strerror(errno));
-			goto done;
-		}
-		if (same_file_bytes(part, cand))
-		{
-			if (suffix)
-				*suffix = k;
-			if (already_there)
-				*already_there = true;
-			break;				/* part is removed below */
-		}
-	}
-	if (files)
-		*files = (int64_t) list.count;
-	if (bytes)
-		*bytes = (int64_t) st.st_size;
-	ok = true;
-
-done:
-	if (za != NULL)
-		zip_discard(za);
-	if (part_made)
-		(void) unlink(part);
-	if (rootfd >= 0)
-		close(rootfd);
-	path_list_free(&list);
-	free(full);
-	free(part);
-	return ok;
 }

@@ -37,7 +37,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "common/pathsafe.h"
+#include "util/pathsafe.h"
 #include "jobs/fileops_walk.h"
 
 /* The suffixes of our temporary names; OLD_SUFFIX is the longer one. */

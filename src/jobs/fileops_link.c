@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/pathsafe.h"
+#include "util/pathsafe.h"
 
 /* Opens the regular file rel (normalised) without following a link; -1 with res filled. */
 static int

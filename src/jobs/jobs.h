@@ -10,8 +10,7 @@
 #ifndef MLOPS_JOBS_H
 #define MLOPS_JOBS_H
 
-#include "postgres.h"
-
+/* Include postgres.h first (as every .c file does); no header includes it. */
 #include "utils/jsonb.h"
 
 #include "jobs/transfer.h"
@@ -78,14 +77,41 @@ typedef struct JobKind
 	/* run: in the worker, outside any transaction */
 	JobOutcome	(*run) (ClaimedJob *job, transfer_pool *pool, char **result_json,
 						char **error, bool *retryable);
-	/* transfer_done: an asynchronous transfer of this kind ended */
+	/*
+	 * transfer_done: an asynchronous transfer of this kind ended.  A kind
+	 * that has it is a transfer kind (mlops_kind_uses_transfer), held to
+	 * mlops.max_transfers running at once; no flag repeats that.
+	 */
 	JobOutcome	(*transfer_done) (int64 job_id, const transfer_result *r, char **result_json,
 								  char **error, bool *retryable);
+	/*
+	 * uses_session: a run takes one of the mlops.max_sql_jobs sessions (see
+	 * sql_session.c); the worker claims such kinds only while one is free.
+	 */
+	bool		uses_session;
+	/*
+	 * owned_path: the path, as the params give it, whose "<path>.part" a
+	 * running job of this kind writes (NULL: none).  The worker's start-up
+	 * removal of stale ".part" files spares those of running jobs.  A kind
+	 * without it leaves no ".part" behind that is its own.
+	 */
+	const char *(*owned_path) (Jsonb *params);
 } JobKind;
 
-/* kinds.c: the registry; a new kind is one file and one entry there. */
+/*
+ * kinds.c: the registry, the one list of the kinds the worker serves; a new
+ * kind is one file and one entry there.  mlops.worker_kinds() and
+ * mlops.job_kinds() read it.
+ */
 extern const JobKind *mlops_find_kind(const char *name);
 extern const JobKind *const mlops_job_kinds[];
+extern int	mlops_job_kind_count(void);
+
+static inline bool
+mlops_kind_uses_transfer(const JobKind *k)
+{
+	return k->transfer_done != NULL;
+}
 
 /* kind_sql.c, kind_download.c, kind_upload.c, kind_extract.c, kind_package.c */
 extern const JobKind mlops_kind_sql;

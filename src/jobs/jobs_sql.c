@@ -4,7 +4,8 @@
  *	  SQL-callable pieces of the job engine: parameter checks at submit
  *	  time (params.c does the checking), waking the workers on commit,
  *	  whether a worker serves this database, the calling role, and the
- *	  kinds the worker serves.
+ *	  kinds the worker serves with their params keys and flags (read from
+ *	  the registry, kinds.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -15,6 +16,7 @@
 #include "access/xact.h"
 #include "commands/dbcommands.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
@@ -23,7 +25,7 @@
 #include "utils/jsonb.h"
 #include "utils/varlena.h"
 
-#include "common/pathsafe.h"
+#include "util/pathsafe.h"
 #include "jobs/jobs.h"
 #include "pg_mlops.h"
 
@@ -70,12 +72,48 @@ PG_FUNCTION_INFO_V1(mlops_worker_kinds);
 Datum
 mlops_worker_kinds(PG_FUNCTION_ARGS)
 {
-	Datum		names[16];
-	int			n = 0;
+	int			n = mlops_job_kind_count();
+	Datum	   *names = palloc(sizeof(Datum) * Max(n, 1));
 
-	for (int i = 0; mlops_job_kinds[i] != NULL && n < 16; i++)
-		names[n++] = CStringGetTextDatum(mlops_job_kinds[i]->name);
+	for (int i = 0; i < n; i++)
+		names[i] = CStringGetTextDatum(mlops_job_kinds[i]->name);
 	PG_RETURN_ARRAYTYPE_P(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+PG_FUNCTION_INFO_V1(mlops_job_kinds_sql);
+
+/*
+ * mlops_job_kinds_sql returns one row per kind of the registry (kinds.c):
+ * its name, the params keys it accepts (in the order the registry lists
+ * them, as the refusal of an unknown key does), whether it is a transfer
+ * and whether it takes a session.
+ */
+Datum
+mlops_job_kinds_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; mlops_job_kinds[i] != NULL; i++)
+	{
+		const JobKind *k = mlops_job_kinds[i];
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		Datum	   *keys;
+		int			nkeys = 0;
+
+		while (k->keys[nkeys] != NULL)
+			nkeys++;
+		keys = palloc(sizeof(Datum) * Max(nkeys, 1));
+		for (int j = 0; j < nkeys; j++)
+			keys[j] = CStringGetTextDatum(k->keys[j]);
+		values[0] = CStringGetTextDatum(k->name);
+		values[1] = PointerGetDatum(construct_array(keys, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
+		values[2] = BoolGetDatum(mlops_kind_uses_transfer(k));
+		values[3] = BoolGetDatum(k->uses_session);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 /*

@@ -27,10 +27,25 @@ static JobOutcome DownloadRun(ClaimedJob *job, transfer_pool *pool, char **resul
 static JobOutcome DownloadDone(int64 job_id, const transfer_result *r, char **result_json,
 							   char **error, bool *retryable);
 static void CredentialSource(ClaimedJob *job, transfer_opts *o);
+static const char *DownloadOwnedPath(Jsonb *params);
 
 static const char *const DownloadKeys[] = {"url", "credential", "object", "path", "sha256", NULL};
 
-const JobKind mlops_kind_download = {"download", DownloadKeys, DownloadValidate, DownloadRun, DownloadDone};
+const JobKind mlops_kind_download = {
+	.name = "download",
+	.keys = DownloadKeys,
+	.validate = DownloadValidate,
+	.run = DownloadRun,
+	.transfer_done = DownloadDone,
+	.owned_path = DownloadOwnedPath,
+};
+
+/* DownloadOwnedPath: a download writes "<path>.part", renamed when complete. */
+static const char *
+DownloadOwnedPath(Jsonb *params)
+{
+	return JsonbGetString(params, "path", false, "download");
+}
 
 static void
 DownloadValidate(Jsonb *params, Oid owner)

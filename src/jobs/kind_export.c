@@ -20,10 +20,26 @@
 static void ExportValidate(Jsonb *params, Oid owner);
 static JobOutcome ExportRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
 							char **error, bool *retryable);
+static const char *ExportOwnedPath(Jsonb *params);
 
 static const char *const ExportKeys[] = {"query", "path", "overwrite", "timeout", NULL};
 
-const JobKind mlops_kind_export = {"export", ExportKeys, ExportValidate, ExportRun, NULL};
+/* An export runs its query in a session of its own, as an sql job does. */
+const JobKind mlops_kind_export = {
+	.name = "export",
+	.keys = ExportKeys,
+	.validate = ExportValidate,
+	.run = ExportRun,
+	.uses_session = true,
+	.owned_path = ExportOwnedPath,
+};
+
+/* ExportOwnedPath: an export's session writes "<path>.part". */
+static const char *
+ExportOwnedPath(Jsonb *params)
+{
+	return JsonbGetString(params, "path", false, "export");
+}
 
 /*
  * ExportValidate: a query, a path of the owner's areas (not an area

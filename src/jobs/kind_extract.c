@@ -21,10 +21,24 @@
 static void ExtractValidate(Jsonb *params, Oid owner);
 static JobOutcome ExtractRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
 							 char **error, bool *retryable);
+static const char *ExtractOwnedPath(Jsonb *params);
 
 static const char *const ExtractKeys[] = {"archive", "dest", NULL};
 
-const JobKind mlops_kind_extract = {"extract", ExtractKeys, ExtractValidate, ExtractRun, NULL};
+const JobKind mlops_kind_extract = {
+	.name = "extract",
+	.keys = ExtractKeys,
+	.validate = ExtractValidate,
+	.run = ExtractRun,
+	.owned_path = ExtractOwnedPath,
+};
+
+/* ExtractOwnedPath: an extraction writes the folder "<dest>.part". */
+static const char *
+ExtractOwnedPath(Jsonb *params)
+{
+	return JsonbGetString(params, "dest", false, "extract");
+}
 
 static void
 ExtractValidate(Jsonb *params, Oid owner)

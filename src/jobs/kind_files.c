@@ -37,15 +37,45 @@ static JobOutcome MkdirRun(ClaimedJob *job, transfer_pool *pool, char **result_j
 static JobOutcome CopyRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable);
 static JobOutcome MoveRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable);
 static JobOutcome DeleteRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, bool *retryable);
+static const char *CopyOwnedPath(Jsonb *params);
 
 static const char *const MkdirKeys[] = {"path", NULL};
 static const char *const CopyKeys[] = {"source", "dest", "overwrite", NULL};
 static const char *const DeleteKeys[] = {"path", "recursive", NULL};
 
-const JobKind mlops_kind_mkdir = {"mkdir", MkdirKeys, MkdirValidate, MkdirRun, NULL};
-const JobKind mlops_kind_copy = {"copy", CopyKeys, CopyValidate, CopyRun, NULL};
-const JobKind mlops_kind_move = {"move", CopyKeys, MoveValidate, MoveRun, NULL};
-const JobKind mlops_kind_delete = {"delete", DeleteKeys, DeleteValidate, DeleteRun, NULL};
+const JobKind mlops_kind_mkdir = {
+	.name = "mkdir",
+	.keys = MkdirKeys,
+	.validate = MkdirValidate,
+	.run = MkdirRun,
+};
+const JobKind mlops_kind_copy = {
+	.name = "copy",
+	.keys = CopyKeys,
+	.validate = CopyValidate,
+	.run = CopyRun,
+	.owned_path = CopyOwnedPath,
+};
+const JobKind mlops_kind_move = {
+	.name = "move",
+	.keys = CopyKeys,
+	.validate = MoveValidate,
+	.run = MoveRun,
+	.owned_path = CopyOwnedPath,
+};
+const JobKind mlops_kind_delete = {
+	.name = "delete",
+	.keys = DeleteKeys,
+	.validate = DeleteValidate,
+	.run = DeleteRun,
+};
+
+/* CopyOwnedPath: a copy (and a move that copies) writes "<dest>.part". */
+static const char *
+CopyOwnedPath(Jsonb *params)
+{
+	return JsonbGetString(params, "dest", false, "copy");
+}
 
 /*
  * WorkRelative resolves a job's path in the owner's areas and returns it

@@ -49,7 +49,12 @@ static JobOutcome LayoutRun(ClaimedJob *job, transfer_pool *pool, char **result_
 
 static const char *const LayoutKeys[] = {"items", "dest", "mode", NULL};
 
-const JobKind mlops_kind_layout = {"layout", LayoutKeys, LayoutValidate, LayoutRun, NULL};
+const JobKind mlops_kind_layout = {
+	.name = "layout",
+	.keys = LayoutKeys,
+	.validate = LayoutValidate,
+	.run = LayoutRun,
+};
 
 typedef struct LayoutItem
 {

@@ -6,9 +6,10 @@
  *	  mlops.work_dir; the file name may hold a strftime template, filled in
  *	  UTC when the job runs (the original used local time).  Already
  *	  compressed files are stored, others deflated; the zip is written to
- *	  ".part" and renamed (archive.c).  A name already taken is never an
- *	  error: a file with the same bytes is the package (a rerun), another
- *	  gets "-1", "-2", ... before the extension; the result names the file.
+ *	  ".part" and renamed (archive_package.c).  A name already taken is
+ *	  never an error: a file with the same bytes is the package (a rerun),
+ *	  another gets "-1", "-2", ... before the extension; the result names
+ *	  the file.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,7 +30,12 @@ static JobOutcome PackageRun(ClaimedJob *job, transfer_pool *pool, char **result
 
 static const char *const PackageKeys[] = {"source", "path", NULL};
 
-const JobKind mlops_kind_package = {"package", PackageKeys, PackageValidate, PackageRun, NULL};
+const JobKind mlops_kind_package = {
+	.name = "package",
+	.keys = PackageKeys,
+	.validate = PackageValidate,
+	.run = PackageRun,
+};
 
 /*
  * ExpandName fills the strftime template in UTC; only the conversions that

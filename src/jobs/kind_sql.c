@@ -25,7 +25,13 @@ static JobOutcome SqlRun(ClaimedJob *job, transfer_pool *pool, char **result_jso
 
 static const char *const SqlKeys[] = {"command", "timeout", NULL};
 
-const JobKind mlops_kind_sql = {"sql", SqlKeys, SqlValidate, SqlRun, NULL};
+const JobKind mlops_kind_sql = {
+	.name = "sql",
+	.keys = SqlKeys,
+	.validate = SqlValidate,
+	.run = SqlRun,
+	.uses_session = true,
+};
 
 /*
  * SqlValidate: a command that is not empty, a positive timeout, and an

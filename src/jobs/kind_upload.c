@@ -41,7 +41,13 @@ static JobOutcome UploadDone(int64 job_id, const transfer_result *r, char **resu
 
 static const char *const UploadKeys[] = {"path", "credential", "target", "delete_after", "sha256", NULL};
 
-const JobKind mlops_kind_upload = {"upload", UploadKeys, UploadValidate, UploadRun, UploadDone};
+const JobKind mlops_kind_upload = {
+	.name = "upload",
+	.keys = UploadKeys,
+	.validate = UploadValidate,
+	.run = UploadRun,
+	.transfer_done = UploadDone,
+};
 
 /* Uploads that asked for delete_after, and their local files (job id -> path). */
 typedef struct PendingDelete

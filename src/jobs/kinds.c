@@ -2,8 +2,11 @@
  *
  * kinds.c
  *	  The registry of job kinds the background worker serves.  A new kind is
- *	  one file (kind_<name>.c defining a JobKind with its params keys) and
- *	  one entry here; mlops.worker_kinds() reads this list.
+ *	  one file (kind_<name>.c defining a JobKind: its params keys, checks and
+ *	  run, and whether it transfers, takes a session or owns a ".part"
+ *	  file; see jobs.h) and one entry here.  mlops.worker_kinds() and
+ *	  mlops.job_kinds() read this list, and the worker reads the kinds'
+ *	  flags instead of naming kinds.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,4 +37,15 @@ mlops_find_kind(const char *name)
 		if (strcmp(mlops_job_kinds[i]->name, name) == 0)
 			return mlops_job_kinds[i];
 	return NULL;
+}
+
+/* mlops_job_kind_count returns the number of kinds in the registry. */
+int
+mlops_job_kind_count(void)
+{
+	int			n = 0;
+
+	while (mlops_job_kinds[n] != NULL)
+		n++;
+	return n;
 }

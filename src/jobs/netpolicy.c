@@ -17,7 +17,7 @@
  *	  compared.
  */
 #include "netpolicy.h"
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -35,7 +35,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "common/pathsafe.h"
+#include "util/pathsafe.h"
 #include "jobs/jobs.h"
 #include "jobs/netpolicy.h"
 #include "jobs/sigv4.h"

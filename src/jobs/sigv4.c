@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/sha256.h"
+#include "util/sha256.h"
 
 /* unreserved: the bytes S3 leaves as they are in a canonical URI and query. */
 static bool

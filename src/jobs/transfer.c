@@ -84,8 +84,8 @@
 
 #include <curl/curl.h>
 
-#include "common/errbuf.h"
-#include "common/sha256.h"
+#include "util/errbuf.h"
+#include "util/sha256.h"
 #include "sigv4.h"
 
 /* libcurl's receive buffer: its maximum (CURL_MAX_READ_SIZE), for the fewest calls per byte. */

@@ -45,7 +45,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "common/pathsafe.h"
+#include "util/pathsafe.h"
 #include "jobs/jobs.h"
 #include "pg_mlops.h"
 
@@ -248,59 +248,100 @@ Maintain(bool startup)
 	mlops_end_tx();
 }
 
-/* RemoveStaleParts' nftw callback state: the work directory's path. */
+/*
+ * RemoveStaleParts' nftw callback state: the work directory's path and the
+ * kinds that own ".part" files (a text[], or 0 when none does).
+ */
 static const char *StaleDir = NULL;
+static Datum StaleKinds = (Datum) 0;
 
 /*
- * StalePartVisit removes one "*.part" file unless a running download owns
- * it.  The check runs per file with a fresh snapshot, so a download that
- * another worker started a moment ago keeps its file.
+ * PartOwnedBy says whether the ".part" file at path is one that a job
+ * owning full (an absolute path) writes: "<full>.part", "<full>.old.part"
+ * or a file under the folder "<full>.part/".
+ */
+static bool
+PartOwnedBy(const char *path, const char *full)
+{
+	size_t		fl = strlen(full);
+	const char *rest = path + fl;
+
+	if (strncmp(path, full, fl) != 0)
+		return false;
+	return strcmp(rest, ".part") == 0 || strcmp(rest, ".old.part") == 0 ||
+		strncmp(rest, ".part/", 6) == 0;
+}
+
+/*
+ * StalePartVisit removes one "*.part" file unless a running job owns it: a
+ * job of a kind with an owned_path (the registry, kinds.c) whose path is
+ * the file's.  The check runs per file with a fresh snapshot, so a job
+ * that another worker started a moment ago keeps its file.
  */
 static int
 StalePartVisit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	size_t		len = strlen(path);
 	size_t		dirlen = strlen(StaleDir);
-	char	   *rel;
+	Datum		args[1];
+	Oid			types[1] = {TEXTARRAYOID};
 
 	if (flag != FTW_F || len < 5 || strcmp(path + len - 5, ".part") != 0 ||
 		strncmp(path, StaleDir, dirlen) != 0 || path[dirlen] != '/')
 		return 0;
-	rel = pnstrdup(path, len - 5);
-	SPI_execute("SELECT j.submitted_by, j.params OPERATOR(pg_catalog.->>) 'path' FROM mlops.jobs j "
-				"WHERE j.state OPERATOR(pg_catalog.=) 'running' AND j.kind OPERATOR(pg_catalog.=) 'download'",
-				false, 0);
+	if (StaleKinds != (Datum) 0)
 	{
-		SPITupleTable *tuptable = SPI_tuptable;
-		uint64		n = SPI_processed;
+		SPITupleTable *tuptable;
+		uint64		n;
 
+		args[0] = StaleKinds;
+		SPI_execute_with_args("SELECT j.submitted_by, j.kind, j.params FROM mlops.jobs j "
+							  "WHERE j.state OPERATOR(pg_catalog.=) 'running' "
+							  "AND j.kind OPERATOR(pg_catalog.=) ANY ($1)",
+							  1, types, args, NULL, false, 0);
+		tuptable = SPI_tuptable;
+		n = SPI_processed;
 		for (uint64 i = 0; i < n; i++)
 		{
 			bool		isnull;
 			Oid			owner = DatumGetObjectId(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull));
-			char	   *p = SPI_getvalue(tuptable->vals[i], tuptable->tupdesc, 2);
+			char	   *kname = SPI_getvalue(tuptable->vals[i], tuptable->tupdesc, 2);
+			Datum		params = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 3, &isnull);
+			const JobKind *kind = kname ? mlops_find_kind(kname) : NULL;
+			const char *p;
 			char	   *full;
 			bool		denied;
 
-			if (p && mlops_resolve_path(owner, p, &full, &denied) == NULL && strcmp(full, rel) == 0)
-				return 0;		/* a running download's file */
+			if (kind == NULL || kind->owned_path == NULL || isnull)
+				continue;
+			p = kind->owned_path(DatumGetJsonbP(params));
+			if (p && mlops_resolve_path(owner, p, &full, &denied) == NULL && PartOwnedBy(path, full))
+				return 0;		/* a running job's file */
 		}
 	}
 	if (unlink(path) == 0)
 		ereport(LOG,
-				(errmsg("pg_mlops worker removed \"%s\", left by a download that did not finish", path)));
+				(errmsg("pg_mlops worker removed \"%s\", left by a job that did not finish", path)));
 	return 0;
 }
 
 /*
- * RemoveStaleParts deletes, at startup, the "*.part" files that downloads
- * of a worker that died left behind: those no running download owns.
- * Symbolic links are not followed.  (A download that is retried truncates
- * its file anyway; this removes those of jobs that will not run again.)
+ * RemoveStaleParts deletes, at startup, the "*.part" files that jobs of a
+ * worker that died left behind: those no running job owns.  Symbolic links
+ * are not followed.  (A download that is retried truncates its file
+ * anyway; this removes those of jobs that will not run again.)
  */
 static void
 RemoveStaleParts(void)
 {
+	Datum	   *names = palloc(sizeof(Datum) * mlops_job_kind_count());
+	int			n = 0;
+
+	for (int i = 0; mlops_job_kinds[i] != NULL; i++)
+		if (mlops_job_kinds[i]->owned_path != NULL)
+			names[n++] = CStringGetTextDatum(mlops_job_kinds[i]->name);
+	StaleKinds = n > 0 ? PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT))
+		: (Datum) 0;
 	StaleDir = mlops_work_dir_path();
 	mlops_begin_tx();
 	(void) nftw(StaleDir, StalePartVisit, 16, FTW_PHYS);
@@ -339,8 +380,8 @@ Finish(int64 id, int attempt, JobOutcome outcome, const char *result_json, const
 
 /*
  * ClaimKinds returns the kinds the worker can take now, as a text[]: not
- * the transfer kinds while mlops.max_transfers transfers run, not sql while
- * mlops.max_sql_jobs sessions run.
+ * the transfer kinds while mlops.max_transfers transfers run, not the kinds
+ * that use a session (sql, export) while mlops.max_sql_jobs sessions run.
  */
 static Datum
 ClaimKinds(void)
@@ -352,15 +393,14 @@ ClaimKinds(void)
 
 	if (!transfers_full && !sql_full)
 		return KindsArray;
-	names = palloc(sizeof(Datum) * 16);
-	for (int i = 0; mlops_job_kinds[i] != NULL && n < 16; i++)
+	names = palloc(sizeof(Datum) * mlops_job_kind_count());
+	for (int i = 0; mlops_job_kinds[i] != NULL; i++)
 	{
 		const JobKind *k = mlops_job_kinds[i];
 
-		if (k->transfer_done != NULL && transfers_full)
+		if (mlops_kind_uses_transfer(k) && transfers_full)
 			continue;
-		/* sql and export jobs each take a session */
-		if ((k == &mlops_kind_sql || k == &mlops_kind_export) && sql_full)
+		if (k->uses_session && sql_full)
 			continue;
 		names[n++] = CStringGetTextDatum(k->name);
 	}

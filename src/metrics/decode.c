@@ -21,9 +21,6 @@
 
 #include "metrics/metrics_glue.h"
 
-static void *PallocAlloc(void *ctx, size_t size);
-static void *PallocRealloc(void *ctx, void *ptr, size_t size);
-static void PallocFree(void *ctx, void *ptr);
 static double NumericValue(Numeric num, bool *integral, bool *int_literal);
 static void ScanError(JIter *it) pg_attribute_noreturn();
 static void *GrowArray(void *p, int64 *cap, int64 need, size_t elsize);
@@ -33,36 +30,6 @@ static int64 SmallLabelsFromJsonb(JIter *it, label_set *ls, int32 *cache, int32 
 
 /* Labels 0 .. SMALL_LABELS-1 have their codes cached in DecodeTarget's fast paths. */
 #define SMALL_LABELS 256
-
-static const mlops_allocator PallocAllocator = {PallocAlloc, PallocRealloc, PallocFree, NULL};
-
-/*
- * mlops_palloc_allocator returns the allocator kernels get from glue: palloc
- * in the current memory context, huge allocations allowed, errors thrown.
- */
-const mlops_allocator *
-mlops_palloc_allocator(void)
-{
-	return &PallocAllocator;
-}
-
-static void *
-PallocAlloc(void *ctx, size_t size)
-{
-	return palloc_extended(size, MCXT_ALLOC_HUGE);
-}
-
-static void *
-PallocRealloc(void *ctx, void *ptr, size_t size)
-{
-	return repalloc_huge(ptr, size);
-}
-
-static void
-PallocFree(void *ctx, void *ptr)
-{
-	pfree(ptr);
-}
 
 /*
  * GrowArray makes room for need elements, doubling; a palloc'd array.

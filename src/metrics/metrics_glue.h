@@ -11,13 +11,12 @@
 #ifndef MLOPS_METRICS_GLUE_H
 #define MLOPS_METRICS_GLUE_H
 
-#include "postgres.h"
-
+/* Include postgres.h first (as every .c file does); no header includes it. */
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 
-#include "common/alloc.h"
-#include "common/jsonscan.h"
+#include "util/alloc.h"
+#include "util/jsonscan.h"
 #include "metrics/classify.h"
 #include "metrics/labels.h"
 #include "pg_mlops.h"

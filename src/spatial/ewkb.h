@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/alloc.h"
+#include "util/alloc.h"
 
 /* Why a reader refused its input (EWKB_OK when it did not). */
 typedef enum ewkb_error

@@ -34,7 +34,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
-#include "common/alloc.h"
+#include "util/alloc.h"
 #include "spatial/delaunay.h"
 #include "spatial/ewkb.h"
 #include "spatial/interpolate.h"

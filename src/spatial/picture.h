@@ -59,7 +59,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/alloc.h"
+#include "util/alloc.h"
 
 typedef enum picture_status
 {

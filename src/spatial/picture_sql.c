@@ -20,7 +20,7 @@
 #include "utils/lsyscache.h"
 
 #include "pg_mlops.h"
-#include "common/alloc.h"
+#include "util/alloc.h"
 #include "spatial/ewkb.h"
 #include "spatial/picture.h"
 #include "spatial/raster.h"

@@ -26,7 +26,7 @@
 #define _GNU_SOURCE
 #endif
 
-#include "common/pathsafe.h"
+#include "util/pathsafe.h"
 #include "jobs/fileops.h"
 
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /*
  * fuzz_jsonscan.c — libFuzzer target for the JSON scanner kernel
- * (src/common/jsonscan.c).
+ * (src/util/jsonscan.c).
  *
  * Each input is scanned three ways through the public API only:
  *	(a) as a caller reads label and probability arrays: peek, enter, step,
@@ -15,7 +15,7 @@
  * paths (they stop JS_FAST_PAD bytes before the end) read all of it: it
  * must read the same values and reach the same verdict.
  */
-#include "common/jsonscan.h"
+#include "util/jsonscan.h"
 
 #include <errno.h>
 #include <stdint.h>

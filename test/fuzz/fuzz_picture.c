@@ -1,6 +1,6 @@
 /*
  * fuzz_picture.c — libFuzzer target for the heatmap picture kernel
- * (src/spatial/picture.c).
+ * (src/spatial/picture.c, picture_svg.c).
  *
  * The input's first 24 bytes choose the picture: width and height (0 to
  * 40, so 0 is tried), scale (0 to 9, so 0 and a few beyond small sizes),

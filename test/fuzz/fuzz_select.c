@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "active/select.h"
-#include "common/alloc.h"
+#include "util/alloc.h"
 
 #define REQUIRE(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

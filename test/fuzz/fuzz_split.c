@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/alloc.h"
+#include "util/alloc.h"
 #include "datasets/split.h"
 
 #define REQUIRE(cond) do { if (!(cond)) __builtin_trap(); } while (0)

@@ -29,8 +29,9 @@ def build():
     subprocess.run(["cc", "-O2"] + extra + ["-I" + os.path.join(ROOT, "src"), "-o", exe,
                     os.path.join(ROOT, "test/parity/blobs_driver.c"),
                     os.path.join(ROOT, "src/detect/blobs.c"),
+                    os.path.join(ROOT, "src/detect/blobs_plan.c"),
                     os.path.join(ROOT, "src/detect/blobs_prune.c"),
-                    os.path.join(ROOT, "src/common/errbuf.c"), "-lm"], check=True)
+                    os.path.join(ROOT, "src/util/errbuf.c"), "-lm"], check=True)
     return exe
 
 

@@ -5,7 +5,7 @@
  * merge_parity.py, which build it:
  *
  *	cc -std=c11 -O2 -Isrc -o DRIVER test/parity/contours_driver.c \
- *	   src/detect/contours.c src/detect/merge.c src/common/errbuf.c -lm
+ *	   src/detect/contours.c src/detect/merge.c src/util/errbuf.c -lm
  *
  *	DRIVER blur ROWS COLS K       stdin: ROWS*COLS doubles (native binary);
  *	                              stdout: the blurred doubles (binary)

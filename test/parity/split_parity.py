@@ -31,7 +31,7 @@ from sklearn.model_selection import (GroupShuffleSplit, KFold, ShuffleSplit,
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNELS = ["src/datasets/rng.c", "src/datasets/split.c", "src/datasets/split_sklearn.c",
            "src/datasets/split_group.c", "src/datasets/split_iterative.c",
-           "src/common/errbuf.c"]
+           "src/util/errbuf.c"]
 
 SPLIT_RANDOM, SPLIT_STRATIFIED, SPLIT_GROUP, SPLIT_STRATIFIED_GROUP, SPLIT_ITERATIVE, \
     SPLIT_HASH, SPLIT_SKLEARN = range(7)

@@ -1,5 +1,6 @@
 /*
- * test_archive.c — unit tests of the archive kernel (src/jobs/archive.c).
+ * test_archive.c — unit tests of the archive kernel (src/jobs/archive.c,
+ * archive_package.c).
  *
  * Every fixture is made at run time under a mkdtemp folder in /tmp, with
  * libarchive's writer (zip, pax, gnutar and ustar; gzip, bzip2 and xz) so

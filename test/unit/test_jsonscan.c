@@ -1,12 +1,12 @@
 /*
- * test_jsonscan.c — unit tests of the JSON scanner kernel (src/common/jsonscan.c).
+ * test_jsonscan.c — unit tests of the JSON scanner kernel (src/util/jsonscan.c).
  *
  * Every document is copied into a heap buffer of exactly its length before it
  * is scanned, so AddressSanitizer catches any read past the end.  Most are
  * scanned twice: as they are, and followed by PAD spaces, since the inline
  * fast paths only run at least JS_FAST_PAD bytes before the end of the text.
  */
-#include "common/jsonscan.h"
+#include "util/jsonscan.h"
 #include "unit.h"
 
 #include <math.h>

@@ -1,7 +1,7 @@
 /*
- * test_pathsafe.c — unit tests of the path-safety kernel (src/common/pathsafe.c).
+ * test_pathsafe.c — unit tests of the path-safety kernel (src/util/pathsafe.c).
  */
-#include "common/pathsafe.h"
+#include "util/pathsafe.h"
 #include "unit.h"
 
 static void

@@ -1,8 +1,8 @@
 /*
  * test_picture.c — unit tests of the heatmap picture kernel
- * (src/spatial/picture.c).  The PNG is read back by a decoder written here
- * (chunks, CRC-32 of each, IHDR fields, IDAT inflated with zlib, all five
- * scanline filters) and its pixels compared with the colour maps' control
+ * (src/spatial/picture.c, picture_svg.c).  The PNG is read back by a
+ * decoder written here (chunks, CRC-32 of each, IHDR fields, IDAT
+ * inflated with zlib, all five scanline filters) and its pixels compared with the colour maps' control
  * points: vmin, vmax, the middle, clamping, nodata and NaN transparent,
  * infinities, the upscale, a flat map, an image in several IDAT chunks.
  * Then the limits and hostile input, a failing allocator at every

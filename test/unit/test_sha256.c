@@ -1,9 +1,9 @@
 /*
- * test_sha256.c — unit tests of the SHA-256 kernel (src/common/sha256.c):
+ * test_sha256.c — unit tests of the SHA-256 kernel (src/util/sha256.c):
  * the NIST FIPS 180-4 example vectors, the padding boundaries, a long
  * message of varied bytes, and incremental hashing equal to one-shot.
  */
-#include "common/sha256.h"
+#include "util/sha256.h"
 #include "unit.h"
 
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * of keys.  The live check against botocore's signer is test/integration/s3_sigv4.sh.
  */
 #include "jobs/sigv4.h"
-#include "common/sha256.h"
+#include "util/sha256.h"
 #include "unit.h"
 
 static void

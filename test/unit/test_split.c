@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/alloc.h"
+#include "util/alloc.h"
 #include "datasets/rng.h"
 #include "datasets/split.h"
 #include "unit.h"

@@ -48,7 +48,7 @@
 
 #include "jobs/transfer.h"
 #include "jobs/netpolicy.h"
-#include "common/sha256.h"
+#include "util/sha256.h"
 #include "unit.h"
 
 #include <dirent.h>

@@ -25,8 +25,9 @@ def main():
     subprocess.run(["cc", "-O2", "-I" + os.path.join(ROOT, "src"), "-o", exe,
                     os.path.join(ROOT, "test/bench/detect/blobs_bench.c"),
                     os.path.join(ROOT, "src/detect/blobs.c"),
+                    os.path.join(ROOT, "src/detect/blobs_plan.c"),
                     os.path.join(ROOT, "src/detect/blobs_prune.c"),
-                    os.path.join(ROOT, "src/common/errbuf.c"), "-lm"], check=True)
+                    os.path.join(ROOT, "src/util/errbuf.c"), "-lm"], check=True)
     rng = np.random.default_rng(2048)
     img = np.zeros((size, size))
     for _ in range(200 * size * size // (2048 * 2048)):

@@ -6,7 +6,7 @@
  * Polygonize takes about 158 ms on it; the target is 20 ms, rings
  * included.  Prints the best and median of several runs.
  *
- *	cc -std=c11 -O2 -Isrc -o /tmp/contours_bench test/bench/kernels/contours_bench.c src/detect/contours.c src/common/errbuf.c -lm
+ *	cc -std=c11 -O2 -Isrc -o /tmp/contours_bench test/bench/kernels/contours_bench.c src/detect/contours.c src/util/errbuf.c -lm
  *	/tmp/contours_bench [runs [FILE]]
  *
  * With FILE it also writes the image there (4096 * 4096 native doubles),

@@ -21,7 +21,7 @@ img_path = os.path.join(d, "img.bin")
 subprocess.run(["cc", "-std=c11", "-O2", "-I" + os.path.join(ROOT, "src"), "-o", exe,
                 os.path.join(ROOT, "test/bench/kernels/contours_bench.c"),
                 os.path.join(ROOT, "src/detect/contours.c"),
-                os.path.join(ROOT, "src/common/errbuf.c"), "-lm"], check=True)
+                os.path.join(ROOT, "src/util/errbuf.c"), "-lm"], check=True)
 ours = subprocess.run([exe, "15", img_path], capture_output=True, text=True, check=True).stdout
 img = np.fromfile(img_path, dtype=np.float64).reshape(SIDE, SIDE)
 mask = (img >= 0.5).astype(np.uint8)

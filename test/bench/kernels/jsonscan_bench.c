@@ -1,15 +1,15 @@
 /*
  * jsonscan_bench.c — micro-benchmark of the JSON scanner kernel
- * (src/common/jsonscan.c) on the arrays pg_mlops reads: 1,000,000 small
+ * (src/util/jsonscan.c) on the arrays pg_mlops reads: 1,000,000 small
  * integer labels, 1,000,000 string labels, 500,000 probability rows, and
  * js_skip over the integer array.  Prints the best and median time of
  * several runs and the throughput.
  *
- *	cc -std=c11 -O2 -Isrc -o /tmp/jsonscan_bench test/bench/kernels/jsonscan_bench.c src/common/jsonscan.c -lm
+ *	cc -std=c11 -O2 -Isrc -o /tmp/jsonscan_bench test/bench/kernels/jsonscan_bench.c src/util/jsonscan.c -lm
  *	/tmp/jsonscan_bench [runs]
  */
 #define _POSIX_C_SOURCE 199309L
-#include "common/jsonscan.h"
+#include "util/jsonscan.h"
 
 #include <stdio.h>
 #include <stdlib.h>

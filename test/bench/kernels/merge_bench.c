@@ -8,7 +8,7 @@
  * merge_similar_sites on (about 6.3 s for 100,000 points; the target is
  * 60 times faster).
  *
- *	cc -std=c11 -O2 -Isrc -o /tmp/merge_bench test/bench/kernels/merge_bench.c src/detect/merge.c src/common/errbuf.c -lm
+ *	cc -std=c11 -O2 -Isrc -o /tmp/merge_bench test/bench/kernels/merge_bench.c src/detect/merge.c src/util/errbuf.c -lm
  *	/tmp/merge_bench [FILE|-] [N] [RADIUS]
  */
 #define _POSIX_C_SOURCE 199309L

@@ -10,7 +10,7 @@
  * stream as rng.h's mt_random_sample), times numpy and compares picks.
  *
  *	cc -std=c11 -O2 -pthread -Isrc -o /tmp/select_bench test/bench/kernels/select_bench.c \
- *	   src/active/*.c src/metrics/uncertainty.c src/datasets/rng.c src/common/errbuf.c src/spatial/parallel.c -lm
+ *	   src/active/*.c src/metrics/uncertainty.c src/datasets/rng.c src/util/errbuf.c src/spatial/parallel.c -lm
  *	/tmp/select_bench [threads [picks-file]]
  *	/usr/bin/python3 test/bench/kernels/select_bench.py picks-file
  */

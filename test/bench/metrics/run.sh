@@ -22,9 +22,9 @@ err=$(psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'C
 # c) the JSON scanner kernel alone (no server): ns per label of a 1,000,000-integer array, the
 #    figure the README quotes.
 bin=$(mktemp "${TMPDIR:-/tmp}/jsonscan_bench.XXXXXX")
-cc -std=c11 -O2 -Isrc -o "$bin" test/bench/kernels/jsonscan_bench.c src/common/jsonscan.c -lm \
+cc -std=c11 -O2 -Isrc -o "$bin" test/bench/kernels/jsonscan_bench.c src/util/jsonscan.c -lm \
   || { echo "metrics bench: building test/bench/kernels/jsonscan_bench.c failed" >&2; rm -f "$bin"; exit 1; }
-echo "c) JSON scanner kernel (src/common/jsonscan.c, cc -O2, best and median of ${BENCH_RUNS:-7} runs):"
+echo "c) JSON scanner kernel (src/util/jsonscan.c, cc -O2, best and median of ${BENCH_RUNS:-7} runs):"
 "$bin" "${BENCH_RUNS:-7}" | sed 's/^/   /'
 rm -f "$bin"
 echo

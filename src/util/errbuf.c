@@ -2,7 +2,7 @@
  * errbuf.c
  *	  Kernel: a reason formatted into the caller's buffer (errbuf.h).
  */
-#include "common/errbuf.h"
+#include "util/errbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

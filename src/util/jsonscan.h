@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/alloc.h"
+#include "util/alloc.h"
 
 /* Deepest nesting js_skip accepts; deeper input is an error, not a stack overflow. */
 #define JS_MAX_DEPTH 1000
