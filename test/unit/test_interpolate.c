@@ -1245,8 +1245,13 @@ test_cancel(void)
 				 method == 0 ? "" : path_names[path]);
 		CHECK(untouched, what);
 
+		/*
+		 * with 2 threads, stop at the calling thread's first question: a later
+		 * one may never come if the other thread takes every row first (a
+		 * loaded machine), which made this check flaky
+		 */
 		cs.calls = 0;
-		cs.stop_at = 2;
+		cs.stop_at = 1;
 		ex.threads = 2;
 		st = run_method(method, 2.0, IDW_SIMD_BEST, paths[path], &ex, out, &w, &h);
 		snprintf(what, sizeof(what), "%s [%s]: cancel with 2 threads gives INTERP_CANCELLED", names[method],
