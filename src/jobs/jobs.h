@@ -47,6 +47,7 @@ extern int	mlops_run_retention_s;
 extern int	mlops_max_download_bytes_mb;
 extern int	mlops_max_extract_bytes_mb;
 extern int	mlops_max_extract_entries;
+extern int	mlops_max_list_entries;
 
 /* A job the worker claimed. */
 typedef struct ClaimedJob
@@ -77,7 +78,10 @@ typedef struct JobKind
 	/* run: in the worker, outside any transaction */
 	JobOutcome	(*run) (ClaimedJob *job, transfer_pool *pool, char **result_json,
 						char **error, bool *retryable);
-	/* transfer_done: an asynchronous transfer of this kind ended */
+	/*
+	 * transfer_done: an asynchronous transfer of this kind ended; it may
+	 * start the job's next transfer (same job id) and return JOB_STARTED
+	 */
 	JobOutcome	(*transfer_done) (int64 job_id, const transfer_result *r, char **result_json,
 								  char **error, bool *retryable);
 } JobKind;
@@ -98,6 +102,7 @@ extern const JobKind mlops_kind_copy;
 extern const JobKind mlops_kind_move;
 extern const JobKind mlops_kind_delete;
 extern const JobKind mlops_kind_layout;
+extern const JobKind mlops_kind_list;
 
 /* Shared checks of params (params.c) */
 struct netpolicy;

@@ -23,6 +23,7 @@ const JobKind *const mlops_job_kinds[] = {
 	&mlops_kind_move,
 	&mlops_kind_delete,
 	&mlops_kind_layout,
+	&mlops_kind_list,
 	NULL
 };
 

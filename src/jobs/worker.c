@@ -586,6 +586,15 @@ PollTransfers(void)
 		if (kind == NULL)
 			continue;
 		outcome = kind->transfer_done(results[i].job_id, &results[i], &result_json, &error, &retryable);
+		if (outcome == JOB_STARTED)
+		{
+			/* the kind started its next request (a list job's next page): still running */
+			Running[NRunning].job_id = results[i].job_id;
+			Running[NRunning].attempt = attempt;
+			Running[NRunning].kind = kind;
+			NRunning++;
+			continue;
+		}
 		Finish(results[i].job_id, attempt, outcome, result_json, error, retryable);
 	}
 	return n;
