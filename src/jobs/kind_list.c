@@ -35,12 +35,14 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/file_perm.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 
@@ -108,12 +110,21 @@ static int
 ListWhole(Jsonb *params, const char *key, int dflt, int lo, int hi)
 {
 	JsonbValue *v = getKeyJsonValueFromContainer(&params->root, key, strlen(key), NULL);
-	char	   *name;
+	double		d;
 
 	if (v == NULL || v->type == jbvNull)
 		return dflt;
-	name = psprintf("params.%s", key);
-	return (int) mlops_option_whole(name, v, lo, hi);
+	d = v->type == jbvNumeric
+		? DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)))
+		: NAN;
+	if (!(d >= lo && d <= hi && d == floor(d)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("params.%s of a job of kind list must be a whole number from %d to %d", key, lo, hi),
+				 strcmp(key, "max_entries") == 0
+				 ? errhint("mlops.max_list_entries (%d) is the most a list job may return.", mlops_max_list_entries)
+				 : 0));
+	return (int) d;
 }
 
 /*
