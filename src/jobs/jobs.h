@@ -103,6 +103,7 @@ extern const JobKind mlops_kind_move;
 extern const JobKind mlops_kind_delete;
 extern const JobKind mlops_kind_layout;
 extern const JobKind mlops_kind_list;
+extern const JobKind mlops_kind_stat;
 
 /* Shared checks of params (params.c) */
 struct netpolicy;

@@ -24,6 +24,7 @@ const JobKind *const mlops_job_kinds[] = {
 	&mlops_kind_delete,
 	&mlops_kind_layout,
 	&mlops_kind_list,
+	&mlops_kind_stat,
 	NULL
 };
 
