@@ -85,6 +85,7 @@ grep -q 'folder "nowhere/" was not found' <<<"$out"
 ok $? "webdav: ... saying the folder was not found"
 
 # --- S3 (s3rver), several pages
+got=
 if s3rver_start models; then
   psql -XAtq -v ON_ERROR_STOP=1 -o /dev/null -c "SELECT mlops.set_credential('s3', 's3', jsonb_build_object('endpoint', '$S3RVER_URL', 'bucket', 'models', 'region', 'us-east-1', 'access_key', '$S3RVER_ACCESS_KEY', 'secret_key', '$S3RVER_SECRET_KEY'))" \
     -c "SELECT mlops.grant_credential('s3', 'lister')"
@@ -112,6 +113,13 @@ assert o["size"] == 13 and o["etag"] == sys.argv[1] and re.match(r"20\d\d-\d\d-\
   ok $? "s3: ... saying how many were allowed"
   out=$(job '{"credential": "s3", "prefix": "nothing/"}')
   is "${out%%|*} $(field count <<<"$out")" "succeeded 0" "s3: an empty prefix is an empty list"
+  # stat (what a step's output check runs): a signed HEAD
+  for o in runs/r1/a.bin runs/r1/nope.bin; do
+    id=$(psql -XAtq -U lister -c "SELECT mlops.submit_job('stat', '{\"credential\": \"s3\", \"object\": \"$o\"}')")
+    psql -XAtq -U lister -c "SELECT mlops.wait_job($id, '60 seconds')" >/dev/null
+    got="$got $(psql -XAtq -c "SELECT state || ':' || (result ->> 'exists') FROM mlops.jobs WHERE id = $id")"
+  done
+  is "$got" " succeeded:true succeeded:false" "s3 stat: a signed HEAD tells an existing object from a missing one"
 else
   ok 1 "s3rver could not start"
 fi
