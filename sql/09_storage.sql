@@ -101,6 +101,12 @@ SELECT mlops.submit_job('list', '{"credential": "store", "max_entries": 2.5}');
 SELECT mlops.submit_job('list', '{"credential": "store", "max_entries": 10001}');
 SELECT mlops.validate_job('list', '{"credential": "store", "prefix": "runs/", "page_size": 2, "max_entries": 100, "recursive": true}');
 SELECT mlops.drop_credential('plainweb');
+-- stat: a granted credential and a safe object name
+SELECT mlops.submit_job('stat', '{"credential": "owncloud"}');
+SELECT mlops.submit_job('stat', '{"credential": "owncloud", "object": "../x"}');
+SELECT mlops.submit_job('stat', '{"credential": "nope", "object": "x"}');
+SELECT mlops.submit_job('stat', '{"credential": "owncloud", "object": "x", "method": "GET"}');
+SELECT mlops.validate_job('stat', '{"credential": "store", "object": "models/m.bin"}');
 SELECT count(*) AS queued FROM mlops.jobs WHERE kind IN ('upload', 'extract', 'package', 'list');
 
 SELECT mlops.drop_credential('store'), mlops.drop_credential('store');
