@@ -85,7 +85,23 @@ is "$(steps "$run")" "prep:succeeded put:succeeded after:succeeded" "every step 
 psql -XAtq -c "SELECT result::text FROM mlops.run_steps WHERE run_id = '$run' AND step = 'put'" | grep -q '"etag"\|"size"'
 ok $? "the step's result is now the upload's"
 
-# 4. an output through a credential the role was not granted fails the step, not the worker
+# 4. a fan-out: each element's output is looked for; only the missing ones run
+as_owner bash -c "printf 'one\n' > '$AREA/out/one.txt'; printf 'two\n' > '$AREA/out/two.txt'"
+printf 'already\n' > "$served/dav/models/one.txt"; chmod a+rw "$served/dav/models/one.txt"
+psql -XAtq -U trainer -v ON_ERROR_STOP=1 -o /dev/null -c "SELECT mlops.define_pipeline('fan', \$\$[
+  {\"name\": \"put\", \"kind\": \"upload\", \"for_each\": {\"\$ref\": \"config.files\"},
+   \"params\": {\"path\": {\"\$ref\": \"item.local\"}, \"credential\": \"dav\", \"target\": {\"\$ref\": \"item.remote\"}},
+   \"output\": {\"credential\": \"dav\", \"object\": {\"\$ref\": \"item.remote\"}}}]\$\$,
+  '{\"files\": [{\"local\": \"out/one.txt\", \"remote\": \"models/one.txt\"}, {\"local\": \"out/two.txt\", \"remote\": \"models/two.txt\"}]}')"
+run3=$(psql -XAtq -U trainer -c "SELECT mlops.start_run('fan')")
+poll_sql "SELECT state FROM mlops.runs WHERE run_id = '$run3'" succeeded 60
+ok $? "a fan-out step with an output per element succeeds"
+is "$(jobs_of "$run3" stat) $(jobs_of "$run3" upload)" "2 1" "two stat jobs, one upload: only the missing object was uploaded"
+is "$(psql -XAtq -c "SELECT string_agg(coalesce(e ->> 'skipped', 'ran'), ' ' ORDER BY n) FROM mlops.run_steps, jsonb_array_elements(result) WITH ORDINALITY x(e, n) WHERE run_id = '$run3' AND step = 'put'")" \
+   "true ran" "the step's result, in element order: the first skipped, the second uploaded"
+is "$(cat "$served/dav/models/one.txt") $(cat "$served/dav/models/two.txt")" "already two" "the existing object is untouched, the missing one uploaded"
+
+# 5. an output through a credential the role was not granted fails the step, not the worker
 psql -XAtq -U trainer -v ON_ERROR_STOP=1 -o /dev/null -c "SELECT mlops.define_pipeline('sneaky', \$\$[
   {\"name\": \"put\", \"kind\": \"sql\", \"params\": {\"command\": \"SELECT 1\"},
    \"output\": {\"credential\": \"other\", \"object\": \"models/x\"}}]\$\$)"
