@@ -1573,15 +1573,17 @@ BEGIN
                     IF s ? 'timeout' AND jsonb_typeof(s -> 'timeout') = 'number' THEN
                         params := params || jsonb_build_object('timeout', s -> 'timeout');
                     END IF;
-                    PERFORM mlops.validate_job_for(s ->> 'kind', params, run_owner);
                     IF jsonb_typeof(s -> 'output') = 'object' THEN
-                        -- Luigi's rule: first a stat job looks for the output (mlops.step_checked)
+                        -- Luigi's rule: first a stat job looks for the output; the step's own
+                        -- params are checked only if it runs (mlops.step_checked): its input
+                        -- may be gone when its output is there
                         params := mlops.resolve_refs(s -> 'output', item_ctx);
                         PERFORM mlops.validate_job_for('stat', params, run_owner);
                         INSERT INTO mlops.jobs (kind, params, max_attempts, run_id, submitted_by, step)
                         VALUES ('stat', params, 1 + (s ->> 'retries')::int, id, run_owner, st.step)
                         RETURNING jobs.id INTO new_job;
                     ELSE
+                        PERFORM mlops.validate_job_for(s ->> 'kind', params, run_owner);
                         INSERT INTO mlops.jobs (kind, params, max_attempts, run_id, submitted_by, step)
                         VALUES (s ->> 'kind', params, 1 + (s ->> 'retries')::int, id, run_owner, st.step)
                         RETURNING jobs.id INTO new_job;

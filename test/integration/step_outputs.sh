@@ -62,13 +62,17 @@ is "$(psql -XAtq -c "SELECT result ->> 'exists', result ->> 'skipped', result ->
    "true|true|models/model.bin" "the step's result says its output exists and it was skipped"
 is "$(cat "$served/dav/models/model.bin")" "made elsewhere" "the object on the server is untouched"
 
-# 2. rerun 'missing' while the object is still there: nothing runs again
+# 2. rerun 'missing' while the object is still there: nothing runs again (even with the
+#    upload's local file gone: a step that does not run needs no input)
 prep_jobs=$(step_jobs "$run" prep); after_jobs=$(step_jobs "$run" after)
+as_owner mv "$AREA/out/model.bin" "$AREA/out/model.away"
 is "$(psql -XAtq -U trainer -c "SELECT mlops.rerun('$run', mode => 'missing')")" 1 "rerun missing looks for the one output again"
 poll_sql "SELECT state FROM mlops.runs WHERE run_id = '$run'" succeeded 60
 ok $? "the rerun ends"
 is "$(jobs_of "$run" upload) $(jobs_of "$run" stat)" "0 2" "the object is still there: a second stat job, no upload"
 is "$(step_jobs "$run" after)" "$after_jobs" "its dependent did not run again"
+is "$(steps "$run")" "prep:succeeded put:succeeded after:succeeded" "the step is done though its input file is gone"
+as_owner mv "$AREA/out/model.away" "$AREA/out/model.bin"
 
 # 3. the object is deleted: rerun 'missing' uploads it again, then runs its dependent
 rm -f "$served/dav/models/model.bin"
