@@ -253,6 +253,12 @@ listing_parse_s3(listing *l, const char *xml, size_t len, listing_page *page, ch
 				set_err(err, errlen, "out of memory");
 				goto done;
 			}
+			/* a "folder/" key is a folder marker (S3 consoles make them), not an object */
+			if (name[0] != '\0' && name[strlen(name) - 1] == '/' && listing_check_name(name, err, errlen))
+			{
+				free(name);
+				continue;
+			}
 			if (!add_entry(l, name, size, optional_text(find_child(c, "LastModified")),
 						   etag_of(find_child(c, "ETag")), err, errlen))
 				goto done;

@@ -60,7 +60,7 @@ typedef struct listing_page
 
 /*
  * listing_parse_s3 adds the Contents of a ListBucketResult to l and fills
- * page.  An S3 <Error> document is reported as "the server answered
+ * page; a key ending in "/" (a folder marker) is not an object and is left out.  An S3 <Error> document is reported as "the server answered
  * <Code>: <Message>".  False with a reason in err; l keeps what was added.
  */
 extern bool listing_parse_s3(listing *l, const char *xml, size_t len, listing_page *page,

@@ -106,6 +106,13 @@ main(void)
 	listing_page_free(&page);
 	listing_free(&l);
 
+	/* folder markers are not objects */
+	CHECK(s3(&l, "<ListBucketResult><Contents><Key>runs/</Key><Size>0</Size></Contents><Contents><Key>runs/a</Key></Contents></ListBucketResult>",
+			 &page, err) && l.n == 1 && strcmp(l.items[0].name, "runs/a") == 0, "s3: a folder marker (a key ending in /) is left out");
+	listing_page_free(&page);
+	listing_free(&l);
+	REFUSE("<ListBucketResult><Contents><Key>a//</Key></Contents></ListBucketResult>", "empty", "s3: a marker with an empty part is still refused");
+
 	/* limits */
 	l.max_entries = 1;
 	CHECK(!s3(&l, S3_PAGE, &page, err) && strstr(err, "more than 1 objects") != NULL, "s3: max_entries is enforced");
