@@ -253,8 +253,22 @@ StalePartVisit(const char *path, const struct stat *st, int flag, struct FTW *ft
 	size_t		dirlen = strlen(StaleDir);
 	char	   *rel;
 
-	if (flag != FTW_F || len < 5 || strcmp(path + len - 5, ".part") != 0 ||
-		strncmp(path, StaleDir, dirlen) != 0 || path[dirlen] != '/')
+	if (flag != FTW_F || strncmp(path, StaleDir, dirlen) != 0 || path[dirlen] != '/')
+		return 0;
+	/* the list and stat jobs' scratch files, "<job id>.xml" and "<job id>.head" (and .part) */
+	if (strncmp(path + dirlen, "/.list/", 7) == 0)
+	{
+		Oid			types[1] = {INT8OID};
+		Datum		args[1];
+
+		args[0] = Int64GetDatum(strtoi64(path + dirlen + 7, NULL, 10));
+		SPI_execute_with_args("SELECT 1 FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) $1 "
+							  "AND j.state OPERATOR(pg_catalog.=) 'running'", 1, types, args, NULL, false, 1);
+		if (SPI_processed == 0)
+			(void) unlink(path);
+		return 0;
+	}
+	if (len < 5 || strcmp(path + len - 5, ".part") != 0)
 		return 0;
 	rel = pnstrdup(path, len - 5);
 	SPI_execute("SELECT j.submitted_by, j.params OPERATOR(pg_catalog.->>) 'path' FROM mlops.jobs j "
@@ -284,7 +298,8 @@ StalePartVisit(const char *path, const struct stat *st, int flag, struct FTW *ft
 
 /*
  * RemoveStaleParts deletes, at startup, the "*.part" files that downloads
- * of a worker that died left behind: those no running download owns.
+ * of a worker that died left behind: those no running download owns; and
+ * the scratch files of list and stat jobs that are not running.
  * Symbolic links are not followed.  (A download that is retried truncates
  * its file anyway; this removes those of jobs that will not run again.)
  */

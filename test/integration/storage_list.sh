@@ -168,6 +168,13 @@ out=$(job '{"credential": "fake-moved"}')
 grep -q '^failed|listing failed: redirect to "http://192.0.2.1/s3fake/laughs" refused' <<<"$out"
 ok $? "a redirect to a host outside mlops.allowed_hosts is refused ($(cut -d'|' -f2 <<<"$out" | cut -c1-150))"
 ls "$PGDATA/pg_mlops/.list" | grep -q . && ok 1 "scratch files are removed" || ok 0 "scratch files are removed"
+# scratch files a worker that died left behind are removed when a worker starts
+as_owner bash -c "printf x > '$PGDATA/pg_mlops/.list/999999.xml'; printf x > '$PGDATA/pg_mlops/.list/999998.head.part'"
+cluster_restart
+poll_sql "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'pg_mlops%'" 1 30 >/dev/null
+for _ in $(seq 1 50); do [ -e "$PGDATA/pg_mlops/.list/999999.xml" ] || break; sleep 0.1; done
+ok $([ ! -e "$PGDATA/pg_mlops/.list/999999.xml" ] && [ ! -e "$PGDATA/pg_mlops/.list/999998.head.part" ]; echo $?) \
+   "a restarted worker removes the scratch files of list and stat jobs that are not running"
 psql -XAtq -c "ALTER SYSTEM SET mlops.allowed_hosts = 'example.org'" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5
 out=$(job '{"credential": "dav", "prefix": "sets/"}')
