@@ -2467,6 +2467,40 @@ $$;
 COMMENT ON FUNCTION mlops.resolve_refs(jsonb, jsonb) IS
 'Replaces every {"$ref": "path.to.value"} in a JSON value by that path in a context (config, steps, item, run)';
 
+-- mlops.resolve_refs(value, ctx, item): the same with the element of a for_each
+-- step apart ("item..." references), so that a fan-out does not copy the whole
+-- context (every earlier result, a listing of thousands of objects) per element:
+-- 10,000 elements took minutes with ctx || {"item": ...}, now a fraction of a second.
+CREATE FUNCTION mlops.resolve_refs(value jsonb, ctx jsonb, item jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found jsonb;
+    path text[];
+BEGIN
+    IF jsonb_typeof(value) = 'object' AND value ? '$ref' THEN
+        path := string_to_array(value ->> '$ref', '.');
+        found := CASE WHEN path[1] = 'item' THEN jsonb_build_object('item', item) #> path ELSE ctx #> path END;
+        IF found IS NULL THEN
+            RAISE EXCEPTION 'reference "%" has no value', value ->> '$ref'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        RETURN found;
+    ELSIF jsonb_typeof(value) = 'object' THEN
+        RETURN (SELECT coalesce(jsonb_object_agg(e.key, mlops.resolve_refs(e.value, ctx, item)), '{}')
+                FROM jsonb_each(value) e);
+    ELSIF jsonb_typeof(value) = 'array' THEN
+        RETURN (SELECT coalesce(jsonb_agg(mlops.resolve_refs(e.value, ctx, item) ORDER BY e.n), '[]')
+                FROM jsonb_array_elements(value) WITH ORDINALITY e(value, n));
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION mlops.resolve_refs(jsonb, jsonb, jsonb) IS
+'Replaces every {"$ref": ...} in a JSON value: "item..." references by the given for_each element, the others by that path in a context (config, steps, run)';
+
 -- mlops.run_notify: NOTIFY mlops_runs with the run's id and state.
 CREATE FUNCTION mlops.runs_notify() RETURNS trigger
 LANGUAGE plpgsql
@@ -2503,7 +2537,7 @@ DECLARE
     new_job bigint;
     moved boolean;
     err text;
-    item_ctx jsonb;
+    item jsonb;
 BEGIN
     SELECT * INTO r FROM mlops.runs WHERE owner OPERATOR(pg_catalog.=) run_owner AND run_id OPERATOR(pg_catalog.=) id FOR UPDATE;
     IF NOT FOUND OR r.state <> 'running' THEN
@@ -2550,10 +2584,9 @@ BEGIN
                 ELSE
                     items := NULL;
                 END IF;
-                FOR item_ctx IN
-                    SELECT ctx || jsonb_build_object('item', i.value)
-                    FROM jsonb_array_elements(coalesce(items, '[null]')) WITH ORDINALITY i(value, n) ORDER BY i.n LOOP
-                    params := mlops.resolve_refs(s -> 'params', item_ctx);
+                FOR item IN
+                    SELECT i.value FROM jsonb_array_elements(coalesce(items, '[null]')) WITH ORDINALITY i(value, n) ORDER BY i.n LOOP
+                    params := mlops.resolve_refs(s -> 'params', ctx, item);
                     IF s ? 'timeout' AND jsonb_typeof(s -> 'timeout') = 'number' THEN
                         params := params || jsonb_build_object('timeout', s -> 'timeout');
                     END IF;
@@ -2561,7 +2594,7 @@ BEGIN
                         -- Luigi's rule: first a stat job looks for the output; the step's own
                         -- params are checked only if it runs (mlops.step_checked): its input
                         -- may be gone when its output is there
-                        params := mlops.resolve_refs(s -> 'output', item_ctx);
+                        params := mlops.resolve_refs(s -> 'output', ctx, item);
                         PERFORM mlops.validate_job_for('stat', params, run_owner);
                         INSERT INTO mlops.jobs (kind, params, max_attempts, run_id, submitted_by, step)
                         VALUES ('stat', params, 1 + (s ->> 'retries')::int, id, run_owner, st.step)
@@ -2659,7 +2692,7 @@ BEGIN
                 ids := ids || chk.id;
                 kept := kept + 1;
             ELSE
-                params := mlops.resolve_refs(s -> 'params', ctx || jsonb_build_object('item', items -> (i - 1)));
+                params := mlops.resolve_refs(s -> 'params', ctx, items -> (i - 1));
                 IF jsonb_typeof(s -> 'timeout') = 'number' THEN
                     params := params || jsonb_build_object('timeout', s -> 'timeout');
                 END IF;
