@@ -93,7 +93,28 @@ SELECT mlops.submit_job('extract', '{"archive": "a.zip", "dest": "../x"}');
 SELECT mlops.submit_job('package', '{"source": "s", "path": "out/set-%Y-%Q.zip"}');
 SELECT mlops.submit_job('package', '{"source": "../s", "path": "out/set.zip"}');
 SELECT mlops.submit_job('package', '{"source": "s"}');
-SELECT count(*) AS queued FROM mlops.jobs WHERE kind IN ('upload', 'extract', 'package');
+-- list: a granted s3 or webdav credential, a safe prefix, whole numbers within the limits
+SELECT mlops.set_credential('plainweb', 'http', '{"url": "http://127.0.0.1:8080/files/"}');
+SELECT mlops.submit_job('list', '{}');
+SELECT mlops.submit_job('list', '{"credential": "nope"}');
+SELECT mlops.submit_job('list', '{"credential": "plainweb"}');
+SELECT mlops.submit_job('list', '{"credential": "owncloud", "depth": "infinity"}');
+SELECT mlops.submit_job('list', '{"credential": "owncloud", "prefix": "../up"}');
+SELECT mlops.submit_job('list', '{"credential": "owncloud", "prefix": "/abs"}');
+SELECT mlops.submit_job('list', '{"credential": "owncloud", "recursive": "yes"}');
+SELECT mlops.submit_job('list', '{"credential": "store", "page_size": 0}');
+SELECT mlops.submit_job('list', '{"credential": "store", "page_size": 1001}');
+SELECT mlops.submit_job('list', '{"credential": "store", "max_entries": 2.5}');
+SELECT mlops.submit_job('list', '{"credential": "store", "max_entries": 10001}');
+SELECT mlops.validate_job('list', '{"credential": "store", "prefix": "runs/", "page_size": 2, "max_entries": 100, "recursive": true}');
+SELECT mlops.drop_credential('plainweb');
+-- stat: a granted credential and a safe object name
+SELECT mlops.submit_job('stat', '{"credential": "owncloud"}');
+SELECT mlops.submit_job('stat', '{"credential": "owncloud", "object": "../x"}');
+SELECT mlops.submit_job('stat', '{"credential": "nope", "object": "x"}');
+SELECT mlops.submit_job('stat', '{"credential": "owncloud", "object": "x", "method": "GET"}');
+SELECT mlops.validate_job('stat', '{"credential": "store", "object": "models/m.bin"}');
+SELECT count(*) AS queued FROM mlops.jobs WHERE kind IN ('upload', 'extract', 'package', 'list');
 
 SELECT mlops.drop_credential('store'), mlops.drop_credential('store');
 DROP OWNED BY mlops_regress_eve;

@@ -22,6 +22,14 @@ SELECT mlops.define_pipeline('Bad', '[{"name": "a", "kind": "sql"}]');
 SELECT mlops.define_pipeline('p', '[]');
 SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "paramz": {}}]');
 SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sqll"}]');
+-- a step's output in storage: {"credential", "object"}, each a string or a reference
+SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "output": "x"}]');
+SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "output": {"credential": "c"}}]');
+SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "output": {"credential": "c", "object": "o", "bucket": "b"}}]');
+SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "output": {"credential": "c", "object": 7}}]');
+SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "train", "external": true, "output": {"credential": "c", "object": "o"}}]');
+SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "output": {"credential": "c", "object": {"$ref": "steps.b.result.path"}}}, {"name": "b", "kind": "sql"}]');
+SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "output": {"credential": "c", "object": {"$ref": "item.name"}}}]');
 SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql"}, {"name": "a", "kind": "sql"}]');
 SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "depends_on": ["nope"]}]');
 SELECT mlops.define_pipeline('p', '[{"name": "a", "kind": "sql", "depends_on": ["c"]},

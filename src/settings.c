@@ -30,6 +30,7 @@ int			mlops_run_retention_s = 90 * 24 * 3600;
 int			mlops_max_download_bytes_mb = 10240;
 int			mlops_max_extract_bytes_mb = 10240;
 int			mlops_max_extract_entries = 100000;
+int			mlops_max_list_entries = 10000;
 char	   *mlops_work_dir = NULL;
 int			mlops_workers = 1;
 int			mlops_compute_threads = 0;
@@ -157,6 +158,15 @@ mlops_define_settings(void)
 							"An archive with more entries is refused before anything is written; 0 means no limit.",
 							&mlops_max_extract_entries,
 							100000, 0, INT_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.max_list_entries",
+							"Most objects a list job returns.",
+							"A listing with more objects fails the job; a job's params.max_entries may lower it, not raise it.",
+							&mlops_max_list_entries,
+							10000, 1, 10000000,
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);

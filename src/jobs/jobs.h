@@ -47,6 +47,7 @@ extern int	mlops_run_retention_s;
 extern int	mlops_max_download_bytes_mb;
 extern int	mlops_max_extract_bytes_mb;
 extern int	mlops_max_extract_entries;
+extern int	mlops_max_list_entries;
 
 /* A job the worker claimed. */
 typedef struct ClaimedJob
@@ -78,8 +79,9 @@ typedef struct JobKind
 	JobOutcome	(*run) (ClaimedJob *job, transfer_pool *pool, char **result_json,
 						char **error, bool *retryable);
 	/*
-	 * transfer_done: an asynchronous transfer of this kind ended.  A kind
-	 * that has it is a transfer kind (mlops_kind_uses_transfer), held to
+	 * transfer_done: an asynchronous transfer of this kind ended; it may
+	 * start the job's next transfer (same job id) and return JOB_STARTED.  A
+	 * kind that has it is a transfer kind (mlops_kind_uses_transfer), held to
 	 * mlops.max_transfers running at once; no flag repeats that.
 	 */
 	JobOutcome	(*transfer_done) (int64 job_id, const transfer_result *r, char **result_json,
@@ -125,6 +127,8 @@ extern const JobKind mlops_kind_copy;
 extern const JobKind mlops_kind_move;
 extern const JobKind mlops_kind_delete;
 extern const JobKind mlops_kind_layout;
+extern const JobKind mlops_kind_list;
+extern const JobKind mlops_kind_stat;
 
 /* Shared checks of params (params.c) */
 struct netpolicy;

@@ -26,6 +26,8 @@ const JobKind *const mlops_job_kinds[] = {
 	&mlops_kind_move,
 	&mlops_kind_delete,
 	&mlops_kind_layout,
+	&mlops_kind_list,
+	&mlops_kind_stat,
 	NULL
 };
 

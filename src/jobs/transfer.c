@@ -1334,6 +1334,20 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 	}
 	if (opts->s3_access_key != NULL && item->dl_headers == NULL && rc == CURLE_OK)
 		rc = CURLE_OUT_OF_MEMORY;
+	/* another method (the list kind's PROPFIND, a HEAD) and more headers */
+	if (opts->method != NULL && strcmp(opts->method, "HEAD") == 0)
+		SET(CURLOPT_NOBODY, 1L);
+	else if (opts->method != NULL)
+		SET(CURLOPT_CUSTOMREQUEST, opts->method);
+	for (int i = 0; opts->headers != NULL && opts->headers[i] != NULL && rc == CURLE_OK; i++)
+	{
+		struct curl_slist *h = curl_slist_append(item->dl_headers, opts->headers[i]);
+
+		if (h == NULL)
+			rc = CURLE_OUT_OF_MEMORY;
+		else
+			item->dl_headers = h;
+	}
 	if (item->dl_headers != NULL)
 		SET(CURLOPT_HTTPHEADER, item->dl_headers);
 	return rc;

@@ -64,6 +64,10 @@ typedef struct transfer_opts
 									 * messages only (never a secret), or NULL */
 	const netpolicy *policy;	/* hosts and networks to check, or NULL: none;
 								 * copied by transfer_start */
+	const char *method;			/* NULL: GET; "HEAD" (an empty file is written),
+								 * or another method sent without a body
+								 * ("PROPFIND"); any 2xx status is success */
+	const char *const *headers; /* more request headers ("Depth: 1"), NULL-terminated, or NULL */
 } transfer_opts;
 
 typedef enum transfer_state

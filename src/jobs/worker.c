@@ -286,8 +286,22 @@ StalePartVisit(const char *path, const struct stat *st, int flag, struct FTW *ft
 	Datum		args[1];
 	Oid			types[1] = {TEXTARRAYOID};
 
-	if (flag != FTW_F || len < 5 || strcmp(path + len - 5, ".part") != 0 ||
-		strncmp(path, StaleDir, dirlen) != 0 || path[dirlen] != '/')
+	if (flag != FTW_F || strncmp(path, StaleDir, dirlen) != 0 || path[dirlen] != '/')
+		return 0;
+	/* the list and stat jobs' scratch files, "<job id>.xml" and "<job id>.head" (and .part) */
+	if (strncmp(path + dirlen, "/.list/", 7) == 0)
+	{
+		Oid			idtype[1] = {INT8OID};
+		Datum		id[1];
+
+		id[0] = Int64GetDatum(strtoi64(path + dirlen + 7, NULL, 10));
+		SPI_execute_with_args("SELECT 1 FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) $1 "
+							  "AND j.state OPERATOR(pg_catalog.=) 'running'", 1, idtype, id, NULL, false, 1);
+		if (SPI_processed == 0)
+			(void) unlink(path);
+		return 0;
+	}
+	if (len < 5 || strcmp(path + len - 5, ".part") != 0)
 		return 0;
 	if (StaleKinds != (Datum) 0)
 	{
@@ -327,9 +341,10 @@ StalePartVisit(const char *path, const struct stat *st, int flag, struct FTW *ft
 
 /*
  * RemoveStaleParts deletes, at startup, the "*.part" files that jobs of a
- * worker that died left behind: those no running job owns.  Symbolic links
- * are not followed.  (A download that is retried truncates its file
- * anyway; this removes those of jobs that will not run again.)
+ * worker that died left behind: those no running job owns; and the scratch
+ * files of list and stat jobs that are not running.  Symbolic links are not
+ * followed.  (A download that is retried truncates its file anyway; this
+ * removes those of jobs that will not run again.)
  */
 static void
 RemoveStaleParts(void)
@@ -640,6 +655,15 @@ PollTransfers(void)
 		if (kind == NULL)
 			continue;
 		outcome = kind->transfer_done(results[i].job_id, &results[i], &result_json, &error, &retryable);
+		if (outcome == JOB_STARTED)
+		{
+			/* the kind started its next request (a list job's next page): still running */
+			Running[NRunning].job_id = results[i].job_id;
+			Running[NRunning].attempt = attempt;
+			Running[NRunning].kind = kind;
+			NRunning++;
+			continue;
+		}
 		Finish(results[i].job_id, attempt, outcome, result_json, error, retryable);
 	}
 	return n;

@@ -14,6 +14,9 @@ S3RVER_ACCESS_KEY=S3RVER
 S3RVER_SECRET_KEY=S3RVER
 S3RVER_PID=
 S3RVER_DIR=
+# s3rver makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3 keeps in its legacy
+# provider: without it every listing that needs a second page answers 500
+S3RVER_NODE_FLAGS=$(node --openssl-legacy-provider -e 0 >/dev/null 2>&1 && echo --openssl-legacy-provider)
 
 s3rver_install() {
   if [ -x "$S3RVER_BIN" ]; then
@@ -38,7 +41,7 @@ s3rver_start() {
   S3RVER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_s3rver.XXXXXX") || return 1
   for attempt in 1 2 3 4 5; do
     port=$(_s3rver_free_port) || return 1
-    node "$S3RVER_CACHE/node_modules/s3rver/bin/s3rver.js" -d "$S3RVER_DIR/data" -a 127.0.0.1 -p "$port" \
+    node $S3RVER_NODE_FLAGS "$S3RVER_CACHE/node_modules/s3rver/bin/s3rver.js" -d "$S3RVER_DIR/data" -a 127.0.0.1 -p "$port" \
       --configure-bucket "$bucket" >"$S3RVER_DIR/s3rver.log" 2>&1 &
     S3RVER_PID=$!
     for _ in $(seq 1 200); do
