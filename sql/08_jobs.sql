@@ -3,6 +3,27 @@
 -- by a token), cancel, retry, dependencies, the progress view and privileges.
 CREATE EXTENSION IF NOT EXISTS pg_mlops CASCADE;
 
+-- Kinds: the worker's own, or declared (by an administrator) for external workers.
+SELECT mlops.submit_job('downlaod', '{"url": "http://127.0.0.1/x", "path": "x"}');
+SELECT mlops.submit_job('train', '{}');
+SELECT mlops.declare_kind('train', 'model training on the GPU box');
+SELECT mlops.declare_kind('etl');
+SELECT mlops.declare_kind('label');
+SELECT mlops.declare_kind('train', 'model training (replaced)');
+SELECT kind, description FROM mlops.declared_kinds ORDER BY kind;
+SELECT mlops.declare_kind('download');
+SELECT mlops.declare_kind('Bad Kind');
+SELECT mlops.declare_kind(NULL);
+SELECT mlops.declare_kind('scratch');
+SELECT mlops.undeclare_kind('scratch'), mlops.undeclare_kind('scratch');
+SELECT mlops.submit_job('scratch', '{}');
+CREATE ROLE mlops_kind_app LOGIN;
+SET ROLE mlops_kind_app;
+SELECT mlops.declare_kind('mine');
+SELECT count(*) > 0 AS app_sees_declared_kinds FROM mlops.declared_kinds;
+RESET ROLE;
+DROP ROLE mlops_kind_app;
+
 -- Rejected at submit time, nothing queued.
 SELECT mlops.submit_job('SQL', '{"command": "SELECT 1"}');
 SELECT mlops.submit_job('sql', '{}');

@@ -70,6 +70,7 @@ DELETE FROM mlops.jobs WHERE submitted_by = 'mlops_regress_eve'::regrole;
 
 -- Secrets in job params are refused, at any depth; jobs name a credential instead.
 SELECT mlops.submit_job('upload', '{"path": "x", "target": "x", "credential": "owncloud", "password": "hunter2"}');
+SELECT mlops.declare_kind('train');
 SELECT mlops.submit_job('train', '{"storage": {"Secret_Key": "abc"}}');
 SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "x", "headers": {"Authorization": "Bearer x"}}');
 

@@ -88,6 +88,7 @@ RESET ROLE;
 DROP ROLE mlops_al_stranger;
 
 -- training history: an external trainer reports one row of metrics per epoch
+SELECT mlops.declare_kind('fit_al', 'active-learning training (external)');
 SELECT mlops.submit_job('fit_al', '{"epochs": 3, "model": "tiny"}') AS train_job \gset
 SELECT lease_token AS lease FROM mlops.claim_job('{fit_al}', lease => '5 minutes') \gset
 SELECT mlops.report_metrics(:train_job, :'lease', 0, '{"loss": 0.9, "accuracy": 0.55}');

@@ -1572,6 +1572,63 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.job_kinds() IS
 'The kinds the pg_mlops background worker serves, read from its registry in C: the params keys each accepts (others are refused at submit), whether it is a transfer (held to mlops.max_transfers) and whether it runs in a session of its own (held to mlops.max_sql_jobs)';
 
+------------------------------------------------------------------------------
+-- Declared job kinds: the kinds of external workers
+--
+-- submit_job takes a kind the worker serves (mlops.worker_kinds(), from the
+-- C registry) or one an administrator declared here, for external workers
+-- (claim_job); any other kind is refused, listing the valid ones.
+------------------------------------------------------------------------------
+CREATE TABLE mlops.declared_kinds (
+    kind        text PRIMARY KEY CHECK (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
+    description text,
+    declared_by oid NOT NULL,
+    declared_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE mlops.declared_kinds IS
+'Job kinds declared for external workers (mlops.declare_kind); submit_job refuses kinds that are neither these nor the worker''s';
+REVOKE ALL ON mlops.declared_kinds FROM PUBLIC;
+GRANT SELECT ON mlops.declared_kinds TO PUBLIC;
+
+CREATE FUNCTION mlops.declare_kind(kind text, description text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF kind IS NULL THEN
+        RAISE EXCEPTION 'the kind must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid job kind "%"', kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A kind is a lower-case identifier such as train or label.';
+    END IF;
+    IF kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()) THEN
+        RAISE EXCEPTION 'job kind "%" is the worker''s own', kind
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Only kinds for external workers are declared.';
+    END IF;
+    INSERT INTO mlops.declared_kinds AS d (kind, description, declared_by)
+    VALUES (declare_kind.kind, declare_kind.description, session_user::regrole::oid)
+    ON CONFLICT ON CONSTRAINT declared_kinds_pkey DO UPDATE SET description = EXCLUDED.description;
+END
+$$;
+COMMENT ON FUNCTION mlops.declare_kind(text, text) IS
+'Declares a job kind for external workers (administrators, or roles granted EXECUTE): submit_job refuses kinds that are neither declared nor the worker''s; declaring again replaces the description';
+
+CREATE FUNCTION mlops.undeclare_kind(kind text)
+RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    DELETE FROM mlops.declared_kinds d WHERE d.kind OPERATOR(pg_catalog.=) $1 RETURNING true
+$$;
+COMMENT ON FUNCTION mlops.undeclare_kind(text) IS
+'Removes a declared kind (new jobs of it are refused; jobs already queued stay claimable); true if it was declared';
+REVOKE ALL ON FUNCTION mlops.declare_kind(text, text), mlops.undeclare_kind(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlops.declare_kind(text, text), mlops.undeclare_kind(text) TO mlops_admin;
+
 CREATE FUNCTION mlops.wake_workers()
 RETURNS void
 AS 'MODULE_PATHNAME', 'mlops_wake_workers'
@@ -1735,6 +1792,17 @@ BEGIN
         RAISE EXCEPTION 'invalid job kind "%"', kind
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'A kind is a lower-case identifier such as sql, download or train.';
+    END IF;
+    -- a kind is the worker's (its registry in C) or declared for external workers: a typo such as
+    -- "downlaod" is refused here instead of waiting forever for a worker that never comes
+    IF NOT (kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()))
+       AND NOT EXISTS (SELECT 1 FROM mlops.declared_kinds d WHERE d.kind OPERATOR(pg_catalog.=) submit_job.kind) THEN
+        RAISE EXCEPTION 'unknown job kind "%"', kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = pg_catalog.format('The worker serves %s; declared for external workers: %s. An administrator declares a kind with mlops.declare_kind(%L).',
+                                           pg_catalog.array_to_string(mlops.worker_kinds(), ', '),
+                                           coalesce((SELECT pg_catalog.string_agg(d.kind, ', ' ORDER BY d.kind) FROM mlops.declared_kinds d), 'none'),
+                                           kind);
     END IF;
     IF max_attempts < 1 THEN
         RAISE EXCEPTION 'max_attempts must be at least 1, not %', max_attempts

@@ -121,6 +121,7 @@ SELECT mlops.submit_job('download', '{"url": "file:///etc/passwd", "path": "x"}'
 SELECT mlops.submit_job('download', '{"url": "http://127.0.0.1/x", "path": "../../outside"}');
 \set ON_ERROR_STOP on
 \echo 'An external worker (a GPU trainer, say) claims its own kind, reports progress and completes:'
+SELECT mlops.declare_kind('train', 'model training on an external GPU worker');
 SELECT mlops.submit_job('train', '{"epochs": 10}') AS train_job \gset
 SELECT lease_token AS lease FROM mlops.claim_job('{train}', lease => '5 minutes') \gset
 SELECT id, kind, state, attempts FROM mlops.jobs WHERE id = :train_job;

@@ -113,6 +113,10 @@ is "$(psql -XAtq -c "SELECT string_agg(value || ' ' || owner, ', ' ORDER BY mode
 is "$(psql -XAtq -c "SELECT string_agg(kind || ' ' || state || ' ' || submitted_by::regrole || ' ' || (lease_token IS NOT NULL), ', ' ORDER BY id) FROM mlops.jobs")" \
    "sql succeeded app1 false, train pending app1 false, train failed postgres false, train running app1 true" \
    "jobs survived; the running external job got a lease token"
+is "$(psql -XAtq -c "SELECT string_agg(kind, ', ') FROM mlops.declared_kinds")" "train" \
+   "the external kind 0.1.0's queue held is declared, so it may still be submitted"
+is "$(psql -XAtq -c "SELECT mlops.submit_job('etl', '{}')" 2>&1 | head -1)" 'ERROR:  unknown job kind "etl"' \
+   "a kind neither the worker's nor declared is refused"
 is "$(psql -XAtq -c "SELECT name || ' ' || (secret ->> 'secret_key') FROM mlops.credentials")" "store SK-upgrade" "the credential survived"
 is "$(psql -XAtq -U app1 -c "SELECT count(*) FROM mlops.results")" 1 "after the update app1 sees only its own results"
 out=$(psql -XAtq -U app1 -c "SELECT mlops.compute_metric('00000000-0000-0000-0000-0000000000a1')" 2>&1)

@@ -32,6 +32,7 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE bac
 isnt($ret, 0, 'a job for the worker cannot be queued without a worker');
 like($err, qr/no pg_mlops worker serves database "postgres".*HINT:  Add pg_mlops to shared_preload_libraries/s,
 	'the error says so and hints at shared_preload_libraries');
+$node->safe_psql('postgres', q{SELECT mlops.declare_kind('train')});
 is($node->safe_psql('postgres', q{SELECT mlops.submit_job('train', '{}') > 0}), 't',
 	'jobs for external workers can be queued without a worker');
 

@@ -394,6 +394,7 @@ SELECT :d || ' ' || :s1 || ' ' || :s2});
 # ---------------------------------------------------------------------------------------------
 # f) An external worker's lease expires: the periodic pass puts the job back.
 {
+	q1("SELECT mlops.declare_kind('train')");
 	my $id = q1("SELECT mlops.submit_job('train', '{\"epochs\": 1}')");
 	is(q1("SELECT id FROM mlops.claim_job('{train}', '1 second')"), $id, 'f: an external worker claims the train job');
 	my $stale = q1("SELECT lease_token FROM mlops.jobs WHERE id = $id");

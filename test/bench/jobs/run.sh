@@ -120,7 +120,7 @@ SELECT mlops.wait_job(:j, '60 seconds') \\g /dev/null
     round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM (result ->> 'value')::timestamptz - created_at)))::numeric, 2)
     FROM mlops.jobs WHERE run_id = 'lat-$tag' AND state = 'succeeded'")
   # 100 external claims, each its own transaction, of a kind with 100 jobs queued
-  psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('label', '{}', run_id => 'claim-$tag')) FROM generate_series(1, 100)" >/dev/null || return 1
+  psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT mlops.declare_kind('label')" -c "SELECT count(mlops.submit_job('label', '{}', run_id => 'claim-$tag')) FROM generate_series(1, 100)" >/dev/null || return 1
   script=$(for i in $(seq 1 100); do echo "SELECT (mlops.claim_job('{label}')).id;"; done)
   t0=$(now)
   claimed=$(psql -XAtq -v ON_ERROR_STOP=1 <<<"$script" | grep -c .)
