@@ -41,6 +41,13 @@ SELECT mlops.entropy('[[0.5, 1.5]]'::json);
 SELECT mlops.entropy('[[-0.5, 0.5]]'::json);
 -- a row that is not a distribution is refused, in every form
 SELECT mlops.entropy('{0.9, 0.9}'::float8[]);
+-- shapes: a float8[] is one row and gives one score; json/jsonb take rows (a flat array is a
+-- batch of one) and give one score per row; a matrix in a float8[] is refused, not read as one row
+SELECT mlops.entropy('{{0.5, 0.5}, {1, 0}}'::float8[]);
+SELECT mlops.softmax('{{1, 2}, {3, 4}}'::float8[]);
+SELECT mlops.entropy('{0.5, 0.5}'::float8[]) AS one_row_float8,
+       mlops.entropy('[0.5, 0.5]'::jsonb) AS flat_jsonb_is_a_batch_of_one,
+       mlops.entropy('[[0.5, 0.5], [1, 0]]'::jsonb) AS two_rows_jsonb;
 SELECT mlops.least_confidence('[[0.5, 0.5], [0.2, 0.2]]'::jsonb);
 SELECT mlops.margin('[[0.3, 0.3]]'::json);
 SELECT mlops.entropy('[[0.5, 0.5]]'::json, 1);

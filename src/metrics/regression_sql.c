@@ -188,6 +188,23 @@ RowScores(FunctionCallInfo fcinfo, bool jsonb, Uncertainty which)
 /*
  * OneRowScore: float8[] (one row) -> float8.
  */
+/*
+ * OneRowOnly: the float8[] forms take one row (a one-dimensional array) and
+ * give one value; several rows go in the json/jsonb forms, which give one
+ * value per row.  A matrix here would otherwise be read as one long row.
+ */
+static void
+OneRowOnly(Datum d, const char *argname)
+{
+	ArrayType  *a = DatumGetArrayTypeP(d);
+
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s is a %d-dimensional array; the float8[] form takes one row", argname, ARR_NDIM(a)),
+				 errhint("Pass several rows as json or jsonb ('[[0.2, 0.8], [0.5, 0.5]]'), which gives one score per row, or one row per SQL row.")));
+}
+
 static Datum
 OneRowScore(FunctionCallInfo fcinfo, Uncertainty which)
 {
@@ -198,6 +215,7 @@ OneRowScore(FunctionCallInfo fcinfo, Uncertainty which)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	base = ReadBase(fcinfo, which);
+	OneRowOnly(PG_GETARG_DATUM(0), "probs");
 	p = DecodeFloat8Array(PG_GETARG_DATUM(0), "probs", &n);
 	CheckProbabilities(p, n, 0);
 	PG_RETURN_FLOAT8(Score(which, p, n, base));
@@ -281,6 +299,7 @@ mlops_softmax_float8(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
+	OneRowOnly(PG_GETARG_DATUM(0), "logits");
 	x = DecodeFloat8Array(PG_GETARG_DATUM(0), "logits", &n);
 	uncertainty_softmax(x, (size_t) n, x);
 	out = palloc(sizeof(Datum) * Max(n, 1));
