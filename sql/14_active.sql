@@ -121,9 +121,9 @@ SELECT count(*) AS visible_history FROM mlops.job_metrics(:train_job);
 RESET ROLE;
 DROP ROLE mlops_al_stranger2;
 -- the aggregate under select_batch checks what it is given too
-SELECT mlops.select_topk_agg(id, probs, 4, 1, 0, 0) FROM pool;
-SELECT mlops.select_topk_agg(id, probs, 0, 0, 0, 0) FROM pool;
-SELECT mlops.select_topk_agg(id, 'x'::text, 0, 1, 0, 0) FROM pool;
+SELECT mlops.select_topk_agg(id, probs, 4, 1, 0, 0, false) FROM pool;
+SELECT mlops.select_topk_agg(id, probs, 0, 0, 0, 0, false) FROM pool;
+SELECT mlops.select_topk_agg(id, 'x'::text, 0, 1, 0, 0, false) FROM pool;
 -- the aggregate runs in parallel (partial heaps merged): the same batch as one process
 CREATE TABLE big_pool AS
   SELECT i AS id, (CASE i % 3 WHEN 0 THEN ARRAY[p, (1 - p) / 2, (1 - p) / 2]
@@ -139,7 +139,7 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-EXPLAIN (COSTS OFF) SELECT mlops.select_topk_agg(id, probs, 0, 25, 0, 0) FROM big_pool;
+EXPLAIN (COSTS OFF) SELECT mlops.select_topk_agg(id, probs, 0, 25, 0, 0, false) FROM big_pool;
 SELECT (SELECT count(*) FROM serial_batch) AS serial_rows,
        (SELECT count(*) FROM (SELECT * FROM mlops.select_batch('big_pool', '{"id": "id", "probs": "probs", "k": 25}')
                               EXCEPT SELECT * FROM serial_batch) d) AS parallel_differs;
@@ -151,3 +151,15 @@ RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 DROP TABLE big_pool;
+-- option normalize: rows that do not sum to 1 (scores, counts) are divided by their sum
+CREATE TABLE raw_scores (id bigint, s float8[]);
+INSERT INTO raw_scores VALUES (1, '{2, 2}'), (2, '{9, 1}'), (3, '{3, 1}'), (4, '{0, 5}');
+SELECT * FROM mlops.select_batch('raw_scores', '{"id": "id", "probs": "s", "k": 2}');
+SELECT id, round(score::numeric, 6) AS score, rank FROM mlops.select_batch('raw_scores', '{"id": "id", "probs": "s", "k": 2, "normalize": true}');
+SELECT id, round(score::numeric, 6) AS score, rank FROM mlops.select_batch('raw_scores', '{"id": "id", "probs": "s", "k": 2, "normalize": true, "strategy": "margin"}');
+INSERT INTO raw_scores VALUES (5, '{0, 0}');
+SELECT * FROM mlops.select_batch('raw_scores', '{"id": "id", "probs": "s", "k": 2, "normalize": true}');
+UPDATE raw_scores SET s = '{-1, 2}' WHERE id = 5;
+SELECT * FROM mlops.select_batch('raw_scores', '{"id": "id", "probs": "s", "k": 2, "normalize": true}');
+SELECT * FROM mlops.select_batch('raw_scores', '{"id": "id", "probs": "s", "k": 2, "normalize": "yes"}');
+DROP TABLE raw_scores;

@@ -689,11 +689,11 @@ COMMENT ON FUNCTION mlops.confirm_detections(geometry[], int[], int, float8) IS
 -- Active learning: batch selection over a pool
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION mlops.select_topk_trans(internal, bigint, "any", int, bigint, bigint, bigint)
+CREATE FUNCTION mlops.select_topk_trans(internal, bigint, "any", int, bigint, bigint, bigint, boolean)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'mlops_select_topk_trans'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlops.select_topk_trans(internal, bigint, "any", int, bigint, bigint, bigint) IS
+COMMENT ON FUNCTION mlops.select_topk_trans(internal, bigint, "any", int, bigint, bigint, bigint, boolean) IS
 'Transition function of mlops.select_topk_agg';
 CREATE FUNCTION mlops.select_topk_final(internal)
 RETURNS bytea
@@ -719,13 +719,13 @@ AS 'MODULE_PATHNAME', 'mlops_select_topk_deserialize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.select_topk_deserialize(bytea, internal) IS
 'Deserial function of mlops.select_topk_agg';
-CREATE AGGREGATE mlops.select_topk_agg(bigint, "any", int, bigint, bigint, bigint) (
+CREATE AGGREGATE mlops.select_topk_agg(bigint, "any", int, bigint, bigint, bigint, boolean) (
     SFUNC = mlops.select_topk_trans, STYPE = internal, FINALFUNC = mlops.select_topk_final,
     COMBINEFUNC = mlops.select_topk_combine, SERIALFUNC = mlops.select_topk_serialize,
     DESERIALFUNC = mlops.select_topk_deserialize, PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE mlops.select_topk_agg(bigint, "any", int, bigint, bigint, bigint) IS
-'select_batch''s per-row strategies as an aggregate (id, probs, strategy number, k, per_class, seed): the heap as (id, score) pairs; call mlops.select_batch instead';
+COMMENT ON AGGREGATE mlops.select_topk_agg(bigint, "any", int, bigint, bigint, bigint, boolean) IS
+'select_batch''s per-row strategies as an aggregate (id, probs, strategy number, k, per_class, seed, normalize): the heap as (id, score) pairs; call mlops.select_batch instead';
 
 CREATE FUNCTION mlops.select_batch(source regclass, options jsonb, OUT id bigint, OUT score float8, OUT rank int)
 RETURNS SETOF record

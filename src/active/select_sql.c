@@ -59,6 +59,7 @@ typedef struct SelectOptions
 	int64		per_class;		/* 0: no quota */
 	uint32		seed;
 	int			nthreads;
+	bool		normalize;		/* divide each probability row by its sum */
 } SelectOptions;
 
 static char *
@@ -138,11 +139,19 @@ ParseSelectOptions(Jsonb *opts, SelectOptions *o)
 			o->per_class = (int64) mlops_option_whole(key, &v, 1, SELECT_MAX_BATCH);
 		else if (strcmp(key, "seed") == 0)
 			o->seed = (uint32) mlops_option_whole(key, &v, 0, 4294967295.0);
+		else if (strcmp(key, "normalize") == 0)
+		{
+			if (v.type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"normalize\" must be true or false")));
+			o->normalize = v.val.boolean;
+		}
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown option \"%s\" for select_batch", key),
-					 errhint("Valid options: strategy, id, probs, embedding, exclude, labelled, k, per_class, seed.")));
+					 errhint("Valid options: strategy, id, probs, embedding, exclude, labelled, k, per_class, seed, normalize.")));
 	}
 	if (o->id == NULL || o->k == 0)
 		ereport(ERROR,
@@ -167,6 +176,35 @@ ParseSelectOptions(Jsonb *opts, SelectOptions *o)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"labelled\" is for strategy coreset; use \"exclude\" to leave rows out")));
+}
+
+/*
+ * NormalizeRow divides a probability row by its sum (option "normalize":
+ * scores of a model that does not sum to 1 exactly, or counts): every value
+ * must be finite and non-negative and the sum above 0.  what/ord/id name
+ * the row in errors.
+ */
+static void
+NormalizeRow(double *p, int n, const char *what, int64 ord, int64 id)
+{
+	double		sum = 0.0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (!isfinite(p[i]) || p[i] < 0.0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("row %lld (id " INT64_FORMAT "): %s value %d is %g; normalize takes finite, non-negative values",
+							(long long) ord, id, what, i + 1, p[i])));
+		sum += p[i];
+	}
+	if (!(sum > 0.0) || !isfinite(sum))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("row %lld (id " INT64_FORMAT "): %s sum to %g, which normalize cannot divide by",
+						(long long) ord, id, what, sum)));
+	for (int i = 0; i < n; i++)
+		p[i] /= sum;
 }
 
 /*
@@ -338,9 +376,9 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 		bool		isnull;
 
 		resetStringInfo(&q);
-		appendStringInfo(&q, "SELECT mlops.select_topk_agg(%s::bigint, %s, %d, " INT64_FORMAT ", " INT64_FORMAT ", %u) FROM %s",
+		appendStringInfo(&q, "SELECT mlops.select_topk_agg(%s::bigint, %s, %d, " INT64_FORMAT ", " INT64_FORMAT ", %u, %s) FROM %s",
 						 quote_identifier(o.id), o.probs ? quote_identifier(o.probs) : "NULL::float8[]",
-						 (int) o.strategy, o.k, o.per_class, o.seed, relname);
+						 (int) o.strategy, o.k, o.per_class, o.seed, o.normalize ? "true" : "false", relname);
 		if (o.exclude)
 			appendStringInfo(&q, " WHERE NOT coalesce(%s::boolean, false)", quote_identifier(o.exclude));
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -446,6 +484,8 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 				else
 				{
 					np = RowDoubles(pd, SPI_gettypeid(td, col_probs), &pbuf, &pcap, o.probs, ord);
+					if (o.normalize)
+						NormalizeRow(pbuf, np, o.probs, ord, idv);
 					if (n_classes < 0)
 						n_classes = np;
 					else if (np != n_classes)
@@ -641,6 +681,8 @@ mlops_select_topk_trans(PG_FUNCTION_ARGS)
 		old = MemoryContextSwitchTo(aggcxt);
 		np = RowDoubles(PG_GETARG_DATUM(2), type, &st->buf, &st->cap, "probs", st->rows);
 		MemoryContextSwitchTo(old);
+		if (PG_GETARG_BOOL(7))
+			NormalizeRow(st->buf, np, "probs", st->rows, idv);
 		if (st->n_classes < 0)
 			st->n_classes = np;
 		else if (np != st->n_classes)
