@@ -18,7 +18,7 @@
  *
  * Build: cc -std=c11 -O2 -Isrc -o upload_probe test/upload_probe.c
  *		  src/jobs/transfer.c src/jobs/sigv4.c src/jobs/netpolicy.c src/util/sha256.c
- *		  src/util/errbuf.c -lcurl -pthread
+ *		  src/util/md5.c src/util/errbuf.c -lcurl -pthread
  */
 #define _POSIX_C_SOURCE 200809L
 

@@ -37,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 PROBE=$WORK/upload_probe
-cc -std=c11 -O1 -g -Wall -Wextra -Isrc -o "$PROBE" test/upload_probe.c src/jobs/transfer.c src/jobs/sigv4.c src/jobs/netpolicy.c src/util/sha256.c src/util/errbuf.c \
+cc -std=c11 -O1 -g -Wall -Wextra -Isrc -o "$PROBE" test/upload_probe.c src/jobs/transfer.c src/jobs/sigv4.c src/jobs/netpolicy.c src/util/sha256.c src/util/md5.c src/util/errbuf.c \
   $(pkg-config --libs libcurl) -lm
 ok $? "upload_probe compiled"
 
