@@ -51,6 +51,7 @@ dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
+/* upload_free frees an upload's state, wiping its secrets. */
 void
 upload_free(upload_state *up)
 {
@@ -152,6 +153,11 @@ up_detach(transfer_pool *pool, transfer_item *item)
 	item->ul_now = 0;
 }
 
+/*
+ * upload_progress is transfer_progress for an upload: the body bytes sent
+ * so far over all its requests (the file's size once done), and the file's
+ * size.
+ */
 void
 upload_progress(transfer_item *item, int64_t *done, int64_t *total)
 {
@@ -172,6 +178,7 @@ upload_progress(transfer_item *item, int64_t *done, int64_t *total)
 		*total = up->size;
 }
 
+/* step_name names the current step for messages ("put", "s3 upload part 3"). */
 static const char *
 step_name(const upload_state *up, char *buf, size_t len)
 {

@@ -36,6 +36,7 @@ static const uint8_t md5_r[64] = {
 	6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
 };
 
+/* md5_init starts a hash. */
 void
 md5_init(md5_ctx *c)
 {
@@ -47,6 +48,7 @@ md5_init(md5_ctx *c)
 	c->n = 0;
 }
 
+/* md5_block runs the 64 steps of RFC 1321 over one 64-byte block. */
 static void
 md5_block(md5_ctx *c, const uint8_t *p)
 {
@@ -97,6 +99,7 @@ md5_block(md5_ctx *c, const uint8_t *p)
 	c->h[3] += d;
 }
 
+/* md5_update hashes len more bytes, keeping a partial block for the next call. */
 void
 md5_update(md5_ctx *c, const uint8_t *p, size_t len)
 {
@@ -128,6 +131,7 @@ md5_update(md5_ctx *c, const uint8_t *p, size_t len)
 	}
 }
 
+/* md5_hex pads the message (RFC 1321, 3.1-3.2) and writes the digest as 32 lower-case hex digits. */
 void
 md5_hex(md5_ctx *c, char out[33])
 {
