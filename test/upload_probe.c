@@ -1,6 +1,6 @@
 /*
  * upload_probe.c — drives one upload through the transfer kernel
- * (src/jobs/transfer.c), for test/integration/upload_servers.sh.
+ * (src/jobs/transfer*.c), for test/integration/upload_servers.sh.
  *
  *	upload_probe http|webdav|s3 URL SRC [--user U] [--bearer T] [--mkcol URL]...
  *				 [--region R] [--access A] [--part-size BYTES] [--sha256]
@@ -17,8 +17,8 @@
  * when it could not start.
  *
  * Build: cc -std=c11 -O2 -Isrc -o upload_probe test/upload_probe.c
- *		  src/jobs/transfer.c src/jobs/sigv4.c src/jobs/netpolicy.c src/util/sha256.c
- *		  src/util/errbuf.c -lcurl -pthread
+ *		  src/jobs/transfer*.c src/jobs/sigv4.c src/jobs/netpolicy.c src/util/sha256.c
+ *		  src/util/md5.c src/util/errbuf.c -lcurl -pthread
  */
 #define _POSIX_C_SOURCE 200809L
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/integration/upload_servers.sh — uploads through the transfer kernel (src/jobs/transfer.c)
+# test/integration/upload_servers.sh — uploads through the transfer kernel (src/jobs/transfer*.c)
 # against real servers: nginx WebDAV with basic auth, and s3rver (an S3-compatible server) for
 # SigV4 single PUTs, multipart uploads and the abort of a cancelled multipart upload, through
 # test/lib/s3verify.py (which checks every signature with botocore before s3rver sees the
@@ -37,8 +37,8 @@ cleanup() {
 trap cleanup EXIT
 
 PROBE=$WORK/upload_probe
-cc -std=c11 -O1 -g -Wall -Wextra -Isrc -o "$PROBE" test/upload_probe.c src/jobs/transfer.c src/jobs/sigv4.c src/jobs/netpolicy.c src/util/sha256.c src/util/errbuf.c \
-  $(pkg-config --libs libcurl) -lm
+cc -std=c11 -O1 -g -Wall -Wextra -Isrc -o "$PROBE" test/upload_probe.c src/jobs/transfer*.c src/jobs/sigv4.c src/jobs/netpolicy.c \
+  src/util/sha256.c src/util/md5.c src/util/errbuf.c $(pkg-config --libs libcurl) -lm
 ok $? "upload_probe compiled"
 
 # probe OUT ARGS...: run the probe, its key=value output in OUT; returns its exit status.

@@ -1,5 +1,5 @@
 /*
- * test_transfer.c — unit tests of the download engine (src/jobs/transfer.c)
+ * test_transfer.c — unit tests of the transfer kernel (src/jobs/transfer*.c)
  * against a tiny HTTP server of its own: a forked child listening on
  * 127.0.0.1 (a port the kernel picks), one grandchild per connection, each
  * serving a canned response chosen by the path:
