@@ -58,8 +58,24 @@ CREATE FUNCTION pixels(r raster) RETURNS text LANGUAGE sql AS $$
     SELECT y, string_agg(round(val::numeric, 3)::text, ' ' ORDER BY x) AS row_text
     FROM ST_PixelAsPoints(r, 1, false) GROUP BY y) s $$;
 
--- nearest: each cell takes the closest sensor's value
+-- nearest: each cell takes the closest sensor's value; of equidistant sensors the later one, as
+-- GDAL: (25, 15) and (35, 15) are as far from sensor 2 (20) as from sensor 3 (30) and take 30
 SELECT pixels(mlops.interpolate_raster(pts.g, tmpl.r, 'nearest')) FROM pts, tmpl;
+-- two readings at one spot: the later one counts (nearest and linear alike); a reading of 50 at
+-- sensor 1's spot after it
+SELECT pixels(mlops.interpolate_raster(ST_Collect(pts.g, 'SRID=3857;POINT Z (5 25 50)'), tmpl.r, 'nearest'))
+FROM pts, tmpl;
+SELECT pixels(mlops.interpolate_raster(ST_Collect(pts.g, 'SRID=3857;POINT Z (5 25 50)'), tmpl.r, 'linear'))
+FROM pts, tmpl;
+-- linear on points that make no triangle (where GDAL 3.6's qhull fails with "Delaunay
+-- triangulation failed"): radius -1 fills every cell with the nearest point, radius 0 gives nodata
+SELECT pixels(mlops.interpolate_raster('SRID=3857;MULTIPOINT Z (5 5 10, 15 15 20, 25 25 30)'::geometry, tmpl.r,
+                                       'linear', '{"radius": -1}'))
+FROM tmpl;
+SELECT pixels(mlops.interpolate_raster('SRID=3857;MULTIPOINT Z (5 5 10, 15 15 20, 25 25 30)'::geometry, tmpl.r, 'linear'))
+FROM tmpl;
+SELECT pixels(mlops.interpolate_raster('SRID=3857;MULTIPOINT Z (5 25 10)'::geometry, tmpl.r, 'linear', '{"radius": -1}'))
+FROM tmpl;
 -- idw power 2: a cell on a sensor takes its value; (15, 15): distances^2 200, 500, 500 ->
 -- (10/200 + 20/500 + 30/500) / (1/200 + 1/500 + 1/500) = 16.667
 SELECT pixels(mlops.interpolate_raster(pts.g, tmpl.r)) FROM pts, tmpl;

@@ -391,7 +391,7 @@ nn_scan_run(const buckets *b, size_t s0, size_t s1, double qx, double qy,
 		double		dy = pt[s].y - qy;
 		double		d = dx * dx + dy * dy;
 
-		if (d <= d0 && (d < d0 || b->idx[s] < i0))
+		if (d <= d0 && (d < d0 || i0 == SIZE_MAX || b->idx[s] > i0))
 		{
 			d0 = d;
 			i0 = b->idx[s];

@@ -48,7 +48,7 @@ extern void buckets_row(const buckets *b, double cy, buckets_cursor *cur);
 
 /*
  * buckets_nearest returns the input index of the nearest point to
- * (qx, qy), on the cursor's row, with d^2 <= r2 (ties: the lower index),
+ * (qx, qy), on the cursor's row, with d^2 <= r2 (ties: the higher index),
  * or SIZE_MAX for none.  *pos is a point to try first (its position in
  * bucket order: start with 0, then pass the previous cell's); it becomes
  * the answer's when there is one.

@@ -72,8 +72,8 @@ hilbert_key(uint32_t hx, uint32_t hy)
 
 /*
  * hilbert_sort writes to order the indices of the m points (x, y),
- * sorted by Hilbert key, ties in input order (LSD radix sort, stable).
- * src holds the input indices in input order.  False when out of memory.
+ * sorted by Hilbert key, ties in the order of src (LSD radix sort,
+ * stable).  False when out of memory.
  */
 static bool
 hilbert_sort(const double *x, const double *y, const uint32_t *src, uint32_t m,
@@ -671,7 +671,12 @@ delaunay_build_exec(const double *x, const double *y, size_t n, const interp_exe
 	d->y = malloc((n > 0 ? n : 1) * sizeof(double));
 	if (src == NULL || d->perm == NULL || d->x == NULL || d->y == NULL)
 		goto fail;
-	for (size_t i = 0; i < n; i++)
+	/*
+	 * Backwards: the Hilbert sort keeps this order among equal keys, and of
+	 * exact duplicates the first one inserted stays, so the last in input
+	 * order is the one kept (see delaunay.h).
+	 */
+	for (size_t i = n; i-- > 0;)
 	{
 		if (!isfinite(x[i]) || !isfinite(y[i]))
 			continue;

@@ -31,7 +31,7 @@ typedef struct linear_options
 	 * the nearest point in the first non-empty square of half-side s0, 2 s0,
 	 * 4 s0, ... with s0 = sqrt(area of the points' bounding box / n), which
 	 * is usually, not always, the nearest point.  Equidistant points: the
-	 * lower index wins.
+	 * higher index wins, as in GDAL's nearest.
 	 */
 	double		radius;
 	double		nodata;
@@ -42,9 +42,10 @@ typedef struct delaunay delaunay;
 /*
  * delaunay_build triangulates n points (copying what it needs); NULL when
  * out of memory or n > DELAUNAY_MAX_POINTS.  Exact duplicate points: the
- * first in input order is kept, the others ignored; points with a NaN or
- * infinite coordinate are ignored.  Fewer than 3 non-collinear points: a
- * triangulation with no triangles (not NULL).
+ * last in input order is kept, the others ignored (two readings at one
+ * spot: the later one, the rule of the nearest gridder, which is GDAL's);
+ * points with a NaN or infinite coordinate are ignored.  Fewer than 3
+ * non-collinear points: a triangulation with no triangles (not NULL).
  */
 extern delaunay *delaunay_build(const double *x, const double *y, size_t n);
 extern size_t delaunay_ntriangles(const delaunay *d);
@@ -83,7 +84,12 @@ extern int	delaunay_incircle(double ax, double ay, double bx, double by, double 
 /*
  * interp_linear fills out (width * height doubles) with GDAL "linear".
  * No points: every cell nodata; fewer than 3 non-collinear points (where
- * GDAL fails): no triangle, every cell follows radius.  The output is the
+ * GDAL fails): no triangle, every cell follows radius.  Two points at one
+ * spot: the later one counts, inside the hull and out.  (GDAL hands
+ * duplicates to qhull, whose vertex is whichever copy its insertion
+ * history met first: measured on GDAL 3.6, the earlier copy at 58% of
+ * 875 duplicated spots, the later at 42%, with no rule in the input order;
+ * outside the hull GDAL's nearest takes the later.)  The output is the
  * same, bit for bit, for any exec->threads.  Returns INTERP_OK,
  * INTERP_NOMEM, INTERP_CANCELLED or INTERP_TOO_LARGE (more than
  * DELAUNAY_MAX_POINTS points).  exec may be NULL: one thread, no cancel.

@@ -10,14 +10,15 @@
  *	  k-d tree (kdtree.c).
  *
  *	  Both structures give the exact answer of a brute-force search: the points in
- *	  the order (d^2, input index), with d^2 = dx * dx + dy * dy rounded as
- *	  written, whatever the structure, the thread count or the search's
- *	  head start.  The gridders start each cell's search from the previous
+ *	  the order (d^2, input index) for invdistnn and (d^2, descending input
+ *	  index) for nearest, as GDAL orders ties (kdtree.h), with d^2 = dx * dx
+ *	  + dy * dy rounded as written, whatever the structure, the thread count
+ *	  or the search's head start.  The gridders start each cell's search from the previous
  *	  cell's answer (the nearest point, or invdistnn's neighbours), whose
  *	  distance to the new cell bounds the search to a few buckets or
  *	  leaves; a range or bucket is skipped only when a rounded lower bound
  *	  of its points' distances exceeds the bound (never on equality, since
- *	  an equidistant point with a lower index must win).
+ *	  an equidistant point may win on its index).
  *
  *	  The gridders:
  *
@@ -32,7 +33,9 @@
  *		max_points of them; a point with d^2 + s^2 < 1e-13 gives its value;
  *		fewer than min_points, or a zero denominator, gives nodata.
  *	  - "nearest" (GDALGridNearestNeighbor): the value of the nearest point
- *		with d^2 <= radius^2 (radius 0: unlimited), else nodata.
+ *		with d^2 <= radius^2 (radius 0: unlimited), else nodata; of
+ *		equidistant points the last in input order, as GDAL (two readings
+ *		at one spot: the later one).
  *
  *	  Every gridder runs its rows through par_rows (parallel.h), with
  *	  per-thread scratch; a cell's arithmetic never depends on the thread
@@ -688,8 +691,11 @@ nearest_rows(void *arg, int tid, int row0, int row1)
 /*
  * interp_nearest fills out with GDAL "nearest": the value of the nearest
  * point with d^2 <= radius^2 (radius 0: unlimited), nodata when there is
- * none.  Equidistant points: the lowest index wins (GDAL keeps the last
- * one it visits, which depends on its quadtree).  The searches run on the
+ * none.  Equidistant points: the highest index wins.  GDAL keeps the last
+ * one it visits: the last in input order when it scans every point, and
+ * for exact duplicates with its quadtree too (they share a node, listed in
+ * input order); distinct equidistant points it visits in quadtree order,
+ * which no rule reproduces.  The searches run on the
  * bucket grid when the points suit it (buckets_try), else on the k-d
  * tree; both give the same answers.
  */

@@ -13,11 +13,12 @@
  *	  array, or a bounded max-heap beyond KNN_SORTED_MAX).
  *
  *	  Every search gives the exact answer of a brute-force search: the
- *	  points in the order (d^2, input index), with d^2 = dx * dx + dy * dy
- *	  rounded as written, whatever the tree's shape or the search's head
- *	  start.  A range is skipped only when a rounded lower bound of its
+ *	  points in the order (d^2, input index) -- descending index for the
+ *	  single-nearest searches (kdtree.h says why) -- with d^2 = dx * dx +
+ *	  dy * dy rounded as written, whatever the tree's shape or the search's
+ *	  head start.  A range is skipped only when a rounded lower bound of its
  *	  points' distances exceeds the current bound (never on equality, since
- *	  an equidistant point with a lower index must win); see kd_box_gaps.
+ *	  an equidistant point may win on its index); see kd_box_gaps.
  *
  *	  Pure C: no PostgreSQL headers; malloc/free.
  */
@@ -479,7 +480,8 @@ kdtree_nearest_k(const kdtree *t, double qx, double qy, size_t k, double radius,
 
 /*
  * kdtree_nearest1 returns the input index of the nearest point to (qx, qy)
- * with d^2 <= r2 (ties: the lower index), or SIZE_MAX when there is none.
+ * with d^2 <= r2 (ties: the higher index, as GDAL's nearest: see
+ * kdtree.h), or SIZE_MAX when there is none.
  * *pos is a tree position to try first (0 to start with): the previous
  * cell's answer is close, and its distance prunes most of the tree at
  * once; it becomes the answer's position when there is one.
@@ -530,7 +532,7 @@ kdtree_nearest1(const kdtree *t, double qx, double qy, double r2, size_t *pos)
 				double		dy = t->y[p] - qy;
 				double		d = dx * dx + dy * dy;
 
-				if (d <= best && (d < best || t->idx[p] < bidx))
+				if (d <= best && (d < best || bidx == SIZE_MAX || t->idx[p] > bidx))
 				{
 					best = d;
 					bidx = t->idx[p];
@@ -546,7 +548,7 @@ kdtree_nearest1(const kdtree *t, double qx, double qy, double r2, size_t *pos)
 			double		dy = t->y[m] - qy;
 			double		d = dx * dx + dy * dy;
 
-			if (d <= best && (d < best || t->idx[m] < bidx))
+			if (d <= best && (d < best || bidx == SIZE_MAX || t->idx[m] > bidx))
 			{
 				best = d;
 				bidx = t->idx[m];
@@ -564,7 +566,7 @@ kdtree_nearest1(const kdtree *t, double qx, double qy, double r2, size_t *pos)
 /*
  * kd_rect_offer makes tree position i the best (*best, at squared
  * distance *bestd) when it lies in the rectangle rect and comes first in
- * the candidate order (ties: the lower input index).  With no best yet
+ * the candidate order (ties: the higher input index).  With no best yet
  * (*best < 0), *bestd is INFINITY, which a point ties when its squared
  * distance overflows.
  */
@@ -583,7 +585,7 @@ kd_rect_offer(const kdtree *t, size_t i, double qx, double qy, const double *rec
 	dx = px - qx;
 	dy = py - qy;
 	d = dx * dx + dy * dy;
-	if (d < *bestd || (d == *bestd && (*best < 0 || t->idx[i] < t->idx[*best])))
+	if (d < *bestd || (d == *bestd && (*best < 0 || t->idx[i] > t->idx[*best])))
 	{
 		*bestd = d;
 		*best = (long) i;
@@ -593,7 +595,7 @@ kd_rect_offer(const kdtree *t, size_t i, double qx, double qy, const double *rec
 /*
  * kdtree_nearest_in_rect returns the input index of the point nearest to
  * (qx, qy) among those with rect[0] <= x <= rect[1] and rect[2] <= y <=
- * rect[3] (infinite bounds allowed), ties to the lower index, and its
+ * rect[3] (infinite bounds allowed), ties to the higher index, and its
  * squared distance in *dsq; -1 when there is none.  *pos is a tree
  * position to try first (the answer for a nearby query: a good first
  * bound), or -1; it becomes the answer's.  Branch and bound: a range is

@@ -2,9 +2,13 @@
  * kdtree.h
  *	  Kernel: a 2-D k-d tree over scattered points, for the gridders'
  *	  neighbour searches.  Every search gives the exact answer of a
- *	  brute-force search: the points in the order (d^2, input index), with
- *	  d^2 = dx * dx + dy * dy rounded as written.  Pure C: no PostgreSQL
- *	  headers.
+ *	  brute-force search, with d^2 = dx * dx + dy * dy rounded as written.
+ *	  Equidistant points (exact duplicates above all) are ordered as GDAL
+ *	  orders them: the k-nearest searches by lower input index (invdistnn's
+ *	  sorted list keeps the first of equal distances), the single-nearest
+ *	  searches by higher input index (GDAL's nearest keeps the last point
+ *	  with d^2 <= the best, and its quadtree lists duplicates in input
+ *	  order).  Pure C: no PostgreSQL headers.
  */
 #ifndef MLOPS_KDTREE_H
 #define MLOPS_KDTREE_H
@@ -37,7 +41,7 @@ extern size_t kdtree_nearest_k_bound(const kdtree *t, double x, double y, size_t
 
 /*
  * kdtree_nearest1 returns the input index of the nearest point to (x, y)
- * with d^2 <= r2 (ties: the lower index), or SIZE_MAX for none.  *pos is
+ * with d^2 <= r2 (ties: the higher index), or SIZE_MAX for none.  *pos is
  * a tree position to try first (start with 0; a grid search passes the
  * previous cell's, which makes the search short); it becomes the answer's
  * position when there is one.
@@ -47,7 +51,7 @@ extern size_t kdtree_nearest1(const kdtree *t, double x, double y, double r2, si
 /*
  * kdtree_nearest_in_rect returns the input index of the nearest point to
  * (x, y) among those in the rectangle rect[0] <= x <= rect[1], rect[2] <=
- * y <= rect[3] (infinite bounds allowed), ties to the lower index, with
+ * y <= rect[3] (infinite bounds allowed), ties to the higher index, with
  * its squared distance in *dsq; -1 when the rectangle holds none.  *pos is
  * a tree position to try first, or -1 (a grid search passes the previous
  * cell's); it becomes the answer's position.

@@ -27,8 +27,12 @@
  *	  - Cocircular points (grids) admit several Delaunay triangulations; qhull
  *		and this code may split a square by different diagonals, which
  *		changes values inside it unless the data are planar there.
- *	  - Equidistant nearest points: the lower index here, GDAL the last its
- *		quadtree returns.
+ *	  - Two points at one spot: the later one here, inside the hull and out
+ *		(outside, GDAL's nearest takes the later too); inside, GDAL keeps
+ *		the copy qhull happened to make a vertex, which input order does
+ *		not decide (delaunay.h).
+ *	  - Distinct equidistant nearest points outside the hull: the higher
+ *		index here, GDAL the last its quadtree returns.
  *
  *	  Pure C: no PostgreSQL headers; malloc/free.
  */

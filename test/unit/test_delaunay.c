@@ -317,14 +317,14 @@ pt_cmp(const void *a, const void *b)
 }
 
 /*
- * hull_info computes, for the n points, which are "first of their
- * duplicates" (first[i]), how many distinct points there are, the convex
+ * hull_info computes, for the n points, which are the last of their
+ * duplicates in input order (last[i]: the ones delaunay_build keeps), how many distinct points there are, the convex
  * hull's area (about x0, y0) and how many distinct points lie on the hull
  * boundary (monotone chain with exact orientation).
  */
 static void
 hull_info(const double *x, const double *y, size_t n, double x0, double y0,
-		  char *first, size_t *ndistinct, double *area, size_t *nboundary)
+		  char *last, size_t *ndistinct, double *area, size_t *nboundary)
 {
 	size_t	   *ord = malloc((n + 1) * sizeof(size_t));
 	size_t	   *uniq = malloc((n + 1) * sizeof(size_t));
@@ -335,17 +335,19 @@ hull_info(const double *x, const double *y, size_t n, double x0, double y0,
 	for (size_t i = 0; i < n; i++)
 	{
 		ord[i] = i;
-		first[i] = 0;
+		last[i] = 0;
 	}
 	cmp_x = x;
 	cmp_y = y;
 	qsort(ord, n, sizeof(size_t), pt_cmp);
 	for (size_t i = 0; i < n; i++)
+	{
 		if (i == 0 || x[ord[i]] != x[ord[i - 1]] || y[ord[i]] != y[ord[i - 1]])
-		{
 			uniq[m++] = ord[i];
-			first[ord[i]] = 1;
-		}
+		/* ord is sorted by (x, y, index): the last of a run is the last duplicate */
+		if (i == n - 1 || x[ord[i]] != x[ord[i + 1]] || y[ord[i]] != y[ord[i + 1]])
+			last[ord[i]] = 1;
+	}
 	*ndistinct = m;
 	*area = 0.0;
 	*nboundary = m;
@@ -409,7 +411,7 @@ hull_info(const double *x, const double *y, size_t n, double x0, double y0,
  * counter-clockwise; neighbours consistent; every edge locally Delaunay
  * (and, for small sets, no point strictly inside any circumcircle); the
  * areas add up to the hull's; the Euler count; every distinct point (the
- * first of its duplicates) is a vertex and no other is.  Returns the
+ * last of its duplicates) is a vertex and no other is.  Returns the
  * triangle count.
  */
 static size_t
@@ -417,7 +419,7 @@ check_triangulation(const char *name, const double *x, const double *y, size_t n
 {
 	delaunay   *d = delaunay_build(x, y, n);
 	char		what[200];
-	char	   *first = malloc(n + 1);
+	char	   *last = malloc(n + 1);
 	char	   *used = calloc(n + 1, 1);
 	size_t		ndistinct,
 				nboundary,
@@ -436,11 +438,11 @@ check_triangulation(const char *name, const double *x, const double *y, size_t n
 	CHECK(d != NULL, what);
 	if (d == NULL)
 	{
-		free(first);
+		free(last);
 		free(used);
 		return 0;
 	}
-	hull_info(x, y, n, x0, y0, first, &ndistinct, &hull_area, &nboundary);
+	hull_info(x, y, n, x0, y0, last, &ndistinct, &hull_area, &nboundary);
 	nt = delaunay_ntriangles(d);
 	for (size_t t = 0; t < nt; t++)
 	{
@@ -486,7 +488,7 @@ check_triangulation(const char *name, const double *x, const double *y, size_t n
 					bad_brute++;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (used[i] != (ndistinct >= 3 && hull_area != 0.0 ? first[i] : 0))
+		if (used[i] != (ndistinct >= 3 && hull_area != 0.0 ? last[i] : 0))
 			bad_used++;
 
 	snprintf(what, sizeof(what), "%s: all triangles counter-clockwise", name);
@@ -507,10 +509,10 @@ check_triangulation(const char *name, const double *x, const double *y, size_t n
 		CHECK_INT(nt, 2 * ndistinct - 2 - nboundary, what);
 	else
 		CHECK_INT(nt, 0, what);
-	snprintf(what, sizeof(what), "%s: the vertices are the first of each distinct point", name);
+	snprintf(what, sizeof(what), "%s: the vertices are the last of each distinct point", name);
 	CHECK_INT(bad_used, 0, what);
 	delaunay_free(d);
-	free(first);
+	free(last);
 	free(used);
 	return nt;
 }
@@ -830,7 +832,8 @@ test_hand(void)
  * square starts at s0 = sqrt(box area / n) and doubles, so it can miss the
  * nearest point; a centre outside the hull by less than GDAL's 1e-10
  * barycentric tolerance is interpolated.  Points so far that the squared
- * distances overflow tie, and the lowest index wins.
+ * distances overflow tie, and the highest index wins (GDAL's nearest keeps
+ * the last of equals).
  */
 static void
 test_gdal_rules(void)
@@ -884,7 +887,7 @@ test_gdal_rules(void)
 		CHECK_NEAR(out[0], NODATA, 0.0, "1e-6 outside the hull: nodata");
 	}
 
-	/* so far away that every squared distance overflows: all tie, the lowest index wins */
+	/* so far away that every squared distance overflows: all tie, the highest index wins */
 	{
 		double		x[4] = {3e200, 1e200, 2e200, 1e200};
 		double		y[4] = {3e200, 1e200, 1e200, 2e200};
@@ -893,7 +896,7 @@ test_gdal_rules(void)
 		linear_options o = {-1.0, NODATA};
 
 		interp_linear(&p, &g, &o, NULL, out);
-		CHECK_NEAR(out[0], 4.0, 0.0, "radius -1, points 1e200 away (d^2 overflows): the lowest index");
+		CHECK_NEAR(out[0], 3.0, 0.0, "radius -1, points 1e200 away (d^2 overflows): the highest index");
 	}
 }
 
@@ -1044,8 +1047,8 @@ test_misc(void)
 			int			row = (int) floor((y[i] - g.uly) / g.sy);
 			int			j;
 
-			/* the first point at this spot wins */
-			for (j = 0; j < i; j++)
+			/* the last point at this spot wins */
+			for (j = NP - 1; j > i; j--)
 				if (x[j] == x[i] && y[j] == y[i])
 					break;
 			if (out1[row * W + col] != v[j])

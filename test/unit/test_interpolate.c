@@ -371,7 +371,8 @@ test_kdtree_layouts(void)
 /*
  * brute_nearest is the reference of "nearest" for one node: the value of
  * the point with the smallest d^2 <= radius^2 (radius 0: unlimited), the
- * lowest index among equals, or nodata.  *dbest gets its d^2 and *ties the
+ * highest index among equals (GDAL's: the last with d^2 <= the best), or
+ * nodata.  *dbest gets its d^2 and *ties the
  * number of points at that d^2.
  */
 static double
@@ -398,7 +399,10 @@ brute_nearest(const double *x, const double *y, const double *v, size_t n, doubl
 			*ties = 1;
 		}
 		else if (d == bd)
+		{
+			bi = i;
 			(*ties)++;
+		}
 	}
 	*dbest = bd;
 	return bi == SIZE_MAX ? NODATA : v[bi];
@@ -492,7 +496,7 @@ nb_points(int kind, int w, int h, double *x, double *y, double *v, size_t nmax)
  * point set (NB_*), radius and search structure, with 1 and 2 threads;
  * the radii are exact squares of lattice distances, so that many cells
  * have their nearest point exactly at the radius (d^2 == radius^2, which
- * is inside) and many have several nearest points (the lowest index wins).
+ * is inside) and many have several nearest points (the highest index wins).
  */
 static void
 test_nearest_brute(void)
@@ -1293,7 +1297,51 @@ test_nearest(void)
 	/* (2.5, 0.5) is 0.5 from both x=3 (index 1) and x=2 (index 2) */
 	p.n = 3;
 	interp_nearest(&p, &g, &o, NULL, out);
-	CHECK_NEAR(out[2], 2.0, 0.0, "nearest: tie goes to the lower index");
+	CHECK_NEAR(out[2], 3.0, 0.0, "nearest: tie goes to the higher index (GDAL keeps the last)");
+
+	/*
+	 * Two readings at one spot, on either search structure: the later one,
+	 * as GDAL (whose quadtree lists duplicates in input order and keeps the
+	 * last of equals).  Enough points for the bucket grid to be usable.
+	 */
+	{
+		enum
+		{
+		ND = 64};
+		double		dx[ND],
+					dy[ND],
+					dv[ND];
+		interp_points dp = {dx, dy, dv, ND};
+		interp_grid dg = {0.0, 8.0, 1.0, -1.0, 8, 8};
+		double		dout[64];
+		const interp_search searches[] = {INTERP_SEARCH_AUTO, INTERP_SEARCH_BUCKETS, INTERP_SEARCH_TREE};
+
+		/* 32 spots on cell centres, each read twice: first 100 + k, then 200 + k */
+		for (int k = 0; k < ND / 2; k++)
+		{
+			dx[k] = dx[k + ND / 2] = (k * 5) % 8 + 0.5;
+			dy[k] = dy[k + ND / 2] = 7.5 - (double) (k / 4);
+			dv[k] = 100 + k;
+			dv[k + ND / 2] = 200 + k;
+		}
+		for (int s = 0; s < 3; s++)
+		{
+			nearest_options od = {0.0, NODATA, searches[s]};
+			int			bad = 0;
+
+			CHECK(interp_nearest(&dp, &dg, &od, NULL, dout) == INTERP_OK, "nearest with duplicates runs");
+			for (int k = 0; k < ND / 2; k++)
+			{
+				int			col = (int) dx[k];
+				int			row = (int) (7.5 - dy[k]);
+
+				bad += dout[row * 8 + col] != 200 + k;
+			}
+			CHECK_INT(bad, 0, s == 0 ? "nearest, duplicates (auto search): the later reading at each spot" :
+					  s == 1 ? "nearest, duplicates (bucket grid): the later reading at each spot" :
+					  "nearest, duplicates (k-d tree): the later reading at each spot");
+		}
+	}
 	CHECK_NEAR(out[1], 3.0, 0.0, "nearest: plain nearest");
 }
 
