@@ -20,7 +20,7 @@ passed=0
 failed=0
 failures=()
 
-say() { printf '\n== %s\n' "$*"; }
+say() { printf '\n== %s (%d s into the run)\n' "$*" "$SECONDS"; }
 
 # count_tap LOG STATUS: adds a TAP log's ok / not ok lines to the totals; a non-zero STATUS or a
 # plan that does not match the count is one more failure.
@@ -193,9 +193,10 @@ for suite in $SUITES; do
     for t in test/integration/*.sh; do
       [ -f "$t" ] || continue
       name=$(basename "$t" .sh)
+      t0=$SECONDS
       bash "$t" >"$LOGS/$name.log" 2>&1
       if count_tap "$LOGS/$name.log" $?; then
-        echo "ok   integration/$name ($(grep -c '^ok ' "$LOGS/$name.log") checks)"
+        echo "ok   integration/$name ($(grep -c '^ok ' "$LOGS/$name.log") checks, $((SECONDS - t0)) s)"
       else
         failures+=("integration/$name"); echo "FAIL integration/$name"; show_failure "integration/$name" "$LOGS/$name.log"
       fi
