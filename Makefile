@@ -90,7 +90,7 @@ test/unit/bin/%: test/unit/%.c test/unit/unit.h $(UNIT_OBJS)
 # ASan/UBSan; `make fuzz` runs each for FUZZ_SECONDS from its seed corpus test/fuzz/corpus/NAME.
 FUZZ_CC ?= clang-14
 FUZZ_CFLAGS ?= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 FUZZ_TARGETS = $(patsubst test/fuzz/%.c,test/fuzz/bin/%,$(sort $(wildcard test/fuzz/fuzz_*.c)))
 
 test/fuzz/bin/%: test/fuzz/%.c $(KERNEL_SRCS)
