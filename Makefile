@@ -93,9 +93,18 @@ FUZZ_CFLAGS ?= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_SECONDS ?= 10
 FUZZ_TARGETS = $(patsubst test/fuzz/%.c,test/fuzz/bin/%,$(sort $(wildcard test/fuzz/fuzz_*.c)))
 
+# A target that runs glue (FUZZ_GLUE_<name>: glue files, compiled with the server's headers)
+# links test/fuzz/pgstub.c in place of the server: palloc on malloc, ereport(ERROR) as a longjmp.
+FUZZ_SERVER_CFLAGS = -I$(shell $(PG_CONFIG) --includedir-server) -DEXTVERSION=\"$(EXTVERSION)\" \
+	-Wno-ignored-attributes
+FUZZ_GLUE_fuzz_decode = src/metrics/decode.c src/util/palloc_alloc.c test/fuzz/pgstub.c
+
+test/fuzz/bin/fuzz_decode: $(FUZZ_GLUE_fuzz_decode) test/fuzz/pgstub.h src/metrics/metrics_glue.h
+
 test/fuzz/bin/%: test/fuzz/%.c $(KERNEL_SRCS)
 	@mkdir -p test/fuzz/bin
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc -o $@ $< $(KERNEL_SRCS) $(KERNEL_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc $(if $(FUZZ_GLUE_$*),$(FUZZ_SERVER_CFLAGS)) -o $@ $< \
+	  $(FUZZ_GLUE_$*) $(KERNEL_SRCS) $(KERNEL_LIBS)
 
 fuzz-build: $(FUZZ_TARGETS)
 
