@@ -11,7 +11,10 @@
  *	  can lie), and records each entry.  Only then does the second pass
  *	  write the regular files into "<dest>.part", checking that the archive
  *	  still says exactly what the first pass saw; the folder is renamed to
- *	  "<dest>" at the end, or removed on any failure.
+ *	  "<dest>" at the end, or removed on any failure.  archive_check_memory
+ *	  runs the first pass alone over an archive held in memory (the same
+ *	  checks, read with archive_read_open_memory): for untrusted bytes that
+ *	  are not on disk, and for fuzzing (test/fuzz/fuzz_archive.c).
  *
  *	  Entry names are read in a C.UTF-8 locale (uselocale, this thread
  *	  only): in the plain "C" locale libarchive cannot hand out the names
