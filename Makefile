@@ -44,7 +44,7 @@ PKG_LIBS = libcurl json-c libarchive libzip zlib
 PG_CPPFLAGS = -I$(CURDIR)/src -DEXTVERSION=\"$(EXTVERSION)\" $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 SHLIB_LINK = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lm -Wl,--version-script=$(CURDIR)/src/exports.map
 
-EXTRA_CLEAN = test/unit/bin test/unit/obj test/fuzz/bin $(OBJS:.o=.d)
+EXTRA_CLEAN = test/unit/bin test/unit/obj test/fuzz/bin test/fuzz/obj $(OBJS:.o=.d)
 
 # PostgreSQL 15 is the target; another pg_config can be given on the command line.
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
@@ -101,10 +101,19 @@ FUZZ_GLUE_fuzz_decode = src/metrics/decode.c src/util/palloc_alloc.c test/fuzz/p
 
 test/fuzz/bin/fuzz_decode: $(FUZZ_GLUE_fuzz_decode) test/fuzz/pgstub.h src/metrics/metrics_glue.h
 
-test/fuzz/bin/%: test/fuzz/%.c $(KERNEL_SRCS)
+# The kernels are compiled once for all targets (instrumented, without libFuzzer's main).
+FUZZ_OBJ_CFLAGS = $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_CFLAGS))
+FUZZ_OBJS = $(patsubst src/%.c,test/fuzz/obj/%.o,$(KERNEL_SRCS))
+-include $(FUZZ_OBJS:.o=.d)
+
+test/fuzz/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_OBJ_CFLAGS) -MMD -MP -Isrc -c -o $@ $<
+
+test/fuzz/bin/%: test/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p test/fuzz/bin
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc $(if $(FUZZ_GLUE_$*),$(FUZZ_SERVER_CFLAGS)) -o $@ $< \
-	  $(FUZZ_GLUE_$*) $(KERNEL_SRCS) $(KERNEL_LIBS)
+	  $(FUZZ_GLUE_$*) $(FUZZ_OBJS) $(KERNEL_LIBS)
 
 fuzz-build: $(FUZZ_TARGETS)
 

@@ -114,6 +114,10 @@ for suite in $SUITES; do
     ;;
   fuzz)
     say "fuzzing the kernels (test/fuzz, ${FUZZ_SECONDS:-10} s each)"
+    if ! make -s -j"$(nproc)" fuzz-build >"$LOGS/fuzz-build.log" 2>&1; then
+      failed=$((failed + 1)); failures+=("fuzz build"); show_failure "fuzz build" "$LOGS/fuzz-build.log"
+      continue
+    fi
     for f in test/fuzz/fuzz_*.c; do
       [ -f "$f" ] || continue
       name=$(basename "$f" .c)
