@@ -44,7 +44,7 @@ PKG_LIBS = libcurl json-c libarchive libzip zlib
 PG_CPPFLAGS = -I$(CURDIR)/src -DEXTVERSION=\"$(EXTVERSION)\" $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 SHLIB_LINK = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lm -Wl,--version-script=$(CURDIR)/src/exports.map
 
-EXTRA_CLEAN = test/unit/bin test/unit/obj test/fuzz/bin $(OBJS:.o=.d)
+EXTRA_CLEAN = test/unit/bin test/unit/obj test/fuzz/bin test/fuzz/obj $(OBJS:.o=.d)
 
 # PostgreSQL 15 is the target; another pg_config can be given on the command line.
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
@@ -90,12 +90,30 @@ test/unit/bin/%: test/unit/%.c test/unit/unit.h $(UNIT_OBJS)
 # ASan/UBSan; `make fuzz` runs each for FUZZ_SECONDS from its seed corpus test/fuzz/corpus/NAME.
 FUZZ_CC ?= clang-14
 FUZZ_CFLAGS ?= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 FUZZ_TARGETS = $(patsubst test/fuzz/%.c,test/fuzz/bin/%,$(sort $(wildcard test/fuzz/fuzz_*.c)))
 
-test/fuzz/bin/%: test/fuzz/%.c $(KERNEL_SRCS)
+# A target that runs glue (FUZZ_GLUE_<name>: glue files, compiled with the server's headers)
+# links test/fuzz/pgstub.c in place of the server: palloc on malloc, ereport(ERROR) as a longjmp.
+FUZZ_SERVER_CFLAGS = -I$(shell $(PG_CONFIG) --includedir-server) -DEXTVERSION=\"$(EXTVERSION)\" \
+	-Wno-ignored-attributes
+FUZZ_GLUE_fuzz_decode = src/metrics/decode.c src/util/palloc_alloc.c test/fuzz/pgstub.c
+
+test/fuzz/bin/fuzz_decode: $(FUZZ_GLUE_fuzz_decode) test/fuzz/pgstub.h src/metrics/metrics_glue.h
+
+# The kernels are compiled once for all targets (instrumented, without libFuzzer's main).
+FUZZ_OBJ_CFLAGS = $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_CFLAGS))
+FUZZ_OBJS = $(patsubst src/%.c,test/fuzz/obj/%.o,$(KERNEL_SRCS))
+-include $(FUZZ_OBJS:.o=.d)
+
+test/fuzz/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_OBJ_CFLAGS) -MMD -MP -Isrc -c -o $@ $<
+
+test/fuzz/bin/%: test/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p test/fuzz/bin
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc -o $@ $< $(KERNEL_SRCS) $(KERNEL_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc $(if $(FUZZ_GLUE_$*),$(FUZZ_SERVER_CFLAGS)) -o $@ $< \
+	  $(FUZZ_GLUE_$*) $(FUZZ_OBJS) $(KERNEL_LIBS)
 
 fuzz-build: $(FUZZ_TARGETS)
 

@@ -110,11 +110,15 @@ for suite in $SUITES; do
     done
     ;;
   fuzz)
-    say "fuzzing the kernels (test/fuzz, ${FUZZ_SECONDS:-20} s each)"
+    say "fuzzing the kernels (test/fuzz, ${FUZZ_SECONDS:-10} s each)"
+    if ! make -s -j"$(nproc)" fuzz-build >"$LOGS/fuzz-build.log" 2>&1; then
+      failed=$((failed + 1)); failures+=("fuzz build"); show_failure "fuzz build" "$LOGS/fuzz-build.log"
+      continue
+    fi
     for f in test/fuzz/fuzz_*.c; do
       [ -f "$f" ] || continue
       name=$(basename "$f" .c)
-      if make -s fuzz FUZZ_TARGETS="test/fuzz/bin/$name" FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >"$LOGS/$name.log" 2>&1; then
+      if make -s fuzz FUZZ_TARGETS="test/fuzz/bin/$name" FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >"$LOGS/$name.log" 2>&1; then
         passed=$((passed + 1)); echo "ok   fuzz/$name ($(grep -oE 'number_of_executed_units: *[0-9]+' "$LOGS/$name.log" | grep -oE '[0-9]+$') runs, no crash)"
       else
         failed=$((failed + 1)); failures+=("fuzz/$name"); echo "FAIL fuzz/$name"; show_failure "fuzz/$name" "$LOGS/$name.log"

@@ -11,7 +11,10 @@
  *	  can lie), and records each entry.  Only then does the second pass
  *	  write the regular files into "<dest>.part", checking that the archive
  *	  still says exactly what the first pass saw; the folder is renamed to
- *	  "<dest>" at the end, or removed on any failure.
+ *	  "<dest>" at the end, or removed on any failure.  archive_check_memory
+ *	  runs the first pass alone over an archive held in memory (the same
+ *	  checks, read with archive_read_open_memory): for untrusted bytes that
+ *	  are not on disk, and for fuzzing (test/fuzz/fuzz_archive.c).
  *
  *	  Entry names are read in a C.UTF-8 locale (uselocale, this thread
  *	  only): in the plain "C" locale libarchive cannot hand out the names
@@ -84,6 +87,14 @@ typedef struct scan_result
 	size_t		count;
 	size_t		cap;
 } scan_result;
+
+/* Where an archive is read from: the file open on fd, or mem..mem+memlen. */
+typedef struct read_source
+{
+	int			fd;
+	const void *mem;			/* NULL: read fd */
+	size_t		memlen;
+} read_source;
 
 /*
  * archive_shown_name copies a name for an error message: control
@@ -273,18 +284,19 @@ scan_free(scan_result *scan)
 }
 
 /*
- * open_reader returns a libarchive reader for the archive open on fd,
- * rewound: zip and tar formats only, in-process filters only.  NULL with
- * err set on failure.
+ * open_reader returns a libarchive reader for the archive in, from its
+ * start: zip and tar formats only, in-process filters only.  NULL with err
+ * set on failure.
  */
 static struct archive *
-open_reader(int fd, const char *src, char *err, size_t errlen)
+open_reader(const read_source *in, const char *src, char *err, size_t errlen)
 {
 	struct archive *a;
 	char		msg[512];
 	char		shown[SHOWN_NAME_MAX + 8];
+	int			opened;
 
-	if (lseek(fd, 0, SEEK_SET) != 0)
+	if (in->mem == NULL && lseek(in->fd, 0, SEEK_SET) != 0)
 	{
 		errbuf_printf(err, errlen, "could not rewind archive \"%s\": %s",
 				  archive_shown_name(src, shown, sizeof(shown)), strerror(errno));
@@ -304,8 +316,13 @@ open_reader(int fd, const char *src, char *err, size_t errlen)
 	(void) archive_read_support_filter_lzip(a);
 	(void) archive_read_support_filter_zstd(a);
 	if (archive_read_support_format_zip(a) != ARCHIVE_OK ||
-		archive_read_support_format_tar(a) != ARCHIVE_OK ||
-		archive_read_open_fd(a, fd, READ_BLOCK_SIZE) != ARCHIVE_OK)
+		archive_read_support_format_tar(a) != ARCHIVE_OK)
+		opened = ARCHIVE_FATAL;
+	else if (in->mem != NULL)
+		opened = archive_read_open_memory(a, in->mem, in->memlen);
+	else
+		opened = archive_read_open_fd(a, in->fd, READ_BLOCK_SIZE);
+	if (opened != ARCHIVE_OK)
 	{
 		errbuf_printf(err, errlen, "cannot read archive \"%s\": %s",
 				  archive_shown_name(src, shown, sizeof(shown)), lib_message(a, msg, sizeof(msg)));
@@ -516,10 +533,10 @@ check_names(const scan_result *scan, char *err, size_t errlen)
  * block, writes nothing, and records the entries in *scan.
  */
 static bool
-scan_archive(int fd, const char *src, int64_t max_bytes, int64_t max_entries,
+scan_archive(const read_source *in, const char *src, int64_t max_bytes, int64_t max_entries,
 			 scan_result *scan, char *err, size_t errlen)
 {
-	struct archive *a = open_reader(fd, src, err, errlen);
+	struct archive *a = open_reader(in, src, err, errlen);
 	struct archive_entry *ae;
 	int64_t		total = 0;
 	char		msg[512];
@@ -673,7 +690,8 @@ static bool
 write_archive(int fd, int rootfd, const char *src, int64_t max_bytes, scan_result *scan,
 			  archive_listing *out, char *err, size_t errlen)
 {
-	struct archive *a = open_reader(fd, src, err, errlen);
+	read_source in = {fd, NULL, 0};
+	struct archive *a = open_reader(&in, src, err, errlen);
 	struct archive_entry *ae;
 	int64_t		total = 0;
 	size_t		index = 0;
@@ -845,6 +863,7 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 	int64_t		max_bytes = limits ? limits->max_bytes : 0;
 	int64_t		max_entries = limits ? limits->max_entries : 0;
 	scan_result scan = {NULL, 0, 0};
+	read_source in = {-1, NULL, 0};
 	char	   *part = NULL;
 	char		shown[SHOWN_NAME_MAX + 8];
 	locale_t	utf8_locale;
@@ -903,7 +922,8 @@ archive_extract(const char *src, const char *dest, const archive_limits *limits,
 		goto done;
 	}
 
-	if (!scan_archive(fd, src, max_bytes, max_entries, &scan, err, errlen))
+	in.fd = fd;
+	if (!scan_archive(&in, src, max_bytes, max_entries, &scan, err, errlen))
 		goto done;
 
 	if (mkdir(part, 0700) != 0)
@@ -952,6 +972,80 @@ done:
 		archive_listing_free(out);
 	scan_free(&scan);
 	free(part);
+	if (utf8_locale != (locale_t) 0)
+	{
+		uselocale(saved_locale);
+		freelocale(utf8_locale);
+	}
+	return ok;
+}
+
+/*
+ * archive_check_memory runs extraction's first pass (the same reader and
+ * checks) over an archive in memory and lists its regular files, writing
+ * nothing.
+ */
+bool
+archive_check_memory(const void *data, size_t len, const archive_limits *limits,
+					 archive_listing *out, char *err, size_t errlen)
+{
+	int64_t		max_bytes = limits ? limits->max_bytes : 0;
+	int64_t		max_entries = limits ? limits->max_entries : 0;
+	scan_result scan = {NULL, 0, 0};
+	read_source in = {-1, data, len};
+	locale_t	utf8_locale;
+	locale_t	saved_locale = (locale_t) 0;
+	bool		ok = false;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (out == NULL)
+	{
+		errbuf_printf(err, errlen, "no listing to fill");
+		return false;
+	}
+	memset(out, 0, sizeof(*out));
+	if (data == NULL)
+	{
+		errbuf_printf(err, errlen, "no archive to read");
+		return false;
+	}
+	if (max_bytes < 0 || max_entries < 0)
+	{
+		errbuf_printf(err, errlen, "limits must not be negative");
+		return false;
+	}
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
+	if (utf8_locale != (locale_t) 0)
+		saved_locale = uselocale(utf8_locale);
+
+	if (!scan_archive(&in, "(memory)", max_bytes, max_entries, &scan, err, errlen))
+		goto done;
+	out->entries = calloc(scan.count > 0 ? scan.count : 1, sizeof(archive_entry_info));
+	if (out->entries == NULL)
+	{
+		errbuf_printf(err, errlen, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < scan.count; i++)
+	{
+		scan_entry *se = &scan.entries[i];
+
+		if (se->type != AE_IFREG)
+			continue;
+		out->entries[out->count].path = se->path;
+		out->entries[out->count].size = se->size;
+		out->count++;
+		out->total_bytes += se->size;
+		se->path = NULL;		/* the listing owns it now */
+	}
+	qsort(out->entries, out->count, sizeof(archive_entry_info), compare_listing);
+	ok = true;
+
+done:
+	if (!ok)
+		archive_listing_free(out);
+	scan_free(&scan);
 	if (utf8_locale != (locale_t) 0)
 	{
 		uselocale(saved_locale);

@@ -49,6 +49,17 @@ typedef struct archive_listing
 extern bool archive_extract(const char *src, const char *dest, const archive_limits *limits,
 							archive_listing *out, char *err, size_t errlen);
 
+/*
+ * archive_check_memory applies extraction's checks (the same first pass:
+ * names, types, limits counted on the decompressed bytes, duplicates) to
+ * the len bytes at data and lists the regular files the archive would give
+ * (sorted by path, as archive_extract lists them), writing nothing.  True
+ * and *out filled (free with archive_listing_free), or false with a reason
+ * in err.  For checking untrusted archives held in memory, and fuzzing.
+ */
+extern bool archive_check_memory(const void *data, size_t len, const archive_limits *limits,
+								 archive_listing *out, char *err, size_t errlen);
+
 extern void archive_listing_free(archive_listing *l);
 
 /*
