@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dataset_pipeline.sh — the dataset pipeline (the diatom builder, seed 001) end to end, started by
-# a role with the README's grants: three real zips served by nginx (two of one species, with the
+# a role with the grants of docs/security.md: three real zips served by nginx (two of one species, with the
 # same file names inside), downloaded in parallel, extracted, split per folder with exactly
 # n_test_per_label test images, laid out as results/<split>/<species>/, zipped as
 # diatom_set-<UTC>.zip and uploaded to a real nginx WebDAV.  With a wrong password the run fails
@@ -39,7 +39,7 @@ is "$(psql -XAtq -c "SELECT name || ' ' || steps FROM mlops.pipelines WHERE name
    "the dataset pipeline is installed with the extension"
 
 readme_grants() {
-  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md \
+  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' docs/security.md \
     | sed -E "s/\\b$2\\b/$3/g"
 }
 readme_grants application app curator | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
@@ -47,7 +47,7 @@ psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
 SELECT mlops.set_credential('owncloud', 'webdav', '{"url": "$NGINX_URL/dav/", "username": "owncloud", "password": "wrong"}');
 SELECT mlops.grant_credential('owncloud', 'curator');
 SQL
-ok $? "role curator with the README's grants, an ownCloud credential (wrong password) granted to it"
+ok $? "role curator with the grants of docs/security.md, an ownCloud credential (wrong password) granted to it"
 curator=$(psql -XAtq -c "SELECT 'curator'::regrole::oid")
 AREA="$PGDATA/pg_mlops/roles/$curator"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# datasets.sh — datasets as a role with the README's grants: mlops.read_manifest reads the
+# datasets.sh — datasets as a role with the grants of docs/security.md: mlops.read_manifest reads the
 # original's file list from the role's own area (syntax errors with line and column; links and
 # other roles' files refused); the layout kind lays a split out as <dest>/<split>/<label>/ by
 # hard links (the very files: same inode), names that collide across archives get -2, a rerun
@@ -15,11 +15,11 @@ psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE 
 ok $? "extension installed"
 
 readme_grants() {
-  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md \
+  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' docs/security.md \
     | sed -E "s/\\b$2\\b/$3/g"
 }
 { readme_grants application app alice; readme_grants application app bob; } | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
-ok $? "roles alice and bob with the README's grants"
+ok $? "roles alice and bob with the grants of docs/security.md"
 alice=$(psql -XAtq -c "SELECT 'alice'::regrole::oid")
 bob=$(psql -XAtq -c "SELECT 'bob'::regrole::oid")
 AREA="$PGDATA/pg_mlops/roles/$alice"
@@ -69,7 +69,7 @@ ok $? "a missing file is a clear error"
 psql -XAtq -c "CREATE ROLE carol LOGIN" >/dev/null
 out=$(psql -XAtq -U carol -c "SELECT mlops.read_manifest('file_list.json')" 2>&1)
 grep -q 'permission denied for function read_manifest' <<<"$out"
-ok $? "a role without the README's grant may not read manifests"
+ok $? "a role without the grant of docs/security.md may not read manifests"
 
 # ---- layout
 for z in zip1 zip2; do for i in 1 2 3; do echo "$z-$i" > "$AREA/extracted/$z/gomphonema/img$i.png"; done; done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # file_jobs.sh — the export, mkdir, copy, move and delete kinds, run by the worker for a role with
-# the README's grants, in its own file area: an export writes a query's single value (a GeoTIFF
+# the grants of docs/security.md, in its own file area: an export writes a query's single value (a GeoTIFF
 # from ST_AsGDALRaster that gdalinfo opens with its SRID, size and nodata; text; bytes); every
 # kind is idempotent on a rerun; an existing destination is replaced only when asked; symbolic
 # links are refused with nothing outside touched; another role's files stay out of reach.
@@ -17,11 +17,11 @@ psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE 
 ok $? "extension installed"
 
 readme_grants() {
-  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md \
+  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' docs/security.md \
     | sed -E "s/\\b$2\\b/$3/g"
 }
 { readme_grants application app alice; readme_grants application app bob; } | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
-ok $? "roles alice and bob with the README's grants"
+ok $? "roles alice and bob with the grants of docs/security.md"
 alice=$(psql -XAtq -c "SELECT 'alice'::regrole::oid")
 AREA="$PGDATA/pg_mlops/roles/$alice"
 

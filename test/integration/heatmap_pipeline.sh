@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # heatmap_pipeline.sh — the heatmap pipeline (the heatmap service, seed 000) end to end, started
-# by an analyst role that holds the README's grants and may read the readings and areas tables:
+# by an analyst role that holds the grants of docs/security.md and may read the readings and areas tables:
 # readings of 40 sample sensors (test/data/sensors_sample.sql) three times each plus sentinel
 # values and duplicate readings; the run computes the raster masked to the area, stores it in
 # mlops.heatmaps, writes a GeoTIFF (gdalinfo: SRID, size, nodata), a PNG, an SVG (rendered) and
@@ -26,7 +26,7 @@ is "$(psql -XAtq -c "SELECT name || ' ' || steps FROM mlops.pipelines WHERE name
    "the heatmap pipeline is installed with the extension"
 
 readme_grants() {
-  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md \
+  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' docs/security.md \
     | sed -E "s/\\b$2\\b/$3/g"
 }
 readme_grants application app analyst | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null

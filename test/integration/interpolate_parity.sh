@@ -182,7 +182,7 @@ check "nearest, 35 spots read twice" '' 0.32 300 80 70 0 700 10 \
   'nearest:radius1=0.0:radius2=0.0:nodata=-9999' nearest '{"nodata": -9999}' 3857 wide 35
 # 30 + 2 x 35 = 100 points: GDAL 3.6 searches a radius with its quadtree beyond 100 points, and
 # then takes the nearest point in the square of half-side radius, corners included (newer GDAL
-# checks the circle, as ours does; see the README); up to 100 it checks the circle.
+# checks the circle, as ours does; see docs/interpolation.md); up to 100 it checks the circle.
 check "nearest radius 40, 35 spots read twice, points inside" nodata 0.33 30 80 70 0 700 10 \
   'nearest:radius1=40.0:radius2=40.0:nodata=-9999' nearest '{"radius": 40, "nodata": -9999}' 3857 inner 35
 check "linear, nodata outside the hull" nodata,outside 0.41 600 110 90 0 900 10 \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# readme_heatmap.sh — the README's heatmap example (the block after "<!-- example: heatmap"), run
-# as written on zones and readings of its own in UTM 33N (metres): the template keeps the zone's
+# readme_heatmap.sh — the heatmap example of docs/interpolation.md (the block after
+# "<!-- example: heatmap"; it was the README's), run as written on zones and readings of its own
+# in UTM 33N (metres), and its results checked: the template keeps the zone's
 # SRID, the PointZ readings keep theirs (the example used to drop it with ST_MakePoint and fail
 # against the template), the heatmap has values, the array form and the PNG work.  Also checks
 # that make_grid refuses the same zone in EPSG:4326 (degrees) without a cell_size.
@@ -24,12 +25,12 @@ FROM generate_series(1, 25) g;
 SQL
 ok $? "zones and 25 readings in EPSG:32633"
 
-block=$(awk '/^<!-- example: heatmap/ {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md)
+block=$(awk '/^<!-- example: heatmap/ {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' docs/interpolation.md)
 [ -n "$block" ]
-ok $? "the README's heatmap example was found ($(wc -l <<<"$block") lines)"
+ok $? "the heatmap example of docs/interpolation.md was found ($(wc -l <<<"$block") lines)"
 out=$(psql -XAtq -v ON_ERROR_STOP=1 -c "SET postgis.gdal_enabled_drivers = 'PNG'" -f - <<<"$block" 2>&1)
 status=$?
-ok $status "the README's heatmap example runs as written"
+ok $status "the heatmap example of docs/interpolation.md runs as written"
 [ $status -eq 0 ] || sed 's/^/# /' <<<"$out"
 
 is "$(psql -XAtq -c "SELECT ST_SRID(grid) || ' ' || (ST_Width(grid) > 10) FROM grids")" "32633 true" \

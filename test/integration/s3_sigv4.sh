@@ -5,7 +5,7 @@
 #   1. the verifier can fail: a request botocore signs passes; a tampered header, a wrong secret,
 #      an unknown key, a wrong region or service, a tampered body, no signature are refused with
 #      S3's codes;
-#   2. as a non-superuser role with the README's grants and granted credentials: upload (single
+#   2. as a non-superuser role with the grants of docs/security.md and granted credentials: upload (single
 #      PUT and multipart) and download pass with the right secret; a wrong secret, a wrong region
 #      and a wrong service fail the job with an error naming the credential and the host, never
 #      the secret; object names with spaces, UTF-8, "+" and "=" pass the verifier;
@@ -108,11 +108,11 @@ curl -s -o /dev/null -w '%{http_code}' "$S3RVER_URL/models/self/x.bin" | grep -q
 ok $? "verifier: refused PUTs never reached s3rver"
 [ "$(grep -c . "$tmp/self.out")" = 9 ] || sed 's/^/# /' "$tmp/self.out"
 
-# ---- 2. jobs of a role with the README's grants ----
-awk -v m="<!-- grants: application -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md \
+# ---- 2. jobs of a role with the grants of docs/security.md ----
+awk -v m="<!-- grants: application -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' docs/security.md \
   | sed -E 's/\bapp\b/s3user/g' > "$tmp/grants.sql"
 psql -XAtq -v ON_ERROR_STOP=1 -f "$tmp/grants.sql" >/dev/null
-ok $? "role s3user made with the README's application grants"
+ok $? "role s3user made with the application grants of docs/security.md"
 cred() {  # cred NAME ENDPOINT REGION SECRET
   psql -XAtq -v ON_ERROR_STOP=1 -o /dev/null \
     -c "SET log_statement = 'none'" \

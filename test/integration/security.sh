@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # security.sh — every attack of the job-isolation issue, replayed as roles that hold exactly the
-# grants the README gives (its "grants:" blocks are run as written, with the role names
+# grants docs/security.md gives (its "grants:" blocks are run as written, with the role names
 # replaced), against a real cluster, a real worker and a real HTTP server (test/lib/httpd.py):
 #
 #   - an sql job cannot become superuser through the worker (a pg_temp.jsonb domain whose CHECK
@@ -39,9 +39,9 @@ BASE="http://127.0.0.1:$P"
 psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' >/dev/null
 ok $? "extension installed, HTTP server at $BASE"
 
-# readme_grants BLOCK FROM TO: the README's grants block, with the role name FROM replaced by TO
+# readme_grants BLOCK FROM TO: the grants of docs/security.md block, with the role name FROM replaced by TO
 readme_grants() {
-  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md \
+  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' docs/security.md \
     | sed -E "s/\\b$2\\b/$3/g"
 }
 {
@@ -51,9 +51,9 @@ readme_grants() {
   readme_grants administrator ops ops
 } > "$tmp/grants.sql"
 grep -q 'GRANT EXECUTE ON FUNCTION mlops.submit_job' "$tmp/grants.sql" && grep -q 'GRANT mlops_admin TO ops' "$tmp/grants.sql"
-ok $? "the README's grants blocks were found"
+ok $? "the grants of docs/security.md blocks were found"
 psql -XAtq -v ON_ERROR_STOP=1 -f "$tmp/grants.sql" >/dev/null
-ok $? "roles alice and bob (application), gpu (external worker), ops (administrator) made with the README's grants"
+ok $? "roles alice and bob (application), gpu (external worker), ops (administrator) made with the grants of docs/security.md"
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE TABLE public.orders (x int);
 GRANT SELECT, INSERT ON public.orders TO alice, bob;

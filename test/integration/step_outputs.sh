@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # step_outputs.sh — pipeline steps whose output is an object in storage (Luigi's rule), against a
-# real nginx WebDAV, as a role with the README's grants: a step whose object already exists is
+# real nginx WebDAV, as a role with the grants of docs/security.md: a step whose object already exists is
 # done without running (a stat job's HEAD, its result says skipped) and its dependents go on;
 # rerun 'missing' while the object is there runs nothing again; after the object is deleted it
 # reruns that step (the upload puts the object back) and its dependents, not the steps before
@@ -22,7 +22,7 @@ psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE 
 ok $? "extension installed, nginx WebDAV at $NGINX_URL/dav/"
 
 readme_grants() {
-  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md \
+  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' docs/security.md \
     | sed -E "s/\\b$2\\b/$3/g"
 }
 readme_grants application app trainer | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
@@ -31,7 +31,7 @@ SELECT mlops.set_credential('dav', 'webdav', '{"url": "$NGINX_URL/dav/", "userna
 SELECT mlops.set_credential('other', 'webdav', '{"url": "$NGINX_URL/dav/", "username": "owner", "password": "secret"}');
 SELECT mlops.grant_credential('dav', 'trainer');
 SQL
-ok $? "role trainer with the README's grants and a WebDAV credential"
+ok $? "role trainer with the grants of docs/security.md and a WebDAV credential"
 trainer=$(psql -XAtq -c "SELECT 'trainer'::regrole::oid")
 AREA="$PGDATA/pg_mlops/roles/$trainer"
 as_owner mkdir -p "$AREA/out"

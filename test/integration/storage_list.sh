@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# storage_list.sh — the list job kind against real servers, as a role with the README's grants:
+# storage_list.sh — the list job kind against real servers, as a role with the grants of docs/security.md:
 # an S3 prefix on s3rver listed over several pages (page_size 2 forces continuation tokens),
 # with and without sub-folders; a WebDAV folder on nginx listed with PROPFIND (depth 1, and
 # recursively); a pipeline that lists a WebDAV prefix and fans out downloads over the result;
@@ -41,7 +41,7 @@ psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE 
 ok $? "extension installed, nginx WebDAV at $NGINX_URL/dav/"
 
 readme_grants() {
-  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md \
+  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' docs/security.md \
     | sed -E "s/\\b$2\\b/$3/g"
 }
 readme_grants application app lister | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
@@ -55,7 +55,7 @@ SELECT mlops.set_credential('fake-cut', 's3', '{"endpoint": "$NGINX_URL/s3fake",
 SELECT mlops.set_credential('fake-moved', 's3', '{"endpoint": "$NGINX_URL/s3fake", "bucket": "moved", "region": "us-east-1", "access_key": "k", "secret_key": "s"}');
 SELECT mlops.grant_credential(c, 'lister') FROM unnest(ARRAY['dav', 'plain', 'fake', 'fake-escape', 'fake-cut', 'fake-moved']) c;
 SQL
-ok $? "role lister with the README's grants; credentials granted to it (not dav-hidden)"
+ok $? "role lister with the grants of docs/security.md; credentials granted to it (not dav-hidden)"
 lister=$(psql -XAtq -c "SELECT 'lister'::regrole::oid")
 AREA="$PGDATA/pg_mlops/roles/$lister"
 

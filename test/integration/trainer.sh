@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # trainer.sh — the reference external trainer (examples/trainer.py, psycopg2 + scikit-learn) end to
-# end: an application role with the README's grants submits two `train` jobs; the trainer, a role
-# with the README's "external worker" grants, claims them, reports progress and one row of
+# end: an application role with the grants of docs/security.md submits two `train` jobs; the trainer, a role
+# with the "external worker" grants of docs/security.md, claims them, reports progress and one row of
 # metrics per epoch, and completes the first with its model path; the second is cancelled
 # mid-way and the trainer stops within one heartbeat.  The history is the submitter's alone.
 set -uo pipefail
@@ -15,12 +15,12 @@ trap 'cluster_stop; rm -f "$TRAINER_LOG"' EXIT
 psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' >/dev/null
 ok $? "extension installed"
 readme_grants() {
-  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' README.md \
+  awk -v m="<!-- grants: $1 -->" '$0 == m {f = 1; next} f && /^```sql/ {g = 1; next} g && /^```/ {exit} g {print}' docs/security.md \
     | sed -E "s/\\b$2\\b/$3/g"
 }
 { readme_grants application app alice; readme_grants application app bob; readme_grants "external worker" gpu_worker gpu; } \
   | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
-ok $? "roles alice and bob (application) and gpu (external worker) with the README's grants"
+ok $? "roles alice and bob (application) and gpu (external worker) with the grants of docs/security.md"
 
 a=$(psql -XAtq -U alice -c "SELECT mlops.submit_job('train', '{\"epochs\": 5, \"dataset\": \"digits\", \"model_path\": \"models/a.pkl\"}')")
 b=$(psql -XAtq -U alice -c "SELECT mlops.submit_job('train', '{\"epochs\": 60, \"dataset\": \"iris\", \"epoch_seconds\": 0.2}')")
