@@ -75,8 +75,10 @@ for f in sql/pg_mlops--*.sql; do want+=" $extdir/$(basename "$f")"; done
 absent=
 for f in $want; do grep -qxF "$f" <<<"$files" || absent+=" $f"; done
 is "$absent" "" "it holds the control file, every install and upgrade script in sql/ and the library"
-stray=$(grep -vE "^($extdir/pg_mlops(\.control|--[0-9.]+(--[0-9.]+)?\.sql)|$pkglibdir/pg_mlops\.so|$pkglibdir/bitcode/pg_mlops(\.index\.bc|/src/.*\.bc)|/usr/share/doc/$package/(README\.md\.gz|changelog\.gz|copyright))$" <<<"$files")
+stray=$(grep -vE "^($extdir/pg_mlops(\.control|--[0-9.]+(--[0-9.]+)?\.sql)|$pkglibdir/pg_mlops\.so|$pkglibdir/bitcode/pg_mlops(\.index\.bc|/src/.*\.bc)|/usr/share/doc/$package/(README\.md\.gz|changelog\.gz|copyright|docs/[a-z-]+\.md(\.gz)?))$" <<<"$files")
 is "$stray" "" "and nothing else: no tests, no sources, no build leftovers"
+n_docs=$(grep -cE "^/usr/share/doc/$package/docs/[a-z-]+\.md(\.gz)?$" <<<"$files")
+is "$n_docs" "$(ls docs/*.md | wc -l)" "the reference pages of docs/ are in /usr/share/doc/$package/docs"
 n_bc=$(grep -c '\.bc$' <<<"$files")
 if [ "$with_llvm" = yes ]; then
   [ "$n_bc" -gt 1 ] && grep -q "postgresql-$pgversion-jit-llvm" <<<"$depends"
