@@ -232,6 +232,31 @@ select_heap_free(SelectHeap *h)
 }
 
 int
+select_normalize_probs(double *p, int n, char *err, size_t errlen)
+{
+	double		sum = 0.0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (!isfinite(p[i]) || p[i] < 0.0)
+		{
+			errbuf_printf(err, errlen, "value %d is %g; normalize takes finite, non-negative values",
+						  i + 1, p[i]);
+			return -1;
+		}
+		sum += p[i];
+	}
+	if (!(sum > 0.0) || !isfinite(sum))
+	{
+		errbuf_printf(err, errlen, "the values sum to %g, which normalize cannot divide by", sum);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		p[i] /= sum;
+	return 0;
+}
+
+int
 select_check_probs(const double *p, int n_classes, char *err, size_t errlen)
 {
 	double		sum = 0.0;

@@ -125,6 +125,13 @@ extern void select_heap_free(SelectHeap *h);
 extern int	select_check_probs(const double *p, int n_classes, char *err, size_t errlen);
 
 /*
+ * select_normalize_probs divides a row of scores by its sum (select_batch's
+ * option "normalize"): every value finite and non-negative, the sum above 0
+ * and finite.  Returns 0, or -1 with a reason (the row is then unchanged).
+ */
+extern int	select_normalize_probs(double *p, int n, char *err, size_t errlen);
+
+/*
  * select_row_score writes the score a per-row strategy ranks row id by
  * (higher = more worth labelling):
  *

@@ -178,33 +178,16 @@ ParseSelectOptions(Jsonb *opts, SelectOptions *o)
 				 errmsg("option \"labelled\" is for strategy coreset; use \"exclude\" to leave rows out")));
 }
 
-/*
- * NormalizeRow divides a probability row by its sum (option "normalize":
- * scores of a model that does not sum to 1 exactly, or counts): every value
- * must be finite and non-negative and the sum above 0.  what/ord/id name
- * the row in errors.
- */
+/* NormalizeRow: select_normalize_probs, its refusal naming the row, id and column. */
 static void
 NormalizeRow(double *p, int n, const char *what, int64 ord, int64 id)
 {
-	double		sum = 0.0;
+	char		err[256];
 
-	for (int i = 0; i < n; i++)
-	{
-		if (!isfinite(p[i]) || p[i] < 0.0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("row %lld (id " INT64_FORMAT "): %s value %d is %g; normalize takes finite, non-negative values",
-							(long long) ord, id, what, i + 1, p[i])));
-		sum += p[i];
-	}
-	if (!(sum > 0.0) || !isfinite(sum))
+	if (select_normalize_probs(p, n, err, sizeof(err)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("row %lld (id " INT64_FORMAT "): %s sum to %g, which normalize cannot divide by",
-						(long long) ord, id, what, sum)));
-	for (int i = 0; i < n; i++)
-		p[i] /= sum;
+				 errmsg("row %lld (id " INT64_FORMAT "): %s: %s", (long long) ord, id, what, err)));
 }
 
 /*

@@ -438,6 +438,25 @@ hard_floats(mt_state *st, float *X, int64_t n, int d, int kind)
 		X[0] = 1e6f;
 }
 
+/* select_normalize_probs: rows divided by their sum; bad rows refused and left as they were */
+static void
+test_normalize(void)
+{
+	char		err[200];
+	double		a[3] = {2, 6, 0};
+	double		b[2] = {1, -1};
+	double		c[2] = {0, 0};
+	double		d[2] = {1, NAN};
+
+	CHECK_INT(select_normalize_probs(a, 3, err, sizeof(err)), 0, "normalize {2, 6, 0}");
+	CHECK(a[0] == 0.25 && a[1] == 0.75 && a[2] == 0.0, "normalize {2, 6, 0} = {0.25, 0.75, 0}");
+	CHECK_INT(select_check_probs(a, 3, err, sizeof(err)), 0, "a normalised row passes the probability check");
+	CHECK_INT(select_normalize_probs(b, 2, err, sizeof(err)), -1, "normalize refuses a negative value");
+	CHECK(b[0] == 1 && b[1] == -1, "a refused row is left as it was");
+	CHECK_INT(select_normalize_probs(c, 2, err, sizeof(err)), -1, "normalize refuses a row summing to 0");
+	CHECK_INT(select_normalize_probs(d, 2, err, sizeof(err)), -1, "normalize refuses NaN");
+}
+
 static void
 test_coreset(void)
 {
@@ -838,6 +857,7 @@ main(void)
 	test_entropy_bound();
 	test_heap();
 	test_scores();
+	test_normalize();
 	test_coreset();
 	test_badge();
 	test_cluster_margin();
