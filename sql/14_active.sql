@@ -163,3 +163,34 @@ UPDATE raw_scores SET s = '{-1, 2}' WHERE id = 5;
 SELECT * FROM mlops.select_batch('raw_scores', '{"id": "id", "probs": "s", "k": 2, "normalize": true}');
 SELECT * FROM mlops.select_batch('raw_scores', '{"id": "id", "probs": "s", "k": 2, "normalize": "yes"}');
 DROP TABLE raw_scores;
+-- the tolerance on a row's sum: mlops.probability_tolerance (per class) everywhere,
+-- select_batch's option tolerance for one call
+CREATE TABLE float32_probs (id bigint, p float4[], e float4[]);
+INSERT INTO float32_probs VALUES (1, '{0.5, 0.505}', '{0, 0}'), (2, '{0.9, 0.1}', '{1, 0}'), (3, '{0.3, 0.7}', '{0, 1}');
+SELECT * FROM mlops.select_batch('float32_probs', '{"id": "id", "probs": "p", "k": 2}');
+SELECT id, rank FROM mlops.select_batch('float32_probs', '{"id": "id", "probs": "p", "k": 2, "tolerance": 0.005}');
+SELECT id, rank FROM mlops.select_batch('float32_probs', '{"id": "id", "probs": "p", "k": 2, "tolerance": 0.005, "strategy": "margin"}');
+SELECT count(*) FROM mlops.select_batch('float32_probs', '{"id": "id", "probs": "p", "embedding": "e", "k": 2, "strategy": "badge"}');
+SELECT count(*) FROM mlops.select_batch('float32_probs', '{"id": "id", "probs": "p", "embedding": "e", "k": 2, "strategy": "badge", "tolerance": 0.005}');
+-- the option reaches parallel workers (force_parallel_mode runs the aggregate in one)
+SET force_parallel_mode = on;
+SET parallel_setup_cost = 0;
+SELECT id, rank FROM mlops.select_batch('float32_probs', '{"id": "id", "probs": "p", "k": 2, "tolerance": 0.005}');
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+SHOW mlops.probability_tolerance;   -- the option did not leak into the session
+SELECT * FROM mlops.select_batch('float32_probs', '{"id": "id", "probs": "p", "k": 2, "tolerance": -0.1}');
+SELECT * FROM mlops.select_batch('float32_probs', '{"id": "id", "probs": "p", "k": 2, "tolerance": 2}');
+SELECT * FROM mlops.select_batch('float32_probs', '{"id": "id", "probs": "p", "k": 2, "tolerance": "loose"}');
+SELECT mlops.entropy('[[0.5, 0.505]]'::jsonb);
+SELECT mlops.entropy('{0.5, 0.505}'::float8[]);
+SET mlops.probability_tolerance = 0.005;
+SELECT round(mlops.entropy('{0.5, 0.505}'::float8[])::numeric, 6);
+SELECT round((mlops.margin('[[0.5, 0.505]]'::json))[1]::numeric, 6);
+SELECT id, rank FROM mlops.select_batch('float32_probs', '{"id": "id", "probs": "p", "k": 2}');
+SELECT mlops.entropy('{0.5, 0.52}'::float8[]);
+SET mlops.probability_tolerance = -1;
+SET mlops.probability_tolerance = 'NaN';
+RESET mlops.probability_tolerance;
+SELECT mlops.entropy('{NaN, 0.5}'::float8[]);
+DROP TABLE float32_probs;

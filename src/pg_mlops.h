@@ -19,6 +19,7 @@ extern char *mlops_work_dir;
 extern int	mlops_workers;
 extern int	mlops_compute_threads;
 extern int	mlops_max_raster_cells;
+extern double mlops_probability_tolerance;
 
 extern void mlops_define_settings(void);
 

@@ -35,6 +35,7 @@ char	   *mlops_work_dir = NULL;
 int			mlops_workers = 1;
 int			mlops_compute_threads = 0;
 int			mlops_max_raster_cells = 25000000;
+double		mlops_probability_tolerance = 1e-6;
 
 static bool CheckNonEmpty(char **newval, void **extra, GucSource source);
 static bool CheckAllowedHosts(char **newval, void **extra, GucSource source);
@@ -188,6 +189,15 @@ mlops_define_settings(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("mlops.probability_tolerance",
+							 "How far a probability row's sum may be from 1, per class.",
+							 "mlops.entropy, mlops.least_confidence, mlops.margin and mlops.select_batch accept a row when |sum - 1| <= this value times the number of classes; select_batch's option tolerance overrides it for one call.",
+							 &mlops_probability_tolerance,
+							 1e-6, 0.0, 1.0,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

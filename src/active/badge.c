@@ -99,7 +99,7 @@ dot_ff(const float *x, const float *y, int d)
 
 int
 select_badge(const float *E, int d, const double *P, int c, int64_t n, int64_t b,
-			 uint32_t seed, int64_t *picked, const mlops_allocator *a,
+			 uint32_t seed, double tol, int64_t *picked, const mlops_allocator *a,
 			 char *err, size_t errlen)
 {
 	double	   *A = NULL;		/* ||a_i||^2 */
@@ -112,7 +112,7 @@ select_badge(const float *E, int d, const double *P, int c, int64_t n, int64_t b
 
 	if (select_check_pool(E, n, d, b, "embeddings", err, errlen) != 0)
 		return -1;
-	if (select_check_prob_rows(P, c, n, err, errlen) != 0)
+	if (select_check_prob_rows(P, c, n, tol, err, errlen) != 0)
 		return -1;
 	if (picked == NULL || a == NULL)
 	{
@@ -303,7 +303,7 @@ cm_kmeans(const float *E, int d, const int64_t *cand, int64_t nc, int k, mt_stat
 
 int
 select_cluster_margin(const float *E, int d, const double *P, int c, int64_t n, int64_t b,
-					  uint32_t seed, int64_t *picked, const mlops_allocator *a,
+					  uint32_t seed, double tol, int64_t *picked, const mlops_allocator *a,
 					  char *err, size_t errlen)
 {
 	SelectHeap *heap = NULL;
@@ -324,7 +324,7 @@ select_cluster_margin(const float *E, int d, const double *P, int c, int64_t n, 
 
 	if (select_check_pool(E, n, d, b, "embeddings", err, errlen) != 0)
 		return -1;
-	if (select_check_prob_rows(P, c, n, err, errlen) != 0)
+	if (select_check_prob_rows(P, c, n, tol, err, errlen) != 0)
 		return -1;
 	if (picked == NULL || a == NULL)
 	{

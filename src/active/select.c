@@ -257,10 +257,15 @@ select_normalize_probs(double *p, int n, char *err, size_t errlen)
 }
 
 int
-select_check_probs(const double *p, int n_classes, char *err, size_t errlen)
+select_check_probs(const double *p, int n_classes, double tol, char *err, size_t errlen)
 {
 	double		sum = 0.0;
 
+	if (!(tol >= 0.0 && tol <= 1.0))
+	{
+		errbuf_printf(err, errlen, "the tolerance must be between 0 and 1, not %g", tol);
+		return -1;
+	}
 	if (n_classes < 1)
 	{
 		errbuf_printf(err, errlen, "a probability row needs at least 1 class, not %d", n_classes);
@@ -285,10 +290,10 @@ select_check_probs(const double *p, int n_classes, char *err, size_t errlen)
 		}
 		sum += p[i];
 	}
-	if (fabs(sum - 1.0) > 1e-6 * n_classes)
+	if (!(fabs(sum - 1.0) <= tol * n_classes))
 	{
 		errbuf_printf(err, errlen, "probabilities sum to %.17g, not 1 (tolerance %g)", sum,
-					  1e-6 * n_classes);
+					  tol * n_classes);
 		return -1;
 	}
 	return 0;
@@ -325,14 +330,15 @@ select_predicted_class(const double *p, int n_classes)
 
 /* select_check_probs_max: see select.h. */
 int
-select_check_probs_max(const double *p, int n_classes, double *pmax, char *err, size_t errlen)
+select_check_probs_max(const double *p, int n_classes, double tol, double *pmax,
+					   char *err, size_t errlen)
 {
 	double		sum = 0.0,
 				m = 0.0;
 	int			bad = 0;
 
 	if (n_classes < 1 || p == NULL)
-		return select_check_probs(p, n_classes, err, errlen);
+		return select_check_probs(p, n_classes, tol, err, errlen);
 	/* one pass without branches a compiler cannot turn into vector code */
 	for (int i = 0; i < n_classes; i++)
 	{
@@ -342,15 +348,15 @@ select_check_probs_max(const double *p, int n_classes, double *pmax, char *err, 
 		sum += v;
 		m = v > m ? v : m;
 	}
-	if (bad || fabs(sum - 1.0) > 1e-6 * n_classes)
-		return select_check_probs(p, n_classes, err, errlen);	/* names the fault */
+	if (bad || !(fabs(sum - 1.0) <= tol * n_classes))
+		return select_check_probs(p, n_classes, tol, err, errlen);	/* names the fault */
 	*pmax = m;
 	return 0;
 }
 
 int
 select_row_score(SelectStrategy s, const double *p, int n_classes, int64_t id,
-				 uint32_t seed, double *score, char *err, size_t errlen)
+				 uint32_t seed, double tol, double *score, char *err, size_t errlen)
 {
 	if (s == SELECT_RANDOM)
 	{
@@ -362,7 +368,7 @@ select_row_score(SelectStrategy s, const double *p, int n_classes, int64_t id,
 		errbuf_printf(err, errlen, "strategy %d is not a per-row strategy", (int) s);
 		return -1;
 	}
-	if (select_check_probs(p, n_classes, err, errlen) != 0)
+	if (select_check_probs(p, n_classes, tol, err, errlen) != 0)
 		return -1;
 	switch (s)
 	{
@@ -439,7 +445,7 @@ select_check_pool(const float *E, int64_t n, int d, int64_t b, const char *what,
  * the first bad row.
  */
 int
-select_check_prob_rows(const double *P, int c, int64_t n, char *err, size_t errlen)
+select_check_prob_rows(const double *P, int c, int64_t n, double tol, char *err, size_t errlen)
 {
 	char		why[200];
 
@@ -459,7 +465,7 @@ select_check_prob_rows(const double *P, int c, int64_t n, char *err, size_t errl
 		return -1;
 	}
 	for (int64_t i = 0; i < n; i++)
-		if (select_check_probs(P + (size_t) i * (size_t) c, c, why, sizeof(why)) != 0)
+		if (select_check_probs(P + (size_t) i * (size_t) c, c, tol, why, sizeof(why)) != 0)
 		{
 			errbuf_printf(err, errlen, "row %lld: %s", (long long) i + 1, why);
 			return -1;

@@ -96,7 +96,8 @@ extern int64_t select_heap_result(SelectHeap *h, int64_t *ids, double *scores);
  * that also gives the row's largest probability in *pmax (what the entropy
  * bound needs); the same refusals, with the same reasons.
  */
-extern int	select_check_probs_max(const double *p, int n_classes, double *pmax, char *err, size_t errlen);
+extern int	select_check_probs_max(const double *p, int n_classes, double tol, double *pmax,
+								   char *err, size_t errlen);
 
 /*
  * select_heap_floor returns the score of the worst entry of a full heap
@@ -118,11 +119,14 @@ extern void select_heap_free(SelectHeap *h);
 
 /*
  * select_check_probs checks one probability row: n_classes >= 1, every
- * value finite and in [0, 1], the sum within 1e-6 * n_classes of 1.
+ * value finite and in [0, 1], the sum within tol * n_classes of 1 (tol is
+ * a per-class tolerance in [0, 1], SELECT_PROBS_TOLERANCE by default;
+ * another tol, NaN included, is refused).
  * Returns 0, or -1 with a reason naming the problem (e.g. "probabilities
  * sum to 1.8").
  */
-extern int	select_check_probs(const double *p, int n_classes, char *err, size_t errlen);
+#define SELECT_PROBS_TOLERANCE 1e-6
+extern int	select_check_probs(const double *p, int n_classes, double tol, char *err, size_t errlen);
 
 /*
  * select_normalize_probs divides a row of scores by its sum (select_batch's
@@ -141,12 +145,12 @@ extern int	select_normalize_probs(double *p, int n, char *err, size_t errlen);
  *							 class: -p1), so the smallest margin comes first
  *	 SELECT_RANDOM			 select_random_key(seed, id), in [0, 1)
  *
- * The probabilities are checked (select_check_probs) for every strategy
+ * The probabilities are checked (select_check_probs, tolerance tol) for every strategy
  * but SELECT_RANDOM, which ignores p and n_classes (p may be NULL).  A
  * batch strategy here is refused.  Returns 0 or -1 with a reason.
  */
 extern int	select_row_score(SelectStrategy s, const double *p, int n_classes, int64_t id,
-							 uint32_t seed, double *score, char *err, size_t errlen);
+							 uint32_t seed, double tol, double *score, char *err, size_t errlen);
 
 /*
  * select_random_key is the random strategy's score: a keyed hash of
@@ -233,7 +237,7 @@ extern int64_t select_sqdist_tiles(const float *x, int64_t np, const float *y, i
  * memory O(n).
  */
 extern int	select_badge(const float *E, int d, const double *P, int c, int64_t n, int64_t b,
-						 uint32_t seed, int64_t *picked, const mlops_allocator *a,
+						 uint32_t seed, double tol, int64_t *picked, const mlops_allocator *a,
 						 char *err, size_t errlen);
 
 /* ---------------------------------------------------------------------
@@ -260,7 +264,7 @@ extern int	select_badge(const float *E, int d, const double *P, int c, int64_t n
 #define SELECT_CM_MAX_ITER 50
 
 extern int	select_cluster_margin(const float *E, int d, const double *P, int c, int64_t n, int64_t b,
-								  uint32_t seed, int64_t *picked, const mlops_allocator *a,
+								  uint32_t seed, double tol, int64_t *picked, const mlops_allocator *a,
 								  char *err, size_t errlen);
 
 #endif							/* MLOPS_ACTIVE_SELECT_H */

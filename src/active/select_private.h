@@ -17,6 +17,6 @@ extern int	select_check_pool(const float *E, int64_t n, int d, int64_t b, const 
 							  char *err, size_t errlen);
 
 /* select_check_prob_rows: c >= 1 and each of the n rows of P passes select_check_probs. */
-extern int	select_check_prob_rows(const double *P, int c, int64_t n, char *err, size_t errlen);
+extern int	select_check_prob_rows(const double *P, int c, int64_t n, double tol, char *err, size_t errlen);
 
 #endif							/* MLOPS_ACTIVE_SELECT_PRIVATE_H */

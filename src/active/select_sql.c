@@ -27,6 +27,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
@@ -60,6 +61,8 @@ typedef struct SelectOptions
 	uint32		seed;
 	int			nthreads;
 	bool		normalize;		/* divide each probability row by its sum */
+	double		tolerance;		/* per class: |sum - 1| <= tolerance * classes */
+	bool		tolerance_set;	/* given as an option, not mlops.probability_tolerance */
 } SelectOptions;
 
 static char *
@@ -81,6 +84,7 @@ ParseSelectOptions(Jsonb *opts, SelectOptions *o)
 
 	memset(o, 0, sizeof(*o));
 	o->strategy = SELECT_ENTROPY;
+	o->tolerance = mlops_probability_tolerance;
 	/* mlops.compute_threads: 0 is one thread per online CPU, as for interpolation */
 	o->nthreads = mlops_compute_threads;
 	if (o->nthreads <= 0)
@@ -147,11 +151,21 @@ ParseSelectOptions(Jsonb *opts, SelectOptions *o)
 						 errmsg("option \"normalize\" must be true or false")));
 			o->normalize = v.val.boolean;
 		}
+		else if (strcmp(key, "tolerance") == 0)
+		{
+			o->tolerance = mlops_option_number(key, &v);
+			if (o->tolerance < 0.0 || o->tolerance > 1.0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"tolerance\" must be between 0 and 1, not %g", o->tolerance),
+						 errdetail("A probability row may sum to 1 plus or minus tolerance times its number of classes.")));
+			o->tolerance_set = true;
+		}
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown option \"%s\" for select_batch", key),
-					 errhint("Valid options: strategy, id, probs, embedding, exclude, labelled, k, per_class, seed, normalize.")));
+					 errhint("Valid options: strategy, id, probs, embedding, exclude, labelled, k, per_class, seed, normalize, tolerance.")));
 	}
 	if (o->id == NULL || o->k == 0)
 		ereport(ERROR,
@@ -357,6 +371,7 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 		int64		got_n;
 		bytea	   *res;
 		bool		isnull;
+		int			nestlevel;
 
 		resetStringInfo(&q);
 		appendStringInfo(&q, "SELECT mlops.select_topk_agg(%s::bigint, %s, %d, " INT64_FORMAT ", " INT64_FORMAT ", %u, %s) FROM %s",
@@ -374,9 +389,24 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 			SPI_execute(probe, true, 0);
 			CheckColumnType(SPI_gettypeid(SPI_tuptable->tupdesc, 1), o.probs, true);
 		}
+		/*
+		 * The aggregate reads mlops.probability_tolerance (parallel workers
+		 * get the leader's value): option tolerance sets it for this query
+		 * only, as a function's SET clause would.
+		 */
+		nestlevel = NewGUCNestLevel();
+		if (o.tolerance_set)
+		{
+			char		tol[64];
+
+			snprintf(tol, sizeof(tol), "%.17g", o.tolerance);
+			(void) set_config_option("mlops.probability_tolerance", tol, PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+		}
 		/* no tuple count: one would rule out a parallel plan (the aggregate is parallel safe) */
 		if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "select_topk_agg returned no row");
+		AtEOXact_GUC(true, nestlevel);
 		res = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		if (isnull)
 			res = NULL;
@@ -555,13 +585,13 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 				rc = select_coreset(E, n, dim, L, m, b, o.nthreads, picked, scores, alloc, err, sizeof(err));
 			else if (o.strategy == SELECT_BADGE)
 			{
-				rc = select_badge(E, dim, P, n_classes, n, b, o.seed, picked, alloc, err, sizeof(err));
+				rc = select_badge(E, dim, P, n_classes, n, b, o.seed, o.tolerance, picked, alloc, err, sizeof(err));
 				for (int64 i = 0; i < b; i++)
 					scores[i] = NAN;
 			}
 			else
 			{
-				rc = select_cluster_margin(E, dim, P, n_classes, n, b, o.seed, picked, alloc, err, sizeof(err));
+				rc = select_cluster_margin(E, dim, P, n_classes, n, b, o.seed, o.tolerance, picked, alloc, err, sizeof(err));
 				for (int64 i = 0; i < b; i++)
 					scores[i] = NAN;
 			}
@@ -695,7 +725,7 @@ mlops_select_topk_trans(PG_FUNCTION_ARGS)
 
 		if (floor_score > -INFINITY)
 		{
-			if (select_check_probs_max(st->buf, np, &pmax, err, sizeof(err)) != 0)
+			if (select_check_probs_max(st->buf, np, mlops_probability_tolerance, &pmax, err, sizeof(err)) != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("row %lld (id " INT64_FORMAT "): %s", (long long) st->rows, idv, err)));
@@ -703,7 +733,8 @@ mlops_select_topk_trans(PG_FUNCTION_ARGS)
 				PG_RETURN_POINTER(st);
 		}
 	}
-	if (select_row_score(st->strategy, np > 0 ? st->buf : NULL, np, idv, st->seed, &score, err, sizeof(err)) != 0)
+	if (select_row_score(st->strategy, np > 0 ? st->buf : NULL, np, idv, st->seed, mlops_probability_tolerance,
+						 &score, err, sizeof(err)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("row %lld (id " INT64_FORMAT "): %s", (long long) st->rows, idv, err)));

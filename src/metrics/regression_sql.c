@@ -105,8 +105,9 @@ typedef enum Uncertainty
 
 /*
  * CheckProbabilities: every value of a probability row is within [0, 1],
- * and the row sums to 1 within 1e-6 per class (a row that does not is not
- * a distribution: {0.9, 0.9} would score an entropy of 0.27).
+ * and the row sums to 1 within mlops.probability_tolerance (1e-6 by
+ * default) per class (a row that does not is not a distribution: {0.9, 0.9}
+ * would score an entropy of 0.27).
  */
 static void
 CheckProbabilities(const double *p, int64 n, int64 row)
@@ -115,17 +116,19 @@ CheckProbabilities(const double *p, int64 n, int64 row)
 
 	for (int64 i = 0; i < n; i++)
 	{
-		if (p[i] < 0.0 || p[i] > 1.0)
+		if (!(p[i] >= 0.0 && p[i] <= 1.0))	/* NaN too */
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("probabilities must be between 0 and 1"),
 					 errdetail("Row %lld holds %g.", (long long) row + 1, p[i])));
 		sum += p[i];
 	}
-	if (n > 0 && fabs(sum - 1.0) > 1e-6 * (double) n)
+	if (n > 0 && !(fabs(sum - 1.0) <= mlops_probability_tolerance * (double) n))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the probabilities of row %lld sum to %.17g, not 1", (long long) row + 1, sum),
+				 errdetail("The tolerance is %g (mlops.probability_tolerance %g per class).",
+						   mlops_probability_tolerance * (double) n, mlops_probability_tolerance),
 				 errhint("Divide the row by its sum, or turn scores into probabilities with mlops.softmax.")));
 }
 

@@ -121,7 +121,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			{
 				double		s;
 
-				rc = select_row_score((SelectStrategy) strategy, P + i * cc, c, i, seed, &s, err, sizeof(err));
+				rc = select_row_score((SelectStrategy) strategy, P + i * cc, c, i, seed, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err));
 				if (rc == 0)
 				{
 					REQUIRE(!isnan(s));
@@ -154,9 +154,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (strategy == SELECT_CORESET)
 				rr = select_coreset(E, n, d, L, m, b, threads, out, dist, &alloc, err, sizeof(err));
 			else if (strategy == SELECT_BADGE)
-				rr = select_badge(E, d, P, c, n, b, seed, out, &alloc, err, sizeof(err));
+				rr = select_badge(E, d, P, c, n, b, seed, SELECT_PROBS_TOLERANCE, out, &alloc, err, sizeof(err));
 			else
-				rr = select_cluster_margin(E, d, P, c, n, b, seed, out, &alloc, err, sizeof(err));
+				rr = select_cluster_margin(E, d, P, c, n, b, seed, SELECT_PROBS_TOLERANCE, out, &alloc, err, sizeof(err));
 			if (run)
 				rc2 = rr;
 			else

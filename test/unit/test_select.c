@@ -322,31 +322,53 @@ test_scores(void)
 	char		err[200];
 
 	err[0] = '\0';
-	CHECK_INT(select_row_score(SELECT_ENTROPY, bad_sum, 2, 0, 0, &s, err, sizeof(err)), -1,
+	CHECK_INT(select_row_score(SELECT_ENTROPY, bad_sum, 2, 0, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)), -1,
 			  "{0.9, 0.9} refused");
 	CHECK(strstr(err, "sum to 1.8") != NULL, "the reason names the sum 1.8");
-	CHECK_INT(select_row_score(SELECT_MARGIN, bad_nan, 2, 0, 0, &s, err, sizeof(err)), -1, "NaN refused");
+	CHECK_INT(select_row_score(SELECT_MARGIN, bad_nan, 2, 0, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)), -1, "NaN refused");
 	CHECK(strstr(err, "finite") != NULL, "the reason says not finite");
-	CHECK_INT(select_row_score(SELECT_LEAST_CONFIDENCE, bad_neg, 2, 0, 0, &s, err, sizeof(err)), -1,
+	CHECK_INT(select_row_score(SELECT_LEAST_CONFIDENCE, bad_neg, 2, 0, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)), -1,
 			  "negative probability refused");
-	CHECK_INT(select_row_score(SELECT_ENTROPY, half, 0, 0, 0, &s, err, sizeof(err)), -1, "0 classes refused");
-	CHECK_INT(select_row_score(SELECT_CORESET, half, 2, 0, 0, &s, err, sizeof(err)), -1,
+	CHECK_INT(select_row_score(SELECT_ENTROPY, half, 0, 0, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)), -1, "0 classes refused");
+	CHECK_INT(select_row_score(SELECT_CORESET, half, 2, 0, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)), -1,
 			  "a batch strategy refused per row");
-	CHECK_INT(select_check_probs((const double[]) {0.5, 0.5 + 1e-7}, 2, err, sizeof(err)), 0,
+	CHECK_INT(select_check_probs((const double[]) {0.5, 0.5 + 1e-7}, 2, SELECT_PROBS_TOLERANCE, err, sizeof(err)), 0,
 			  "a sum within 1e-6 * n accepted");
+	CHECK_INT(select_check_probs((const double[]) {0.5, 0.51}, 2, SELECT_PROBS_TOLERANCE, err, sizeof(err)), -1,
+			  "a sum of 1.01 refused at the default tolerance");
+	CHECK(strstr(err, "tolerance 2e-06") != NULL, "the reason names the tolerance for 2 classes");
+	CHECK_INT(select_check_probs((const double[]) {0.5, 0.505}, 2, 0.005, err, sizeof(err)), 0,
+			  "a sum of 1.005 accepted with tolerance 0.005 per class (0.01 for 2)");
+	CHECK_INT(select_check_probs((const double[]) {0.5, 0.511}, 2, 0.005, err, sizeof(err)), -1,
+			  "a sum of 1.011 refused with tolerance 0.005 per class");
+	CHECK_INT(select_check_probs((const double[]) {0.25, 0.75}, 2, 0.0, err, sizeof(err)), 0,
+			  "tolerance 0 accepts an exact sum");
+	CHECK_INT(select_check_probs((const double[]) {0.25, 0.75}, 2, NAN, err, sizeof(err)), -1,
+			  "a NaN tolerance refused");
+	CHECK(strstr(err, "tolerance must be between 0 and 1") != NULL, "the reason names the tolerance");
+	CHECK_INT(select_check_probs((const double[]) {0.25, 0.75}, 2, -1e-6, err, sizeof(err)), -1,
+			  "a negative tolerance refused");
+	{
+		double		m;
 
-	CHECK_INT(select_row_score(SELECT_ENTROPY, skew, 3, 0, 0, &s, err, sizeof(err)), 0, "entropy ok");
+		CHECK_INT(select_check_probs_max((const double[]) {0.5, 0.505}, 2, 0.005, &m, err, sizeof(err)), 0,
+				  "check_probs_max takes the same tolerance");
+		CHECK_INT(select_check_probs_max((const double[]) {0.5, 0.51}, 2, 1e-6, &m, err, sizeof(err)), -1,
+				  "check_probs_max refuses at the default tolerance");
+	}
+
+	CHECK_INT(select_row_score(SELECT_ENTROPY, skew, 3, 0, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)), 0, "entropy ok");
 	CHECK_NEAR(s, 0.8018185525433373, 1e-12, "entropy [0.7, 0.2, 0.1] (scipy)");
-	select_row_score(SELECT_LEAST_CONFIDENCE, skew, 3, 0, 0, &s, err, sizeof(err));
+	select_row_score(SELECT_LEAST_CONFIDENCE, skew, 3, 0, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err));
 	CHECK_NEAR(s, 0.3, 1e-12, "least confidence = 1 - 0.7");
-	select_row_score(SELECT_MARGIN, skew, 3, 0, 0, &s, err, sizeof(err));
+	select_row_score(SELECT_MARGIN, skew, 3, 0, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err));
 	CHECK_NEAR(s, -0.5, 1e-12, "margin score = -(0.7 - 0.2)");
-	select_row_score(SELECT_MARGIN, half, 2, 0, 0, &s, err, sizeof(err));
+	select_row_score(SELECT_MARGIN, half, 2, 0, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err));
 	CHECK(s == 0.0, "margin score of a tie = 0 (the top)");
 	CHECK_INT(select_predicted_class(tie, 3), 0, "predicted class: ties go to the lowest class");
 	CHECK_INT(select_predicted_class(skew + 1, 2), 0, "predicted class of {0.2, 0.1}");
 
-	CHECK_INT(select_row_score(SELECT_RANDOM, NULL, 0, 42, 9, &s, err, sizeof(err)), 0,
+	CHECK_INT(select_row_score(SELECT_RANDOM, NULL, 0, 42, 9, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)), 0,
 			  "random needs no probabilities");
 	CHECK(s >= 0.0 && s < 1.0, "random score in [0, 1)");
 	CHECK(s == select_random_key(9, 42), "random score = select_random_key");
@@ -369,12 +391,12 @@ test_scores(void)
 		mt_permutation(&st, perm, n);
 		for (int64_t i = 0; i < n; i++)
 		{
-			select_row_score(SELECT_RANDOM, NULL, 0, i, 1234, &s, NULL, 0);
+			select_row_score(SELECT_RANDOM, NULL, 0, i, 1234, SELECT_PROBS_TOLERANCE, &s, NULL, 0);
 			select_heap_offer(h1, s, i);
 			mean += s;
-			select_row_score(SELECT_RANDOM, NULL, 0, perm[i], 1234, &s, NULL, 0);
+			select_row_score(SELECT_RANDOM, NULL, 0, perm[i], 1234, SELECT_PROBS_TOLERANCE, &s, NULL, 0);
 			select_heap_offer(h2, s, perm[i]);
-			select_row_score(SELECT_RANDOM, NULL, 0, perm[i], 1235, &s, NULL, 0);
+			select_row_score(SELECT_RANDOM, NULL, 0, perm[i], 1235, SELECT_PROBS_TOLERANCE, &s, NULL, 0);
 			select_heap_offer(h3, s, perm[i]);
 		}
 		select_heap_result(h1, a1, NULL);
@@ -450,7 +472,7 @@ test_normalize(void)
 
 	CHECK_INT(select_normalize_probs(a, 3, err, sizeof(err)), 0, "normalize {2, 6, 0}");
 	CHECK(a[0] == 0.25 && a[1] == 0.75 && a[2] == 0.0, "normalize {2, 6, 0} = {0.25, 0.75, 0}");
-	CHECK_INT(select_check_probs(a, 3, err, sizeof(err)), 0, "a normalised row passes the probability check");
+	CHECK_INT(select_check_probs(a, 3, SELECT_PROBS_TOLERANCE, err, sizeof(err)), 0, "a normalised row passes the probability check");
 	CHECK_INT(select_normalize_probs(b, 2, err, sizeof(err)), -1, "normalize refuses a negative value");
 	CHECK(b[0] == 1 && b[1] == -1, "a refused row is left as it was");
 	CHECK_INT(select_normalize_probs(c, 2, err, sizeof(err)), -1, "normalize refuses a row summing to 0");
@@ -658,9 +680,9 @@ test_badge(void)
 
 		random_floats(&st, E, n * d);
 		random_probs(&st, P, n, c);
-		if (select_badge(E, d, P, c, n, b, 100 + trial, p1, &alloc, err, sizeof(err)) != 0 ||
-			select_badge(E, d, P, c, n, b, 100 + trial, p2, &alloc, err, sizeof(err)) != 0 ||
-			select_badge(E, d, P, c, n, b, 999, p3, &alloc, err, sizeof(err)) != 0)
+		if (select_badge(E, d, P, c, n, b, 100 + trial, SELECT_PROBS_TOLERANCE, p1, &alloc, err, sizeof(err)) != 0 ||
+			select_badge(E, d, P, c, n, b, 100 + trial, SELECT_PROBS_TOLERANCE, p2, &alloc, err, sizeof(err)) != 0 ||
+			select_badge(E, d, P, c, n, b, 999, SELECT_PROBS_TOLERANCE, p3, &alloc, err, sizeof(err)) != 0)
 		{
 			ok_ref = 0;
 			printf("# %s\n", err);
@@ -688,7 +710,7 @@ test_badge(void)
 		double		P[] = {1, 0, 0, 1, 1, 0};
 		int64_t		p[3];
 
-		CHECK_INT(select_badge(E, 2, P, 2, 3, 3, 1, p, &alloc, err, sizeof(err)), 0, "badge on zero gradients");
+		CHECK_INT(select_badge(E, 2, P, 2, 3, 3, 1, SELECT_PROBS_TOLERANCE, p, &alloc, err, sizeof(err)), 0, "badge on zero gradients");
 		CHECK(p[0] == 0 && p[1] == 1 && p[2] == 2, "zero gradients: lowest indices in turn");
 	}
 	{
@@ -696,9 +718,9 @@ test_badge(void)
 		double		P[] = {0.9, 0.9, 0.5, 0.5};
 		int64_t		p[2];
 
-		CHECK_INT(select_badge(E, 2, P, 2, 2, 1, 1, p, &alloc, err, sizeof(err)), -1, "badge: bad probabilities refused");
+		CHECK_INT(select_badge(E, 2, P, 2, 2, 1, 1, SELECT_PROBS_TOLERANCE, p, &alloc, err, sizeof(err)), -1, "badge: bad probabilities refused");
 		CHECK(strstr(err, "row 1") != NULL && strstr(err, "sum to 1.8") != NULL, "badge: the reason names row and sum");
-		CHECK_INT(select_badge(E, 2, P + 2, 2, 1, 2, 1, p, &alloc, err, sizeof(err)), -1, "badge: b > n refused");
+		CHECK_INT(select_badge(E, 2, P + 2, 2, 1, 2, 1, SELECT_PROBS_TOLERANCE, p, &alloc, err, sizeof(err)), -1, "badge: b > n refused");
 	}
 }
 
@@ -722,15 +744,15 @@ test_cluster_margin(void)
 	mt_seed(&st, 21);
 	random_floats(&st, E, n * d);
 	random_probs(&st, P, n, c);
-	CHECK_INT(select_cluster_margin(E, d, P, c, n, 40, 8, p1, &alloc, err, sizeof(err)), 0, "cluster_margin runs");
-	CHECK_INT(select_cluster_margin(E, d, P, c, n, 40, 8, p2, &alloc, err, sizeof(err)), 0, "cluster_margin again");
+	CHECK_INT(select_cluster_margin(E, d, P, c, n, 40, 8, SELECT_PROBS_TOLERANCE, p1, &alloc, err, sizeof(err)), 0, "cluster_margin runs");
+	CHECK_INT(select_cluster_margin(E, d, P, c, n, 40, 8, SELECT_PROBS_TOLERANCE, p2, &alloc, err, sizeof(err)), 0, "cluster_margin again");
 	CHECK(all_distinct(p1, 40, n), "cluster_margin: 40 distinct picks");
 	CHECK(same_ids(p1, p2, 40), "cluster_margin is deterministic per seed");
 	for (int64_t i = 0; i < n; i++)
 	{
 		double		s;
 
-		select_row_score(SELECT_MARGIN, P + i * c, c, i, 0, &s, NULL, 0);
+		select_row_score(SELECT_MARGIN, P + i * c, c, i, 0, SELECT_PROBS_TOLERANCE, &s, NULL, 0);
 		select_heap_offer(h, s, i);
 	}
 	select_heap_result(h, cand, NULL);
@@ -744,7 +766,7 @@ test_cluster_margin(void)
 		in_cand &= found;
 	}
 	CHECK(in_cand, "cluster_margin picks among the 10 b lowest margins");
-	CHECK_INT(select_cluster_margin(E, d, P, c, 6, 6, 8, pn, &alloc, err, sizeof(err)), 0, "cluster_margin b = n");
+	CHECK_INT(select_cluster_margin(E, d, P, c, 6, 6, 8, SELECT_PROBS_TOLERANCE, pn, &alloc, err, sizeof(err)), 0, "cluster_margin b = n");
 	CHECK(all_distinct(pn, 6, 6), "cluster_margin b = n: all items");
 	/* three separated blobs of 10, 5 and 3 items: one pick each, smallest blob first */
 	{
@@ -769,7 +791,7 @@ test_cluster_margin(void)
 		Pb[2 * 12 + 1] = 0.49;
 		Pb[2 * 16] = 0.52;		/* blob C's: 0.04 */
 		Pb[2 * 16 + 1] = 0.48;
-		CHECK_INT(select_cluster_margin(Eb, 2, Pb, 2, 18, 3, 4, pb, &alloc, err, sizeof(err)), 0,
+		CHECK_INT(select_cluster_margin(Eb, 2, Pb, 2, 18, 3, 4, SELECT_PROBS_TOLERANCE, pb, &alloc, err, sizeof(err)), 0,
 				  "cluster_margin on three blobs");
 		CHECK(pb[0] == 16 && pb[1] == 12 && pb[2] == 4,
 			  "three blobs: the smallest blob first, the lowest margin of each");
@@ -777,7 +799,7 @@ test_cluster_margin(void)
 			printf("#   got %lld %lld %lld\n", (long long) pb[0], (long long) pb[1], (long long) pb[2]);
 	}
 	E[5] = INFINITY;
-	CHECK_INT(select_cluster_margin(E, d, P, c, n, 4, 8, p1, &alloc, err, sizeof(err)), -1, "cluster_margin: inf refused");
+	CHECK_INT(select_cluster_margin(E, d, P, c, n, 4, 8, SELECT_PROBS_TOLERANCE, p1, &alloc, err, sizeof(err)), -1, "cluster_margin: inf refused");
 	select_heap_free(h);
 	free(E);
 	free(P);
@@ -816,12 +838,12 @@ test_entropy_bound(void)
 			if (p[i] > best)
 				best = p[i];
 		}
-		if (select_row_score(SELECT_ENTROPY, p, c, t, 0, &s, err, sizeof(err)) == 0 &&
+		if (select_row_score(SELECT_ENTROPY, p, c, t, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)) == 0 &&
 			select_entropy_bound(best, c) + 1e-12 < s)
 			below++;
 	}
 	CHECK_INT(below, 0, "the entropy bound is never below a row's entropy (2,000 random rows)");
-	CHECK(select_row_score(SELECT_ENTROPY, even, 5, 1, 0, &s, err, sizeof(err)) == 0 &&
+	CHECK(select_row_score(SELECT_ENTROPY, even, 5, 1, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)) == 0 &&
 		  fabs(select_entropy_bound(0.2, 5) - s) < 1e-12, "the even row reaches the bound");
 	CHECK(fabs(select_entropy_bound(1.0, 5)) < 1e-15, "a certain row's bound is 0");
 	{
@@ -833,12 +855,12 @@ test_entropy_bound(void)
 		char		e1[128],
 					e2[128];
 
-		CHECK(select_check_probs_max(ok_row, 3, &m, e1, sizeof(e1)) == 0 && m == 0.5, "check_probs_max gives the largest");
-		CHECK(select_check_probs_max(nan_row, 3, &m, e1, sizeof(e1)) == -1 && select_check_probs(nan_row, 3, e2, sizeof(e2)) == -1 &&
+		CHECK(select_check_probs_max(ok_row, 3, SELECT_PROBS_TOLERANCE, &m, e1, sizeof(e1)) == 0 && m == 0.5, "check_probs_max gives the largest");
+		CHECK(select_check_probs_max(nan_row, 3, SELECT_PROBS_TOLERANCE, &m, e1, sizeof(e1)) == -1 && select_check_probs(nan_row, 3, SELECT_PROBS_TOLERANCE, e2, sizeof(e2)) == -1 &&
 			  strcmp(e1, e2) == 0, "a NaN is refused with check_probs' reason");
-		CHECK(select_check_probs_max(sum_row, 2, &m, e1, sizeof(e1)) == -1 && strstr(e1, "sum to 1.8") != NULL,
+		CHECK(select_check_probs_max(sum_row, 2, SELECT_PROBS_TOLERANCE, &m, e1, sizeof(e1)) == -1 && strstr(e1, "sum to 1.8") != NULL,
 			  "{0.9, 0.9} is refused: it sums to 1.8");
-		CHECK(select_check_probs_max(neg_row, 3, &m, e1, sizeof(e1)) == -1 && strstr(e1, "outside [0, 1]") != NULL,
+		CHECK(select_check_probs_max(neg_row, 3, SELECT_PROBS_TOLERANCE, &m, e1, sizeof(e1)) == -1 && strstr(e1, "outside [0, 1]") != NULL,
 			  "a negative probability is refused");
 	}
 	CHECK(isinf(select_heap_floor(h)) && select_heap_floor(h) < 0, "an empty heap has no floor");

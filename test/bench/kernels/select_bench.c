@@ -101,7 +101,7 @@ main(int argc, char **argv)
 		{
 			double		score;
 
-			if (select_row_score(SELECT_ENTROPY, P + i * c, c, i, 0, &score, err, sizeof(err)) != 0)
+			if (select_row_score(SELECT_ENTROPY, P + i * c, c, i, 0, SELECT_PROBS_TOLERANCE, &score, err, sizeof(err)) != 0)
 			{
 				fprintf(stderr, "%s\n", err);
 				return 1;
@@ -135,14 +135,14 @@ main(int argc, char **argv)
 				P[i * c + j] /= s;
 		}
 		t0 = now_ms();
-		if (select_badge(X, d, P, c, n, b, 1, picked, &a, err, sizeof(err)) != 0)
+		if (select_badge(X, d, P, c, n, b, 1, SELECT_PROBS_TOLERANCE, picked, &a, err, sizeof(err)) != 0)
 		{
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
 		printf("badge 100000x128, 10 classes, b=100: %.0f ms\n", now_ms() - t0);
 		t0 = now_ms();
-		if (select_cluster_margin(X, d, P, c, n, b, 1, picked, &a, err, sizeof(err)) != 0)
+		if (select_cluster_margin(X, d, P, c, n, b, 1, SELECT_PROBS_TOLERANCE, picked, &a, err, sizeof(err)) != 0)
 		{
 			fprintf(stderr, "%s\n", err);
 			return 1;
