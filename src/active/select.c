@@ -167,25 +167,6 @@ select_heap_floor(const SelectHeap *h)
 	return h->e[0].score;
 }
 
-/*
- * select_entropy_bound: see select.h.  Given the largest probability p1 of
- * c classes, the entropy is largest when the rest, 1 - p1, is spread evenly
- * over the other c - 1 (each share is then <= p1, so p1 stays the largest):
- * -p1 ln p1 - (1 - p1) ln((1 - p1) / (c - 1)).
- */
-double
-select_entropy_bound(double p1, int c)
-{
-	double		h = 0;
-	double		rest = 1.0 - p1;
-
-	if (p1 > 0)
-		h -= p1 * log(p1);
-	if (c > 1 && rest > 0)
-		h -= rest * log(rest / (c - 1));
-	return h;
-}
-
 /* entry_cmp_worst_first orders worst first: a sorted array is still a valid heap. */
 static int
 entry_cmp_worst_first(const void *x, const void *y)
@@ -326,32 +307,6 @@ select_predicted_class(const double *p, int n_classes)
 		if (p[i] > p[best])
 			best = i;
 	return best;
-}
-
-/* select_check_probs_max: see select.h. */
-int
-select_check_probs_max(const double *p, int n_classes, double tol, double *pmax,
-					   char *err, size_t errlen)
-{
-	double		sum = 0.0,
-				m = 0.0;
-	int			bad = 0;
-
-	if (n_classes < 1 || p == NULL)
-		return select_check_probs(p, n_classes, tol, err, errlen);
-	/* one pass without branches a compiler cannot turn into vector code */
-	for (int i = 0; i < n_classes; i++)
-	{
-		double		v = p[i];
-
-		bad |= !(v >= 0.0 && v <= 1.0);		/* NaN and infinities fail too */
-		sum += v;
-		m = v > m ? v : m;
-	}
-	if (bad || !(fabs(sum - 1.0) <= tol * n_classes))
-		return select_check_probs(p, n_classes, tol, err, errlen);	/* names the fault */
-	*pmax = m;
-	return 0;
 }
 
 int

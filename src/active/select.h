@@ -92,12 +92,26 @@ extern int64_t select_heap_count(const SelectHeap *h);
 extern int64_t select_heap_result(SelectHeap *h, int64_t *ids, double *scores);
 
 /*
- * select_check_probs_max is select_check_probs in one branch-light pass
- * that also gives the row's largest probability in *pmax (what the entropy
- * bound needs); the same refusals, with the same reasons.
+ * select_entropy_upper checks a probability row as select_check_probs does
+ * (the same refusals, with the same reasons) in one vectorised pass, and
+ * writes an upper bound of its entropy (natural log, what select_row_score
+ * gives) in *upper: a vectorised logarithm's entropy plus a margin that
+ * covers its error (see select_entropy.c), valid whatever the row's sum
+ * within the tolerance.  A row whose bound is below the full heap's floor
+ * cannot enter it, so its libm logarithms need not be taken (the glue skips
+ * it; the batch is the same).
  */
-extern int	select_check_probs_max(const double *p, int n_classes, double tol, double *pmax,
-								   char *err, size_t errlen);
+extern int	select_entropy_upper(const double *p, int n_classes, double tol, double *upper,
+								 char *err, size_t errlen);
+/* select_entropy_screen_width: the doubles per vector select_entropy_upper uses here (1, 2, 4, 8). */
+extern int	select_entropy_screen_width(void);
+/*
+ * select_entropy_upper_width runs the screen's pass at one width (1: no
+ * vectors, 2, 4, 8) for the tests: *h its entropy (without the margin), *sum
+ * the row's sum; returns 1 for a value outside [0, 1] or NaN, 0 otherwise,
+ * and -1 for a width this processor lacks.
+ */
+extern int	select_entropy_upper_width(int width, const double *p, int n_classes, double *h, double *sum);
 
 /*
  * select_heap_floor returns the score of the worst entry of a full heap
@@ -105,14 +119,6 @@ extern int	select_check_probs_max(const double *p, int n_classes, double tol, do
  * holds fewer than k entries.
  */
 extern double select_heap_floor(const SelectHeap *h);
-
-/*
- * select_entropy_bound returns the largest entropy (natural log) a row of
- * c classes whose largest probability is p1 can have: a row whose bound is
- * below the heap's floor cannot enter it, so its logarithms need not be
- * taken (the glue skips it; the result is the same).
- */
-extern double select_entropy_bound(double p1, int c);
 
 /* select_heap_free frees the heap (NULL is fine). */
 extern void select_heap_free(SelectHeap *h);

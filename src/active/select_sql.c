@@ -717,19 +717,19 @@ mlops_select_topk_trans(PG_FUNCTION_ARGS)
 
 		target = TopkClassHeap(st, best, np, aggcxt);
 	}
-	/* entropy: a row that cannot beat the full heap's floor skips its logarithms */
+	/* entropy: a row that cannot beat the full heap's floor skips libm's logarithms */
 	if (st->strategy == SELECT_ENTROPY && np > 0)
 	{
 		double		floor_score = select_heap_floor(target);
-		double		pmax;
+		double		upper;
 
 		if (floor_score > -INFINITY)
 		{
-			if (select_check_probs_max(st->buf, np, mlops_probability_tolerance, &pmax, err, sizeof(err)) != 0)
+			if (select_entropy_upper(st->buf, np, mlops_probability_tolerance, &upper, err, sizeof(err)) != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("row %lld (id " INT64_FORMAT "): %s", (long long) st->rows, idv, err)));
-			if (select_entropy_bound(pmax, np) + 1e-9 < floor_score)
+			if (upper < floor_score)
 				PG_RETURN_POINTER(st);
 		}
 	}

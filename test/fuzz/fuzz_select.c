@@ -122,6 +122,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				double		s;
 
 				rc = select_row_score((SelectStrategy) strategy, P + i * cc, c, i, seed, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err));
+				if (strategy == SELECT_ENTROPY)
+				{
+					/* the screen refuses what the score refuses, with its reason, and bounds it */
+					char		err2[256];
+					double		u;
+					int			rc3 = select_entropy_upper(P + i * cc, c, SELECT_PROBS_TOLERANCE, &u, err2, sizeof(err2));
+
+					REQUIRE(rc3 == rc);
+					if (rc == 0)
+						REQUIRE(u >= s);
+					else
+						REQUIRE(strcmp(err, err2) == 0);
+				}
 				if (rc == 0)
 				{
 					REQUIRE(!isnan(s));

@@ -349,12 +349,14 @@ test_scores(void)
 	CHECK_INT(select_check_probs((const double[]) {0.25, 0.75}, 2, -1e-6, err, sizeof(err)), -1,
 			  "a negative tolerance refused");
 	{
-		double		m;
+		double		u;
 
-		CHECK_INT(select_check_probs_max((const double[]) {0.5, 0.505}, 2, 0.005, &m, err, sizeof(err)), 0,
-				  "check_probs_max takes the same tolerance");
-		CHECK_INT(select_check_probs_max((const double[]) {0.5, 0.51}, 2, 1e-6, &m, err, sizeof(err)), -1,
-				  "check_probs_max refuses at the default tolerance");
+		CHECK_INT(select_entropy_upper((const double[]) {0.5, 0.505}, 2, 0.005, &u, err, sizeof(err)), 0,
+				  "the entropy screen takes the same tolerance");
+		CHECK_INT(select_entropy_upper((const double[]) {0.5, 0.51}, 2, 1e-6, &u, err, sizeof(err)), -1,
+				  "the entropy screen refuses at the default tolerance");
+		CHECK_INT(select_entropy_upper((const double[]) {0.5, 0.5}, 2, NAN, &u, err, sizeof(err)), -1,
+				  "the entropy screen refuses a NaN tolerance");
 	}
 
 	CHECK_INT(select_row_score(SELECT_ENTROPY, skew, 3, 0, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)), 0, "entropy ok");
@@ -805,63 +807,110 @@ test_cluster_margin(void)
 	free(P);
 }
 
-/* The entropy bound never falls below a row's entropy, is reached by the even row, and the
- * heap's floor is -inf until it is full, then its worst score. */
+/*
+ * The entropy screen: at every width this processor has, its entropy is
+ * within its stated margin of the exact one (libm) on rows of 1 to 300
+ * classes with zeros, subnormals, near-ones and sums off by the tolerance,
+ * so its bound is never below a row's score; it refuses what
+ * select_check_probs refuses, with the same reasons.  Then the heap's floor:
+ * -inf until it is full, then its worst score.
+ */
 static void
 test_entropy_bound(void)
 {
 	unsigned	seed = 12345;
-	int			below = 0;
-	double		even[5] = {0.2, 0.2, 0.2, 0.2, 0.2};
+	int			below = 0,
+				off = 0,
+				widths = 0;
+	double		worst = 0;
 	double		s;
 	char		err[128];
 	SelectHeap *h = select_heap_create(2, &alloc);
+	static double p[300];
 
-	for (int t = 0; t < 2000; t++)
+	printf("# entropy screen width here: %d doubles\n", select_entropy_screen_width());
+	for (int t = 0; t < 20000; t++)
 	{
-		double		p[7],
-					sum = 0,
-					best = 0;
-		int			c = 2 + t % 6;
+		double		sum = 0,
+					tol = (t % 4 == 0) ? 1e-3 : SELECT_PROBS_TOLERANCE,
+					u,
+					hw,
+					sw;
+		int			c = 1 + (int) ((t * 7919u) % (t % 10 == 0 ? 300u : 60u));
 
 		for (int i = 0; i < c; i++)
 		{
 			seed = seed * 1103515245u + 12345u;
-			p[i] = (double) ((seed >> 8) % 1000 + (t % 3 == 0 ? 0 : 1));
+			switch ((seed >> 4) % 16)
+			{
+				case 0:
+					p[i] = 0;
+					break;
+				case 1:
+					p[i] = 4.9e-324 * (double) ((seed >> 9) % 100 + 1);	/* subnormal */
+					break;
+				case 2:
+					p[i] = 1e-300;
+					break;
+				default:
+					p[i] = (double) ((seed >> 8) % 100000 + 1);
+			}
 			sum += p[i];
 		}
-		if (sum == 0)
-			continue;
 		for (int i = 0; i < c; i++)
-		{
 			p[i] /= sum;
-			if (p[i] > best)
-				best = p[i];
+		if (t % 4 == 0)
+			p[0] = fmin(1.0, p[0] + 0.9 * tol * c);	/* a sum off by up to 0.9 tol per class */
+		if (select_row_score(SELECT_ENTROPY, p, c, t, 0, tol, &s, err, sizeof(err)) != 0 ||
+			select_entropy_upper(p, c, tol, &u, err, sizeof(err)) != 0)
+		{
+			off++;
+			continue;
 		}
-		if (select_row_score(SELECT_ENTROPY, p, c, t, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)) == 0 &&
-			select_entropy_bound(best, c) + 1e-12 < s)
+		if (u < s)
 			below++;
-	}
-	CHECK_INT(below, 0, "the entropy bound is never below a row's entropy (2,000 random rows)");
-	CHECK(select_row_score(SELECT_ENTROPY, even, 5, 1, 0, SELECT_PROBS_TOLERANCE, &s, err, sizeof(err)) == 0 &&
-		  fabs(select_entropy_bound(0.2, 5) - s) < 1e-12, "the even row reaches the bound");
-	CHECK(fabs(select_entropy_bound(1.0, 5)) < 1e-15, "a certain row's bound is 0");
-	{
-		double		ok_row[3] = {0.2, 0.5, 0.3},
-					nan_row[3] = {0.2, NAN, 0.8},
-					sum_row[2] = {0.9, 0.9},
-					neg_row[3] = {-0.1, 0.6, 0.5},
-					m = 0;
-		char		e1[128],
-					e2[128];
+		for (int w = 1; w <= 8; w *= 2)
+			if (select_entropy_upper_width(w, p, c, &hw, &sw) == 0)
+			{
+				double		d = fabs(hw - s) / (1e-9 * sw + 1e-12 * c);
 
-		CHECK(select_check_probs_max(ok_row, 3, SELECT_PROBS_TOLERANCE, &m, e1, sizeof(e1)) == 0 && m == 0.5, "check_probs_max gives the largest");
-		CHECK(select_check_probs_max(nan_row, 3, SELECT_PROBS_TOLERANCE, &m, e1, sizeof(e1)) == -1 && select_check_probs(nan_row, 3, SELECT_PROBS_TOLERANCE, e2, sizeof(e2)) == -1 &&
-			  strcmp(e1, e2) == 0, "a NaN is refused with check_probs' reason");
-		CHECK(select_check_probs_max(sum_row, 2, SELECT_PROBS_TOLERANCE, &m, e1, sizeof(e1)) == -1 && strstr(e1, "sum to 1.8") != NULL,
-			  "{0.9, 0.9} is refused: it sums to 1.8");
-		CHECK(select_check_probs_max(neg_row, 3, SELECT_PROBS_TOLERANCE, &m, e1, sizeof(e1)) == -1 && strstr(e1, "outside [0, 1]") != NULL,
-			  "a negative probability is refused");
+				widths |= w;
+				worst = fmax(worst, d);
+			}
+	}
+	printf("# entropy screen: widths tried %d, worst error %.3g of its margin\n", widths, worst);
+	CHECK_INT(off, 0, "every screened row passes the checks (20,000 random rows)");
+	CHECK_INT(below, 0, "the screen's bound is never below a row's entropy (20,000 random rows)");
+	CHECK(worst <= 1.0, "at every width the screen's entropy is within its margin");
+	CHECK((widths & 3) == 3, "the screen ran without vectors and at width 2 at least");
+	{
+		const double *bad[] = {
+			(const double[]) {0.2, NAN, 0.8},
+			(const double[]) {0.9, 0.9},
+			(const double[]) {-0.1, 0.6, 0.5},
+			(const double[]) {INFINITY, 0.0, 0.0},
+			(const double[]) {0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1}
+		};
+		int			nbad[] = {3, 2, 3, 3, 11};
+		int			same = 0;
+
+		for (int i = 0; i < 5; i++)
+		{
+			char		e1[128],
+						e2[128];
+			double		u,
+						hw,
+						sw;
+
+			if (select_entropy_upper(bad[i], nbad[i], SELECT_PROBS_TOLERANCE, &u, e1, sizeof(e1)) == -1 &&
+				select_check_probs(bad[i], nbad[i], SELECT_PROBS_TOLERANCE, e2, sizeof(e2)) == -1 &&
+				strcmp(e1, e2) == 0)
+				same++;
+			for (int w = 1; w <= 8; w *= 2)
+				if (i != 1 && i != 4 && select_entropy_upper_width(w, bad[i], nbad[i], &hw, &sw) == 0)
+					same -= 100;	/* a bad value must be flagged at every width */
+		}
+		CHECK_INT(same, 5, "NaN, a sum of 1.8, a negative, an infinity and a sum of 1.1 are refused with check_probs' reasons");
 	}
 	CHECK(isinf(select_heap_floor(h)) && select_heap_floor(h) < 0, "an empty heap has no floor");
 	select_heap_offer(h, 0.5, 1);
