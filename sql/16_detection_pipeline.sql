@@ -79,3 +79,28 @@ FROM (VALUES ('{"heatmaps": {"table": "public.heat"}}'),
              ('{"heatmaps": {"table": "public.heat"}, "merge_method": "kmeans"}'),
              ('{"heatmaps": {"table": "public.heat"}, "min_models": 0}'),
              ('{"heatmaps": {}}')) v(p);
+
+-- mlops.heatmap_overlay_png: the detections picture, a heatmap PNG with outlines and markers over it
+CREATE TEMP TABLE pic AS
+SELECT ST_SetValues(ST_AddBand(ST_MakeEmptyRaster(20, 10, 0, 10, 1, -1, 0, 0, 3857), '32BF'::text, 0, NULL),
+                    1, 1, 1, array_fill(0.5::float8, ARRAY[10, 20])) AS r;
+-- the PNG (signature, IHDR width and height at scale 3), not the plain heatmap's
+SELECT substr(png, 1, 8) = '\x89504e470d0a1a0a'::bytea AS is_png,
+       (get_byte(png, 16) << 24) + (get_byte(png, 17) << 16) + (get_byte(png, 18) << 8) + get_byte(png, 19) AS width,
+       (get_byte(png, 20) << 24) + (get_byte(png, 21) << 16) + (get_byte(png, 22) << 8) + get_byte(png, 23) AS height,
+       png <> plain AS drawn_over
+FROM (SELECT mlops.heatmap_overlay_png(r, ST_SetSRID(ST_Collect(ST_MakePoint(5, 5), ST_MakePoint(15, 5)), 3857),
+                                       ST_Buffer(ST_SetSRID(ST_MakePoint(10, 5), 3857), 3),
+                                       '{"scale": 3, "point_color": "#00FF00", "marker_radius": 4, "line_width": 1}') AS png,
+             mlops.heatmap_png(r, '{"scale": 3}') AS plain FROM pic) x;
+-- refusals: unknown options (the SVG's texts too), bad colours and sizes, another SRID, non-points
+SELECT mlops.heatmap_overlay_png(r, NULL, NULL, '{"title": "x"}') FROM pic;
+SELECT mlops.heatmap_overlay_png(r, NULL, NULL, '{"point_color": "magenta"}') FROM pic;
+SELECT mlops.heatmap_overlay_png(r, NULL, NULL, '{"line_color": "#GG0000"}') FROM pic;
+SELECT mlops.heatmap_overlay_png(r, NULL, NULL, '{"marker_radius": 0}') FROM pic;
+SELECT mlops.heatmap_overlay_png(r, NULL, NULL, '{"line_width": 2.5}') FROM pic;
+SELECT mlops.heatmap_overlay_png(r, ST_SetSRID(ST_MakePoint(1, 1), 4326), NULL) FROM pic;
+SELECT mlops.heatmap_overlay_png(r, NULL, ST_Buffer(ST_SetSRID(ST_MakePoint(1, 1), 4326), 1)) FROM pic;
+SELECT mlops.heatmap_overlay_png(r, ST_SetSRID(ST_MakeLine(ST_MakePoint(1, 1), ST_MakePoint(2, 2)), 3857), NULL) FROM pic;
+SELECT mlops.heatmap_overlay_png(r, ST_SetSRID(ST_MakePoint('NaN', 1), 3857), NULL) FROM pic;
+SELECT mlops.heatmap_overlay_png(NULL, NULL, NULL) IS NULL AS null_raster_null_picture;

@@ -3464,6 +3464,14 @@ SELECT DISTINCT j.kind, 'declared by the update from 0.1.0 (jobs of this kind we
 FROM mlops.jobs j
 WHERE NOT (j.kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()))
 ON CONFLICT DO NOTHING;
+CREATE FUNCTION mlops.heatmap_overlay_png(r raster, points geometry DEFAULT NULL, outlines geometry DEFAULT NULL,
+                                          options jsonb DEFAULT '{}')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'mlops_heatmap_overlay_png'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.heatmap_overlay_png(raster, geometry, geometry, jsonb) IS
+'mlops.heatmap_png''s picture of band 1 with outlines (polygons or lines in the raster''s coordinates) drawn over it as lines and points as markers (discs ringed in black), e.g. contours and sites over a model''s heatmap. Options colormap, vmin, vmax, scale, point_color and line_color ("#RRGGBB"; magenta and white by default), marker_radius (6) and line_width (2), in pixels';
+
 ------------------------------------------------------------------------------
 -- The detection pipeline (the detection workflow's post-processing, seed 004):
 -- model heatmaps -> blobs per model (mlops.detections) -> candidates per model

@@ -551,6 +551,14 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlops.heatmap_svg(raster, geometry, jsonb, geometry) IS
 'An SVG picture of band 1 of a raster around its PNG: title, subtitle, a colour bar with ticks and units, the sensors (points in the raster''s coordinates, labels from options.labels) marked, the area (polygons or lines in the raster''s coordinates) outlined, and a legend saying transparent cells have no estimate. Options colormap, vmin, vmax, scale, title, subtitle, units, nodata_note, labels, points_label and outline_label (the legend''s words for the points and outlines)';
 
+CREATE FUNCTION mlops.heatmap_overlay_png(r raster, points geometry DEFAULT NULL, outlines geometry DEFAULT NULL,
+                                          options jsonb DEFAULT '{}')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'mlops_heatmap_overlay_png'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.heatmap_overlay_png(raster, geometry, geometry, jsonb) IS
+'mlops.heatmap_png''s picture of band 1 with outlines (polygons or lines in the raster''s coordinates) drawn over it as lines and points as markers (discs ringed in black), e.g. contours and sites over a model''s heatmap. Options colormap, vmin, vmax, scale, point_color and line_color ("#RRGGBB"; magenta and white by default), marker_radius (6) and line_width (2), in pixels';
+
 ------------------------------------------------------------------------------
 -- Datasets: splitting and manifests
 ------------------------------------------------------------------------------
