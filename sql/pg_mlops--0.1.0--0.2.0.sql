@@ -3788,6 +3788,8 @@ DECLARE
     r record := mlops.detection_settings();
     n int;
 BEGIN
+    -- the run's sites, and the contours drawn around them, are replaced
+    DELETE FROM mlops.site_contours c WHERE c.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND c.run_id = r.run_id;
     DELETE FROM mlops.sites s WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id;
     INSERT INTO mlops.sites (run_id, site_id, model, geom, n_members, members)
     SELECT r.run_id, row_number() OVER (ORDER BY d.model, m.site_id), d.model, m.geom, m.n_members, m.members
@@ -3802,7 +3804,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mlops.detection_merge() IS
-'The detection pipeline''s merge step: each model''s blobs merged (mlops.merge_detections with the run''s radius, method and options) into candidate sites in mlops.sites; members are the blob ids (blob_id is the position in the merged array)';
+'The detection pipeline''s merge step: each model''s blobs merged (mlops.merge_detections with the run''s radius, method and options) into candidate sites in mlops.sites, replacing the run''s sites and their contours; members are the blob ids (blob_id is the position in the merged array)';
 
 -- mlops.detection_confirm: the confirm step: how many models found each candidate (exact
 -- intersection, or within the tolerance; the radius by default) and whether that is min_models.

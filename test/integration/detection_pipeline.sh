@@ -125,6 +125,14 @@ is "$(counts)|$(psql -XAtq -c "SELECT count(*) > $jobs FROM mlops.jobs WHERE run
 is "$(q "SELECT string_agg(site_id || ':' || n_models, ' ' ORDER BY site_id) FROM mlops.sites WHERE run_id = '$run' AND confirmed")" \
    "$(q "SELECT string_agg(site_id || ':' || n_models, ' ' ORDER BY site_id) FROM ref_confirmed")" "and the same confirmed sites"
 
+# a rerun of merge alone: it replaces the sites and their contours, confirm and contours follow
+psql -XAtq -c "UPDATE mlops.site_contours SET site_id = site_id + 1000 WHERE run_id = '$run' AND site_id = 2" >/dev/null
+is "$(q "SELECT mlops.rerun('$run', 'merge', 'all')")" 3 "rerun of merge queues merge, confirm and contours"
+poll_sql "SELECT state FROM mlops.runs WHERE run_id = '$run'" succeeded 120
+ok $? "that rerun succeeds"
+is "$(counts)|$(q "SELECT count(*) FROM mlops.site_contours WHERE run_id = '$run' AND site_id > 1000")" "$before|0" \
+   "the merge step dropped contours of sites that no longer exist: the same rows again, none left over"
+
 # a query as the source, restricted to two models: the same blobs for those models
 qconfig='{"heatmaps": {"query": "SELECT model AS m, raster AS r FROM public.heat WHERE tile = 1", "model": "m", "raster": "r"},
           "models": ["a", "b"], "blob_options": {"min_sigma": 3, "max_sigma": 20, "threshold": 0.005},
