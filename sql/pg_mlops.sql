@@ -4541,16 +4541,19 @@ DECLARE
 BEGIN
     SELECT array_agg(DISTINCT s.model ORDER BY s.model) INTO models
     FROM mlops.sites s WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id;
+    -- confirm_detections once (materialized: the update must not run it again per site)
+    WITH c AS MATERIALIZED (
+        SELECT ids[c.candidate] AS site_id, c.n_models, c.confirmed_by
+        FROM (SELECT array_agg(x.site_id ORDER BY x.site_id) AS ids, array_agg(x.geom ORDER BY x.site_id) AS geoms,
+                     array_agg(array_position(models, x.model) ORDER BY x.site_id) AS model_no
+              FROM mlops.sites x
+              WHERE x.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND x.run_id = r.run_id) a,
+             LATERAL mlops.confirm_detections(a.geoms, a.model_no, 1, (r.settings ->> 'tolerance')::float8) c)
     UPDATE mlops.sites s
     SET n_models = c.n_models,
         confirmed_by = (SELECT array_agg(models[k] ORDER BY k) FROM unnest(c.confirmed_by) k),
         confirmed = c.n_models >= (r.settings ->> 'min_models')::int
-    FROM (SELECT ids[c.candidate] AS site_id, c.n_models, c.confirmed_by
-          FROM (SELECT array_agg(x.site_id ORDER BY x.site_id) AS ids, array_agg(x.geom ORDER BY x.site_id) AS geoms,
-                       array_agg(array_position(models, x.model) ORDER BY x.site_id) AS model_no
-                FROM mlops.sites x
-                WHERE x.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND x.run_id = r.run_id) a,
-               LATERAL mlops.confirm_detections(a.geoms, a.model_no, 1, (r.settings ->> 'tolerance')::float8) c) c
+    FROM c
     WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id AND s.site_id = c.site_id;
     GET DIAGNOSTICS total = ROW_COUNT;
     SELECT count(*) INTO kept FROM mlops.sites s
