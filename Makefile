@@ -82,7 +82,7 @@ test/unit/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) $(UNIT_CFLAGS) -MMD -MP -Isrc -c -o $@ $<
 
-test/unit/bin/%: test/unit/%.c test/unit/unit.h $(UNIT_OBJS)
+test/unit/bin/%: test/unit/%.c test/unit/unit.h test/unit/png_read.h $(UNIT_OBJS)
 	@mkdir -p test/unit/bin
 	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc -Itest/unit -o $@ $< $(UNIT_OBJS) $(KERNEL_LIBS)
 

@@ -64,9 +64,9 @@ SELECT mlops.define_pipeline('demo', $$[
    "params": {"command": "INSERT INTO trace VALUES ('last') RETURNING step"}}
 ]$$, $d${"commands": ["SELECT 1", "SELECT 2", "SELECT 3"], "pick_command": "SELECT 'SELECT ' || 2 * 3", "note": {"a": 1}}$d$,
    'a fan-out, a fan-in and a fragile step');
-SELECT name, version, description, steps FROM mlops.pipelines WHERE name NOT IN ('heatmap', 'dataset');
+SELECT name, version, description, steps FROM mlops.pipelines WHERE name NOT IN ('heatmap', 'dataset', 'detection');
 -- the heatmap pipeline comes with the extension
-SELECT name, version, steps, owner = 'postgres'::regrole AS owned_by_the_installer FROM mlops.pipelines WHERE name IN ('heatmap', 'dataset') ORDER BY name;
+SELECT name, version, steps, owner = 'postgres'::regrole AS owned_by_the_installer FROM mlops.pipelines WHERE name IN ('heatmap', 'dataset', 'detection') ORDER BY name;
 
 -- unknown config keys are refused; the config is the defaults merged with the params
 SELECT mlops.start_run('demo', '{"comands": []}');

@@ -3464,4 +3464,479 @@ SELECT DISTINCT j.kind, 'declared by the update from 0.1.0 (jobs of this kind we
 FROM mlops.jobs j
 WHERE NOT (j.kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()))
 ON CONFLICT DO NOTHING;
+CREATE FUNCTION mlops.heatmap_overlay_png(r raster, points geometry DEFAULT NULL, outlines geometry DEFAULT NULL,
+                                          options jsonb DEFAULT '{}')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'mlops_heatmap_overlay_png'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlops.heatmap_overlay_png(raster, geometry, geometry, jsonb) IS
+'mlops.heatmap_png''s picture of band 1 with outlines (polygons or lines in the raster''s coordinates) drawn over it as lines and points as markers (discs ringed in black), e.g. contours and sites over a model''s heatmap. Options colormap, vmin, vmax, scale, point_color and line_color ("#RRGGBB"; magenta and white by default), marker_radius (6) and line_width (2), in pixels';
+
+------------------------------------------------------------------------------
+-- The detection pipeline (the detection workflow's post-processing, seed 004):
+-- model heatmaps -> blobs per model (mlops.detections) -> candidates per model
+-- (mlops.sites) -> cross-model confirmation -> contours of the heatmap around
+-- each confirmed candidate (mlops.site_contours).  Every step writes its rows
+-- for the run and its owner, replacing what an earlier attempt of the same
+-- run wrote, so a rerun never duplicates a row.
+------------------------------------------------------------------------------
+
+CREATE TABLE mlops.detections (
+    owner regrole NOT NULL DEFAULT mlops.calling_role(),
+    run_id text NOT NULL,
+    model text NOT NULL,
+    blob_id int NOT NULL,
+    pixel_row float8 NOT NULL,
+    pixel_col float8 NOT NULL,
+    sigma float8 NOT NULL,
+    radius float8 NOT NULL,
+    value float8,
+    geom geometry NOT NULL,
+    PRIMARY KEY (owner, run_id, model, blob_id)
+);
+CREATE INDEX detections_geom ON mlops.detections USING gist (geom);
+COMMENT ON TABLE mlops.detections IS
+'The detection pipeline''s blobs, per run and model: blob_id from 1 per model (heatmaps in order of their upper-left corner, north to south then west to east), row and column in the heatmap the blob came from, sigma, radius in map units, the detector''s response and the point at the pixel centre';
+
+CREATE TABLE mlops.sites (
+    owner regrole NOT NULL DEFAULT mlops.calling_role(),
+    run_id text NOT NULL,
+    site_id int NOT NULL,
+    model text NOT NULL,
+    geom geometry NOT NULL,
+    n_members int NOT NULL,
+    members int[] NOT NULL,
+    n_models int,
+    confirmed_by text[],
+    confirmed boolean,
+    address jsonb,
+    PRIMARY KEY (owner, run_id, site_id)
+);
+CREATE INDEX sites_model ON mlops.sites (owner, run_id, model);
+CREATE INDEX sites_geom ON mlops.sites USING gist (geom);
+COMMENT ON TABLE mlops.sites IS
+'The detection pipeline''s candidate sites: one per group of a model''s blobs merged within the radius (members are the blob_ids of mlops.detections of that model), then confirmed when at least min_models models found a candidate there (n_models, confirmed_by); address is left for a geocode step';
+
+CREATE TABLE mlops.site_contours (
+    owner regrole NOT NULL DEFAULT mlops.calling_role(),
+    run_id text NOT NULL,
+    site_id int NOT NULL,
+    contour_id int NOT NULL,
+    geom geometry NOT NULL,
+    area float8 NOT NULL,
+    max_value float8,
+    PRIMARY KEY (owner, run_id, site_id, contour_id)
+);
+CREATE INDEX site_contours_geom ON mlops.site_contours USING gist (geom);
+COMMENT ON TABLE mlops.site_contours IS
+'The detection pipeline''s outlines of a confirmed site: the contours (mlops.contours at the run''s level) of its model''s heatmap in a window around the site that lie within the radius of it';
+
+SELECT pg_catalog.pg_extension_config_dump('mlops.detections', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.sites', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.site_contours', '');
+ALTER TABLE mlops.detections ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mlops.sites ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mlops.site_contours ENABLE ROW LEVEL SECURITY;
+CREATE POLICY detections_owner ON mlops.detections USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
+CREATE POLICY sites_owner ON mlops.sites USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
+CREATE POLICY site_contours_owner ON mlops.site_contours USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
+REVOKE ALL ON mlops.detections, mlops.sites, mlops.site_contours FROM PUBLIC;
+GRANT SELECT ON mlops.detections, mlops.sites, mlops.site_contours TO mlops_admin;
+
+-- mlops.detection_check: the detection pipeline's config, checked before anything runs (the
+-- plan step calls it, and so does every later step) and turned into the settings the steps use.
+-- The detection functions themselves check their options: they are called here on a one-cell
+-- raster and an empty array, so an unknown option, method or a NaN is refused with their words.
+CREATE FUNCTION mlops.detection_check(config jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    keys constant text[] := ARRAY['heatmaps', 'models', 'method', 'blob_options', 'pred_threshold', 'radius',
+                                  'merge_method', 'merge_options', 'min_models', 'tolerance', 'level',
+                                  'contour_options', 'window', 'min_area'];
+    src jsonb := config -> 'heatmaps';
+    k text;
+    n text;
+    num jsonb;
+    radius float8;
+    blob_opts jsonb;
+    contour_opts jsonb;
+    cell raster;
+BEGIN
+    IF jsonb_typeof(config) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'the detection config must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(config) LOOP
+        IF NOT k = ANY (keys) THEN
+            RAISE EXCEPTION 'unknown detection config key "%"', k
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid keys are ' || array_to_string(keys, ', ') || '.';
+        END IF;
+    END LOOP;
+    IF jsonb_typeof(src) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'config.heatmaps must be an object naming a table or a query'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example {"table": "public.heatmaps", "raster": "raster", "model": "model"}.';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(src) LOOP
+        IF k NOT IN ('table', 'query', 'raster', 'model') THEN
+            RAISE EXCEPTION 'unknown key "%" in config.heatmaps', k
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid keys are table, query, raster and model.';
+        END IF;
+    END LOOP;
+    IF (jsonb_typeof(src -> 'table') IS NOT DISTINCT FROM 'string') = (jsonb_typeof(src -> 'query') IS NOT DISTINCT FROM 'string')
+       OR coalesce(jsonb_typeof(src -> 'table'), 'null') NOT IN ('string', 'null')
+       OR coalesce(jsonb_typeof(src -> 'query'), 'null') NOT IN ('string', 'null') THEN
+        RAISE EXCEPTION 'config.heatmaps needs exactly one of table and query (a string)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH k IN ARRAY ARRAY['raster', 'model'] LOOP
+        IF jsonb_typeof(src -> k) IS DISTINCT FROM 'string' OR src ->> k = '' THEN
+            RAISE EXCEPTION 'config.heatmaps.% must name a column', k USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    IF jsonb_typeof(config -> 'models') IS NOT NULL AND jsonb_typeof(config -> 'models') <> 'null'
+       AND (jsonb_typeof(config -> 'models') <> 'array'
+            OR EXISTS (SELECT 1 FROM jsonb_array_elements(config -> 'models') e WHERE jsonb_typeof(e) <> 'string')
+            OR jsonb_array_length(config -> 'models') = 0) THEN
+        RAISE EXCEPTION 'config.models must be null (every model of the heatmaps) or a non-empty array of model names'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- numbers: finite JSON numbers (JSON has no NaN: "NaN" is a string and refused here)
+    FOREACH n IN ARRAY ARRAY['pred_threshold', 'radius', 'min_models', 'level', 'min_area', 'window', 'tolerance'] LOOP
+        num := config -> n;
+        IF n IN ('window', 'tolerance') AND (num IS NULL OR num = 'null') THEN
+            CONTINUE;
+        END IF;
+        IF jsonb_typeof(num) IS DISTINCT FROM 'number' THEN
+            RAISE EXCEPTION 'config.% must be a finite number, got %', n, coalesce(num::text, 'nothing')
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    radius := (config ->> 'radius')::float8;
+    IF radius <= 0 THEN
+        RAISE EXCEPTION 'config.radius must be positive, got %', radius USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (config ->> 'min_models')::numeric < 1 OR (config ->> 'min_models')::numeric <> trunc((config ->> 'min_models')::numeric) THEN
+        RAISE EXCEPTION 'config.min_models must be a whole number of at least 1, got %', config ->> 'min_models'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (config ->> 'window')::float8 <= 0 THEN
+        RAISE EXCEPTION 'config.window must be positive, got %', config ->> 'window' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH n IN ARRAY ARRAY['tolerance', 'min_area'] LOOP
+        IF (config ->> n)::float8 < 0 THEN
+            RAISE EXCEPTION 'config.% must not be negative, got %', n, config ->> n USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    IF jsonb_typeof(config -> 'method') IS DISTINCT FROM 'string' OR jsonb_typeof(config -> 'merge_method') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION 'config.method and config.merge_method must be strings' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH n IN ARRAY ARRAY['blob_options', 'merge_options', 'contour_options'] LOOP
+        IF jsonb_typeof(config -> n) IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION 'config.% must be an object', n USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    IF config -> 'blob_options' ? 'pred_threshold' OR config -> 'contour_options' ? 'min_area' THEN
+        RAISE EXCEPTION 'give pred_threshold and min_area at the top of the config, not in blob_options or contour_options'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    blob_opts := (config -> 'blob_options') || jsonb_build_object('pred_threshold', config -> 'pred_threshold');
+    contour_opts := config -> 'contour_options';
+    IF (config ->> 'min_area')::float8 > 0 THEN
+        contour_opts := contour_opts || jsonb_build_object('min_area', config -> 'min_area');
+    END IF;
+    -- the detection functions' own checks, on a one-cell raster and no points
+    cell := ST_AddBand(ST_MakeEmptyRaster(1, 1, 0, 1, 1, -1, 0, 0, 0), '32BF'::text, 0, NULL);
+    PERFORM 1 FROM mlops.detect_blobs(cell, config ->> 'method', blob_opts);
+    PERFORM 1 FROM mlops.merge_detections(ARRAY[]::geometry[], radius, config ->> 'merge_method', config -> 'merge_options');
+    PERFORM 1 FROM mlops.contours(cell, (config ->> 'level')::float8, contour_opts);
+    RETURN jsonb_build_object(
+        'source', CASE WHEN src ? 'table' AND jsonb_typeof(src -> 'table') = 'string'
+                       THEN jsonb_build_object('table', src -> 'table') ELSE jsonb_build_object('query', src -> 'query') END
+                  || jsonb_build_object('raster', src -> 'raster', 'model', src -> 'model'),
+        'models', CASE WHEN jsonb_typeof(config -> 'models') = 'array' THEN config -> 'models' END,
+        'method', config -> 'method', 'blob_options', blob_opts,
+        'radius', radius, 'merge_method', config -> 'merge_method', 'merge_options', config -> 'merge_options',
+        'min_models', (config ->> 'min_models')::int,
+        'tolerance', coalesce((config ->> 'tolerance')::float8, radius),
+        'level', (config ->> 'level')::float8, 'contour_options', contour_opts,
+        'window', coalesce((config ->> 'window')::float8, 4 * radius));
+END
+$$;
+COMMENT ON FUNCTION mlops.detection_check(jsonb) IS
+'Checks a detection pipeline config (keys, the heatmaps source, finite numbers, a positive radius, min_models >= 1, and the blob, merge and contour methods and options through the detection functions'' own checks) and returns the settings its steps use';
+
+-- mlops.detection_heatmaps: the SQL that reads (model, raster) from the config's source.  A table
+-- must exist; a query is the run owner's own SQL.  Either runs with the owner's rights.
+CREATE FUNCTION mlops.detection_heatmaps(settings jsonb)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    src jsonb := settings -> 'source';
+    t regclass;
+BEGIN
+    IF src ? 'table' THEN
+        t := to_regclass(src ->> 'table');
+        IF t IS NULL THEN
+            RAISE EXCEPTION 'table % does not exist', src ->> 'table'
+                USING ERRCODE = 'undefined_table', HINT = 'Name the table with its schema, as public.heatmaps.';
+        END IF;
+        RETURN format('SELECT h.%I::text AS model, h.%I AS raster FROM %s h', src ->> 'model', src ->> 'raster', t);
+    END IF;
+    RETURN format('SELECT h.%I::text AS model, h.%I AS raster FROM (%s) h', src ->> 'model', src ->> 'raster', src ->> 'query');
+END
+$$;
+COMMENT ON FUNCTION mlops.detection_heatmaps(jsonb) IS
+'The detection pipeline''s source of heatmaps as SQL returning (model text, raster), from a table and its columns or from a query; it runs with the rights of the run''s owner';
+
+-- mlops.detection_settings: the current run's id and settings, inside a detection step.
+CREATE FUNCTION mlops.detection_settings(OUT run_id text, OUT settings jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT r.run_id, r.config INTO run_id, settings FROM mlops.current_run() r;
+    IF run_id IS NULL THEN
+        RAISE EXCEPTION 'the detection functions run as steps of a detection run'
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Start one with mlops.start_run(''detection'', ...).';
+    END IF;
+    settings := mlops.detection_check(settings);
+END
+$$;
+COMMENT ON FUNCTION mlops.detection_settings() IS
+'Inside a detection pipeline step: the run''s id and its checked settings';
+
+-- mlops.detection_plan: the plan step.  Checks the config, reads which models the source has (as
+-- the run's owner: a table it may not read fails the step) and returns each model's commands.
+CREATE FUNCTION mlops.detection_plan(config jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s jsonb := mlops.detection_check(config);
+    have text[];
+    missing text;
+BEGIN
+    EXECUTE format('SELECT array_agg(DISTINCT model ORDER BY model) FROM (%s) x WHERE model IS NOT NULL AND raster IS NOT NULL',
+                   mlops.detection_heatmaps(s))
+    INTO have;
+    have := coalesce(have, '{}');
+    IF s -> 'models' IS NOT NULL AND jsonb_typeof(s -> 'models') = 'array' THEN
+        SELECT string_agg(m, ', ') INTO missing FROM jsonb_array_elements_text(s -> 'models') m WHERE NOT m = ANY (have);
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION 'no heatmap of model % in the source', missing
+                USING ERRCODE = 'no_data_found', HINT = coalesce('Its models are ' || array_to_string(have, ', ') || '.', 'It has no heatmap.');
+        END IF;
+        SELECT array_agg(DISTINCT m ORDER BY m) INTO have FROM jsonb_array_elements_text(s -> 'models') m;
+    END IF;
+    IF cardinality(have) = 0 THEN
+        RAISE EXCEPTION 'the detection source has no heatmap' USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN jsonb_build_object('models', (
+        SELECT jsonb_agg(jsonb_build_object('model', m,
+                                            'blobs', format('SELECT mlops.detection_blobs(%L)', m),
+                                            'contours', format('SELECT mlops.detection_contours(%L)', m)) ORDER BY m)
+        FROM unnest(have) m));
+END
+$$;
+COMMENT ON FUNCTION mlops.detection_plan(jsonb) IS
+'The detection pipeline''s plan step: checks the config and lists the models of the heatmap source (read with the run owner''s rights) with their blobs and contours commands';
+
+-- mlops.detection_blobs: the blobs step of one model: every heatmap of the model through
+-- mlops.detect_blobs; replaces the run's rows of that model.
+CREATE FUNCTION mlops.detection_blobs(model text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record := mlops.detection_settings();
+    n int;
+    rasters int;
+BEGIN
+    DELETE FROM mlops.detections d
+    WHERE d.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND d.run_id = r.run_id AND d.model = detection_blobs.model;
+    EXECUTE format($q$
+        INSERT INTO mlops.detections (run_id, model, blob_id, pixel_row, pixel_col, sigma, radius, value, geom)
+        SELECT $1, $2, row_number() OVER (ORDER BY h.n, b.blob_id), b.pixel_row, b.pixel_col, b.sigma, b.radius, b.value, b.geom
+        FROM (SELECT raster, row_number() OVER (ORDER BY ST_UpperLeftY(raster) DESC, ST_UpperLeftX(raster)) AS n
+              FROM (%s) x WHERE model = $2 AND raster IS NOT NULL) h,
+             LATERAL mlops.detect_blobs(h.raster, $3, $4) b$q$, mlops.detection_heatmaps(r.settings))
+    USING r.run_id, model, r.settings ->> 'method', r.settings -> 'blob_options';
+    GET DIAGNOSTICS n = ROW_COUNT;
+    EXECUTE format('SELECT count(*) FROM (%s) x WHERE model = $1 AND raster IS NOT NULL', mlops.detection_heatmaps(r.settings))
+    INTO rasters USING model;
+    RETURN jsonb_build_object('model', model, 'heatmaps', rasters, 'blobs', n);
+END
+$$;
+COMMENT ON FUNCTION mlops.detection_blobs(text) IS
+'The detection pipeline''s blobs step for one model: mlops.detect_blobs on each of its heatmaps (pred_threshold applied), stored in mlops.detections for the run (replacing an earlier attempt''s rows)';
+
+-- mlops.detection_merge: the merge step: each model's blobs merged into candidate sites, site ids
+-- numbered over the run by model then the merge's order; replaces the run's sites.
+CREATE FUNCTION mlops.detection_merge()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record := mlops.detection_settings();
+    n int;
+BEGIN
+    -- the run's sites, and the contours drawn around them, are replaced
+    DELETE FROM mlops.site_contours c WHERE c.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND c.run_id = r.run_id;
+    DELETE FROM mlops.sites s WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id;
+    INSERT INTO mlops.sites (run_id, site_id, model, geom, n_members, members)
+    SELECT r.run_id, row_number() OVER (ORDER BY d.model, m.site_id), d.model, m.geom, m.n_members, m.members
+    FROM (SELECT x.model, array_agg(x.geom ORDER BY x.blob_id) AS pts
+          FROM mlops.detections x
+          WHERE x.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND x.run_id = r.run_id
+          GROUP BY x.model) d,
+         LATERAL mlops.merge_detections(d.pts, (r.settings ->> 'radius')::float8, r.settings ->> 'merge_method',
+                                        r.settings -> 'merge_options') m;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN jsonb_build_object('sites', n);
+END
+$$;
+COMMENT ON FUNCTION mlops.detection_merge() IS
+'The detection pipeline''s merge step: each model''s blobs merged (mlops.merge_detections with the run''s radius, method and options) into candidate sites in mlops.sites, replacing the run''s sites and their contours; members are the blob ids (blob_id is the position in the merged array)';
+
+-- mlops.detection_confirm: the confirm step: how many models found each candidate (exact
+-- intersection, or within the tolerance; the radius by default) and whether that is min_models.
+CREATE FUNCTION mlops.detection_confirm()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record := mlops.detection_settings();
+    models text[];
+    total int;
+    kept int;
+BEGIN
+    SELECT array_agg(DISTINCT s.model ORDER BY s.model) INTO models
+    FROM mlops.sites s WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id;
+    -- confirm_detections once (materialized: the update must not run it again per site)
+    WITH c AS MATERIALIZED (
+        SELECT ids[c.candidate] AS site_id, c.n_models, c.confirmed_by
+        FROM (SELECT array_agg(x.site_id ORDER BY x.site_id) AS ids, array_agg(x.geom ORDER BY x.site_id) AS geoms,
+                     array_agg(array_position(models, x.model) ORDER BY x.site_id) AS model_no
+              FROM mlops.sites x
+              WHERE x.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND x.run_id = r.run_id) a,
+             LATERAL mlops.confirm_detections(a.geoms, a.model_no, 1, (r.settings ->> 'tolerance')::float8) c)
+    UPDATE mlops.sites s
+    SET n_models = c.n_models,
+        confirmed_by = (SELECT array_agg(models[k] ORDER BY k) FROM unnest(c.confirmed_by) k),
+        confirmed = c.n_models >= (r.settings ->> 'min_models')::int
+    FROM c
+    WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id AND s.site_id = c.site_id;
+    GET DIAGNOSTICS total = ROW_COUNT;
+    SELECT count(*) INTO kept FROM mlops.sites s
+    WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id AND s.confirmed;
+    RETURN jsonb_build_object('sites', total, 'confirmed', kept, 'models', coalesce(cardinality(models), 0));
+END
+$$;
+COMMENT ON FUNCTION mlops.detection_confirm() IS
+'The detection pipeline''s confirm step: mlops.confirm_detections over every model''s candidate sites (exact intersection, or within config.tolerance, by default the radius); sets n_models, confirmed_by and confirmed (n_models >= min_models) in mlops.sites';
+
+-- mlops.detection_contours: the contours step of one model: for each confirmed site of the
+-- model, the window of its heatmaps around the site (config.window, by default 4 radii, each
+-- way), its contours at the level, those within the radius of the site; replaces the rows.
+CREATE FUNCTION mlops.detection_contours(model text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record := mlops.detection_settings();
+    n int;
+BEGIN
+    DELETE FROM mlops.site_contours c
+    USING mlops.sites s
+    WHERE c.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND c.run_id = r.run_id
+      AND s.owner OPERATOR(pg_catalog.=) c.owner AND s.run_id = c.run_id AND s.site_id = c.site_id
+      AND s.model = detection_contours.model;
+    EXECUTE format($q$
+        INSERT INTO mlops.site_contours (run_id, site_id, contour_id, geom, area, max_value)
+        SELECT $1, s.site_id, row_number() OVER (PARTITION BY s.site_id ORDER BY c.contour_id), c.geom, c.area, c.max_value
+        FROM mlops.sites s
+        CROSS JOIN LATERAL (SELECT ST_Union(ST_Clip(h.raster, ST_Expand(s.geom, $3))) AS raster
+                            FROM (%s) h
+                            WHERE h.model = $2 AND h.raster IS NOT NULL AND ST_Intersects(h.raster, ST_Expand(s.geom, $3))) w
+        CROSS JOIN LATERAL mlops.contours(w.raster, $4, $5) c
+        WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = $1 AND s.model = $2 AND s.confirmed
+          AND w.raster IS NOT NULL AND ST_DWithin(c.geom, s.geom, $6)$q$, mlops.detection_heatmaps(r.settings))
+    USING r.run_id, model, (r.settings ->> 'window')::float8, (r.settings ->> 'level')::float8,
+          r.settings -> 'contour_options', (r.settings ->> 'radius')::float8;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN jsonb_build_object('model', model, 'contours', n);
+END
+$$;
+COMMENT ON FUNCTION mlops.detection_contours(text) IS
+'The detection pipeline''s contours step for one model: for each of its confirmed sites, mlops.contours of its heatmaps clipped to the window around the site, the contours within the radius of it, stored in mlops.site_contours';
+
+-- A detection run's config is checked when the run is started: mlops.start_run inserts the run,
+-- and this trigger refuses it (so nothing is written or queued) when mlops.detection_check does.
+CREATE FUNCTION mlops.runs_check_detection()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM mlops.pipeline_versions v
+               WHERE v.name OPERATOR(pg_catalog.=) NEW.pipeline AND v.version OPERATOR(pg_catalog.=) NEW.version AND v.builtin) THEN
+        PERFORM mlops.detection_check(NEW.config);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION mlops.runs_check_detection() IS
+'Trigger: a run of the builtin detection pipeline is refused at mlops.start_run when its config fails mlops.detection_check';
+CREATE TRIGGER runs_check_detection BEFORE INSERT ON mlops.runs
+    FOR EACH ROW WHEN (NEW.pipeline = 'detection')
+    EXECUTE FUNCTION mlops.runs_check_detection();
+
+DO $$
+DECLARE
+    postgis_schema name := (SELECT n.nspname FROM pg_catalog.pg_extension e
+                            JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+                            WHERE e.extname OPERATOR(pg_catalog.=) 'postgis');
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['mlops.detection_check(jsonb)', 'mlops.detection_plan(jsonb)', 'mlops.detection_blobs(text)', 'mlops.detection_merge()',
+                             'mlops.detection_confirm()', 'mlops.detection_contours(text)'] LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_catalog, pg_temp', f, postgis_schema);
+    END LOOP;
+END
+$$;
+
+-- The template, installed with the extension; every role with the application grants may start
+-- runs of it.  Its defaults are the original workflow's (blob_doh on cells >= 0.75, sites merged
+-- within 0.005 degrees by iterative means).
+SELECT mlops.define_pipeline('detection', $$[
+  {"name": "plan", "kind": "sql",
+   "params": {"command": "SELECT mlops.detection_plan((SELECT config FROM mlops.current_run()))"}},
+  {"name": "blobs", "kind": "sql", "depends_on": ["plan"], "for_each": {"$ref": "steps.plan.result.value.models"},
+   "timeout": 3600, "params": {"command": {"$ref": "item.blobs"}}},
+  {"name": "merge", "kind": "sql", "depends_on": ["blobs"], "timeout": 3600,
+   "params": {"command": "SELECT mlops.detection_merge()"}},
+  {"name": "confirm", "kind": "sql", "depends_on": ["merge"], "timeout": 3600,
+   "params": {"command": "SELECT mlops.detection_confirm()"}},
+  {"name": "contours", "kind": "sql", "depends_on": ["confirm"], "for_each": {"$ref": "steps.plan.result.value.models"},
+   "timeout": 3600, "params": {"command": {"$ref": "item.contours"}}}
+]$$, $$ {
+  "heatmaps": {"table": null, "query": null, "raster": "raster", "model": "model"},
+  "models": null,
+  "method": "doh", "blob_options": {"min_sigma": 3.5, "max_sigma": 100, "threshold": 0.0025},
+  "pred_threshold": 0.75,
+  "radius": 0.005, "merge_method": "iterative_mean", "merge_options": {},
+  "min_models": 2, "tolerance": null,
+  "level": 0.75, "contour_options": {}, "window": null, "min_area": 0
+} $$, 'The detection workflow: model heatmaps -> blobs per model (blob_doh on cells >= pred_threshold) -> mlops.detections -> each model''s blobs merged within the radius -> mlops.sites -> confirmed by min_models models -> contours of the heatmap around each confirmed site -> mlops.site_contours');
+UPDATE mlops.pipeline_versions SET builtin = true WHERE name OPERATOR(pg_catalog.=) 'detection';
 -- <<< new in 0.2.0

@@ -26,8 +26,10 @@ echo "   PGHOST=$PGHOST PGPORT=$PGPORT PGDATABASE=$PGDATABASE, files served at $
 mkdir -p demo-output
 psql -X -q -v demo_url="$STATIC_HTTP_URL/sample.json" -v heatmap_png="$root/demo-output/heatmap.png" \
   -v heatmap_b64="$served/heatmap.b64" -v heatmap_svg="$root/demo-output/heatmap.svg" \
-  -v detections_svg="$root/demo-output/detections.svg" -f test/demo.sql || exit 1
+  -v detections_svg="$root/demo-output/detections.svg" -v detections_b64="$served/detections.b64" \
+  -v detections_png="$root/demo-output/detections.png" -f test/demo.sql || exit 1
 base64 -d "$served/heatmap.b64" > demo-output/heatmap.png || exit 1
+base64 -d "$served/detections.b64" > demo-output/detections.png || exit 1
 echo
 echo "== the heatmap is in $root/demo-output/heatmap.png ($(stat -c %s demo-output/heatmap.png) bytes, $(file -b demo-output/heatmap.png 2>/dev/null | cut -d, -f1-2))"
 echo "== and as a picture with its colour bar and sensors in $root/demo-output/heatmap.svg ($(stat -c %s demo-output/heatmap.svg) bytes)"
@@ -36,8 +38,5 @@ echo "== the heatmap pipeline's outputs (masked to the area) are in $root/demo-o
 for z in "$PGDATA"/pg_mlops/diatoms/diatom_set-*.zip; do
   [ -f "$z" ] && cp "$z" demo-output/ && echo "== the dataset pipeline's zip (train/ and test/ by species) is $root/demo-output/$(basename "$z")"
 done
-if command -v rsvg-convert >/dev/null && rsvg-convert demo-output/detections.svg -o demo-output/detections.png; then
-  echo "== the detections (heatmap, contours, sites) are in $root/demo-output/detections.{svg,png}"
-else
-  echo "== the detections (heatmap, contours, sites) are in $root/demo-output/detections.svg"
-fi
+echo "== the detection pipeline's run drawn (heatmap, contours, sites) is $root/demo-output/detections.png ($(stat -c %s demo-output/detections.png) bytes)"
+echo "== and the blobs' sites and contours as a picture with a legend in $root/demo-output/detections.svg"

@@ -356,6 +356,48 @@ SELECT mlops.heatmap_svg((SELECT r FROM det_heat), (SELECT ST_Collect(geom) FROM
 \pset tuples_only off
 \pset format aligned
 \endif
+\echo 'The same as a pipeline run (mlops.start_run(''detection'', ...)): two models'' heatmaps (the second a'
+\echo 'little weaker) -> blobs per model -> sites per model -> confirmed by both -> contours around each site:'
+CREATE TABLE public.demo_model_heatmaps AS
+SELECT 'a' AS model, r AS raster FROM det_heat
+UNION ALL SELECT 'b', ST_MapAlgebra(r, 1, '32BF', '[rast] * 0.95') FROM det_heat;
+SELECT mlops.start_run('detection', '{"heatmaps": {"table": "public.demo_model_heatmaps"},
+  "blob_options": {"min_sigma": 3, "max_sigma": 20, "threshold": 0.005}, "pred_threshold": 0.5,
+  "radius": 150, "min_models": 2, "level": 0.5, "contour_options": {"blur": 5}, "min_area": 2000, "window": 400}') AS det_run \gset
+DO $$
+BEGIN
+  FOR i IN 1 .. 1200 LOOP
+    EXIT WHEN (SELECT state FROM mlops.runs WHERE pipeline = 'detection') <> 'running';
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END
+$$;
+SELECT step, state, cardinality(job_ids) AS jobs FROM mlops.run_steps WHERE run_id = :'det_run' ORDER BY ord;
+SELECT s.model, count(*) AS sites, count(*) FILTER (WHERE s.confirmed) AS confirmed,
+       sum((SELECT count(*) FROM mlops.site_contours c WHERE c.run_id = s.run_id AND c.site_id = s.site_id)) AS contours
+FROM mlops.sites s WHERE s.run_id = :'det_run' GROUP BY s.model ORDER BY s.model;
+\if :{?detections_b64}
+\echo 'Model a''s heatmap with the run''s contours (white) and confirmed sites (magenta), as a PNG'
+\echo '(mlops.heatmap_overlay_png), written by make demo to' :'detections_png'
+SELECT ST_Width(r) * 3 AS png_width, ST_Height(r) * 3 AS png_height,
+       (SELECT string_agg(floor((ST_X(s.geom) - ST_UpperLeftX(r)) / ST_ScaleX(r) * 3) || ','
+                          || floor((ST_Y(s.geom) - ST_UpperLeftY(r)) / ST_ScaleY(r) * 3), ' ' ORDER BY s.site_id)
+        FROM mlops.sites s WHERE s.run_id = :'det_run' AND s.model = 'a' AND s.confirmed) AS site_marker_pixels
+FROM det_heat;
+\pset format unaligned
+\pset tuples_only on
+\o :detections_b64
+SELECT encode(mlops.heatmap_overlay_png(h.raster,
+         (SELECT ST_Collect(s.geom ORDER BY s.site_id) FROM mlops.sites s
+          WHERE s.run_id = :'det_run' AND s.model = 'a' AND s.confirmed),
+         (SELECT ST_Collect(c.geom ORDER BY c.site_id, c.contour_id) FROM mlops.site_contours c
+          JOIN mlops.sites s USING (owner, run_id, site_id) WHERE s.run_id = :'det_run' AND s.model = 'a'),
+         '{"colormap": "viridis", "vmin": 0, "vmax": 1, "scale": 3}'), 'base64')
+FROM public.demo_model_heatmaps h WHERE h.model = 'a';
+\o
+\pset tuples_only off
+\pset format aligned
+\endif
 
 \echo
 \echo '=== 13. Active learning: the next batch to label ==='

@@ -13,6 +13,9 @@
  *	  IDAT chunks of at most PICTURE_IDAT_MAX bytes; the buffer doubles as
  *	  needed up to max_bytes, so memory is the result plus two scanlines
  *	  and zlib's state (which zlib takes from the caller's allocator too).
+ *	  picture_png_write, the chunk writer, takes its scanlines from a
+ *	  callback, so picture_overlay.c (an image drawn over, held whole)
+ *	  shares it.
  *
  *	  Pure C: no PostgreSQL headers; zlib.
  */
@@ -397,10 +400,11 @@ zlib_free(voidpf opaque, voidpf p)
 }
 
 /*
- * fill_scanline writes grid row r as a filter-0 scanline of pw pixels.
+ * picture_fill_scanline writes grid row r as a filter-0 scanline of the
+ * grid's width * scale pixels (see picture_private.h).
  */
-static void
-fill_scanline(const picture_grid *g, const picture_style *s, int r, uint8_t *line)
+void
+picture_fill_scanline(const picture_grid *g, const picture_style *s, int r, uint8_t *line)
 {
 	const double *row = g->values + (size_t) r * g->width;
 	uint8_t    *p = line + 1;
@@ -424,56 +428,46 @@ fill_scanline(const picture_grid *g, const picture_style *s, int r, uint8_t *lin
 }
 
 /*
- * picture_png writes the PNG (see picture.h).
+ * picture_check_decoded refuses an image whose decoded size (ph scanlines
+ * of 1 + 4 pw bytes) exceeds max_bytes.
  */
 picture_status
-picture_png(const picture_grid *g, const picture_style *s, size_t max_bytes,
-			const mlops_allocator *a, uint8_t **png, size_t *png_len,
-			char *err, size_t errlen)
+picture_check_decoded(int pw, int ph, size_t max_bytes, char *err, size_t errlen)
 {
-	static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-	png_writer	w;
-	picture_status st;
-	int			pw,
-				ph;
-	uint64_t	rowbytes;
-	uint64_t	decoded;
-	uint8_t    *line = NULL;
-	uint8_t    *upline = NULL;
-	bool		zinit = false;
-	int			zrc;
+	uint64_t	decoded = (1 + 4 * (uint64_t) pw) * (uint64_t) ph;
 
-	if (png == NULL || png_len == NULL || a == NULL)
-	{
-		errbuf_printf(err, errlen, "the output pointers and the allocator must not be null");
-		return PICTURE_BAD_ARGUMENT;
-	}
-	*png = NULL;
-	*png_len = 0;
-	if ((st = picture_check_input(g, s, &pw, &ph, err, errlen)) != PICTURE_OK)
-		return st;
-	rowbytes = 1 + 4 * (uint64_t) pw;
-	decoded = rowbytes * (uint64_t) ph;
 	if (decoded > max_bytes)
 	{
 		errbuf_printf(err, errlen, "a picture of %d x %d pixels takes %llu bytes decoded, more than the limit of %zu bytes",
 				  pw, ph, (unsigned long long) decoded, max_bytes);
 		return PICTURE_TOO_LARGE;
 	}
+	return PICTURE_OK;
+}
 
+/*
+ * picture_png_write writes a PNG of pw x ph RGBA pixels whose scanlines
+ * row(ctx, y) gives in order (see picture_private.h).
+ */
+picture_status
+picture_png_write(int pw, int ph, picture_row_fn row, void *ctx, size_t max_bytes,
+				  const mlops_allocator *a, uint8_t **png, size_t *png_len,
+				  char *err, size_t errlen)
+{
+	static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+	png_writer	w;
+	picture_status st;
+	size_t		rowbytes = 1 + 4 * (size_t) pw;
+	bool		zinit = false;
+	int			zrc;
+
+	*png = NULL;
+	*png_len = 0;
+	if ((st = picture_check_decoded(pw, ph, max_bytes, err, errlen)) != PICTURE_OK)
+		return st;
 	memset(&w, 0, sizeof(w));
 	w.a = a;
 	w.cap = max_bytes;
-	line = mlops_alloc(a, (size_t) rowbytes);
-	upline = mlops_alloc(a, (size_t) rowbytes);
-	if (line == NULL || upline == NULL)
-	{
-		st = PICTURE_NOMEM;
-		goto fail;
-	}
-	memset(upline, 0, (size_t) rowbytes);
-	upline[0] = 2;				/* filter Up: the row above, unchanged */
-
 	w.zs.zalloc = zlib_alloc;
 	w.zs.zfree = zlib_free;
 	w.zs.opaque = (voidpf) a;
@@ -503,18 +497,12 @@ picture_png(const picture_grid *g, const picture_style *s, size_t max_bytes,
 	w.len += 13;
 	png_chunk_close(&w);
 
-	/* IDAT: each grid row, then its copies as Up scanlines */
+	/* IDAT: the scanlines in order */
 	if ((st = png_chunk_open(&w, "IDAT")) != PICTURE_OK)
 		goto fail;
-	for (int r = 0; r < g->height; r++)
-	{
-		fill_scanline(g, s, r, line);
-		if ((st = png_deflate(&w, line, (size_t) rowbytes, Z_NO_FLUSH)) != PICTURE_OK)
+	for (int y = 0; y < ph; y++)
+		if ((st = png_deflate(&w, row(ctx, y), rowbytes, Z_NO_FLUSH)) != PICTURE_OK)
 			goto fail;
-		for (int k = 1; k < s->scale; k++)
-			if ((st = png_deflate(&w, upline, (size_t) rowbytes, Z_NO_FLUSH)) != PICTURE_OK)
-				goto fail;
-	}
 	if ((st = png_deflate(&w, NULL, 0, Z_FINISH)) != PICTURE_OK)
 		goto fail;
 	png_chunk_close(&w);
@@ -526,8 +514,6 @@ picture_png(const picture_grid *g, const picture_style *s, size_t max_bytes,
 		goto fail;
 	png_chunk_close(&w);
 
-	mlops_free(a, line);
-	mlops_free(a, upline);
 	*png = w.buf;
 	*png_len = w.len;
 	return PICTURE_OK;
@@ -535,8 +521,6 @@ picture_png(const picture_grid *g, const picture_style *s, size_t max_bytes,
 fail:
 	if (zinit)
 		deflateEnd(&w.zs);
-	mlops_free(a, line);
-	mlops_free(a, upline);
 	mlops_free(a, w.buf);
 	if (st == PICTURE_TOO_LARGE)
 		errbuf_printf(err, errlen, "the png of %d x %d pixels would exceed the limit of %zu bytes", pw, ph, max_bytes);
@@ -544,5 +528,74 @@ fail:
 		errbuf_printf(err, errlen, "out of memory writing a png of %d x %d pixels", pw, ph);
 	else
 		errbuf_printf(err, errlen, "zlib failed to compress a png of %d x %d pixels", pw, ph);
+	return st;
+}
+
+/* picture_png's rows: each grid row once, then its copies as Up scanlines. */
+typedef struct grid_rows
+{
+	const picture_grid *g;
+	const picture_style *s;
+	uint8_t    *line;
+	uint8_t    *upline;
+} grid_rows;
+
+/*
+ * grid_row gives scanline y of the upscaled grid: the grid row itself on
+ * the first of its scale scanlines, an all-zero Up scanline on the others.
+ */
+static const uint8_t *
+grid_row(void *ctx, int y)
+{
+	grid_rows  *gr = ctx;
+
+	if (y % gr->s->scale != 0)
+		return gr->upline;
+	picture_fill_scanline(gr->g, gr->s, y / gr->s->scale, gr->line);
+	return gr->line;
+}
+
+/*
+ * picture_png writes the PNG (see picture.h).
+ */
+picture_status
+picture_png(const picture_grid *g, const picture_style *s, size_t max_bytes,
+			const mlops_allocator *a, uint8_t **png, size_t *png_len,
+			char *err, size_t errlen)
+{
+	grid_rows	gr;
+	picture_status st;
+	int			pw,
+				ph;
+	size_t		rowbytes;
+
+	if (png == NULL || png_len == NULL || a == NULL)
+	{
+		errbuf_printf(err, errlen, "the output pointers and the allocator must not be null");
+		return PICTURE_BAD_ARGUMENT;
+	}
+	*png = NULL;
+	*png_len = 0;
+	if ((st = picture_check_input(g, s, &pw, &ph, err, errlen)) != PICTURE_OK)
+		return st;
+	if ((st = picture_check_decoded(pw, ph, max_bytes, err, errlen)) != PICTURE_OK)
+		return st;
+	rowbytes = 1 + 4 * (size_t) pw;
+	gr.g = g;
+	gr.s = s;
+	gr.line = mlops_alloc(a, rowbytes);
+	gr.upline = mlops_alloc(a, rowbytes);
+	if (gr.line == NULL || gr.upline == NULL)
+	{
+		mlops_free(a, gr.line);
+		mlops_free(a, gr.upline);
+		errbuf_printf(err, errlen, "out of memory writing a png of %d x %d pixels", pw, ph);
+		return PICTURE_NOMEM;
+	}
+	memset(gr.upline, 0, rowbytes);
+	gr.upline[0] = 2;			/* filter Up: the row above, unchanged */
+	st = picture_png_write(pw, ph, grid_row, &gr, max_bytes, a, png, png_len, err, errlen);
+	mlops_free(a, gr.line);
+	mlops_free(a, gr.upline);
 	return st;
 }

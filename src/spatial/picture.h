@@ -160,6 +160,43 @@ extern picture_status picture_png(const picture_grid *g, const picture_style *s,
 								  char *err, size_t errlen);
 
 /*
+ * What picture_png_overlay draws over the heatmap, in the sensors' grid
+ * coordinates (picture_sensor; labels are not drawn): outlines (rings,
+ * closed) as lines line_width pixels wide in line_rgb, then markers as
+ * discs of marker_radius pixels in marker_rgb, each ringed by a black
+ * band two pixels wide so it reads on any colour.  Markers come
+ * last, so a marker's centre pixel always has marker_rgb.
+ */
+typedef struct picture_overlay
+{
+	const picture_ring *rings;
+	int			nrings;
+	const picture_sensor *markers;
+	int			nmarkers;
+	uint8_t		line_rgb[3];
+	uint8_t		marker_rgb[3];
+	int			line_width;		/* 1..PICTURE_MAX_LINE_WIDTH pixels */
+	int			marker_radius;	/* 1..PICTURE_MAX_MARKER_RADIUS pixels */
+} picture_overlay;
+
+#define PICTURE_MAX_LINE_WIDTH 16
+#define PICTURE_MAX_MARKER_RADIUS 64
+
+/*
+ * picture_png_overlay writes picture_png's image of g and s with o drawn
+ * over it (o may be NULL: then the pixels are picture_png's).  A grid point
+ * (col, row) is the pixel point (col * scale, row * scale).  Unlike
+ * picture_png it holds the whole decoded image (height * (1 + 4 width)
+ * bytes, within max_bytes) while it draws.  Coordinates must be finite
+ * and within +-PICTURE_MAX_COORD, else PICTURE_BAD_ARGUMENT; what lies
+ * outside the image is clipped.
+ */
+extern picture_status picture_png_overlay(const picture_grid *g, const picture_style *s,
+										  const picture_overlay *o, size_t max_bytes,
+										  const mlops_allocator *a, uint8_t **png, size_t *png_len,
+										  char *err, size_t errlen);
+
+/*
  * picture_svg writes an SVG 1.1 document (UTF-8, NUL-terminated; *svg_len
  * excludes the NUL) around picture_png's image of g and s, drawn at its
  * pixel size: the title and subtitle, the image over a hatched background

@@ -35,4 +35,29 @@ extern picture_status picture_check_input(const picture_grid *g, const picture_s
  */
 extern double picture_value_position(double v, double vmin, double vmax);
 
+/*
+ * picture_fill_scanline writes grid row r of g through style s as one
+ * filter-0 scanline: a filter byte then g->width * s->scale RGBA pixels
+ * (nodata and NaN transparent).
+ */
+extern void picture_fill_scanline(const picture_grid *g, const picture_style *s, int r, uint8_t *line);
+
+/*
+ * picture_check_decoded: PICTURE_TOO_LARGE, with the reason in err, when
+ * the decoded image (ph scanlines of 1 + 4 pw bytes) exceeds max_bytes.
+ */
+extern picture_status picture_check_decoded(int pw, int ph, size_t max_bytes, char *err, size_t errlen);
+
+/* A source of scanlines: row y (0 .. ph - 1, asked in order), 1 + 4 pw bytes, filter byte first. */
+typedef const uint8_t *(*picture_row_fn) (void *ctx, int y);
+
+/*
+ * picture_png_write writes a PNG (8-bit RGBA, IHDR, IDATs of at most 256
+ * KiB, IEND) of pw x ph pixels from the scanlines row gives; the limits,
+ * the output and the errors are picture_png's (picture.h).
+ */
+extern picture_status picture_png_write(int pw, int ph, picture_row_fn row, void *ctx, size_t max_bytes,
+										const mlops_allocator *a, uint8_t **png, size_t *png_len,
+										char *err, size_t errlen);
+
 #endif							/* MLOPS_PICTURE_PRIVATE_H */

@@ -5,7 +5,8 @@
  *	  and mlops.heatmap_svg read band 1 of a raster (nodata and NaN become
  *	  transparent) and, for the SVG, the sensors as points in the raster's
  *	  coordinates, and give a picture a person can read: a colour bar with
- *	  the value range and units, the sensors marked.
+ *	  the value range and units, the sensors marked.  mlops.heatmap_overlay_png
+ *	  draws points and outlines over the PNG (the detections picture).
  *
  *-------------------------------------------------------------------------
  */
@@ -41,9 +42,15 @@ typedef struct PictureOptions
 	char	   *outline_label;
 	char	  **labels;
 	int			nlabels;
+	/* mlops.heatmap_overlay_png's */
+	uint8_t		point_rgb[3];
+	uint8_t		line_rgb[3];
+	int			marker_radius;
+	int			line_width;
 } PictureOptions;
 
 static const char *const picture_option_names = "colormap, vmin, vmax, scale, title, subtitle, units, nodata_note, labels, points_label, outline_label";
+static const char *const overlay_option_names = "colormap, vmin, vmax, scale, point_color, line_color, marker_radius, line_width";
 
 /*
  * OptionText reads a string option.
@@ -59,11 +66,48 @@ OptionText(const char *key, JsonbValue *v)
 }
 
 /*
- * ParseOptions reads the options object; unknown keys are refused with the
- * list of valid ones.
+ * OptionColor reads a colour option, "#RRGGBB".
  */
 static void
-ParseOptions(Jsonb *options, PictureOptions *o)
+OptionColor(const char *key, JsonbValue *v, uint8_t rgb[3])
+{
+	char	   *text = OptionText(key, v);
+	unsigned int r,
+				g,
+				b;
+	int			used = 0;
+
+	if (strlen(text) != 7 || sscanf(text, "#%2x%2x%2x%n", &r, &g, &b, &used) != 3 || used != 7)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a colour as \"#RRGGBB\", not \"%s\"", key, text)));
+	rgb[0] = (uint8_t) r;
+	rgb[1] = (uint8_t) g;
+	rgb[2] = (uint8_t) b;
+}
+
+/*
+ * OptionPixels reads a whole number of pixels from 1 to max.
+ */
+static int
+OptionPixels(const char *key, JsonbValue *v, int max)
+{
+	double		d = mlops_option_number(key, v);
+
+	if (d != floor(d) || d < 1 || d > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a whole number of pixels from 1 to %d", key, max)));
+	return (int) d;
+}
+
+/*
+ * ParseOptions reads the options object; unknown keys are refused with the
+ * list of valid ones.  overlay: mlops.heatmap_overlay_png's options (the
+ * PNG's and the overlay's, none of the SVG's texts).
+ */
+static void
+ParseOptions(Jsonb *options, PictureOptions *o, bool overlay)
 {
 	JsonbIterator *it;
 	JsonbValue	k,
@@ -72,6 +116,11 @@ ParseOptions(Jsonb *options, PictureOptions *o)
 
 	memset(o, 0, sizeof(*o));
 	o->style.colormap = PICTURE_RDYLGN_R;
+	o->point_rgb[0] = 255;		/* magenta: no colour map has it */
+	o->point_rgb[2] = 255;
+	memset(o->line_rgb, 255, 3);	/* white */
+	o->marker_radius = 6;
+	o->line_width = 2;
 	if (!JB_ROOT_IS_OBJECT(options))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -85,7 +134,21 @@ ParseOptions(Jsonb *options, PictureOptions *o)
 			continue;
 		key = pnstrdup(k.val.string.val, k.val.string.len);
 		r = JsonbIteratorNext(&it, &v, true);
-		if (strcmp(key, "colormap") == 0)
+		if (overlay && strcmp(key, "point_color") == 0)
+			OptionColor(key, &v, o->point_rgb);
+		else if (overlay && strcmp(key, "line_color") == 0)
+			OptionColor(key, &v, o->line_rgb);
+		else if (overlay && strcmp(key, "marker_radius") == 0)
+			o->marker_radius = OptionPixels(key, &v, PICTURE_MAX_MARKER_RADIUS);
+		else if (overlay && strcmp(key, "line_width") == 0)
+			o->line_width = OptionPixels(key, &v, PICTURE_MAX_LINE_WIDTH);
+		else if (overlay && strcmp(key, "colormap") != 0 && strcmp(key, "vmin") != 0 &&
+				 strcmp(key, "vmax") != 0 && strcmp(key, "scale") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown option \"%s\"", key),
+					 errhint("Valid options are %s.", overlay_option_names)));
+		else if (strcmp(key, "colormap") == 0)
 		{
 			char	   *name = OptionText(key, &v);
 			int			cm = picture_colormap_from_name(name);
@@ -244,7 +307,7 @@ mlops_heatmap_png(PG_FUNCTION_ARGS)
 	picture_status st;
 	bytea	   *out;
 
-	ParseOptions(PG_GETARG_JSONB_P(1), &o);
+	ParseOptions(PG_GETARG_JSONB_P(1), &o, false);
 	ReadGrid(PG_GETARG_DATUM(0), &info, &g, &o);
 	st = picture_png(&g, &o.style, PICTURE_MAX_BYTES, mlops_palloc_allocator(), &png, &len, err, sizeof(err));
 	if (st != PICTURE_OK)
@@ -271,13 +334,13 @@ GeometryEwkb(FunctionCallInfo fcinfo, int i)
 }
 
 /*
- * AreaRings reads the area's polygons and lines (argument 3) as rings in
- * the raster's cell coordinates.
+ * AreaRings reads the polygons and lines of argument argno (what: its name
+ * in errors) as rings in the raster's cell coordinates.
  */
 static picture_ring *
-AreaRings(FunctionCallInfo fcinfo, const rast_info *info, int *nrings)
+AreaRings(FunctionCallInfo fcinfo, int argno, const char *what, const rast_info *info, int *nrings)
 {
-	bytea	   *ewkb = GeometryEwkb(fcinfo, 3);
+	bytea	   *ewkb = GeometryEwkb(fcinfo, argno);
 	ewkb_rings_result g;
 	ewkb_error	e;
 	picture_ring *rings;
@@ -286,15 +349,16 @@ AreaRings(FunctionCallInfo fcinfo, const rast_info *info, int *nrings)
 	if (e != EWKB_OK)
 		ereport(ERROR,
 				(errcode(e == EWKB_NOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("area: %s", ewkb_error_message(e))));
+				 errmsg("%s: %s", what, ewkb_error_message(e))));
 	if (g.nvertices > 0 && g.srid != 0 && info->srid != 0 && g.srid != info->srid)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the area's SRID %d is not the raster's %d", g.srid, info->srid)));
+				 errmsg("the %s%s SRID %d is not the raster's %d", what,
+						what[strlen(what) - 1] == 's' ? "'" : "'s", g.srid, info->srid)));
 	if (g.nrings > (size_t) PG_INT32_MAX / 2 || g.nvertices > (size_t) PG_INT32_MAX / 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("area has too many vertices to draw")));
+				 errmsg("too many vertices to draw in the %s", what)));
 	for (size_t k = 0; k < g.nvertices; k++)
 	{
 		g.xy[2 * k] = (g.xy[2 * k] - info->ip_x) / info->scale_x;
@@ -335,7 +399,7 @@ mlops_heatmap_svg(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	ParseOptions(PG_ARGISNULL(2) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
-				 : PG_GETARG_JSONB_P(2), &o);
+				 : PG_GETARG_JSONB_P(2), &o, false);
 	ReadGrid(PG_GETARG_DATUM(0), &info, &g, &o);
 	if (!PG_ARGISNULL(1))
 	{
@@ -377,9 +441,88 @@ mlops_heatmap_svg(PG_FUNCTION_ARGS)
 	so.sensors = sensors;
 	so.nsensors = nsensors;
 	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
-		so.rings = AreaRings(fcinfo, &info, &so.nrings);
+		so.rings = AreaRings(fcinfo, 3, "area", &info, &so.nrings);
 	st = picture_svg(&g, &o.style, &so, PICTURE_MAX_BYTES, mlops_palloc_allocator(), &svg, &len, err, sizeof(err));
 	if (st != PICTURE_OK)
 		PictureError(st, err);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(svg, (int) len));
+}
+
+/*
+ * ReadMarkers reads the points of argument argno (what: their name in
+ * errors) in the raster's cell coordinates, without labels.
+ */
+static picture_sensor *
+ReadMarkers(FunctionCallInfo fcinfo, int argno, const char *what, const rast_info *info, int *n)
+{
+	bytea	   *ewkb = GeometryEwkb(fcinfo, argno);
+	ewkb_points_result pts;
+	ewkb_error	e;
+	picture_sensor *m;
+
+	e = ewkb_points((const uint8 *) VARDATA_ANY(ewkb), VARSIZE_ANY_EXHDR(ewkb), false,
+					mlops_palloc_allocator(), &pts);
+	if (e != EWKB_OK)
+		ereport(ERROR,
+				(errcode(e == EWKB_NOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: %s", what, ewkb_error_message(e))));
+	if (pts.n > 0 && pts.srid != 0 && info->srid != 0 && pts.srid != info->srid)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the %s' SRID %d is not the raster's %d", what, pts.srid, info->srid)));
+	if (pts.n > (size_t) PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many %s to draw", what)));
+	*n = (int) pts.n;
+	m = palloc0(sizeof(picture_sensor) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		m[i].col = (pts.x[i] - info->ip_x) / info->scale_x;
+		m[i].row = (pts.y[i] - info->ip_y) / info->scale_y;
+	}
+	return m;
+}
+
+PG_FUNCTION_INFO_V1(mlops_heatmap_overlay_png);
+
+/*
+ * mlops_heatmap_overlay_png(raster, points geometry or NULL, outlines
+ * geometry or NULL, options) returns heatmap_png's PNG with the outlines
+ * drawn as lines and the points as markers over it.
+ */
+Datum
+mlops_heatmap_overlay_png(PG_FUNCTION_ARGS)
+{
+	PictureOptions o;
+	rast_info	info;
+	picture_grid g;
+	picture_overlay ov;
+	uint8_t    *png;
+	size_t		len;
+	char		err[256] = "";
+	picture_status st;
+	bytea	   *out;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	ParseOptions(PG_ARGISNULL(3) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
+				 : PG_GETARG_JSONB_P(3), &o, true);
+	ReadGrid(PG_GETARG_DATUM(0), &info, &g, &o);
+	memset(&ov, 0, sizeof(ov));
+	if (!PG_ARGISNULL(1))
+		ov.markers = ReadMarkers(fcinfo, 1, "points", &info, &ov.nmarkers);
+	if (!PG_ARGISNULL(2))
+		ov.rings = AreaRings(fcinfo, 2, "outlines", &info, &ov.nrings);
+	memcpy(ov.marker_rgb, o.point_rgb, 3);
+	memcpy(ov.line_rgb, o.line_rgb, 3);
+	ov.marker_radius = o.marker_radius;
+	ov.line_width = o.line_width;
+	st = picture_png_overlay(&g, &o.style, &ov, PICTURE_MAX_BYTES, mlops_palloc_allocator(), &png, &len, err, sizeof(err));
+	if (st != PICTURE_OK)
+		PictureError(st, err);
+	out = palloc(VARHDRSZ + len);
+	SET_VARSIZE(out, VARHDRSZ + len);
+	memcpy(VARDATA(out), png, len);
+	PG_RETURN_BYTEA_P(out);
 }

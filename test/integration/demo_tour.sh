@@ -15,7 +15,8 @@ chmod -R a+rX "$served"
 static_http_start "$served" || exit 1
 out=$(psql -X -q -v demo_url="$STATIC_HTTP_URL/sample.json" -v heatmap_png="$served/heatmap.png" \
   -v heatmap_b64="$served/heatmap.b64" -v heatmap_svg="$served/heatmap.svg" \
-  -v detections_svg="$served/detections.svg" -f test/demo.sql 2>&1)
+  -v detections_svg="$served/detections.svg" -v detections_b64="$served/detections.b64" \
+  -v detections_png="$served/detections.png" -f test/demo.sql 2>&1)
 status=$?
 ok $status "test/demo.sql runs without an error"
 [ $status -eq 0 ] || echo "$out" | sed 's/^/# /'
@@ -65,6 +66,67 @@ ok $? "the tour merges the two detectors' blobs into 5 sites of 2"
 ok $? "the tour's 5 contours are valid polygons, each around one site"
 grep -q '</svg>' "$served/detections.svg" && grep -q 'site (merged blobs)' "$served/detections.svg"
 ok $? "the detections picture is written, its legend naming sites and contours"
+det=$(echo "$out" | sed -n '/The same as a pipeline run/,/=== 13\./p')
+[ "$(echo "$det" | grep -cE "^ (plan|blobs|merge|confirm|contours) +\| succeeded \| +[12]$")" = 5 ] &&
+  echo "$det" | grep -qE "^ blobs +\| succeeded \| +2$" && echo "$det" | grep -qE "^ contours +\| succeeded \| +2$"
+ok $? "the tour's detection pipeline run succeeds, blobs and contours fanned out over two models" ||
+  echo "$det" | sed 's/^/# /'
+echo "$det" | grep -qE "^ a +\| +5 \| +5 \| +[5-9]$" && echo "$det" | grep -qE "^ b +\| +5 \| +5 \| +[5-9]$"
+ok $? "the run finds 5 sites per model, all confirmed by both models, each with a contour"
+size=$(echo "$det" | sed -nE 's/^ +([0-9]+) \| +([0-9]+) \| ([0-9, ]+)$/\1 \2/p')
+markers=$(echo "$det" | sed -nE 's/^ +([0-9]+) \| +([0-9]+) \| ([0-9, ]+)$/\3/p')
+base64 -d "$served/detections.b64" > "$served/detections.png" 2>/dev/null
+[ "$(head -c 8 "$served/detections.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && [ "$size" = "600 600" ]
+ok $? "the tour writes the detections as a PNG, and says it is 600 x 600 pixels (got: $size)"
+# decode the PNG (CRCs, zlib, scanline filters) and look at the pixels under the site markers
+/usr/bin/python3 - "$served/detections.png" "$size" "$markers" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+w_want, h_want = map(int, sys.argv[2].split())
+markers = [tuple(map(int, m.split(","))) for m in sys.argv[3].split()]
+assert data[:8] == b"\x89PNG\r\n\x1a\n"
+pos, idat, ihdr = 8, b"", None
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    assert struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0] == zlib.crc32(kind + body), kind
+    if kind == b"IHDR": ihdr = struct.unpack(">IIBBBBB", body)
+    if kind == b"IDAT": idat += body
+    pos += 12 + n
+    if kind == b"IEND": break
+w, h, depth, ctype = ihdr[:4]
+assert (w, h, depth, ctype) == (w_want, h_want, 8, 6), ihdr
+raw, rows, prev, stride = zlib.decompress(idat), [], bytearray(w * 4), w * 4
+for y in range(h):
+    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = line[i - 4] if i >= 4 else 0
+        b = prev[i]
+        c = prev[i - 4] if i >= 4 else 0
+        if f == 1: line[i] = (line[i] + a) & 255
+        elif f == 2: line[i] = (line[i] + b) & 255
+        elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        else: assert f == 0, f
+    rows.append(line); prev = line
+px = lambda x, y: tuple(rows[y][4 * x:4 * x + 4])
+assert len(markers) == 5, markers
+for x, y in markers:
+    for dx, dy in ((0, 0), (2, 0), (-2, 0), (0, 2), (0, -2)):
+        assert px(x + dx, y + dy) == (255, 0, 255, 255), (x + dx, y + dy, px(x + dx, y + dy))
+counts = {}
+for y in range(h):
+    for x in range(w):
+        counts[px(x, y)] = counts.get(px(x, y), 0) + 1
+magenta, white = counts.get((255, 0, 255, 255), 0), counts.get((255, 255, 255, 255), 0)
+assert 5 * 80 <= magenta <= 5 * 200, magenta             # five discs of radius 6, nothing else magenta
+assert white >= 500, white                               # the contours
+assert counts.get((0x44, 0x01, 0x54, 255), 0) > w * h // 2, "the low end of viridis is the background"
+PY
+ok $? "the PNG decodes (CRCs, zlib, filters); the pixels under the 5 site markers are magenta, the contours white, the rest viridis"
+
 [ "$(echo "$out" | sed -n '/=== 13\./,$p' | grep -cE "^ +[1-5] \| +[0-9]+ \| +[0-9]\.[0-9]{4}$")" = 5 ]
 ok $? "the tour selects the 5 most uncertain pool rows"
 [ "$(echo "$out" | sed -n '/=== 13\./,$p' | grep -cE "^ +[1-5] \| +[0-9]+ \| +[0-9]+\.[0-9]{2}$")" = 5 ]
