@@ -177,7 +177,7 @@ http_duration_ms(JsonbValue *v, const char *what, int64 dflt_ms, int64 min_ms, i
 	if (!(ms >= (double) min_ms && ms <= (double) max_ms))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be between %g and %g seconds", what,
+				 errmsg("%s must be between %.10g and %.10g seconds", what,
 						(double) min_ms / 1000.0, (double) max_ms / 1000.0)));
 	return (int64) ms;
 }

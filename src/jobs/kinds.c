@@ -29,6 +29,7 @@ const JobKind *const mlops_job_kinds[] = {
 	&mlops_kind_list,
 	&mlops_kind_stat,
 	&mlops_kind_http,
+	&mlops_kind_geocode,
 	NULL
 };
 

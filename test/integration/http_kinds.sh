@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# http_kinds.sh — the http job kind (and, further down, the geocode kind) against a local JSON
+# http_kinds.sh — the http and geocode job kinds against a local JSON
 # API (test/integration/http_fixture.py, on 127.0.0.1, stopped by PID with the cluster) that
 # records every request, as a role with only the grants of docs/security.md:
 # a POST that starts a run, then polls of its status URL until it is done (a 429 with
@@ -7,7 +7,11 @@
 # every request and the User-Agent names the deployment; fail_if ends a remote failure with the
 # remote's message; cancel_job ends a job within a second while it waits between polls; the
 # poll timeout; an answer over mlops.max_job_result_size; a redirect outside
-# mlops.allowed_hosts; the secret in no table and no log.
+# mlops.allowed_hosts; the secret in no table and no log.  Geocoding: two jobs on the two
+# workers (mlops.max_transfers = 1 sends the second job to the other worker) keep to
+# mlops.geocode_rate (1/s) together; a rerun costs no request; a 429's Retry-After is waited
+# out; the User-Agent names the deployment; an empty mlops.user_agent is refused; a role sees
+# only its own cached answers and gets no answer from another role's cache.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/cluster.sh
@@ -15,7 +19,7 @@ cd "$(dirname "$0")/../.."
 
 cluster_start --conf "mlops.allowed_hosts = '127.0.0.1:*'" \
               --conf "mlops.user_agent = 'pg_mlops tests (ops@example.org)'" \
-              --conf "mlops.workers = 2" || exit 1
+              --conf "mlops.workers = 2" --conf "mlops.max_transfers = 1" || exit 1
 FIX_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_httpfix.XXXXXX")
 SERVER_DIRS+=("$FIX_DIR")
 REQLOG="$FIX_DIR/requests.jsonl"
@@ -32,6 +36,7 @@ readme_grants() {
     | sed -E "s/\\b$2\\b/$3/g"
 }
 readme_grants application app caller | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
+readme_grants application app other | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
 SELECT mlops.set_credential('svc', 'http', '{"url": "$API/api/", "bearer_token": "sekrit-token-42"}');
 SELECT mlops.grant_credential('svc', 'caller');
@@ -41,8 +46,8 @@ ok $? "role caller with the grants of docs/security.md; credential svc (bearer) 
 submit() {  # submit PARAMS -> job id, an http job of caller
   psql -XAtq -U caller -v ON_ERROR_STOP=1 -c "SELECT mlops.submit_job('http', '$1'::jsonb, max_attempts => 1)"
 }
-finish() {  # finish ID -> "state|error|result"
-  psql -XAtq -U caller -c "SELECT mlops.wait_job($1, '90 seconds')" >/dev/null
+finish() {  # finish ID [ROLE] -> "state|error|result"
+  psql -XAtq -U "${2:-caller}" -c "SELECT mlops.wait_job($1, '90 seconds')" >/dev/null
   psql -XAtc "SELECT state || '|' || coalesce(error, '') || '|' || coalesce(result::text, '') FROM mlops.jobs WHERE id = $1"
 }
 res() { /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.stdin.read().split("|",2)[2]); print(eval(sys.argv[1], {"r": r}))' "$1"; }
@@ -137,5 +142,77 @@ n=$(psql -XAtc "SELECT count(*) FROM mlops.jobs WHERE params::text LIKE '%sekrit
 is "$n" 0 "the bearer token is in no job's params, result or error"
 grep -q sekrit "$CLUSTER_LOG"
 ok $((1 - $?)) "the bearer token is not in the server log"
+
+# --- geocode
+psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SELECT mlops.set_credential('geo', 'http', '{"url": "$API/", "key": "k3y-secret"}');
+SELECT mlops.grant_credential('geo', 'caller');
+SELECT mlops.grant_credential('geo', 'other');
+SQL
+geo() {  # geo ROLE POINTS -> job id
+  psql -XAtq -U "$1" -v ON_ERROR_STOP=1 -c "SELECT mlops.submit_job('geocode', '{\"credential\": \"geo\", \"zoom\": 18, \"points\": $2}'::jsonb, max_attempts => 1)"
+}
+PTS_A='[{"id": "a1", "lon": 10.1, "lat": 50.1}, {"id": "a2", "lon": 10.2, "lat": 50.2}, {"id": "a3", "lon": 10.3, "lat": 50.3}]'
+PTS_B='[{"id": 1, "lon": 11.1, "lat": 51.1}, {"id": 2, "lon": 11.2, "lat": 51.2}, {"id": 3, "lon": 11.3, "lat": 51.3}]'
+: > "$REQLOG"
+ja=$(geo caller "$PTS_A"); jb=$(geo caller "$PTS_B")
+outa=$(finish "$ja"); outb=$(finish "$jb")
+is "${outa%%|*} ${outb%%|*}" "succeeded succeeded" "geocode: two jobs of three points each succeed"
+[ "${outa%%|*}" = succeeded ] || echo "# $(cut -d'|' -f1-2 <<<"$outa" | cut -c1-300)"
+is "$(psql -XAtc "SELECT count(DISTINCT worker_pid) FROM mlops.jobs WHERE id IN ($ja, $jb)")" 2 \
+   "geocode: the two jobs ran on the two workers"
+is "$(res '[(p["id"], p["display_name"], p["address"]["country"], p["from_cache"]) for p in r["points"]][:2], r["requests"], r["from_cache"]' <<<"$outb")" \
+   "([(1, 'Place at 51.10000, 11.10000', 'Testland', False), (2, 'Place at 51.20000, 11.20000', 'Testland', False)], 3, 0)" \
+   "geocode: each point with its id, display_name, address and from_cache, in the order given"
+/usr/bin/python3 - "$REQLOG" <<'PY'
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1]) if '"/reverse' in l]
+assert len(reqs) == 6, len(reqs)
+times = sorted(r["time"] for r in reqs)
+gaps = [b - a for a, b in zip(times, times[1:])]
+assert min(gaps) >= 1.0, gaps
+ua = {r["headers"]["user-agent"] for r in reqs}
+assert len(ua) == 1 and ua.pop().startswith("pg_mlops tests (ops@example.org) pg_mlops/"), ua
+assert all("key=k3y-secret" in r["path"] and "format=jsonv2" in r["path"] and "zoom=18" in r["path"] for r in reqs)
+print("# gaps between requests: " + ", ".join("%.2f" % g for g in gaps))
+PY
+ok $? "geocode: 6 requests from two workers at least 1 s apart (mlops.geocode_rate = 1), the deployment's User-Agent and the credential's key on each"
+: > "$REQLOG"
+out=$(finish "$(geo caller "$PTS_B")")
+is "$(res 'r["requests"], r["from_cache"], [p["from_cache"] for p in r["points"]]' <<<"$out") $(grep -c reverse "$REQLOG")" \
+   "(0, 3, [True, True, True]) 0" "geocode: a rerun is answered from the cache, no request"
+out=$(finish "$(geo caller '[{"id": "near", "lon": 11.100001, "lat": 51.100004}]')")
+is "$(res 'r["requests"], r["points"][0]["from_cache"]' <<<"$out")" "(0, True)" \
+   "geocode: coordinates equal to 5 decimals share a cache entry"
+: > "$REQLOG"
+out=$(finish "$(geo caller '[{"id": "t", "lon": 13.0, "lat": 13.13}]')")
+/usr/bin/python3 - "$REQLOG" <<'PY'
+import json, sys
+t = [json.loads(l)["time"] for l in open(sys.argv[1]) if '"/reverse' in l]
+assert len(t) == 2 and t[1] - t[0] >= 2.0, t
+PY
+ok $? "geocode: a 429 with Retry-After: 2 is waited out (2 s) and the point asked again"
+is "$(res 'r["throttled"], r["requests"], r["points"][0]["display_name"]' <<<"$out")" "(1, 2, 'Place at 13.13000, 13.00000')" \
+   "geocode: the throttled point is answered"
+# privacy: other's cache is its own
+out=$(finish "$(geo other "$PTS_B")" other)
+is "$(res 'r["requests"], r["from_cache"]' <<<"$out")" "(3, 0)" "geocode: another role's points are not answered from caller's cache"
+is "$(psql -XAtq -U other -c 'SELECT count(*), count(*) FILTER (WHERE owner::text <> current_user) FROM mlops.geocode_cache')" "3|0" \
+   "geocode: a role sees only its own cached answers (row-level security)"
+err=$(psql -XAtq -U other -c "SELECT count(*) FROM mlops.geocode_pacing" 2>&1)
+grep -q "permission denied" <<<"$err"
+ok $? "geocode: the pacing table is the worker's"
+err=$(psql -XAtq -U other -c "SELECT mlops.worker_geocode_store(10, 'x', 1, 1, '{}')" 2>&1)
+grep -q "permission denied" <<<"$err"
+ok $? "geocode: a role cannot write the cache through the worker's functions"
+# an empty mlops.user_agent
+psql -XAtq -c "ALTER SYSTEM SET mlops.user_agent = ''" -c "SELECT pg_reload_conf()" >/dev/null
+poll_sql "SHOW mlops.user_agent" "" 10
+err=$(psql -XAtq -U caller -c "SELECT mlops.submit_job('geocode', '{\"credential\": \"geo\", \"points\": [{\"id\": 1, \"lon\": 1, \"lat\": 1}]}')" 2>&1)
+grep -q 'geocode jobs need the setting "mlops.user_agent"' <<<"$err"
+ok $? "geocode: refused while mlops.user_agent is empty"
+psql -XAtq -c "ALTER SYSTEM RESET mlops.user_agent" -c "SELECT pg_reload_conf()" >/dev/null
+n=$(psql -XAtc "SELECT count(*) FROM mlops.jobs WHERE result::text LIKE '%k3y-secret%' OR error LIKE '%k3y-secret%'")
+is "$n" 0 "geocode: the credential's key is in no job's result or error"
 
 done_testing
