@@ -99,6 +99,8 @@ typedef struct GeoState
 static void GeoValidate(Jsonb *params, Oid owner);
 static JobOutcome GeoRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
 						 char **error, bool *retryable);
+static JobOutcome GeoDoneInner(int64 job_id, const transfer_result *r, char **result_json,
+								char **error, bool *retryable);
 static JobOutcome GeoDone(int64 job_id, const transfer_result *r, char **result_json,
 						  char **error, bool *retryable);
 static char *GeoProgress(int64 job_id, float4 *fraction);
@@ -576,7 +578,7 @@ GeoProgress(int64 job_id, float4 *fraction)
  * again; an answer is cached and the job goes on with the next points.
  */
 static JobOutcome
-GeoDone(int64 job_id, const transfer_result *r, char **result_json, char **error, bool *retryable)
+GeoDoneInner(int64 job_id, const transfer_result *r, char **result_json, char **error, bool *retryable)
 {
 	GeoState   *st = FindState(job_id);
 	char	   *text;
@@ -651,4 +653,44 @@ GeoDone(int64 job_id, const transfer_result *r, char **result_json, char **error
 	st->next++;
 	st->point_throttled = 0;
 	return GeoAdvance(st, 0, result_json, error, retryable);
+}
+
+/*
+ * GeoDone runs GeoDoneInner and turns an error it throws into the job's
+ * failure: the worker calls transfer_done outside any PG_TRY, and a job
+ * whose state was dropped by an error would stay running.
+ */
+static JobOutcome
+GeoDone(int64 job_id, const transfer_result *r, char **result_json, char **error, bool *retryable)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile JobOutcome outcome = JOB_FAILED;
+
+	PG_TRY();
+	{
+		outcome = GeoDoneInner(job_id, r, result_json, error, retryable);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		GeoState  *st;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (IsTransactionState())
+			AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
+		*error = pstrdup(edata->message);
+		*retryable = false;
+		outcome = JOB_FAILED;
+		st = FindState(job_id);
+		if (st != NULL)
+		{
+			(void) transfer_cancel(GeoPool, job_id);	/* a request it may have started */
+			GeoForget(st);
+		}
+	}
+	PG_END_TRY();
+	return outcome;
 }

@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
@@ -95,6 +96,8 @@ typedef struct HttpState
 static void HttpValidate(Jsonb *params, Oid owner);
 static JobOutcome HttpRun(ClaimedJob *job, transfer_pool *pool, char **result_json,
 						  char **error, bool *retryable);
+static JobOutcome HttpDoneInner(int64 job_id, const transfer_result *r, char **result_json,
+								char **error, bool *retryable);
 static JobOutcome HttpDone(int64 job_id, const transfer_result *r, char **result_json,
 						   char **error, bool *retryable);
 static char *HttpProgress(int64 job_id, float4 *fraction);
@@ -815,7 +818,7 @@ Result(HttpState *st, const transfer_result *r, Jsonb *doc, const char *text)
  * (which then grows by the backoff, up to max_interval).
  */
 static JobOutcome
-HttpDone(int64 job_id, const transfer_result *r, char **result_json, char **error, bool *retryable)
+HttpDoneInner(int64 job_id, const transfer_result *r, char **result_json, char **error, bool *retryable)
 {
 	HttpState  *st = FindState(job_id);
 	JsonbValue *poll;
@@ -956,4 +959,44 @@ HttpDone(int64 job_id, const transfer_result *r, char **result_json, char **erro
 		st->interval_ms = Min(st->max_interval_ms, (int64) (st->interval_ms * st->backoff));
 		return JOB_STARTED;
 	}
+}
+
+/*
+ * HttpDone runs HttpDoneInner and turns an error it throws into the job's
+ * failure: the worker calls transfer_done outside any PG_TRY, and a job
+ * whose state was dropped by an error would stay running.
+ */
+static JobOutcome
+HttpDone(int64 job_id, const transfer_result *r, char **result_json, char **error, bool *retryable)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile JobOutcome outcome = JOB_FAILED;
+
+	PG_TRY();
+	{
+		outcome = HttpDoneInner(job_id, r, result_json, error, retryable);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		HttpState  *st;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (IsTransactionState())
+			AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
+		*error = pstrdup(edata->message);
+		*retryable = false;
+		outcome = JOB_FAILED;
+		st = FindState(job_id);
+		if (st != NULL)
+		{
+			(void) transfer_cancel(HttpPool, job_id);	/* a request it may have started */
+			HttpForget(st);
+		}
+	}
+	PG_END_TRY();
+	return outcome;
 }
