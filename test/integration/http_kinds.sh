@@ -11,7 +11,8 @@
 # workers (mlops.max_transfers = 1 sends the second job to the other worker) keep to
 # mlops.geocode_rate (1/s) together; a rerun costs no request; a 429's Retry-After is waited
 # out; the User-Agent names the deployment; an empty mlops.user_agent is refused; a role sees
-# only its own cached answers and gets no answer from another role's cache.
+# only its own cached answers and gets no answer from another role's cache; cancel_job ends a
+# job within a second while a point waits for its slot.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/cluster.sh
@@ -205,6 +206,17 @@ ok $? "geocode: the pacing table is the worker's"
 err=$(psql -XAtq -U other -c "SELECT mlops.worker_geocode_store(10, 'x', 1, 1, '{}')" 2>&1)
 grep -q "permission denied" <<<"$err"
 ok $? "geocode: a role cannot write the cache through the worker's functions"
+# cancel_job while a point waits for its slot; params.endpoint instead of a credential
+id=$(psql -XAtq -U caller -v ON_ERROR_STOP=1 -c "SELECT mlops.submit_job('geocode', '{\"endpoint\": \"$API\", \"points\": [{\"id\": 1, \"lon\": 20.1, \"lat\": 20.1}, {\"id\": 2, \"lon\": 20.2, \"lat\": 20.2}, {\"id\": 3, \"lon\": 20.3, \"lat\": 20.3}, {\"id\": 4, \"lon\": 20.4, \"lat\": 20.4}]}')")
+poll_sql "SELECT progress_message LIKE 'point 2 of 4%' FROM mlops.jobs WHERE id = $id" t 30
+ok $? "geocode: progress counts the points"
+start=$(date +%s.%N)
+psql -XAtq -U caller -c "SELECT mlops.cancel_job($id)" >/dev/null
+poll_sql "SELECT state FROM mlops.jobs WHERE id = $id" cancelled 10
+took=$(echo "$(date +%s.%N) - $start" | bc)
+ok $([ "$(echo "$took < 1.0" | bc)" = 1 ] && echo 0 || echo 1) "geocode: cancel_job ends the job within a second (${took}s)"
+is "$(psql -XAtc "SELECT count(*) FROM mlops.geocode_cache WHERE endpoint = '$API/' AND lon >= 20")" 1 \
+   "geocode: params.endpoint works; the cancelled job cached only what it asked"
 # an empty mlops.user_agent
 psql -XAtq -c "ALTER SYSTEM SET mlops.user_agent = ''" -c "SELECT pg_reload_conf()" >/dev/null
 poll_sql "SHOW mlops.user_agent" "" 10
