@@ -1182,11 +1182,22 @@ BEGIN
     DELETE FROM mlops.jobs
     WHERE id IN (SELECT id FROM mlops.jobs WHERE finished_at < now() - retention LIMIT 1000);
     GET DIAGNOSTICS c = ROW_COUNT;
-    RETURN n + c;
+    n := n + c;
+    -- geocode answers older than mlops.geocode_cache_max_age (which no job may use any more),
+    -- in batches; a setting of 0 (the cache unused for now) removes nothing
+    SELECT s.setting::int INTO c FROM pg_settings s WHERE s.name = 'mlops.geocode_cache_max_age';
+    IF c > 0 THEN
+        DELETE FROM mlops.geocode_cache
+        WHERE ctid IN (SELECT g.ctid FROM mlops.geocode_cache g
+                       WHERE g.fetched_at < now() - make_interval(secs => c) LIMIT 1000);
+        GET DIAGNOSTICS c = ROW_COUNT;
+        n := n + c;
+    END IF;
+    RETURN n;
 END
 $$;
 COMMENT ON FUNCTION mlops.worker_maintain(interval) IS
-'The background worker''s periodic pass: jobs of dead workers and expired leases back to pending, old jobs deleted';
+'The background worker''s periodic pass: jobs of dead workers and expired leases back to pending, old jobs and geocode answers past mlops.geocode_cache_max_age deleted';
 
 CREATE OR REPLACE FUNCTION mlops.worker_progress(ids bigint[], fractions real[], messages text[])
 RETURNS void

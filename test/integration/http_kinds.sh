@@ -217,6 +217,10 @@ took=$(echo "$(date +%s.%N) - $start" | bc)
 ok $([ "$(echo "$took < 1.0" | bc)" = 1 ] && echo 0 || echo 1) "geocode: cancel_job ends the job within a second (${took}s)"
 is "$(psql -XAtc "SELECT count(*) FROM mlops.geocode_cache WHERE endpoint = '$API/' AND lon >= 20")" 1 \
    "geocode: params.endpoint works; the cancelled job cached only what it asked"
+# answers past mlops.geocode_cache_max_age are deleted by the worker's periodic pass
+psql -XAtq -c "UPDATE mlops.geocode_cache SET fetched_at = now() - interval '31 days' WHERE owner = 'other'::regrole AND lat = 51.1" >/dev/null
+poll_sql "SELECT count(*) FILTER (WHERE lat = 51.1) || '|' || count(*) FROM mlops.geocode_cache WHERE owner = 'other'::regrole" "0|2" 10
+ok $? "geocode: an answer older than mlops.geocode_cache_max_age (30 days) is deleted, the others kept"
 # an empty mlops.user_agent
 psql -XAtq -c "ALTER SYSTEM SET mlops.user_agent = ''" -c "SELECT pg_reload_conf()" >/dev/null
 poll_sql "SHOW mlops.user_agent" "" 10
