@@ -621,10 +621,11 @@ HttpRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error, 
 	st->headers[nh++] = "Accept: application/json";
 	if (body != NULL)
 	{
-		st->body = JsonbToCString(NULL, body->type == jbvBinary ? body->val.binary.data : NULL, 0);
-		if (body->type != jbvBinary)
+		if (body->type == jbvBinary)
+			st->body = JsonbToCString(NULL, body->val.binary.data, body->val.binary.len);
+		else
 		{
-			/* a scalar body: as JSON text */
+			/* a scalar body ("text", 42, true): as JSON text */
 			Jsonb	   *scalar = JsonbValueToJsonb(body);
 
 			st->body = JsonbToCString(NULL, &scalar->root, VARSIZE(scalar));

@@ -5,6 +5,7 @@ Listens on 127.0.0.1 (a free port, printed as "port N" on stdout) and appends ev
 it gets to LOG as one JSON line: time (epoch seconds), method, path, headers, body.
 
   POST /api/runs                 {"id": <body.model>, "status": "queued"}
+  PUT  <any>                      {"got": <the body as text>, "content_type": ...}
   GET  /api/runs/<id>            the first poll of every run answers 429 with Retry-After: 1;
                                  then "running" for 3 polls; then "done" with an output, or,
                                  for id "bad", "failed" with error "model exploded"; id "slow"
@@ -59,6 +60,11 @@ class Handler(BaseHTTPRequestHandler):
             model = json.loads(body or b"{}").get("model", "run")
             return self.answer(200, {"id": model, "status": "queued"})
         self.answer(404, {"error": "no such endpoint"})
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.record(body)
+        self.answer(200, {"got": body.decode(), "content_type": self.headers.get("Content-Type")})
 
     def do_GET(self):
         self.record(b"")

@@ -124,6 +124,11 @@ is "$(res 'r["body"], r["body_text"], r["polls"]' <<<"$out")" "(None, 'plain wor
 grep -qi '"authorization"' "$REQLOG"
 ok $((1 - $?)) "no credential: no Authorization header"
 
+# --- a JSON scalar as the body, with PUT
+out=$(finish "$(submit '{"url": "'"$API"'/api/put", "method": "PUT", "body": "just text"}')")
+is "$(res 'r["body"]["got"], r["body"]["content_type"]' <<<"$out")" "('\"just text\"', 'application/json')" \
+   "a scalar body is sent as JSON text with PUT"
+
 # --- bounds and the network policy
 out=$(finish "$(submit '{"url": "'"$API"'/api/big"}')")
 is "$(cut -d'|' -f1-2 <<<"$out")" "failed|the answer is larger than mlops.max_job_result_size (1024 kB)" \
