@@ -85,6 +85,7 @@ assert gets[1]["time"] - gets[0]["time"] >= 0.95, gets[1]["time"] - gets[0]["tim
 waits = [b["time"] - a["time"] for a, b in zip(gets[1:], gets[2:])]
 assert all(w >= 0.25 for w in waits) and waits[-1] > waits[0] + 0.2, waits
 assert max(waits) < 1.6, waits
+print("# after the 429: %.2f s; waits between polls: %s" % (gets[1]["time"] - gets[0]["time"], ", ".join("%.2f" % w for w in waits)))
 PY
 ok $? "fixture: one POST with the JSON body, the bearer token, params.headers and the deployment's User-Agent on every request; Retry-After and the backoff kept"
 
