@@ -2276,11 +2276,22 @@ BEGIN
     DELETE FROM mlops.jobs
     WHERE id IN (SELECT id FROM mlops.jobs WHERE finished_at < now() - retention LIMIT 1000);
     GET DIAGNOSTICS c = ROW_COUNT;
-    RETURN n + c;
+    n := n + c;
+    -- geocode answers older than mlops.geocode_cache_max_age (which no job may use any more),
+    -- in batches; a setting of 0 (the cache unused for now) removes nothing
+    SELECT s.setting::int INTO c FROM pg_settings s WHERE s.name = 'mlops.geocode_cache_max_age';
+    IF c > 0 THEN
+        DELETE FROM mlops.geocode_cache
+        WHERE ctid IN (SELECT g.ctid FROM mlops.geocode_cache g
+                       WHERE g.fetched_at < now() - make_interval(secs => c) LIMIT 1000);
+        GET DIAGNOSTICS c = ROW_COUNT;
+        n := n + c;
+    END IF;
+    RETURN n;
 END
 $$;
 COMMENT ON FUNCTION mlops.worker_maintain(interval) IS
-'The background worker''s periodic pass: jobs of dead workers and expired leases back to pending, old jobs deleted';
+'The background worker''s periodic pass: jobs of dead workers and expired leases back to pending, old jobs and geocode answers past mlops.geocode_cache_max_age deleted';
 
 CREATE FUNCTION mlops.worker_progress(ids bigint[], fractions real[], messages text[])
 RETURNS void
@@ -2366,7 +2377,7 @@ BEGIN
         WHEN 'webdav' THEN required := '{url,username,password}'; allowed := required;
         WHEN 's3' THEN required := '{endpoint,bucket,access_key,secret_key}';
                        allowed := required || '{region,path_style,part_size_mb}'::text[];
-        WHEN 'http' THEN required := '{url}'; allowed := '{url,username,password,bearer_token}';
+        WHEN 'http' THEN required := '{url}'; allowed := '{url,username,password,bearer_token,key}';
         ELSE RAISE EXCEPTION 'unknown credential kind "%"', kind
                  USING ERRCODE = 'invalid_parameter_value', HINT = 'Kinds are webdav, s3 and http.';
     END CASE;
@@ -2394,7 +2405,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mlops.set_credential(text, text, jsonb) IS
-'Creates or replaces a storage credential (webdav: url, username, password; s3: endpoint, bucket, access_key, secret_key, region, path_style, part_size_mb; http: url, username, password, bearer_token). Administrators only';
+'Creates or replaces a storage credential (webdav: url, username, password; s3: endpoint, bucket, access_key, secret_key, region, path_style, part_size_mb; http: url, username, password, bearer_token, key (a geocoding service''s API key)). Administrators only';
 
 CREATE FUNCTION mlops.drop_credential(name text)
 RETURNS boolean
@@ -3672,6 +3683,95 @@ ALTER TABLE mlops.heatmaps ENABLE ROW LEVEL SECURITY;
 CREATE POLICY heatmaps_owner ON mlops.heatmaps USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
 REVOKE ALL ON mlops.heatmaps FROM PUBLIC;
 GRANT SELECT ON mlops.heatmaps TO mlops_admin;
+
+------------------------------------------------------------------------------
+-- Geocoding (the geocode job kind, src/jobs/kind_geocode.c): answers of a
+-- Nominatim-compatible service cached per owner, and the pacing of requests
+-- per host shared by every worker.
+------------------------------------------------------------------------------
+
+-- Per owner: a role's query points are its own (no role sees them, and no
+-- role's answer is "from cache" because of another role's question), at the
+-- price of one request per role for a point two roles ask for.
+CREATE TABLE mlops.geocode_cache (
+    owner regrole NOT NULL,
+    endpoint text NOT NULL,
+    lon numeric(8,5) NOT NULL,
+    lat numeric(7,5) NOT NULL,
+    response jsonb NOT NULL,
+    fetched_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (owner, endpoint, lon, lat)
+);
+CREATE INDEX geocode_cache_fetched ON mlops.geocode_cache (fetched_at);
+COMMENT ON TABLE mlops.geocode_cache IS
+'Answers of reverse geocoding (geocode jobs) per owner, service endpoint and coordinates rounded to 5 decimals (about 1 m), with when they were fetched';
+SELECT pg_catalog.pg_extension_config_dump('mlops.geocode_cache', '');
+ALTER TABLE mlops.geocode_cache ENABLE ROW LEVEL SECURITY;
+CREATE POLICY geocode_cache_owner ON mlops.geocode_cache USING (mlops.owns(owner)) WITH CHECK (mlops.owns(owner));
+REVOKE ALL ON mlops.geocode_cache FROM PUBLIC;
+GRANT SELECT, DELETE ON mlops.geocode_cache TO mlops_admin;
+
+-- When the next request to a host may start: one row per host, updated by
+-- every worker in a short transaction (its row lock orders them).
+CREATE TABLE mlops.geocode_pacing (
+    host text PRIMARY KEY,
+    next_at timestamptz NOT NULL
+);
+COMMENT ON TABLE mlops.geocode_pacing IS
+'The geocode kind''s pacing: per host, the earliest start of its next request (mlops.geocode_rate, across all workers and sessions)';
+REVOKE ALL ON mlops.geocode_pacing FROM PUBLIC;
+GRANT SELECT ON mlops.geocode_pacing TO mlops_admin;
+
+-- mlops.worker_geocode_slot reserves the host's next request slot, spacing_ms
+-- after the one before (hold_ms: not before that long from now, a 429's
+-- Retry-After), and returns how many milliseconds from now it starts.
+CREATE FUNCTION mlops.worker_geocode_slot(host text, spacing_ms double precision, hold_ms double precision DEFAULT 0)
+RETURNS double precision
+LANGUAGE sql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO mlops.geocode_pacing AS p (host, next_at)
+    VALUES ($1, pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => ($2 + $3) / 1000))
+    ON CONFLICT (host) DO UPDATE
+        SET next_at = GREATEST(p.next_at, pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => $3 / 1000))
+                      + pg_catalog.make_interval(secs => $2 / 1000)
+    RETURNING GREATEST(0, pg_catalog.date_part('epoch', p.next_at - pg_catalog.clock_timestamp()) * 1000 - $2)
+$$;
+COMMENT ON FUNCTION mlops.worker_geocode_slot(text, double precision, double precision) IS
+'The worker''s: reserves the next geocode request slot of a host; milliseconds until it starts';
+
+-- mlops.worker_geocode_cached: a cached answer not older than max_age_s, or NULL.
+CREATE FUNCTION mlops.worker_geocode_cached(owner oid, endpoint text, lon double precision, lat double precision,
+                                            max_age_s double precision)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.response FROM mlops.geocode_cache c
+    WHERE c.owner OPERATOR(pg_catalog.=) $1::regrole AND c.endpoint OPERATOR(pg_catalog.=) $2
+      AND c.lon OPERATOR(pg_catalog.=) pg_catalog.round($3::numeric, 5)
+      AND c.lat OPERATOR(pg_catalog.=) pg_catalog.round($4::numeric, 5)
+      AND c.fetched_at OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $5))
+$$;
+COMMENT ON FUNCTION mlops.worker_geocode_cached(oid, text, double precision, double precision, double precision) IS
+'The worker''s: a cached geocode answer of the owner for the rounded coordinates, not older than max_age_s';
+
+-- mlops.worker_geocode_store keeps (or replaces) an answer in the owner's cache.
+CREATE FUNCTION mlops.worker_geocode_store(owner oid, endpoint text, lon double precision, lat double precision,
+                                           response jsonb)
+RETURNS void
+LANGUAGE sql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO mlops.geocode_cache AS c (owner, endpoint, lon, lat, response, fetched_at)
+    VALUES ($1::regrole, $2, pg_catalog.round($3::numeric, 5), pg_catalog.round($4::numeric, 5), $5, pg_catalog.now())
+    ON CONFLICT (owner, endpoint, lon, lat) DO UPDATE SET response = EXCLUDED.response, fetched_at = EXCLUDED.fetched_at
+$$;
+COMMENT ON FUNCTION mlops.worker_geocode_store(oid, text, double precision, double precision, jsonb) IS
+'The worker''s: keeps a geocode answer in the owner''s cache';
+REVOKE ALL ON FUNCTION mlops.worker_geocode_slot(text, double precision, double precision),
+                       mlops.worker_geocode_cached(oid, text, double precision, double precision, double precision),
+                       mlops.worker_geocode_store(oid, text, double precision, double precision, jsonb) FROM PUBLIC;
 
 -- mlops.current_run: the run (owner, id, config) of the job this session runs.
 CREATE FUNCTION mlops.current_run(OUT owner oid, OUT run_id text, OUT config jsonb)

@@ -36,6 +36,9 @@ int			mlops_workers = 1;
 int			mlops_compute_threads = 0;
 int			mlops_max_raster_cells = 25000000;
 double		mlops_probability_tolerance = 1e-6;
+char	   *mlops_user_agent = NULL;
+double		mlops_geocode_rate = 1.0;
+int			mlops_geocode_cache_max_age_s = 30 * 24 * 3600;
 
 static bool CheckNonEmpty(char **newval, void **extra, GucSource source);
 static bool CheckAllowedHosts(char **newval, void **extra, GucSource source);
@@ -170,6 +173,33 @@ mlops_define_settings(void)
 							10000, 1, 10000000,
 							PGC_SIGHUP,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("mlops.user_agent",
+							   "User-Agent that names this deployment in the http and geocode jobs' requests.",
+							   "Sent as \"<mlops.user_agent> pg_mlops/<version>\"; say who runs it and how to reach them (Nominatim's usage policy asks for it). geocode jobs refuse to run while it is empty; http jobs then send \"pg_mlops/<version>\".",
+							   &mlops_user_agent,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomRealVariable("mlops.geocode_rate",
+							 "Most geocode requests per second to one host, across all workers.",
+							 "Nominatim's usage policy allows 1. The pacing is kept in the table mlops.geocode_pacing.",
+							 &mlops_geocode_rate,
+							 1.0, 0.01, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.geocode_cache_max_age",
+							"How old a cached geocode answer may be and still be used.",
+							"Older answers are asked again (and replaced); 0 never uses the cache. A job's params.max_age may lower it.",
+							&mlops_geocode_cache_max_age_s,
+							30 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("mlops.compute_threads",

@@ -48,6 +48,12 @@ extern int	mlops_max_download_bytes_mb;
 extern int	mlops_max_extract_bytes_mb;
 extern int	mlops_max_extract_entries;
 extern int	mlops_max_list_entries;
+extern char *mlops_user_agent;
+extern double mlops_geocode_rate;
+extern int	mlops_geocode_cache_max_age_s;
+
+/* http_json.c: "<mlops.user_agent> pg_mlops/<version>", or "pg_mlops/<version>" when it is empty */
+extern const char *mlops_http_user_agent(void);
 
 /* A job the worker claimed. */
 typedef struct ClaimedJob
@@ -98,6 +104,12 @@ typedef struct JobKind
 	 * without it leaves no ".part" behind that is its own.
 	 */
 	const char *(*owned_path) (Jsonb *params);
+	/*
+	 * progress: a transfer kind's own progress of a running job (a palloc'd
+	 * message, *fraction set), or NULL for the worker's "N bytes"; the http
+	 * and geocode kinds count polls and points.
+	 */
+	char	   *(*progress) (int64 job_id, float4 *fraction);
 } JobKind;
 
 /*
@@ -129,6 +141,8 @@ extern const JobKind mlops_kind_delete;
 extern const JobKind mlops_kind_layout;
 extern const JobKind mlops_kind_list;
 extern const JobKind mlops_kind_stat;
+extern const JobKind mlops_kind_http;
+extern const JobKind mlops_kind_geocode;
 
 /* Shared checks of params (params.c) */
 struct netpolicy;

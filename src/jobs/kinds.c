@@ -28,6 +28,8 @@ const JobKind *const mlops_job_kinds[] = {
 	&mlops_kind_layout,
 	&mlops_kind_list,
 	&mlops_kind_stat,
+	&mlops_kind_http,
+	&mlops_kind_geocode,
 	NULL
 };
 

@@ -119,6 +119,13 @@ xfer_detach_easy(transfer_pool *pool, transfer_item *item)
 		return;
 	if (curl_easy_getinfo(item->easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
 		item->result.http_status = code;
+	{
+		curl_off_t	ra = 0;
+
+		/* Retry-After (seconds, or an HTTP date turned into seconds by libcurl) */
+		item->result.retry_after_s =
+			curl_easy_getinfo(item->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0 ? (long) ra : -1;
+	}
 	if (curl_easy_getinfo(item->easy, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK)
 		xfer_copy_text(item->result.content_type, sizeof(item->result.content_type), ctype);
 	if (curl_easy_getinfo(item->easy, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK)
@@ -306,10 +313,47 @@ collect_done(transfer_pool *pool)
 }
 
 /*
+ * start_delayed adds the delayed requests (transfer_opts.delay_ms) whose time
+ * has come to the multi handle, and returns how many milliseconds remain
+ * until the next one is due (-1: none waits).  A request that cannot be
+ * added fails, retryable.
+ */
+static int
+start_delayed(transfer_pool *pool)
+{
+	int64_t		now = xfer_now_ms();
+	int64_t		wait = -1;
+
+	for (transfer_item *item = pool->head; item != NULL; item = item->next)
+	{
+		if (item->start_at_ms <= 0 || item->finished || item->easy == NULL)
+			continue;
+		if (item->start_at_ms > now)
+		{
+			if (wait < 0 || item->start_at_ms - now < wait)
+				wait = item->start_at_ms - now;
+			continue;
+		}
+		item->start_at_ms = 0;
+		if (curl_multi_add_handle(pool->multi, item->easy) != CURLM_OK)
+		{
+			xfer_detach_easy(pool, item);
+			xfer_release_part(item);
+			item->result.state = TRANSFER_FAILED;
+			item->result.retryable = true;
+			xfer_copy_text(item->result.error, sizeof(item->result.error), "cannot add the transfer");
+			item->finished = true;
+		}
+	}
+	return (int) (wait > INT32_MAX ? INT32_MAX : wait);
+}
+
+/*
  * transfer_poll lets libcurl work, waits on its sockets for at most
- * timeout_ms when nothing is ready to report, and hands out up to max
- * results in start order.  Results beyond max wait for the next call.
- * Returns at once when the pool is empty.
+ * timeout_ms when nothing is ready to report (less when a delayed request
+ * comes due sooner), and hands out up to max results in start order.
+ * Results beyond max wait for the next call.  Returns at once when the pool
+ * is empty.
  */
 int
 transfer_poll(transfer_pool *pool, int timeout_ms, transfer_result *out, int max)
@@ -317,6 +361,7 @@ transfer_poll(transfer_pool *pool, int timeout_ms, transfer_result *out, int max
 	int			running = 0;
 	int			n = 0;
 	bool		hashing;
+	int			delayed;
 	transfer_item *prev = NULL;
 	transfer_item *item;
 
@@ -327,9 +372,12 @@ transfer_poll(transfer_pool *pool, int timeout_ms, transfer_result *out, int max
 
 	pool->kick = false;
 	hashing = upload_hash_check(pool);
+	delayed = start_delayed(pool);
+	if (delayed >= 0 && delayed < timeout_ms)
+		timeout_ms = delayed;
 	curl_multi_perform(pool->multi, &running);
 	/* an upload's hash thread ends with curl_multi_wakeup: wait for it too */
-	if (!collect_done(pool) && (running > 0 || pool->kick || hashing))
+	if (!collect_done(pool) && (running > 0 || pool->kick || hashing || delayed >= 0))
 	{
 		pool->kick = false;
 		curl_multi_poll(pool->multi, NULL, 0, timeout_ms, NULL);

@@ -68,6 +68,11 @@ typedef struct transfer_opts
 								 * or another method sent without a body
 								 * ("PROPFIND"); any 2xx status is success */
 	const char *const *headers; /* more request headers ("Depth: 1"), NULL-terminated, or NULL */
+	/* the http and geocode kinds (kind_http.c, kind_geocode.c) */
+	const char *body;			/* a request body (copied), sent with method (default POST), or NULL */
+	long		delay_ms;		/* > 0: the request starts this long after transfer_start;
+								 * the transfer counts as running meanwhile, and
+								 * transfer_cancel ends it at once */
 } transfer_opts;
 
 typedef enum transfer_state
@@ -91,6 +96,7 @@ typedef struct transfer_result
 	char		error[512];		/* lower-case English, when FAILED; when CANCELLED,
 								 * why an S3 multipart abort failed, else "" */
 	char		etag[256];		/* uploads: the ETag the server returned, "" when none */
+	long		retry_after_s;	/* the last response's Retry-After in seconds, -1 when none */
 } transfer_result;
 
 /*

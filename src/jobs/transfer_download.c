@@ -33,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* libcurl's receive buffer: its maximum (CURL_MAX_READ_SIZE), for the fewest calls per byte. */
@@ -337,6 +338,9 @@ setup_easy(transfer_item *item, const transfer_opts *opts)
 	}
 	if (opts->s3_access_key != NULL && item->dl_headers == NULL && rc == CURLE_OK)
 		rc = CURLE_OUT_OF_MEMORY;
+	/* a request body (the http kind's JSON), POST unless a method is given */
+	if (opts->body != NULL)
+		SET(CURLOPT_COPYPOSTFIELDS, opts->body);
 	/* another method (the list kind's PROPFIND, a HEAD) and more headers */
 	if (opts->method != NULL && strcmp(opts->method, "HEAD") == 0)
 		SET(CURLOPT_NOBODY, 1L);
@@ -502,6 +506,16 @@ open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
 	return true;
 }
 
+/* xfer_now_ms: a monotonic clock in milliseconds, for delayed requests. */
+int64_t
+xfer_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
  * transfer_start checks the options and the URL (with the policy, when
  * there is one), creates "<dest>.part" (truncating an old one of ours, see
@@ -611,7 +625,11 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 		xfer_free_item(pool, item);
 		return false;
 	}
-	mrc = curl_multi_add_handle(pool->multi, item->easy);
+	/* a delayed request waits off the multi handle (transfer_poll starts it) */
+	item->result.retry_after_s = -1;
+	if (opts->delay_ms > 0)
+		item->start_at_ms = xfer_now_ms() + opts->delay_ms;
+	mrc = item->start_at_ms > 0 ? CURLM_OK : curl_multi_add_handle(pool->multi, item->easy);
 	if (mrc != CURLM_OK)
 	{
 		errbuf_printf(err, errlen, "cannot add the transfer: %s", curl_multi_strerror(mrc));

@@ -83,6 +83,8 @@ typedef struct transfer_item
 	char		err_body[1024]; /* downloads: the start of a non-2xx body (S3's error) */
 	size_t		err_body_len;
 	int64_t		ul_now;			/* bytes sent of the current request's body */
+	int64_t		start_at_ms;	/* > 0: a delayed request, not yet on the multi handle,
+								 * starts at this monotonic time (transfer_opts.delay_ms) */
 	transfer_result result;
 } transfer_item;
 
@@ -167,6 +169,7 @@ extern CURLcode xfer_setup_common(transfer_item *item, CURL *e, const char *url,
 
 /* transfer_download.c: a download's outcome */
 extern void xfer_finish_item(transfer_pool *pool, transfer_item *item, CURLcode res);
+extern int64_t xfer_now_ms(void);
 
 /* transfer_upload.c, transfer_upload_hash.c: what the pool calls of an upload */
 extern void upload_free(struct upload_state *up);

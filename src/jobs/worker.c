@@ -703,9 +703,19 @@ ReportProgressAndCancels(void)
 		int64		done = 0,
 					all = -1;
 
-		(void) transfer_progress(Pool, Running[i].job_id, &done, &all);
+		float4		f = 0;
+		char	   *own = Running[i].kind->progress ? Running[i].kind->progress(Running[i].job_id, &f) : NULL;
+
 		all_ids[i] = Int64GetDatum(Running[i].job_id);
 		ids[n] = Int64GetDatum(Running[i].job_id);
+		if (own != NULL)
+		{
+			/* the kind's own count (http polls, geocoded points) */
+			fractions[n] = Float4GetDatum(f);
+			messages[n++] = CStringGetTextDatum(own);
+			continue;
+		}
+		(void) transfer_progress(Pool, Running[i].job_id, &done, &all);
 		fractions[n] = Float4GetDatum(all > 0 ? Min(1.0, (float4) done / (float4) all) : 0.0);
 		messages[n] = CStringGetTextDatum(all > 0
 										  ? psprintf(INT64_FORMAT " of " INT64_FORMAT " bytes", done, all)

@@ -288,6 +288,8 @@ serve_client(int fd)
 			snprintf(extra, sizeof(extra), "Location: /ok/100\r\nContent-Length: 0\r\n");
 		send_head(fd, 302, extra);
 	}
+	else if (strcmp(path, "/retry-after") == 0)
+		send_head(fd, 429, "Retry-After: 7\r\nContent-Length: 0\r\n");
 	else if (strcmp(path, "/redirect-file") == 0)
 		send_head(fd, 302, "Location: file:///etc/passwd\r\nContent-Length: 0\r\n");
 	else if (strcmp(path, "/slow") == 0)
@@ -394,7 +396,9 @@ serve_upload(int fd, const char *req, size_t got, const char *method, const char
 	unsigned char *body;
 	const char *name = NULL;
 	bool		authorized = true;
-	bool		put = strcmp(method, "PUT") == 0;
+	/* a POST to /up/ is stored like a PUT (the http kind's request body) */
+	bool		put = strcmp(method, "PUT") == 0 ||
+		(strcmp(method, "POST") == 0 && strncmp(path, "/up/", 4) == 0);
 
 	if (strncmp(path, "/s3mp/", 6) == 0)
 	{
@@ -2810,6 +2814,86 @@ remove_srvdir(void)
 	return rmdir(srvdir);
 }
 
+/*
+ * test_request_options: what the http and geocode kinds add to a download —
+ * a request body (POST), a delayed start that makes no connection before
+ * its time and is cancelled at once, and the Retry-After of a 429.
+ */
+static void
+test_request_options(transfer_pool *pool)
+{
+	transfer_opts o;
+	transfer_result r[4];
+	char		url[256];
+	char		dest[256];
+	char		err[512];
+	char		stored[512];
+	bool		retryable;
+	long long	t0;
+	int			conns;
+	int			n;
+	FILE	   *f;
+	char		buf[64] = "";
+
+	/* a body, sent with POST */
+	set_url(url, sizeof(url), "/up/posted.json");
+	set_dest(dest, sizeof(dest), "posted.out");
+	base_opts(&o, 70, url, dest);
+	o.method = "POST";
+	o.body = "{\"model\": \"m1\"}";
+	CHECK(run_one(pool, &o, &r[0]) && r[0].state == TRANSFER_DONE && r[0].http_status == 201, "POST with a body DONE");
+	unlink(dest);
+	stored_path("posted.json", stored, sizeof(stored));
+	f = fopen(stored, "r");
+	if (f != NULL)
+	{
+		if (fgets(buf, sizeof(buf), f) == NULL)
+			buf[0] = '\0';
+		fclose(f);
+	}
+	CHECK(strcmp(buf, "{\"model\": \"m1\"}") == 0, "the server got the body");
+	CHECK_INT(r[0].retry_after_s, -1, "no Retry-After: -1");
+
+	/* Retry-After of a 429 */
+	set_url(url, sizeof(url), "/retry-after");
+	set_dest(dest, sizeof(dest), "ra.out");
+	base_opts(&o, 71, url, dest);
+	CHECK(run_one(pool, &o, &r[0]) && r[0].state == TRANSFER_FAILED && r[0].retryable, "429 FAILED, retryable");
+	CHECK_INT(r[0].http_status, 429, "429 status");
+	CHECK_INT(r[0].retry_after_s, 7, "Retry-After: 7 read");
+
+	/* a delayed request: no connection before its time, then DONE */
+	set_url(url, sizeof(url), "/ok/10");
+	set_dest(dest, sizeof(dest), "delayed.bin");
+	base_opts(&o, 72, url, dest);
+	o.delay_ms = 400;
+	conns = conns_of(server_port);
+	t0 = now_ms();
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start a delayed request");
+	n = transfer_poll(pool, 150, r, 4);
+	CHECK(n == 0 && now_ms() - t0 >= 120, "transfer_poll waits while only a delayed request is due later");
+	CHECK_INT(conns_of(server_port), conns, "no connection before the delay is over");
+	CHECK(wait_result(pool, &r[0], 5000) && r[0].state == TRANSFER_DONE, "the delayed request DONE");
+	CHECK(now_ms() - t0 >= 400, "not before its delay");
+	CHECK(now_ms() - t0 < 2000, "soon after its delay");
+	CHECK(file_is_pattern(dest, 10), "the delayed request's file");
+	unlink(dest);
+
+	/* a delayed request cancelled while it waits: reported at once, no connection made */
+	set_dest(dest, sizeof(dest), "delayed2.bin");
+	base_opts(&o, 73, url, dest);
+	o.delay_ms = 30000;
+	conns = conns_of(server_port);
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start a request delayed 30 s");
+	CHECK_INT(transfer_count(pool), 1, "the waiting request counts as running");
+	CHECK(transfer_cancel(pool, 73), "cancel it while it waits");
+	t0 = now_ms();
+	n = transfer_poll(pool, 5000, r, 4);
+	CHECK(n == 1 && r[0].state == TRANSFER_CANCELLED && now_ms() - t0 < 500, "the cancel is reported by the next poll");
+	CHECK_INT(conns_of(server_port), conns, "the cancelled request never connected");
+	CHECK(!file_exists(dest) && !part_exists(dest), "cancelled while waiting: no file, no .part");
+}
+
 int
 main(void)
 {
@@ -2838,6 +2922,7 @@ main(void)
 	test_redirects(pool);
 	test_limits(pool);
 	test_cancel(pool);
+	test_request_options(pool);
 	test_policy_redirects(pool);
 	test_policy_networks(pool);
 	test_part_files(pool);
