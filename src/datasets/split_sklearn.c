@@ -208,6 +208,7 @@ SklearnStratifiedShuffleSplit(const SplitData *data, const SplitSpec *spec, int3
 	int64_t		n = data->n,
 				n_train,
 				n_test,
+				largest = 0,
 				i;
 	int32_t		C = data->n_classes,
 				Cp = 0,
@@ -234,16 +235,21 @@ SklearnStratifiedShuffleSplit(const SplitData *data, const SplitSpec *spec, int3
 	rest = mlops_alloc(alloc, sizeof(int64_t) * (size_t) C);
 	present = mlops_alloc(alloc, sizeof(int32_t) * (size_t) C);
 	keys = mlops_alloc(alloc, sizeof(ModeKey) * (size_t) C);
-	perm = mlops_alloc(alloc, sizeof(int64_t) * (size_t) (n > C ? n : C));
-	if (!counts || !ni || !ti || !rest || !present || !keys || !perm)
+	if (!counts || !ni || !ti || !rest || !present || !keys)
 		goto oom;
 	for (c = 0; c < C; c++)
 		if (starts[c + 1] > starts[c])
 		{
 			present[Cp] = c;
 			counts[Cp] = starts[c + 1] - starts[c];
+			if (counts[Cp] > largest)
+				largest = counts[Cp];
 			Cp++;
 		}
+	/* scratch for one class's permutation (and the tie sets, at most C) */
+	perm = mlops_alloc(alloc, sizeof(int64_t) * (size_t) (largest > C ? largest : C));
+	if (!perm)
+		goto oom;
 	for (c = 0; c < Cp; c++)
 		if (counts[c] < 2)
 		{

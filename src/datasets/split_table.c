@@ -82,7 +82,8 @@ typedef struct TableReader
 	SplitBuild *b;
 	SplitOptions *o;
 	MemoryContext build_cxt;	/* where the build and the label sets live */
-	MemoryContext row_cxt;		/* reset after each row */
+	MemoryContext row_cxt;		/* reset after a row that used it */
+	bool		row_cxt_used;
 	ColumnReader id;
 	ColumnReader label;
 	ColumnReader group;
@@ -154,7 +155,7 @@ ColumnInit(ColumnReader *c, int attno, Oid type, bool arrays_allowed)
  * (kinds COL_INT2 .. COL_BOOL).
  */
 static inline double
-ColumnNumber(ColumnKind kind, Datum d)
+ColumnNumber(TableReader *r, ColumnKind kind, Datum d)
 {
 	switch (kind)
 	{
@@ -169,7 +170,15 @@ ColumnNumber(ColumnKind kind, Datum d)
 		case COL_FLOAT8:
 			return DatumGetFloat8(d);
 		case COL_NUMERIC:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+			{
+				/* numeric_float8 goes through text: in row_cxt */
+				MemoryContext old = MemoryContextSwitchTo(r->row_cxt);
+				double		x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+
+				MemoryContextSwitchTo(old);
+				r->row_cxt_used = true;
+				return x;
+			}
 		case COL_BOOL:
 			return DatumGetBool(d) ? 1.0 : 0.0;
 		default:
@@ -195,6 +204,7 @@ ColumnText(TableReader *r, ColumnReader *c, Datum d, size_t *len)
 		*len = VARSIZE_ANY_EXHDR(DatumGetPointer(d));
 		return VARDATA_ANY(DatumGetPointer(d));
 	}
+	r->row_cxt_used = true;
 	old = MemoryContextSwitchTo(r->row_cxt);
 	if (c->kind == COL_TEXT)
 	{
@@ -251,7 +261,7 @@ InternColumn(TableReader *r, ColumnReader *c, label_set *set, Datum d, bool isnu
 	}
 	else
 	{
-		double		x = ColumnNumber(c->kind, d);
+		double		x = ColumnNumber(r, c->kind, d);
 
 		if (c->have_last && c->last_is_num && x == c->last_num)
 			return c->last_code;
@@ -361,6 +371,7 @@ AddArrayLabels(TableReader *r, Datum d, bool isnull, int64 ord)
 		b->label = NULL;
 	}
 	b->multilabel = true;
+	r->row_cxt_used = true;
 	old = MemoryContextSwitchTo(r->row_cxt);
 	deconstruct_array(DatumGetArrayTypeP(d), c->elem, c->elen, c->ebyval, c->ealign,
 					  &elems, &enulls, &ne);
@@ -386,7 +397,7 @@ AddKeyLabels(TableReader *r, Datum *values, bool *nulls, int64 ord)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("label column \"%s\" must be boolean or numeric", o->label_keys[j]),
 					 errhint("With an array of label columns, each column is one label that a row has or not.")));
-		if (!nulls[a] && ColumnNumber(c->kind, values[a]) != 0)
+		if (!nulls[a] && ColumnNumber(r, c->kind, values[a]) != 0)
 			PushMultiLabel(r->b, j);
 	}
 }
@@ -442,7 +453,11 @@ ReceiveRow(TupleTableSlot *slot, DestReceiver *self)
 									  nulls[r->group.attno], "group", o->group, ord);
 	b->n++;
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(r->row_cxt);
+	if (r->row_cxt_used)
+	{
+		MemoryContextReset(r->row_cxt);
+		r->row_cxt_used = false;
+	}
 	return true;
 }
 
