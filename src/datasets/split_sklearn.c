@@ -5,9 +5,9 @@
  *	  for draw.  Which splitter, from the data and the spec:
  *	    folds >= 2, labels     StratifiedKFold(folds, shuffle, random_state)
  *	    folds >= 2, no labels  KFold(folds, shuffle, random_state)
- *	    folds >= 2, groups     error (GroupKFold / StratifiedGroupKFold are
- *	                           not replicated; use SPLIT_GROUP or
- *	                           SPLIT_STRATIFIED_GROUP)
+ *	    folds >= 2, groups     GroupKFold(folds) without labels,
+ *	                           StratifiedGroupKFold(folds, shuffle,
+ *	                           random_state) with them: split_sklearn_group.c
  *	    one split, groups      GroupShuffleSplit(n_splits=1, ...) first split
  *	                           (sizes count groups; labels ignored)
  *	    one split, labels      StratifiedShuffleSplit first split
@@ -441,10 +441,7 @@ split_sklearn(const SplitData *data, const SplitSpec *spec, int32_t *out,
 	if (spec->folds >= 2)
 	{
 		if (data->group)
-		{
-			errbuf_printf(err, errlen, "SPLIT_SKLEARN does not replicate grouped k-fold; use SPLIT_GROUP or SPLIT_STRATIFIED_GROUP");
-			return -1;
-		}
+			return split_sklearn_group_kfold(data, spec, out, expect, alloc, err, errlen);
 		if (data->label)
 			return SklearnStratifiedKFold(data, spec, out, expect, alloc, err, errlen);
 		return SklearnKFold(data, spec, out, expect, alloc, err, errlen);

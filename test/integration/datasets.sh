@@ -130,11 +130,12 @@ cases=$(/usr/bin/python3 - <<'PY'
 import json, random
 import numpy as np
 from sklearn.model_selection import train_test_split, GroupShuffleSplit, StratifiedKFold, KFold
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 rng = random.Random(20261207)
 out = []
-for case in range(24):
+for case in range(36):
     n = rng.randint(20, 400)
-    kind = case % 4
+    kind = case % 6
     names = ["Navicula", "gomphonema", "Gomphonema", "achnanthes", "ñandú", "Z", "a b", "10", "9"]
     if kind == 1:
         y = [rng.choice([3, -1, 10, 2, 7]) for _ in range(n)]
@@ -163,6 +164,24 @@ for case in range(24):
           _, test = next(GroupShuffleSplit(n_splits=1, test_size=0.3, random_state=seed).split(idx, groups=groups))
           want = {int(i): 1 for i in test}
           want = [want.get(i, 0) for i in range(n)]
+      elif kind == 4:
+          k = rng.choice([2, 3, 5])
+          opts = {"method": "sklearn", "group": "g", "folds": k}
+          groups = np.array([it["g"] for it in items])
+          want = [0] * n
+          for f, (_, test) in enumerate(GroupKFold(k).split(idx, groups=groups)):
+              for i in test:
+                  want[int(i)] = f
+      elif kind == 5:
+          k = rng.choice([2, 3, 5])
+          sh = rng.random() < 0.5
+          opts = {"method": "sklearn", "label": "y", "group": "g", "folds": k, "seed": seed, "shuffle": sh}
+          groups = np.array([it["g"] for it in items])
+          want = [0] * n
+          cv = StratifiedGroupKFold(k, shuffle=sh, random_state=seed if sh else None)
+          for f, (_, test) in enumerate(cv.split(idx, np.array(y), groups)):
+              for i in test:
+                  want[int(i)] = f
       else:
           k = rng.choice([2, 3, 5])
           if min(c.values()) < k:
@@ -190,8 +209,8 @@ SQL
   [ "$want" = error ] && grep -q '^ERROR:  cannot split' <<<"$got" && got=error
   [ "$got" = "$want" ] || { bad=$((bad + 1)); echo "# case $i differs: $(cut -c1-200 <<<"$line")"; echo "# got  $(cut -c1-120 <<<"$got")"; echo "# want $(cut -c1-120 <<<"$want")"; }
 done <<<"$cases"
-[ "$i" -ge 18 ] && [ "$bad" -eq 0 ]
-ok $? "split_manifest with method sklearn gives scikit-learn 1.2's index sets on $i random manifests (string and numeric labels in numpy's order, groups, stratified folds; $bad differ)"
+[ "$i" -ge 30 ] && [ "$bad" -eq 0 ]
+ok $? "split_manifest with method sklearn gives scikit-learn 1.2's index sets on $i random manifests (string and numeric labels in numpy's order, groups, stratified folds, GroupKFold, StratifiedGroupKFold; $bad differ)"
 
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE TABLE public.big AS

@@ -5,7 +5,8 @@ Builds test/parity/split_driver.c with `cc -O2 -Isrc` and the kernel files it ne
 random cases from a fixed seed (MLOPS_PARITY_SEED overrides it; MLOPS_PARITY_CASES the count,
 default 200), computes each with scikit-learn live — train_test_split(shuffle=True, with and
 without stratify), ShuffleSplit, StratifiedShuffleSplit, GroupShuffleSplit (first split), KFold
-(shuffle True and False), StratifiedKFold (shuffle True and False, every fold) — and with the
+(shuffle True and False), StratifiedKFold (shuffle True and False, every fold), GroupKFold and
+StratifiedGroupKFold (shuffle True and False, every fold) — and with the
 kernel, and compares the index sets item by item: 0 train, 1 test, 2 neither, or the fold.
 Where scikit-learn raises ValueError the kernel must fail too.  Then a few cases per
 non-scikit-learn method are run through the driver and their guarantees checked (no group on two
@@ -24,13 +25,14 @@ import warnings
 
 import numpy as np
 import sklearn
-from sklearn.model_selection import (GroupShuffleSplit, KFold, ShuffleSplit,
-                                     StratifiedKFold, StratifiedShuffleSplit,
-                                     train_test_split)
+from sklearn.model_selection import (GroupKFold, GroupShuffleSplit, KFold, ShuffleSplit,
+                                     StratifiedGroupKFold, StratifiedKFold,
+                                     StratifiedShuffleSplit, train_test_split)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNELS = ["src/datasets/rng.c", "src/datasets/split.c", "src/datasets/split_sklearn.c",
            "src/datasets/split_group.c", "src/datasets/split_iterative.c",
+           "src/datasets/split_sklearn_group.c",
            "src/util/errbuf.c"]
 
 SPLIT_RANDOM, SPLIT_STRATIFIED, SPLIT_GROUP, SPLIT_STRATIFIED_GROUP, SPLIT_ITERATIVE, \
@@ -133,6 +135,11 @@ def sklearn_result(c):
             if kind == "kfold":
                 cv = KFold(k, shuffle=sh, random_state=seed if sh else None)
                 splits = cv.split(X)
+            elif kind == "gkf":
+                splits = GroupKFold(k).split(X, groups=g)
+            elif kind == "sgkf":
+                cv = StratifiedGroupKFold(k, shuffle=sh, random_state=seed if sh else None)
+                splits = cv.split(X, y, groups=g)
             else:
                 cv = StratifiedKFold(k, shuffle=sh, random_state=seed if sh else None)
                 splits = cv.split(X, y)
@@ -156,10 +163,10 @@ def rand_size(rng, n):
 
 def make_case(rng):
     kind = rng.choice(["tts", "tts_strat", "shuffle", "strat_shuffle", "group_shuffle",
-                       "kfold", "kfold", "skf", "skf", "skf"])
+                       "kfold", "kfold", "skf", "skf", "skf", "gkf", "gkf", "sgkf", "sgkf", "sgkf"])
     n = rng.choice([rng.randint(2, 30), rng.randint(2, 300), rng.randint(100, 3000)])
     c = {"kind": kind, "n": n, "seed": rng.randrange(0, 2 ** 32), "method": SPLIT_SKLEARN}
-    if kind in ("tts_strat", "strat_shuffle", "skf"):
+    if kind in ("tts_strat", "strat_shuffle", "skf", "sgkf"):
         ncls = rng.randint(1, 8)
         values = rng.sample(range(-50, 1000), ncls)     # arbitrary class values
         weights = [rng.random() + 0.05 for _ in range(ncls)]
@@ -169,17 +176,18 @@ def make_case(rng):
         c["y"] = y
         c["label"] = idx.tolist()
         c["n_classes"] = len(classes) + (rng.random() < 0.2)
-    if kind == "group_shuffle":
-        ng = rng.randint(2, max(2, min(60, n)))
+    if kind in ("group_shuffle", "gkf", "sgkf"):
+        # group sizes with many ties (GroupKFold's argsort is not stable; its ties must agree)
+        ng = rng.randint(2, max(2, min(rng.choice([60, 600]), n)))
         gv = np.array([rng.randrange(0, ng * 3) for _ in range(n)])
         groups, gidx = np.unique(gv, return_inverse=True)
         c["g"] = gv
         c["group"] = gidx.tolist()
         c["n_groups"] = len(groups)
-        if rng.random() < 0.5:      # labels are ignored with groups
+        if kind == "group_shuffle" and rng.random() < 0.5:      # labels are ignored with groups
             c["label"] = [0] * n
             c["n_classes"] = 1
-    if kind in ("kfold", "skf"):
+    if kind in ("kfold", "skf", "gkf", "sgkf"):
         c["folds"] = rng.choice([2, 3, 4, 5, 7, 10, rng.randint(2, max(2, min(n + 1, 40)))])
         c["shuffle"] = int(rng.random() < 0.7)
     else:
