@@ -86,6 +86,38 @@ SELECT (SELECT array_agg(id::int ORDER BY id::int) FROM mlops.split_table('image
           '{"id": "image_id", "label": "species", "n_test_per_label": 2, "seed": 11}') WHERE split = 'test')
      = (SELECT array_agg(ord ORDER BY ord) FROM mlops.split_manifest((SELECT m FROM manifest),
           '{"label": "species_label", "n_test_per_label": 2, "seed": 11}') WHERE split = 'test') AS table_and_manifest_agree;
+-- each column kind is read as the manifest form reads the same value in JSON: the same split
+CREATE TABLE kinds AS
+SELECT i AS iid, i::bigint * 1000000000000 AS wide, 'img' || i AS tid, i::numeric AS nid,
+       i % 3 AS n, (i % 3)::float8 AS f, (i % 3)::numeric AS num, (i % 3)::smallint AS s,
+       i % 2 = 0 AS b, 'sp' || i % 3 AS t, (i / 3)::text AS g
+FROM generate_series(1, 30) i;
+SELECT l AS label,
+       (SELECT array_agg(id::int ORDER BY id::int) FROM mlops.split_table('kinds',
+          jsonb_build_object('id', 'iid', 'label', l, 'group', 'g', 'test_size', 0.3, 'seed', 4)) WHERE split = 'test')
+     = (SELECT array_agg((item->>'iid')::int ORDER BY (item->>'iid')::int) FROM mlops.split_manifest(
+          (SELECT jsonb_agg(to_jsonb(k) ORDER BY iid) FROM kinds k),
+          jsonb_build_object('id', 'iid', 'label', l, 'group', 'g', 'test_size', 0.3, 'seed', 4)) WHERE split = 'test') AS agrees
+FROM unnest(ARRAY['n', 'f', 'num', 's', 'b', 't']) l;
+-- ids come back as the column prints them, whatever their kind
+SELECT c AS id_column, (SELECT count(*) FROM mlops.split_table('kinds', jsonb_build_object('id', c)) s
+                        JOIN kinds k ON s.id = CASE c WHEN 'iid' THEN k.iid::text WHEN 'wide' THEN k.wide::text
+                                                      WHEN 'tid' THEN k.tid ELSE k.nid::text END) AS matched
+FROM unnest(ARRAY['iid', 'wide', 'tid', 'nid']) c;
+-- a repeated id is refused whatever its kind (integers in a narrow or a wide range, text, numeric)
+INSERT INTO kinds (iid, wide, tid, nid, t, g) VALUES (7, 7000000000000, 'img7', 7, 'sp1', '100');
+SELECT * FROM mlops.split_table('kinds', '{"id": "iid"}');
+SELECT * FROM mlops.split_table('kinds', '{"id": "wide"}');
+SELECT * FROM mlops.split_table('kinds', '{"id": "tid"}');
+SELECT * FROM mlops.split_table('kinds', '{"id": "nid"}');
+-- a null label, a fractional label, a null group: the manifest form's errors
+UPDATE kinds SET iid = 31 WHERE g = '100';
+SELECT * FROM mlops.split_table('kinds', '{"id": "iid", "label": "n"}');
+UPDATE kinds SET n = 1, f = 1.5 WHERE g = '100';
+SELECT * FROM mlops.split_table('kinds', '{"id": "iid", "label": "f"}');
+UPDATE kinds SET g = NULL WHERE iid = 31;
+SELECT * FROM mlops.split_table('kinds', '{"id": "iid", "label": "n", "group": "g"}');
+DROP TABLE kinds;
 
 -- refusals
 SELECT * FROM mlops.split_manifest('{"a": 1}', '{}');

@@ -27,7 +27,8 @@
  *	    SPLIT_ITERATIVE         split_iterative.c: Sechidis, Tsoumakas and
  *	                            Vlahavas 2011, on items or on whole groups
  *	    SPLIT_HASH              split.c: SipHash-2-4 of the id bytes
- *	    SPLIT_SKLEARN           split_sklearn.c: scikit-learn 1.2's splitters
+ *	    SPLIT_SKLEARN           split_sklearn.c, split_sklearn_group.c:
+ *	                            scikit-learn 1.2's splitters
  *
  *	  Sizes.  test_size and train_size are NaN (not given), a fraction in
  *	  (0, 1), or an integral count >= 1, with scikit-learn's rules
@@ -70,8 +71,9 @@
  *	      0 .. n_classes-1 without repeats per item, and at least one label
  *	      in the data (an all-empty label set is an error); items without
  *	      labels are placed by size demand only, as in the paper.
- *	    - SPLIT_SKLEARN: see split_sklearn.c; folds with groups is an error
- *	      (GroupKFold / StratifiedGroupKFold are not replicated).
+ *	    - SPLIT_SKLEARN: see split_sklearn.c and split_sklearn_group.c
+ *	      (folds with groups: GroupKFold, or StratifiedGroupKFold with
+ *	      labels, whose folds may come out empty as scikit-learn's do).
  *
  *	  Pure C: no PostgreSQL headers; memory from the caller's allocator.
  */

@@ -57,6 +57,54 @@ GroupKeyCmp(const void *a, const void *b)
 	return x->rank < y->rank ? -1 : (x->rank > y->rank);
 }
 
+/*
+ * SortGroupKeys puts keys[0..G) in GroupKeyCmp's order: size descending,
+ * then rank (a permutation of 0..G-1) ascending.  Ranks are distinct, so
+ * the order is total; a counting sort by size over the keys taken in rank
+ * order gives it in linear time when sizes are not much larger than G (the
+ * usual case: many small groups), else qsort.  Returns 0 or -1 (out of
+ * memory).
+ */
+static int
+SortGroupKeys(GroupKey *keys, int32_t G, const mlops_allocator *alloc)
+{
+	int64_t		maxsize = 0;
+	int64_t    *count;
+	GroupKey   *byrank;
+	int32_t		u;
+
+	for (u = 0; u < G; u++)
+		if (keys[u].size > maxsize)
+			maxsize = keys[u].size;
+	if (G < 2 || maxsize > 4 * (int64_t) G + 1024)
+	{
+		if (G > 1)
+			qsort(keys, (size_t) G, sizeof(GroupKey), GroupKeyCmp);
+		return 0;
+	}
+	count = mlops_alloc(alloc, sizeof(int64_t) * (size_t) (maxsize + 2));
+	byrank = mlops_alloc(alloc, sizeof(GroupKey) * (size_t) G);
+	if (!count || !byrank)
+	{
+		mlops_free(alloc, count);
+		mlops_free(alloc, byrank);
+		return -1;
+	}
+	for (u = 0; u < G; u++)
+		byrank[keys[u].rank] = keys[u];
+	/* start of each size, largest first */
+	memset(count, 0, sizeof(int64_t) * (size_t) (maxsize + 2));
+	for (u = 0; u < G; u++)
+		count[maxsize - byrank[u].size + 1]++;
+	for (int64_t k = 1; k <= maxsize + 1; k++)
+		count[k] += count[k - 1];
+	for (u = 0; u < G; u++)
+		keys[count[maxsize - byrank[u].size]++] = byrank[u];
+	mlops_free(alloc, count);
+	mlops_free(alloc, byrank);
+	return 0;
+}
+
 int
 split_grouped(const SplitData *data, const SplitSpec *spec, int32_t *out,
 			  SplitExpect *expect, const mlops_allocator *alloc, char *err, size_t errlen)
@@ -156,7 +204,8 @@ split_grouped(const SplitData *data, const SplitSpec *spec, int32_t *out,
 			keys[G].g = u;
 			G++;
 		}
-	qsort(keys, (size_t) G, sizeof(GroupKey), GroupKeyCmp);
+	if (SortGroupKeys(keys, G, alloc) != 0)
+		goto oom;
 
 	if (strat)
 	{

@@ -53,6 +53,10 @@ split_fold_size(int64_t n, int32_t folds, int32_t k)
 extern int	split_sklearn(const SplitData *data, const SplitSpec *spec, int32_t *out,
 						  SplitExpect *expect, const mlops_allocator *alloc,
 						  char *err, size_t errlen);
+/* split_sklearn_group.c: GroupKFold / StratifiedGroupKFold (folds and groups). */
+extern int	split_sklearn_group_kfold(const SplitData *data, const SplitSpec *spec, int32_t *out,
+									  SplitExpect *expect, const mlops_allocator *alloc,
+									  char *err, size_t errlen);
 extern int	split_grouped(const SplitData *data, const SplitSpec *spec, int32_t *out,
 						  SplitExpect *expect, const mlops_allocator *alloc,
 						  char *err, size_t errlen);

@@ -5,9 +5,9 @@
  *	  for draw.  Which splitter, from the data and the spec:
  *	    folds >= 2, labels     StratifiedKFold(folds, shuffle, random_state)
  *	    folds >= 2, no labels  KFold(folds, shuffle, random_state)
- *	    folds >= 2, groups     error (GroupKFold / StratifiedGroupKFold are
- *	                           not replicated; use SPLIT_GROUP or
- *	                           SPLIT_STRATIFIED_GROUP)
+ *	    folds >= 2, groups     GroupKFold(folds) without labels,
+ *	                           StratifiedGroupKFold(folds, shuffle,
+ *	                           random_state) with them: split_sklearn_group.c
  *	    one split, groups      GroupShuffleSplit(n_splits=1, ...) first split
  *	                           (sizes count groups; labels ignored)
  *	    one split, labels      StratifiedShuffleSplit first split
@@ -208,6 +208,7 @@ SklearnStratifiedShuffleSplit(const SplitData *data, const SplitSpec *spec, int3
 	int64_t		n = data->n,
 				n_train,
 				n_test,
+				largest = 0,
 				i;
 	int32_t		C = data->n_classes,
 				Cp = 0,
@@ -234,16 +235,21 @@ SklearnStratifiedShuffleSplit(const SplitData *data, const SplitSpec *spec, int3
 	rest = mlops_alloc(alloc, sizeof(int64_t) * (size_t) C);
 	present = mlops_alloc(alloc, sizeof(int32_t) * (size_t) C);
 	keys = mlops_alloc(alloc, sizeof(ModeKey) * (size_t) C);
-	perm = mlops_alloc(alloc, sizeof(int64_t) * (size_t) (n > C ? n : C));
-	if (!counts || !ni || !ti || !rest || !present || !keys || !perm)
+	if (!counts || !ni || !ti || !rest || !present || !keys)
 		goto oom;
 	for (c = 0; c < C; c++)
 		if (starts[c + 1] > starts[c])
 		{
 			present[Cp] = c;
 			counts[Cp] = starts[c + 1] - starts[c];
+			if (counts[Cp] > largest)
+				largest = counts[Cp];
 			Cp++;
 		}
+	/* scratch for one class's permutation (and the tie sets, at most C) */
+	perm = mlops_alloc(alloc, sizeof(int64_t) * (size_t) (largest > C ? largest : C));
+	if (!perm)
+		goto oom;
 	for (c = 0; c < Cp; c++)
 		if (counts[c] < 2)
 		{
@@ -435,10 +441,7 @@ split_sklearn(const SplitData *data, const SplitSpec *spec, int32_t *out,
 	if (spec->folds >= 2)
 	{
 		if (data->group)
-		{
-			errbuf_printf(err, errlen, "SPLIT_SKLEARN does not replicate grouped k-fold; use SPLIT_GROUP or SPLIT_STRATIFIED_GROUP");
-			return -1;
-		}
+			return split_sklearn_group_kfold(data, spec, out, expect, alloc, err, errlen);
 		if (data->label)
 			return SklearnStratifiedKFold(data, spec, out, expect, alloc, err, errlen);
 		return SklearnKFold(data, spec, out, expect, alloc, err, errlen);

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * split_sql.c
- *	  SQL entry points of dataset splitting: mlops.split_manifest over a
- *	  JSON array of items and mlops.split_table straight over a table.  The
+ *	  SQL entry point of dataset splitting over a JSON array of items
+ *	  (mlops.split_manifest), and the glue both forms share (split_glue.h;
+ *	  the table form, mlops.split_table, is split_table.c).  The
  *	  glue turns labels, groups and ids into dense codes (numpy.unique's
  *	  order, through the labels kernel), calls split_assign and returns one
  *	  row per item; the kernel does every choice and checks its result.
@@ -29,11 +30,9 @@
 
 #include "pg_mlops.h"
 #include "util/alloc.h"
-#include "datasets/split.h"
-#include "metrics/labels.h"
+#include "datasets/split_glue.h"
 
 PG_FUNCTION_INFO_V1(mlops_split_manifest);
-PG_FUNCTION_INFO_V1(mlops_split_table);
 
 #define SPLIT_MAX_LABEL_KEYS 1024
 
@@ -44,36 +43,6 @@ static const SplitMethod method_values[] = {
 	SPLIT_RANDOM, SPLIT_STRATIFIED, SPLIT_GROUP, SPLIT_STRATIFIED_GROUP, SPLIT_ITERATIVE,
 	SPLIT_HASH, SPLIT_SKLEARN
 };
-
-/* The options object, read. */
-typedef struct SplitOptions
-{
-	SplitSpec	spec;
-	bool		method_given;
-	char	   *label;			/* one key (or column) */
-	char	  **label_keys;		/* several keys (or columns): indicators, multilabel */
-	int			n_label_keys;
-	char	   *group;
-	char	   *id;
-} SplitOptions;
-
-/* The items, as the kernel takes them, with the sets that interned them. */
-typedef struct SplitBuild
-{
-	int64		n;
-	int64		cap;
-	int32	   *label;			/* single-label codes (first-seen) */
-	int64	   *ml_offsets;		/* multilabel CSR */
-	int32	   *ml_labels;
-	int64		ml_n;
-	int64		ml_cap;
-	int32	   *group;
-	char	  **id;
-	size_t	   *id_len;
-	label_set  *labels;
-	label_set  *groups;
-	bool		multilabel;
-} SplitBuild;
 
 static const char *const option_names =
 "method, label, group, id, test_size, train_size, n_test_per_label, folds, seed, shuffle";
@@ -109,7 +78,7 @@ OptionSize(const char *key, JsonbValue *v)
 	return d;
 }
 
-static void
+void
 ParseSplitOptions(Jsonb *opts, SplitOptions *o)
 {
 	JsonbIterator *it;
@@ -254,7 +223,7 @@ ParseSplitOptions(Jsonb *opts, SplitOptions *o)
 
 /* ---- building the kernel's input ---- */
 
-static void
+void
 BuildInit(SplitBuild *b, const SplitOptions *o)
 {
 	const mlops_allocator *a = mlops_palloc_allocator();
@@ -281,7 +250,7 @@ BuildInit(SplitBuild *b, const SplitOptions *o)
 }
 
 /* BuildGrow makes room for one more item. */
-static void
+void
 BuildGrow(SplitBuild *b)
 {
 	if (b->n < b->cap)
@@ -293,14 +262,61 @@ BuildGrow(SplitBuild *b)
 	b->cap *= 2;
 	if (b->label)
 		b->label = repalloc_huge(b->label, sizeof(int32) * b->cap);
-	b->ml_offsets = repalloc_huge(b->ml_offsets, sizeof(int64) * (b->cap + 1));
+	if (b->ml_offsets)
+		b->ml_offsets = repalloc_huge(b->ml_offsets, sizeof(int64) * (b->cap + 1));
 	if (b->group)
 		b->group = repalloc_huge(b->group, sizeof(int32) * b->cap);
-	b->id = repalloc_huge(b->id, sizeof(char *) * b->cap);
-	b->id_len = repalloc_huge(b->id_len, sizeof(size_t) * b->cap);
+	if (b->id)
+	{
+		b->id = repalloc_huge(b->id, sizeof(char *) * b->cap);
+		b->id_len = repalloc_huge(b->id_len, sizeof(size_t) * b->cap);
+	}
+	if (b->id_int)
+		b->id_int = repalloc_huge(b->id_int, sizeof(int64) * b->cap);
 }
 
+void
+BuildUseIntIds(SplitBuild *b)
+{
+	Assert(b->n == 0);
+	pfree(b->id);
+	pfree(b->id_len);
+	b->id = NULL;
+	b->id_len = NULL;
+	b->id_int = palloc(sizeof(int64) * b->cap);
+}
+
+void
+BuildSingleLabel(SplitBuild *b)
+{
+	Assert(b->n == 0 && !b->multilabel);
+	pfree(b->ml_offsets);
+	b->ml_offsets = NULL;
+}
+
+/*
+ * IntIdsAsText gives integer ids their text (as the id column prints them),
+ * for the hash method and for messages: one block holds all of it.
+ */
 static void
+IntIdsAsText(SplitBuild *b)
+{
+	char	   *buf = palloc_extended((Size) Max(b->n, 1) * (MAXINT8LEN + 1), MCXT_ALLOC_HUGE);
+	char	   *p = buf;
+
+	b->id = palloc_extended(sizeof(char *) * Max(b->n, 1), MCXT_ALLOC_HUGE);
+	b->id_len = palloc_extended(sizeof(size_t) * Max(b->n, 1), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < b->n; i++)
+	{
+		int			len = pg_lltoa(b->id_int[i], p);
+
+		b->id[i] = p;
+		b->id_len[i] = len;
+		p += len + 1;
+	}
+}
+
+void
 PushMultiLabel(SplitBuild *b, int32 code)
 {
 	if (b->ml_n >= b->ml_cap)
@@ -316,7 +332,7 @@ PushMultiLabel(SplitBuild *b, int32 code)
  * their bytes, integral numbers and booleans (true = 1) by their value.
  * what/ord name the item in errors.
  */
-static int32
+int32
 InternScalar(label_set *set, JsonbValue *v, const char *what, const char *key, int64 ord)
 {
 	int32		code;
@@ -416,6 +432,60 @@ RadixByTop32(IdHash *h, int64 n)
 	pfree(count);
 }
 
+/* DuplicateError: item first (0-based) repeats item of. */
+static void
+DuplicateError(SplitBuild *b, int64 first, int64 of)
+{
+	if (b->id == NULL)
+		IntIdsAsText(b);
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("item %lld repeats item %lld", (long long) first + 1, (long long) of + 1),
+			 errdetail("Its id is \"%.*s\".", (int) Min(b->id_len[first], 200), b->id[first]),
+			 errhint("Each item must be listed once; remove the duplicates first.")));
+}
+
+/*
+ * CheckDuplicateInts: integer ids in a range of at most 64 values an item
+ * (a serial key, say) are checked with a bitmap of the range: the first
+ * item whose bit is already set is the first repeat.  Returns false when
+ * the range is wider (the caller then hashes the ids' text).
+ */
+static bool
+CheckDuplicateInts(SplitBuild *b)
+{
+	const int64 *v = b->id_int;
+	int64		lo = v[0],
+				hi = v[0];
+	uint64		span;
+	uint64	   *bits;
+
+	for (int64 i = 1; i < b->n; i++)
+	{
+		lo = Min(lo, v[i]);
+		hi = Max(hi, v[i]);
+	}
+	span = (uint64) hi - (uint64) lo;
+	if (span / 64 > (uint64) b->n)
+		return false;
+	bits = palloc_extended((span / 64 + 1) * sizeof(uint64), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (int64 i = 0; i < b->n; i++)
+	{
+		uint64		k = (uint64) v[i] - (uint64) lo;
+		uint64		m = UINT64CONST(1) << (k & 63);
+
+		if (bits[k >> 6] & m)
+		{
+			for (int64 j = 0; j < i; j++)
+				if (v[j] == v[i])
+					DuplicateError(b, i, j);
+		}
+		bits[k >> 6] |= m;
+	}
+	pfree(bits);
+	return true;
+}
+
 /*
  * CheckDuplicateIds refuses an item listed twice (by id, or as a whole): the
  * ids are hashed, radix-sorted by hash, and equal hashes compared byte for
@@ -431,6 +501,10 @@ CheckDuplicateIds(SplitBuild *b)
 
 	if (b->n < 2)
 		return;
+	if (b->id_int && CheckDuplicateInts(b))
+		return;
+	if (b->id == NULL)
+		IntIdsAsText(b);
 	h = palloc_extended(sizeof(IdHash) * b->n, MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < b->n; i++)
 	{
@@ -456,14 +530,7 @@ CheckDuplicateIds(SplitBuild *b)
 			}
 	}
 	if (first >= 0)
-	{
-		/* the earliest item equal to the repeat */
-		ereport(ERROR,
-				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("item %lld repeats item %lld", (long long) first + 1, (long long) of + 1),
-				 errdetail("Its id is \"%.*s\".", (int) Min(b->id_len[first], 200), b->id[first]),
-				 errhint("Each item must be listed once; remove the duplicates first.")));
-	}
+		DuplicateError(b, first, of);	/* of: the earliest item equal to it */
 	pfree(h);
 }
 
@@ -544,7 +611,7 @@ AddLabelValue(SplitBuild *b, JsonbValue *v, const char *key, int64 ord)
 }
 
 /* Indicator keys: the item has label j when its key j is true or a non-zero number. */
-static void
+void
 AddIndicator(SplitBuild *b, int32 j, JsonbValue *v, const char *key, int64 ord)
 {
 	bool		on;
@@ -568,7 +635,7 @@ AddIndicator(SplitBuild *b, int32 j, JsonbValue *v, const char *key, int64 ord)
  * RunKernel gives the built items to split_assign and returns its
  * assignment; a refusal is an error with the kernel's reason.
  */
-static int32 *
+int32 *
 RunKernel(SplitBuild *b, SplitOptions *o)
 {
 	SplitData	d;
@@ -647,6 +714,8 @@ RunKernel(SplitBuild *b, SplitOptions *o)
 		d.group = b->group;
 		d.n_groups = (int32) labels_count(b->groups);
 	}
+	if (o->spec.method == SPLIT_HASH && b->id == NULL)
+		IntIdsAsText(b);
 	d.id = (const char *const *) b->id;
 	d.id_len = b->id_len;
 
@@ -801,267 +870,5 @@ mlops_split_manifest(PG_FUNCTION_ARGS)
 		PutRow(rsinfo, &o, out[i], Int32GetDatum((int32) (i + 1)), false,
 			   JsonbPGetDatum(JsonbValueToJsonb(&items[i])), true);
 	}
-	PG_RETURN_NULL();
-}
-
-/* ---- the table form ---- */
-
-/* How a column's values become labels: numbers or their text. */
-typedef enum ColumnKind
-{
-	COL_NUMBER,
-	COL_BOOL,
-	COL_TEXT
-} ColumnKind;
-
-static ColumnKind
-KindOf(Oid type)
-{
-	switch (type)
-	{
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case FLOAT4OID:
-		case FLOAT8OID:
-		case NUMERICOID:
-			return COL_NUMBER;
-		case BOOLOID:
-			return COL_BOOL;
-		default:
-			return COL_TEXT;
-	}
-}
-
-/* ColumnValue turns one datum of a column into the JsonbValue InternScalar takes. */
-static void
-ColumnValue(Datum d, bool isnull, Oid type, JsonbValue *v)
-{
-	if (isnull)
-	{
-		v->type = jbvNull;
-		return;
-	}
-	switch (KindOf(type))
-	{
-		case COL_BOOL:
-			v->type = jbvBool;
-			v->val.boolean = DatumGetBool(d);
-			return;
-		case COL_NUMBER:
-			{
-				Oid			outfn;
-				bool		varlena;
-				char	   *s;
-
-				getTypeOutputInfo(type, &outfn, &varlena);
-				s = OidOutputFunctionCall(outfn, d);
-				v->type = jbvNumeric;
-				v->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
-																	 ObjectIdGetDatum(InvalidOid),
-																	 Int32GetDatum(-1)));
-				return;
-			}
-		case COL_TEXT:
-			{
-				Oid			outfn;
-				bool		varlena;
-				char	   *s;
-
-				getTypeOutputInfo(type, &outfn, &varlena);
-				s = OidOutputFunctionCall(outfn, d);
-				v->type = jbvString;
-				v->val.string.val = s;
-				v->val.string.len = strlen(s);
-				return;
-			}
-	}
-}
-
-/*
- * mlops.split_table(source regclass, options jsonb)
- *	  RETURNS TABLE(id text, split text, fold int)
- *
- * Reads the id, label and group columns of the relation with the caller's
- * rights (row-level security applies), in batches through a cursor.
- */
-Datum
-mlops_split_table(PG_FUNCTION_ARGS)
-{
-	Oid			rel = PG_GETARG_OID(0);
-	Jsonb	   *opts = PG_GETARG_JSONB_P(1);
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext caller = CurrentMemoryContext;
-	SplitOptions o;
-	SplitBuild	b;
-	StringInfoData q;
-	Portal		portal;
-	int32	   *out;
-	int64		i;
-	int			idcol,
-				labelcol = 0,
-				groupcol = 0;
-	int		   *keycols = NULL;
-	char	   *relname;
-
-	ParseSplitOptions(opts, &o);
-	if (o.id == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("split_table needs option \"id\": the column that names each row"),
-				 errhint("The result gives each row's id with its side.")));
-	relname = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(rel)));
-
-	BuildInit(&b, &o);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	/* only the columns asked for: id, then the label column(s), then the group */
-	initStringInfo(&q);
-	appendStringInfo(&q, "SELECT %s", quote_identifier(o.id));
-	idcol = 1;
-	if (o.label)
-	{
-		appendStringInfo(&q, ", %s", quote_identifier(o.label));
-		labelcol = 2;
-	}
-	else if (o.n_label_keys > 0)
-	{
-		int			j;
-
-		keycols = palloc(sizeof(int) * o.n_label_keys);
-		for (j = 0; j < o.n_label_keys; j++)
-		{
-			appendStringInfo(&q, ", %s", quote_identifier(o.label_keys[j]));
-			keycols[j] = 2 + j;
-		}
-	}
-	if (o.group)
-	{
-		appendStringInfo(&q, ", %s", quote_identifier(o.group));
-		groupcol = 2 + (o.label ? 1 : o.n_label_keys);
-	}
-	appendStringInfo(&q, " FROM %s", relname);
-	portal = SPI_cursor_open_with_args(NULL, q.data, 0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		TupleDesc	td;
-		uint64		k;
-
-		SPI_cursor_fetch(portal, true, 10000);
-		td = SPI_tuptable->tupdesc;
-		if (SPI_processed == 0)
-			break;
-		for (k = 0; k < SPI_processed; k++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[k];
-			int64		ord = b.n + 1;
-			bool		isnull;
-			Datum		d;
-			JsonbValue	v;
-			MemoryContext old;
-			char	   *s;
-
-			CHECK_FOR_INTERRUPTS();
-			old = MemoryContextSwitchTo(caller);
-			BuildGrow(&b);
-
-			s = SPI_getvalue(tup, td, idcol);
-			if (s == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("row %lld: id column \"%s\" is null", (long long) ord, o.id)));
-			AddId(&b, s, strlen(s));
-
-			if (labelcol)
-			{
-				Oid			type = SPI_gettypeid(td, labelcol);
-				Oid			elem = get_element_type(type);
-
-				d = SPI_getbinval(tup, td, labelcol, &isnull);
-				if (OidIsValid(elem) && !isnull)
-				{
-					Datum	   *elems;
-					bool	   *enulls;
-					int			ne,
-								e;
-					int16		typlen;
-					bool		typbyval;
-					char		typalign;
-
-					if (b.label != NULL && b.n > 0)
-						ereport(ERROR,
-								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-								 errmsg("row %lld: mixed single and multiple labels", (long long) ord)));
-					if (b.label)
-					{
-						pfree(b.label);
-						b.label = NULL;
-					}
-					b.multilabel = true;
-					get_typlenbyvalalign(elem, &typlen, &typbyval, &typalign);
-					deconstruct_array(DatumGetArrayTypeP(d), elem, typlen, typbyval, typalign,
-									  &elems, &enulls, &ne);
-					for (e = 0; e < ne; e++)
-					{
-						ColumnValue(elems[e], enulls[e], elem, &v);
-						PushMultiLabel(&b, InternScalar(b.labels, &v, "label", o.label, ord));
-					}
-				}
-				else if (OidIsValid(elem))
-				{
-					/* a null array: no labels */
-					if (b.label != NULL)
-						ereport(ERROR,
-								(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-								 errmsg("row %lld: label \"%s\" is null", (long long) ord, o.label)));
-				}
-				else
-				{
-					if (b.multilabel)
-						ereport(ERROR,
-								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-								 errmsg("row %lld: mixed single and multiple labels", (long long) ord)));
-					ColumnValue(d, isnull, type, &v);
-					b.label[b.n] = InternScalar(b.labels, &v, "label", o.label, ord);
-				}
-			}
-			else if (o.n_label_keys > 0)
-			{
-				int			j;
-
-				for (j = 0; j < o.n_label_keys; j++)
-				{
-					d = SPI_getbinval(tup, td, keycols[j], &isnull);
-					ColumnValue(d, isnull, SPI_gettypeid(td, keycols[j]), &v);
-					if (v.type == jbvString)
-						ereport(ERROR,
-								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-								 errmsg("label column \"%s\" must be boolean or numeric", o.label_keys[j]),
-								 errhint("With an array of label columns, each column is one label that a row has or not.")));
-					AddIndicator(&b, j, &v, o.label_keys[j], ord);
-				}
-			}
-			b.ml_offsets[b.n + 1] = b.ml_n;
-
-			if (groupcol)
-			{
-				d = SPI_getbinval(tup, td, groupcol, &isnull);
-				ColumnValue(d, isnull, SPI_gettypeid(td, groupcol), &v);
-				b.group[b.n] = InternScalar(b.groups, &v, "group", o.group, ord);
-			}
-			b.n++;
-			MemoryContextSwitchTo(old);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	SPI_finish();
-
-	out = RunKernel(&b, &o);
-
-	InitMaterializedSRF(fcinfo, 0);
-	for (i = 0; i < b.n; i++)
-		PutRow(rsinfo, &o, out[i], CStringGetTextDatum(b.id[i]), false, (Datum) 0, false);
 	PG_RETURN_NULL();
 }

@@ -130,11 +130,12 @@ cases=$(/usr/bin/python3 - <<'PY'
 import json, random
 import numpy as np
 from sklearn.model_selection import train_test_split, GroupShuffleSplit, StratifiedKFold, KFold
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 rng = random.Random(20261207)
 out = []
-for case in range(24):
+for case in range(36):
     n = rng.randint(20, 400)
-    kind = case % 4
+    kind = case % 6
     names = ["Navicula", "gomphonema", "Gomphonema", "achnanthes", "ñandú", "Z", "a b", "10", "9"]
     if kind == 1:
         y = [rng.choice([3, -1, 10, 2, 7]) for _ in range(n)]
@@ -163,6 +164,24 @@ for case in range(24):
           _, test = next(GroupShuffleSplit(n_splits=1, test_size=0.3, random_state=seed).split(idx, groups=groups))
           want = {int(i): 1 for i in test}
           want = [want.get(i, 0) for i in range(n)]
+      elif kind == 4:
+          k = rng.choice([2, 3, 5])
+          opts = {"method": "sklearn", "group": "g", "folds": k}
+          groups = np.array([it["g"] for it in items])
+          want = [0] * n
+          for f, (_, test) in enumerate(GroupKFold(k).split(idx, groups=groups)):
+              for i in test:
+                  want[int(i)] = f
+      elif kind == 5:
+          k = rng.choice([2, 3, 5])
+          sh = rng.random() < 0.5
+          opts = {"method": "sklearn", "label": "y", "group": "g", "folds": k, "seed": seed, "shuffle": sh}
+          groups = np.array([it["g"] for it in items])
+          want = [0] * n
+          cv = StratifiedGroupKFold(k, shuffle=sh, random_state=seed if sh else None)
+          for f, (_, test) in enumerate(cv.split(idx, np.array(y), groups)):
+              for i in test:
+                  want[int(i)] = f
       else:
           k = rng.choice([2, 3, 5])
           if min(c.values()) < k:
@@ -190,8 +209,44 @@ SQL
   [ "$want" = error ] && grep -q '^ERROR:  cannot split' <<<"$got" && got=error
   [ "$got" = "$want" ] || { bad=$((bad + 1)); echo "# case $i differs: $(cut -c1-200 <<<"$line")"; echo "# got  $(cut -c1-120 <<<"$got")"; echo "# want $(cut -c1-120 <<<"$want")"; }
 done <<<"$cases"
-[ "$i" -ge 18 ] && [ "$bad" -eq 0 ]
-ok $? "split_manifest with method sklearn gives scikit-learn 1.2's index sets on $i random manifests (string and numeric labels in numpy's order, groups, stratified folds; $bad differ)"
+[ "$i" -ge 30 ] && [ "$bad" -eq 0 ]
+ok $? "split_manifest with method sklearn gives scikit-learn 1.2's index sets on $i random manifests (string and numeric labels in numpy's order, groups, stratified folds, GroupKFold, StratifiedGroupKFold; $bad differ)"
+
+# ---- method hash: each side as docs/datasets.md's rule gives it, computed outside the database
+# (SipHash-2-4 and splitmix64 written from their papers in test/parity/split_parity.py)
+psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE TABLE public.hashed AS
+SELECT i AS image_id, CASE i % 3 WHEN 0 THEN 'ñandú-' WHEN 1 THEN 'img ' ELSE '日本/' END || i AS name
+FROM generate_series(-50, 400) i;
+SQL
+hash_got=$(psql -XAtq -v ON_ERROR_STOP=1 2>&1 <<'SQL'
+SELECT 'table', id, split
+FROM mlops.split_table('hashed', '{"id": "image_id", "method": "hash", "test_size": 0.3, "seed": 77}');
+SELECT 'names', item->>'name', fold
+FROM mlops.split_manifest((SELECT jsonb_agg(jsonb_build_object('name', name) ORDER BY image_id) FROM hashed),
+                          '{"id": "name", "method": "hash", "folds": 4, "seed": 4294967295}');
+SELECT 'whole', item::text, split
+FROM mlops.split_manifest((SELECT jsonb_agg(jsonb_build_object('name', name, 'n', image_id) ORDER BY image_id) FROM hashed),
+                          '{"method": "hash", "test_size": 0.2, "train_size": 0.5}');
+SQL
+)
+hash_bad=$(HASH_GOT="$hash_got" /usr/bin/python3 - 2>&1 <<'PY'
+import os, sys
+sys.path.insert(0, "test/parity")
+from split_parity import hash_key, hash_side
+how = {"table": (77, 0.3, 0.7, 0), "names": (4294967295, 0, 0, 4), "whole": (0, 0.2, 0.5, 0)}
+names = {"train": 0, "test": 1, "unused": 2}
+bad = total = 0
+for line in os.environ["HASH_GOT"].splitlines():
+    kind, text, side = line.split("|")
+    seed, te, tr, folds = how[kind]
+    want = hash_side(hash_key(seed), text.encode("utf-8"), te, tr, folds)
+    bad += want != (int(side) if folds else names[side])
+    total += 1
+print("%d of %d" % (bad, total))
+PY
+)
+is "$hash_bad" "0 of 1353" "method hash: every side (split_table ids, manifest id keys in UTF-8, whole items as jsonb prints them) as docs/datasets.md's rule computes it outside the database"
 
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE TABLE public.big AS

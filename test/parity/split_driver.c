@@ -7,10 +7,11 @@
  *
  *	  Input, whitespace-separated, one case after another until EOF:
  *	    method folds seed shuffle test_size train_size n_test_per_label
- *	    n n_classes n_groups has_label has_group has_ml
+ *	    n n_classes n_groups has_label has_group has_ml has_id
  *	    n labels            (when has_label)
  *	    n groups            (when has_group)
  *	    n+1 offsets, then offsets[n] labels   (when has_ml)
+ *	    n ids, each its bytes in hex ("-" for none)   (when has_id)
  *	  method is the SplitMethod number; sizes are numbers or "nan".
  *	  Output per case, one line: "ok v0 v1 ... v(n-1)" or "error reason".
  */
@@ -45,7 +46,8 @@ main(void)
 					shuffle,
 					has_label,
 					has_group,
-					has_ml;
+					has_ml,
+					has_id;
 		unsigned long seed;
 		long long	ntpl,
 					n,
@@ -61,12 +63,15 @@ main(void)
 				   *out,
 				   *mll = NULL;
 		int64_t    *mlo = NULL;
+		char	  **ids = NULL;
+		size_t	   *id_len = NULL;
 		char		err[512];
 
 		if (scanf("%d %d %lu %d", &method, &folds, &seed, &shuffle) != 4)
 			break;
 		if (ReadNumber(&ts) || ReadNumber(&trs) || scanf("%lld", &ntpl) != 1 ||
-			scanf("%lld %d %d %d %d %d", &n, &n_classes, &n_groups, &has_label, &has_group, &has_ml) != 6)
+			scanf("%lld %d %d %d %d %d %d", &n, &n_classes, &n_groups, &has_label, &has_group, &has_ml,
+				  &has_id) != 7)
 		{
 			fprintf(stderr, "bad case header\n");
 			return 2;
@@ -117,6 +122,33 @@ main(void)
 			data.ml_offsets = mlo;
 			data.ml_labels = mll;
 		}
+		if (has_id)
+		{
+			ids = calloc((size_t) (n + 1), sizeof(char *));
+			id_len = calloc((size_t) (n + 1), sizeof(size_t));
+			for (i = 0; i < n; i++)
+			{
+				char		hex[4096];
+				size_t		h,
+							len;
+
+				if (scanf("%4095s", hex) != 1)
+					return 2;
+				len = strcmp(hex, "-") == 0 ? 0 : strlen(hex) / 2;
+				ids[i] = malloc(len + 1);
+				for (h = 0; h < len; h++)
+				{
+					unsigned int byte;
+
+					if (sscanf(hex + 2 * h, "%2x", &byte) != 1)
+						return 2;
+					ids[i][h] = (char) byte;
+				}
+				id_len[i] = len;
+			}
+			data.id = (const char *const *) ids;
+			data.id_len = id_len;
+		}
 		if (split_assign(&data, &spec, out, &alloc, err, sizeof(err)) != 0)
 			printf("error %s\n", err);
 		else
@@ -131,6 +163,11 @@ main(void)
 		free(group);
 		free(mlo);
 		free(mll);
+		if (ids)
+			for (i = 0; i < n; i++)
+				free(ids[i]);
+		free(ids);
+		free(id_len);
 	}
 	return 0;
 }

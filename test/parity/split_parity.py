@@ -5,11 +5,15 @@ Builds test/parity/split_driver.c with `cc -O2 -Isrc` and the kernel files it ne
 random cases from a fixed seed (MLOPS_PARITY_SEED overrides it; MLOPS_PARITY_CASES the count,
 default 200), computes each with scikit-learn live — train_test_split(shuffle=True, with and
 without stratify), ShuffleSplit, StratifiedShuffleSplit, GroupShuffleSplit (first split), KFold
-(shuffle True and False), StratifiedKFold (shuffle True and False, every fold) — and with the
+(shuffle True and False), StratifiedKFold (shuffle True and False, every fold), GroupKFold and
+StratifiedGroupKFold (shuffle True and False, every fold) — and with the
 kernel, and compares the index sets item by item: 0 train, 1 test, 2 neither, or the fold.
 Where scikit-learn raises ValueError the kernel must fail too.  Then a few cases per
 non-scikit-learn method are run through the driver and their guarantees checked (no group on two
-sides, exact counts where promised, folds not empty).  Prints TAP, exits 1 on a mismatch.
+sides, exact counts where promised, folds not empty).  Last, SPLIT_HASH: SipHash-2-4 and
+splitmix64 are written here from their published definitions (checked against the SipHash
+paper's test vector), and each item's side computed by docs/datasets.md's rule is compared with
+the kernel's, item by item.  Prints TAP, exits 1 on a mismatch.
 
 Usage: /usr/bin/python3 test/parity/split_parity.py     (run from anywhere)
        (needs Debian's python3-sklearn: /usr/bin/python3, not a pyenv python)
@@ -24,13 +28,14 @@ import warnings
 
 import numpy as np
 import sklearn
-from sklearn.model_selection import (GroupShuffleSplit, KFold, ShuffleSplit,
-                                     StratifiedKFold, StratifiedShuffleSplit,
-                                     train_test_split)
+from sklearn.model_selection import (GroupKFold, GroupShuffleSplit, KFold, ShuffleSplit,
+                                     StratifiedGroupKFold, StratifiedKFold,
+                                     StratifiedShuffleSplit, train_test_split)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNELS = ["src/datasets/rng.c", "src/datasets/split.c", "src/datasets/split_sklearn.c",
            "src/datasets/split_group.c", "src/datasets/split_iterative.c",
+           "src/datasets/split_sklearn_group.c",
            "src/util/errbuf.c"]
 
 SPLIT_RANDOM, SPLIT_STRATIFIED, SPLIT_GROUP, SPLIT_STRATIFIED_GROUP, SPLIT_ITERATIVE, \
@@ -51,11 +56,12 @@ def fmt_size(x):
 def case_text(c):
     n = c["n"]
     lab, grp, ml = c.get("label"), c.get("group"), c.get("ml")
-    head = "%d %d %d %d %s %s %d\n%d %d %d %d %d %d\n" % (
+    ids = c.get("ids")
+    head = "%d %d %d %d %s %s %d\n%d %d %d %d %d %d %d\n" % (
         c["method"], c.get("folds", 0), c.get("seed", 0), c.get("shuffle", 1),
         fmt_size(c.get("test_size")), fmt_size(c.get("train_size")),
         c.get("ntpl", -1), n, c.get("n_classes", 0), c.get("n_groups", 0),
-        lab is not None, grp is not None, ml is not None)
+        lab is not None, grp is not None, ml is not None, ids is not None)
     body = ""
     if lab is not None:
         body += " ".join(map(str, lab)) + "\n"
@@ -64,6 +70,8 @@ def case_text(c):
     if ml is not None:
         offs, labs = ml
         body += " ".join(map(str, offs)) + "\n" + " ".join(map(str, labs)) + "\n"
+    if ids is not None:
+        body += " ".join(i.hex() if i else "-" for i in ids) + "\n"
     return head + body
 
 
@@ -133,6 +141,11 @@ def sklearn_result(c):
             if kind == "kfold":
                 cv = KFold(k, shuffle=sh, random_state=seed if sh else None)
                 splits = cv.split(X)
+            elif kind == "gkf":
+                splits = GroupKFold(k).split(X, groups=g)
+            elif kind == "sgkf":
+                cv = StratifiedGroupKFold(k, shuffle=sh, random_state=seed if sh else None)
+                splits = cv.split(X, y, groups=g)
             else:
                 cv = StratifiedKFold(k, shuffle=sh, random_state=seed if sh else None)
                 splits = cv.split(X, y)
@@ -156,10 +169,10 @@ def rand_size(rng, n):
 
 def make_case(rng):
     kind = rng.choice(["tts", "tts_strat", "shuffle", "strat_shuffle", "group_shuffle",
-                       "kfold", "kfold", "skf", "skf", "skf"])
+                       "kfold", "kfold", "skf", "skf", "skf", "gkf", "gkf", "sgkf", "sgkf", "sgkf"])
     n = rng.choice([rng.randint(2, 30), rng.randint(2, 300), rng.randint(100, 3000)])
     c = {"kind": kind, "n": n, "seed": rng.randrange(0, 2 ** 32), "method": SPLIT_SKLEARN}
-    if kind in ("tts_strat", "strat_shuffle", "skf"):
+    if kind in ("tts_strat", "strat_shuffle", "skf", "sgkf"):
         ncls = rng.randint(1, 8)
         values = rng.sample(range(-50, 1000), ncls)     # arbitrary class values
         weights = [rng.random() + 0.05 for _ in range(ncls)]
@@ -169,17 +182,18 @@ def make_case(rng):
         c["y"] = y
         c["label"] = idx.tolist()
         c["n_classes"] = len(classes) + (rng.random() < 0.2)
-    if kind == "group_shuffle":
-        ng = rng.randint(2, max(2, min(60, n)))
+    if kind in ("group_shuffle", "gkf", "sgkf"):
+        # group sizes with many ties (GroupKFold's argsort is not stable; its ties must agree)
+        ng = rng.randint(2, max(2, min(rng.choice([60, 600]), n)))
         gv = np.array([rng.randrange(0, ng * 3) for _ in range(n)])
         groups, gidx = np.unique(gv, return_inverse=True)
         c["g"] = gv
         c["group"] = gidx.tolist()
         c["n_groups"] = len(groups)
-        if rng.random() < 0.5:      # labels are ignored with groups
+        if kind == "group_shuffle" and rng.random() < 0.5:      # labels are ignored with groups
             c["label"] = [0] * n
             c["n_classes"] = 1
-    if kind in ("kfold", "skf"):
+    if kind in ("kfold", "skf", "gkf", "sgkf"):
         c["folds"] = rng.choice([2, 3, 4, 5, 7, 10, rng.randint(2, max(2, min(n + 1, 40)))])
         c["shuffle"] = int(rng.random() < 0.7)
     else:
@@ -187,6 +201,113 @@ def make_case(rng):
         c["test_size"] = rand_size(rng, units)
         c["train_size"] = rand_size(rng, units) if rng.random() < 0.35 else None
     return c
+
+
+# ---- SPLIT_HASH, computed here from the published definitions, not from the kernel's code ----
+
+M64 = (1 << 64) - 1
+
+
+def rotl(x, b):
+    return ((x << b) | (x >> (64 - b))) & M64
+
+
+def siphash24(key, msg):
+    """SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast short-input PRF", 2012) of the bytes
+    msg under the 16-byte key: k0, k1 the key's little-endian halves; the message in
+    little-endian 64-bit words, the last one padded with zeros and its top byte len mod 256;
+    2 SipRounds per word, 4 after v2 ^= 0xff."""
+    k0 = int.from_bytes(key[:8], "little")
+    k1 = int.from_bytes(key[8:], "little")
+    v = [k0 ^ 0x736f6d6570736575, k1 ^ 0x646f72616e646f6d,
+         k0 ^ 0x6c7967656e657261, k1 ^ 0x7465646279746573]
+
+    def sipround():
+        v[0] = (v[0] + v[1]) & M64; v[1] = rotl(v[1], 13); v[1] ^= v[0]; v[0] = rotl(v[0], 32)
+        v[2] = (v[2] + v[3]) & M64; v[3] = rotl(v[3], 16); v[3] ^= v[2]
+        v[0] = (v[0] + v[3]) & M64; v[3] = rotl(v[3], 21); v[3] ^= v[0]
+        v[2] = (v[2] + v[1]) & M64; v[1] = rotl(v[1], 17); v[1] ^= v[2]; v[2] = rotl(v[2], 32)
+
+    whole = len(msg) - len(msg) % 8
+    words = [int.from_bytes(msg[i:i + 8], "little") for i in range(0, whole, 8)]
+    words.append(int.from_bytes(msg[whole:], "little") | ((len(msg) & 0xff) << 56))
+    for m in words:
+        v[3] ^= m
+        sipround(); sipround()
+        v[0] ^= m
+    v[2] ^= 0xff
+    for _ in range(4):
+        sipround()
+    return v[0] ^ v[1] ^ v[2] ^ v[3]
+
+
+def splitmix64(state):
+    """Vigna's splitmix64: (next output, next state)."""
+    state = (state + 0x9e3779b97f4a7c15) & M64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & M64
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & M64
+    return z ^ (z >> 31), state
+
+
+def hash_key(seed):
+    """docs/datasets.md: k0, k1 = the first two splitmix64 outputs from the seed; key = k0 || k1
+    (each little-endian)."""
+    k0, st = splitmix64(seed)
+    k1, _ = splitmix64(st)
+    return k0.to_bytes(8, "little") + k1.to_bytes(8, "little")
+
+
+def hash_side(key, id_bytes, test, train, folds):
+    """docs/datasets.md's rule: u = (h >> 11) / 2^53; a fold floor(u * folds), or test when
+    u < test, train when u < test + train, otherwise neither."""
+    u = (siphash24(key, id_bytes) >> 11) / 9007199254740992.0
+    if folds:
+        return math.floor(u * folds)
+    return 1 if u < test else (0 if u < test + train else 2)
+
+
+def hash_cases(rng):
+    words = ["img", "Navicula", "ñandú", "日本", "a b", "x/y", "", "0", "-1"]
+    cases = []
+    for t in range(30):
+        n = rng.randint(1, 400)
+        ids = set()
+        while len(ids) < n:
+            w = rng.choice(words) + rng.choice(["", str(rng.randrange(10 ** rng.randint(1, 9)))])
+            ids.add(w.encode("utf-8"))
+        ids = sorted(ids)
+        rng.shuffle(ids)
+        c = {"kind": "hash", "method": SPLIT_HASH, "n": n, "seed": rng.randrange(2 ** 32),
+             "ids": ids, "folds": rng.choice([0, 0, 0, 2, 3, 10])}
+        if not c["folds"]:
+            r = rng.random()
+            if r < 0.3:
+                c["test_size"] = round(rng.uniform(0.05, 0.6), 2)
+            elif r < 0.6:
+                c["test_size"] = round(rng.uniform(0.05, 0.5), 2)
+                c["train_size"] = round(rng.uniform(0.05, 0.5), 2)
+            elif r < 0.7:
+                c["train_size"] = round(rng.uniform(0.05, 0.9), 2)
+        if t % 10 == 9 and n > 1:
+            ids[rng.randrange(1, n)] = ids[0]     # a repeated id: refused
+            c["dup"] = True
+        cases.append(c)
+    return cases
+
+
+def hash_expected(c):
+    if c.get("dup"):
+        return "error"
+    key = hash_key(c["seed"])
+    te, tr = c.get("test_size"), c.get("train_size")
+    if te is None and tr is None:
+        te = 0.25
+    if tr is None:
+        tr = 1 - te
+    elif te is None:
+        te = 1 - tr
+    return np.array([hash_side(key, i, te, tr, c["folds"]) for i in c["ids"]])
 
 
 def guarantee_cases(rng):
@@ -268,6 +389,8 @@ def main():
         outs = run_driver(exe, cases)
         gcases = guarantee_cases(rng)
         gouts = run_driver(exe, gcases)
+        hcases = hash_cases(rng)
+        houts = run_driver(exe, hcases)
     failures = 0
     t = 0
     kinds = {}
@@ -301,6 +424,34 @@ def main():
         else:
             failures += 1
             print("not ok %d - %s: %s" % (t, desc, why))
+    # SipHash-2-4 as written here against the paper's test vector (Appendix A)
+    t += 1
+    vec = siphash24(bytes(range(16)), bytes(range(15)))
+    if vec == 0xa129ca6149be45e5:
+        print("ok %d - SipHash-2-4 written from the paper gives its test vector a129ca6149be45e5" % t)
+    else:
+        failures += 1
+        print("not ok %d - SipHash-2-4 test vector: %016x" % (t, vec))
+    hbad = 0
+    for c, got in zip(hcases, houts):
+        t += 1
+        want = hash_expected(c)
+        desc = "hash n=%d seed=%d test=%s train=%s folds=%d%s" % (
+            c["n"], c["seed"], c.get("test_size"), c.get("train_size"), c["folds"],
+            " (a repeated id: both refuse)" if c.get("dup") else "")
+        if isinstance(want, str) or isinstance(got, str):
+            same = isinstance(want, str) and isinstance(got, str)
+        else:
+            same = np.array_equal(want, got)
+        if same:
+            print("ok %d - %s: every item's side as computed here" % (t, desc))
+        else:
+            failures += 1
+            hbad += 1
+            print("not ok %d - %s" % (t, desc))
+            print("#   here:   %s" % (want if isinstance(want, str) else want[:40].tolist()))
+            print("#   kernel: %s" % (got if isinstance(got, str) else got[:40].tolist()))
+    kinds["hash"] = [len(hcases), sum(1 for c in hcases if c.get("dup")), hbad]
     for k, (cnt, refused, bad) in sorted(kinds.items()):
         print("# %-14s %3d cases (%d refused by both), %d mismatches" % (k, cnt, refused, bad))
     print("1..%d" % t)

@@ -629,7 +629,29 @@ test_sklearn_and_edges(void)
 	CHECK_INT(run(&d, &s, out), 0, "sklearn: StratifiedKFold");
 	d.group = group;
 	d.n_groups = 8;
-	CHECK_INT(run(&d, &s, out), -1, "sklearn: folds with groups fail");
+	CHECK_INT(run(&d, &s, out), 0, "sklearn: StratifiedGroupKFold");
+	CHECK(groups_ok(group, 8, out, 64), "sklearn StratifiedGroupKFold: no group in two folds");
+	s.shuffle = 0;
+	CHECK_INT(run(&d, &s, out), 0, "sklearn: StratifiedGroupKFold without shuffling");
+	CHECK(groups_ok(group, 8, out, 64), "sklearn StratifiedGroupKFold unshuffled: no group in two folds");
+	s.shuffle = 1;
+	s.folds = 30;
+	CHECK_INT(run(&d, &s, out), -1, "sklearn StratifiedGroupKFold: folds above every class's size fail");
+	s.folds = 5;
+	d.label = NULL;
+	d.n_classes = 0;
+	CHECK_INT(run(&d, &s, out), 0, "sklearn: GroupKFold");
+	CHECK(groups_ok(group, 8, out, 64), "sklearn GroupKFold: no group in two folds");
+	ok = 1;
+	for (k = 0; k < 5; k++)
+		if (count_value(out, 64, k) != (k < 3 ? 16 : 8))
+			ok = 0;
+	CHECK(ok, "sklearn GroupKFold: 8 equal groups go 2, 2, 2, 1, 1 to the lightest fold first");
+	s.folds = 9;
+	CHECK_INT(run(&d, &s, out), -1, "sklearn GroupKFold: more folds than groups fail");
+	s.folds = 5;
+	d.label = label;
+	d.n_classes = 3;
 	s.folds = 0;
 	s.test_size = 2;
 	CHECK_INT(run(&d, &s, out), 0, "sklearn: GroupShuffleSplit with 2 test groups");

@@ -4,8 +4,8 @@
 #   a) mlops.split_table stratified_group (20% test) against scikit-learn 1.2's
 #      StratifiedGroupKFold(5) (one fold taken as the test side) and GroupShuffleSplit, with the
 #      class-share error and groups on both sides of each;
-#   b) method sklearn against train_test_split(stratify=y) itself: the time and whether the index
-#      sets are identical;
+#   b) method sklearn against train_test_split(stratify=y) itself, and with folds and groups
+#      against StratifiedGroupKFold(5) itself: the time and whether the index sets are identical;
 #   c) iterative (multilabel) on 100,000 items x 100 labels.
 # Times are medians of BENCH_RUNS runs (default 3; StratifiedGroupKFold once: it takes ~20 s).
 set -uo pipefail
