@@ -63,6 +63,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Folders nested deeper than this below a tree's root are refused. */
 #define FILEOPS_MAX_DEPTH		128
@@ -177,16 +178,38 @@ extern bool fileops_write(int basefd, const char *rel, const void *data, size_t 
 						  fileops_overwrite overwrite, fileops_result *res);
 
 /*
+ * fileops_dirsync collects the folders whose new entries still need an
+ * fsync, so that many links into few folders cost one fsync per folder
+ * (fileops_link with a non-NULL sync): each distinct folder (device, inode)
+ * is kept open once, and fileops_dirsync_flush fsyncs and closes them all.
+ * Nothing is durable until the flush has succeeded; a full set is flushed
+ * before it takes another folder.  Zero it before use.
+ */
+#define FILEOPS_DIRSYNC_MAX 64
+typedef struct fileops_dirsync
+{
+	int			n;
+	int			fd[FILEOPS_DIRSYNC_MAX];
+	dev_t		dev[FILEOPS_DIRSYNC_MAX];
+	ino_t		ino[FILEOPS_DIRSYNC_MAX];
+	int64_t		synced;			/* fsyncs run by flushes so far */
+} fileops_dirsync;
+
+/* fileops_dirsync_flush fsyncs and closes every folder held; false (res says why) if one fails. */
+extern bool fileops_dirsync_flush(fileops_dirsync *sync, fileops_result *res);
+
+/*
  * fileops_link gives the regular file src a second name dest (fileops_link.c):
  * a hard link to the very file opened when both are on one file system
  * (copy_only: never), else a copy as fileops_copy makes it; *linked says
  * which.  Missing folders above dest are made.  A dest that is the same
  * file, or holds the same bytes, is success with already_there; anything
  * else there is FILEOPS_EXISTS.  A source that is a link, a folder or a
- * special file is refused.
+ * special file is refused.  A new link's folder is fsynced at once, or, with
+ * sync, left to fileops_dirsync_flush (a copy is always fsynced at once).
  */
 extern bool fileops_link(int basefd, const char *src, const char *dest, bool copy_only, bool *linked,
-						 fileops_result *res);
+						 fileops_dirsync *sync, fileops_result *res);
 
 /* fileops_status_name returns a short lower-case name for a status ("not_found"). */
 extern const char *fileops_status_name(fileops_status status);

@@ -66,8 +66,56 @@ open_source_file(int basefd, const char *rel, struct stat *st, fileops_result *r
 }
 
 bool
+fileops_dirsync_flush(fileops_dirsync *sync, fileops_result *res)
+{
+	bool		ok = true;
+
+	for (int i = 0; i < sync->n; i++)
+	{
+		if (ok && fsync(sync->fd[i]) != 0)
+			ok = fileops_fail(res, FILEOPS_IO, errno, "cannot fsync a destination folder: %s", strerror(errno));
+		else if (ok)
+			sync->synced++;
+		close(sync->fd[i]);
+	}
+	sync->n = 0;
+	return ok;
+}
+
+/* dirsync_take keeps dfd's folder for the next flush (once per folder); closes dfd. */
+static bool
+dirsync_take(fileops_dirsync *sync, int dfd, fileops_result *res)
+{
+	struct stat st;
+
+	if (fstat(dfd, &st) != 0)
+	{
+		int			e = errno;
+
+		close(dfd);
+		return fileops_fail(res, FILEOPS_IO, e, "cannot stat a destination folder: %s", strerror(e));
+	}
+	for (int i = 0; i < sync->n; i++)
+		if (sync->dev[i] == st.st_dev && sync->ino[i] == st.st_ino)
+		{
+			close(dfd);
+			return true;
+		}
+	if (sync->n == FILEOPS_DIRSYNC_MAX && !fileops_dirsync_flush(sync, res))
+	{
+		close(dfd);
+		return false;
+	}
+	sync->fd[sync->n] = dfd;
+	sync->dev[sync->n] = st.st_dev;
+	sync->ino[sync->n] = st.st_ino;
+	sync->n++;
+	return true;
+}
+
+bool
 fileops_link(int basefd, const char *src, const char *dest, bool copy_only, bool *linked,
-			 fileops_result *res)
+			 fileops_dirsync *sync, fileops_result *res)
 {
 	char		snorm[PATH_MAX];
 	char		dnorm[PATH_MAX];
@@ -138,9 +186,24 @@ fileops_link(int basefd, const char *src, const char *dest, bool copy_only, bool
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", sfd);
 		if (linkat(AT_FDCWD, proc, dfd, dname, AT_SYMLINK_FOLLOW) == 0)
 		{
-			(void) fsync(dfd);
 			close(sfd);
-			close(dfd);
+			if (sync != NULL)
+			{
+				if (!dirsync_take(sync, dfd, res))
+					return false;
+			}
+			else
+			{
+				if (fsync(dfd) != 0)
+				{
+					int			e = errno;
+
+					close(dfd);
+					return fileops_fail(res, FILEOPS_IO, e, "cannot fsync the folder of \"%s\": %s",
+										FILEOPS_SHOW(dnorm, sb), strerror(e));
+				}
+				close(dfd);
+			}
 			*linked = true;
 			res->files = 1;
 			res->bytes = (int64_t) sst.st_size;

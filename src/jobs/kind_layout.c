@@ -281,6 +281,7 @@ LayoutRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 	HASHCTL		ctl;
 	HTAB	   *names;
 	fileops_result res;
+	fileops_dirsync sync;
 	StringInfoData buf;
 	int			fd;
 
@@ -290,6 +291,7 @@ LayoutRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 	ctl.hcxt = CurrentMemoryContext;
 	names = hash_create("layout names", Max(n, 16), &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
+	memset(&sync, 0, sizeof(sync));
 	fd = fileops_open_base(mlops_work_dir_path(), &res);
 	if (fd < 0)
 	{
@@ -303,8 +305,11 @@ LayoutRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 		bool		was_linked;
 		char	   *to = PlaceName(names, dest, &items[i], &was_renamed);
 
-		if (!fileops_link(fd, items[i].path, to, copy_only, &was_linked, &res))
+		if (!fileops_link(fd, items[i].path, to, copy_only, &was_linked, &sync, &res))
 		{
+			fileops_result ignored;
+
+			(void) fileops_dirsync_flush(&sync, &ignored);	/* res keeps the item's reason */
 			close(fd);
 			*error = psprintf("item %lld (%s): %s", (long long) i, items[i].path,
 							  res.message[0] ? res.message : fileops_status_name(res.status));
@@ -320,6 +325,14 @@ LayoutRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **error
 		else
 			copied++;
 		bytes += res.bytes;
+	}
+	/* the links are durable only now: one fsync per destination folder */
+	if (!fileops_dirsync_flush(&sync, &res))
+	{
+		close(fd);
+		*error = psprintf("%s", res.message);
+		*retryable = true;
+		return JOB_FAILED;
 	}
 	close(fd);
 
