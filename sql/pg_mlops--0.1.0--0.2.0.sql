@@ -3464,4 +3464,26 @@ SELECT DISTINCT j.kind, 'declared by the update from 0.1.0 (jobs of this kind we
 FROM mlops.jobs j
 WHERE NOT (j.kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()))
 ON CONFLICT DO NOTHING;
+-- mlops.worker_claim_many: the worker takes up to max_jobs runnable jobs of these kinds in one
+-- transaction (its transfers: one commit for a batch, not one per job); each is claimed as
+-- worker_claim claims one, with its own attempt, and ends on its own.
+CREATE FUNCTION mlops.worker_claim_many(kinds text[], pid int, max_jobs int)
+RETURNS SETOF mlops.jobs
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j mlops.jobs;
+BEGIN
+    FOR i IN 1 .. coalesce(max_jobs, 0) LOOP
+        j := mlops.worker_claim(kinds, pid);
+        EXIT WHEN j.id IS NULL;
+        RETURN NEXT j;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION mlops.worker_claim_many(text[], int, int) IS
+'The background worker takes up to max_jobs of the oldest runnable jobs of its kinds in one transaction, each claimed as worker_claim claims one';
+REVOKE ALL ON FUNCTION mlops.worker_claim_many(text[], int, int) FROM PUBLIC;
+
 -- <<< new in 0.2.0

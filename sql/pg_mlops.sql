@@ -2204,6 +2204,28 @@ END
 $$;
 COMMENT ON FUNCTION mlops.worker_claim(text[], int) IS 'The background worker takes the oldest runnable job of its kinds';
 
+-- mlops.worker_claim_many: the worker takes up to max_jobs runnable jobs of these kinds in one
+-- transaction (its transfers: one commit for a batch, not one per job); each is claimed as
+-- worker_claim claims one, with its own attempt, and ends on its own.
+CREATE FUNCTION mlops.worker_claim_many(kinds text[], pid int, max_jobs int)
+RETURNS SETOF mlops.jobs
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j mlops.jobs;
+BEGIN
+    FOR i IN 1 .. coalesce(max_jobs, 0) LOOP
+        j := mlops.worker_claim(kinds, pid);
+        EXIT WHEN j.id IS NULL;
+        RETURN NEXT j;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION mlops.worker_claim_many(text[], int, int) IS
+'The background worker takes up to max_jobs of the oldest runnable jobs of its kinds in one transaction, each claimed as worker_claim claims one';
+REVOKE ALL ON FUNCTION mlops.worker_claim_many(text[], int, int) FROM PUBLIC;
+
 CREATE FUNCTION mlops.worker_succeed(id bigint, attempt int, result jsonb)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
