@@ -193,19 +193,20 @@ xfer_finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 		xfer_hash_slot(item);		/* the last, partly filled slot */
 	xfer_release_stage(item);		/* waits for the helper to finish the hash */
 	if (!xfer_sync_queue(pool, item))
-		xfer_complete_file(item);
+		xfer_complete_file(item, true);
 }
 
 /*
  * xfer_complete_file makes a complete 2xx body durable and puts it in
  * place: syncs and closes "<dest>.part", checks the SHA-256, renames it to
- * "<dest>" in the directory held open since the start, and syncs that
- * directory (best effort: the file itself is synced already).  Runs on a
- * sync thread (transfer_sync.c) or, without one, inline; it touches the
- * item only.
+ * "<dest>" in the directory held open since the start, and, with
+ * sync_dir, syncs that directory (best effort: the file itself is synced
+ * already; the sync threads sync the directories of several files at once
+ * instead).  Runs on a sync thread (transfer_sync.c) or, without one,
+ * inline; it touches the item only.
  */
 void
-xfer_complete_file(transfer_item *item)
+xfer_complete_file(transfer_item *item, bool sync_dir)
 {
 	uint8_t		digest[32];
 	char		hex[65];
@@ -251,7 +252,8 @@ xfer_complete_file(transfer_item *item)
 				  item->part_path, item->dest_path, strerror(e));
 		return;
 	}
-	(void) fsync(item->dir_fd);
+	if (sync_dir)
+		(void) fsync(item->dir_fd);
 
 	memcpy(item->result.sha256, hex, sizeof(hex));
 	item->result.state = TRANSFER_DONE;

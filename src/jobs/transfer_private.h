@@ -115,6 +115,8 @@ typedef struct sync_threads
 	pthread_cond_t wake;		/* an item was queued, or stop was set */
 	struct transfer_item *queue_head;
 	struct transfer_item *queue_tail;
+	struct transfer_item *dir_wait;	/* renamed, waiting for their directory's fsync */
+	bool		dir_syncing;	/* a thread is syncing directories */
 	struct transfer_item *done;
 	int			pending;		/* queued or done, not taken back; the caller's thread's */
 	bool		stop;
@@ -187,7 +189,7 @@ extern CURLcode xfer_setup_common(transfer_item *item, CURL *e, const char *url,
 
 /* transfer_download.c: a download's outcome */
 extern void xfer_finish_item(transfer_pool *pool, transfer_item *item, CURLcode res);
-extern void xfer_complete_file(transfer_item *item);
+extern void xfer_complete_file(transfer_item *item, bool sync_dir);
 
 /* transfer_sync.c: the sync threads */
 extern int	xfer_sync_start(transfer_pool *pool);

@@ -13,6 +13,13 @@
  *	  transfer only once its thread is done, so nothing is reported done
  *	  before its file is durable, exactly as before.
  *
+ *	  Directories are synced as a group: a renamed file waits on dir_wait,
+ *	  and one thread at a time takes the whole list and syncs each distinct
+ *	  directory in it once; files renamed meanwhile wait for its next round
+ *	  (an fsync of a directory that started after their rename).  Five
+ *	  hundred files downloaded into one folder cost some tens of directory
+ *	  fsyncs, not five hundred.
+ *
  *	  Ownership: while an item is queued or being synced (item->syncing,
  *	  written by the caller's thread only), the sync thread alone touches
  *	  its file, its directory descriptor and its result; the caller's
@@ -34,11 +41,60 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * sync_dirs syncs the directory of every item on the list, each distinct
+ * directory (by device and inode) once.  Best effort, as it always was:
+ * the files themselves are synced already.
+ */
+static void
+sync_dirs(transfer_item *list)
+{
+	for (transfer_item *item = list; item != NULL; item = item->sync_next)
+	{
+		struct stat st;
+		bool		seen = false;
+
+		if (fstat(item->dir_fd, &st) != 0)
+		{
+			(void) fsync(item->dir_fd);
+			continue;
+		}
+		for (transfer_item *prev = list; prev != item && !seen; prev = prev->sync_next)
+		{
+			struct stat pst;
+
+			seen = fstat(prev->dir_fd, &pst) == 0 && pst.st_dev == st.st_dev && pst.st_ino == st.st_ino;
+		}
+		if (!seen)
+			(void) fsync(item->dir_fd);
+	}
+}
+
+/* push_done puts a list of items on the done list and wakes transfer_poll (lock held). */
+static void
+push_done(transfer_pool *pool, transfer_item *list)
+{
+	sync_threads *s = &pool->sync;
+
+	while (list != NULL)
+	{
+		transfer_item *next = list->sync_next;
+
+		list->sync_next = s->done;
+		s->done = list;
+		list = next;
+	}
+	curl_multi_wakeup(pool->multi);
+}
 
 /*
  * sync_main is one sync thread: it takes the oldest queued item, completes
- * its file, and moves it to the done list, until told to stop with the
- * queue empty.
+ * its file, and moves it to the done list (a renamed file once its
+ * directory is synced, see the top of the file), until told to stop with
+ * the queue empty.
  */
 static void *
 sync_main(void *arg)
@@ -61,12 +117,30 @@ sync_main(void *arg)
 			s->queue_tail = NULL;
 		pthread_mutex_unlock(&s->lock);
 
-		xfer_complete_file(item);
+		xfer_complete_file(item, false);
 
 		pthread_mutex_lock(&s->lock);
-		item->sync_next = s->done;
-		s->done = item;
-		curl_multi_wakeup(pool->multi);
+		item->sync_next = NULL;
+		if (item->result.state != TRANSFER_DONE)
+			push_done(pool, item);	/* nothing renamed: no directory to sync */
+		else
+		{
+			item->sync_next = s->dir_wait;
+			s->dir_wait = item;
+		}
+		/* one thread syncs directories at a time; it takes what came meanwhile too */
+		while (s->dir_wait != NULL && !s->dir_syncing)
+		{
+			transfer_item *list = s->dir_wait;
+
+			s->dir_wait = NULL;
+			s->dir_syncing = true;
+			pthread_mutex_unlock(&s->lock);
+			sync_dirs(list);
+			pthread_mutex_lock(&s->lock);
+			s->dir_syncing = false;
+			push_done(pool, list);
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
