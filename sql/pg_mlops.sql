@@ -2205,20 +2205,54 @@ $$;
 COMMENT ON FUNCTION mlops.worker_claim(text[], int) IS 'The background worker takes the oldest runnable job of its kinds';
 
 -- mlops.worker_claim_many: the worker takes up to max_jobs runnable jobs of these kinds in one
--- transaction (its transfers: one commit for a batch, not one per job); each is claimed as
--- worker_claim claims one, with its own attempt, and ends on its own.
+-- transaction (its transfers: one commit for a batch, not one per job), the oldest first, with
+-- FOR UPDATE SKIP LOCKED as worker_claim takes one; each has its own attempt and ends on its own.
 CREATE FUNCTION mlops.worker_claim_many(kinds text[], pid int, max_jobs int)
 RETURNS SETOF mlops.jobs
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    j mlops.jobs;
+    n int := greatest(coalesce(max_jobs, 0), 0);
+    candidates bigint[];
+    picked bigint[];
+    got bigint;
+    one mlops.jobs;
 BEGIN
-    FOR i IN 1 .. coalesce(max_jobs, 0) LOOP
-        j := mlops.worker_claim(kinds, pid);
-        EXIT WHEN j.id IS NULL;
-        RETURN NEXT j;
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+    -- the oldest runnable jobs of each kind (as lock_runnable_job reads them), then as many as
+    -- wanted of those no one else holds, locked and claimed in one statement each
+    candidates := ARRAY(
+        SELECT c.id
+        FROM (SELECT DISTINCT k.kind FROM unnest(kinds) k(kind)) ks
+        CROSS JOIN LATERAL (SELECT j.id FROM mlops.jobs j
+                            WHERE j.kind OPERATOR(pg_catalog.=) ks.kind AND j.state = 'pending'
+                              AND j.blockers = 0 AND j.run_after <= now()
+                            ORDER BY j.run_after, j.id LIMIT n) c);
+    IF cardinality(candidates) = 0 THEN
+        RETURN;
+    END IF;
+    picked := ARRAY(
+        SELECT j.id FROM mlops.jobs j
+        WHERE j.id OPERATOR(pg_catalog.=) ANY (candidates) AND j.state = 'pending'
+          AND j.blockers = 0 AND j.run_after <= now()
+        ORDER BY j.run_after, j.id
+        FOR UPDATE SKIP LOCKED LIMIT n);
+    RETURN QUERY
+    UPDATE mlops.jobs u
+    SET state = 'running', attempts = u.attempts + 1, started_at = now(), claimed_by = 'worker',
+        worker_pid = pid, heartbeat_at = now(), error = NULL
+    WHERE u.id OPERATOR(pg_catalog.=) ANY (picked)
+    RETURNING u.*;
+    got := cardinality(picked);
+    -- another claimer held some of them and more may wait: the rest one at a time
+    WHILE got < n AND cardinality(candidates) >= n LOOP
+        one := mlops.worker_claim(kinds, pid);
+        EXIT WHEN one.id IS NULL;
+        RETURN NEXT one;
+        got := got + 1;
     END LOOP;
 END
 $$;
