@@ -3520,4 +3520,26 @@ COMMENT ON FUNCTION mlops.worker_claim_many(text[], int, int) IS
 'The background worker takes up to max_jobs of the oldest runnable jobs of its kinds in one transaction, each claimed as worker_claim claims one';
 REVOKE ALL ON FUNCTION mlops.worker_claim_many(text[], int, int) FROM PUBLIC;
 
+-- mlops.worker_succeed_many: the worker ends a batch of jobs successfully in one statement, each
+-- with its own result and only at the attempt it claimed (as worker_succeed does for one).
+CREATE FUNCTION mlops.worker_succeed_many(ids bigint[], attempts int[], results jsonb[])
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
+    UPDATE mlops.jobs j SET state = 'succeeded', result = r.result, progress = 1, finished_at = now()
+    FROM unnest($1, $2, $3) r(id, attempt, result)
+    WHERE j.id OPERATOR(pg_catalog.=) r.id AND j.state = 'running' AND j.claimed_by = 'worker'
+      AND j.attempts OPERATOR(pg_catalog.=) r.attempt;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mlops.worker_succeed_many(bigint[], int[], jsonb[]) IS
+'The background worker ends a batch of jobs successfully, each with its own result and only at the attempt it claimed; returns how many were current';
+REVOKE ALL ON FUNCTION mlops.worker_succeed_many(bigint[], int[], jsonb[]) FROM PUBLIC;
+
 -- <<< new in 0.2.0

@@ -4,10 +4,11 @@
  *	  The worker writes the outcomes of many jobs in one short transaction:
  *	  the transfers that ended in one poll, the transfers that could not
  *	  start in one claimed batch.  Each job is still its own row update
- *	  with its own result or error (mlops.worker_succeed, mlops.worker_fail:
- *	  fenced by the attempt the worker claimed, a failed attempt retried
- *	  with backoff), only the commit is shared.  Nothing is reported done
- *	  before that commit.
+ *	  with its own result or error (mlops.worker_succeed_many for the
+ *	  successes, in one statement; mlops.worker_fail for each failure: fenced
+ *	  by the attempt the worker claimed, a failed attempt retried with
+ *	  backoff), only the commit is shared.  Nothing is reported done before
+ *	  that commit.
  *
  *	  When the batch's transaction fails (a trigger's error on one job,
  *	  say), it is rolled back and every outcome is written again in a
@@ -15,7 +16,7 @@
  *	  outcome; a job whose own update fails is recorded as failed with the
  *	  reason, when even that can be written.
  *
- *	  The two statements are planned once per worker process (SPI_keepplan).
+ *	  The statements are planned once per worker process (SPI_keepplan).
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +25,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -32,6 +34,7 @@
 static void FinishOne(const JobFinish *f);
 
 static SPIPlanPtr SucceedPlan = NULL;
+static SPIPlanPtr SucceedManyPlan = NULL;
 static SPIPlanPtr FailPlan = NULL;
 
 /*
@@ -49,6 +52,15 @@ PreparePlans(void)
 		if (p == NULL || SPI_keepplan(p) != 0)
 			elog(ERROR, "could not plan mlops.worker_succeed: %s", SPI_result_code_string(SPI_result));
 		SucceedPlan = p;
+	}
+	if (SucceedManyPlan == NULL)
+	{
+		Oid			types[3] = {INT8ARRAYOID, INT4ARRAYOID, TEXTARRAYOID};
+		SPIPlanPtr	p = SPI_prepare("SELECT mlops.worker_succeed_many($1, $2, $3::pg_catalog.jsonb[])", 3, types);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not plan mlops.worker_succeed_many: %s", SPI_result_code_string(SPI_result));
+		SucceedManyPlan = p;
 	}
 	if (FailPlan == NULL)
 	{
@@ -88,6 +100,43 @@ WriteOutcome(const JobFinish *f)
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not record the outcome of job " INT64_FORMAT ": %s",
 			 f->id, SPI_result_code_string(rc));
+}
+
+/*
+ * WriteOutcomes runs the row updates of n outcomes, inside a transaction
+ * with SPI connected: the successes in one statement, each failure in one.
+ */
+static void
+WriteOutcomes(const JobFinish *f, int n)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum	   *attempts = palloc(sizeof(Datum) * n);
+	Datum	   *results = palloc(sizeof(Datum) * n);
+	Datum		args[3];
+	int			nok = 0;
+	int			rc;
+
+	PreparePlans();
+	for (int i = 0; i < n; i++)
+	{
+		if (f[i].outcome != JOB_SUCCEEDED)
+		{
+			WriteOutcome(&f[i]);
+			continue;
+		}
+		ids[nok] = Int64GetDatum(f[i].id);
+		attempts[nok] = Int32GetDatum(f[i].attempt);
+		results[nok] = CStringGetTextDatum(f[i].result_json ? f[i].result_json : "{}");
+		nok++;
+	}
+	if (nok == 0)
+		return;
+	args[0] = PointerGetDatum(construct_array(ids, nok, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(attempts, nok, INT4OID, 4, true, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(results, nok, TEXTOID, -1, false, TYPALIGN_INT));
+	rc = SPI_execute_plan(SucceedManyPlan, args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not record the outcomes of %d jobs: %s", nok, SPI_result_code_string(rc));
 }
 
 /*
@@ -156,8 +205,7 @@ mlops_finish_jobs(const JobFinish *f, int n)
 	PG_TRY();
 	{
 		mlops_begin_tx();
-		for (int i = 0; i < n; i++)
-			WriteOutcome(&f[i]);
+		WriteOutcomes(f, n);
 		mlops_end_tx();
 	}
 	PG_CATCH();

@@ -2,8 +2,8 @@
 # (test/lib/httpd.py): 200 downloads through three kill -9 of the worker, a postmaster crash in
 # the middle of a batch, cancel of a running download, retries with backoff, dependency chains,
 # an external worker's expiring lease, path checks against symbolic links, a batch of downloads
-# claimed and finished together with one failing and one cancelled, and the latency of
-# wake-on-commit.
+# claimed and finished together with one failing and one cancelled, an outcome that cannot be
+# written failing that job alone, and the latency of wake-on-commit.
 use strict;
 use warnings;
 use Digest::SHA qw(sha256 sha256_hex);
@@ -513,6 +513,32 @@ SELECT :d || ' ' || :s1 || ' ' || :s2});
 	diag('j: at most ' . q1("SELECT max(n) FROM (SELECT count(*) n FROM mlops.jobs WHERE run_id = 'j' "
 			  . "AND state = 'succeeded' GROUP BY finished_at) s") . ' outcomes written in one transaction');
 	is_deeply([ grep { m{/j/} } part_files() ], [], 'j: no .part file is left');
+}
+
+# ---------------------------------------------------------------------------------------------
+# k) An outcome that cannot be written (here a trigger refuses one job's success) costs the other
+#    jobs of its batch nothing: they succeed, and that job ends failed with the reason, not stuck
+#    running.
+{
+	q1( "CREATE FUNCTION public.refuse_k() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN "
+		  . "IF NEW.state = 'succeeded' AND NEW.params->>'path' = 'k/refused.bin' THEN "
+		  . "RAISE EXCEPTION 'refused by a test trigger'; END IF; RETURN NEW; END \$\$;\n"
+		  . "CREATE TRIGGER refuse_k BEFORE UPDATE ON mlops.jobs FOR EACH ROW EXECUTE FUNCTION public.refuse_k();");
+	q1( "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$base/file/5000/k' || i, "
+		  . "'path', CASE WHEN i = 4 THEN 'k/refused.bin' ELSE 'k/ok' || i || '.bin' END), run_id => 'k')) "
+		  . "FROM generate_series(1, 8) i");
+	ok(wait_for("SELECT count(*) FROM mlops.jobs WHERE run_id = 'k' AND state IN $FINAL", '8', 60),
+		'k: all 8 jobs ended') or diag(batch_states('k'));
+	is(q1("SELECT count(*) FROM mlops.jobs WHERE run_id = 'k' AND state = 'succeeded' AND params->>'path' <> 'k/refused.bin'"),
+		'7', 'k: the 7 others succeeded');
+	my $row = q1("SELECT state || '|' || attempts || '|' || coalesce(error, '') FROM mlops.jobs "
+		  . "WHERE run_id = 'k' AND params->>'path' = 'k/refused.bin'");
+	like($row, qr/^failed\|1\|could not record the outcome: refused by a test trigger$/,
+		'k: the job whose success could not be written ended failed, with the reason')
+	  or diag("state|attempts|error: $row");
+	like(slurp_file($node->logfile), qr/could not record the outcome of job \d+: refused by a test trigger/,
+		'k: the server log names the job and the reason');
+	q1("DROP TRIGGER refuse_k ON mlops.jobs; DROP FUNCTION public.refuse_k()");
 }
 
 # ---------------------------------------------------------------------------------------------
