@@ -419,3 +419,13 @@ transfer_count(transfer_pool *pool)
 {
 	return pool == NULL ? 0 : pool->count;
 }
+
+/*
+ * transfer_syncing: downloads handed to the sync threads and not yet
+ * reported (see transfer_sync.c).
+ */
+int
+transfer_syncing(transfer_pool *pool)
+{
+	return pool == NULL ? 0 : xfer_sync_pending(pool);
+}

@@ -613,7 +613,8 @@ StartClaimed(ClaimedJob *job, const JobKind *kind, char *error, MemoryContext cx
 
 /*
  * ClaimTransfers claims up to the free transfer slots (at most
- * MAX_CLAIM_BATCH) of runnable transfer jobs in one transaction
+ * MAX_CLAIM_BATCH; a download being synced holds none) of runnable
+ * transfer jobs in one transaction
  * (mlops.worker_claim_many), checks each again as its owner in that
  * transaction, then starts them; those that could not start are written in
  * one more transaction.  Each job keeps its own attempt, outcome, retries
@@ -622,7 +623,13 @@ StartClaimed(ClaimedJob *job, const JobKind *kind, char *error, MemoryContext cx
 static int
 ClaimTransfers(MemoryContext cxt)
 {
-	int			room = Min(mlops_max_transfers - NRunning, MAX_CLAIM_BATCH);
+	/*
+	 * A download whose body is in and that only waits for its fsyncs holds
+	 * no connection: it leaves its slot to a new transfer (at most
+	 * mlops.max_transfers of them, so never more than twice that running).
+	 */
+	int			syncing = Min(transfer_syncing(Pool), mlops_max_transfers);
+	int			room = Min(mlops_max_transfers - (NRunning - syncing), MAX_CLAIM_BATCH);
 	uint64		wakes = mlops_shmem_wakes();	/* before the claim: a later wake-up is seen */
 	Datum		args[3];
 	Oid			types[3] = {TEXTARRAYOID, INT4OID, INT4OID};
