@@ -4038,4 +4038,82 @@ COMMENT ON FUNCTION mlops.worker_geocode_store(oid, text, double precision, doub
 REVOKE ALL ON FUNCTION mlops.worker_geocode_slot(text, double precision, double precision),
                        mlops.worker_geocode_cached(oid, text, double precision, double precision, double precision),
                        mlops.worker_geocode_store(oid, text, double precision, double precision, jsonb) FROM PUBLIC;
+-- mlops.worker_claim_many: the worker takes up to max_jobs runnable jobs of these kinds in one
+-- transaction (its transfers: one commit for a batch, not one per job), the oldest first, with
+-- FOR UPDATE SKIP LOCKED as worker_claim takes one; each has its own attempt and ends on its own.
+CREATE FUNCTION mlops.worker_claim_many(kinds text[], pid int, max_jobs int)
+RETURNS SETOF mlops.jobs
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int := greatest(coalesce(max_jobs, 0), 0);
+    candidates bigint[];
+    picked bigint[];
+    got bigint;
+    one mlops.jobs;
+BEGIN
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+    -- the oldest runnable jobs of each kind (as lock_runnable_job reads them), then as many as
+    -- wanted of those no one else holds, locked and claimed in one statement each
+    candidates := ARRAY(
+        SELECT c.id
+        FROM (SELECT DISTINCT k.kind FROM unnest(kinds) k(kind)) ks
+        CROSS JOIN LATERAL (SELECT j.id FROM mlops.jobs j
+                            WHERE j.kind OPERATOR(pg_catalog.=) ks.kind AND j.state = 'pending'
+                              AND j.blockers = 0 AND j.run_after <= now()
+                            ORDER BY j.run_after, j.id LIMIT n) c);
+    IF cardinality(candidates) = 0 THEN
+        RETURN;
+    END IF;
+    picked := ARRAY(
+        SELECT j.id FROM mlops.jobs j
+        WHERE j.id OPERATOR(pg_catalog.=) ANY (candidates) AND j.state = 'pending'
+          AND j.blockers = 0 AND j.run_after <= now()
+        ORDER BY j.run_after, j.id
+        FOR UPDATE SKIP LOCKED LIMIT n);
+    RETURN QUERY
+    UPDATE mlops.jobs u
+    SET state = 'running', attempts = u.attempts + 1, started_at = now(), claimed_by = 'worker',
+        worker_pid = pid, heartbeat_at = now(), error = NULL
+    WHERE u.id OPERATOR(pg_catalog.=) ANY (picked)
+    RETURNING u.*;
+    got := cardinality(picked);
+    -- another claimer held some of them and more may wait: the rest one at a time
+    WHILE got < n AND cardinality(candidates) >= n LOOP
+        one := mlops.worker_claim(kinds, pid);
+        EXIT WHEN one.id IS NULL;
+        RETURN NEXT one;
+        got := got + 1;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION mlops.worker_claim_many(text[], int, int) IS
+'The background worker takes up to max_jobs of the oldest runnable jobs of its kinds in one transaction, each claimed as worker_claim claims one';
+REVOKE ALL ON FUNCTION mlops.worker_claim_many(text[], int, int) FROM PUBLIC;
+
+-- mlops.worker_succeed_many: the worker ends a batch of jobs successfully in one statement, each
+-- with its own result and only at the attempt it claimed (as worker_succeed does for one).
+CREATE FUNCTION mlops.worker_succeed_many(ids bigint[], attempts int[], results jsonb[])
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
+    UPDATE mlops.jobs j SET state = 'succeeded', result = r.result, progress = 1, finished_at = now()
+    FROM unnest($1, $2, $3) r(id, attempt, result)
+    WHERE j.id OPERATOR(pg_catalog.=) r.id AND j.state = 'running' AND j.claimed_by = 'worker'
+      AND j.attempts OPERATOR(pg_catalog.=) r.attempt;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mlops.worker_succeed_many(bigint[], int[], jsonb[]) IS
+'The background worker ends a batch of jobs successfully, each with its own result and only at the attempt it claimed; returns how many were current';
+REVOKE ALL ON FUNCTION mlops.worker_succeed_many(bigint[], int[], jsonb[]) FROM PUBLIC;
+
 -- <<< new in 0.2.0

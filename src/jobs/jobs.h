@@ -170,6 +170,19 @@ extern char *mlops_with_slash(const char *base);
 extern void mlops_begin_tx(void);
 extern void mlops_end_tx(void);
 
+/* worker_finish.c: the outcomes of many jobs, one row update each, in one transaction */
+typedef struct JobFinish
+{
+	int64		id;
+	int			attempt;		/* the attempt claimed: fences the outcome */
+	JobOutcome	outcome;		/* JOB_SUCCEEDED or JOB_FAILED */
+	char	   *result_json;
+	char	   *error;
+	bool		retryable;
+} JobFinish;
+
+extern void mlops_finish_jobs(const JobFinish *f, int n);
+
 /* sql_session.c: sql jobs, each in a session of its own as its owner */
 typedef struct SqlOutcome
 {

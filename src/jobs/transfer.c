@@ -46,6 +46,7 @@
  *		transfer.c				the pool, polling, cancel, progress
  *		transfer_download.c		downloads: the body to "<dest>.part", the outcome
  *		transfer_hash.c			the hash helper thread and the staging rings
+ *		transfer_sync.c			the sync threads: finished downloads synced and renamed
  *		transfer_policy.c		the network policy: URLs, redirect hops, connections
  *		transfer_request.c		libcurl set-up: common options, SigV4, upload requests
  *		transfer_upload.c		uploads: the step machine, start, outcome (transfer_upload.h)
@@ -221,6 +222,7 @@ transfer_pool_create(int max_concurrent)
 		free(pool);
 		return NULL;
 	}
+	(void) xfer_sync_start(pool);	/* none: downloads are synced inline */
 	return pool;
 }
 
@@ -235,6 +237,9 @@ transfer_pool_destroy(transfer_pool *pool)
 
 	if (pool == NULL)
 		return;
+	/* the files being synced are completed first: no thread touches an item freed here */
+	xfer_sync_stop(pool);
+	(void) xfer_sync_collect(pool);
 	item = pool->head;
 	while (item != NULL)
 	{
@@ -262,7 +267,8 @@ transfer_cancel(transfer_pool *pool, int64_t job_id)
 {
 	transfer_item *item = find_item(pool, job_id);
 
-	if (item == NULL || item->finished || item->cancelled || item->aborting)
+	/* a download being synced has its whole body: it is reported as it ends */
+	if (item == NULL || item->finished || item->cancelled || item->aborting || item->syncing)
 		return false;
 	item->cancelled = true;
 	if (item->up != NULL)
@@ -306,6 +312,7 @@ collect_done(transfer_pool *pool)
 		else
 			xfer_finish_item(pool, item, msg->data.result);
 	}
+	(void) xfer_sync_collect(pool);
 	for (transfer_item *item = pool->head; item != NULL; item = item->next)
 		if (item->finished)
 			return true;
@@ -376,8 +383,8 @@ transfer_poll(transfer_pool *pool, int timeout_ms, transfer_result *out, int max
 	if (delayed >= 0 && delayed < timeout_ms)
 		timeout_ms = delayed;
 	curl_multi_perform(pool->multi, &running);
-	/* an upload's hash thread ends with curl_multi_wakeup: wait for it too */
-	if (!collect_done(pool) && (running > 0 || pool->kick || hashing || delayed >= 0))
+	/* an upload's hash thread and the sync threads end with curl_multi_wakeup: wait for them too */
+	if (!collect_done(pool) && (running > 0 || pool->kick || hashing || delayed >= 0 || xfer_sync_pending(pool) > 0))
 	{
 		pool->kick = false;
 		curl_multi_poll(pool->multi, NULL, 0, timeout_ms, NULL);
@@ -434,6 +441,8 @@ transfer_progress(transfer_pool *pool, int64_t job_id, int64_t *done, int64_t *t
 		if (item->result.state == TRANSFER_DONE)
 			t = item->result.bytes;
 	}
+	else if (item->syncing)
+		t = item->bytes;		/* the whole body is in; its result is the sync thread's */
 	else if (item->body_started && !item->bad_status)
 	{
 		curl_off_t	cl = -1;
@@ -457,4 +466,14 @@ int
 transfer_count(transfer_pool *pool)
 {
 	return pool == NULL ? 0 : pool->count;
+}
+
+/*
+ * transfer_syncing: downloads handed to the sync threads and not yet
+ * reported (see transfer_sync.c).
+ */
+int
+transfer_syncing(transfer_pool *pool)
+{
+	return pool == NULL ? 0 : xfer_sync_pending(pool);
 }

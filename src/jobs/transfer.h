@@ -215,6 +215,12 @@ extern bool transfer_progress(transfer_pool *pool, int64_t job_id, int64_t *done
 extern int	transfer_count(transfer_pool *pool);
 
 /*
+ * transfer_syncing returns how many of them have their whole body and only
+ * wait for their file to be synced and renamed (no connection any more).
+ */
+extern int	transfer_syncing(transfer_pool *pool);
+
+/*
  * transfer_check_url: true when url is an absolute http:// or https:// URL
  * with a host and without a user name or password; else a reason (which
  * never repeats the user name or password).

@@ -114,7 +114,8 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 /*
  * fail_item makes the result FAILED with a message, removes the .part file
- * and marks the item finished.
+ * and marks the item finished (unless a sync thread has it: see
+ * transfer_sync.c).
  */
 static void
 fail_item(transfer_item *item, bool retryable, const char *fmt,...)
@@ -128,25 +129,21 @@ fail_item(transfer_item *item, bool retryable, const char *fmt,...)
 	item->result.retryable = retryable;
 	item->result.sha256[0] = '\0';
 	xfer_release_part(item);
-	item->finished = true;
+	if (!item->syncing)
+		item->finished = true;	/* else the sync thread's caller sets it */
 }
 
 /*
  * xfer_finish_item decides the outcome of a transfer libcurl has finished with
  * res.  Cancellation and our own refusals (policy, size, write errors,
  * status) come before libcurl's error, since they caused it.  A complete
- * 2xx body is synced, closed, checked against the expected SHA-256 and
- * renamed into place, in the directory held open since the start; the
- * directory is synced to make the rename durable (best effort: the file
- * itself is synced already).
+ * 2xx body is completed by xfer_complete_file, on a sync thread when the
+ * pool has them (the item is finished once the thread is done with it).
  */
 void
 xfer_finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 {
-	uint8_t		digest[32];
-	char		hex[65];
 	long		code;
-	struct stat st;
 
 	xfer_detach_easy(pool, item);
 	code = item->result.http_status;
@@ -196,6 +193,26 @@ xfer_finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 	if (!item->no_stage)
 		xfer_hash_slot(item);		/* the last, partly filled slot */
 	xfer_release_stage(item);		/* waits for the helper to finish the hash */
+	if (!xfer_sync_queue(pool, item))
+		xfer_complete_file(item, true);
+}
+
+/*
+ * xfer_complete_file makes a complete 2xx body durable and puts it in
+ * place: syncs and closes "<dest>.part", checks the SHA-256, renames it to
+ * "<dest>" in the directory held open since the start, and, with
+ * sync_dir, syncs that directory (best effort: the file itself is synced
+ * already; the sync threads sync the directories of several files at once
+ * instead).  Runs on a sync thread (transfer_sync.c) or, without one,
+ * inline; it touches the item only.
+ */
+void
+xfer_complete_file(transfer_item *item, bool sync_dir)
+{
+	uint8_t		digest[32];
+	char		hex[65];
+	struct stat st;
+
 	if (fsync(item->fd) != 0)
 	{
 		int			e = errno;
@@ -236,12 +253,14 @@ xfer_finish_item(transfer_pool *pool, transfer_item *item, CURLcode res)
 				  item->part_path, item->dest_path, strerror(e));
 		return;
 	}
-	(void) fsync(item->dir_fd);
+	if (sync_dir)
+		(void) fsync(item->dir_fd);
 
 	memcpy(item->result.sha256, hex, sizeof(hex));
 	item->result.state = TRANSFER_DONE;
 	item->result.retryable = false;
-	item->finished = true;
+	if (!item->syncing)
+		item->finished = true;
 }
 
 /*

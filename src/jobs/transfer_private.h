@@ -29,6 +29,9 @@
 /* A flushed slot smaller than this (the last) is hashed inline: not worth a hand-off. */
 #define STAGE_OFFLOAD_MIN		(64 * 1024)
 
+/* Threads that sync and rename finished downloads in parallel (transfer_sync.c). */
+#define SYNC_THREADS			8
+
 struct transfer_item;
 struct upload_state;
 
@@ -53,6 +56,8 @@ typedef struct transfer_item
 	bool		too_big;		/* the body went past max_bytes */
 	bool		no_stage;		/* no staging ring (no helper, or no memory): hash inline */
 	bool		aborting;		/* uploads: the S3 abort runs; cancelled does not stop it */
+	bool		syncing;		/* a sync thread owns the file and the result (transfer_sync.c) */
+	struct transfer_item *sync_next;	/* the sync threads' queue or done list */
 	int			write_errno;	/* write() failed with this; 0 when not */
 	int64_t		max_bytes;		/* 0: unlimited */
 	int64_t		bytes;			/* body bytes received */
@@ -103,6 +108,22 @@ typedef struct hash_helper
 	bool		stop;
 } hash_helper;
 
+/* The sync threads: a FIFO queue of items to complete, a list of those done. */
+typedef struct sync_threads
+{
+	pthread_t	threads[SYNC_THREADS];
+	int			nthreads;		/* 0: complete inline */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;		/* an item was queued, or stop was set */
+	struct transfer_item *queue_head;
+	struct transfer_item *queue_tail;
+	struct transfer_item *dir_wait;	/* renamed, waiting for their directory's fsync */
+	bool		dir_syncing;	/* a thread is syncing directories */
+	struct transfer_item *done;
+	int			pending;		/* queued or done, not taken back; the caller's thread's */
+	bool		stop;
+} sync_threads;
+
 struct transfer_pool
 {
 	CURLM	   *multi;
@@ -112,6 +133,7 @@ struct transfer_pool
 	bool		helper_running; /* false: hash inline */
 	bool		kick;			/* an upload started its next request: perform again */
 	hash_helper helper;
+	sync_threads sync;
 };
 
 /*
@@ -170,6 +192,14 @@ extern CURLcode xfer_setup_common(transfer_item *item, CURL *e, const char *url,
 /* transfer_download.c: a download's outcome */
 extern void xfer_finish_item(transfer_pool *pool, transfer_item *item, CURLcode res);
 extern int64_t xfer_now_ms(void);
+extern void xfer_complete_file(transfer_item *item, bool sync_dir);
+
+/* transfer_sync.c: the sync threads */
+extern int	xfer_sync_start(transfer_pool *pool);
+extern void xfer_sync_stop(transfer_pool *pool);
+extern bool xfer_sync_queue(transfer_pool *pool, transfer_item *item);
+extern bool xfer_sync_collect(transfer_pool *pool);
+extern int	xfer_sync_pending(transfer_pool *pool);
 
 /* transfer_upload.c, transfer_upload_hash.c: what the pool calls of an upload */
 extern void upload_free(struct upload_state *up);

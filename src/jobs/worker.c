@@ -60,6 +60,8 @@
 #define MAINTAIN_INTERVAL_MS 1000
 #define PROGRESS_INTERVAL_MS 250
 #define MAX_RESULTS 32
+/* Most transfer jobs claimed in one transaction (ClaimTransfers). */
+#define MAX_CLAIM_BATCH 32
 /* While sql sessions run, wake at least this often (timeouts, cancels). */
 #define SESSION_CHECK_MS 100
 
@@ -69,6 +71,9 @@ static void EnsureWorkDir(void);
 static bool ExtensionReady(void);
 static void Maintain(bool startup);
 static bool ClaimAndRun(MemoryContext cxt);
+static int	ClaimTransfers(MemoryContext cxt);
+static bool StartClaimed(ClaimedJob *job, const JobKind *kind, char *error, MemoryContext cxt,
+						 JobFinish *out);
 static char *CheckClaimed(const JobKind *kind, ClaimedJob *job, MemoryContext cxt);
 static void Finish(int64 id, int attempt, JobOutcome outcome, const char *result_json,
 				   const char *error, bool retryable);
@@ -91,6 +96,7 @@ static RunningTransfer *Running = NULL;
 static int	NRunning = 0;
 static int	RunningCap = 0;
 static Datum KindsArray;		/* text[] of the kinds served, in TopMemoryContext */
+static Datum TransferKindsArray = (Datum) 0;	/* the transfer kinds among them, or 0 */
 
 /*
  * While sessions or transfers are full, the worker claims the other kinds
@@ -101,6 +107,10 @@ static Datum KindsArray;		/* text[] of the kinds served, in TopMemoryContext */
 static bool IdleKnown = false;
 static int	IdleWhenFull;		/* 1: transfers full, 2: sessions full */
 static uint64 IdleWakes;
+
+/* Likewise for ClaimTransfers: it found no transfer job at this many wake-ups. */
+static bool TransfersIdle = false;
+static uint64 TransfersIdleWakes;
 
 /* The work directory the worker last made sure of, to log changes only. */
 static char *CurrentWorkDir = NULL;
@@ -478,10 +488,7 @@ ClaimAndRun(MemoryContext cxt)
 	Oid			types[2] = {TEXTARRAYOID, INT4OID};
 	ClaimedJob	job;
 	const JobKind *kind;
-	char	   *result_json = NULL;
 	char	   *error = NULL;
-	bool		retryable = false;
-	volatile JobOutcome outcome;
 	bool		isnull;
 	Datum		kinds = ClaimKinds();
 	int			full = (NRunning >= mlops_max_transfers ? 1 : 0) |
@@ -525,17 +532,43 @@ ClaimAndRun(MemoryContext cxt)
 	mlops_end_tx();
 	MemoryContextSwitchTo(cxt);
 
+	{
+		JobFinish	f;
+
+		if (StartClaimed(&job, kind, error, cxt, &f))
+			Finish(f.id, f.attempt, f.outcome, f.result_json, f.error, f.retryable);
+	}
+	return true;
+}
+
+/*
+ * StartClaimed runs a claimed job, outside any transaction: a transfer
+ * starts and joins Running; a job that ended at once (or that its check
+ * refused: error, or an unknown kind) fills *out, and the caller writes
+ * it.  True when *out is to be written.
+ */
+static bool
+StartClaimed(ClaimedJob *job, const JobKind *kind, char *error, MemoryContext cxt, JobFinish *out)
+{
+	char	   *result_json = NULL;
+	bool		retryable = false;
+	volatile JobOutcome outcome;
+
+	out->id = job->id;
+	out->attempt = job->attempts;
+	out->result_json = NULL;
+	out->retryable = false;
+	out->outcome = JOB_FAILED;
 	if (kind == NULL || error != NULL)
 	{
-		Finish(job.id, job.attempts, JOB_FAILED, NULL,
-			   error ? error : psprintf("unknown job kind \"%s\"", job.kind), false);
+		out->error = error ? error : psprintf("unknown job kind \"%s\"", job->kind);
 		return true;
 	}
 
 	/* a kind's run may throw: that fails the job, not the worker */
 	PG_TRY();
 	{
-		outcome = kind->run(&job, Pool, &result_json, &error, &retryable);
+		outcome = kind->run(job, Pool, &result_json, &error, &retryable);
 	}
 	PG_CATCH();
 	{
@@ -563,14 +596,104 @@ ClaimAndRun(MemoryContext cxt)
 				? repalloc(Running, sizeof(RunningTransfer) * RunningCap)
 				: MemoryContextAlloc(TopMemoryContext, sizeof(RunningTransfer) * RunningCap);
 		}
-		Running[NRunning].job_id = job.id;
-		Running[NRunning].attempt = job.attempts;
+		Running[NRunning].job_id = job->id;
+		Running[NRunning].attempt = job->attempts;
 		Running[NRunning].kind = kind;
 		NRunning++;
+		return false;
 	}
-	else if (outcome != JOB_STARTED)
-		Finish(job.id, job.attempts, outcome, result_json, error, retryable);
+	if (outcome == JOB_STARTED)
+		return false;
+	out->outcome = outcome;
+	out->result_json = result_json;
+	out->error = error;
+	out->retryable = retryable;
 	return true;
+}
+
+/*
+ * ClaimTransfers claims up to the free transfer slots (at most
+ * MAX_CLAIM_BATCH; a download being synced holds none) of runnable
+ * transfer jobs in one transaction
+ * (mlops.worker_claim_many), checks each again as its owner in that
+ * transaction, then starts them; those that could not start are written in
+ * one more transaction.  Each job keeps its own attempt, outcome, retries
+ * and cancel: only the commits are shared.  Returns how many it claimed.
+ */
+static int
+ClaimTransfers(MemoryContext cxt)
+{
+	/*
+	 * A download whose body is in and that only waits for its fsyncs holds
+	 * no connection: it leaves its slot to a new transfer (at most
+	 * mlops.max_transfers of them, so never more than twice that running).
+	 */
+	int			syncing = Min(transfer_syncing(Pool), mlops_max_transfers);
+	int			room = Min(mlops_max_transfers - (NRunning - syncing), MAX_CLAIM_BATCH);
+	uint64		wakes = mlops_shmem_wakes();	/* before the claim: a later wake-up is seen */
+	Datum		args[3];
+	Oid			types[3] = {TEXTARRAYOID, INT4OID, INT4OID};
+	ClaimedJob *jobs;
+	const JobKind **kinds;
+	char	  **errors;
+	JobFinish  *done;
+	int			n;
+	int			ndone = 0;
+
+	if (TransferKindsArray == (Datum) 0 || room <= 0)
+		return 0;
+	if (TransfersIdle && TransfersIdleWakes == wakes)
+		return 0;
+	args[0] = TransferKindsArray;
+	args[1] = Int32GetDatum(MyProcPid);
+	args[2] = Int32GetDatum(room);
+
+	mlops_begin_tx();
+	SPI_execute_with_args("SELECT c.id, c.kind, c.params, c.submitted_by, c.attempts, c.max_attempts "
+						  "FROM mlops.worker_claim_many($1, $2, $3) c", 3, types, args, NULL, false, 0);
+	n = (int) SPI_processed;
+	jobs = MemoryContextAllocZero(cxt, sizeof(ClaimedJob) * Max(n, 1));
+	kinds = MemoryContextAllocZero(cxt, sizeof(JobKind *) * Max(n, 1));
+	errors = MemoryContextAllocZero(cxt, sizeof(char *) * Max(n, 1));
+	done = MemoryContextAllocZero(cxt, sizeof(JobFinish) * Max(n, 1));
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		SPITupleTable *tt = SPI_tuptable;
+
+		for (int i = 0; i < n; i++)
+		{
+			bool		isnull;
+
+			jobs[i].id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+			jobs[i].kind = TextDatumGetCString(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+			jobs[i].params = DatumGetJsonbPCopy(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
+			jobs[i].submitted_by = DatumGetObjectId(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
+			jobs[i].attempts = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 5, &isnull));
+			jobs[i].max_attempts = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 6, &isnull));
+		}
+		MemoryContextSwitchTo(old);
+	}
+	mlops_params_forget();
+	for (int i = 0; i < n; i++)
+	{
+		kinds[i] = mlops_find_kind(jobs[i].kind);
+		if (kinds[i] != NULL)
+			errors[i] = CheckClaimed(kinds[i], &jobs[i], cxt);
+	}
+	mlops_end_tx();
+	MemoryContextSwitchTo(cxt);
+
+	if (n == 0)
+	{
+		TransfersIdle = true;
+		TransfersIdleWakes = wakes;
+		return 0;
+	}
+	for (int i = 0; i < n; i++)
+		if (StartClaimed(&jobs[i], kinds[i], errors[i], cxt, &done[ndone]))
+			ndone++;
+	mlops_finish_jobs(done, ndone);
+	return n;
 }
 
 /*
@@ -612,12 +735,15 @@ CollectSessions(void)
 
 /*
  * PollTransfers lets libcurl work for up to 100 ms and writes the outcome
- * of every transfer that ended; returns how many ended.
+ * of every transfer that ended, all in one transaction (mlops_finish_jobs);
+ * returns how many ended.
  */
 static int
 PollTransfers(void)
 {
 	transfer_result results[MAX_RESULTS];
+	JobFinish	done[MAX_RESULTS];
+	int			ndone = 0;
 	TimestampTz start = GetCurrentTimestamp();
 	int			n;
 
@@ -643,6 +769,7 @@ PollTransfers(void)
 		char	   *error = NULL;
 		bool		retryable = false;
 		JobOutcome	outcome;
+		JobFinish  *f = &done[ndone];
 
 		for (int j = 0; j < NRunning; j++)
 			if (Running[j].job_id == results[i].job_id)
@@ -664,8 +791,16 @@ PollTransfers(void)
 			NRunning++;
 			continue;
 		}
-		Finish(results[i].job_id, attempt, outcome, result_json, error, retryable);
+		f->id = results[i].job_id;
+		f->attempt = attempt;
+		f->outcome = outcome;
+		f->result_json = result_json;
+		f->error = error;
+		f->retryable = retryable;
+		ndone++;
 	}
+	/* the outcomes of this poll in one transaction, each its own row update */
+	mlops_finish_jobs(done, ndone);
 	return n;
 }
 
@@ -814,6 +949,15 @@ mlops_worker_main(Datum main_arg)
 		for (int i = 0; i < n; i++)
 			names[i] = CStringGetTextDatum(mlops_job_kinds[i]->name);
 		KindsArray = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+		{
+			int			nt = 0;
+
+			for (int i = 0; i < n; i++)
+				if (mlops_kind_uses_transfer(mlops_job_kinds[i]))
+					names[nt++] = CStringGetTextDatum(mlops_job_kinds[i]->name);
+			if (nt > 0)
+				TransferKindsArray = PointerGetDatum(construct_array(names, nt, TEXTOID, -1, false, TYPALIGN_INT));
+		}
 		MemoryContextSwitchTo(old);
 	}
 
@@ -857,6 +1001,7 @@ mlops_worker_main(Datum main_arg)
 				{
 					Maintain(!started);
 					IdleKnown = false;	/* jobs may have come due */
+					TransfersIdle = false;
 					if (!started)
 						RemoveStaleParts();
 					started = true;
@@ -865,6 +1010,9 @@ mlops_worker_main(Datum main_arg)
 				busy = false;
 				if (mlops_sql_sessions_running() > 0 && CollectSessions() > 0)
 					busy = true;	/* sessions ended: claim again at once */
+				/* transfers in batches first, then one job at a time */
+				if (ClaimTransfers(loop_context) > 0)
+					busy = true;
 				while (ClaimAndRun(loop_context))
 				{
 					busy = true;

@@ -1,8 +1,9 @@
 # 003_jobs.pl — the job engine's life with real downloads from a local HTTP server
 # (test/lib/httpd.py): 200 downloads through three kill -9 of the worker, a postmaster crash in
 # the middle of a batch, cancel of a running download, retries with backoff, dependency chains,
-# an external worker's expiring lease, path checks against symbolic links, and the latency of
-# wake-on-commit.
+# an external worker's expiring lease, path checks against symbolic links, a batch of downloads
+# claimed and finished together with one failing and one cancelled, an outcome that cannot be
+# written failing that job alone, and the latency of wake-on-commit.
 use strict;
 use warnings;
 use Digest::SHA qw(sha256 sha256_hex);
@@ -464,6 +465,80 @@ SELECT :d || ' ' || :s1 || ' ' || :s2});
 	}
 	ok($gone, 'i: the restarted worker removed its .part file');
 	ok(!-e "$workdir/i/orphan.bin", 'i: and no final file exists');
+}
+
+# ---------------------------------------------------------------------------------------------
+# j) A batch: downloads submitted in one transaction are claimed several per transaction and
+#    their outcomes written several per transaction, yet each job ends on its own: a 404 fails
+#    (not retried) while the others succeed, a flaky one is retried with backoff, and a slow one
+#    cancelled inside the batch stops alone, leaving no file.
+{
+	my $size = 8 * 1024 * 1024;
+	q1( "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$base/file/20000/j' || i, "
+		  . "'path', 'j/ok' || i || '.bin'), run_id => 'j')) FROM generate_series(1, 12) i;\n"
+		  . "SELECT mlops.submit_job('download', jsonb_build_object('url', '$base/status/404', 'path', 'j/missing.bin'), "
+		  . "run_id => 'j', max_attempts => 5);\n"
+		  . "SELECT mlops.submit_job('download', jsonb_build_object('url', '$base/flaky/j1/1000', 'path', 'j/flaky.bin'), "
+		  . "run_id => 'j', max_attempts => 5);\n"
+		  . "SELECT mlops.submit_job('download', jsonb_build_object('url', '$base/slow/$size', 'path', 'j/slow.bin'), "
+		  . "run_id => 'j');");
+	my $slow = q1("SELECT id FROM mlops.jobs WHERE run_id = 'j' AND params->>'path' = 'j/slow.bin'");
+	ok(wait_for("SELECT state = 'running' AND progress > 0 FROM mlops.jobs WHERE id = $slow", 't', 30),
+		'j: the slow download of the batch runs');
+	is(q1("SELECT mlops.cancel_job($slow)"), 't', 'j: cancel_job of the slow download inside the batch returns true');
+	ok(wait_for("SELECT count(*) FROM mlops.jobs WHERE run_id = 'j' AND state IN $FINAL", '15', 60),
+		'j: all 15 jobs of the batch ended') or diag(batch_states('j'));
+	is(q1("SELECT state || ' ' || (result IS NULL) FROM mlops.jobs WHERE id = $slow"), 'cancelled true',
+		'j: the cancelled download ended cancelled, without a result');
+	ok(!-e "$workdir/j/slow.bin" && !-e "$workdir/j/slow.bin.part", 'j: and left no file');
+	my $row = q1("SELECT state || '|' || attempts || '|' || coalesce(error, '') FROM mlops.jobs "
+		  . "WHERE run_id = 'j' AND params->>'path' = 'j/missing.bin'");
+	like($row, qr/^failed\|1\|.*404/, 'j: the 404 failed at its first attempt (not retried), its own error naming 404')
+	  or diag("state|attempts|error: $row");
+	is(q1("SELECT state || ' ' || attempts || ' ' || (result->>'sha256') FROM mlops.jobs "
+		  . "WHERE run_id = 'j' AND params->>'path' = 'j/flaky.bin'"),
+		'succeeded 3 ' . sha256_hex(pattern(1000, 'j1')), 'j: the flaky download was retried and succeeded at attempt 3');
+	my $good = 0;
+	for my $i (1 .. 12)
+	{
+		my $want = sha256_hex(pattern(20000, "j$i"));
+		my $r = q1("SELECT state || ' ' || attempts || ' ' || (result->>'sha256') || ' ' || (error IS NULL) "
+			  . "FROM mlops.jobs WHERE run_id = 'j' AND params->>'path' = 'j/ok$i.bin'");
+		$good++ if $r eq "succeeded 1 $want true" && (file_sha256("$workdir/j/ok$i.bin") // '') eq $want;
+	}
+	is($good, 12, 'j: the 12 others succeeded at their first attempt, each with its own result and file');
+	cmp_ok(q1("SELECT max(n) FROM (SELECT count(*) n FROM mlops.jobs WHERE run_id = 'j' GROUP BY started_at) s"),
+		'>=', 2, 'j: several jobs were claimed in one transaction (they share a start time)');
+	# how many outcomes shared a transaction depends on timing: shown, not asserted
+	diag('j: at most ' . q1("SELECT max(n) FROM (SELECT count(*) n FROM mlops.jobs WHERE run_id = 'j' "
+			  . "AND state = 'succeeded' GROUP BY finished_at) s") . ' outcomes written in one transaction');
+	is_deeply([ grep { m{/j/} } part_files() ], [], 'j: no .part file is left');
+}
+
+# ---------------------------------------------------------------------------------------------
+# k) An outcome that cannot be written (here a trigger refuses one job's success) costs the other
+#    jobs of its batch nothing: they succeed, and that job ends failed with the reason, not stuck
+#    running.
+{
+	q1( "CREATE FUNCTION public.refuse_k() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN "
+		  . "IF NEW.state = 'succeeded' AND NEW.params->>'path' = 'k/refused.bin' THEN "
+		  . "RAISE EXCEPTION 'refused by a test trigger'; END IF; RETURN NEW; END \$\$;\n"
+		  . "CREATE TRIGGER refuse_k BEFORE UPDATE ON mlops.jobs FOR EACH ROW EXECUTE FUNCTION public.refuse_k();");
+	q1( "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$base/file/5000/k' || i, "
+		  . "'path', CASE WHEN i = 4 THEN 'k/refused.bin' ELSE 'k/ok' || i || '.bin' END), run_id => 'k')) "
+		  . "FROM generate_series(1, 8) i");
+	ok(wait_for("SELECT count(*) FROM mlops.jobs WHERE run_id = 'k' AND state IN $FINAL", '8', 60),
+		'k: all 8 jobs ended') or diag(batch_states('k'));
+	is(q1("SELECT count(*) FROM mlops.jobs WHERE run_id = 'k' AND state = 'succeeded' AND params->>'path' <> 'k/refused.bin'"),
+		'7', 'k: the 7 others succeeded');
+	my $row = q1("SELECT state || '|' || attempts || '|' || coalesce(error, '') FROM mlops.jobs "
+		  . "WHERE run_id = 'k' AND params->>'path' = 'k/refused.bin'");
+	like($row, qr/^failed\|1\|could not record the outcome: refused by a test trigger$/,
+		'k: the job whose success could not be written ended failed, with the reason')
+	  or diag("state|attempts|error: $row");
+	like(slurp_file($node->logfile), qr/could not record the outcome of job \d+: refused by a test trigger/,
+		'k: the server log names the job and the reason');
+	q1("DROP TRIGGER refuse_k ON mlops.jobs; DROP FUNCTION public.refuse_k()");
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -1899,6 +1899,74 @@ test_concurrent(void)
 }
 
 /*
+ * test_many_small: many small downloads started at once on a pool of 4,
+ * from a server that keeps connections alive: every one is reported DONE
+ * only with its file synced and renamed (the sync threads run them in
+ * parallel), with the right bytes and no .part left, and the connections
+ * are reused across transfers rather than opened per file.
+ */
+static void
+test_many_small(void)
+{
+	transfer_pool *pool = transfer_pool_create(4);
+	transfer_opts o;
+	transfer_result r[8];
+	char		url[256];
+	char		dest[60][256];
+	char		err[512];
+	char		sha[65];
+	bool		retryable;
+	bool		seen[60] = {false};
+	int			started = 0;
+	int			done = 0;
+	int			right = 0;
+	int			before = conns_of(server_port);
+	long long	deadline;
+
+	pattern_sha256(10240, sha);
+	set_url(url, sizeof(url), "/keep/10240");
+	for (int i = 0; i < 60; i++)
+	{
+		char		name[32];
+
+		snprintf(name, sizeof(name), "small-%02d.bin", i);
+		set_dest(dest[i], sizeof(dest[i]), name);
+		base_opts(&o, 300 + i, url, dest[i]);
+		o.expected_sha256 = sha;
+		if (transfer_start(pool, &o, err, sizeof(err), &retryable))
+			started++;
+	}
+	CHECK_INT(started, 60, "60 small downloads started");
+	deadline = now_ms() + 20000;
+	while (done < 60 && now_ms() < deadline)
+	{
+		int			n = transfer_poll(pool, 100, r, 8);
+
+		for (int k = 0; k < n; k++)
+		{
+			int			i = (int) (r[k].job_id - 300);
+
+			done++;
+			/* reported only once renamed: the file is there, whole, and its .part gone */
+			if (i >= 0 && i < 60 && !seen[i] && r[k].state == TRANSFER_DONE &&
+				strcmp(r[k].sha256, sha) == 0 && file_is_pattern(dest[i], 10240) &&
+				!part_exists(dest[i]))
+				right++;
+			if (i >= 0 && i < 60)
+				seen[i] = true;
+		}
+	}
+	CHECK_INT(done, 60, "60 results");
+	CHECK_INT(right, 60, "60 DONE, each file in place with the right bytes when reported");
+	CHECK_INT(transfer_count(pool), 0, "none left");
+	CHECK(conns_of(server_port) - before <= 8,
+		  "connections reused across transfers (at most 8 opened for 60 downloads)");
+	for (int i = 0; i < 60; i++)
+		unlink(dest[i]);
+	transfer_pool_destroy(pool);
+}
+
+/*
  * test_large: bodies of many staging slots, several at once (their slots
  * interleave in the hash helper's queue), one cancelled and one refused
  * for size while slots of theirs may still be queued.
@@ -2936,6 +3004,7 @@ main(void)
 	test_policy_uploads(pool);
 	transfer_pool_destroy(pool);
 	test_concurrent();
+	test_many_small();
 	test_large();
 	test_destroy();
 

@@ -10,8 +10,9 @@
 #   4. 500 small files (10 KiB) from the same nginx: 500 download jobs against the strongest curl:
 #      one process with URL globbing (connections reused) and `curl -Z --parallel-max 16`
 #      (parallel, the peer the issue names); a shell loop of 500 curl processes is printed too,
-#      but it mostly measures process start-up. Formerly the only peer:
-#      calls;
+#      but it mostly measures process start-up (it was once the only peer). The jobs' time runs
+#      from the submitting transaction's start to the last outcome: submit, claims, transfers,
+#      fsyncs and commits;
 #   5. the queue at scale: 1,000 trivial sql jobs (end to end), submit -> start of 100 sql jobs
 #      one at a time (p50, p99) and 100 external claims, on the empty queue and again beside
 #      1,000,000 finished jobs, 1,000,000 pending jobs of a kind no one serves (an offline
