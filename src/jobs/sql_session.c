@@ -283,7 +283,9 @@ Retire(SqlSession *s)
  * role's row unchanged since the session connected (xmin), LOGIN and
  * CONNECT still held, no role, membership or database change seen since,
  * fewer than mlops.sql_session_max_jobs jobs run, and room in its segment.
- * A warm session of that role that is not fit is retired.
+ * A warm session of that role that is not fit is retired, and so is every
+ * warm session (of any role) once a role, membership or database changed:
+ * a dropped role's session does not wait out its idle time.
  */
 static bool
 HandOver(ClaimedJob *job, const char *command, int timeout_ms, const SqlExport *export, Size need)
@@ -298,14 +300,15 @@ HandOver(ClaimedJob *job, const char *command, int timeout_ms, const SqlExport *
 
 		if (!s->in_use || !s->warm)
 			continue;
-		if (mlops_sql_session_idle_ms <= 0)
+		/* any role or membership change: no warm session of any role is kept */
+		if (mlops_sql_session_idle_ms <= 0 || s->epoch != epoch)
 		{
 			Retire(s);
 			continue;
 		}
 		if (s->role_id != job->submitted_by)
 			continue;
-		if (s->epoch != epoch || s->jobs >= mlops_sql_session_max_jobs ||
+		if (s->jobs >= mlops_sql_session_max_jobs ||
 			dsm_segment_map_length(Segments[i]) < need ||
 			pg_atomic_read_u32(&s->sh->state) != SESSION_IDLE ||
 			!mlops_role_still_fit(s->role_id, s->sh->role_xmin))

@@ -445,6 +445,25 @@ b=$(val alice "SELECT pg_backend_pid()")
 ok $? "the cancelled job's session is not reused ($a, then $b)"
 is "$(finish alice "$(job alice sql '{"command": "SELECT pg_sleep(30)", "timeout": 0.5}')")" "failed|timed out after 0.5 s|" \
   "a timeout in a warm session fails the job"
+# a result too large to store fails the job in a warm session too; the next job runs
+a=$(val alice "SELECT pg_backend_pid()")
+out=$(val alice "SELECT repeat('x', 2 * 1024 * 1024)")
+grep -q "^failed|the job.s result (2097152 bytes) is larger than mlops.max_job_result_size" <<<"$out"
+ok $? "after a warm session's job, a result too large to store fails the next one (${out:0:90})"
+b=$(val alice "SELECT pg_backend_pid()")
+[ -n "$b" ] && [ "$b" != "$a" ]
+ok $? "... its session ends, and the next job runs in a new one ($a, then $b)"
+# a dropped role's warm session is retired at the worker's next hand-over, whoever's job it is
+readme_grants application app carol | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
+c=$(val carol "SELECT pg_backend_pid()")
+[ -n "$c" ] && [ "$(psql -XAtq -c "SELECT usename || ' ' || state FROM pg_stat_activity WHERE pid = $c")" = "carol idle" ]
+ok $? "carol's session waits, warm (pid $c)"
+psql -XAtq -v ON_ERROR_STOP=1 -c "DROP OWNED BY carol" -c "DROP ROLE carol" >/dev/null
+ok $? "carol dropped while her session is warm"
+val alice "SELECT 1" >/dev/null
+poll_sql "SELECT count(*) FROM pg_stat_activity WHERE pid = $c" 0 5
+ok $? "the next hand-over (alice's job) retires the dropped role's session"
+
 # mlops.sql_session_max_jobs ends a session after that many jobs
 psql -XAtq -c "ALTER SYSTEM SET mlops.sql_session_max_jobs = 3" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
