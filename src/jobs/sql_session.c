@@ -3,11 +3,14 @@
  * sql_session.c
  *	  Each sql job runs in a session of its own: a dynamic background worker
  *	  connected to the database as the role that submitted the job, as
- *	  pg_cron does in its background-worker mode.  Whatever the command
- *	  leaves in its session (temporary objects, settings, advisory locks,
- *	  prepared statements, a read-only default) dies with that process, and
- *	  nothing ever runs with rights the role does not have: the session is
- *	  the role's, not a superuser's with a changed user id.
+ *	  pg_cron does in its background-worker mode.  Nothing ever runs with
+ *	  rights the role does not have: the session is the role's, not a
+ *	  superuser's with a changed user id.  After a job that succeeded the
+ *	  session may stay warm for mlops.sql_session_idle and take the next job
+ *	  of the same role (never another role's), after a reset that leaves
+ *	  the next job nothing of this one (sql_session_reset.c); whatever the
+ *	  reset cannot remove ends the session instead, and with it the process
+ *	  and everything the command left in it.
  *
  *	  The worker (the parent) passes the job in a dynamic shared memory
  *	  segment and reads the outcome back from it as soon as the session
@@ -15,9 +18,12 @@
  *	  process to exit: a session's teardown and the postmaster's reaping cost
  *	  several milliseconds, which a chain of steps would pay at every step.
  *	  Before it says so, the session releases its advisory locks; the rest of
- *	  its state is its own and dies with it.  An exiting session still holds
- *	  its background worker slot: up to mlops.max_sql_jobs of them may be
- *	  exiting beside the running ones.  The session never writes to
+ *	  its state is reset or dies with it.  An exiting or warm session still
+ *	  holds its background worker slot: running and warm sessions are kept
+ *	  within mlops.max_sql_jobs, and as many again may be exiting.  The
+ *	  hand-over of a job to a warm session is a compare-and-exchange of the
+ *	  segment's state (IDLE -> RUNNING) against the session's own
+ *	  (IDLE -> EXITING when its idle time is over).  The session never writes to
  *	  mlops.jobs, and the parent's own
  *	  session never runs a command of a job.  The parent enforces the job's
  *	  timeout and cancels: SIGINT cancels the running statement, SIGTERM
