@@ -45,6 +45,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
@@ -54,6 +55,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -945,6 +947,8 @@ mlops_sql_session_main(Datum main_arg)
 	SqlShared  *sh;
 
 	pqsignal(SIGTERM, die);
+	/* a warm session reads a reloaded configuration before its next job, as a new one would */
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 
 	seg = dsm_attach(DatumGetUInt32(main_arg));
@@ -989,6 +993,11 @@ mlops_sql_session_main(Datum main_arg)
 		}
 		if (!staying || !WaitForJob(sh))
 			break;
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
 	}
 	dsm_detach(seg);
 	proc_exit(0);

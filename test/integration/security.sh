@@ -464,6 +464,14 @@ val alice "SELECT 1" >/dev/null
 poll_sql "SELECT count(*) FROM pg_stat_activity WHERE pid = $c" 0 5
 ok $? "the next hand-over (alice's job) retires the dropped role's session"
 
+# a warm session reads a reloaded configuration before its next job, as a new session would
+a=$(val alice "SELECT pg_backend_pid()")
+psql -XAtq -c "ALTER SYSTEM SET work_mem = '5MB'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+is "$(val alice "SELECT pg_backend_pid() || ' ' || current_setting('work_mem')")" "$a 5MB" "after a reload the warm session's next job has the new default work_mem"
+psql -XAtq -c "ALTER SYSTEM RESET work_mem" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+
 # mlops.sql_session_max_jobs ends a session after that many jobs
 psql -XAtq -c "ALTER SYSTEM SET mlops.sql_session_max_jobs = 3" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
