@@ -464,6 +464,29 @@ val alice "SELECT 1" >/dev/null
 poll_sql "SELECT count(*) FROM pg_stat_activity WHERE pid = $c" 0 5
 ok $? "the next hand-over (alice's job) retires the dropped role's session"
 
+# three roles' jobs strictly alternating (alice, bob, dave, alice, ...; two sessions at most, so
+# warm sessions are retired and started all the time): every job runs as its owner, and no
+# session ever serves two roles
+readme_grants application app dave | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
+psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+DO $$
+DECLARE r text[] := ARRAY['alice', 'bob', 'dave'];
+BEGIN
+  FOR i IN 0..449 LOOP
+    EXECUTE format('SET ROLE %I', r[i % 3 + 1]);   -- after SET ROLE, the role set is the submitter
+    PERFORM mlops.submit_job('sql', jsonb_build_object('command',
+      'SELECT session_user || '' '' || current_user || '' '' || pg_backend_pid()'), run_id => 'mix');
+    RESET ROLE;
+  END LOOP;
+END $$;
+SQL
+poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'mix' AND state IN ('pending', 'running')" 0 120
+is "$(psql -XAtq -c "SELECT count(*) FILTER (WHERE state = 'succeeded') || ' ' || count(*) FILTER (WHERE split_part(result ->> 'value', ' ', 1) <> pg_get_userbyid(submitted_by) OR split_part(result ->> 'value', ' ', 2) <> pg_get_userbyid(submitted_by)) || ' ' || count(*) FILTER (WHERE attempts > 1) FROM mlops.jobs WHERE run_id = 'mix'")" "450 0 0" \
+   "450 jobs of alice, bob and dave interleaved: all succeeded at their first attempt, each as its owner (session_user and current_user)"
+read -r n_pids n_shared <<<"$(psql -XAt -F ' ' -c "SELECT count(*), count(*) FILTER (WHERE roles > 1) FROM (SELECT split_part(result ->> 'value', ' ', 3) AS pid, count(DISTINCT submitted_by) AS roles FROM mlops.jobs WHERE run_id = 'mix' GROUP BY 1) x")"
+[ "$n_shared" = 0 ] && [ "$n_pids" -lt 450 ]
+ok $? "no session served two roles ($n_pids sessions for 450 jobs, $n_shared shared)"
+
 # a warm session reads a reloaded configuration before its next job, as a new session would
 a=$(val alice "SELECT pg_backend_pid()")
 psql -XAtq -c "ALTER SYSTEM SET work_mem = '5MB'" -c "SELECT pg_reload_conf()" >/dev/null
