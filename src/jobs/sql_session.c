@@ -168,6 +168,7 @@ static bool HandOver(ClaimedJob *job, const char *command, int timeout_ms,
 static void SetSessionLatch(SqlSession *s);
 static void Retire(SqlSession *s);
 static bool WaitForJob(SqlShared *sh);
+static void LeaveIdle(int code, Datum arg);
 
 /*
  * mlops_sql_sessions_running: sessions the worker runs now, against
@@ -305,6 +306,7 @@ HandOver(ClaimedJob *job, const char *command, int timeout_ms, const SqlExport *
 		SqlSession *s = &Sessions[i];
 		uint32		expected = SESSION_IDLE;
 		char	   *error = NULL;
+		pid_t		pid;
 
 		if (!s->in_use || !s->warm)
 			continue;
@@ -317,6 +319,7 @@ HandOver(ClaimedJob *job, const char *command, int timeout_ms, const SqlExport *
 		if (s->role_id != job->submitted_by)
 			continue;
 		if (s->jobs >= mlops_sql_session_max_jobs ||
+			GetBackgroundWorkerPid(s->handle, &pid) != BGWH_STARTED ||
 			dsm_segment_map_length(Segments[i]) < need ||
 			pg_atomic_read_u32(&s->sh->state) != SESSION_IDLE ||
 			!mlops_role_still_fit(s->role_id, s->sh->role_xmin))
@@ -892,6 +895,20 @@ RunCommand(SqlShared *sh)
 }
 
 /*
+ * LeaveIdle, when the session's process exits for whatever reason (SIGTERM
+ * while idle, say): an idle session says it is leaving, so the parent does
+ * not hand it a job it would never run.
+ */
+static void
+LeaveIdle(int code, Datum arg)
+{
+	SqlShared  *sh = (SqlShared *) DatumGetPointer(arg);
+	uint32		expected = SESSION_IDLE;
+
+	(void) pg_atomic_compare_exchange_u32(&sh->state, &expected, SESSION_EXITING);
+}
+
+/*
  * WaitForJob waits, idle, for the parent to hand this session the next
  * job of its role (it sets the state to RUNNING and our latch): true when
  * it did, false when the idle time passed or the session was retired.  A
@@ -957,6 +974,7 @@ mlops_sql_session_main(Datum main_arg)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_mlops sql job session could not map its shared memory segment")));
 	sh = dsm_segment_address(seg);
+	before_shmem_exit(LeaveIdle, PointerGetDatum(sh));
 
 	BackgroundWorkerInitializeConnectionByOid(sh->database_id, sh->role_id, 0);
 	pgstat_report_appname("pg_mlops sql job");
@@ -999,7 +1017,7 @@ mlops_sql_session_main(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 	}
-	dsm_detach(seg);
+	/* the segment is detached at exit, after LeaveIdle */
 	proc_exit(0);
 }
 

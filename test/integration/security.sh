@@ -487,6 +487,15 @@ read -r n_pids n_shared <<<"$(psql -XAt -F ' ' -c "SELECT count(*), count(*) FIL
 [ "$n_shared" = 0 ] && [ "$n_pids" -lt 450 ]
 ok $? "no session served two roles ($n_pids sessions for 450 jobs, $n_shared shared)"
 
+# a warm session terminated while idle is not handed the next job
+a=$(val alice "SELECT pg_backend_pid()")
+psql -XAtq -c "SELECT pg_terminate_backend($a)" >/dev/null
+poll_sql "SELECT count(*) FROM pg_stat_activity WHERE pid = $a" 0 5 >/dev/null
+id=$(sqljob alice "SELECT pg_backend_pid()")
+out=$(finish alice "$id")
+is "${out%%|*} $(psql -XAtq -c "SELECT attempts FROM mlops.jobs WHERE id = $id") $([ "${out##*|}" != "$a" ] && echo new)" "succeeded 1 new" \
+  "after pg_terminate_backend of alice's idle warm session, her next job runs at its first attempt in a new one"
+
 # a warm session reads a reloaded configuration before its next job, as a new session would
 a=$(val alice "SELECT pg_backend_pid()")
 psql -XAtq -c "ALTER SYSTEM SET work_mem = '5MB'" -c "SELECT pg_reload_conf()" >/dev/null
