@@ -23,6 +23,8 @@ char	   *mlops_allowed_hosts = NULL;
 char	   *mlops_denied_networks = NULL;
 int			mlops_max_sql_jobs = 2;
 int			mlops_sql_job_timeout_s = 3600;
+int			mlops_sql_session_idle_ms = 2000;
+int			mlops_sql_session_max_jobs = 100;
 int			mlops_max_job_result_kb = 1024;
 int			mlops_max_transfers = 8;
 int			mlops_job_retention_s = 7 * 24 * 3600;
@@ -101,6 +103,24 @@ mlops_define_settings(void)
 							3600, 0, INT_MAX / 1000,
 							PGC_SIGHUP,
 							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.sql_session_idle",
+							"How long a job's session waits, after its job, for the next sql job of the same role.",
+							"A warm session takes the next job of its role after a reset (DISCARD ALL and more); 0: every job starts a session of its own.",
+							&mlops_sql_session_idle_ms,
+							2000, 0, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mlops.sql_session_max_jobs",
+							"Most sql jobs one session runs before it ends.",
+							"A warm session ends after this many jobs, whatever else holds.",
+							&mlops_sql_session_max_jobs,
+							100, 1, 1000000,
+							PGC_SIGHUP,
+							0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("mlops.max_job_result_size",

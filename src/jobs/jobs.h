@@ -40,6 +40,8 @@ extern char *mlops_allowed_hosts;
 extern char *mlops_denied_networks;
 extern int	mlops_max_sql_jobs;
 extern int	mlops_sql_job_timeout_s;
+extern int	mlops_sql_session_idle_ms;
+extern int	mlops_sql_session_max_jobs;
 extern int	mlops_max_job_result_kb;
 extern int	mlops_max_transfers;
 extern int	mlops_job_retention_s;
@@ -215,5 +217,11 @@ extern void mlops_sql_sessions_check(void);
 extern int	mlops_sql_sessions_ids(int64 *ids, int max);
 extern void mlops_sql_session_cancel(int64 job_id);
 extern bool mlops_sql_session_progress(int64 job_id, float4 *fraction, char **message);
+
+/* sql_session_reset.c: a session's reset between two jobs of its role */
+extern TransactionId mlops_session_reuse_begin(Oid role);
+extern bool mlops_session_reset(TransactionId xmin, const char **why);
+extern uint64 mlops_roles_epoch(void);
+extern bool mlops_role_still_fit(Oid role, TransactionId xmin);
 
 #endif							/* MLOPS_JOBS_H */

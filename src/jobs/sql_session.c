@@ -3,11 +3,14 @@
  * sql_session.c
  *	  Each sql job runs in a session of its own: a dynamic background worker
  *	  connected to the database as the role that submitted the job, as
- *	  pg_cron does in its background-worker mode.  Whatever the command
- *	  leaves in its session (temporary objects, settings, advisory locks,
- *	  prepared statements, a read-only default) dies with that process, and
- *	  nothing ever runs with rights the role does not have: the session is
- *	  the role's, not a superuser's with a changed user id.
+ *	  pg_cron does in its background-worker mode.  Nothing ever runs with
+ *	  rights the role does not have: the session is the role's, not a
+ *	  superuser's with a changed user id.  After a job that succeeded the
+ *	  session may stay warm for mlops.sql_session_idle and take the next job
+ *	  of the same role (never another role's), after a reset that leaves
+ *	  the next job nothing of this one (sql_session_reset.c); whatever the
+ *	  reset cannot remove ends the session instead, and with it the process
+ *	  and everything the command left in it.
  *
  *	  The worker (the parent) passes the job in a dynamic shared memory
  *	  segment and reads the outcome back from it as soon as the session
@@ -15,9 +18,12 @@
  *	  process to exit: a session's teardown and the postmaster's reaping cost
  *	  several milliseconds, which a chain of steps would pay at every step.
  *	  Before it says so, the session releases its advisory locks; the rest of
- *	  its state is its own and dies with it.  An exiting session still holds
- *	  its background worker slot: up to mlops.max_sql_jobs of them may be
- *	  exiting beside the running ones.  The session never writes to
+ *	  its state is reset or dies with it.  An exiting or warm session still
+ *	  holds its background worker slot: running and warm sessions are kept
+ *	  within mlops.max_sql_jobs, and as many again may be exiting.  The
+ *	  hand-over of a job to a warm session is a compare-and-exchange of the
+ *	  segment's state (IDLE -> RUNNING) against the session's own
+ *	  (IDLE -> EXITING when its idle time is over).  The session never writes to
  *	  mlops.jobs, and the parent's own
  *	  session never runs a command of a job.  The parent enforces the job's
  *	  timeout and cancels: SIGINT cancels the running statement, SIGTERM
@@ -39,6 +45,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
@@ -48,6 +55,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -61,7 +69,19 @@
 /* After a SIGINT, how long the session has to end before SIGTERM. */
 #define TERMINATE_AFTER_MS 5000
 
+/*
+ * The session's state, in the segment: the parent moves it to RUNNING when
+ * it hands a job over (IDLE -> RUNNING), the session to DONE (outcome
+ * written, it ends) or IDLE (outcome written, reset, waiting for the next
+ * job of its role); EXITING is an idle session leaving (its idle time
+ * passed, or the parent retired it).  Both sides move it from IDLE with a
+ * compare-and-exchange, so a job is never handed to a session that leaves.
+ */
+#define SESSION_RUNNING 1
 #define SESSION_DONE 2
+#define SESSION_IDLE 3
+#define SESSION_EXITING 4
+#define OUTCOME_READY(st) ((st) >= SESSION_DONE)
 
 /* The job and, once the session ends, its outcome: in a DSM segment. */
 typedef struct SqlShared
@@ -78,8 +98,11 @@ typedef struct SqlShared
 	char		export_path[MAXPGPATH]; /* as the job gave it, for the result */
 	char		export_rel[MAXPGPATH];	/* relative to the work directory */
 	char		work_dir[MAXPGPATH];
+	int			idle_ms;		/* mlops.sql_session_idle, 0: end after the job */
+	int			max_jobs;		/* mlops.sql_session_max_jobs */
+	pg_atomic_uint32 state;
 	/* written by the session */
-	int			state;
+	TransactionId role_xmin;	/* of the role's pg_authid row when it connected */
 	int			parent_pid;		/* whose latch to set when done */
 	bool		succeeded;
 	bool		retryable;
@@ -107,7 +130,12 @@ typedef struct SqlSession
 	bool		timed_out;
 	TimestampTz signalled_at;	/* SIGINT sent (0: not yet) */
 	bool		terminated;
-	bool		collected;		/* outcome read; the process is exiting */
+	bool		collected;		/* outcome read; the process is exiting or warm */
+	bool		warm;			/* idle, reset, waiting for a job of role_id */
+	Oid			role_id;
+	uint64		epoch;			/* mlops_roles_epoch() when it started */
+	TimestampTz idle_since;
+	int			jobs;			/* jobs handed to it so far */
 } SqlSession;
 
 static SqlSession Sessions[MLOPS_MAX_SQL_SESSIONS];
@@ -133,6 +161,14 @@ static void SetAnswer(SqlShared *sh, const char *text);
 static bool RetryableSqlState(int sqlerrcode);
 static void SignalSession(SqlSession *s, int sig);
 static void ReapExited(void);
+static bool FillShared(SqlShared *sh, int slot, ClaimedJob *job, const char *command,
+					   const SqlExport *export, char **error);
+static bool HandOver(ClaimedJob *job, const char *command, int timeout_ms,
+					 const SqlExport *export, Size need);
+static void SetSessionLatch(SqlSession *s);
+static void Retire(SqlSession *s);
+static bool WaitForJob(SqlShared *sh);
+static void LeaveIdle(int code, Datum arg);
 
 /*
  * mlops_sql_sessions_running: sessions the worker runs now, against
@@ -177,9 +213,153 @@ ReapExited(void)
 }
 
 /*
- * mlops_sql_session_start starts the session of a claimed sql job.  False
- * (with an error) when it cannot start: no free slot in max_worker_processes
- * or no shared memory, both retryable.
+ * FillShared writes a job into a session's segment: its command, its
+ * export, and the settings the session reads after the job.  False (with
+ * an error) when the export's paths do not fit.
+ */
+static bool
+FillShared(SqlShared *sh, int slot, ClaimedJob *job, const char *command,
+		   const SqlExport *export, char **error)
+{
+	Size		cmdlen = strlen(command);
+
+	sh->job_id = job->id;
+	sh->slot = slot;
+	sh->command_len = cmdlen;
+	sh->answer_cap = (Size) mlops_max_job_result_kb * 1024;
+	sh->idle_ms = mlops_sql_session_idle_ms;
+	sh->max_jobs = mlops_sql_session_max_jobs;
+	sh->succeeded = false;
+	sh->retryable = false;
+	sh->sqlerrcode = 0;
+	sh->answer_len = 0;
+	sh->export_mode = false;
+	if (export != NULL)
+	{
+		char	   *work = mlops_work_dir_path();
+
+		if (strlen(export->path) >= MAXPGPATH || strlen(export->work_rel) >= MAXPGPATH ||
+			strlen(work) >= MAXPGPATH)
+		{
+			*error = pstrdup("the export's path is too long");
+			return false;
+		}
+		sh->export_mode = true;
+		sh->export_overwrite = export->overwrite;
+		strlcpy(sh->export_path, export->path, MAXPGPATH);
+		strlcpy(sh->export_rel, export->work_rel, MAXPGPATH);
+		strlcpy(sh->work_dir, work, MAXPGPATH);
+	}
+	memcpy(SHARED_COMMAND(sh), command, cmdlen + 1);
+	SHARED_ANSWER(sh)[0] = '\0';
+	return true;
+}
+
+/*
+ * SetSessionLatch wakes a session's process (to take a job, or to leave).
+ */
+static void
+SetSessionLatch(SqlSession *s)
+{
+	pid_t		pid;
+
+	if (GetBackgroundWorkerPid(s->handle, &pid) == BGWH_STARTED && pid > 0)
+	{
+		PGPROC	   *proc = BackendPidGetProc(pid);
+
+		if (proc != NULL)
+			SetLatch(&proc->procLatch);
+	}
+}
+
+/*
+ * Retire makes an idle session leave instead of waiting for a job.  A
+ * session that was not idle any more (it is leaving already) is left alone.
+ */
+static void
+Retire(SqlSession *s)
+{
+	uint32		expected = SESSION_IDLE;
+
+	s->warm = false;
+	if (s->sh != NULL && pg_atomic_compare_exchange_u32(&s->sh->state, &expected, SESSION_EXITING))
+		SetSessionLatch(s);
+}
+
+/*
+ * HandOver gives a claimed job to a warm session of its role, if one is fit
+ * to take it: same role (a session never runs another role's job), the
+ * role's row unchanged since the session connected (xmin), LOGIN and
+ * CONNECT still held, no role, membership or database change seen since,
+ * fewer than mlops.sql_session_max_jobs jobs run, and room in its segment.
+ * A warm session of that role that is not fit is retired, and so is every
+ * warm session (of any role) once a role, membership or database changed:
+ * a dropped role's session does not wait out its idle time.
+ */
+static bool
+HandOver(ClaimedJob *job, const char *command, int timeout_ms, const SqlExport *export, Size need)
+{
+	uint64		epoch = mlops_roles_epoch();
+
+	for (int i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
+	{
+		SqlSession *s = &Sessions[i];
+		uint32		expected = SESSION_IDLE;
+		char	   *error = NULL;
+		pid_t		pid;
+
+		if (!s->in_use || !s->warm)
+			continue;
+		/* any role or membership change: no warm session of any role is kept */
+		if (mlops_sql_session_idle_ms <= 0 || s->epoch != epoch)
+		{
+			Retire(s);
+			continue;
+		}
+		if (s->role_id != job->submitted_by)
+			continue;
+		if (s->jobs >= mlops_sql_session_max_jobs ||
+			GetBackgroundWorkerPid(s->handle, &pid) != BGWH_STARTED ||
+			dsm_segment_map_length(Segments[i]) < need ||
+			pg_atomic_read_u32(&s->sh->state) != SESSION_IDLE ||
+			!mlops_role_still_fit(s->role_id, s->sh->role_xmin))
+		{
+			Retire(s);
+			continue;
+		}
+		if (!FillShared(s->sh, s->slot, job, command, export, &error))
+			return false;		/* a fresh session meets the same error */
+		mlops_shmem_progress_claim(s->slot, job->id, job->submitted_by);
+		/* a full barrier: the job is in the segment before the session can see RUNNING */
+		if (!pg_atomic_compare_exchange_u32(&s->sh->state, &expected, SESSION_RUNNING))
+		{
+			/* its idle time ran out just now: it leaves */
+			mlops_shmem_progress_release(s->slot);
+			s->warm = false;
+			continue;
+		}
+		SetSessionLatch(s);
+		s->warm = false;
+		s->collected = false;
+		s->job_id = job->id;
+		s->attempt = job->attempts;
+		s->timeout_ms = timeout_ms;
+		s->started = GetCurrentTimestamp();
+		s->cancel_wanted = false;
+		s->timed_out = false;
+		s->signalled_at = 0;
+		s->terminated = false;
+		s->jobs++;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * mlops_sql_session_start runs a claimed sql job: in a warm session of its
+ * role when one is fit (HandOver), else in a new session.  False (with an
+ * error) when it cannot start: no free slot in max_worker_processes or no
+ * shared memory, both retryable.
  */
 bool
 mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
@@ -194,8 +374,36 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	MemoryContext old;
 	bool		registered;
 	Size		need;
+	int			live = 0;
+	int			warm = 0;
 
 	ReapExited();
+	need = offsetof(SqlShared, data) + cmdlen + 1 + cap + 1;
+	if (index >= 0 && HandOver(job, command, timeout_ms, export, need))
+		return true;
+
+	/*
+	 * Warm sessions of other roles hold background worker slots: keep
+	 * running and warm ones within mlops.max_sql_jobs, retiring the one idle
+	 * longest.
+	 */
+	for (i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
+		if (Sessions[i].in_use && Sessions[i].warm)
+			warm++;
+		else if (Sessions[i].in_use && !Sessions[i].collected)
+			live++;
+	while (warm > 0 && live + warm >= mlops_max_sql_jobs)
+	{
+		SqlSession *oldest = NULL;
+
+		for (i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
+			if (Sessions[i].in_use && Sessions[i].warm &&
+				(oldest == NULL || Sessions[i].idle_since < oldest->idle_since))
+				oldest = &Sessions[i];
+		Retire(oldest);
+		warm--;
+	}
+
 	for (i = 0; i < MLOPS_MAX_SQL_SESSIONS; i++)
 		if (!Sessions[i].in_use)
 		{
@@ -210,7 +418,6 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	}
 
 	memset(s, 0, sizeof(*s));
-	need = offsetof(SqlShared, data) + cmdlen + 1 + cap + 1;
 	if (Segments[i] != NULL && dsm_segment_map_length(Segments[i]) < need)
 	{
 		dsm_detach(Segments[i]);
@@ -232,32 +439,15 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 	s->seg = Segments[i];
 	s->sh = dsm_segment_address(s->seg);
 	memset(s->sh, 0, offsetof(SqlShared, data));
-	s->sh->job_id = job->id;
+	pg_atomic_init_u32(&s->sh->state, SESSION_RUNNING);
 	s->sh->database_id = MyDatabaseId;
 	s->sh->role_id = job->submitted_by;
 	s->sh->parent_pid = MyProcPid;
-	s->sh->slot = index * MLOPS_MAX_SQL_SESSIONS + i;
-	s->sh->command_len = cmdlen;
-	s->sh->answer_cap = cap;
-	if (export != NULL)
+	if (!FillShared(s->sh, index * MLOPS_MAX_SQL_SESSIONS + i, job, command, export, error))
 	{
-		char	   *work = mlops_work_dir_path();
-
-		if (strlen(export->path) >= MAXPGPATH || strlen(export->work_rel) >= MAXPGPATH ||
-			strlen(work) >= MAXPGPATH)
-		{
-			*error = pstrdup("the export's path is too long");
-			*retryable = false;
-			return false;
-		}
-		s->sh->export_mode = true;
-		s->sh->export_overwrite = export->overwrite;
-		strlcpy(s->sh->export_path, export->path, MAXPGPATH);
-		strlcpy(s->sh->export_rel, export->work_rel, MAXPGPATH);
-		strlcpy(s->sh->work_dir, work, MAXPGPATH);
+		*retryable = false;
+		return false;
 	}
-	memcpy(SHARED_COMMAND(s->sh), command, cmdlen + 1);
-	SHARED_ANSWER(s->sh)[0] = '\0';
 	mlops_shmem_progress_claim(s->sh->slot, job->id, job->submitted_by);
 
 	memset(&w, 0, sizeof(w));
@@ -286,6 +476,9 @@ mlops_sql_session_start(ClaimedJob *job, const char *command, int timeout_ms,
 		return false;
 	}
 	s->in_use = true;
+	s->role_id = job->submitted_by;
+	s->epoch = mlops_roles_epoch();
+	s->jobs = 1;
 	s->job_id = job->id;
 	s->attempt = job->attempts;
 	s->slot = s->sh->slot;
@@ -417,6 +610,7 @@ mlops_sql_sessions_collect(SqlOutcome *out, int max)
 		pid_t		pid;
 		BgwHandleStatus st;
 		bool		exited;
+		uint32		state;
 
 		if (!s->in_use)
 			continue;
@@ -431,9 +625,14 @@ mlops_sql_sessions_collect(SqlOutcome *out, int max)
 			}
 			continue;
 		}
-		/* done but still exiting: read it now (a timeout or cancel waits for the exit) */
-		if (!exited && (s->sh->state != SESSION_DONE || s->timed_out || s->cancel_wanted))
+		state = pg_atomic_read_u32(&s->sh->state);
+		/* done, exiting or idle: read it now (a timeout or cancel waits for the exit) */
+		if (!exited && (!OUTCOME_READY(state) || s->timed_out || s->cancel_wanted))
+		{
+			if (OUTCOME_READY(state))
+				Retire(s);		/* a session that was signalled is not kept */
 			continue;
+		}
 
 		pg_read_barrier();
 		memset(o, 0, sizeof(*o));
@@ -445,12 +644,12 @@ mlops_sql_sessions_collect(SqlOutcome *out, int max)
 			o->error = psprintf("timed out after %g s", s->timeout_ms / 1000.0);
 			o->retryable = false;
 		}
-		else if (s->sh->state == SESSION_DONE && s->sh->succeeded)
+		else if (OUTCOME_READY(state) && s->sh->succeeded)
 		{
 			o->outcome = JOB_SUCCEEDED;
 			o->result_json = pnstrdup(SHARED_ANSWER(s->sh), s->sh->answer_len);
 		}
-		else if (s->sh->state == SESSION_DONE)
+		else if (OUTCOME_READY(state))
 		{
 			o->outcome = JOB_FAILED;
 			o->error = pnstrdup(SHARED_ANSWER(s->sh), s->sh->answer_len);
@@ -475,16 +674,24 @@ mlops_sql_sessions_collect(SqlOutcome *out, int max)
 				o->reported = false;
 		}
 		mlops_shmem_progress_release(s->slot);
-		/* the segment stays mapped for the next session in this slot (once this one has exited) */
-		s->seg = NULL;
-		s->sh = NULL;
+		/* the segment stays mapped for the session's next job, or the slot's next session */
 		if (exited)
 		{
 			pfree(s->handle);
 			s->in_use = false;
 		}
 		else
+		{
 			s->collected = true;
+			/* idle: it waits for the next job of its role (HandOver) */
+			if (state == SESSION_IDLE && mlops_sql_session_idle_ms > 0)
+			{
+				s->warm = true;
+				s->idle_since = GetCurrentTimestamp();
+			}
+			else if (state == SESSION_IDLE)
+				Retire(s);
+		}
 		n++;
 	}
 	return n;
@@ -562,6 +769,7 @@ WriteExport(SqlShared *sh, const char *data, size_t len)
 static void
 RunCommand(SqlShared *sh)
 {
+	MemoryContext outer = CurrentMemoryContext;
 	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "pg_mlops sql job",
 											  ALLOCSET_DEFAULT_SIZES);
 	const char *command = SHARED_COMMAND(sh);
@@ -681,26 +889,73 @@ RunCommand(SqlShared *sh)
 		sh->succeeded = false;
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(outer);
+	MemoryContextDelete(cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
-	/* what others could still meet of this session after its outcome: its advisory locks */
-	LockReleaseSession(USER_LOCKMETHOD);
-	pg_write_barrier();
-	sh->state = SESSION_DONE;
-	/* the parent reads the outcome now, not after this process has exited */
-	if (sh->parent_pid != 0)
-	{
-		PGPROC	   *parent = BackendPidGetProc(sh->parent_pid);
+}
 
-		if (parent != NULL)
-			SetLatch(&parent->procLatch);
+/*
+ * LeaveIdle, when the session's process exits for whatever reason (SIGTERM
+ * while idle, say): an idle session says it is leaving, so the parent does
+ * not hand it a job it would never run.
+ */
+static void
+LeaveIdle(int code, Datum arg)
+{
+	SqlShared  *sh = (SqlShared *) DatumGetPointer(arg);
+	uint32		expected = SESSION_IDLE;
+
+	(void) pg_atomic_compare_exchange_u32(&sh->state, &expected, SESSION_EXITING);
+}
+
+/*
+ * WaitForJob waits, idle, for the parent to hand this session the next
+ * job of its role (it sets the state to RUNNING and our latch): true when
+ * it did, false when the idle time passed or the session was retired.  A
+ * cancel that arrives while idle ends the session too.
+ */
+static bool
+WaitForJob(SqlShared *sh)
+{
+	TimestampTz since = GetCurrentTimestamp();
+
+	for (;;)
+	{
+		uint32		state = pg_atomic_read_u32(&sh->state);
+		uint32		expected = SESSION_IDLE;
+		long		left;
+
+		if (state == SESSION_RUNNING)
+		{
+			pg_read_barrier();	/* the job was written before the state */
+			return true;
+		}
+		if (state != SESSION_IDLE)
+			return false;
+		left = sh->idle_ms - (long) ((GetCurrentTimestamp() - since) / 1000);
+		if (left <= 0 || QueryCancelPending)
+		{
+			if (pg_atomic_compare_exchange_u32(&sh->state, &expected, SESSION_EXITING))
+				return false;
+			continue;			/* handed a job just now */
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (!QueryCancelPending)
+			CHECK_FOR_INTERRUPTS();	/* SIGTERM, barriers */
 	}
 }
 
 /*
  * mlops_sql_session_main is the entry point of a job's session.  It maps
  * the segment, connects as the job's owner (a role that cannot log in is
- * refused here, as at any login), runs the command and exits; the process
- * and everything the command left in its session end together.
+ * refused here, as at any login) and runs the command.  Then, when
+ * mlops.sql_session_idle allows it and the reset succeeds
+ * (sql_session_reset.c), it stays: the parent may hand it the next job of
+ * the same role; otherwise it exits, and everything the command left in
+ * its session ends with the process.  Either way the outcome is in the
+ * segment, and the parent's latch set, before that.
  */
 void
 mlops_sql_session_main(Datum main_arg)
@@ -709,6 +964,8 @@ mlops_sql_session_main(Datum main_arg)
 	SqlShared  *sh;
 
 	pqsignal(SIGTERM, die);
+	/* a warm session reads a reloaded configuration before its next job, as a new one would */
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 
 	seg = dsm_attach(DatumGetUInt32(main_arg));
@@ -717,14 +974,50 @@ mlops_sql_session_main(Datum main_arg)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_mlops sql job session could not map its shared memory segment")));
 	sh = dsm_segment_address(seg);
+	before_shmem_exit(LeaveIdle, PointerGetDatum(sh));
 
 	BackgroundWorkerInitializeConnectionByOid(sh->database_id, sh->role_id, 0);
-	SessionJobId = sh->job_id;
-	SessionSlot = sh->slot;
 	pgstat_report_appname("pg_mlops sql job");
+	if (sh->idle_ms > 0)
+		sh->role_xmin = mlops_session_reuse_begin(sh->role_id);
 
-	RunCommand(sh);
-	dsm_detach(seg);
+	for (int jobs = 1;; jobs++)
+	{
+		const char *why = NULL;
+		bool		staying;
+
+		SessionJobId = sh->job_id;
+		SessionSlot = sh->slot;
+		RunCommand(sh);
+		/* what others could still meet of this session after its outcome: its advisory locks */
+		LockReleaseSession(USER_LOCKMETHOD);
+		staying = sh->succeeded && sh->idle_ms > 0 && jobs < sh->max_jobs &&
+			TransactionIdIsValid(sh->role_xmin) && mlops_session_reset(sh->role_xmin, &why);
+		if (why != NULL)
+			elog(DEBUG1, "pg_mlops sql job session ends after job " INT64_FORMAT ": %s",
+				 sh->job_id, why);
+		SessionJobId = 0;
+		SessionSlot = -1;
+		pgstat_report_stat(false);
+		pg_write_barrier();
+		pg_atomic_write_u32(&sh->state, staying ? SESSION_IDLE : SESSION_DONE);
+		/* the parent reads the outcome now, not after this process has exited */
+		if (sh->parent_pid != 0)
+		{
+			PGPROC	   *parent = BackendPidGetProc(sh->parent_pid);
+
+			if (parent != NULL)
+				SetLatch(&parent->procLatch);
+		}
+		if (!staying || !WaitForJob(sh))
+			break;
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+	/* the segment is detached at exit, after LeaveIdle */
 	proc_exit(0);
 }
 

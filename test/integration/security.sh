@@ -17,14 +17,20 @@
 #     too large to store fails it and its dependents;
 #   - a stale lease holder is refused; NOTIFY payloads carry ids and states only; errors show no
 #     server directory; a symbolic link named like the download's .part file is not followed;
-#   - kill -9 during a running sql job leaves the job failed or retried, never stuck.
+#   - kill -9 during a running sql job leaves the job failed or retried, never stuck;
+#   - warm sessions (mlops.sql_session_idle): a session takes only the next job of its own role,
+#     and that job sees nothing of the last one (search_path, settings, SET ROLE, prepared
+#     statements, advisory locks, LISTEN, sequences, temporary objects); a role whose pg_authid
+#     row or memberships changed, a failed job and mlops.sql_session_max_jobs end the session.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/cluster.sh
 . test/lib/tap.sh
 
 # synchronous_commit on: the kill -9 case below must not lose the submit it waits for
-cluster_start --conf "mlops.max_sql_jobs = 2" --conf "restart_after_crash = on" --conf "synchronous_commit = on" || exit 1
+# a long mlops.sql_session_idle: every sql job below that may run in a warm session does
+cluster_start --conf "mlops.max_sql_jobs = 2" --conf "restart_after_crash = on" --conf "synchronous_commit = on" \
+  --conf "mlops.sql_session_idle = 30s" || exit 1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_security.XXXXXX")
 chmod 755 "$tmp"
 HTTPD_PID=
@@ -243,7 +249,8 @@ state=$(psql -XAtq -c "SELECT state FROM mlops.jobs WHERE id = $id")
 took=$(echo "$t1 - $t0" | bc)
 [ "$state" = cancelled ] && [ "$(echo "$took < 1.0" | bc)" = 1 ]
 ok $? "cancel of a running pg_sleep(30) ends it cancelled in ${took} s"
-is "$(psql -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mlops sql job'")" 0 "no session is left running"
+# (a warm session, idle, may remain: its state is 'idle')
+is "$(psql -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mlops sql job' AND state <> 'idle'")" 0 "no session is left running"
 out=$(finish alice "$(job alice sql '{"command": "SELECT pg_sleep(30)", "timeout": 0.5}')")
 is "$out" "failed|timed out after 0.5 s|" "a job past its timeout fails"
 big=$(sqljob alice "SELECT repeat('x', 300 * 1024 * 1024)")
@@ -310,7 +317,7 @@ is "$brun|$(psql -XAtq -c "SELECT result ->> 'value' FROM mlops.run_steps WHERE 
 # 9. kill -9 during a running sql job: failed (its attempts spent) or retried, never stuck.
 id=$(job alice sql '{"command": "SELECT pg_sleep(20)"}' "max_attempts => 1")
 for _ in $(seq 1 200); do
-  pid=$(psql -XAtq -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_mlops sql job'")
+  pid=$(psql -XAtq -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_mlops sql job' AND query LIKE '%pg_sleep(20)%' AND state = 'active'")
   [ -n "$pid" ] && break; sleep 0.05
 done
 kill -9 "$pid"
@@ -319,5 +326,192 @@ poll_sql "SELECT state FROM mlops.jobs WHERE id = $id" failed 60
 ok $? "after the crash restart the job is failed, not stuck running"
 id=$(job alice sql '{"command": "SELECT 41 + 1"}')
 is "$(finish alice "$id")" "succeeded||42" "the queue serves jobs again after the crash"
+
+# 10. Warm sessions: the next job of the same role only, after a reset it cannot see through.
+psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE ROLE alice_grp NOLOGIN;
+GRANT alice_grp TO alice;
+CREATE SEQUENCE public.seq_a;
+GRANT USAGE, SELECT ON public.seq_a TO alice;
+-- try_sql(q): q's single value as text, or 'error: ' and the message (so a probe never fails its job)
+CREATE FUNCTION public.try_sql(q text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE r text;
+BEGIN
+  EXECUTE q INTO r;
+  RETURN coalesce(r, 'null');
+EXCEPTION WHEN OTHERS THEN
+  RETURN 'error: ' || SQLERRM;
+END $f$;
+SQL
+# val ROLE COMMAND: run COMMAND as ROLE's sql job, print its value (or "state|error")
+val() {
+  local out
+  out=$(finish "$1" "$(sqljob "$1" "$2")")
+  if [ "${out%%|*}" = succeeded ]; then echo "${out##*|}"; else echo "$out"; fi
+}
+p0=$(val alice "SELECT pg_backend_pid()")
+p1=$(val alice "SELECT pg_backend_pid()")
+[ -n "$p0" ] && [ "$p0" = "$p1" ]
+ok $? "two jobs of alice in a row run in one warm session (pid $p0, then $p1)"
+# reuse ATTACK PROBE EXPECTED WHAT: ATTACK (ending in a query of pg_backend_pid()) as alice, then
+# PROBE as alice's next job: same session, and PROBE gives EXPECTED
+reuse() {
+  local a b
+  a=$(val alice "$1")
+  b=$(val alice "SELECT pg_backend_pid() || ' ' || ($2)")
+  is "$b" "$a $3" "$4 (pid $a, then ${b%% *})"
+}
+reuse "SET search_path = pg_temp, public, pg_catalog; SELECT pg_backend_pid()" "current_setting('search_path')" '"$user", public' \
+  "a search_path set by a job is reset for the next one"
+reuse "SELECT pg_backend_pid() FROM (SELECT set_config('work_mem', '77MB', false), set_config('statement_timeout', '1h', false)) s" \
+  "current_setting('work_mem') || ' ' || current_setting('statement_timeout')" "4MB 0" \
+  "settings set with set_config(..., false) are reset"
+reuse "SET default_transaction_read_only = on; SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE; SELECT pg_backend_pid()" \
+  "current_setting('default_transaction_read_only') || ' ' || current_setting('default_transaction_isolation')" "off read committed" \
+  "a read-only or serializable default is reset"
+reuse "SET ROLE alice_grp; SELECT pg_backend_pid()" "current_user || ' ' || session_user || ' ' || current_setting('role')" "alice alice none" \
+  "a SET ROLE to a granted role does not outlive the job"
+reuse "SELECT pg_backend_pid() FROM (SELECT set_config('role', 'alice_grp', false)) s" "current_user" "alice" \
+  "nor does set_config('role', ...)"
+reuse "PREPARE p_a AS SELECT 1; SELECT pg_backend_pid()" "(SELECT count(*) FROM pg_prepared_statements)" "0" \
+  "a prepared statement is gone"
+reuse "SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock(77), pg_advisory_lock_shared(78)) s" \
+  "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())" "0" \
+  "advisory locks are released"
+out=$(val alice "LISTEN chan_a; SELECT pg_backend_pid()")
+is "$out" "failed|cannot execute LISTEN within a background process|" "LISTEN is refused in a job's session (a background process)"
+is "$(val alice "SELECT count(*) FROM pg_listening_channels()")" 0 "... and the next job listens to nothing"
+reuse "SELECT pg_backend_pid() FROM (SELECT nextval('public.seq_a')) s" \
+  "try_sql('SELECT currval(''public.seq_a'')::text') || ' / ' || try_sql('SELECT lastval()::text')" \
+  'error: currval of sequence "seq_a" is not yet defined in this session / error: lastval is not yet defined in this session' \
+  "currval and lastval of the last job are not defined"
+r1=$(val alice "SELECT pg_backend_pid() FROM (SELECT setseed(0.5)) s")
+r2=$(val alice "SELECT pg_backend_pid() || ' ' || random()")
+r3v=$(psql -XAtq -c "SELECT setseed(0.5)" -c "SELECT random()" | tail -n 1)
+[ "${r2%% *}" = "$r1" ] && [ "${r2#* }" != "$r3v" ]
+ok $? "random() does not continue the sequence a job seeded (${r2#* } is not $r3v)"
+# temporary objects end the session: the next job is in a new one and finds none
+a=$(val alice "CREATE TEMP TABLE tt_a (x int); CREATE FUNCTION pg_temp.f_a() RETURNS int LANGUAGE sql AS 'SELECT 7'; SELECT pg_backend_pid()")
+b=$(val alice "SELECT pg_backend_pid() || ' ' || (to_regclass('pg_temp.tt_a') IS NULL)::text || ' ' || try_sql('SELECT pg_temp.f_a()::text')")
+[ -n "$a" ] && [ "${b%% *}" != "$a" ] && grep -q ' true error: ' <<<"$b"
+ok $? "a job that made a temporary table and function ends its session; the next sees neither ($a, then $b)"
+a=$(val alice "SELECT pg_backend_pid() FROM (SELECT set_config('myapp.secret', 'x1', false)) s")
+b=$(val alice "SELECT pg_backend_pid() || ' ' || coalesce(current_setting('myapp.secret', true), 'none')")
+[ "${b%% *}" != "$a" ] && [ "${b#* }" = none ]
+ok $? "a job that created a setting ends its session; the next does not know it ($a, then $b)"
+# a job of another role never runs in alice's warm session
+a=$(val alice "SELECT pg_backend_pid()")
+b=$(val bob "SELECT pg_backend_pid() || ' ' || session_user || ' ' || current_user")
+c=$(val alice "SELECT pg_backend_pid()")
+[ "${b%% *}" != "$a" ] && [ "${b#* }" = "bob bob" ] && [ "$c" = "$a" ]
+ok $? "bob's job runs in a session of his own ($b) while alice's stays warm ($a, then $c)"
+is "$(psql -XAtq -c "SELECT string_agg(DISTINCT usename, ' ') FROM pg_stat_activity WHERE pid IN ($a, ${b%% *})")" "alice bob" \
+  "the two warm sessions are alice's and bob's own"
+# a failed job ends its session
+a=$(val alice "SELECT pg_backend_pid()")
+val alice "SELECT 1 / 0" >/dev/null
+b=$(val alice "SELECT pg_backend_pid()")
+[ -n "$b" ] && [ "$b" != "$a" ]
+ok $? "a failed job ends its session ($a, then $b)"
+# role changes: NOLOGIN (then LOGIN again), a revoked membership
+a=$(val alice "SELECT pg_backend_pid()")
+psql -XAtq -c "ALTER ROLE alice NOLOGIN" >/dev/null
+out=$(psql -XAtq -c "SET ROLE alice" -c "SELECT mlops.submit_job('sql', '{\"command\": \"SELECT 1\"}')" 2>&1)
+grep -q 'cannot log in' <<<"$out"
+ok $? "while alice has NOLOGIN her sql jobs are refused (${out%%$'\n'*})"
+psql -XAtq -c "ALTER ROLE alice LOGIN" >/dev/null
+b=$(val alice "SELECT pg_backend_pid()")
+[ -n "$b" ] && [ "$b" != "$a" ] && poll_sql "SELECT count(*) FROM pg_stat_activity WHERE pid = $a" 0 5
+ok $? "after ALTER ROLE alice NOLOGIN (and LOGIN again) her warm session is not reused, and it is gone ($a, then $b)"
+a=$(val alice "SELECT pg_backend_pid() || ' ' || try_sql('SELECT set_config(''role'', ''alice_grp'', true)')")
+psql -XAtq -c "REVOKE alice_grp FROM alice" >/dev/null
+b=$(val alice "SELECT pg_backend_pid() || ' ' || try_sql('SELECT set_config(''role'', ''alice_grp'', true)')")
+[ "${a#* }" = alice_grp ] && [ "${b%% *}" != "${a%% *}" ] && grep -q 'error: permission denied to set role "alice_grp"' <<<"$b"
+ok $? "after REVOKE alice_grp FROM alice the warm session is not reused, and the new one cannot SET ROLE ($a; $b)"
+# a cancel and a timeout work in a warm session, and end it
+a=$(val alice "SELECT pg_backend_pid()")
+id=$(job alice sql '{"command": "SELECT pg_sleep(30)"}')
+for _ in $(seq 1 200); do [ "$(psql -XAtq -c "SELECT state FROM mlops.jobs WHERE id = $id")" = running ] && break; sleep 0.02; done
+is "$(psql -XAtq -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_mlops sql job' AND state = 'active' AND query LIKE '%pg_sleep(30)%'")" "$a" \
+  "alice's pg_sleep(30) runs in her warm session"
+t0=$(date +%s.%N)
+as alice "SELECT mlops.cancel_job($id)" >/dev/null
+for _ in $(seq 1 300); do [ "$(psql -XAtq -c "SELECT state FROM mlops.jobs WHERE id = $id")" = cancelled ] && break; sleep 0.01; done
+took=$(echo "$(date +%s.%N) - $t0" | bc)
+[ "$(psql -XAtq -c "SELECT state FROM mlops.jobs WHERE id = $id")" = cancelled ] && [ "$(echo "$took < 1.0" | bc)" = 1 ]
+ok $? "cancel in a warm session ends the job cancelled in ${took} s"
+b=$(val alice "SELECT pg_backend_pid()")
+[ -n "$b" ] && [ "$b" != "$a" ]
+ok $? "the cancelled job's session is not reused ($a, then $b)"
+is "$(finish alice "$(job alice sql '{"command": "SELECT pg_sleep(30)", "timeout": 0.5}')")" "failed|timed out after 0.5 s|" \
+  "a timeout in a warm session fails the job"
+# a result too large to store fails the job in a warm session too; the next job runs
+a=$(val alice "SELECT pg_backend_pid()")
+out=$(val alice "SELECT repeat('x', 2 * 1024 * 1024)")
+grep -q "^failed|the job.s result (2097152 bytes) is larger than mlops.max_job_result_size" <<<"$out"
+ok $? "after a warm session's job, a result too large to store fails the next one (${out:0:90})"
+b=$(val alice "SELECT pg_backend_pid()")
+[ -n "$b" ] && [ "$b" != "$a" ]
+ok $? "... its session ends, and the next job runs in a new one ($a, then $b)"
+# a dropped role's warm session is retired at the worker's next hand-over, whoever's job it is
+readme_grants application app carol | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
+c=$(val carol "SELECT pg_backend_pid()")
+[ -n "$c" ] && [ "$(psql -XAtq -c "SELECT usename || ' ' || state FROM pg_stat_activity WHERE pid = $c")" = "carol idle" ]
+ok $? "carol's session waits, warm (pid $c)"
+psql -XAtq -v ON_ERROR_STOP=1 -c "DROP OWNED BY carol" -c "DROP ROLE carol" >/dev/null
+ok $? "carol dropped while her session is warm"
+val alice "SELECT 1" >/dev/null
+poll_sql "SELECT count(*) FROM pg_stat_activity WHERE pid = $c" 0 5
+ok $? "the next hand-over (alice's job) retires the dropped role's session"
+
+# three roles' jobs strictly alternating (alice, bob, dave, alice, ...; two sessions at most, so
+# warm sessions are retired and started all the time): every job runs as its owner, and no
+# session ever serves two roles
+readme_grants application app dave | psql -XAtq -v ON_ERROR_STOP=1 >/dev/null
+psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+DO $$
+DECLARE r text[] := ARRAY['alice', 'bob', 'dave'];
+BEGIN
+  FOR i IN 0..449 LOOP
+    EXECUTE format('SET ROLE %I', r[i % 3 + 1]);   -- after SET ROLE, the role set is the submitter
+    PERFORM mlops.submit_job('sql', jsonb_build_object('command',
+      'SELECT session_user || '' '' || current_user || '' '' || pg_backend_pid()'), run_id => 'mix');
+    RESET ROLE;
+  END LOOP;
+END $$;
+SQL
+poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'mix' AND state IN ('pending', 'running')" 0 120
+is "$(psql -XAtq -c "SELECT count(*) FILTER (WHERE state = 'succeeded') || ' ' || count(*) FILTER (WHERE split_part(result ->> 'value', ' ', 1) <> pg_get_userbyid(submitted_by) OR split_part(result ->> 'value', ' ', 2) <> pg_get_userbyid(submitted_by)) || ' ' || count(*) FILTER (WHERE attempts > 1) FROM mlops.jobs WHERE run_id = 'mix'")" "450 0 0" \
+   "450 jobs of alice, bob and dave interleaved: all succeeded at their first attempt, each as its owner (session_user and current_user)"
+read -r n_pids n_shared <<<"$(psql -XAt -F ' ' -c "SELECT count(*), count(*) FILTER (WHERE roles > 1) FROM (SELECT split_part(result ->> 'value', ' ', 3) AS pid, count(DISTINCT submitted_by) AS roles FROM mlops.jobs WHERE run_id = 'mix' GROUP BY 1) x")"
+[ "$n_shared" = 0 ] && [ "$n_pids" -lt 450 ]
+ok $? "no session served two roles ($n_pids sessions for 450 jobs, $n_shared shared)"
+
+# a warm session terminated while idle is not handed the next job
+a=$(val alice "SELECT pg_backend_pid()")
+psql -XAtq -c "SELECT pg_terminate_backend($a)" >/dev/null
+poll_sql "SELECT count(*) FROM pg_stat_activity WHERE pid = $a" 0 5 >/dev/null
+id=$(sqljob alice "SELECT pg_backend_pid()")
+out=$(finish alice "$id")
+is "${out%%|*} $(psql -XAtq -c "SELECT attempts FROM mlops.jobs WHERE id = $id") $([ "${out##*|}" != "$a" ] && echo new)" "succeeded 1 new" \
+  "after pg_terminate_backend of alice's idle warm session, her next job runs at its first attempt in a new one"
+
+# a warm session reads a reloaded configuration before its next job, as a new session would
+a=$(val alice "SELECT pg_backend_pid()")
+psql -XAtq -c "ALTER SYSTEM SET work_mem = '5MB'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+is "$(val alice "SELECT pg_backend_pid() || ' ' || current_setting('work_mem')")" "$a 5MB" "after a reload the warm session's next job has the new default work_mem"
+psql -XAtq -c "ALTER SYSTEM RESET work_mem" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+
+# mlops.sql_session_max_jobs ends a session after that many jobs
+psql -XAtq -c "ALTER SYSTEM SET mlops.sql_session_max_jobs = 3" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+val alice "SELECT 1 / 0" >/dev/null    # a failed job: the next one starts a new session
+pids=$(for _ in 1 2 3 4; do val alice "SELECT pg_backend_pid()"; done | tr '\n' ' ')
+read -r q1 q2 q3 q4 <<<"$pids"
+[ "$q1" = "$q2" ] && [ "$q2" = "$q3" ] && [ "$q4" != "$q3" ]
+ok $? "with mlops.sql_session_max_jobs = 3 a session runs 3 jobs, the 4th starts a new one ($pids)"
+psql -XAtq -c "ALTER SYSTEM RESET mlops.sql_session_max_jobs" -c "SELECT pg_reload_conf()" >/dev/null
 
 done_testing
