@@ -68,6 +68,23 @@ SELECT round(area) AS m2 FROM mlops.contours(
   ST_AddBand(ST_MakeEmptyRaster(2, 2, 11.0, 44.0, 0.001, -0.001, 0, 0, 4326), '8BUI'::text, 1, NULL), 1,
   '{"geodesic": true}');
 
+-- mode opencv: cv2.findContours(RETR_CCOMP, CHAIN_APPROX_SIMPLE) vertices at pixel centres,
+-- one polygon per outer contour with its holes, area the polygon's (outer minus holes);
+-- cv2 gives the outer [[1,1],[1,4],[4,4],[6,6],[6,7],[7,7],[7,6],[6,6],[4,4],[4,1]] (area 10)
+-- and the hole [[1,2],[2,1],[3,1],[4,2],[2,4],[1,3]] (area 5.5) in (column, row)
+SELECT contour_id, ST_AsText(geom), ST_NumInteriorRings(geom) AS holes, area, ST_Area(geom) AS geom_area,
+       max_value, ST_SRID(geom)
+FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "opencv"}') ORDER BY contour_id;
+-- a lone pixel is a one-vertex contour (a ring of four equal points, area 0); two separate blobs
+-- come newest first, as OpenCV lists them
+SELECT contour_id, ST_AsText(geom), area, round(max_value::numeric, 3) AS max_value
+FROM mlops.contours(ST_SetValues(ST_AddBand(ST_MakeEmptyRaster(5, 4, 100, 50, 2, -2, 0, 0, 32632), '32BF'::text, 0, NULL),
+                    1, 1, 1, ARRAY[[0.9,0,0,0,0],[0,0,0.7,0.8,0],[0,0,0.6,0.75,0],[0,0,0,0,0.2]]::float8[][]),
+                    0.5, '{"mode": "opencv"}') ORDER BY contour_id;
+SELECT count(*) AS opencv_above_min_area FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "opencv", "min_area": 4}');
+SELECT count(*) AS opencv_below_min_area FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "opencv", "min_area": 5}');
+SELECT count(*) AS opencv_blurred FROM mlops.contours((SELECT r FROM mask), 0.3, '{"mode": "opencv", "blur": 3}');
+
 -- refusals
 SELECT * FROM mlops.detect_blobs((SELECT r FROM heat), 'hough');
 SELECT * FROM mlops.detect_blobs((SELECT r FROM heat), 'doh', '{"sigma": 2}');
@@ -92,6 +109,8 @@ SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"blur": 0}');
 SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"min_area": -1}');
 SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"geodesic": true}');
 SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"levels": 2}');
+SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "opencv", "connectivity": 8}');
+SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": 4}');
 
 -- merge_detections: three ways of merging points into sites
 CREATE TEMP TABLE dets AS

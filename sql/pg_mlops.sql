@@ -627,7 +627,7 @@ AS $$
        OR ST_Area(g.geom::geography) >= coalesce((options ->> 'min_area')::float8, 0)
 $$;
 COMMENT ON FUNCTION mlops.contours(raster, float8, jsonb, int) IS
-'Outlines of the cells of a raster band at or above level (mode cells): one valid polygon with holes per connected component (a MultiPolygon where an 8-connected component''s parts meet at corners only), area exactly cells x cell area, and the largest cell value. Options mode, connectivity (4 or 8, default 8), blur (OpenCV box blur size), min_area (map units, or square metres on the spheroid with geodesic on EPSG:4326), geodesic, simplify';
+'Outlines of the cells of a raster band at or above level. Mode cells (the default): one valid polygon with holes per connected component (a MultiPolygon where an 8-connected component''s parts meet at corners only), area exactly cells x cell area, and the largest cell value. Mode opencv: the contours of OpenCV 4.6''s findContours(RETR_CCOMP, CHAIN_APPROX_SIMPLE) on the mask, one polygon per outer contour with its holes, vertices at pixel centres, area the polygon''s. Options mode, connectivity (4 or 8, default 8; cells only), blur (OpenCV box blur size), min_area (map units, or square metres on the spheroid with geodesic on EPSG:4326), geodesic, simplify';
 
 CREATE FUNCTION mlops.merge_detections_xy(points geometry[], radius float8, method text, options jsonb,
                                           OUT site_id int, OUT x float8, OUT y float8, OUT srid int,
