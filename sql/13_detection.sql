@@ -85,6 +85,23 @@ SELECT count(*) AS opencv_above_min_area FROM mlops.contours((SELECT r FROM mask
 SELECT count(*) AS opencv_below_min_area FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "opencv", "min_area": 5}');
 SELECT count(*) AS opencv_blurred FROM mlops.contours((SELECT r FROM mask), 0.3, '{"mode": "opencv", "blur": 3}');
 
+-- mode subpixel: skimage.measure.find_contours' iso-lines at cell centres; closed ones are
+-- polygons, open ones (ending on the edge) linestrings with area 0; max_value is NULL.
+-- skimage gives, in (row, column): [[1.5,1],[1,0.5],[0.5,1],[1,1.5],[1.5,1]] around the 1 at
+-- (1, 1) of a 3 x 4 grid, and [[0.5,3],[0,2.5]] at the corner 1 at (0, 3)
+SELECT contour_id, ST_AsText(geom), area, max_value
+FROM mlops.contours(ST_SetValues(ST_AddBand(ST_MakeEmptyRaster(4, 3, 100, 50, 2, -2, 0, 0, 32632), '32BF'::text, 0, NULL),
+                    1, 1, 1, ARRAY[[0,0,0,1],[0,1,0,0],[0,0,0,0]]::float8[][]),
+                    0.5, '{"mode": "subpixel"}') ORDER BY contour_id;
+SELECT count(*) AS subpixel_closed, bool_and(ST_IsValid(geom)) AS valid,
+       bool_and(abs(area - ST_Area(geom)) < 1e-9 * area AND area BETWEEN 6000 AND 8000) AS areas
+FROM mlops.contours((SELECT r FROM heat), 0.5, '{"mode": "subpixel"}') WHERE GeometryType(geom) = 'POLYGON';
+SELECT count(*) AS subpixel_high_reversed FROM mlops.contours((SELECT r FROM heat), 0.5, '{"mode": "subpixel"}') a
+JOIN mlops.contours((SELECT r FROM heat), 0.5, '{"mode": "subpixel", "positive_orientation": "high", "fully_connected": "low"}') b
+  USING (contour_id) WHERE ST_Equals(a.geom, b.geom) AND NOT ST_OrderingEquals(a.geom, b.geom);
+SELECT count(*) AS subpixel_above_min_area FROM mlops.contours((SELECT r FROM heat), 0.5, '{"mode": "subpixel", "min_area": 5000}');
+SELECT count(*) AS subpixel_below_min_area FROM mlops.contours((SELECT r FROM heat), 0.5, '{"mode": "subpixel", "min_area": 10000}');
+
 -- refusals
 SELECT * FROM mlops.detect_blobs((SELECT r FROM heat), 'hough');
 SELECT * FROM mlops.detect_blobs((SELECT r FROM heat), 'doh', '{"sigma": 2}');
@@ -111,6 +128,11 @@ SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"geodesic": true}');
 SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"levels": 2}');
 SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "opencv", "connectivity": 8}');
 SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": 4}');
+SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "subpixel", "connectivity": 4}');
+SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"fully_connected": "high"}');
+SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "subpixel", "positive_orientation": "up"}');
+SELECT * FROM mlops.contours(ST_AddBand(ST_MakeEmptyRaster(1, 5, 0, 0, 1, -1, 0, 0, 32632), '8BUI'::text, 1, NULL), 0.5,
+                             '{"mode": "subpixel"}');
 
 -- merge_detections: three ways of merging points into sites
 CREATE TEMP TABLE dets AS

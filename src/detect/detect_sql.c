@@ -24,6 +24,7 @@
 #include "detect/blobs.h"
 #include "detect/contours.h"
 #include "detect/contours_opencv.h"
+#include "detect/contours_subpixel.h"
 #include "spatial/raster.h"
 
 PG_FUNCTION_INFO_V1(mlops_detect_blobs_xy);
@@ -257,7 +258,8 @@ PG_FUNCTION_INFO_V1(mlops_contours_ewkb);
 typedef enum ContourMode
 {
 	CONTOUR_CELLS,
-	CONTOUR_OPENCV
+	CONTOUR_OPENCV,
+	CONTOUR_SUBPIXEL
 } ContourMode;
 
 typedef struct ContourOptions
@@ -265,6 +267,9 @@ typedef struct ContourOptions
 	ContourMode mode;
 	bool		connectivity_given;
 	int			connectivity;
+	const char *skimage_option;	/* a subpixel-only option given, or NULL */
+	bool		high_connected;	/* fully_connected: "high" */
+	bool		high_oriented;	/* positive_orientation: "high" */
 	int			blur;			/* box size; 0 = none */
 	double		min_area;		/* map units (or m2 with geodesic, applied in SQL); 0 = none */
 	bool		geodesic;
@@ -302,12 +307,28 @@ ParseContourOptions(Jsonb *opts, ContourOptions *o)
 				o->mode = CONTOUR_CELLS;
 			else if (m != NULL && strcmp(m, "opencv") == 0)
 				o->mode = CONTOUR_OPENCV;
+			else if (m != NULL && strcmp(m, "subpixel") == 0)
+				o->mode = CONTOUR_SUBPIXEL;
 			else
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unknown contour mode %s",
 								m ? psprintf("\"%s\"", m) : "(not a string)"),
-						 errhint("Valid modes: cells, opencv.")));
+						 errhint("Valid modes: cells, opencv, subpixel.")));
+		}
+		else if (strcmp(key, "fully_connected") == 0 || strcmp(key, "positive_orientation") == 0)
+		{
+			char	   *m = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : NULL;
+
+			if (m == NULL || (strcmp(m, "low") != 0 && strcmp(m, "high") != 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" must be \"low\" or \"high\"", key)));
+			if (key[0] == 'f')
+				o->high_connected = strcmp(m, "high") == 0;
+			else
+				o->high_oriented = strcmp(m, "high") == 0;
+			o->skimage_option = key;
 		}
 		else if (strcmp(key, "connectivity") == 0)
 		{
@@ -350,14 +371,18 @@ ParseContourOptions(Jsonb *opts, ContourOptions *o)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown option \"%s\" for contours", key),
-					 errhint("Valid options: mode, connectivity, blur, min_area, geodesic, simplify.")));
+					 errhint("Valid options: mode, connectivity, blur, min_area, geodesic, simplify, fully_connected, positive_orientation.")));
 	}
 	/* jsonb orders keys by length, so mode may come after connectivity */
 	if (o->connectivity_given && o->mode != CONTOUR_CELLS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"connectivity\" applies to mode cells only"),
-				 errhint("Mode opencv traces 8-connected components, as OpenCV does.")));
+				 errhint("Mode opencv traces 8-connected components, as OpenCV does; mode subpixel has fully_connected.")));
+	if (o->skimage_option != NULL && o->mode != CONTOUR_SUBPIXEL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" applies to mode subpixel only", o->skimage_option)));
 }
 
 static void
@@ -483,6 +508,64 @@ ContoursOpencvRows(FunctionCallInfo fcinfo, const double *img, const rast_info *
 }
 
 /*
+ * Mode subpixel: one row per contour of skimage.measure.find_contours, in
+ * its order; a closed contour (at least 4 points, last == first) is a
+ * polygon, an open one a linestring (area 0); vertices (row, column) are in
+ * cell-centre units: map point = corner + (column + 0.5, row + 0.5) x scale.
+ * max_value is NULL.
+ */
+static void
+ContoursSubpixelRows(FunctionCallInfo fcinfo, const double *img, const rast_info *info,
+					 double level, const ContourOptions *o, double cell_area)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SubpixelContours c;
+	char		err[512];
+
+	err[0] = '\0';
+	if (contour_subpixel(img, info->height, info->width, level, o->high_connected, o->high_oriented,
+						 &c, mlops_palloc_allocator(), err, sizeof(err)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot trace contours: %s", err[0] ? err : "the kernel refused")));
+	InitMaterializedSRF(fcinfo, 0);
+	for (int64 i = 0; i < c.n_contours; i++)
+	{
+		int64		a = c.start[i],
+					e = c.start[i + 1];
+		bool		closed = e - a >= 4 && subpixel_contour_closed(&c, i);
+		double		area = closed ? fabs(subpixel_contour_area2(&c, i)) / 2 * cell_area : 0;
+		StringInfoData b;
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, true};
+		bytea	   *out;
+
+		if (o->min_area > 0 && !o->geodesic && area < o->min_area)
+			continue;
+		initStringInfo(&b);
+		appendStringInfoChar(&b, 1);
+		PutU32(&b, (closed ? 3 : 2) | 0x20000000);
+		PutU32(&b, (uint32) info->srid);
+		if (closed)
+			PutU32(&b, 1);
+		PutU32(&b, (uint32) (e - a));
+		for (int64 k = a; k < e; k++)
+		{
+			PutF64(&b, info->ip_x + (c.rc[2 * k + 1] + 0.5) * info->scale_x);
+			PutF64(&b, info->ip_y + (c.rc[2 * k] + 0.5) * info->scale_y);
+		}
+		out = (bytea *) palloc(VARHDRSZ + b.len);
+		SET_VARSIZE(out, VARHDRSZ + b.len);
+		memcpy(VARDATA(out), b.data, b.len);
+		values[0] = Int32GetDatum((int32) (i + 1));
+		values[1] = PointerGetDatum(out);
+		values[2] = Float8GetDatum(area);
+		values[3] = (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/*
  * mlops.contours_ewkb(r raster, level float8, options jsonb, band int)
  *	  RETURNS TABLE(contour_id int, ewkb bytea, area float8, max_value float8)
  *
@@ -535,6 +618,11 @@ mlops_contours_ewkb(PG_FUNCTION_ARGS)
 	if (o.mode == CONTOUR_OPENCV)
 	{
 		ContoursOpencvRows(fcinfo, img, &info, level, &o, cell_area);
+		PG_RETURN_NULL();
+	}
+	if (o.mode == CONTOUR_SUBPIXEL)
+	{
+		ContoursSubpixelRows(fcinfo, img, &info, level, &o, cell_area);
 		PG_RETURN_NULL();
 	}
 	memset(&s, 0, sizeof(s));

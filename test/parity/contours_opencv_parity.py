@@ -2,7 +2,7 @@
 """test/parity/contours_opencv_parity.py — the opencv contour mode (src/detect/contours_opencv.c)
 against OpenCV 4.6's cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE).
 
-Builds test/parity/contours_opencv_driver.c with the kernels, then prints TAP.  On random images
+Builds test/parity/contours_modes_driver.c with the kernels, then prints TAP.  On random images
 with random options (shape 1 x 1 up to 300 x 300, level, the optional box blur of 1 .. 9 cells
 applied before the threshold, as mlops.contours does; salt and pepper, blurred noise, NaN cells,
 rings with holes and islands, full and empty masks, masks touching the image's edge):
@@ -51,8 +51,9 @@ def build():
     d = tempfile.mkdtemp(prefix="contours_opencv_parity.")
     exe = os.path.join(d, "driver")
     subprocess.run(["cc", "-std=c11", "-O2", "-I" + os.path.join(ROOT, "src"), "-o", exe,
-                    os.path.join(ROOT, "test/parity/contours_opencv_driver.c"),
+                    os.path.join(ROOT, "test/parity/contours_modes_driver.c"),
                     os.path.join(ROOT, "src/detect/contours_opencv.c"),
+                    os.path.join(ROOT, "src/detect/contours_subpixel.c"),
                     os.path.join(ROOT, "src/detect/contours.c"),
                     os.path.join(ROOT, "src/util/errbuf.c"), "-lm"], check=True)
     return exe
@@ -60,7 +61,7 @@ def build():
 
 def ours(exe, img, level, blur):
     rows, cols = img.shape
-    out = subprocess.run([exe, str(rows), str(cols), repr(level), str(blur)],
+    out = subprocess.run([exe, "opencv", str(rows), str(cols), repr(level), str(blur)],
                          input=np.ascontiguousarray(img, dtype=np.float64).tobytes(),
                          capture_output=True, check=True).stdout.decode().split("\n")
     n = int(out[0])
