@@ -150,6 +150,27 @@ SELECT (SELECT string_agg(members::text, ' ' ORDER BY members::text)
           SELECT array_agg(i::int ORDER BY i) AS m FROM (
             SELECT i, ST_ClusterDBSCAN(g, 0.005, 1) OVER () AS c FROM unnest((SELECT pts FROM dets)) WITH ORDINALITY u(g, i)) x
           GROUP BY c) y) AS same_as_st_clusterdbscan;
+-- geodesic: radius in metres on the WGS84 ellipsoid for EPSG:4326 points (single_link, dbscan).
+-- At 60°N a degree of longitude is ~55.8 km, of latitude ~111.4 km: points 0.001° apart east-west
+-- are ~55.8 m apart, north-south ~111.4 m; across the antimeridian too
+CREATE TEMP TABLE geo AS
+SELECT ARRAY['SRID=4326;POINT(10 60)', 'SRID=4326;POINT(10.001 60)', 'SRID=4326;POINT(10 60.001)',
+             'SRID=4326;POINT(179.9995 -20)', 'SRID=4326;POINT(-179.9995 -20)']::geometry[] AS pts;
+SELECT round(ST_Distance(a::geography, b::geography)::numeric, 3) AS metres
+FROM (SELECT pts[1] a, pts[2] b FROM geo UNION ALL SELECT pts[1], pts[3] FROM geo UNION ALL SELECT pts[4], pts[5] FROM geo) x;
+SELECT site_id, round(ST_X(geom)::numeric, 6) AS lon, round(ST_Y(geom)::numeric, 6) AS lat, n_members, members
+FROM mlops.merge_detections((SELECT pts FROM geo), 60, 'single_link', '{"geodesic": true}');
+-- the site across the antimeridian is at 180° (or -180°), not at 0°
+SELECT site_id, round(abs(ST_X(geom))::numeric, 6) AS abs_lon, round(ST_Y(geom)::numeric, 6) AS lat, n_members, members
+FROM mlops.merge_detections((SELECT pts FROM geo), 120, 'single_link', '{"geodesic": true}');
+SELECT site_id, n_members, members
+FROM mlops.merge_detections((SELECT pts FROM geo), 60, 'dbscan', '{"geodesic": true, "min_points": 2}');
+SELECT * FROM mlops.merge_detections((SELECT pts FROM dets), 60, 'single_link', '{"geodesic": true}');
+SELECT * FROM mlops.merge_detections((SELECT pts FROM geo), 60, 'iterative_mean', '{"geodesic": true}');
+SELECT * FROM mlops.merge_detections((SELECT pts FROM geo), 60, 'single_link', '{"geodesic": 1}');
+SELECT * FROM mlops.merge_detections((SELECT pts FROM geo), 2e7, 'single_link', '{"geodesic": true}');
+SELECT * FROM mlops.merge_detections(ARRAY['SRID=4326;POINT(0 91)']::geometry[], 60, 'single_link', '{"geodesic": true}');
+SELECT * FROM mlops.merge_detections((SELECT pts FROM geo), 60, 'single_link', '{"radius_unit": "m"}');
 SELECT count(*) FROM mlops.merge_detections('{}'::geometry[], 1);
 SELECT * FROM mlops.merge_detections((SELECT pts FROM dets), 0);
 SELECT * FROM mlops.merge_detections((SELECT pts FROM dets), 'NaN');

@@ -2878,7 +2878,7 @@ AS $$
     FROM mlops.merge_detections_xy(points, radius, method, options) m
 $$;
 COMMENT ON FUNCTION mlops.merge_detections(geometry[], float8, text, jsonb) IS
-'Merges detection points into sites: iterative_mean (the detection workflow''s merge_similar_sites, exactly: neighbourhoods within radius replaced by their means until the count stops changing), single_link (the partition of ST_ClusterDBSCAN(geom, radius, minpoints => 1)) or dbscan (options.min_points, as ST_ClusterDBSCAN; noise points belong to no site). members are 1-based positions in the array; per group: merge_detections(array_agg(geom ORDER BY id), radius)';
+'Merges detection points into sites: iterative_mean (the detection workflow''s merge_similar_sites, exactly: neighbourhoods within radius replaced by their means until the count stops changing), single_link (the partition of ST_ClusterDBSCAN(geom, radius, minpoints => 1)) or dbscan (options.min_points, as ST_ClusterDBSCAN; noise points belong to no site). With options.geodesic true (single_link and dbscan, EPSG:4326 points) the radius is in metres on the WGS84 ellipsoid, neighbours as ST_DWithin(geography, geography, radius, true) decides them. members are 1-based positions in the array; per group: merge_detections(array_agg(geom ORDER BY id), radius)';
 
 CREATE FUNCTION mlops.confirm_detections(candidates geometry[], models int[], min_models int DEFAULT 2,
                                          tolerance float8 DEFAULT 0)
