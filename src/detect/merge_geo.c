@@ -15,9 +15,13 @@
  *	  cartesian coordinates (ECEF); the straight chord between two points is
  *	  never longer than the geodesic between them, so all neighbours of a
  *	  point lie among the points whose chord is <= radius, which a grid of
- *	  cubes of side radius finds (27 cubes per query, each by binary search
- *	  in the points sorted by cube).  The radius is limited to 10,000 km, far
+ *	  cubes of side radius finds (27 cubes per query: the points sorted by
+ *	  cube, three consecutive cubes found by one binary search).  The radius is limited to 10,000 km, far
  *	  from the antipodal points where Vincenty's iteration may not converge.
+ *	  A candidate whose chord is short enough that even an arc of the
+ *	  ellipsoid's smallest radius of curvature over it stays below radius
+ *	  (by 1e-9 relative) is a neighbour without measuring: a geodesic bends
+ *	  no more than that arc, so it is no longer.
  *
  *	  Clusters.  Exactly merge.c's rules on that neighbour relation:
  *	  single_link joins neighbours; dbscan marks a point core when at least
@@ -46,6 +50,8 @@
 #define WGS84_F		(1.0 / 298.257223563)
 #define WGS84_E2	(WGS84_F * (2.0 - WGS84_F))
 #define MAX_RADIUS	1e7
+/* the smallest radius of curvature of the ellipsoid (meridian, at the equator) */
+#define RMIN		(WGS84_A * (1.0 - WGS84_E2))
 
 double
 geodesic_distance_wgs84(double lon1, double lat1, double lon2, double lat2)
@@ -188,6 +194,7 @@ merge_points_geodesic(const double *lon, const double *lat, int64_t n, double ra
 	GeoPoint   *pts = NULL,
 			   *sorted = NULL;
 	int64_t    *nb_start = NULL,
+			   *nb_len = NULL,
 			   *nb = NULL,
 			   *lab = NULL,
 			   *renum = NULL;
@@ -244,13 +251,14 @@ merge_points_geodesic(const double *lon, const double *lat, int64_t n, double ra
 	pts = mlops_alloc(alloc, sizeof(GeoPoint) * (size_t) n);
 	sorted = mlops_alloc(alloc, sizeof(GeoPoint) * (size_t) n);
 	nb_start = mlops_alloc(alloc, sizeof(int64_t) * (size_t) (n + 1));
+	nb_len = mlops_alloc(alloc, sizeof(int64_t) * (size_t) (n + 1));
 	lab = mlops_alloc(alloc, sizeof(int64_t) * (size_t) n);
 	renum = mlops_alloc(alloc, sizeof(int64_t) * (size_t) n);
 	in_cluster = mlops_alloc(alloc, (size_t) n);
 	is_core = mlops_alloc(alloc, (size_t) n);
 	sums = mlops_alloc(alloc, sizeof(double) * 3 * (size_t) n);
 	counts = mlops_alloc(alloc, sizeof(int64_t) * (size_t) n);
-	if (!pts || !sorted || !nb_start || !lab || !renum || !in_cluster || !is_core || !sums || !counts)
+	if (!pts || !sorted || !nb_start || !nb_len || !lab || !renum || !in_cluster || !is_core || !sums || !counts)
 		goto oom;
 
 	/* a little slack so that rounding never drops a neighbour */
@@ -272,43 +280,58 @@ merge_points_geodesic(const double *lon, const double *lat, int64_t n, double ra
 	memcpy(sorted, pts, sizeof(GeoPoint) * (size_t) n);
 	qsort(sorted, (size_t) n, sizeof(GeoPoint), CmpGeoPoint);
 
-	/* neighbour lists (each point's own included), in input order */
-	for (int64_t i = 0; i < n; i++)
+	/*
+	 * neighbour lists (each point's own included, in input order), built in
+	 * the order of the sort so that consecutive queries read nearby memory;
+	 * point i's list is nb[nb_start[i] .. nb_start[i] + nb_len[i])
+	 */
+	for (int64_t si = 0; si < n; si++)
 	{
+		int64_t		i = sorted[si].index;
 		int64_t		from = n_nb;
 
 		nb_start[i] = n_nb;
 		for (int dx = -1; dx <= 1; dx++)
 			for (int dy = -1; dy <= 1; dy++)
-				for (int dz = -1; dz <= 1; dz++)
+			{
+				/* cubes (x + dx, y + dy, z - 1 .. z + 1) are consecutive in the sort */
+				int64_t		c[3] = {pts[i].cell[0] + dx, pts[i].cell[1] + dy, pts[i].cell[2] - 1};
+
+				for (int64_t k = FirstOfCell(sorted, n, c);
+					 k < n && sorted[k].cell[0] == c[0] && sorted[k].cell[1] == c[1] &&
+					 sorted[k].cell[2] <= c[2] + 2; k++)
 				{
-					int64_t		c[3] = {pts[i].cell[0] + dx, pts[i].cell[1] + dy, pts[i].cell[2] + dz};
+					const GeoPoint *q = &sorted[k];
+					double		d0 = q->p[0] - pts[i].p[0],
+								d1 = q->p[1] - pts[i].p[1],
+								d2 = q->p[2] - pts[i].p[2];
 
-					for (int64_t k = FirstOfCell(sorted, n, c); k < n && CmpCell(sorted[k].cell, c) == 0; k++)
+					double		c2 = d0 * d0 + d1 * d1 + d2 * d2;
+
+					if (c2 > chord2)
+						continue;
+					/*
+					 * The geodesic's curvature in space is at most 1 / RMIN, so it
+					 * is no longer than the arc of that radius over the same chord:
+					 * below radius by a margin, no need to measure it.
+					 */
+					if (q->index != i &&
+						!(2 * RMIN * asin(fmin(1.0, sqrt(c2) / (2 * RMIN))) <= radius * (1 - 1e-9)) &&
+						!(geodesic_distance_wgs84(lon[i], lat[i], lon[q->index], lat[q->index]) <= radius))
+						continue;
+					if (n_nb == cap_nb)
 					{
-						const GeoPoint *q = &sorted[k];
-						double		d0 = q->p[0] - pts[i].p[0],
-									d1 = q->p[1] - pts[i].p[1],
-									d2 = q->p[2] - pts[i].p[2];
+						int64_t		cap = cap_nb ? cap_nb * 2 : 4 * n + 16;
+						int64_t    *x = mlops_realloc(alloc, nb, sizeof(int64_t) * (size_t) cap);
 
-						if (d0 * d0 + d1 * d1 + d2 * d2 > chord2)
-							continue;
-						if (q->index != i &&
-							!(geodesic_distance_wgs84(lon[i], lat[i], lon[q->index], lat[q->index]) <= radius))
-							continue;
-						if (n_nb == cap_nb)
-						{
-							int64_t		cap = cap_nb ? cap_nb * 2 : 4 * n + 16;
-							int64_t    *x = mlops_realloc(alloc, nb, sizeof(int64_t) * (size_t) cap);
-
-							if (x == NULL)
-								goto oom;
-							nb = x;
-							cap_nb = cap;
-						}
-						nb[n_nb++] = q->index;
+						if (x == NULL)
+							goto oom;
+						nb = x;
+						cap_nb = cap;
 					}
+					nb[n_nb++] = q->index;
 				}
+			}
 		/* input order within the list, as merge.c meets them */
 		for (int64_t a = from + 1; a < n_nb; a++)
 		{
@@ -322,8 +345,8 @@ merge_points_geodesic(const double *lon, const double *lat, int64_t n, double ra
 			}
 			nb[b] = v;
 		}
+		nb_len[i] = n_nb - from;
 	}
-	nb_start[n] = n_nb;
 
 	for (int64_t i = 0; i < n; i++)
 		lab[i] = i;
@@ -331,7 +354,7 @@ merge_points_geodesic(const double *lon, const double *lat, int64_t n, double ra
 	{
 		memset(in_cluster, 1, (size_t) n);
 		for (int64_t p = 0; p < n; p++)
-			for (int64_t k = nb_start[p]; k < nb_start[p + 1]; k++)
+			for (int64_t k = nb_start[p]; k < nb_start[p] + nb_len[p]; k++)
 				Union(lab, p, nb[k]);
 	}
 	else
@@ -341,11 +364,11 @@ merge_points_geodesic(const double *lon, const double *lat, int64_t n, double ra
 		if (n > min_points)
 			for (int64_t p = 0; p < n; p++)
 			{
-				if (nb_start[p + 1] - nb_start[p] < min_points)
+				if (nb_len[p] < min_points)
 					continue;
 				is_core[p] = 1;
 				in_cluster[p] = 1;
-				for (int64_t k = nb_start[p]; k < nb_start[p + 1]; k++)
+				for (int64_t k = nb_start[p]; k < nb_start[p] + nb_len[p]; k++)
 				{
 					int64_t		q = nb[k];
 
@@ -423,6 +446,7 @@ done:
 	mlops_free(alloc, pts);
 	mlops_free(alloc, sorted);
 	mlops_free(alloc, nb_start);
+	mlops_free(alloc, nb_len);
 	mlops_free(alloc, nb);
 	mlops_free(alloc, lab);
 	mlops_free(alloc, renum);
