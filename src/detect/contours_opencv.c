@@ -28,11 +28,12 @@
  *	  parent and lists the tree depth first, so outer contours come newest
  *	  first, each followed by its holes, newest first.
  *
- *	  The value of each outer contour's component (max_value) is found by
- *	  an 8-connected flood fill from its start after tracing.
+ *	  The value of each outer contour's component (max_value) comes from
+ *	  runs of pixels joined as the rows are thresholded (RunsAddRow), paired
+ *	  with the outer contours after tracing (ComponentMax).
  *
  *	  Memory: the byte image ((rows + 2) x (cols + 2)), the points, and a
- *	  fill stack.  Pure C: no PostgreSQL headers.
+ *	  few words per run of foreground pixels.  Pure C: no PostgreSQL headers.
  */
 #include "detect/contours_opencv.h"
 
@@ -404,73 +405,156 @@ nomem:
 	return -1;
 }
 
+/* Runs of foreground pixels, joined 8-connected by union-find, each root
+ * holding its set's largest value. */
+typedef struct Runs
+{
+	int32_t    *s,				/* columns [s, e) of the padded image */
+			   *e;
+	int64_t    *parent;
+	double	   *maxv;
+	int64_t		n,
+				cap;
+	int64_t    *row_start;		/* (rows + 3) entries: row y's first run */
+} Runs;
+
+static int64_t
+RunFind(int64_t *parent, int64_t a)
+{
+	while (parent[a] != a)
+	{
+		parent[a] = parent[parent[a]];
+		a = parent[a];
+	}
+	return a;
+}
+
+static void
+RunUnion(Runs *r, int64_t a, int64_t b)
+{
+	a = RunFind(r->parent, a);
+	b = RunFind(r->parent, b);
+	if (a == b)
+		return;
+	if (b < a)
+	{
+		int64_t		t = a;
+
+		a = b;
+		b = t;
+	}
+	r->parent[b] = a;
+	if (r->maxv[b] > r->maxv[a])
+		r->maxv[a] = r->maxv[b];
+}
+
+static bool
+RunsGrow(Runs *r, const mlops_allocator *alloc)
+{
+	int64_t		cap = r->cap ? r->cap * 2 : 4096;
+	int32_t    *s = mlops_realloc(alloc, r->s, sizeof(int32_t) * (size_t) cap);
+	int32_t    *e = s ? mlops_realloc(alloc, r->e, sizeof(int32_t) * (size_t) cap) : NULL;
+	int64_t    *p = e ? mlops_realloc(alloc, r->parent, sizeof(int64_t) * (size_t) cap) : NULL;
+	double	   *m = p ? mlops_realloc(alloc, r->maxv, sizeof(double) * (size_t) cap) : NULL;
+
+	if (s)
+		r->s = s;
+	if (e)
+		r->e = e;
+	if (p)
+		r->parent = p;
+	if (m == NULL)
+		return false;
+	r->maxv = m;
+	r->cap = cap;
+	return true;
+}
+
 /*
- * The largest image value over the 8-connected component of pixel start;
- * clears the component in the byte image.  A scanline fill: a stack of
- * seeds, each grown to its whole run, the rows above and below searched
- * over the run widened by one (8-connectivity) for runs to seed.
+ * max_value of every outer contour, found with the threshold: each row,
+ * just thresholded (bytes and values still in cache), is cut into runs of
+ * foreground pixels, each run takes its largest value and is joined to the
+ * runs of the row above that it touches (8-connected: overlapping when
+ * widened by one).  Tracing changes marks but never which pixels are 0, so
+ * these are the traced components.  RunsAddRow adds row y of the padded
+ * image; r->row_start[y] is its first run.
  */
 static bool
-FillMax(Tracer *t, const double *src, int64_t W, int64_t start, int64_t **stack, int64_t *cap,
-		double *maxv)
+RunsAddRow(Runs *r, const int8_t *row, const double *v, int64_t y, int64_t W,
+		   const mlops_allocator *alloc)
 {
-	int8_t	   *img = t->img;
-	int64_t		n = 0;
-	double		m = -INFINITY;
+	int64_t		prev_lo = r->row_start[y - 1],
+				prev_hi = r->n,
+				j = prev_lo;
+	int64_t		x = 1;
 
-	if (img[start] == 0)
+	r->row_start[y] = r->n;
+	while (x < W - 1)
 	{
-		*maxv = NAN;
-		return true;
-	}
-	(*stack)[n++] = start;
-	while (n > 0)
-	{
-		int64_t		i = (*stack)[--n];
-		int64_t		a = i,
-					e = i;
-		const double *v;
+		int64_t		s,
+					id;
+		double		m;
 
-		if (img[i] == 0)
-			continue;
-		while (img[a - 1] != 0)
-			a--;
-		while (img[e + 1] != 0)
-			e++;
-		memset(img + a, 0, (size_t) (e - a + 1));
-		v = src + (a / W - 1) * (W - 2) + (a % W - 1);
-		for (int64_t k = 0; k <= e - a; k++)
-			if (v[k] > m)
-				m = v[k];
-		for (int dir = -1; dir <= 1; dir += 2)
+#ifdef __SSE2__
+		while (x + 16 <= W - 1 &&
+			   _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) (row + x)),
+												_mm_setzero_si128())) == 0xFFFF)
+			x += 16;
+#endif
+		while (x < W - 1 && row[x] == 0)
+			x++;
+		if (x >= W - 1)
+			break;
+		s = x;
+		m = v[x];
+		while (row[x] != 0)
 		{
-			int64_t		j = a - 1 + dir * W,
-						end = e + 1 + dir * W;
-
-			while (j <= end)
-			{
-				if (img[j] == 0)
-				{
-					j++;
-					continue;
-				}
-				if (n + 1 >= *cap)
-				{
-					int64_t    *st = mlops_realloc(t->alloc, *stack, (size_t) (*cap * 2) * sizeof(int64_t));
-
-					if (st == NULL)
-						return false;
-					*stack = st;
-					*cap *= 2;
-				}
-				(*stack)[n++] = j;
-				while (j <= end && img[j] != 0)
-					j++;
-			}
+			if (v[x] > m)
+				m = v[x];
+			x++;
 		}
+		if (r->n == r->cap && !RunsGrow(r, alloc))
+			return false;
+		id = r->n++;
+		r->s[id] = (int32_t) s;
+		r->e[id] = (int32_t) x;
+		r->parent[id] = id;
+		r->maxv[id] = m;
+		/* runs above that overlap [s - 1, x + 1) */
+		while (j < prev_hi && r->e[j] < s)
+			j++;
+		for (int64_t k = j; k < prev_hi && r->s[k] <= x; k++)
+			RunUnion(r, id, k);
 	}
-	*maxv = m;
+	r->row_start[y + 1] = r->n;
 	return true;
+}
+
+/*
+ * maxv[b] for every border b: an outer contour starts a run (its left
+ * neighbour is 0); the contours were found in raster order, the runs are
+ * stored in it, so one merge walk pairs them.  Holes get NaN.
+ */
+static void
+ComponentMax(Tracer *t, Runs *r, int64_t W, double *maxv)
+{
+	int64_t		run = 0;
+
+	for (int64_t b = 0; b < t->n_b; b++)
+	{
+		int64_t		y = t->b[b].origin / W,
+					x = t->b[b].origin % W;
+
+		maxv[b] = NAN;
+		if (t->b[b].is_hole)
+			continue;
+		if (run < r->row_start[y])
+			run = r->row_start[y];
+		while (run < r->row_start[y + 1] && r->s[run] < x)
+			run++;
+		if (run < r->row_start[y + 1] && r->s[run] == x)
+			maxv[b] = r->maxv[RunFind(r->parent, run)];
+	}
 }
 
 void
@@ -522,19 +606,19 @@ Contours(const double *src, const uint8_t *mask, int64_t rows, int64_t cols, dou
 		 OpencvContours *out, const mlops_allocator *alloc, char *err, size_t errlen)
 {
 	Tracer		t;
+	Runs		runs;
 	int64_t		W,
 				H;
 	int64_t    *first_child = NULL,
 			   *next_sibling = NULL,
-			   *order = NULL,
-			   *stack = NULL;
+			   *order = NULL;
 	int64_t		roots = -1,
-				cap = 1024,
 				k;
 	int			rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	memset(&t, 0, sizeof(t));
+	memset(&runs, 0, sizeof(runs));
 	t.alloc = alloc;
 	if (isnan(level))
 	{
@@ -562,12 +646,23 @@ Contours(const double *src, const uint8_t *mask, int64_t rows, int64_t cols, dou
 		goto nomem;
 	memset(t.img, 0, (size_t) W);
 	memset(t.img + (H - 1) * W, 0, (size_t) W);
+	if (src)
+	{
+		runs.row_start = mlops_alloc(alloc, sizeof(int64_t) * (size_t) (H + 1));
+		if (runs.row_start == NULL)
+			goto nomem;
+		runs.row_start[0] = 0;
+	}
 	for (int64_t r = 0; r < rows; r++)
 	{
 		int8_t	   *row = t.img + (r + 1) * W;
 		row[0] = row[W - 1] = 0;
 		if (src)
+		{
 			Threshold(src + r * cols, row + 1, cols, level);
+			if (!RunsAddRow(&runs, row, src + r * cols - 1, r + 1, W, alloc))
+				goto nomem;
+		}
 		else
 			CopyMask(mask + r * cols, row + 1, cols);
 	}
@@ -592,8 +687,7 @@ Contours(const double *src, const uint8_t *mask, int64_t rows, int64_t cols, dou
 	out->parent = mlops_alloc(alloc, sizeof(int64_t) * (size_t) (t.n_b + 1));
 	out->max_value = mlops_alloc(alloc, sizeof(double) * (size_t) (t.n_b + 1));
 	out->xy = mlops_alloc(alloc, sizeof(int32_t) * 2 * (size_t) (t.n_points + 1));
-	stack = mlops_alloc(alloc, sizeof(int64_t) * (size_t) cap);
-	if (!first_child || !next_sibling || !order || !out->parent || !out->max_value || !out->xy || !stack)
+	if (!first_child || !next_sibling || !order || !out->parent || !out->max_value || !out->xy)
 		goto nomem;
 	mlops_free(alloc, out->start);
 	out->start = mlops_alloc(alloc, sizeof(int64_t) * (size_t) (t.n_b + 1));
@@ -647,13 +741,20 @@ Contours(const double *src, const uint8_t *mask, int64_t rows, int64_t cols, dou
 		out->start[i + 1] = out->start[i] + b->n;
 	}
 	out->n_points = out->start[k];
-	for (int64_t i = 0; i < k; i++)
+	if (src != NULL)
 	{
-		if (src == NULL || out->parent[i] >= 0 || t.b[order[i]].is_hole)
-			out->max_value[i] = NAN;
-		else if (!FillMax(&t, src, W, t.b[order[i]].origin, &stack, &cap, &out->max_value[i]))
+		double	   *bmax = mlops_alloc(alloc, sizeof(double) * (size_t) (t.n_b + 1));
+
+		if (bmax == NULL)
 			goto nomem;
+		ComponentMax(&t, &runs, W, bmax);
+		for (int64_t i = 0; i < k; i++)
+			out->max_value[i] = out->parent[i] >= 0 ? NAN : bmax[order[i]];
+		mlops_free(alloc, bmax);
 	}
+	else
+		for (int64_t i = 0; i < k; i++)
+			out->max_value[i] = NAN;
 	rc = 0;
 	goto done;
 nomem:
@@ -665,7 +766,11 @@ done:
 	mlops_free(alloc, first_child);
 	mlops_free(alloc, next_sibling);
 	mlops_free(alloc, order);
-	mlops_free(alloc, stack);
+	mlops_free(alloc, runs.s);
+	mlops_free(alloc, runs.e);
+	mlops_free(alloc, runs.parent);
+	mlops_free(alloc, runs.maxv);
+	mlops_free(alloc, runs.row_start);
 	if (rc != 0)
 		opencv_contours_free(out, alloc);
 	return rc;
