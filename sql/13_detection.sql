@@ -68,6 +68,40 @@ SELECT round(area) AS m2 FROM mlops.contours(
   ST_AddBand(ST_MakeEmptyRaster(2, 2, 11.0, 44.0, 0.001, -0.001, 0, 0, 4326), '8BUI'::text, 1, NULL), 1,
   '{"geodesic": true}');
 
+-- mode opencv: cv2.findContours(RETR_CCOMP, CHAIN_APPROX_SIMPLE) vertices at pixel centres,
+-- one polygon per outer contour with its holes, area the polygon's (outer minus holes);
+-- cv2 gives the outer [[1,1],[1,4],[4,4],[6,6],[6,7],[7,7],[7,6],[6,6],[4,4],[4,1]] (area 10)
+-- and the hole [[1,2],[2,1],[3,1],[4,2],[2,4],[1,3]] (area 5.5) in (column, row)
+SELECT contour_id, ST_AsText(geom), ST_NumInteriorRings(geom) AS holes, area, ST_Area(geom) AS geom_area,
+       max_value, ST_SRID(geom)
+FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "opencv"}') ORDER BY contour_id;
+-- a lone pixel is a one-vertex contour (a ring of four equal points, area 0); two separate blobs
+-- come newest first, as OpenCV lists them
+SELECT contour_id, ST_AsText(geom), area, round(max_value::numeric, 3) AS max_value
+FROM mlops.contours(ST_SetValues(ST_AddBand(ST_MakeEmptyRaster(5, 4, 100, 50, 2, -2, 0, 0, 32632), '32BF'::text, 0, NULL),
+                    1, 1, 1, ARRAY[[0.9,0,0,0,0],[0,0,0.7,0.8,0],[0,0,0.6,0.75,0],[0,0,0,0,0.2]]::float8[][]),
+                    0.5, '{"mode": "opencv"}') ORDER BY contour_id;
+SELECT count(*) AS opencv_above_min_area FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "opencv", "min_area": 4}');
+SELECT count(*) AS opencv_below_min_area FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "opencv", "min_area": 5}');
+SELECT count(*) AS opencv_blurred FROM mlops.contours((SELECT r FROM mask), 0.3, '{"mode": "opencv", "blur": 3}');
+
+-- mode subpixel: skimage.measure.find_contours' iso-lines at cell centres; closed ones are
+-- polygons, open ones (ending on the edge) linestrings with area 0; max_value is NULL.
+-- skimage gives, in (row, column): [[1.5,1],[1,0.5],[0.5,1],[1,1.5],[1.5,1]] around the 1 at
+-- (1, 1) of a 3 x 4 grid, and [[0.5,3],[0,2.5]] at the corner 1 at (0, 3)
+SELECT contour_id, ST_AsText(geom), area, max_value
+FROM mlops.contours(ST_SetValues(ST_AddBand(ST_MakeEmptyRaster(4, 3, 100, 50, 2, -2, 0, 0, 32632), '32BF'::text, 0, NULL),
+                    1, 1, 1, ARRAY[[0,0,0,1],[0,1,0,0],[0,0,0,0]]::float8[][]),
+                    0.5, '{"mode": "subpixel"}') ORDER BY contour_id;
+SELECT count(*) AS subpixel_closed, bool_and(ST_IsValid(geom)) AS valid,
+       bool_and(abs(area - ST_Area(geom)) < 1e-9 * area AND area BETWEEN 6000 AND 8000) AS areas
+FROM mlops.contours((SELECT r FROM heat), 0.5, '{"mode": "subpixel"}') WHERE GeometryType(geom) = 'POLYGON';
+SELECT count(*) AS subpixel_high_reversed FROM mlops.contours((SELECT r FROM heat), 0.5, '{"mode": "subpixel"}') a
+JOIN mlops.contours((SELECT r FROM heat), 0.5, '{"mode": "subpixel", "positive_orientation": "high", "fully_connected": "low"}') b
+  USING (contour_id) WHERE ST_Equals(a.geom, b.geom) AND NOT ST_OrderingEquals(a.geom, b.geom);
+SELECT count(*) AS subpixel_above_min_area FROM mlops.contours((SELECT r FROM heat), 0.5, '{"mode": "subpixel", "min_area": 5000}');
+SELECT count(*) AS subpixel_below_min_area FROM mlops.contours((SELECT r FROM heat), 0.5, '{"mode": "subpixel", "min_area": 10000}');
+
 -- refusals
 SELECT * FROM mlops.detect_blobs((SELECT r FROM heat), 'hough');
 SELECT * FROM mlops.detect_blobs((SELECT r FROM heat), 'doh', '{"sigma": 2}');
@@ -92,6 +126,13 @@ SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"blur": 0}');
 SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"min_area": -1}');
 SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"geodesic": true}');
 SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"levels": 2}');
+SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "opencv", "connectivity": 8}');
+SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": 4}');
+SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "subpixel", "connectivity": 4}');
+SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"fully_connected": "high"}');
+SELECT * FROM mlops.contours((SELECT r FROM mask), 1, '{"mode": "subpixel", "positive_orientation": "up"}');
+SELECT * FROM mlops.contours(ST_AddBand(ST_MakeEmptyRaster(1, 5, 0, 0, 1, -1, 0, 0, 32632), '8BUI'::text, 1, NULL), 0.5,
+                             '{"mode": "subpixel"}');
 
 -- merge_detections: three ways of merging points into sites
 CREATE TEMP TABLE dets AS
@@ -109,6 +150,27 @@ SELECT (SELECT string_agg(members::text, ' ' ORDER BY members::text)
           SELECT array_agg(i::int ORDER BY i) AS m FROM (
             SELECT i, ST_ClusterDBSCAN(g, 0.005, 1) OVER () AS c FROM unnest((SELECT pts FROM dets)) WITH ORDINALITY u(g, i)) x
           GROUP BY c) y) AS same_as_st_clusterdbscan;
+-- geodesic: radius in metres on the WGS84 ellipsoid for EPSG:4326 points (single_link, dbscan).
+-- At 60°N a degree of longitude is ~55.8 km, of latitude ~111.4 km: points 0.001° apart east-west
+-- are ~55.8 m apart, north-south ~111.4 m; across the antimeridian too
+CREATE TEMP TABLE geo AS
+SELECT ARRAY['SRID=4326;POINT(10 60)', 'SRID=4326;POINT(10.001 60)', 'SRID=4326;POINT(10 60.001)',
+             'SRID=4326;POINT(179.9995 -20)', 'SRID=4326;POINT(-179.9995 -20)']::geometry[] AS pts;
+SELECT round(ST_Distance(a::geography, b::geography)::numeric, 3) AS metres
+FROM (SELECT pts[1] a, pts[2] b FROM geo UNION ALL SELECT pts[1], pts[3] FROM geo UNION ALL SELECT pts[4], pts[5] FROM geo) x;
+SELECT site_id, round(ST_X(geom)::numeric, 6) AS lon, round(ST_Y(geom)::numeric, 6) AS lat, n_members, members
+FROM mlops.merge_detections((SELECT pts FROM geo), 60, 'single_link', '{"geodesic": true}');
+-- the site across the antimeridian is at 180° (or -180°), not at 0°
+SELECT site_id, round(abs(ST_X(geom))::numeric, 6) AS abs_lon, round(ST_Y(geom)::numeric, 6) AS lat, n_members, members
+FROM mlops.merge_detections((SELECT pts FROM geo), 120, 'single_link', '{"geodesic": true}');
+SELECT site_id, n_members, members
+FROM mlops.merge_detections((SELECT pts FROM geo), 60, 'dbscan', '{"geodesic": true, "min_points": 2}');
+SELECT * FROM mlops.merge_detections((SELECT pts FROM dets), 60, 'single_link', '{"geodesic": true}');
+SELECT * FROM mlops.merge_detections((SELECT pts FROM geo), 60, 'iterative_mean', '{"geodesic": true}');
+SELECT * FROM mlops.merge_detections((SELECT pts FROM geo), 60, 'single_link', '{"geodesic": 1}');
+SELECT * FROM mlops.merge_detections((SELECT pts FROM geo), 2e7, 'single_link', '{"geodesic": true}');
+SELECT * FROM mlops.merge_detections(ARRAY['SRID=4326;POINT(0 91)']::geometry[], 60, 'single_link', '{"geodesic": true}');
+SELECT * FROM mlops.merge_detections((SELECT pts FROM geo), 60, 'single_link', '{"radius_unit": "m"}');
 SELECT count(*) FROM mlops.merge_detections('{}'::geometry[], 1);
 SELECT * FROM mlops.merge_detections((SELECT pts FROM dets), 0);
 SELECT * FROM mlops.merge_detections((SELECT pts FROM dets), 'NaN');

@@ -2869,7 +2869,7 @@ AS $$
        OR ST_Area(g.geom::geography) >= coalesce((options ->> 'min_area')::float8, 0)
 $$;
 COMMENT ON FUNCTION mlops.contours(raster, float8, jsonb, int) IS
-'Outlines of the cells of a raster band at or above level (mode cells): one valid polygon with holes per connected component (a MultiPolygon where an 8-connected component''s parts meet at corners only), area exactly cells x cell area, and the largest cell value. Options mode, connectivity (4 or 8, default 8), blur (OpenCV box blur size), min_area (map units, or square metres on the spheroid with geodesic on EPSG:4326), geodesic, simplify';
+'Outlines of the cells of a raster band at or above level. Mode cells (the default): one valid polygon with holes per connected component (a MultiPolygon where an 8-connected component''s parts meet at corners only), area exactly cells x cell area, and the largest cell value. Mode opencv: the contours of OpenCV 4.6''s findContours(RETR_CCOMP, CHAIN_APPROX_SIMPLE) on the mask, one polygon per outer contour with its holes, vertices at pixel centres, area the polygon''s. Mode subpixel: the iso-lines of scikit-image 0.19.3''s measure.find_contours (marching squares), closed ones as polygons and open ones as linestrings (area 0), no max_value. Options mode, connectivity (4 or 8, default 8; cells only), blur (OpenCV box blur size), min_area (map units, or square metres on the spheroid with geodesic on EPSG:4326), geodesic, simplify, fully_connected and positive_orientation (low or high; subpixel only)';
 
 CREATE FUNCTION mlops.merge_detections_xy(points geometry[], radius float8, method text, options jsonb,
                                           OUT site_id int, OUT x float8, OUT y float8, OUT srid int,
@@ -2889,7 +2889,7 @@ AS $$
     FROM mlops.merge_detections_xy(points, radius, method, options) m
 $$;
 COMMENT ON FUNCTION mlops.merge_detections(geometry[], float8, text, jsonb) IS
-'Merges detection points into sites: iterative_mean (the detection workflow''s merge_similar_sites, exactly: neighbourhoods within radius replaced by their means until the count stops changing), single_link (the partition of ST_ClusterDBSCAN(geom, radius, minpoints => 1)) or dbscan (options.min_points, as ST_ClusterDBSCAN; noise points belong to no site). members are 1-based positions in the array; per group: merge_detections(array_agg(geom ORDER BY id), radius)';
+'Merges detection points into sites: iterative_mean (the detection workflow''s merge_similar_sites, exactly: neighbourhoods within radius replaced by their means until the count stops changing), single_link (the partition of ST_ClusterDBSCAN(geom, radius, minpoints => 1)) or dbscan (options.min_points, as ST_ClusterDBSCAN; noise points belong to no site). With options.geodesic true (single_link and dbscan, EPSG:4326 points) the radius is in metres on the WGS84 ellipsoid, neighbours as ST_DWithin(geography, geography, radius, true) decides them. members are 1-based positions in the array; per group: merge_detections(array_agg(geom ORDER BY id), radius)';
 
 CREATE FUNCTION mlops.confirm_detections(candidates geometry[], models int[], min_models int DEFAULT 2,
                                          tolerance float8 DEFAULT 0)

@@ -23,6 +23,8 @@
 #include "util/alloc.h"
 #include "detect/blobs.h"
 #include "detect/contours.h"
+#include "detect/contours_opencv.h"
+#include "detect/contours_subpixel.h"
 #include "spatial/raster.h"
 
 PG_FUNCTION_INFO_V1(mlops_detect_blobs_xy);
@@ -253,9 +255,21 @@ mlops_detect_blobs_xy(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(mlops_contours_ewkb);
 
+typedef enum ContourMode
+{
+	CONTOUR_CELLS,
+	CONTOUR_OPENCV,
+	CONTOUR_SUBPIXEL
+} ContourMode;
+
 typedef struct ContourOptions
 {
+	ContourMode mode;
+	bool		connectivity_given;
 	int			connectivity;
+	const char *skimage_option;	/* a subpixel-only option given, or NULL */
+	bool		high_connected;	/* fully_connected: "high" */
+	bool		high_oriented;	/* positive_orientation: "high" */
 	int			blur;			/* box size; 0 = none */
 	double		min_area;		/* map units (or m2 with geodesic, applied in SQL); 0 = none */
 	bool		geodesic;
@@ -287,12 +301,34 @@ ParseContourOptions(Jsonb *opts, ContourOptions *o)
 			continue;
 		if (strcmp(key, "mode") == 0)
 		{
-			if (v.type != jbvString || v.val.string.len != 5 || memcmp(v.val.string.val, "cells", 5) != 0)
+			char	   *m = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : NULL;
+
+			if (m != NULL && strcmp(m, "cells") == 0)
+				o->mode = CONTOUR_CELLS;
+			else if (m != NULL && strcmp(m, "opencv") == 0)
+				o->mode = CONTOUR_OPENCV;
+			else if (m != NULL && strcmp(m, "subpixel") == 0)
+				o->mode = CONTOUR_SUBPIXEL;
+			else
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unknown contour mode %s",
-								v.type == jbvString ? psprintf("\"%.*s\"", v.val.string.len, v.val.string.val) : "(not a string)"),
-						 errhint("Valid modes: cells.")));
+								m ? psprintf("\"%s\"", m) : "(not a string)"),
+						 errhint("Valid modes: cells, opencv, subpixel.")));
+		}
+		else if (strcmp(key, "fully_connected") == 0 || strcmp(key, "positive_orientation") == 0)
+		{
+			char	   *m = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : NULL;
+
+			if (m == NULL || (strcmp(m, "low") != 0 && strcmp(m, "high") != 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" must be \"low\" or \"high\"", key)));
+			if (key[0] == 'f')
+				o->high_connected = strcmp(m, "high") == 0;
+			else
+				o->high_oriented = strcmp(m, "high") == 0;
+			o->skimage_option = key;
 		}
 		else if (strcmp(key, "connectivity") == 0)
 		{
@@ -303,6 +339,7 @@ ParseContourOptions(Jsonb *opts, ContourOptions *o)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("option \"connectivity\" must be 4 or 8, got %g", d)));
 			o->connectivity = (int) d;
+			o->connectivity_given = true;
 		}
 		else if (strcmp(key, "blur") == 0)
 			o->blur = (int) mlops_option_whole(key, &v, 1, 4095);
@@ -334,8 +371,18 @@ ParseContourOptions(Jsonb *opts, ContourOptions *o)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown option \"%s\" for contours", key),
-					 errhint("Valid options: mode, connectivity, blur, min_area, geodesic, simplify.")));
+					 errhint("Valid options: mode, connectivity, blur, min_area, geodesic, simplify, fully_connected, positive_orientation.")));
 	}
+	/* jsonb orders keys by length, so mode may come after connectivity */
+	if (o->connectivity_given && o->mode != CONTOUR_CELLS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"connectivity\" applies to mode cells only"),
+				 errhint("Mode opencv traces 8-connected components, as OpenCV does; mode subpixel has fully_connected.")));
+	if (o->skimage_option != NULL && o->mode != CONTOUR_SUBPIXEL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" applies to mode subpixel only", o->skimage_option)));
 }
 
 static void
@@ -377,6 +424,144 @@ PutPolygon(StringInfo b, const ContourSet *s, const ContourPolygon *p, const ras
 			PutF64(b, info->ip_x + s->xy[2 * q] * info->scale_x);
 			PutF64(b, info->ip_y + s->xy[2 * q + 1] * info->scale_y);
 		}
+	}
+}
+
+/* One ring of an opencv contour: pixel centres in map coordinates, closed,
+ * padded to the four points a ring needs by repeating its first vertex. */
+static void
+PutOpencvRing(StringInfo b, const OpencvContours *c, int64 i, const rast_info *info)
+{
+	int64		a = c->start[i],
+				e = c->start[i + 1];
+	int64		n = e - a;
+	int64		total = Max(n + 1, 4);
+
+	PutU32(b, (uint32) total);
+	for (int64 k = 0; k < total; k++)
+	{
+		int64		q = k < n ? a + k : a;
+
+		PutF64(b, info->ip_x + (c->xy[2 * q] + 0.5) * info->scale_x);
+		PutF64(b, info->ip_y + (c->xy[2 * q + 1] + 0.5) * info->scale_y);
+	}
+}
+
+/*
+ * Mode opencv: one row per outer contour of cv2.findContours(RETR_CCOMP,
+ * CHAIN_APPROX_SIMPLE), a polygon of it and its holes, in OpenCV's order;
+ * area = the polygon's shoelace area (outer minus holes) in map units.
+ */
+static void
+ContoursOpencvRows(FunctionCallInfo fcinfo, const double *img, const rast_info *info,
+				   double level, const ContourOptions *o, double cell_area)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	OpencvContours c;
+	char		err[512];
+	int32		id = 0;
+
+	err[0] = '\0';
+	if (contour_opencv(img, info->height, info->width, level, &c, mlops_palloc_allocator(),
+					   err, sizeof(err)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot trace contours: %s", err[0] ? err : "the kernel refused")));
+	InitMaterializedSRF(fcinfo, 0);
+	for (int64 i = 0; i < c.n_contours;)
+	{
+		int64		holes = 0;
+		double		area2;
+		StringInfoData b;
+		Datum		values[4];
+		bool		nulls[4] = {false};
+		bytea	   *out;
+
+		while (i + 1 + holes < c.n_contours && c.parent[i + 1 + holes] == i)
+			holes++;
+		area2 = fabs(opencv_contour_area2(&c, i));
+		for (int64 h = 1; h <= holes; h++)
+			area2 -= fabs(opencv_contour_area2(&c, i + h));
+		id++;
+		if (o->min_area > 0 && !o->geodesic && area2 / 2 * cell_area < o->min_area)
+		{
+			i += 1 + holes;
+			continue;
+		}
+		initStringInfo(&b);
+		appendStringInfoChar(&b, 1);
+		PutU32(&b, 3 | 0x20000000);
+		PutU32(&b, (uint32) info->srid);
+		PutU32(&b, (uint32) (1 + holes));
+		for (int64 h = 0; h <= holes; h++)
+			PutOpencvRing(&b, &c, i + h, info);
+		out = (bytea *) palloc(VARHDRSZ + b.len);
+		SET_VARSIZE(out, VARHDRSZ + b.len);
+		memcpy(VARDATA(out), b.data, b.len);
+		values[0] = Int32GetDatum(id);
+		values[1] = PointerGetDatum(out);
+		values[2] = Float8GetDatum(area2 / 2 * cell_area);
+		values[3] = Float8GetDatum(c.max_value[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		i += 1 + holes;
+	}
+}
+
+/*
+ * Mode subpixel: one row per contour of skimage.measure.find_contours, in
+ * its order; a closed contour (at least 4 points, last == first) is a
+ * polygon, an open one a linestring (area 0); vertices (row, column) are in
+ * cell-centre units: map point = corner + (column + 0.5, row + 0.5) x scale.
+ * max_value is NULL.
+ */
+static void
+ContoursSubpixelRows(FunctionCallInfo fcinfo, const double *img, const rast_info *info,
+					 double level, const ContourOptions *o, double cell_area)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SubpixelContours c;
+	char		err[512];
+
+	err[0] = '\0';
+	if (contour_subpixel(img, info->height, info->width, level, o->high_connected, o->high_oriented,
+						 &c, mlops_palloc_allocator(), err, sizeof(err)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot trace contours: %s", err[0] ? err : "the kernel refused")));
+	InitMaterializedSRF(fcinfo, 0);
+	for (int64 i = 0; i < c.n_contours; i++)
+	{
+		int64		a = c.start[i],
+					e = c.start[i + 1];
+		bool		closed = e - a >= 4 && subpixel_contour_closed(&c, i);
+		double		area = closed ? fabs(subpixel_contour_area2(&c, i)) / 2 * cell_area : 0;
+		StringInfoData b;
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, true};
+		bytea	   *out;
+
+		if (o->min_area > 0 && !o->geodesic && area < o->min_area)
+			continue;
+		initStringInfo(&b);
+		appendStringInfoChar(&b, 1);
+		PutU32(&b, (closed ? 3 : 2) | 0x20000000);
+		PutU32(&b, (uint32) info->srid);
+		if (closed)
+			PutU32(&b, 1);
+		PutU32(&b, (uint32) (e - a));
+		for (int64 k = a; k < e; k++)
+		{
+			PutF64(&b, info->ip_x + (c.rc[2 * k + 1] + 0.5) * info->scale_x);
+			PutF64(&b, info->ip_y + (c.rc[2 * k] + 0.5) * info->scale_y);
+		}
+		out = (bytea *) palloc(VARHDRSZ + b.len);
+		SET_VARSIZE(out, VARHDRSZ + b.len);
+		memcpy(VARDATA(out), b.data, b.len);
+		values[0] = Int32GetDatum((int32) (i + 1));
+		values[1] = PointerGetDatum(out);
+		values[2] = Float8GetDatum(area);
+		values[3] = (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
 
@@ -429,6 +614,17 @@ mlops_contours_ewkb(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("cannot blur: %s", err)));
 	}
+	cell_area = fabs(info.scale_x * info.scale_y);
+	if (o.mode == CONTOUR_OPENCV)
+	{
+		ContoursOpencvRows(fcinfo, img, &info, level, &o, cell_area);
+		PG_RETURN_NULL();
+	}
+	if (o.mode == CONTOUR_SUBPIXEL)
+	{
+		ContoursSubpixelRows(fcinfo, img, &info, level, &o, cell_area);
+		PG_RETURN_NULL();
+	}
 	memset(&s, 0, sizeof(s));
 	if (contour_cells(img, info.height, info.width, level, o.connectivity, &s, mlops_palloc_allocator(),
 					  err, sizeof(err)) != 0)
@@ -436,7 +632,6 @@ mlops_contours_ewkb(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot trace contours: %s", err[0] ? err : "the kernel refused")));
 
-	cell_area = fabs(info.scale_x * info.scale_y);
 	InitMaterializedSRF(fcinfo, 0);
 	/* one row per component: its polygons chained in polygon order */
 	{

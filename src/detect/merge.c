@@ -678,14 +678,50 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 			lab[i] = i;
 		if (m == MERGE_SINGLE_LINK || min_points <= 1)
 		{
+			/*
+			 * Every pair of points in neighbouring cells once, cell by cell
+			 * in the table's order (memory order): within a cell, each point
+			 * with the later ones; then with the four cells ahead, (x + 1,
+			 * y), (x - 1, y + 1), (x, y + 1), (x + 1, y + 1).  Linked when p
+			 * finds q or q finds p, as PostGIS tests each from both ends.
+			 * The partition does not depend on the order of the unions (a
+			 * root is always its set's smallest index).
+			 */
 			memset(in_cluster, 1, (size_t) n);
-			for (int64_t p = 0; p < n; p++)
-				FOR_NEAR(&g, x[p], y[p], q, qx, qy, {
-					/* p finds q, or q finds p, when each is processed */
-					if (q > p && (PgNear(x[p], y[p], qx, qy, radius) ||
-								  PgNear(qx, qy, x[p], y[p], radius)))
-						UfUnion(lab, p, q);
-				});
+			for (uint64_t h = 0; h <= g.mask; h++)
+			{
+				const Slot *c = &g.slot[h];
+				const Slot *ahead[4];
+
+				if (c->start < 0)
+					continue;
+				ahead[0] = GridFind(&g, c->ix + 1, c->iy);
+				ahead[1] = GridFind(&g, c->ix - 1, c->iy + 1);
+				ahead[2] = GridFind(&g, c->ix, c->iy + 1);
+				ahead[3] = GridFind(&g, c->ix + 1, c->iy + 1);
+				for (int64_t k = c->start; k < c->end; k++)
+				{
+					int64_t		p = g.members[k];
+					double		px = g.gx[k],
+								py = g.gy[k];
+
+					for (int a = -1; a < 4; a++)
+					{
+						const Slot *o = a < 0 ? c : ahead[a];
+
+						if (o == NULL)
+							continue;
+						for (int64_t l = a < 0 ? k + 1 : o->start; l < o->end; l++)
+						{
+							double		qx = g.gx[l],
+										qy = g.gy[l];
+
+							if (PgNear(px, py, qx, qy, radius) || PgNear(qx, qy, px, py, radius))
+								UfUnion(lab, p, g.members[l]);
+						}
+					}
+				}
+			}
 		}
 		else
 		{

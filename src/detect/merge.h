@@ -83,4 +83,27 @@ extern int	merge_points(const double *x, const double *y, int64_t n, double radi
 						 double **site_xy, int64_t *n_sites,
 						 const mlops_allocator *alloc, char *err, size_t errlen);
 
+/*
+ * merge_points_geodesic is MERGE_SINGLE_LINK or MERGE_DBSCAN for points
+ * given as longitude, latitude (degrees, WGS84) with the radius in metres:
+ * two points are neighbours when their geodesic distance on the WGS84
+ * ellipsoid (Vincenty's inverse formula, within a fraction of a millimetre
+ * of the Karney distance PostGIS's ST_DWithin(geography, geography, r,
+ * true) uses) is <= radius.  Sites are numbered as above; a site's
+ * position (longitude, latitude in *site_xy) is the mean of its members on
+ * the ellipsoid (earth-centred coordinates averaged, brought back to the
+ * surface), a lone member's its own.  Errors: another method, radius not in
+ * (0, 1e7] metres, a latitude outside [-90, 90], a NaN or infinite
+ * coordinate, min_points < 1.  See merge_geo.c.
+ */
+extern int	merge_points_geodesic(const double *lon, const double *lat, int64_t n, double radius,
+								  MergeMethod m, int min_points, int32_t *site_of,
+								  double **site_xy, int64_t *n_sites,
+								  const mlops_allocator *alloc, char *err, size_t errlen);
+
+/* The geodesic distance in metres between two WGS84 longitude / latitude
+ * points (Vincenty's inverse formula; INFINITY where it does not converge,
+ * near antipodes). */
+extern double geodesic_distance_wgs84(double lon1, double lat1, double lon2, double lat2);
+
 #endif							/* MLOPS_MERGE_H */

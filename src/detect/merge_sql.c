@@ -46,14 +46,16 @@ ParseMergeMethod(const char *name)
 	return MERGE_SINGLE_LINK;	/* not reached */
 }
 
+/* Returns min_points; sets *geodesic. */
 static int
-ParseMergeOptions(MergeMethod m, Jsonb *opts)
+ParseMergeOptions(MergeMethod m, Jsonb *opts, bool *geodesic)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken r;
 	int			min_points = m == MERGE_DBSCAN ? 2 : 1;
 
+	*geodesic = false;
 	if (!JB_ROOT_IS_OBJECT(opts) || JB_ROOT_IS_SCALAR(opts))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -71,12 +73,26 @@ ParseMergeOptions(MergeMethod m, Jsonb *opts)
 			continue;
 		if (strcmp(key, "min_points") == 0 && m == MERGE_DBSCAN)
 			min_points = (int) mlops_option_whole(key, &v, 1, INT_MAX);
+		else if (strcmp(key, "geodesic") == 0 && m != MERGE_ITERATIVE_MEAN)
+		{
+			if (v.type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"geodesic\" must be true or false")));
+			*geodesic = v.val.boolean;
+		}
+		else if (strcmp(key, "geodesic") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"geodesic\" does not apply to merge method iterative_mean"),
+					 errhint("iterative_mean reproduces the original's merge_similar_sites, which measures in degrees; single_link and dbscan take geodesic.")));
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown option \"%s\" for merge method %s", key,
 							m == MERGE_DBSCAN ? "dbscan" : m == MERGE_SINGLE_LINK ? "single_link" : "iterative_mean"),
-					 errhint("%s", m == MERGE_DBSCAN ? "Valid options: min_points." : "This method takes no options.")));
+					 errhint("%s", m == MERGE_DBSCAN ? "Valid options: min_points, geodesic." :
+							 m == MERGE_SINGLE_LINK ? "Valid options: geodesic." : "This method takes no options.")));
 	}
 	return min_points;
 }
@@ -91,7 +107,8 @@ mlops_merge_detections_xy(PG_FUNCTION_ARGS)
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
 	double		radius = PG_GETARG_FLOAT8(1);
 	MergeMethod m = ParseMergeMethod(text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	int			min_points = ParseMergeOptions(m, PG_GETARG_JSONB_P(3));
+	bool		geodesic;
+	int			min_points = ParseMergeOptions(m, PG_GETARG_JSONB_P(3), &geodesic);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			geomtype = ARR_ELEMTYPE(arr);
 	int16		typlen;
@@ -158,7 +175,15 @@ mlops_merge_detections_xy(PG_FUNCTION_ARGS)
 	}
 
 	err[0] = '\0';
-	if (merge_points(x, y, n, radius, m, min_points, site_of, &site_xy, &n_sites,
+	if (geodesic && n > 0 && srid != 4326)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"geodesic\" needs points in EPSG:4326, not SRID %d", srid),
+				 errhint("In a projected SRID the radius is in its units already.")));
+	if (geodesic ?
+		merge_points_geodesic(x, y, n, radius, m, min_points, site_of, &site_xy, &n_sites,
+							  mlops_palloc_allocator(), err, sizeof(err)) != 0 :
+		merge_points(x, y, n, radius, m, min_points, site_of, &site_xy, &n_sites,
 					 mlops_palloc_allocator(), err, sizeof(err)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
