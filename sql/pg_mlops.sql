@@ -4744,8 +4744,9 @@ COMMENT ON FUNCTION mlops.detection_contours(text) IS
 
 -- mlops.detection_points: the points step: the run's confirmed sites as the geocode job kind's
 -- points ({id: site_id, lon, lat} in EPSG:4326), in batches of at most 10,000 (a geocode job's
--- limit), each batch the params of one geocode job.  No batch when geocoding is off (the
--- geocode step's fan-out is then empty: it queues nothing) or no site is confirmed.
+-- limit), each batch the params of one geocode job, and the address step's command.  No batch
+-- and no command when geocoding is off or no site is confirmed: the geocode and address steps'
+-- fan-outs are then empty, they start no job (and no session).
 CREATE FUNCTION mlops.detection_points()
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -4758,7 +4759,7 @@ DECLARE
     n int;
 BEGIN
     IF geo IS NULL OR jsonb_typeof(geo) <> 'object' THEN
-        RETURN jsonb_build_object('geocode', false, 'points', 0, 'batches', '[]'::jsonb);
+        RETURN jsonb_build_object('geocode', false, 'points', 0, 'batches', '[]'::jsonb, 'address', '[]'::jsonb);
     END IF;
     IF EXISTS (SELECT 1 FROM mlops.sites s
                WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id AND s.confirmed
@@ -4775,15 +4776,16 @@ BEGIN
                 FROM mlops.sites s
                 WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id AND s.confirmed) p
           GROUP BY p.k) b;
-    RETURN jsonb_build_object('geocode', true, 'points', n, 'batches', batches);
+    RETURN jsonb_build_object('geocode', true, 'points', n, 'batches', batches,
+                              'address', CASE WHEN n > 0 THEN '["SELECT mlops.detection_address()"]'::jsonb ELSE '[]' END);
 END
 $$;
 COMMENT ON FUNCTION mlops.detection_points() IS
-'The detection pipeline''s points step: the run''s confirmed sites as geocode points {id: site_id, lon, lat} (EPSG:4326), in batches of at most 10,000, each the params of one geocode job (config.geocode and the points); no batch when config.geocode is null';
+'The detection pipeline''s points step: the run''s confirmed sites as geocode points {id: site_id, lon, lat} (EPSG:4326), in batches of at most 10,000, each the params of one geocode job (config.geocode and the points), and the address step''s command; neither when config.geocode is null or no site is confirmed';
 
 -- mlops.detection_address: the address step: each geocoded point's answer written to its site
--- (the run's own rows, as the run's owner: row-level security applies).  With geocoding off
--- the geocode step ran no job and this writes nothing.
+-- (the run's own rows, as the run's owner: row-level security applies).  It runs only when the
+-- points step had points to geocode.
 CREATE FUNCTION mlops.detection_address()
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
@@ -4869,8 +4871,8 @@ SELECT mlops.define_pipeline('detection', $$[
    "params": {"command": "SELECT mlops.detection_points()"}},
   {"name": "geocode", "kind": "geocode", "depends_on": ["points"], "for_each": {"$ref": "steps.points.result.value.batches"},
    "params": {"$ref": "item"}},
-  {"name": "address", "kind": "sql", "depends_on": ["geocode"], "timeout": 3600,
-   "params": {"command": "SELECT mlops.detection_address()"}}
+  {"name": "address", "kind": "sql", "depends_on": ["geocode"], "for_each": {"$ref": "steps.points.result.value.address"},
+   "timeout": 3600, "params": {"command": {"$ref": "item"}}}
 ]$$, $$ {
   "heatmaps": {"table": null, "query": null, "raster": "raster", "model": "model"},
   "models": null,

@@ -69,8 +69,8 @@ poll_sql "SELECT state FROM mlops.runs WHERE run_id = '$run'" succeeded 120
 st=$?; ok $st "the run succeeds"
 [ $st -eq 0 ] || psql -XAtc "SELECT step || ' ' || state || ' ' || coalesce(error, '') FROM mlops.run_steps WHERE run_id = '$run' ORDER BY ord" | sed 's/^/# /'
 is "$(psql -XAtq -c "SELECT string_agg(step || ':' || state || ':' || cardinality(job_ids), ' ' ORDER BY ord) FROM mlops.run_steps WHERE run_id = '$run'")" \
-   "plan:succeeded:1 blobs:succeeded:3 merge:succeeded:1 confirm:succeeded:1 contours:succeeded:3 points:succeeded:1 geocode:succeeded:0 address:succeeded:1" \
-   "eight steps, blobs and contours fanned out over the three models, geocode over no batch (geocoding off)"
+   "plan:succeeded:1 blobs:succeeded:3 merge:succeeded:1 confirm:succeeded:1 contours:succeeded:3 points:succeeded:1 geocode:succeeded:0 address:succeeded:0" \
+   "eight steps, blobs and contours fanned out over the three models; geocoding off: geocode and address start no job"
 
 # the reference: the same calls made directly, as analyst
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
