@@ -12,7 +12,8 @@
 # the cluster): off by default, no request and every address NULL; on, every confirmed site's
 # address is the fixture's answer for its coordinates, one request per distinct confirmed site;
 # the same config again makes no request, rerun 'all' none either (the cache); a second role's
-# run of the same config fills only its own sites.
+# run of the same config fills only its own sites; an endpoint outside mlops.allowed_hosts fails
+# the geocode step (address skipped, no request).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/cluster.sh
@@ -241,5 +242,18 @@ is "$run_bg|$(psql -XAtq -U bob -c "SELECT count(*) FROM mlops.sites WHERE run_i
    "$run_g|$nconf|$nconf" "bob's run has analyst's run id; its own confirmed sites get addresses, asked again (the cache is per role)"
 is "$(q "SELECT count(*) FROM mlops.sites WHERE run_id = '$run_g' AND address IS NOT NULL")" 0 \
    "analyst's sites of that run id stay without an address: bob's address step cannot fill them"
+
+# a geocoding service the network policy refuses: the geocode step fails when it is queued, with
+# the kind's message; address is skipped, no request made, no address written
+xconfig=$(sed 's|"geocode": {"credential": "geo", "zoom": 16}|"geocode": {"endpoint": "http://192.0.2.1/"}|' <<<"$gconfig")
+: > "$REQLOG"
+run_x=$(psql -XAtq -U analyst -c "SELECT mlops.start_run('detection', '$xconfig')")
+poll_sql "SELECT state FROM mlops.runs WHERE run_id = '$run_x'" failed 120
+ok $? "a run whose geocode endpoint is outside mlops.allowed_hosts fails ($run_x)"
+is "$(q "SELECT string_agg(step || ':' || state, ' ' ORDER BY ord) FROM mlops.run_steps WHERE run_id = '$run_x' AND ord > 5")|$(q "SELECT failed_error FROM mlops.run_progress WHERE run_id = '$run_x'")" \
+   'points:succeeded geocode:failed address:skipped|URL is not allowed: host "192.0.2.1:80" is not in mlops.allowed_hosts' \
+   "at the geocode step, with the network policy's words; address skipped"
+is "$(q "SELECT count(*) FROM mlops.sites WHERE run_id = '$run_x' AND address IS NOT NULL")|$(reverse_requests)" "0|0" \
+   "no address written, no request made"
 
 done_testing
