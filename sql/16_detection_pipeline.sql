@@ -53,8 +53,28 @@ SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat", 
 SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "models": []}'));
 SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "models": "a"}'));
 SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "blob_options": {"pred_threshold": 0.5}}'));
+-- geocode: null (off, the default) or the geocode kind's params but the points: exactly one of
+-- credential and endpoint, zoom, language, max_age; the settings carry it to the points step
+SELECT s -> 'geocode' AS geocode FROM mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}}')) s;
+SELECT s -> 'geocode' AS geocode
+FROM mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": {"credential": "nominatim", "zoom": 14}}')) s;
+SELECT s -> 'geocode' AS geocode
+FROM mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": {"endpoint": "http://127.0.0.1:8080/", "language": "de,en", "max_age": "7d"}}')) s;
+SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": "nominatim"}'));
+SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": {"credential": "nominatim", "rate": 2}}'));
+SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": {"credential": "nominatim", "endpoint": "http://127.0.0.1/"}}'));
+SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": {}}'));
+SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": {"credential": ""}}'));
+SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": {"credential": 7}}'));
+SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": {"credential": "nominatim", "zoom": 19}}'));
+SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": {"credential": "nominatim", "zoom": 2.5}}'));
+SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": {"credential": "nominatim", "language": ["en"]}}'));
+SELECT mlops.detection_check(pg_temp.cfg('{"heatmaps": {"table": "public.heat"}, "geocode": {"credential": "nominatim", "max_age": true}}'));
+SELECT mlops.start_run('detection', '{"heatmaps": {"table": "public.heat"}, "geocode": {"credential": "a", "endpoint": "http://127.0.0.1/"}}');
 -- the step functions refuse to run outside a detection run
 SELECT mlops.detection_merge();
+SELECT mlops.detection_points();
+SELECT mlops.detection_address();
 -- a bad config starts no run and writes nothing
 SELECT count(*) AS runs FROM mlops.runs WHERE pipeline = 'detection';
 -- start_run checks the config the same way before it writes the run
@@ -78,7 +98,38 @@ FROM (VALUES ('{"heatmaps": {"table": "public.heat"}}'),
              ('{"heatmaps": {"table": "public.heat"}, "method": "hough"}'),
              ('{"heatmaps": {"table": "public.heat"}, "merge_method": "kmeans"}'),
              ('{"heatmaps": {"table": "public.heat"}, "min_models": 0}'),
+             ('{"heatmaps": {"table": "public.heat"}, "geocode": {"endpoint": "http://127.0.0.1/"}}'),
+             ('{"heatmaps": {"table": "public.heat"}, "geocode": {"credential": "a", "endpoint": "b"}}'),
+             ('{"heatmaps": {"table": "public.heat"}, "geocode": {"credentials": "a"}}'),
              ('{"heatmaps": {}}')) v(p);
+
+-- the engine, as the geocode step relies on it: a for_each over an empty array queues no job
+-- (its params, even a reference that has no value, are not resolved: there is no item), the step
+-- succeeds with the result [], and the steps after it run
+CREATE TABLE fan_trace (what text);
+SELECT mlops.define_pipeline('empty_fan', $$[
+  {"name": "list", "kind": "sql", "params": {"command": "SELECT '[]'::jsonb"}},
+  {"name": "each", "kind": "geocode", "depends_on": ["list"], "for_each": {"$ref": "steps.list.result.value"},
+   "params": {"$ref": "item"}},
+  {"name": "each_sql", "kind": "sql", "depends_on": ["list"], "for_each": {"$ref": "steps.list.result.value"},
+   "params": {"command": {"$ref": "item.no_such_key"}}},
+  {"name": "after", "kind": "sql", "depends_on": ["each", "each_sql"],
+   "params": {"command": "INSERT INTO fan_trace SELECT jsonb_typeof(mlops.current_step_result('each')) || ' ' || mlops.current_step_result('each') RETURNING what"}}
+]$$) AS version;
+SELECT mlops.start_run('empty_fan') AS fan \gset
+DO $$
+BEGIN
+  FOR i IN 1 .. 600 LOOP
+    EXIT WHEN (SELECT state FROM mlops.runs WHERE pipeline = 'empty_fan') <> 'running';
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END
+$$;
+SELECT state, error FROM mlops.runs WHERE run_id = :'fan';
+SELECT step, state, cardinality(job_ids) AS jobs, result FROM mlops.run_steps WHERE run_id = :'fan' AND step <> 'list' ORDER BY ord;
+SELECT what FROM fan_trace;
+SELECT count(*) AS geocode_jobs FROM mlops.jobs WHERE run_id = :'fan' AND kind = 'geocode';
+SELECT mlops.drop_pipeline('empty_fan');
 
 -- mlops.heatmap_overlay_png: the detections picture, a heatmap PNG with outlines and markers over it
 CREATE TEMP TABLE pic AS

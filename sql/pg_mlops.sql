@@ -4374,7 +4374,9 @@ UPDATE mlops.pipeline_versions SET builtin = true WHERE name OPERATOR(pg_catalog
 -- The detection pipeline (the detection workflow's post-processing, seed 004):
 -- model heatmaps -> blobs per model (mlops.detections) -> candidates per model
 -- (mlops.sites) -> cross-model confirmation -> contours of the heatmap around
--- each confirmed candidate (mlops.site_contours).  Every step writes its rows
+-- each confirmed candidate (mlops.site_contours); with config.geocode, the
+-- confirmed candidates reverse-geocoded (the geocode job kind, its cache) into
+-- mlops.sites.address.  Every step writes its rows
 -- for the run and its owner, replacing what an earlier attempt of the same
 -- run wrote, so a rerun never duplicates a row.
 ------------------------------------------------------------------------------
@@ -4413,7 +4415,7 @@ CREATE TABLE mlops.sites (
 CREATE INDEX sites_model ON mlops.sites (owner, run_id, model);
 CREATE INDEX sites_geom ON mlops.sites USING gist (geom);
 COMMENT ON TABLE mlops.sites IS
-'The detection pipeline''s candidate sites: one per group of a model''s blobs merged within the radius (members are the blob_ids of mlops.detections of that model), then confirmed when at least min_models models found a candidate there (n_models, confirmed_by); address is left for a geocode step';
+'The detection pipeline''s candidate sites: one per group of a model''s blobs merged within the radius (members are the blob_ids of mlops.detections of that model), then confirmed when at least min_models models found a candidate there (n_models, confirmed_by); address: a confirmed site''s reverse-geocoding answer ({display_name, address}, or {error}) when the run''s config.geocode is set, else NULL';
 
 CREATE TABLE mlops.site_contours (
     owner regrole NOT NULL DEFAULT mlops.calling_role(),
@@ -4453,8 +4455,10 @@ AS $$
 DECLARE
     keys constant text[] := ARRAY['heatmaps', 'models', 'method', 'blob_options', 'pred_threshold', 'radius',
                                   'merge_method', 'merge_options', 'min_models', 'tolerance', 'level',
-                                  'contour_options', 'window', 'min_area'];
+                                  'contour_options', 'window', 'min_area', 'geocode'];
+    geo_keys constant text[] := ARRAY['credential', 'endpoint', 'zoom', 'language', 'max_age'];
     src jsonb := config -> 'heatmaps';
+    geo jsonb := nullif(config -> 'geocode', 'null');
     k text;
     n text;
     num jsonb;
@@ -4540,6 +4544,43 @@ BEGIN
         RAISE EXCEPTION 'give pred_threshold and min_area at the top of the config, not in blob_options or contour_options'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- geocoding: off (null) or the geocode job kind's params but the points; the kind checks the
+    -- rest (the credential's grant, mlops.user_agent, max_age) when the geocode step is queued
+    IF geo IS NOT NULL THEN
+        IF jsonb_typeof(geo) <> 'object' THEN
+            RAISE EXCEPTION 'config.geocode must be null (no geocoding) or an object naming a credential or an endpoint'
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'For example {"credential": "nominatim"}.';
+        END IF;
+        FOR k IN SELECT jsonb_object_keys(geo) LOOP
+            IF NOT k = ANY (geo_keys) THEN
+                RAISE EXCEPTION 'unknown key "%" in config.geocode', k
+                    USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid keys are ' || array_to_string(geo_keys, ', ') || '.';
+            END IF;
+        END LOOP;
+        IF geo ? 'credential' AND geo ? 'endpoint' THEN
+            RAISE EXCEPTION 'config.geocode names either a credential or an endpoint, not both'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF jsonb_typeof(coalesce(geo -> 'credential', geo -> 'endpoint')) IS DISTINCT FROM 'string'
+           OR coalesce(geo ->> 'credential', geo ->> 'endpoint') = '' THEN
+            RAISE EXCEPTION 'config.geocode needs a credential or an endpoint (a string)'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'A credential of kind http granted to you holds the service''s url (and key); an endpoint is a public service''s base URL.';
+        END IF;
+        IF geo ? 'zoom' AND (jsonb_typeof(geo -> 'zoom') IS DISTINCT FROM 'number' OR (geo ->> 'zoom')::numeric NOT BETWEEN 0 AND 18
+                             OR (geo ->> 'zoom')::numeric <> trunc((geo ->> 'zoom')::numeric)) THEN
+            RAISE EXCEPTION 'config.geocode.zoom must be a whole number from 0 to 18, got %', geo -> 'zoom'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF geo ? 'language' AND jsonb_typeof(geo -> 'language') IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION 'config.geocode.language must be language tags such as "en" or "de,en"'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF geo ? 'max_age' AND coalesce(jsonb_typeof(geo -> 'max_age'), 'null') NOT IN ('string', 'number') THEN
+            RAISE EXCEPTION 'config.geocode.max_age must be a duration such as "7d" or a number of seconds'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
     blob_opts := (config -> 'blob_options') || jsonb_build_object('pred_threshold', config -> 'pred_threshold');
     contour_opts := config -> 'contour_options';
     IF (config ->> 'min_area')::float8 > 0 THEN
@@ -4560,11 +4601,12 @@ BEGIN
         'min_models', (config ->> 'min_models')::int,
         'tolerance', coalesce((config ->> 'tolerance')::float8, radius),
         'level', (config ->> 'level')::float8, 'contour_options', contour_opts,
-        'window', coalesce((config ->> 'window')::float8, 4 * radius));
+        'window', coalesce((config ->> 'window')::float8, 4 * radius),
+        'geocode', geo);
 END
 $$;
 COMMENT ON FUNCTION mlops.detection_check(jsonb) IS
-'Checks a detection pipeline config (keys, the heatmaps source, finite numbers, a positive radius, min_models >= 1, and the blob, merge and contour methods and options through the detection functions'' own checks) and returns the settings its steps use';
+'Checks a detection pipeline config (keys, the heatmaps source, finite numbers, a positive radius, min_models >= 1, the blob, merge and contour methods and options through the detection functions'' own checks, and geocode: null or exactly one of credential and endpoint with zoom, language, max_age) and returns the settings its steps use';
 
 -- mlops.detection_heatmaps: the SQL that reads (model, raster) from the config's source.  A table
 -- must exist; a query is the run owner's own SQL.  Either runs with the owner's rights.
@@ -4778,6 +4820,81 @@ $$;
 COMMENT ON FUNCTION mlops.detection_contours(text) IS
 'The detection pipeline''s contours step for one model: for each of its confirmed sites, mlops.contours of its heatmaps clipped to the window around the site, the contours within the radius of it, stored in mlops.site_contours';
 
+-- mlops.detection_points: the points step: the run's confirmed sites as the geocode job kind's
+-- points ({id: site_id, lon, lat} in EPSG:4326), in batches of at most 10,000 (a geocode job's
+-- limit), each batch the params of one geocode job, and the address step's command.  No batch
+-- and no command when geocoding is off or no site is confirmed: the geocode and address steps'
+-- fan-outs are then empty, they start no job (and no session).
+CREATE FUNCTION mlops.detection_points()
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record := mlops.detection_settings();
+    geo jsonb := r.settings -> 'geocode';
+    batches jsonb;
+    n int;
+BEGIN
+    IF geo IS NULL OR jsonb_typeof(geo) <> 'object' THEN
+        RETURN jsonb_build_object('geocode', false, 'points', 0, 'batches', '[]'::jsonb, 'address', '[]'::jsonb);
+    END IF;
+    IF EXISTS (SELECT 1 FROM mlops.sites s
+               WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id AND s.confirmed
+                 AND ST_SRID(s.geom) = 0) THEN
+        RAISE EXCEPTION 'the sites of this run have no SRID, so they cannot be geocoded'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the heatmaps an SRID (ST_SetSRID), or set config.geocode to null.';
+    END IF;
+    SELECT coalesce(jsonb_agg(geo || jsonb_build_object('points', b.points) ORDER BY b.k), '[]'), coalesce(sum(b.n), 0)
+    INTO batches, n
+    FROM (SELECT p.k, jsonb_agg(jsonb_build_object('id', p.site_id, 'lon', ST_X(p.g), 'lat', ST_Y(p.g)) ORDER BY p.site_id) AS points,
+                 count(*) AS n
+          FROM (SELECT s.site_id, (row_number() OVER (ORDER BY s.site_id) - 1) / 10000 AS k, ST_Transform(s.geom, 4326) AS g
+                FROM mlops.sites s
+                WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id AND s.confirmed) p
+          GROUP BY p.k) b;
+    RETURN jsonb_build_object('geocode', true, 'points', n, 'batches', batches,
+                              'address', CASE WHEN n > 0 THEN '["SELECT mlops.detection_address()"]'::jsonb ELSE '[]' END);
+END
+$$;
+COMMENT ON FUNCTION mlops.detection_points() IS
+'The detection pipeline''s points step: the run''s confirmed sites as geocode points {id: site_id, lon, lat} (EPSG:4326), in batches of at most 10,000, each the params of one geocode job (config.geocode and the points), and the address step''s command; neither when config.geocode is null or no site is confirmed';
+
+-- mlops.detection_address: the address step: each geocoded point's answer written to its site
+-- (the run's own rows, as the run's owner: row-level security applies).  It runs only when the
+-- points step had points to geocode.
+CREATE FUNCTION mlops.detection_address()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record := mlops.detection_settings();
+    answers jsonb := coalesce(mlops.current_step_result('geocode'), '[]');
+    n int;
+    unplaced int;
+BEGIN
+    IF jsonb_typeof(answers) <> 'array' THEN
+        RAISE EXCEPTION 'the geocode step''s result is not an array of job results' USING ERRCODE = 'data_exception';
+    END IF;
+    WITH p AS MATERIALIZED (
+        SELECT (pt ->> 'id')::int AS site_id,
+               jsonb_strip_nulls(jsonb_build_object('display_name', pt -> 'display_name', 'address', pt -> 'address',
+                                                    'error', pt -> 'error')) AS address
+        FROM jsonb_array_elements(answers) b, jsonb_array_elements(b -> 'points') pt)
+    UPDATE mlops.sites s SET address = p.address
+    FROM p
+    WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id AND s.site_id = p.site_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    SELECT count(*) INTO unplaced FROM mlops.sites s
+    WHERE s.owner OPERATOR(pg_catalog.=) mlops.calling_role() AND s.run_id = r.run_id AND s.address ? 'error';
+    RETURN jsonb_build_object('sites', n, 'unplaced', unplaced);
+END
+$$;
+COMMENT ON FUNCTION mlops.detection_address() IS
+'The detection pipeline''s address step: each point the geocode step answered written to mlops.sites.address of the run''s site with that id ({display_name, address}, or {error} for a point the service cannot place), as the run''s owner';
+
 -- A detection run's config is checked when the run is started: mlops.start_run inserts the run,
 -- and this trigger refuses it (so nothing is written or queued) when mlops.detection_check does.
 CREATE FUNCTION mlops.runs_check_detection()
@@ -4807,7 +4924,8 @@ DECLARE
     f text;
 BEGIN
     FOREACH f IN ARRAY ARRAY['mlops.detection_check(jsonb)', 'mlops.detection_plan(jsonb)', 'mlops.detection_blobs(text)', 'mlops.detection_merge()',
-                             'mlops.detection_confirm()', 'mlops.detection_contours(text)'] LOOP
+                             'mlops.detection_confirm()', 'mlops.detection_contours(text)', 'mlops.detection_points()',
+                             'mlops.detection_address()'] LOOP
         EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_catalog, pg_temp', f, postgis_schema);
     END LOOP;
 END
@@ -4826,7 +4944,13 @@ SELECT mlops.define_pipeline('detection', $$[
   {"name": "confirm", "kind": "sql", "depends_on": ["merge"], "timeout": 3600,
    "params": {"command": "SELECT mlops.detection_confirm()"}},
   {"name": "contours", "kind": "sql", "depends_on": ["confirm"], "for_each": {"$ref": "steps.plan.result.value.models"},
-   "timeout": 3600, "params": {"command": {"$ref": "item.contours"}}}
+   "timeout": 3600, "params": {"command": {"$ref": "item.contours"}}},
+  {"name": "points", "kind": "sql", "depends_on": ["confirm"], "timeout": 3600,
+   "params": {"command": "SELECT mlops.detection_points()"}},
+  {"name": "geocode", "kind": "geocode", "depends_on": ["points"], "for_each": {"$ref": "steps.points.result.value.batches"},
+   "params": {"$ref": "item"}},
+  {"name": "address", "kind": "sql", "depends_on": ["geocode"], "for_each": {"$ref": "steps.points.result.value.address"},
+   "timeout": 3600, "params": {"command": {"$ref": "item"}}}
 ]$$, $$ {
   "heatmaps": {"table": null, "query": null, "raster": "raster", "model": "model"},
   "models": null,
@@ -4834,6 +4958,7 @@ SELECT mlops.define_pipeline('detection', $$[
   "pred_threshold": 0.75,
   "radius": 0.005, "merge_method": "iterative_mean", "merge_options": {},
   "min_models": 2, "tolerance": null,
-  "level": 0.75, "contour_options": {}, "window": null, "min_area": 0
-} $$, 'The detection workflow: model heatmaps -> blobs per model (blob_doh on cells >= pred_threshold) -> mlops.detections -> each model''s blobs merged within the radius -> mlops.sites -> confirmed by min_models models -> contours of the heatmap around each confirmed site -> mlops.site_contours');
+  "level": 0.75, "contour_options": {}, "window": null, "min_area": 0,
+  "geocode": null
+} $$, 'The detection workflow: model heatmaps -> blobs per model (blob_doh on cells >= pred_threshold) -> mlops.detections -> each model''s blobs merged within the radius -> mlops.sites -> confirmed by min_models models -> contours of the heatmap around each confirmed site -> mlops.site_contours; with config.geocode, the confirmed sites reverse-geocoded (geocode job kind, cached) -> mlops.sites.address');
 UPDATE mlops.pipeline_versions SET builtin = true WHERE name OPERATOR(pg_catalog.=) 'detection';
