@@ -219,3 +219,4 @@ want 5 && {
   printf '  %-46s %s\n' "every ratio within 1.5x (target)" \
     "$(echo "$l_tput / $e_tput <= 1.5 && $l_p99 / $e_p99 <= 1.5 && $l_claims / $e_claims <= 1.5" | bc -l | sed 's/1/yes/;s/0/NO/')"
 }
+exit 0   # a section left out by SECTIONS is not a failure
