@@ -99,8 +99,20 @@ main(int argc, char **argv)
 		h = select_heap_create(100, &a);
 		for (int64_t i = 0; i < rows; i++)
 		{
-			double		score;
+			double		score,
+						upper;
 
+			/* as the glue does: once the heap is full, the screen spares rows libm's logarithms */
+			if (select_heap_floor(h) > -INFINITY)
+			{
+				if (select_entropy_upper(P + i * c, c, SELECT_PROBS_TOLERANCE, &upper, err, sizeof(err)) != 0)
+				{
+					fprintf(stderr, "%s\n", err);
+					return 1;
+				}
+				if (upper < select_heap_floor(h))
+					continue;
+			}
 			if (select_row_score(SELECT_ENTROPY, P + i * c, c, i, 0, SELECT_PROBS_TOLERANCE, &score, err, sizeof(err)) != 0)
 			{
 				fprintf(stderr, "%s\n", err);
