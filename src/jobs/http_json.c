@@ -307,39 +307,9 @@ http_value_text(const JsonbValue *v)
 void
 http_check_object_keys(JsonbValue *v, const char *what, const char *const *valid)
 {
-	JsonbIterator *it;
-	JsonbValue	k;
-	JsonbIteratorToken r;
-	int			level = 0;
-
 	if (v == NULL || v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a JSON object", what)));
-	it = JsonbIteratorInit(v->val.binary.data);
-	while ((r = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		bool		known = false;
-
-		if (r == WJB_BEGIN_OBJECT)
-			level++;
-		if (r != WJB_KEY || level != 1)
-			continue;
-		for (int i = 0; valid[i] != NULL; i++)
-			if (k.val.string.len == strlen(valid[i]) &&
-				memcmp(k.val.string.val, valid[i], k.val.string.len) == 0)
-				known = true;
-		if (!known)
-		{
-			StringInfoData list;
-
-			initStringInfo(&list);
-			for (int i = 0; valid[i] != NULL; i++)
-				appendStringInfo(&list, "%s%s", i > 0 ? ", " : "", valid[i]);
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown key \"%.*s\" in %s", Min(k.val.string.len, 64), k.val.string.val, what),
-					 errhint("Valid keys are %s.", list.data)));
-		}
-	}
+	mlops_check_object_keys(v->val.binary.data, what, valid);
 }

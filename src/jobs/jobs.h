@@ -152,6 +152,7 @@ extern const char *JsonbGetString(Jsonb *params, const char *key, bool required,
 extern bool JsonbGetBool(Jsonb *params, const char *key, bool dflt, const char *kind);
 extern int	JsonbGetSeconds(Jsonb *params, const char *key, int dflt_ms, const char *kind);
 extern void mlops_check_keys(Jsonb *params, const char *kind, const char *const *valid);
+extern void mlops_check_object_keys(JsonbContainer *c, const char *where, const char *const *valid);
 extern void mlops_reject_secrets(Jsonb *params);
 extern const struct netpolicy *mlops_net_policy(void);
 extern void mlops_check_url(const char *url);

@@ -115,22 +115,18 @@ JsonbGetSeconds(Jsonb *params, const char *key, int dflt_ms, const char *kind)
 }
 
 /*
- * mlops_check_keys refuses a params key that the kind does not know,
- * listing the keys it does (valid is NULL-terminated).
+ * mlops_check_object_keys refuses a key of the object c (its top level)
+ * that is not in valid (NULL-terminated), naming where the object is and
+ * listing the valid keys.
  */
 void
-mlops_check_keys(Jsonb *params, const char *kind, const char *const *valid)
+mlops_check_object_keys(JsonbContainer *c, const char *where, const char *const *valid)
 {
-	JsonbIterator *it;
+	JsonbIterator *it = JsonbIteratorInit(c);
 	JsonbValue	v;
 	JsonbIteratorToken r;
 	int			level = 0;
 
-	if (!JB_ROOT_IS_OBJECT(params))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("params of a job of kind %s must be a JSON object", kind)));
-	it = JsonbIteratorInit(&params->root);
 	while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		bool		known = false;
@@ -152,11 +148,24 @@ mlops_check_keys(Jsonb *params, const char *kind, const char *const *valid)
 				appendStringInfo(&list, "%s%s", i > 0 ? ", " : "", valid[i]);
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown key \"%.*s\" in params of a job of kind %s",
-							Min(v.val.string.len, 64), v.val.string.val, kind),
+					 errmsg("unknown key \"%.*s\" in %s", Min(v.val.string.len, 64), v.val.string.val, where),
 					 errhint("Valid keys are %s.", list.data)));
 		}
 	}
+}
+
+/*
+ * mlops_check_keys refuses a params key that the kind does not know,
+ * listing the keys it does (valid is NULL-terminated).
+ */
+void
+mlops_check_keys(Jsonb *params, const char *kind, const char *const *valid)
+{
+	if (!JB_ROOT_IS_OBJECT(params))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("params of a job of kind %s must be a JSON object", kind)));
+	mlops_check_object_keys(&params->root, psprintf("params of a job of kind %s", kind), valid);
 }
 
 /*
