@@ -59,10 +59,16 @@ typedef long long BlobMask2 __attribute__((vector_size(16)));
 typedef double BlobVec4 __attribute__((vector_size(32)));
 typedef long long BlobMask4 __attribute__((vector_size(32)));
 
+/* a shuffle of two vectors with constant lane indices (0..L-1: a, L..2L-1: b) */
+#if defined(__clang__)
+#define BLOB_SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define BLOB_SHUF(a, b, ...) __builtin_shuffle(a, b, (BLOB_M) {__VA_ARGS__})
+#endif
+
 #define BLOB_V BlobVec2
 #define BLOB_M BlobMask2
 #define BLOB_L 2
-#define BLOB_NV 4
 #define BLOB_FN(n) n##_plain
 #define BLOB_ATTR
 #include "detect/blobs_conv.h"
@@ -71,19 +77,16 @@ typedef long long BlobMask4 __attribute__((vector_size(32)));
 #undef BLOB_V
 #undef BLOB_M
 #undef BLOB_L
-#undef BLOB_NV
 
 #ifdef BLOB_X86
 #define BLOB_V BlobVec4
 #define BLOB_M BlobMask4
 #define BLOB_L 4
-#define BLOB_NV 4
 #define BLOB_FN(n) n##_avx
 #define BLOB_ATTR __attribute__((target("avx")))
 #include "detect/blobs_conv.h"
 #undef BLOB_FN
 #undef BLOB_ATTR
-#undef BLOB_NV
 #undef BLOB_V
 #undef BLOB_M
 #undef BLOB_L
@@ -94,7 +97,6 @@ typedef long long BlobMask8 __attribute__((vector_size(64)));
 #define BLOB_V BlobVec8
 #define BLOB_M BlobMask8
 #define BLOB_L 8
-#define BLOB_NV 4
 #define BLOB_FN(n) n##_avx512
 #define BLOB_ATTR __attribute__((target("avx512f")))
 #include "detect/blobs_conv.h"
@@ -104,7 +106,6 @@ typedef long long BlobMask8 __attribute__((vector_size(64)));
 #undef BLOB_V
 #undef BLOB_M
 #undef BLOB_L
-#undef BLOB_NV
 
 /*
  * ReflectIndex maps i to [0, n) as scipy's mode 'reflect' extends a line
@@ -121,6 +122,13 @@ ReflectIndex(int64_t i, int64_t n)
 	if (i < 0)
 		i += p;
 	return i < n ? i : p - 1 - i;
+}
+
+/* RoundUp is n rounded up to a multiple of m. */
+static inline int64_t
+RoundUp(int64_t n, int64_t m)
+{
+	return (n + m - 1) / m * m;
 }
 
 /* Clip as skimage's _clip(v, 0, hi). */
@@ -252,6 +260,8 @@ CubeDoh(BlobCtx *x, int64_t er0, int64_t er1, int64_t ec0, int64_t ec1,
 	g.iw = iw;
 	g.rmax = x->rows - 1;
 	g.cmax = x->cols - 1;
+	x->cstride = ew;
+	x->cplane = eh * ew;
 	for (int k = 0; k < x->nlayers; k++)
 	{
 		int64_t		size = (int64_t) (3.0 * x->sig[k]);
@@ -321,117 +331,108 @@ CubeDoh(BlobCtx *x, int64_t er0, int64_t er1, int64_t ec0, int64_t ec1,
 
 /*
  * CubeGauss fills the LoG or DoG cube for the extended region from a
- * reflected copy of the input with the halo.
+ * reflected copy of the input with the halo.  Sizes are rounded up to whole
+ * L x L blocks (L = x->lanes): the cube's rows are x->cstride apart, and
+ * the rows and columns past the extended region (computed from reflected
+ * input like the others) are never read by the peak test.
  */
 static void
 CubeGauss(BlobCtx *x, int64_t er0, int64_t er1, int64_t ec0, int64_t ec1)
 {
-	int64_t		eh = er1 - er0,
-				ew = ec1 - ec0;
+	int64_t		L = x->lanes;
+	int64_t		eh = RoundUp(er1 - er0, L),
+				ew = RoundUp(ec1 - ec0, L);
 	int64_t		R = x->halo;
 	int64_t		bh = eh + 2 * R,
-				bw = ew + 2 * R,
-				bwp = (bw + BLOB_STRIP - 1) / BLOB_STRIP * BLOB_STRIP;
+				bw = RoundUp(ew + 2 * R, L);
+	int64_t		ng = eh / L;
+	ptrdiff_t	gstride = bw * L;	/* doubles per group of L rows in t1, t2 */
 	double	   *buf = x->buf;
 	double		sf = 1.0 / (x->o.sigma_ratio - 1.0);
+	int64_t    *cidx = x->cidx,
+			   *ridx = x->cidx + bw;
+
+	x->cstride = ew;
+	x->cplane = eh * ew;
 
 	/*
-	 * The reflected input with its halo, stored strip-major: strips of
-	 * BLOB_STRIP columns, each bh rows of BLOB_STRIP contiguous doubles, so
-	 * that the column pass walks few pages per tap.
+	 * The reflected input with its halo, stored strip-major: strips of L
+	 * columns, each bh rows of L contiguous doubles (see col_pass).
 	 */
-	for (int64_t s0 = 0; s0 < bwp; s0 += BLOB_STRIP)
+	for (int64_t b = 0; b < bw; b++)
+		cidx[b] = ReflectIndex(ec0 - R + b, x->cols);
+	for (int64_t i = 0; i < bh; i++)
+		ridx[i] = ReflectIndex(er0 - R + i, x->rows) * x->cols;
+	for (int64_t s = 0; s < bw / L; s++)
 	{
-		double	   *strip = buf + (s0 / BLOB_STRIP) * bh * BLOB_STRIP;
+		const int64_t *ci = cidx + s * L;
+		double	   *dst = buf + s * bh * L;
+		int			inside = 1;
 
+		for (int q = 1; q < L; q++)
+			inside &= ci[q] == ci[0] + q;
 		for (int64_t i = 0; i < bh; i++)
 		{
-			int64_t		r = ReflectIndex(er0 - R + i, x->rows);
-			const double *src = x->img + r * x->cols;
-			double	   *dst = strip + i * BLOB_STRIP;
+			const double *src = x->img + ridx[i];
 
-			for (int64_t j = 0; j < BLOB_STRIP; j++)
-			{
-				int64_t		c = ec0 - R + s0 + j;
-				double		v;
-
-				if (s0 + j >= bw)
-				{
-					dst[j] = 0.0;	/* padding to whole strips, never read back */
-					continue;
-				}
-				v = src[(c >= 0 && c < x->cols) ? c : ReflectIndex(c, x->cols)];
-				dst[j] = v < x->o.pred_threshold ? 0.0 : v;
-			}
+			if (inside)
+				memcpy(dst + i * L, src + ci[0], sizeof(double) * L);
+			else
+				for (int q = 0; q < L; q++)
+					dst[i * L + q] = src[ci[q]];
 		}
+		if (!isnan(x->o.pred_threshold))
+			for (int64_t i = 0; i < bh * L; i++)
+				dst[i] = dst[i] < x->o.pred_threshold ? 0.0 : dst[i];
 	}
 
 	for (int k = 0; k < x->nsig; k++)
 	{
 		int			r = x->rad[k];
-		int64_t		lo = R - r,
-					hi = R + ew + r;
+		int64_t		s0 = (R - r) / L,
+					s1 = (R + ew - 1 + r) / L;
+		double	   *plane;
 
-		/*
-		 * axis 0: output row i is buffer row R + i; the needed columns [lo,
-		 * hi) are computed in whole strips (t1 and t2 have bwp columns, as
-		 * the buffer)
-		 */
-		for (int64_t s0 = lo - lo % BLOB_STRIP; s0 < hi; s0 += BLOB_STRIP)
+		/* axis 0, the strips that axis 1 reads: buffer columns [R - r, R + ew + r) */
+		for (int64_t s = s0; s <= s1; s++)
 		{
-			const double *strip = buf + (s0 / BLOB_STRIP) * bh * BLOB_STRIP;
+			const double *in = buf + s * bh * L + R * L;
 
-			for (int64_t i = 0; i < eh; i++)
-			{
-				const double *in = strip + (R + i) * BLOB_STRIP;
-				int64_t		o = i * bwp + s0;
-
-				if (x->method == BLOB_LOG)
-					x->conv_col2(in, BLOB_STRIP, r, x->w2[k], x->w0[k],
-								 x->t1 + o, x->t2 + o, BLOB_STRIP);
-				else
-					x->conv_col2(in, BLOB_STRIP, r, x->w0[k], NULL, x->t1 + o, NULL, BLOB_STRIP);
-			}
+			if (x->method == BLOB_LOG)
+				x->col_pass(in, r, x->w2[k], x->w0[k], x->t1 + s * L * L, x->t2 + s * L * L,
+							gstride, ng);
+			else
+				x->col_pass(in, r, x->w0[k], NULL, x->t1 + s * L * L, NULL, gstride, ng);
 		}
-		/* axis 1 */
+
+		/* axis 1: LoG's layer k, or DoG's Gaussian k into t3 (k = 0) or layer k - 1 */
 		if (x->method == BLOB_LOG)
-		{
-			double	   *plane = x->cube + (size_t) k * eh * ew;
-			double		s2 = pow(x->sig[k], 2.0);	/* np.mean(s) ** 2 */
-
-			for (int64_t i = 0; i < eh; i++)
-			{
-				double	   *dyy = plane + i * ew,
-						   *dxx = x->t3 + i * ew;
-
-				x->conv_row(x->t1 + i * bwp + R, r, x->w0[k], dyy, ew);
-				x->conv_row(x->t2 + i * bwp + R, r, x->w2[k], dxx, ew);
-				for (int64_t j = 0; j < ew; j++)
-					dyy[j] = -(dyy[j] + dxx[j]) * s2;
-			}
-		}
+			plane = x->cube + (size_t) k * x->cplane;
 		else
+			plane = k == 0 ? x->t3 : x->cube + (size_t) (k - 1) * x->cplane;
+		for (int64_t g = 0; g < ng; g++)
 		{
-			/* t3 holds the previous Gaussian; the layer is (prev - this) * sf */
-			for (int64_t i = 0; i < eh; i++)
+			const double *ta = x->t1 + g * gstride + R * L;
+
+			if (x->method == BLOB_LOG)
+				x->row_pass(ta, x->w0[k], x->t2 + g * gstride + R * L, x->w2[k], r,
+							pow(x->sig[k], 2.0),	/* np.mean(s) ** 2 */
+							plane + g * L * ew, ew, ew / L);
+			else
+				x->row_pass(ta, x->w0[k], NULL, NULL, r, 0.0, plane + g * L * ew, ew, ew / L);
+		}
+
+		/* DoG: t3 holds the previous Gaussian; the layer is (prev - this) * sf */
+		if (x->method == BLOB_DOG && k > 0)
+		{
+			double	   *prev = x->t3;
+
+			for (int64_t j = 0; j < eh * ew; j++)
 			{
-				double	   *prev = x->t3 + i * ew;
+				double		g = plane[j];
 
-				if (k == 0)
-					x->conv_row(x->t1 + i * bwp + R, r, x->w0[k], prev, ew);
-				else
-				{
-					double	   *plane = x->cube + (size_t) (k - 1) * eh * ew + i * ew;
-
-					x->conv_row(x->t1 + i * bwp + R, r, x->w0[k], plane, ew);
-					for (int64_t j = 0; j < ew; j++)
-					{
-						double		g = plane[j];
-
-						plane[j] = (prev[j] - g) * sf;
-						prev[j] = g;
-					}
-				}
+				plane[j] = (prev[j] - g) * sf;
+				prev[j] = g;
 			}
 		}
 	}
@@ -459,57 +460,106 @@ AddCand(BlobCtx *x, int64_t r, int64_t c, int64_t k, double v)
 }
 
 /*
+ * PeakAt is peak_local_max's test of voxel (k, r, c), whose value v is
+ * above the candidates' bound, in the cube held for the extended region
+ * from (er0, ec0); it adds the voxel to the candidates when it is a peak.
+ */
+static int
+PeakAt(BlobCtx *x, int k, int64_t r, int64_t c, double v, int64_t er0, int64_t ec0,
+	   const ptrdiff_t *off)
+{
+	int64_t		ew = x->cstride,
+				plane = x->cplane;
+	int			L = x->nlayers;
+	int			ok = 1;
+
+	if (c < x->o.exclude_border || c >= x->cols - x->o.exclude_border)
+		return 0;
+	if (x->rows == 1 && x->cols == 1 && L == 1)
+	{
+		/* one voxel: skimage takes image > threshold */
+	}
+	else if (r != 0 && r != x->rows - 1 && c != 0 && c != x->cols - 1 && k != 0 && k != L - 1)
+	{
+		const double *q = x->cube + k * plane + (r - er0) * ew + (c - ec0);
+
+		for (int t = 0; t < 26; t++)
+			if (q[off[t]] > v)
+				return 0;
+	}
+	else
+	{
+		int			pad = 0;
+
+		for (int dk = -1; dk <= 1 && ok; dk++)
+		{
+			int			kk = k + dk;
+
+			if (kk < 0 || kk >= L)
+			{
+				pad = 1;
+				continue;
+			}
+			for (int dr = -1; dr <= 1 && ok; dr++)
+			{
+				int64_t		rr = r + dr;
+
+				if (rr < 0 || rr >= x->rows)
+				{
+					pad = 1;
+					continue;
+				}
+				for (int dc = -1; dc <= 1; dc++)
+				{
+					int64_t		cc = c + dc;
+
+					if (cc < 0 || cc >= x->cols)
+					{
+						pad = 1;
+						continue;
+					}
+					if (x->cube[kk * plane + (rr - er0) * ew + (cc - ec0)] > v)
+					{
+						ok = 0;
+						break;
+					}
+				}
+			}
+		}
+		/* outside counts as 0 (maximum_filter's mode 'constant') */
+		if (ok && pad && v < 0.0)
+			ok = 0;
+	}
+	return ok ? AddCand(x, r, c, k, v) : 0;
+}
+
+/*
  * TilePeaks runs peak_local_max's test over the core [tr0, tr1) x [tc0,
- * tc1) of the cube held for [er0, er1) x [ec0, ec1).
+ * tc1) of the cube held for the extended region from (er0, ec0), its rows
+ * x->cstride apart and its layers x->cplane apart, in one pass that also
+ * keeps the cube's running minimum and maximum.  The candidates' bound
+ * takes threshold_rel times the maximum of the tiles before this one: a
+ * lower bound of the final threshold all the same (Finish applies that).
  */
 static int
 TilePeaks(BlobCtx *x, int64_t tr0, int64_t tr1, int64_t tc0, int64_t tc1,
-		  int64_t er0, int64_t er1, int64_t ec0, int64_t ec1)
+		  int64_t er0, int64_t ec0)
 {
-	int64_t		eh = er1 - er0,
-				ew = ec1 - ec0;
-	int64_t		plane = eh * ew;
+	int64_t		ew = x->cstride;
+	int64_t		plane = x->cplane;
 	int			L = x->nlayers;
 	int64_t		eb = x->o.exclude_border;
 	ptrdiff_t	off[26];
 	int			no = 0;
-	double		lower;
-	int			single = (x->rows == 1 && x->cols == 1 && L == 1);
+	double		lower = x->lower;
+	BlobVec2	mn = {x->gmin, x->gmin},
+				mx = {x->gmax, x->gmax},
+				lo;
 
-	/* the core's extremes first: they tighten the bound */
-	{
-		double		mn[4] = {x->gmin, x->gmin, x->gmin, x->gmin},
-					mx[4] = {x->gmax, x->gmax, x->gmax, x->gmax};
-
-		for (int k = 0; k < L; k++)
-			for (int64_t r = tr0; r < tr1; r++)
-			{
-				const double *p = x->cube + k * plane + (r - er0) * ew + (tc0 - ec0);
-				int64_t		n = tc1 - tc0,
-							c = 0;
-
-				for (; c + 4 <= n; c += 4)
-					for (int l = 0; l < 4; l++)
-					{
-						mn[l] = p[c + l] < mn[l] ? p[c + l] : mn[l];
-						mx[l] = p[c + l] > mx[l] ? p[c + l] : mx[l];
-					}
-				for (; c < n; c++)
-				{
-					mn[0] = p[c] < mn[0] ? p[c] : mn[0];
-					mx[0] = p[c] > mx[0] ? p[c] : mx[0];
-				}
-			}
-		for (int l = 0; l < 4; l++)
-		{
-			x->gmin = mn[l] < x->gmin ? mn[l] : x->gmin;
-			x->gmax = mx[l] > x->gmax ? mx[l] : x->gmax;
-		}
-	}
-	lower = x->lower;
 	if (!isnan(x->o.threshold_rel) && x->o.threshold_rel >= 0.0 &&
 		x->o.threshold_rel * x->gmax > lower)
 		lower = x->o.threshold_rel * x->gmax;
+	lo = (BlobVec2) {lower, lower};
 
 	/* same layer first, for an early exit */
 	for (int dk = 0; dk <= 2; dk++)
@@ -525,90 +575,44 @@ TilePeaks(BlobCtx *x, int64_t tr0, int64_t tr1, int64_t tc0, int64_t tc1,
 	for (int k = 0; k < L; k++)
 		for (int64_t r = tr0; r < tr1; r++)
 		{
-			int			rowedge = (r == 0 || r == x->rows - 1);
 			int			rowexcl = (r < eb || r >= x->rows - eb);
 			const double *p = x->cube + k * plane + (r - er0) * ew - ec0;
+			int64_t		c = tc0;
 
-			if (rowexcl)
-				continue;
-			for (int64_t c = tc0; c < tc1; c++)
+			/* eight voxels at a time: their extremes, and any above the bound */
+			for (; c + 8 <= tc1; c += 8)
+			{
+				BlobVec2	v[4];
+				BlobMask2	above = {0, 0};
+
+				memcpy(v, p + c, sizeof v);
+				for (int i = 0; i < 4; i++)
+				{
+					BlobMask2	lt = v[i] < mn,
+								gt = v[i] > mx;
+
+					mn = (BlobVec2) ((lt & (BlobMask2) v[i]) | (~lt & (BlobMask2) mn));
+					mx = (BlobVec2) ((gt & (BlobMask2) v[i]) | (~gt & (BlobMask2) mx));
+					above |= v[i] > lo;
+				}
+				if ((above[0] | above[1]) == 0 || rowexcl)
+					continue;
+				for (int64_t cc = c; cc < c + 8; cc++)
+					if (p[cc] > lower && PeakAt(x, k, r, cc, p[cc], er0, ec0, off) < 0)
+						return -1;
+			}
+			for (; c < tc1; c++)
 			{
 				double		v = p[c];
-				int			ok = 1;
 
-				/* most voxels are below the bound: skip them four at a time */
-				while (c + 4 <= tc1 && !(p[c] > lower) && !(p[c + 1] > lower) &&
-					   !(p[c + 2] > lower) && !(p[c + 3] > lower))
-					c += 4;
-				if (c >= tc1)
-					break;
-				v = p[c];
-				if (!(v > lower))
-					continue;
-				if (c < eb || c >= x->cols - eb)
-					continue;
-				if (single)
-				{
-					/* one voxel: skimage takes image > threshold */
-				}
-				else if (!rowedge && c != 0 && c != x->cols - 1 && k != 0 && k != L - 1)
-				{
-					const double *q = p + c;
-
-					for (int t = 0; t < 26; t++)
-						if (q[off[t]] > v)
-						{
-							ok = 0;
-							break;
-						}
-				}
-				else
-				{
-					int			pad = 0;
-
-					for (int dk = -1; dk <= 1 && ok; dk++)
-					{
-						int			kk = k + dk;
-
-						if (kk < 0 || kk >= L)
-						{
-							pad = 1;
-							continue;
-						}
-						for (int dr = -1; dr <= 1 && ok; dr++)
-						{
-							int64_t		rr = r + dr;
-
-							if (rr < 0 || rr >= x->rows)
-							{
-								pad = 1;
-								continue;
-							}
-							for (int dc = -1; dc <= 1; dc++)
-							{
-								int64_t		cc = c + dc;
-
-								if (cc < 0 || cc >= x->cols)
-								{
-									pad = 1;
-									continue;
-								}
-								if (x->cube[kk * plane + (rr - er0) * ew + (cc - ec0)] > v)
-								{
-									ok = 0;
-									break;
-								}
-							}
-						}
-					}
-					/* outside counts as 0 (maximum_filter's mode 'constant') */
-					if (ok && pad && v < 0.0)
-						ok = 0;
-				}
-				if (ok && AddCand(x, r, c, k, v) < 0)
+				mn[0] = v < mn[0] ? v : mn[0];
+				mx[0] = v > mx[0] ? v : mx[0];
+				if (!rowexcl && v > lower && PeakAt(x, k, r, c, v, er0, ec0, off) < 0)
 					return -1;
 			}
 		}
+	x->gmin = mn[0] < mn[1] ? mn[0] : mn[1];
+	x->gmax = mx[0] > mx[1] ? mx[0] : mx[1];
 	return 0;
 }
 
@@ -667,7 +671,7 @@ RunTiles(BlobCtx *x)
 			}
 			else
 				CubeGauss(x, er0, er1, ec0, ec1);
-			if (TilePeaks(x, tr0, tr1, tc0, tc1, er0, er1, ec0, ec1) < 0)
+			if (TilePeaks(x, tr0, tr1, tc0, tc1, er0, ec0) < 0)
 				return -1;
 		}
 		if (x->method == BLOB_DOH)
@@ -791,9 +795,10 @@ blob_detect(const double *img, int64_t rows, int64_t cols, BlobMethod method,
 	x.errlen = errlen;
 	x.gmin = INFINITY;
 	x.gmax = -INFINITY;
-	x.conv_row = conv_row_plain;
-	x.conv_col2 = conv_col2_plain;
+	x.col_pass = col_pass_plain;
+	x.row_pass = row_pass_plain;
 	x.doh_row = doh_row_plain;
+	x.lanes = 2;
 
 	if (method != BLOB_DOH && method != BLOB_LOG && method != BLOB_DOG)
 		return errbuf_printf(err, errlen, "unknown blob method %d", (int) method), -1;
@@ -812,15 +817,17 @@ blob_detect(const double *img, int64_t rows, int64_t cols, BlobMethod method,
 		__builtin_cpu_init();
 		if (x.o.simd == 0 && __builtin_cpu_supports("avx512f"))
 		{
-			x.conv_row = conv_row_avx512;
-			x.conv_col2 = conv_col2_avx512;
+			x.col_pass = col_pass_avx512;
+			x.row_pass = row_pass_avx512;
 			x.doh_row = doh_row_avx512;
+			x.lanes = 8;
 		}
 		else if (__builtin_cpu_supports("avx"))
 		{
-			x.conv_row = conv_row_avx;
-			x.conv_col2 = conv_col2_avx;
+			x.col_pass = col_pass_avx;
+			x.row_pass = row_pass_avx;
 			x.doh_row = doh_row_avx;
+			x.lanes = 4;
 		}
 	}
 #endif

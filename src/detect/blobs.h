@@ -39,21 +39,26 @@
  *	  max_sigma) + 1 for DoH's boxes), reflecting / clipping at the WHOLE
  *	  image's border only, so the tiled result equals the untiled one bit for
  *	  bit (DoH's integral image is carried across tiles in skimage's
- *	  summation order).  With th = tile rows + 2, tw = tile cols + 2, L
- *	  layers (num_sigma; DoG: the number of differences), R the halo,
- *	  peak memory in bytes is about
- *		8 * (th * tw * L                      the tile's cube
- *			 + (th + 2R) * (tw + 2R + 64)      the tile's input (DoH: integral image)
- *			 + T)                              the method's scratch:
- *		LoG, DoG: T = 2 * th * (tw + 2R + 64) + th * tw + (th + 2R) * 64
- *		DoH:      T = 2 * cols + 2 * (th + 2R) + tw + 2R
+ *	  summation order).  With th = tile rows + 2, tw = tile cols + 2 (for
+ *	  LoG/DoG both rounded up to a multiple of the vector's lanes, at most
+ *	  8), L layers (num_sigma; DoG: the number of differences), R the halo,
+ *	  bw = tw + 2R rounded up the same way, peak memory in bytes is about
+ *		DoH:      8 * (th * tw * L                 the tile's cube
+ *					   + (th + 2R) * (tw + 2R)      the integral image
+ *					   + 2 * cols + 2 * (th + 2R) + tw + 2R)   carries
+ *		LoG, DoG: 8 * (th * tw * L                 the tile's cube
+ *					   + (th + 2R) * bw             the tile's input
+ *					   + 2 * th * bw                the column pass's outputs
+ *					   + th * tw (DoG only)         the previous Gaussian
+ *					   + bw + th + 2R)              index tables
  *	  plus 32 bytes per candidate peak (local maxima above a lower bound of
  *	  the threshold), and for the pruning about 100 bytes per blob plus up
  *	  to 150 bytes per blob pair within 2 sqrt(2) max_sigma of each other
  *	  (pair list and simulated set).  blob_detect refuses a tile plan over
- *	  max_bytes, and more pairs than max_bytes / 64.  The default tile is 128
- *	  rows by the whole width (at most 4096 columns); 2048 x 2048 LoG with
- *	  the defaults (10 scales, R = 200) needs about 40 MB.
+ *	  max_bytes, and more pairs than max_bytes / 64.  The default tile is 126
+ *	  rows (128 with the two rows the peak test needs: whole blocks of 8) by
+ *	  the whole width (at most 4096 columns); 2048 x 2048 LoG with the
+ *	  defaults (10 scales, R = 200) needs about 36 MB.
  */
 #ifndef MLOPS_BLOBS_H
 #define MLOPS_BLOBS_H
@@ -93,7 +98,7 @@ typedef struct BlobOptions
 								 * True is 1 here; DoH has no such option (must
 								 * be 0) */
 	double		pred_threshold; /* NaN = off; else pixels < it are taken as 0 */
-	int64_t		tile_rows;		/* core tile height; 0 = default (128) */
+	int64_t		tile_rows;		/* core tile height; 0 = default (126) */
 	int64_t		tile_cols;		/* core tile width; 0 = default (the whole
 								 * width up to 4096) */
 	size_t		max_bytes;		/* limit on the tile plan; 0 = BLOB_DEFAULT_MAX_BYTES */

@@ -3,9 +3,15 @@
  *	  The inner loops of blobs.c (symmetric 1-D correlations and DoH's box
  *	  sums), one text included once per instruction set: blobs.c defines
  *	  BLOB_FN(name) (the name with a suffix), BLOB_ATTR (a target
- *	  attribute or nothing), BLOB_V (a vector of BLOB_L doubles) and
- *	  BLOB_M (the matching mask vector) and BLOB_NV (vectors per block)
- *	  before including it.
+ *	  attribute or nothing), BLOB_V (a vector of BLOB_L doubles, L = 2, 4
+ *	  or 8), BLOB_M (the matching mask vector) and BLOB_SHUF (a two-vector
+ *	  shuffle with constant indices) before including it.
+ *
+ *	  The Gaussian passes work on L x L blocks: the column pass (axis 0)
+ *	  computes L rows of L columns from a strip of the input L columns wide
+ *	  and stores the block transposed, so that the row pass (axis 1) also
+ *	  reads whole aligned vectors (L rows of one column) and keeps L
+ *	  independent sums per kernel; it transposes its blocks back into rows.
  *
  *	  Every output is computed by the same scalar operations in the same
  *	  order whatever the lane count (scipy's correlate1d order for a
@@ -15,168 +21,219 @@
  */
 
 /*
- * conv_row: out[c] = sum over the symmetric kernel w[0..r] of in[c - j],
- * in[c + j] (in readable from in - r to in + n + r).  Blocks of BLOB_NV
- * vectors keep that many independent sums in flight (each sum is a chain
- * of dependent additions).
+ * transpose turns v[0..BLOB_L), L rows of L lanes, into its transpose in
+ * place (v[m] then holds lane m of every row); moves only, no arithmetic.
  */
-static BLOB_ATTR void
-BLOB_FN(conv_row) (const double *in, int r, const double *w, double *out, int64_t n)
+static BLOB_ATTR inline void
+BLOB_FN(transpose) (BLOB_V * v)
 {
-	int64_t		c = 0;
+#if BLOB_L == 8
+	BLOB_V		t[8],
+				u[8];
 
-	for (; c + BLOB_NV * BLOB_L <= n; c += BLOB_NV * BLOB_L)
+	for (int i = 0; i < 8; i += 2)
 	{
-		const double *p = in + c;
-		BLOB_V		a[BLOB_NV],
-					x,
-					y;
-
-#pragma GCC unroll 8
-		for (int v = 0; v < BLOB_NV; v++)
-		{
-			memcpy(&a[v], p + v * BLOB_L, sizeof x);
-			a[v] = a[v] * w[0];
-		}
-		for (int j = r; j >= 1; j--)
-		{
-			double		wj = w[j];
-
-#pragma GCC unroll 8
-			for (int v = 0; v < BLOB_NV; v++)
-			{
-				memcpy(&x, p + v * BLOB_L - j, sizeof x);
-				memcpy(&y, p + v * BLOB_L + j, sizeof y);
-				a[v] = a[v] + (x + y) * wj;
-			}
-		}
-#pragma GCC unroll 8
-		for (int v = 0; v < BLOB_NV; v++)
-			memcpy(out + c + v * BLOB_L, &a[v], sizeof x);
+		t[i] = BLOB_SHUF(v[i], v[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+		t[i + 1] = BLOB_SHUF(v[i], v[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
 	}
-	for (; c < n; c++)
+	for (int i = 0; i < 8; i += 4)
 	{
-		const double *p = in + c;
-		double		a = p[0] * w[0];
-
-		for (int j = r; j >= 1; j--)
-			a = a + (p[-j] + p[j]) * w[j];
-		out[c] = a;
+		u[i] = BLOB_SHUF(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+		u[i + 1] = BLOB_SHUF(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+		u[i + 2] = BLOB_SHUF(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+		u[i + 3] = BLOB_SHUF(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
 	}
+	/* u[0]: lanes 0 and 4 of rows 0-3, u[1]: 2 and 6, u[2]: 1 and 5, u[3]: 3 and 7 */
+	v[0] = BLOB_SHUF(u[0], u[4], 0, 1, 2, 3, 8, 9, 10, 11);
+	v[4] = BLOB_SHUF(u[0], u[4], 4, 5, 6, 7, 12, 13, 14, 15);
+	v[2] = BLOB_SHUF(u[1], u[5], 0, 1, 2, 3, 8, 9, 10, 11);
+	v[6] = BLOB_SHUF(u[1], u[5], 4, 5, 6, 7, 12, 13, 14, 15);
+	v[1] = BLOB_SHUF(u[2], u[6], 0, 1, 2, 3, 8, 9, 10, 11);
+	v[5] = BLOB_SHUF(u[2], u[6], 4, 5, 6, 7, 12, 13, 14, 15);
+	v[3] = BLOB_SHUF(u[3], u[7], 0, 1, 2, 3, 8, 9, 10, 11);
+	v[7] = BLOB_SHUF(u[3], u[7], 4, 5, 6, 7, 12, 13, 14, 15);
+#elif BLOB_L == 4
+	BLOB_V		t0 = BLOB_SHUF(v[0], v[1], 0, 4, 2, 6),
+				t1 = BLOB_SHUF(v[0], v[1], 1, 5, 3, 7),
+				t2 = BLOB_SHUF(v[2], v[3], 0, 4, 2, 6),
+				t3 = BLOB_SHUF(v[2], v[3], 1, 5, 3, 7);
+
+	v[0] = BLOB_SHUF(t0, t2, 0, 1, 4, 5);
+	v[2] = BLOB_SHUF(t0, t2, 2, 3, 6, 7);
+	v[1] = BLOB_SHUF(t1, t3, 0, 1, 4, 5);
+	v[3] = BLOB_SHUF(t1, t3, 2, 3, 6, 7);
+#elif BLOB_L == 2
+	BLOB_V		t0 = BLOB_SHUF(v[0], v[1], 0, 2),
+				t1 = BLOB_SHUF(v[0], v[1], 1, 3);
+
+	v[0] = t0;
+	v[1] = t1;
+#else
+#error "BLOB_L must be 2, 4 or 8"
+#endif
 }
 
 /*
- * conv_col2: for one output row, outa[c] and outb[c] from the kernels wa and
- * wb (both of radius r) applied down the column through in[c] (rows at
- * stride apart, readable r rows up and down); the pair sums are shared.
- * wb may be NULL (then only outa).
+ * col_pass: the correlation down the columns (axis 0) of one strip of the
+ * input (L columns, its rows L doubles apart; in points at the first output
+ * row) with the kernel wa (and wb, when not NULL: the pair sums are shared),
+ * radius r, for ngroups groups of L output rows.  Each group's L x L block is
+ * transposed and stored at outa + g * ostride (L vectors: one per column,
+ * its lanes the group's rows), the layout row_pass reads.  The L rows of a
+ * group are L independent sums per kernel; the strip's rows within reach
+ * (2r + L of them, 64 bytes each) stay in L1 from one group to the next.
  */
 static BLOB_ATTR void
-BLOB_FN(conv_col2) (const double *in, ptrdiff_t stride, int r,
-					const double *wa, const double *wb,
-					double *outa, double *outb, int64_t n)
+BLOB_FN(col_pass) (const double *in, int r, const double *wa, const double *wb,
+				   double *outa, double *outb, ptrdiff_t ostride, int64_t ngroups)
 {
-	int64_t		c = 0;
-
-	if (wb == NULL)
+	for (int64_t g = 0; g < ngroups; g++)
 	{
-		for (; c + BLOB_NV * BLOB_L <= n; c += BLOB_NV * BLOB_L)
-		{
-			const double *p = in + c;
-			BLOB_V		a[BLOB_NV],
-						x,
-						y;
-
-#pragma GCC unroll 8
-			for (int v = 0; v < BLOB_NV; v++)
-			{
-				memcpy(&a[v], p + v * BLOB_L, sizeof x);
-				a[v] = a[v] * wa[0];
-			}
-			for (int j = r; j >= 1; j--)
-			{
-				const double *u = p - j * stride,
-						   *d = p + j * stride;
-				double		wj = wa[j];
-
-#pragma GCC unroll 8
-				for (int v = 0; v < BLOB_NV; v++)
-				{
-					memcpy(&x, u + v * BLOB_L, sizeof x);
-					memcpy(&y, d + v * BLOB_L, sizeof y);
-					a[v] = a[v] + (x + y) * wj;
-				}
-			}
-#pragma GCC unroll 8
-			for (int v = 0; v < BLOB_NV; v++)
-				memcpy(outa + c + v * BLOB_L, &a[v], sizeof x);
-		}
-		for (; c < n; c++)
-		{
-			const double *p = in + c;
-			double		a = p[0] * wa[0];
-
-			for (int j = r; j >= 1; j--)
-				a = a + (p[-j * stride] + p[j * stride]) * wa[j];
-			outa[c] = a;
-		}
-		return;
-	}
-	for (; c + BLOB_NV * BLOB_L <= n; c += BLOB_NV * BLOB_L)
-	{
-		const double *p = in + c;
-		BLOB_V		a[BLOB_NV],
-					b[BLOB_NV],
+		const double *p = in + g * BLOB_L * BLOB_L;
+		BLOB_V		a[BLOB_L],
+					b[BLOB_L],
 					x,
 					y,
 					s;
 
-#pragma GCC unroll 8
-		for (int v = 0; v < BLOB_NV; v++)
+		if (wb == NULL)
 		{
-			memcpy(&x, p + v * BLOB_L, sizeof x);
-			a[v] = x * wa[0];
-			b[v] = x * wb[0];
+#pragma GCC unroll 8
+			for (int q = 0; q < BLOB_L; q++)
+			{
+				memcpy(&x, p + q * BLOB_L, sizeof x);
+				a[q] = x * wa[0];
+			}
+			for (int j = r; j >= 1; j--)
+			{
+				double		waj = wa[j];
+
+#pragma GCC unroll 8
+				for (int q = 0; q < BLOB_L; q++)
+				{
+					memcpy(&x, p + (q - j) * BLOB_L, sizeof x);
+					memcpy(&y, p + (q + j) * BLOB_L, sizeof y);
+					a[q] = a[q] + (x + y) * waj;
+				}
+			}
+			BLOB_FN(transpose) (a);
+			memcpy(outa + g * ostride, a, sizeof a);
+			continue;
+		}
+#pragma GCC unroll 8
+		for (int q = 0; q < BLOB_L; q++)
+		{
+			memcpy(&x, p + q * BLOB_L, sizeof x);
+			a[q] = x * wa[0];
+			b[q] = x * wb[0];
 		}
 		for (int j = r; j >= 1; j--)
 		{
-			const double *u = p - j * stride,
-					   *d = p + j * stride;
 			double		waj = wa[j],
 						wbj = wb[j];
 
 #pragma GCC unroll 8
-			for (int v = 0; v < BLOB_NV; v++)
+			for (int q = 0; q < BLOB_L; q++)
 			{
-				memcpy(&x, u + v * BLOB_L, sizeof x);
-				memcpy(&y, d + v * BLOB_L, sizeof y);
+				memcpy(&x, p + (q - j) * BLOB_L, sizeof x);
+				memcpy(&y, p + (q + j) * BLOB_L, sizeof y);
 				s = x + y;
-				a[v] = a[v] + s * waj;
-				b[v] = b[v] + s * wbj;
+				a[q] = a[q] + s * waj;
+				b[q] = b[q] + s * wbj;
 			}
 		}
-#pragma GCC unroll 8
-		for (int v = 0; v < BLOB_NV; v++)
-		{
-			memcpy(outa + c + v * BLOB_L, &a[v], sizeof x);
-			memcpy(outb + c + v * BLOB_L, &b[v], sizeof x);
-		}
+		BLOB_FN(transpose) (a);
+		BLOB_FN(transpose) (b);
+		memcpy(outa + g * ostride, a, sizeof a);
+		memcpy(outb + g * ostride, b, sizeof b);
 	}
-	for (; c < n; c++)
+}
+
+/*
+ * row_pass: the correlation along the rows (axis 1) for one group of L rows
+ * held as col_pass stores them (ta + c * L is column c, lanes the rows;
+ * readable r columns either side), nblocks blocks of L output columns.
+ * With tb NULL the result is ta * wa; else (LoG) -(ta * wa + tb * wb) * s2,
+ * scipy's generic_laplace sum times skimage's sigma^2.  Each block of L
+ * columns (L independent sums per kernel) is transposed back and stored as
+ * L rows at out, ostride apart.
+ */
+static BLOB_ATTR void
+BLOB_FN(row_pass) (const double *ta, const double *wa, const double *tb, const double *wb,
+				   int r, double s2, double *out, ptrdiff_t ostride, int64_t nblocks)
+{
+	for (int64_t cb = 0; cb < nblocks; cb++)
 	{
-		const double *p = in + c;
-		double		a = p[0] * wa[0],
-					b = p[0] * wb[0];
+		const double *pa = ta + cb * BLOB_L * BLOB_L;
+		BLOB_V		a[BLOB_L],
+					b[BLOB_L],
+					x,
+					y;
 
-		for (int j = r; j >= 1; j--)
+#pragma GCC unroll 8
+		for (int m = 0; m < BLOB_L; m++)
 		{
-			double		s = p[-j * stride] + p[j * stride];
-
-			a = a + s * wa[j];
-			b = b + s * wb[j];
+			memcpy(&x, pa + m * BLOB_L, sizeof x);
+			a[m] = x * wa[0];
 		}
-		outa[c] = a;
-		outb[c] = b;
+		if (tb == NULL)
+		{
+			for (int j = r; j >= 1; j--)
+			{
+				double		waj = wa[j];
+
+#pragma GCC unroll 8
+				for (int m = 0; m < BLOB_L; m++)
+				{
+					memcpy(&x, pa + (m - j) * BLOB_L, sizeof x);
+					memcpy(&y, pa + (m + j) * BLOB_L, sizeof y);
+					a[m] = a[m] + (x + y) * waj;
+				}
+			}
+		}
+		else
+		{
+			const double *pb = tb + cb * BLOB_L * BLOB_L;
+
+#pragma GCC unroll 8
+			for (int m = 0; m < BLOB_L; m++)
+			{
+				memcpy(&x, pb + m * BLOB_L, sizeof x);
+				b[m] = x * wb[0];
+			}
+			/* one kernel at a time: L sums and their operands stay in registers */
+			for (int j = r; j >= 1; j--)
+			{
+				double		waj = wa[j];
+
+#pragma GCC unroll 8
+				for (int m = 0; m < BLOB_L; m++)
+				{
+					memcpy(&x, pa + (m - j) * BLOB_L, sizeof x);
+					memcpy(&y, pa + (m + j) * BLOB_L, sizeof y);
+					a[m] = a[m] + (x + y) * waj;
+				}
+			}
+			for (int j = r; j >= 1; j--)
+			{
+				double		wbj = wb[j];
+
+#pragma GCC unroll 8
+				for (int m = 0; m < BLOB_L; m++)
+				{
+					memcpy(&x, pb + (m - j) * BLOB_L, sizeof x);
+					memcpy(&y, pb + (m + j) * BLOB_L, sizeof y);
+					b[m] = b[m] + (x + y) * wbj;
+				}
+			}
+#pragma GCC unroll 8
+			for (int m = 0; m < BLOB_L; m++)
+				a[m] = -(a[m] + b[m]) * s2;
+		}
+		BLOB_FN(transpose) (a);
+#pragma GCC unroll 8
+		for (int q = 0; q < BLOB_L; q++)
+			memcpy(out + q * ostride + cb * BLOB_L, &a[q], sizeof x);
 	}
 }
 

@@ -331,17 +331,22 @@ blob_make_scales(BlobCtx *x)
 
 /*
  * blob_plan_tiles chooses the tile size and checks the plan's memory against
- * max_bytes (the formula of blobs.h), then allocates the scratch.
+ * max_bytes (the formula of blobs.h), then allocates the scratch.  LoG and
+ * DoG round the extended tile up to whole blocks of x->lanes (<= 8) rows
+ * and columns (see blobs_conv.h).
  */
 int
 blob_plan_tiles(BlobCtx *x)
 {
 	double		th,
 				tw,
+				bw,
 				R = x->halo,
+				L = x->lanes,
 				bytes;
 
-	x->th = x->o.tile_rows ? x->o.tile_rows : 128;
+	/* 126 rows: the extended tile is 128 rows, whole blocks of 8 */
+	x->th = x->o.tile_rows ? x->o.tile_rows : 126;
 	x->tw = x->o.tile_cols ? x->o.tile_cols : (x->cols <= 4096 ? x->cols : 4096);
 	if (x->th > x->rows)
 		x->th = x->rows;
@@ -349,12 +354,19 @@ blob_plan_tiles(BlobCtx *x)
 		x->tw = x->cols;
 	th = (double) x->th + 2;
 	tw = (double) x->tw + 2;
+	if (x->method != BLOB_DOH)
+	{
+		th = ceil(th / L) * L;
+		tw = ceil(tw / L) * L;
+	}
+	bw = ceil((tw + 2 * R) / L) * L;
 	/* the formula of blobs.h */
-	bytes = th * tw * x->nlayers + (th + 2 * R) * (tw + 2 * R + 64);
 	if (x->method == BLOB_DOH)
-		bytes += 2 * (double) x->cols + 2 * (th + 2 * R) + tw + 2 * R;
+		bytes = th * tw * x->nlayers + (th + 2 * R) * (tw + 2 * R)
+			+ 2 * (double) x->cols + 2 * (th + 2 * R) + tw + 2 * R;
 	else
-		bytes += 2 * th * (tw + 2 * R + 64) + th * tw + (th + 2 * R) * 64;
+		bytes = th * tw * x->nlayers + (th + 2 * R) * bw + 2 * th * bw
+			+ (x->method == BLOB_DOG ? th * tw : 0) + bw + th + 2 * R;
 	bytes *= 8;
 	if (bytes > (double) x->o.max_bytes)
 		return errbuf_printf(x->err, x->errlen,
@@ -364,35 +376,45 @@ blob_plan_tiles(BlobCtx *x)
 	{
 		size_t		ith = (size_t) th,
 					itw = (size_t) tw,
+					ibw = (size_t) bw,
 					iR = (size_t) R;
 
 		x->raw[0] = blob_xalloc(x, sizeof(double) * ith * itw * x->nlayers + 64);
-		x->raw[1] = blob_xalloc(x, sizeof(double) * (ith + 2 * iR) * (itw + 2 * iR + BLOB_STRIP) + 64);
 		x->cube = Align64(x->raw[0]);
-		x->buf = Align64(x->raw[1]);
-		if (!x->cube || !x->buf)
+		if (!x->cube)
 			return -1;
 		if (x->method == BLOB_DOH)
 		{
+			x->raw[1] = blob_xalloc(x, sizeof(double) * (ith + 2 * iR) * (itw + 2 * iR) + 64);
+			x->buf = Align64(x->raw[1]);
 			x->tcarry = blob_xalloc(x, sizeof(double) * x->cols);
 			x->tnext = blob_xalloc(x, sizeof(double) * x->cols);
 			x->scarry = blob_xalloc(x, sizeof(double) * (ith + 2 * iR));
 			x->snext = blob_xalloc(x, sizeof(double) * (ith + 2 * iR));
 			x->raw[2] = blob_xalloc(x, sizeof(double) * (itw + 2 * iR) + 64);
 			x->t1 = Align64(x->raw[2]);
-			if (!x->tcarry || !x->tnext || !x->scarry || !x->snext || !x->t1)
+			if (!x->buf || !x->tcarry || !x->tnext || !x->scarry || !x->snext || !x->t1)
 				return -1;
 		}
 		else
 		{
-			x->raw[2] = blob_xalloc(x, sizeof(double) * ith * (itw + 2 * iR + BLOB_STRIP) + 64);
-			x->raw[3] = blob_xalloc(x, sizeof(double) * ith * (itw + 2 * iR + BLOB_STRIP) + 64);
-			x->raw[4] = blob_xalloc(x, sizeof(double) * ith * itw + 64);
+			x->raw[1] = blob_xalloc(x, sizeof(double) * (ith + 2 * iR) * ibw + 64);
+			x->raw[2] = blob_xalloc(x, sizeof(double) * ith * ibw + 64);
+			x->raw[3] = blob_xalloc(x, sizeof(double) * ith * ibw + 64);
+			x->raw[5] = blob_xalloc(x, sizeof(int64_t) * (ibw + ith + 2 * iR));
+			x->buf = Align64(x->raw[1]);
 			x->t1 = Align64(x->raw[2]);
 			x->t2 = Align64(x->raw[3]);
-			x->t3 = Align64(x->raw[4]);
-			if (!x->t1 || !x->t2 || !x->t3)
+			x->cidx = x->raw[5];
+			if (!x->buf || !x->t1 || !x->t2 || !x->cidx)
 				return -1;
+			if (x->method == BLOB_DOG)
+			{
+				x->raw[4] = blob_xalloc(x, sizeof(double) * ith * itw + 64);
+				x->t3 = Align64(x->raw[4]);
+				if (!x->t3)
+					return -1;
+			}
 		}
 	}
 	return 0;
@@ -416,7 +438,7 @@ blob_ctx_free(BlobCtx *x)
 	mlops_free(x->a, x->rad);
 	mlops_free(x->a, x->sig);
 	mlops_free(x->a, x->cand);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		mlops_free(x->a, x->raw[i]);
 	mlops_free(x->a, x->tcarry);
 	mlops_free(x->a, x->tnext);

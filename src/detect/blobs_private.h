@@ -12,13 +12,12 @@
 
 #include "detect/blobs.h"
 
-/* Columns per strip of the column pass: (rows + 2 r) x 64 doubles stay in L2. */
-#define BLOB_STRIP 64
-
-typedef void (*ConvRowFn) (const double *, int, const double *, double *, int64_t);
+/* The inner loops of blobs_conv.h, one variant per instruction set. */
+typedef void (*ColPassFn) (const double *, int, const double *, const double *,
+						   double *, double *, ptrdiff_t, int64_t);
+typedef void (*RowPassFn) (const double *, const double *, const double *, const double *,
+						   int, double, double *, ptrdiff_t, int64_t);
 typedef void (*DohRowFn) (const double *, const ptrdiff_t (*)[4], double, double *, int64_t);
-typedef void (*ConvCol2Fn) (const double *, ptrdiff_t, int, const double *,
-							const double *, double *, double *, int64_t);
 
 /* A candidate peak: its cube voxel and value. */
 typedef struct BlobCand
@@ -46,9 +45,10 @@ typedef struct BlobCtx
 	int			halo;			/* input halo around the extended tile */
 	int64_t		th,
 				tw;				/* core tile size */
-	ConvRowFn	conv_row;
-	ConvCol2Fn	conv_col2;
+	ColPassFn	col_pass;
+	RowPassFn	row_pass;
 	DohRowFn	doh_row;
+	int			lanes;			/* doubles per vector of the variant chosen (2, 4, 8) */
 	const mlops_allocator *a;
 	char	   *err;
 	size_t		errlen;
@@ -63,11 +63,15 @@ typedef struct BlobCtx
 
 	/* scratch */
 	double	   *cube;
+	int64_t		cstride,		/* the current tile's cube: row stride, layer size */
+				cplane;
+	int64_t    *cidx;			/* LoG/DoG: the input column of each buffer
+								 * column, then the input offset of each row */
 	double	   *buf;
 	double	   *t1,
 			   *t2,
 			   *t3;
-	void	   *raw[5];			/* the allocations behind cube, buf, t1, t2, t3 */
+	void	   *raw[6];			/* the allocations behind cube, buf, t1, t2, t3, cidx */
 	/* DoH's integral image carries */
 	double	   *tcarry,
 			   *tnext,
