@@ -391,7 +391,6 @@ CubeGauss(BlobCtx *x, int64_t er0, int64_t er1, int64_t ec0, int64_t ec1)
 		int			r = x->rad[k];
 		int64_t		s0 = (R - r) / L,
 					s1 = (R + ew - 1 + r) / L;
-		double	   *plane;
 
 		/* axis 0, the strips that axis 1 reads: buffer columns [R - r, R + ew + r) */
 		for (int64_t s = s0; s <= s1; s++)
@@ -405,37 +404,52 @@ CubeGauss(BlobCtx *x, int64_t er0, int64_t er1, int64_t ec0, int64_t ec1)
 				x->col_pass(in, r, x->w0[k], NULL, x->t1 + s * L * L, NULL, gstride, ng);
 		}
 
-		/* axis 1: LoG's layer k, or DoG's Gaussian k into t3 (k = 0) or layer k - 1 */
-		if (x->method == BLOB_LOG)
-			plane = x->cube + (size_t) k * x->cplane;
-		else
-			plane = k == 0 ? x->t3 : x->cube + (size_t) (k - 1) * x->cplane;
+		/*
+		 * axis 1: LoG's layer k, or DoG's Gaussian k into t3 (k = 0) or,
+		 * with t3 as the previous one, layer k - 1; the layers' extremes and
+		 * flags on the way
+		 */
 		for (int64_t g = 0; g < ng; g++)
 		{
 			const double *ta = x->t1 + g * gstride + R * L;
+			BlobRowOut	o;
+			int			layer = x->method == BLOB_LOG ? k : k - 1;
+			int64_t		nr = x->rows - (er0 + g * L);
 
+			o.ostride = ew;
+			o.sf = sf;
+			o.lower = x->tlower;
+			o.nrows = nr < L ? (int) nr : (int) L;
+			o.ncols = x->cols - ec0;
+			o.mn = x->gmin;
+			o.mx = x->gmax;
+			if (layer < 0)
+			{
+				o.out = x->t3 + g * L * ew;
+				o.prev = NULL;
+				o.flags = NULL;
+			}
+			else
+			{
+				o.out = x->cube + (size_t) layer * x->cplane + g * L * ew;
+				o.prev = x->method == BLOB_DOG ? x->t3 + g * L * ew : NULL;
+				o.flags = x->flags + (layer * ng + g) * (ew / L);
+			}
 			if (x->method == BLOB_LOG)
 				x->row_pass(ta, x->w0[k], x->t2 + g * gstride + R * L, x->w2[k], r,
 							pow(x->sig[k], 2.0),	/* np.mean(s) ** 2 */
-							plane + g * L * ew, ew, ew / L);
+							&o, ew / L);
 			else
-				x->row_pass(ta, x->w0[k], NULL, NULL, r, 0.0, plane + g * L * ew, ew, ew / L);
-		}
-
-		/* DoG: t3 holds the previous Gaussian; the layer is (prev - this) * sf */
-		if (x->method == BLOB_DOG && k > 0)
-		{
-			double	   *prev = x->t3;
-
-			for (int64_t j = 0; j < eh * ew; j++)
+				x->row_pass(ta, x->w0[k], NULL, NULL, r, 0.0, &o, ew / L);
+			if (o.flags)
 			{
-				double		g = plane[j];
-
-				plane[j] = (prev[j] - g) * sf;
-				prev[j] = g;
+				x->gmin = o.mn;
+				x->gmax = o.mx;
 			}
 		}
 	}
+	x->fng = ng;
+	x->fnb = ew / L;
 }
 
 static int
@@ -536,10 +550,11 @@ PeakAt(BlobCtx *x, int k, int64_t r, int64_t c, double v, int64_t er0, int64_t e
 /*
  * TilePeaks runs peak_local_max's test over the core [tr0, tr1) x [tc0,
  * tc1) of the cube held for the extended region from (er0, ec0), its rows
- * x->cstride apart and its layers x->cplane apart, in one pass that also
- * keeps the cube's running minimum and maximum.  The candidates' bound
- * takes threshold_rel times the maximum of the tiles before this one: a
- * lower bound of the final threshold all the same (Finish applies that).
+ * x->cstride apart and its layers x->cplane apart, with the candidates'
+ * bound x->tlower (see RunTiles).  DoH: in one pass that also keeps the
+ * cube's running minimum and maximum; LoG and DoG: CubeGauss kept those
+ * and flagged the blocks holding a value above the bound, only those are
+ * looked at.
  */
 static int
 TilePeaks(BlobCtx *x, int64_t tr0, int64_t tr1, int64_t tc0, int64_t tc1,
@@ -551,15 +566,10 @@ TilePeaks(BlobCtx *x, int64_t tr0, int64_t tr1, int64_t tc0, int64_t tc1,
 	int64_t		eb = x->o.exclude_border;
 	ptrdiff_t	off[26];
 	int			no = 0;
-	double		lower = x->lower;
+	double		lower = x->tlower;
 	BlobVec2	mn = {x->gmin, x->gmin},
 				mx = {x->gmax, x->gmax},
-				lo;
-
-	if (!isnan(x->o.threshold_rel) && x->o.threshold_rel >= 0.0 &&
-		x->o.threshold_rel * x->gmax > lower)
-		lower = x->o.threshold_rel * x->gmax;
-	lo = (BlobVec2) {lower, lower};
+				lo = {lower, lower};
 
 	/* same layer first, for an early exit */
 	for (int dk = 0; dk <= 2; dk++)
@@ -572,6 +582,31 @@ TilePeaks(BlobCtx *x, int64_t tr0, int64_t tr1, int64_t tc0, int64_t tc1,
 					off[no++] = kk * plane + dr * ew + dc;
 	}
 
+	if (x->method != BLOB_DOH)
+	{
+		/* CubeGauss took the extremes and flagged the blocks to look at */
+		for (int k = 0; k < L; k++)
+			for (int64_t r = tr0; r < tr1; r++)
+			{
+				const double *p = x->cube + k * plane + (r - er0) * ew - ec0;
+				const unsigned char *f = x->flags + (k * x->fng + (r - er0) / x->lanes) * x->fnb;
+
+				if (r < eb || r >= x->rows - eb)
+					continue;
+				for (int64_t b = (tc0 - ec0) / x->lanes; b <= (tc1 - 1 - ec0) / x->lanes; b++)
+				{
+					int64_t		c0 = ec0 + b * x->lanes,
+								c1 = c0 + x->lanes;
+
+					if (!f[b])
+						continue;
+					for (int64_t c = c0 > tc0 ? c0 : tc0; c < c1 && c < tc1; c++)
+						if (p[c] > lower && PeakAt(x, k, r, c, p[c], er0, ec0, off) < 0)
+							return -1;
+				}
+			}
+		return 0;
+	}
 	for (int k = 0; k < L; k++)
 		for (int64_t r = tr0; r < tr1; r++)
 		{
@@ -650,6 +685,16 @@ RunTiles(BlobCtx *x)
 			int64_t		tc1 = tc0 + x->tw < x->cols ? tc0 + x->tw : x->cols;
 			int64_t		ec0 = tc0 > 0 ? tc0 - 1 : 0,
 						ec1 = tc1 < x->cols ? tc1 + 1 : x->cols;
+
+			/*
+			 * the candidates' bound: threshold_rel times the maximum of the
+			 * tiles before this one is a lower bound of the final threshold
+			 * all the same (Finish applies that)
+			 */
+			x->tlower = x->lower;
+			if (!isnan(x->o.threshold_rel) && x->o.threshold_rel >= 0.0 &&
+				x->o.threshold_rel * x->gmax > x->tlower)
+				x->tlower = x->o.threshold_rel * x->gmax;
 
 			if (x->method == BLOB_DOH)
 			{

@@ -155,13 +155,26 @@ BLOB_FN(col_pass) (const double *in, int r, const double *wa, const double *wb,
  * readable r columns either side), nblocks blocks of L output columns.
  * With tb NULL the result is ta * wa; else (LoG) -(ta * wa + tb * wb) * s2,
  * scipy's generic_laplace sum times skimage's sigma^2.  Each block of L
- * columns (L independent sums per kernel) is transposed back and stored as
- * L rows at out, ostride apart.
+ * columns (L independent sums per kernel) is transposed back into L rows
+ * and stored as o says (see BlobRowOut), with the extremes and flags the
+ * peak test needs taken on the way, while the block is in registers.
  */
 static BLOB_ATTR void
 BLOB_FN(row_pass) (const double *ta, const double *wa, const double *tb, const double *wb,
-				   int r, double s2, double *out, ptrdiff_t ostride, int64_t nblocks)
+				   int r, double s2, BlobRowOut * o, int64_t nblocks)
 {
+	BLOB_V		mn,
+				mx,
+				lo;
+	BLOB_M		iota;
+
+	for (int q = 0; q < BLOB_L; q++)
+	{
+		mn[q] = o->mn;
+		mx[q] = o->mx;
+		lo[q] = o->lower;
+		iota[q] = q;
+	}
 	for (int64_t cb = 0; cb < nblocks; cb++)
 	{
 		const double *pa = ta + cb * BLOB_L * BLOB_L;
@@ -231,9 +244,47 @@ BLOB_FN(row_pass) (const double *ta, const double *wa, const double *tb, const d
 				a[m] = -(a[m] + b[m]) * s2;
 		}
 		BLOB_FN(transpose) (a);
+		if (o->prev)
+		{
+#pragma GCC unroll 8
+			for (int q = 0; q < BLOB_L; q++)
+			{
+				double	   *pp = o->prev + q * o->ostride + cb * BLOB_L;
+
+				memcpy(&x, pp, sizeof x);
+				memcpy(pp, &a[q], sizeof x);
+				a[q] = (x - a[q]) * o->sf;
+			}
+		}
 #pragma GCC unroll 8
 		for (int q = 0; q < BLOB_L; q++)
-			memcpy(out + q * ostride + cb * BLOB_L, &a[q], sizeof x);
+			memcpy(o->out + q * o->ostride + cb * BLOB_L, &a[q], sizeof x);
+		if (o->flags)
+		{
+			BLOB_M		valid = (iota + cb * BLOB_L) < o->ncols,
+						above = iota < 0;
+			int			any = 0;
+
+			for (int q = 0; q < BLOB_L; q++)
+			{
+				BLOB_M		lt = (a[q] < mn) & valid,
+							gt = (a[q] > mx) & valid;
+
+				if (q >= o->nrows)
+					break;
+				mn = (BLOB_V) ((lt & (BLOB_M) a[q]) | (~lt & (BLOB_M) mn));
+				mx = (BLOB_V) ((gt & (BLOB_M) a[q]) | (~gt & (BLOB_M) mx));
+				above |= a[q] > lo;
+			}
+			for (int q = 0; q < BLOB_L; q++)
+				any |= above[q] != 0;
+			o->flags[cb] = (unsigned char) any;
+		}
+	}
+	for (int q = 0; q < BLOB_L; q++)
+	{
+		o->mn = mn[q] < o->mn ? mn[q] : o->mn;
+		o->mx = mx[q] > o->mx ? mx[q] : o->mx;
 	}
 }
 

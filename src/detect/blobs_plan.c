@@ -366,7 +366,8 @@ blob_plan_tiles(BlobCtx *x)
 			+ 2 * (double) x->cols + 2 * (th + 2 * R) + tw + 2 * R;
 	else
 		bytes = th * tw * x->nlayers + (th + 2 * R) * bw + 2 * th * bw
-			+ (x->method == BLOB_DOG ? th * tw : 0) + bw + th + 2 * R;
+			+ (x->method == BLOB_DOG ? th * tw : 0) + bw + th + 2 * R
+			+ th * tw * x->nlayers / (8 * L * L);
 	bytes *= 8;
 	if (bytes > (double) x->o.max_bytes)
 		return errbuf_printf(x->err, x->errlen,
@@ -406,7 +407,8 @@ blob_plan_tiles(BlobCtx *x)
 			x->t1 = Align64(x->raw[2]);
 			x->t2 = Align64(x->raw[3]);
 			x->cidx = x->raw[5];
-			if (!x->buf || !x->t1 || !x->t2 || !x->cidx)
+			x->flags = blob_xalloc(x, (ith / x->lanes) * (itw / x->lanes) * x->nlayers);
+			if (!x->buf || !x->t1 || !x->t2 || !x->cidx || !x->flags)
 				return -1;
 			if (x->method == BLOB_DOG)
 			{
@@ -438,6 +440,7 @@ blob_ctx_free(BlobCtx *x)
 	mlops_free(x->a, x->rad);
 	mlops_free(x->a, x->sig);
 	mlops_free(x->a, x->cand);
+	mlops_free(x->a, x->flags);
 	for (int i = 0; i < 6; i++)
 		mlops_free(x->a, x->raw[i]);
 	mlops_free(x->a, x->tcarry);

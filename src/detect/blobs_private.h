@@ -15,8 +15,30 @@
 /* The inner loops of blobs_conv.h, one variant per instruction set. */
 typedef void (*ColPassFn) (const double *, int, const double *, const double *,
 						   double *, double *, ptrdiff_t, int64_t);
+/*
+ * Where row_pass puts a group of L rows of a layer, and what it notes on the
+ * way: out (rows ostride apart), with prev not NULL (DoG) the layer is
+ * (prev - this) * sf and this replaces prev; with flags not NULL, the
+ * running extremes mn, mx of the values in the image (the first nrows rows
+ * of the group, columns before ncols) and flags[b] = 1 when a value of
+ * column block b is > lower, 0 otherwise.
+ */
+typedef struct BlobRowOut
+{
+	double	   *out;
+	ptrdiff_t	ostride;
+	double	   *prev;
+	double		sf;
+	unsigned char *flags;
+	double		lower;
+	int			nrows;
+	int64_t		ncols;
+	double		mn,
+				mx;
+} BlobRowOut;
+
 typedef void (*RowPassFn) (const double *, const double *, const double *, const double *,
-						   int, double, double *, ptrdiff_t, int64_t);
+						   int, double, BlobRowOut *, int64_t);
 typedef void (*DohRowFn) (const double *, const ptrdiff_t (*)[4], double, double *, int64_t);
 
 /* A candidate peak: its cube voxel and value. */
@@ -65,6 +87,11 @@ typedef struct BlobCtx
 	double	   *cube;
 	int64_t		cstride,		/* the current tile's cube: row stride, layer size */
 				cplane;
+	unsigned char *flags;		/* LoG/DoG: per layer, group of rows and block of
+								 * columns, whether a value is above tlower */
+	int64_t		fng,
+				fnb;			/* groups and blocks per layer in flags */
+	double		tlower;			/* the current tile's bound for candidates */
 	int64_t    *cidx;			/* LoG/DoG: the input column of each buffer
 								 * column, then the input offset of each row */
 	double	   *buf;
