@@ -5,10 +5,12 @@
  *
  *	  The set-up (options, scales, the tile plan) is blobs_plan.c.  The
  *	  pipeline for each tile of the image: the response cube over the
- *	  tile's core plus one pixel (cube_doh / cube_gauss), then the peak test
- *	  of peak_local_max over the core (tile_peaks), keeping candidates above
- *	  a lower bound of the final threshold together with the cube's running
- *	  minimum and maximum.  Then, over all candidates: the final threshold,
+ *	  tile's core plus one pixel (CubeDoh / CubeGauss; the LoG/DoG passes,
+ *	  on 8 x 8 blocks, are in blobs_conv.h), then the peak test of
+ *	  peak_local_max over the core (TilePeaks), keeping candidates above a
+ *	  lower bound of the final threshold, and the cube's running minimum and
+ *	  maximum (CubeGauss takes those for LoG/DoG, with flags on the blocks
+ *	  the peak test must read).  Then, over all candidates: the final threshold,
  *	  numpy's argsort order and _prune_blobs (both in blobs_prune.c), and
  *	  the output order.
  *
