@@ -137,6 +137,16 @@ test_tiles(BlobMethod m, const char *name)
 		snprintf(what, sizeof what, "%s %dx%d: tiles %lldx%lld (plain C) give the untiled %lld blobs, bit for bit",
 				 name, rows, cols, (long long) o.tile_rows, (long long) o.tile_cols, (long long) na);
 		CHECK(na > 0 && same_blobs(a, na, b, nb), what);
+		free(b);
+		b = NULL;
+		/* AVX's 4 x 4 blocks (plain C where the CPU has no AVX), other tiles */
+		o.tile_rows = 5 + t * 6;
+		o.tile_cols = 2 + t * 9;
+		o.simd = 2;
+		CHECK(run(img, rows, cols, m, &o, &b, &nb) == 0, "tiled runs");
+		snprintf(what, sizeof what, "%s %dx%d: tiles %lldx%lld (at most AVX) give the untiled %lld blobs, bit for bit",
+				 name, rows, cols, (long long) o.tile_rows, (long long) o.tile_cols, (long long) na);
+		CHECK(na > 0 && same_blobs(a, na, b, nb), what);
 		free(a);
 		free(b);
 		free(img);
