@@ -86,6 +86,21 @@ SELECT (SELECT array_agg(id::int ORDER BY id::int) FROM mlops.split_table('image
           '{"id": "image_id", "label": "species", "n_test_per_label": 2, "seed": 11}') WHERE split = 'test')
      = (SELECT array_agg(ord ORDER BY ord) FROM mlops.split_manifest((SELECT m FROM manifest),
           '{"label": "species_label", "n_test_per_label": 2, "seed": 11}') WHERE split = 'test') AS table_and_manifest_agree;
+-- split_table_ids: the same split as one array of ids a side (unused only when some rows are)
+-- or a fold, in the order split_table returns them; text ids as they are; an empty table
+SELECT s.split, s.fold, cardinality(s.ids) AS n,
+       s.ids = (SELECT array_agg(t.id) FROM mlops.split_table('images', v.o) t
+                WHERE t.split IS NOT DISTINCT FROM s.split AND t.fold IS NOT DISTINCT FROM s.fold) AS same_ids
+FROM (VALUES (1, '{"id": "image_id", "label": "species", "method": "sklearn", "test_size": 0.25, "seed": 3}'::jsonb),
+             (2, '{"id": "image_id", "label": "species", "group": "specimen", "folds": 3}'),
+             (3, '{"id": "file", "test_size": 0.25, "train_size": 0.5, "seed": 1}')) v(k, o),
+     LATERAL mlops.split_table_ids('images', v.o) s
+ORDER BY v.k, s.fold, s.split DESC;
+SELECT (SELECT ids[1:3] FROM mlops.split_table_ids('images', '{"id": "file", "folds": 2, "shuffle": false, "method": "sklearn"}')
+        WHERE fold = 0) AS first_fold_starts;
+CREATE TEMP TABLE no_rows (id int);
+SELECT split, fold, ids FROM mlops.split_table_ids('no_rows', '{"id": "id"}');
+DROP TABLE no_rows;
 -- each column kind is read as the manifest form reads the same value in JSON: the same split
 CREATE TABLE kinds AS
 SELECT i AS iid, i::bigint * 1000000000000 AS wide, 'img' || i AS tid, i::numeric AS nid,
@@ -152,6 +167,8 @@ SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"shuffle": "yes"}')
 SELECT * FROM mlops.split_table('images', '{"label": "species"}');
 SELECT * FROM mlops.split_table('images', '{"id": "nope"}');
 SELECT * FROM mlops.split_table('images', '{"id": "image_id", "group": "nope"}');
+SELECT * FROM mlops.split_table_ids('images', '{"label": "species"}');
+SELECT * FROM mlops.split_table_ids('images', '{"id": "image_id", "labels": "species"}');
 CREATE ROLE mlops_split_stranger;
 SET ROLE mlops_split_stranger;
 SELECT * FROM mlops.split_table('images', '{"id": "image_id"}');

@@ -12,6 +12,8 @@
  *	  cache per column (rows of one specimen or class tend to come
  *	  together).  The shared glue (options, interning rules, the kernel
  *	  call) is split_sql.c, through split_glue.h.
+ *	  mlops.split_table_ids returns the same split as one text[] of ids a
+ *	  side or fold instead of one row a source row.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,6 +40,7 @@
 #include "datasets/split_glue.h"
 
 PG_FUNCTION_INFO_V1(mlops_split_table);
+PG_FUNCTION_INFO_V1(mlops_split_table_ids);
 
 /* How a column's values are read. */
 typedef enum ColumnKind
@@ -513,54 +516,37 @@ DestroyReader(DestReceiver *self)
 }
 
 /*
- * mlops.split_table(source regclass, options jsonb)
- *	  RETURNS TABLE(id text, split text, fold int)
- *
- * Reads the id, label and group columns of the relation with the caller's
- * rights (row-level security applies) and returns each row's id with its
- * side (or fold), in the order the rows were read.
+ * SplitRelation reads the id, label and group columns of the relation with
+ * the caller's rights (row-level security applies) into *b, splits them and
+ * returns the kernel's assignment, one side (or fold) a row in read order.
  */
-Datum
-mlops_split_table(PG_FUNCTION_ARGS)
+static int32 *
+SplitRelation(Oid rel, Jsonb *opts, const char *fname, SplitOptions *o, SplitBuild *b)
 {
-	Oid			rel = PG_GETARG_OID(0);
-	Jsonb	   *opts = PG_GETARG_JSONB_P(1);
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	SplitOptions o;
-	SplitBuild	b;
 	TableReader r;
 	SPIExecuteOptions xo;
 	StringInfoData q;
-	int32	   *out;
 	int			rc;
-	Datum		sides[3];
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
-	union
-	{
-		int32		align;
-		char		v[VARHDRSZ + MAXINT8LEN + 1];
-	}			idbuf;
 
-	ParseSplitOptions(opts, &o);
-	if (o.id == NULL)
+	ParseSplitOptions(opts, o);
+	if (o->id == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("split_table needs option \"id\": the column that names each row"),
+				 errmsg("%s needs option \"id\": the column that names each row", fname),
 				 errhint("The result gives each row's id with its side.")));
 
-	BuildInit(&b, &o);
+	BuildInit(b, o);
 
 	/* only the columns asked for: id, then the label column(s), then the group */
 	initStringInfo(&q);
-	appendStringInfo(&q, "SELECT %s", quote_identifier(o.id));
-	if (o.label)
-		appendStringInfo(&q, ", %s", quote_identifier(o.label));
+	appendStringInfo(&q, "SELECT %s", quote_identifier(o->id));
+	if (o->label)
+		appendStringInfo(&q, ", %s", quote_identifier(o->label));
 	else
-		for (int j = 0; j < o.n_label_keys; j++)
-			appendStringInfo(&q, ", %s", quote_identifier(o.label_keys[j]));
-	if (o.group)
-		appendStringInfo(&q, ", %s", quote_identifier(o.group));
+		for (int j = 0; j < o->n_label_keys; j++)
+			appendStringInfo(&q, ", %s", quote_identifier(o->label_keys[j]));
+	if (o->group)
+		appendStringInfo(&q, ", %s", quote_identifier(o->group));
 	appendStringInfo(&q, " FROM %s",
 					 DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(rel))));
 
@@ -570,8 +556,8 @@ mlops_split_table(PG_FUNCTION_ARGS)
 	r.pub.rShutdown = ShutdownReader;
 	r.pub.rDestroy = DestroyReader;
 	r.pub.mydest = DestNone;
-	r.b = &b;
-	r.o = &o;
+	r.b = b;
+	r.o = o;
 	r.build_cxt = CurrentMemoryContext;
 	r.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "split_table row",
 									  ALLOCSET_DEFAULT_SIZES);
@@ -587,7 +573,36 @@ mlops_split_table(PG_FUNCTION_ARGS)
 	SPI_finish();
 	MemoryContextDelete(r.row_cxt);
 
-	out = RunKernel(&b, &o);
+	return RunKernel(b, o);
+}
+
+/*
+ * mlops.split_table(source regclass, options jsonb)
+ *	  RETURNS TABLE(id text, split text, fold int)
+ *
+ * Reads the id, label and group columns of the relation with the caller's
+ * rights (row-level security applies) and returns each row's id with its
+ * side (or fold), in the order the rows were read.
+ */
+Datum
+mlops_split_table(PG_FUNCTION_ARGS)
+{
+	Oid			rel = PG_GETARG_OID(0);
+	Jsonb	   *opts = PG_GETARG_JSONB_P(1);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SplitOptions o;
+	SplitBuild	b;
+	int32	   *out;
+	Datum		sides[3];
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	union
+	{
+		int32		align;
+		char		v[VARHDRSZ + MAXINT8LEN + 1];
+	}			idbuf;
+
+	out = SplitRelation(rel, opts, "split_table", &o, &b);
 
 	/* one tuple a row: the id datum from the arena, a side made once */
 	InitMaterializedSRF(fcinfo, 0);
@@ -614,6 +629,143 @@ mlops_split_table(PG_FUNCTION_ARGS)
 		else
 			values[1] = sides[out[i]];
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_NULL();
+}
+
+/* DecimalLength: the number of characters pg_lltoa prints for v. */
+static inline int
+DecimalLength(int64 v)
+{
+	uint64		u = v < 0 ? -(uint64) v : (uint64) v;
+	uint64		p = 10;
+	int			n = 1;
+
+	while (n < 20 && u >= p)
+	{
+		n++;
+		p *= 10;
+	}
+	return n + (v < 0 ? 1 : 0);
+}
+
+/*
+ * mlops.split_table_ids(source regclass, options jsonb)
+ *	  RETURNS TABLE(split text, fold int, ids text[])
+ *
+ * split_table's split, one row a side (train, test, then unused when some
+ * rows are on neither) or a fold (split null), with the ids of its rows as
+ * one text[] in read order.  Each array is sized first and written in place,
+ * so no tuple is made a source row.  An array holds at most 1 GB.
+ */
+Datum
+mlops_split_table_ids(PG_FUNCTION_ARGS)
+{
+	Oid			rel = PG_GETARG_OID(0);
+	Jsonb	   *opts = PG_GETARG_JSONB_P(1);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	static const char *const side_names[] = {"train", "test", "unused"};
+	SplitOptions o;
+	SplitBuild	b;
+	int32	   *out;
+	int			nparts;
+	int64	   *count;
+	Size	   *bytes;
+	ArrayType **arr;
+	char	  **wp;
+
+	out = SplitRelation(rel, opts, "split_table_ids", &o, &b);
+	nparts = o.spec.folds > 0 ? o.spec.folds : 3;
+	count = palloc0(sizeof(int64) * nparts);
+	bytes = palloc0(sizeof(Size) * nparts);
+	arr = palloc0(sizeof(ArrayType *) * nparts);
+	wp = palloc0(sizeof(char *) * nparts);
+
+	/* each array's size: elements carry a 4-byte header and are int-aligned */
+	for (int64 i = 0; i < b.n; i++)
+	{
+		int32		p = out[i];
+		size_t		len = b.id_int ? (size_t) DecimalLength(b.id_int[i]) : b.id_len[i];
+
+		Assert(p >= 0 && p < nparts);
+		count[p]++;
+		bytes[p] += INTALIGN(VARHDRSZ + len);
+		if (bytes[p] > MaxAllocSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the ids of one split take more than 1 GB, the most an array holds"),
+					 errhint("Use mlops.split_table, which returns one row a source row.")));
+	}
+	for (int p = 0; p < nparts; p++)
+	{
+		Size		size = ARR_OVERHEAD_NONULLS(1) + bytes[p];
+
+		if (count[p] == 0)
+		{
+			arr[p] = construct_empty_array(TEXTOID);
+			continue;
+		}
+		if (size > MaxAllocSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the ids of one split take more than 1 GB, the most an array holds"),
+					 errhint("Use mlops.split_table, which returns one row a source row.")));
+		arr[p] = palloc0(size);
+		SET_VARSIZE(arr[p], size);
+		arr[p]->ndim = 1;
+		arr[p]->dataoffset = 0;
+		arr[p]->elemtype = TEXTOID;
+		ARR_DIMS(arr[p])[0] = (int) count[p];
+		ARR_LBOUND(arr[p])[0] = 1;
+		wp[p] = ARR_DATA_PTR(arr[p]);
+	}
+	for (int64 i = 0; i < b.n; i++)
+	{
+		char	   *dst = wp[out[i]];
+		size_t		len;
+
+		if ((i & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (b.id_int)
+		{
+			char		buf[MAXINT8LEN + 1];
+
+			len = (size_t) pg_lltoa(b.id_int[i], buf);
+			memcpy(VARDATA(dst), buf, len);
+		}
+		else
+		{
+			len = b.id_len[i];
+			memcpy(VARDATA(dst), b.id[i], len);
+		}
+		SET_VARSIZE(dst, VARHDRSZ + len);
+		wp[out[i]] = dst + INTALIGN(VARHDRSZ + len);
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int p = 0; p < nparts; p++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		/* one split: train and test always, unused only when some rows are */
+		if (o.spec.folds == 0 && p == SPLIT_NEITHER && count[p] == 0)
+			continue;
+		if (o.spec.folds > 0)
+		{
+			nulls[0] = true;
+			values[0] = (Datum) 0;
+			values[1] = Int32GetDatum(p);
+		}
+		else
+		{
+			values[0] = CStringGetTextDatum(side_names[p]);
+			nulls[1] = true;
+			values[1] = (Datum) 0;
+		}
+		values[2] = PointerGetDatum(arr[p]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		pfree(arr[p]);
 	}
 	PG_RETURN_NULL();
 }
