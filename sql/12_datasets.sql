@@ -101,6 +101,26 @@ SELECT (SELECT ids[1:3] FROM mlops.split_table_ids('images', '{"id": "file", "fo
 CREATE TEMP TABLE no_rows (id int);
 SELECT split, fold, ids FROM mlops.split_table_ids('no_rows', '{"id": "id"}');
 DROP TABLE no_rows;
+-- rows are read in the table's order even where a parallel scan would be cheaper (its workers
+-- interleave rows, and a seeded split depends on the order); the setting it turns off comes back
+CREATE TABLE many AS SELECT i AS image_id, 'sp' || i % 7 AS species FROM generate_series(1, 100000) i;
+ANALYZE many;
+CREATE TEMP TABLE serial_split AS SELECT split, ids FROM mlops.split_table_ids('many',
+  '{"id": "image_id", "label": "species", "method": "sklearn", "test_size": 0.2, "seed": 42}');
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT image_id, species FROM many;
+SELECT s.split, s.ids = p.ids AS same_ids FROM serial_split s
+JOIN mlops.split_table_ids('many', '{"id": "image_id", "label": "species", "method": "sklearn", "test_size": 0.2, "seed": 42}') p
+USING (split) ORDER BY 1;
+SHOW synchronize_seqscans;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+DROP TABLE many;
 -- each column kind is read as the manifest form reads the same value in JSON: the same split
 CREATE TABLE kinds AS
 SELECT i AS iid, i::bigint * 1000000000000 AS wide, 'img' || i AS tid, i::numeric AS nid,

@@ -31,6 +31,7 @@
 #include "tcop/dest.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -525,8 +526,10 @@ SplitRelation(Oid rel, Jsonb *opts, const char *fname, SplitOptions *o, SplitBui
 {
 	TableReader r;
 	SPIExecuteOptions xo;
+	SPIPlanPtr	plan;
 	StringInfoData q;
 	int			rc;
+	int			gucs;
 
 	ParseSplitOptions(opts, o);
 	if (o->id == NULL)
@@ -562,14 +565,28 @@ SplitRelation(Oid rel, Jsonb *opts, const char *fname, SplitOptions *o, SplitBui
 	r.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "split_table row",
 									  ALLOCSET_DEFAULT_SIZES);
 
+	/*
+	 * The rows must come in the table's order every time, since a seeded
+	 * split depends on it (scikit-learn's index order): no parallel plan
+	 * (cursor options without CURSOR_OPT_PARALLEL_OK), whose workers
+	 * interleave rows, and no synchronized scan, which starts where another
+	 * scan of the table is.
+	 */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	gucs = NewGUCNestLevel();
+	(void) set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	plan = SPI_prepare_cursor(q.data, 0, NULL, 0);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
 	memset(&xo, 0, sizeof(xo));
 	xo.read_only = true;
 	xo.dest = &r.pub;
-	rc = SPI_execute_extended(q.data, &xo);
+	rc = SPI_execute_plan_extended(plan, &xo);
 	if (rc < 0)
-		elog(ERROR, "SPI_execute_extended failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(rc));
+	AtEOXact_GUC(true, gucs);
 	SPI_finish();
 	MemoryContextDelete(r.row_cxt);
 
