@@ -126,6 +126,68 @@ identical = bool((m_tts == m_ours2).all())
 rows.append(("mlops.split_table method sklearn 0.2", t_ours2, share_error(m_ours2), both_sides(m_ours2)))
 rows.append(("sklearn train_test_split(stratify=y)", t_tts, share_error(m_tts), both_sides(m_tts)))
 
+# b2) the same split as two arrays of ids (split_table_ids), end to end in SQL
+ids_sql = f"SELECT split, cardinality(ids) FROM mlops.split_table_ids('images', '{opts2}')"
+t_ids2 = median(lambda: timed_psql(ids_sql))
+m_ids2 = np.zeros(n, dtype=bool)
+m_ids2[np.array(psql(f"SELECT unnest(ids) FROM mlops.split_table_ids('images', '{opts2}') WHERE split = 'test'").split(),
+                dtype=np.int64)] = True
+identical_ids = bool((m_tts == m_ids2).all()) and \
+    int(psql(f"SELECT sum(cardinality(ids)) FROM mlops.split_table_ids('images', '{opts2}')")) == n
+
+# b3) kernel to kernel, no I/O on either side: our C kernel (split_assign, SPLIT_SKLEARN, on
+# int32 class codes in memory, plus building the train/test index arrays from its sides) against
+# train_test_split(np.arange(n), stratify=y) on numpy arrays in memory (y: the same codes, int64),
+# which also returns two index arrays (and shuffles each: an order our side does not make)
+KRUNS = max(RUNS, 7)
+y_codes = y.astype(np.int64)
+with tempfile.TemporaryDirectory() as kd:
+    lab_path, side_path = os.path.join(kd, "labels.i32"), os.path.join(kd, "sides.i32")
+    y.astype(np.int32).tofile(lab_path)
+    kout = subprocess.run([os.environ["SPLIT_BENCH_BIN"], lab_path, "0.2", "42", str(KRUNS), side_path],
+                          check=True, capture_output=True, text=True).stdout
+    k_ms = sorted(float(v) for v in kout.split("ms:")[1].split())
+    sides = np.fromfile(side_path, dtype=np.int32)
+t_kernel = k_ms[len(k_ms) // 2] / 1000.0
+
+
+def tts_codes():
+    return train_test_split(np.arange(n), test_size=0.2, stratify=y_codes, random_state=42)
+
+
+py_s = []
+for _ in range(KRUNS):
+    t0 = time.perf_counter()
+    tr_k, te_k = tts_codes()
+    py_s.append(time.perf_counter() - t0)
+py_s.sort()
+t_tts_codes = py_s[len(py_s) // 2]
+identical_kernel = len(sides) == n and len(tr_k) + len(te_k) == n and \
+    np.array_equal(np.flatnonzero(sides == 1), np.sort(te_k)) and \
+    np.array_equal(np.flatnonzero(sides == 0), np.sort(tr_k))
+
+# b4) end to end from a client: psycopg2 fetches the id and label columns, then train_test_split
+try:
+    import psycopg2
+except ImportError:
+    psycopg2 = None
+t_client = None
+if psycopg2 is not None:
+    conn = psycopg2.connect("")
+
+    def fetch_tts():
+        with conn.cursor() as cur:
+            cur.execute("SELECT id, species FROM images")
+            fetched = cur.fetchall()
+        ids_ = np.fromiter((r[0] for r in fetched), dtype=np.int64, count=len(fetched))
+        lab_ = np.array([r[1] for r in fetched])
+        return ids_[train_test_split(np.arange(len(ids_)), test_size=0.2, stratify=lab_, random_state=42)[1]]
+
+    t_client = median(lambda: (lambda t0: (fetch_tts(), time.perf_counter() - t0)[1])(time.perf_counter()))
+    m_client = np.zeros(n, dtype=bool); m_client[fetch_tts()] = True
+    identical_client = bool((m_client == m_ours2).all())
+    conn.close()
+
 # c) iterative multilabel, 100,000 x 100 labels (1-5 labels an item)
 psql("""CREATE TABLE tagged AS SELECT i AS id,
           (SELECT array_agg(DISTINCT (floor(100 * power(random(), 2)))::int) FROM generate_series(1, 1 + (i % 5)) k WHERE k > 0 AND i > 0) AS tags
@@ -142,6 +204,19 @@ print()
 print(f"stratified_group: {t_sgkf / t_ours:.0f}x faster than StratifiedGroupKFold, {t_gss / t_ours:.2f}x GroupShuffleSplit's time "
       f"with {share_error(m_gss) / max(share_error(m_ours), 1e-12):.0f}x less class-share error")
 print(f"method sklearn: {t_tts / t_ours2:.2f}x train_test_split's speed, identical index sets: {identical}")
+print()
+print("method sklearn against train_test_split(test_size=0.2, stratify=y, random_state=42), 1,000,000 rows, 50 classes:")
+print(f"  kernel to kernel (no I/O): C split_assign + index arrays {t_kernel * 1000:.1f} ms "
+      f"(median of {KRUNS}, {k_ms[0]:.1f}-{k_ms[-1]:.1f}) vs train_test_split on in-memory int arrays "
+      f"{t_tts_codes * 1000:.1f} ms ({py_s[0] * 1000:.1f}-{py_s[-1] * 1000:.1f}): {t_tts_codes / t_kernel:.2f}x, "
+      f"identical index sets: {identical_kernel}")
+print(f"  end to end in SQL, rows:   split_table (read 1M rows, split, return 1M rows) {t_ours2 * 1000:.1f} ms "
+      f"vs train_test_split on in-memory string labels {t_tts * 1000:.1f} ms: {t_tts / t_ours2:.2f}x, identical: {identical}")
+print(f"  end to end in SQL, arrays: split_table_ids (read 1M rows, split, 2 id arrays) {t_ids2 * 1000:.1f} ms "
+      f"vs the same {t_tts * 1000:.1f} ms: {t_tts / t_ids2:.2f}x, identical: {identical_ids}")
+if t_client is not None:
+    print(f"  end to end from a client:  psycopg2 fetch of id + label, then train_test_split {t_client * 1000:.1f} ms "
+          f"vs split_table_ids {t_ids2 * 1000:.1f} ms: {t_client / t_ids2:.2f}x, identical: {identical_client}")
 print(f"method sklearn with folds and groups: {t_sgkf / t_ours4:.0f}x StratifiedGroupKFold's speed, identical fold 0: {identical4}")
-print("(the SQL times include reading the table through SPI and returning 1,000,000 rows; "
-      "scikit-learn's have the arrays in memory already)")
+print("(SQL times are the server's (psql \\timing): reading the table through SPI, splitting, and returning "
+      "1,000,000 rows or 2 arrays; the in-memory scikit-learn times start from arrays already in memory)")
