@@ -1,19 +1,22 @@
 /*
- * split_bench.c — the sklearn-mode splitting kernel on its own, for the
- * kernel-to-kernel line of test/bench/split: split_assign(SPLIT_SKLEARN,
- * test_size, seed) on class codes already in memory (int32, 0..C-1 in
- * numpy.unique's order, as the glue hands them over), which is
- * StratifiedShuffleSplit's first split = train_test_split(stratify=y).
- * No I/O is timed.  Each run is split_assign (its input checks, the
- * draws, its check of the result) plus the two index arrays built from the
- * sides (train and test positions, ascending), so that both sides of the
- * comparison end with index arrays.
+ * split_bench.c — the sklearn-mode splitting kernels on their own, for the
+ * kernel-to-kernel line of test/bench/split: from the labels in memory
+ * (int64 values, as numpy holds them) to the train and test index arrays
+ * of StratifiedShuffleSplit's first split = train_test_split(stratify=y).
+ * No I/O is timed.  Each run is what the glue does after reading the rows:
+ * the labels interned (metrics/labels.c, with split_table's one-value
+ * cache) and renumbered in sorted order (numpy.unique's), then
+ * split_assign(SPLIT_SKLEARN, test_size, seed) (its input checks, the
+ * draws, its check of the result), then the two index arrays built from
+ * the sides (positions ascending), so that both sides of the comparison
+ * start from label values and end with index arrays.
  *
  *	cc -std=c11 -O2 -Isrc -o /tmp/split_bench test/bench/kernels/split_bench.c \
- *	   src/datasets/split*.c src/datasets/rng.c src/util/errbuf.c -lm
- *	/tmp/split_bench labels.i32 test_size seed runs sides-out.i32
+ *	   src/datasets/split*.c (not *_sql.c, split_table.c) src/datasets/rng.c \
+ *	   src/metrics/labels.c src/util/errbuf.c -lm
+ *	/tmp/split_bench labels.i64 test_size seed runs sides-out.i32
  *
- * labels.i32 holds n int32 class codes; the program prints one line
+ * labels.i64 holds n int64 label values; the program prints one line
  * "split_bench n=N runs=R ms: t1 t2 ..." and writes the last run's side of
  * each item (int32: 0 train, 1 test, 2 neither) to sides-out.i32 for
  * bench.py to compare with scikit-learn's index sets.
@@ -25,6 +28,7 @@
 #include <time.h>
 
 #include "datasets/split.h"
+#include "metrics/labels.h"
 #include "util/alloc.h"
 
 static double
@@ -45,11 +49,13 @@ main(int argc, char **argv)
 	int64_t		n,
 				n_train = 0,
 				n_test = 0;
+	int64_t    *raw;
 	int32_t    *label,
-			   *out;
+			   *out,
+			   *order,
+			   *rank;
 	int64_t    *train_idx,
 			   *test_idx;
-	int32_t		C = 0;
 	int			runs;
 	SplitData	d = {0};
 	SplitSpec	s;
@@ -57,7 +63,7 @@ main(int argc, char **argv)
 
 	if (argc != 6)
 	{
-		fprintf(stderr, "usage: %s labels.i32 test_size seed runs sides-out.i32\n", argv[0]);
+		fprintf(stderr, "usage: %s labels.i64 test_size seed runs sides-out.i32\n", argv[0]);
 		return 2;
 	}
 	if ((f = fopen(argv[1], "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0)
@@ -66,24 +72,21 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rewind(f);
-	n = size / (long) sizeof(int32_t);
+	n = size / (long) sizeof(int64_t);
+	raw = malloc(sizeof(int64_t) * (size_t) n);
 	label = malloc(sizeof(int32_t) * (size_t) n);
 	out = malloc(sizeof(int32_t) * (size_t) n);
 	train_idx = malloc(sizeof(int64_t) * (size_t) n);
 	test_idx = malloc(sizeof(int64_t) * (size_t) n);
-	if (!label || !out || !train_idx || !test_idx ||
-		fread(label, sizeof(int32_t), (size_t) n, f) != (size_t) n)
+	if (!raw || !label || !out || !train_idx || !test_idx ||
+		fread(raw, sizeof(int64_t), (size_t) n, f) != (size_t) n)
 	{
 		fprintf(stderr, "split_bench: cannot read %s\n", argv[1]);
 		return 1;
 	}
 	fclose(f);
-	for (int64_t i = 0; i < n; i++)
-		if (label[i] + 1 > C)
-			C = label[i] + 1;
 	d.n = n;
 	d.label = label;
-	d.n_classes = C;
 	split_spec_init(&s, SPLIT_SKLEARN);
 	s.test_size = atof(argv[2]);
 	s.seed = (uint32_t) strtoul(argv[3], NULL, 10);
@@ -93,7 +96,39 @@ main(int argc, char **argv)
 	for (int r = 0; r < runs; r++)
 	{
 		double		t0 = now_ms();
+		label_set  *ls = labels_create(&a);
+		int64_t		last = 0;
+		int32_t		last_code = -1;
+		size_t		C;
 
+		/* intern (one-value cache, as split_table's reader), then numpy.unique's order */
+		for (int64_t i = 0; i < n; i++)
+		{
+			if (last_code < 0 || raw[i] != last)
+			{
+				last = raw[i];
+				last_code = labels_intern_number(ls, (double) raw[i]);
+				if (last_code < 0)
+				{
+					fprintf(stderr, "split_bench: cannot intern label %lld\n", (long long) raw[i]);
+					return 1;
+				}
+			}
+			label[i] = last_code;
+		}
+		C = labels_count(ls);
+		order = malloc(sizeof(int32_t) * C);
+		rank = malloc(sizeof(int32_t) * C);
+		if (!order || !rank || labels_sort(ls, order) != 0)
+		{
+			fprintf(stderr, "split_bench: out of memory\n");
+			return 1;
+		}
+		for (size_t c = 0; c < C; c++)
+			rank[order[c]] = (int32_t) c;
+		for (int64_t i = 0; i < n; i++)
+			label[i] = rank[label[i]];
+		d.n_classes = (int32_t) C;
 		if (split_assign(&d, &s, out, &a, err, sizeof(err)) != 0)
 		{
 			fprintf(stderr, "split_bench: %s\n", err);
@@ -107,6 +142,9 @@ main(int argc, char **argv)
 			else if (out[i] == SPLIT_TEST)
 				test_idx[n_test++] = i;
 		}
+		labels_destroy(ls);
+		free(order);
+		free(rank);
 		printf(" %.2f", now_ms() - t0);
 	}
 	printf("\n");

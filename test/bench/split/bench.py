@@ -135,15 +135,16 @@ m_ids2[np.array(psql(f"SELECT unnest(ids) FROM mlops.split_table_ids('images', '
 identical_ids = bool((m_tts == m_ids2).all()) and \
     int(psql(f"SELECT sum(cardinality(ids)) FROM mlops.split_table_ids('images', '{opts2}')")) == n
 
-# b3) kernel to kernel, no I/O on either side: our C kernel (split_assign, SPLIT_SKLEARN, on
-# int32 class codes in memory, plus building the train/test index arrays from its sides) against
-# train_test_split(np.arange(n), stratify=y) on numpy arrays in memory (y: the same codes, int64),
-# which also returns two index arrays (and shuffles each: an order our side does not make)
+# b3) kernel to kernel, no I/O on either side, both from the same int64 label values in memory
+# to two index arrays: our C kernels (labels interned and renumbered as the glue does, then
+# split_assign SPLIT_SKLEARN, then the train/test index arrays from its sides) against
+# train_test_split(np.arange(n), stratify=y) on numpy arrays (which also shuffles each returned
+# array: an order our side does not make; the sets are compared)
 KRUNS = max(RUNS, 7)
 y_codes = y.astype(np.int64)
 with tempfile.TemporaryDirectory() as kd:
-    lab_path, side_path = os.path.join(kd, "labels.i32"), os.path.join(kd, "sides.i32")
-    y.astype(np.int32).tofile(lab_path)
+    lab_path, side_path = os.path.join(kd, "labels.i64"), os.path.join(kd, "sides.i32")
+    y_codes.tofile(lab_path)
     kout = subprocess.run([os.environ["SPLIT_BENCH_BIN"], lab_path, "0.2", "42", str(KRUNS), side_path],
                           check=True, capture_output=True, text=True).stdout
     k_ms = sorted(float(v) for v in kout.split("ms:")[1].split())
@@ -206,8 +207,8 @@ print(f"stratified_group: {t_sgkf / t_ours:.0f}x faster than StratifiedGroupKFol
 print(f"method sklearn: {t_tts / t_ours2:.2f}x train_test_split's speed, identical index sets: {identical}")
 print()
 print("method sklearn against train_test_split(test_size=0.2, stratify=y, random_state=42), 1,000,000 rows, 50 classes:")
-print(f"  kernel to kernel (no I/O): C split_assign + index arrays {t_kernel * 1000:.1f} ms "
-      f"(median of {KRUNS}, {k_ms[0]:.1f}-{k_ms[-1]:.1f}) vs train_test_split on in-memory int arrays "
+print(f"  kernel to kernel (no I/O): C labels + split_assign + index arrays {t_kernel * 1000:.1f} ms "
+      f"(median of {KRUNS}, {k_ms[0]:.1f}-{k_ms[-1]:.1f}) vs train_test_split on the same int64 labels "
       f"{t_tts_codes * 1000:.1f} ms ({py_s[0] * 1000:.1f}-{py_s[-1] * 1000:.1f}): {t_tts_codes / t_kernel:.2f}x, "
       f"identical index sets: {identical_kernel}")
 print(f"  end to end in SQL, rows:   split_table (read 1M rows, split, return 1M rows) {t_ours2 * 1000:.1f} ms "

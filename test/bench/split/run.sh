@@ -7,9 +7,9 @@
 #   b) method sklearn against train_test_split(stratify=y) itself, and with folds and groups
 #      against StratifiedGroupKFold(5) itself: the time and whether the index sets are identical;
 #      three lines for the first, each saying what it measures: kernel to kernel (our C kernel,
-#      test/bench/kernels/split_bench.c built here with cc -O2 as the extension is, on int32 class
-#      codes in memory, against train_test_split on numpy arrays in memory, no I/O on either
-#      side), end to end in SQL (split_table and split_table_ids reading the table, against
+#      test/bench/kernels/split_bench.c built here with cc -O2 as the extension is: label values
+#      in memory interned and renumbered as the glue does, split, index arrays built; against
+#      train_test_split on the same int64 labels as a numpy array; no I/O on either side), end to end in SQL (split_table and split_table_ids reading the table, against
 #      train_test_split on arrays already in memory), and end to end from a client (psycopg2
 #      fetching the id and label columns, then train_test_split);
 #   c) iterative (multilabel) on 100,000 items x 100 labels.
@@ -27,6 +27,6 @@ bin=$(mktemp "${TMPDIR:-/tmp}/split_bench.XXXXXX")
 trap 'rm -f "$bin"; cluster_stop' EXIT
 cc -std=c11 -O2 -Isrc -o "$bin" test/bench/kernels/split_bench.c src/datasets/split.c src/datasets/split_group.c \
   src/datasets/split_iterative.c src/datasets/split_sklearn.c src/datasets/split_sklearn_group.c \
-  src/datasets/rng.c src/util/errbuf.c -lm \
+  src/datasets/rng.c src/metrics/labels.c src/util/errbuf.c -lm \
   || { echo "split bench: building test/bench/kernels/split_bench.c failed" >&2; exit 1; }
 SPLIT_BENCH_BIN="$bin" "$PY" test/bench/split/bench.py
