@@ -98,6 +98,13 @@ FROM (VALUES (1, '{"id": "image_id", "label": "species", "method": "sklearn", "t
 ORDER BY v.k, s.fold, s.split DESC;
 SELECT (SELECT ids[1:3] FROM mlops.split_table_ids('images', '{"id": "file", "folds": 2, "shuffle": false, "method": "sklearn"}')
         WHERE fold = 0) AS first_fold_starts;
+-- integer ids of every length and sign, printed in place
+CREATE TEMP TABLE int_ids AS
+SELECT v AS id FROM unnest(ARRAY[-9223372036854775808, 9223372036854775807, 0, -1, 7, 10,
+  -99, 999, 1000, 123456, 1234567, 12345678, -123456789, 4294967296, 100000000000000]::bigint[]) v;
+SELECT s.split, s.ids = (SELECT array_agg(t.id) FROM mlops.split_table('int_ids', '{"id": "id", "test_size": 0.4, "seed": 2}') t
+                         WHERE t.split = s.split) AS same_ids, s.ids
+FROM mlops.split_table_ids('int_ids', '{"id": "id", "test_size": 0.4, "seed": 2}') s ORDER BY 1;
 CREATE TEMP TABLE no_rows (id int);
 SELECT split, fold, ids FROM mlops.split_table_ids('no_rows', '{"id": "id"}');
 DROP TABLE no_rows;

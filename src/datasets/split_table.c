@@ -227,6 +227,23 @@ ColumnText(TableReader *r, ColumnReader *c, Datum d, size_t *len)
 }
 
 /*
+ * SameBytes: memcmp(a, b, len) == 0, with short labels (a class name, a
+ * specimen code) compared in line rather than through a call a row.
+ */
+static inline bool
+SameBytes(const char *a, const char *b, size_t len)
+{
+	if (len <= 16)
+	{
+		for (size_t i = 0; i < len; i++)
+			if (a[i] != b[i])
+				return false;
+		return true;
+	}
+	return memcmp(a, b, len) == 0;
+}
+
+/*
  * InternColumn: the code of one label or group value, through the
  * column's one-value cache.  Anything the fast path does not take (a null,
  * a fraction, a kind mix, too many labels) goes through InternScalar, which
@@ -250,7 +267,7 @@ InternColumn(TableReader *r, ColumnReader *c, label_set *set, Datum d, bool isnu
 		const char *s = ColumnText(r, c, d, &len);
 
 		if (c->have_last && !c->last_is_num && len == c->last_len &&
-			memcmp(s, c->last_str, len) == 0)
+			SameBytes(s, c->last_str, len))
 			return c->last_code;
 		code = labels_intern_string(set, s, len);
 		if (code < 0)
@@ -727,7 +744,8 @@ mlops_split_table_ids(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("the ids of one split take more than 1 GB, the most an array holds"),
 					 errhint("Use mlops.split_table, which returns one row a source row.")));
-		arr[p] = palloc0(size);
+		/* one byte more: pg_lltoa's terminating zero after the last id */
+		arr[p] = palloc(size + 1);
 		SET_VARSIZE(arr[p], size);
 		arr[p]->ndim = 1;
 		arr[p]->dataoffset = 0;
@@ -739,24 +757,24 @@ mlops_split_table_ids(PG_FUNCTION_ARGS)
 	for (int64 i = 0; i < b.n; i++)
 	{
 		char	   *dst = wp[out[i]];
-		size_t		len;
+		size_t		len = b.id_int ? (size_t) DecimalLength(b.id_int[i]) : b.id_len[i];
+		size_t		step = INTALIGN(VARHDRSZ + len);
 
 		if ((i & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
+		/* the element's last word first: its padding bytes are then zero */
+		memset(dst + step - sizeof(int32), 0, sizeof(int32));
+		SET_VARSIZE(dst, VARHDRSZ + len);
 		if (b.id_int)
 		{
-			char		buf[MAXINT8LEN + 1];
-
-			len = (size_t) pg_lltoa(b.id_int[i], buf);
-			memcpy(VARDATA(dst), buf, len);
+			/* its zero lands in the padding, the next header or the spare byte */
+			if ((size_t) pg_lltoa(b.id_int[i], VARDATA(dst)) != len)
+				elog(ERROR, "id %lld printed in other than %d characters",
+					 (long long) b.id_int[i], (int) len);
 		}
 		else
-		{
-			len = b.id_len[i];
 			memcpy(VARDATA(dst), b.id[i], len);
-		}
-		SET_VARSIZE(dst, VARHDRSZ + len);
-		wp[out[i]] = dst + INTALIGN(VARHDRSZ + len);
+		wp[out[i]] = dst + step;
 	}
 
 	InitMaterializedSRF(fcinfo, 0);
