@@ -217,7 +217,8 @@ print(f"{'mlops.split_table iterative 100k x 100':44s} {t_iter:8.3f}s")
 print()
 print(f"stratified_group: {t_sgkf / t_ours:.0f}x faster than StratifiedGroupKFold, {t_gss / t_ours:.2f}x GroupShuffleSplit's time "
       f"with {share_error(m_gss) / max(share_error(m_ours), 1e-12):.0f}x less class-share error")
-print(f"method sklearn: {t_tts / t_ours2:.2f}x train_test_split's speed, identical index sets: {identical}")
+print(f"method sklearn: {ratio_rows[E2E_RUNS // 2]:.2f}x train_test_split's speed (split_table, median by round), "
+      f"identical index sets: {identical}")
 print()
 print("method sklearn against train_test_split(test_size=0.2, stratify=y, random_state=42), 1,000,000 rows, 50 classes:")
 print(f"  kernel to kernel (no I/O): C labels + split_assign + index arrays {t_kernel * 1000:.1f} ms "
