@@ -86,6 +86,48 @@ SELECT (SELECT array_agg(id::int ORDER BY id::int) FROM mlops.split_table('image
           '{"id": "image_id", "label": "species", "n_test_per_label": 2, "seed": 11}') WHERE split = 'test')
      = (SELECT array_agg(ord ORDER BY ord) FROM mlops.split_manifest((SELECT m FROM manifest),
           '{"label": "species_label", "n_test_per_label": 2, "seed": 11}') WHERE split = 'test') AS table_and_manifest_agree;
+-- split_table_ids: the same split as one array of ids a side (unused only when some rows are)
+-- or a fold, in the order split_table returns them; text ids as they are; an empty table
+SELECT s.split, s.fold, cardinality(s.ids) AS n,
+       s.ids = (SELECT array_agg(t.id) FROM mlops.split_table('images', v.o) t
+                WHERE t.split IS NOT DISTINCT FROM s.split AND t.fold IS NOT DISTINCT FROM s.fold) AS same_ids
+FROM (VALUES (1, '{"id": "image_id", "label": "species", "method": "sklearn", "test_size": 0.25, "seed": 3}'::jsonb),
+             (2, '{"id": "image_id", "label": "species", "group": "specimen", "folds": 3}'),
+             (3, '{"id": "file", "test_size": 0.25, "train_size": 0.5, "seed": 1}')) v(k, o),
+     LATERAL mlops.split_table_ids('images', v.o) s
+ORDER BY v.k, s.fold, s.split DESC;
+SELECT (SELECT ids[1:3] FROM mlops.split_table_ids('images', '{"id": "file", "folds": 2, "shuffle": false, "method": "sklearn"}')
+        WHERE fold = 0) AS first_fold_starts;
+-- integer ids of every length and sign, printed in place
+CREATE TEMP TABLE int_ids AS
+SELECT v AS id FROM unnest(ARRAY[-9223372036854775808, 9223372036854775807, 0, -1, 7, 10,
+  -99, 999, 1000, 123456, 1234567, 12345678, -123456789, 4294967296, 100000000000000]::bigint[]) v;
+SELECT s.split, s.ids = (SELECT array_agg(t.id) FROM mlops.split_table('int_ids', '{"id": "id", "test_size": 0.4, "seed": 2}') t
+                         WHERE t.split = s.split) AS same_ids, s.ids
+FROM mlops.split_table_ids('int_ids', '{"id": "id", "test_size": 0.4, "seed": 2}') s ORDER BY 1;
+CREATE TEMP TABLE no_rows (id int);
+SELECT split, fold, ids FROM mlops.split_table_ids('no_rows', '{"id": "id"}');
+DROP TABLE no_rows;
+-- rows are read in the table's order even where a parallel scan would be cheaper (its workers
+-- interleave rows, and a seeded split depends on the order); the setting it turns off comes back
+CREATE TABLE many AS SELECT i AS image_id, 'sp' || i % 7 AS species FROM generate_series(1, 100000) i;
+ANALYZE many;
+CREATE TEMP TABLE serial_split AS SELECT split, ids FROM mlops.split_table_ids('many',
+  '{"id": "image_id", "label": "species", "method": "sklearn", "test_size": 0.2, "seed": 42}');
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT image_id, species FROM many;
+SELECT s.split, s.ids = p.ids AS same_ids FROM serial_split s
+JOIN mlops.split_table_ids('many', '{"id": "image_id", "label": "species", "method": "sklearn", "test_size": 0.2, "seed": 42}') p
+USING (split) ORDER BY 1;
+SHOW synchronize_seqscans;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+DROP TABLE many;
 -- each column kind is read as the manifest form reads the same value in JSON: the same split
 CREATE TABLE kinds AS
 SELECT i AS iid, i::bigint * 1000000000000 AS wide, 'img' || i AS tid, i::numeric AS nid,
@@ -152,6 +194,8 @@ SELECT * FROM mlops.split_manifest('[{"a": 1}, {"a": 2}]', '{"shuffle": "yes"}')
 SELECT * FROM mlops.split_table('images', '{"label": "species"}');
 SELECT * FROM mlops.split_table('images', '{"id": "nope"}');
 SELECT * FROM mlops.split_table('images', '{"id": "image_id", "group": "nope"}');
+SELECT * FROM mlops.split_table_ids('images', '{"label": "species"}');
+SELECT * FROM mlops.split_table_ids('images', '{"id": "image_id", "labels": "species"}');
 CREATE ROLE mlops_split_stranger;
 SET ROLE mlops_split_stranger;
 SELECT * FROM mlops.split_table('images', '{"id": "image_id"}');

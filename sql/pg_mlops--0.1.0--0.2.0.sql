@@ -2812,6 +2812,14 @@ LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED ROWS 1000;
 COMMENT ON FUNCTION mlops.split_table(regclass, jsonb) IS
 'Splits the rows of a table or view as split_manifest splits items, reading the columns the options name (id required; label: a column, an array column for multilabel, or an array of boolean/numeric indicator columns; group) with the caller''s rights; one row per source row: its id as text, split, fold';
 
+CREATE FUNCTION mlops.split_table_ids(source regclass, options jsonb,
+                                      OUT split text, OUT fold int, OUT ids text[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mlops_split_table_ids'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED ROWS 3;
+COMMENT ON FUNCTION mlops.split_table_ids(regclass, jsonb) IS
+'split_table''s split (the same options, the same sides) as one row a side (train, test, and unused when some rows are on neither) or a fold (split null): the ids of its rows as one text array, in the order the rows were read; an array holds at most 1 GB';
+
 CREATE FUNCTION mlops.read_manifest(path text)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'mlops_read_manifest'

@@ -32,6 +32,10 @@
  *	                           its items (index order): first n_i train, next
  *	                           t_i test.  (The final shuffles of train and
  *	                           test only reorder the sets, so are not drawn.)
+ *	                           The positions below n_i (below n_test in
+ *	                           ShuffleSplit) share one side, so their swaps
+ *	                           are skipped, their draws made
+ *	                           (mt_shuffle_tail64).
  *	    _approximate_mode      continuous = count / total * n_draws in double,
  *	                           floor, then the left-over draws by remainder
  *	                           value descending, each tie set chosen with
@@ -170,10 +174,15 @@ SklearnShuffleSplit(const SplitData *data, const SplitSpec *spec, int32_t *out,
 	if (!perm || !side)
 		goto oom;
 	mt_seed(&rng, spec->seed);
-	mt_permutation(&rng, perm, units);
+	/* permutation(units): every position below n_test is test, in any order */
 	for (i = 0; i < units; i++)
-		side[perm[i]] = i < n_test ? SPLIT_TEST :
-			(i < n_test + n_train ? SPLIT_TRAIN : SPLIT_NEITHER);
+	{
+		perm[i] = i;
+		side[i] = SPLIT_TEST;
+	}
+	mt_shuffle_tail64(&rng, perm, units, n_test);
+	for (i = n_test; i < units; i++)
+		side[perm[i]] = i < n_test + n_train ? SPLIT_TRAIN : SPLIT_NEITHER;
 	for (i = 0; i < n; i++)
 		out[i] = side[gmap ? gmap[data->group[i]] : i];
 	if (gmap)
@@ -264,6 +273,9 @@ SklearnStratifiedShuffleSplit(const SplitData *data, const SplitSpec *spec, int3
 					  (long long) (n_train < Cp ? n_train : n_test), (int) Cp);
 		goto done;
 	}
+	/* every item is in a class: train unless placed below */
+	for (i = 0; i < n; i++)
+		out[i] = SPLIT_TRAIN;
 	mt_seed(&rng, spec->seed);
 	ApproximateMode(counts, Cp, n_train, &rng, ni, keys, perm);
 	for (c = 0; c < Cp; c++)
@@ -273,10 +285,15 @@ SklearnStratifiedShuffleSplit(const SplitData *data, const SplitSpec *spec, int3
 	{
 		const int64_t *items = order + starts[present[c]];
 
-		mt_permutation(&rng, perm, counts[c]);
+		/*
+		 * permutation(counts[c]): every position below ni[c] is train, in
+		 * any order, so only the positions from ni[c] up are placed
+		 */
 		for (i = 0; i < counts[c]; i++)
-			out[items[perm[i]]] = i < ni[c] ? SPLIT_TRAIN :
-				(i < ni[c] + ti[c] ? SPLIT_TEST : SPLIT_NEITHER);
+			perm[i] = i;
+		mt_shuffle_tail64(&rng, perm, counts[c], ni[c]);
+		for (i = ni[c]; i < counts[c]; i++)
+			out[items[perm[i]]] = i < ni[c] + ti[c] ? SPLIT_TEST : SPLIT_NEITHER;
 	}
 	expect->exact = 1;
 	expect->n_train = n_train;

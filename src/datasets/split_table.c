@@ -12,6 +12,8 @@
  *	  cache per column (rows of one specimen or class tend to come
  *	  together).  The shared glue (options, interning rules, the kernel
  *	  call) is split_sql.c, through split_glue.h.
+ *	  mlops.split_table_ids returns the same split as one text[] of ids a
+ *	  side or fold instead of one row a source row.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +31,7 @@
 #include "tcop/dest.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -38,6 +41,7 @@
 #include "datasets/split_glue.h"
 
 PG_FUNCTION_INFO_V1(mlops_split_table);
+PG_FUNCTION_INFO_V1(mlops_split_table_ids);
 
 /* How a column's values are read. */
 typedef enum ColumnKind
@@ -223,6 +227,23 @@ ColumnText(TableReader *r, ColumnReader *c, Datum d, size_t *len)
 }
 
 /*
+ * SameBytes: memcmp(a, b, len) == 0, with short labels (a class name, a
+ * specimen code) compared in line rather than through a call a row.
+ */
+static inline bool
+SameBytes(const char *a, const char *b, size_t len)
+{
+	if (len <= 16)
+	{
+		for (size_t i = 0; i < len; i++)
+			if (a[i] != b[i])
+				return false;
+		return true;
+	}
+	return memcmp(a, b, len) == 0;
+}
+
+/*
  * InternColumn: the code of one label or group value, through the
  * column's one-value cache.  Anything the fast path does not take (a null,
  * a fraction, a kind mix, too many labels) goes through InternScalar, which
@@ -246,7 +267,7 @@ InternColumn(TableReader *r, ColumnReader *c, label_set *set, Datum d, bool isnu
 		const char *s = ColumnText(r, c, d, &len);
 
 		if (c->have_last && !c->last_is_num && len == c->last_len &&
-			memcmp(s, c->last_str, len) == 0)
+			SameBytes(s, c->last_str, len))
 			return c->last_code;
 		code = labels_intern_string(set, s, len);
 		if (code < 0)
@@ -513,6 +534,83 @@ DestroyReader(DestReceiver *self)
 }
 
 /*
+ * SplitRelation reads the id, label and group columns of the relation with
+ * the caller's rights (row-level security applies) into *b, splits them and
+ * returns the kernel's assignment, one side (or fold) a row in read order.
+ */
+static int32 *
+SplitRelation(Oid rel, Jsonb *opts, const char *fname, SplitOptions *o, SplitBuild *b)
+{
+	TableReader r;
+	SPIExecuteOptions xo;
+	SPIPlanPtr	plan;
+	StringInfoData q;
+	int			rc;
+	int			gucs;
+
+	ParseSplitOptions(opts, o);
+	if (o->id == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs option \"id\": the column that names each row", fname),
+				 errhint("The result gives each row's id with its side.")));
+
+	BuildInit(b, o);
+
+	/* only the columns asked for: id, then the label column(s), then the group */
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT %s", quote_identifier(o->id));
+	if (o->label)
+		appendStringInfo(&q, ", %s", quote_identifier(o->label));
+	else
+		for (int j = 0; j < o->n_label_keys; j++)
+			appendStringInfo(&q, ", %s", quote_identifier(o->label_keys[j]));
+	if (o->group)
+		appendStringInfo(&q, ", %s", quote_identifier(o->group));
+	appendStringInfo(&q, " FROM %s",
+					 DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(rel))));
+
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = ReceiveRow;
+	r.pub.rStartup = StartReader;
+	r.pub.rShutdown = ShutdownReader;
+	r.pub.rDestroy = DestroyReader;
+	r.pub.mydest = DestNone;
+	r.b = b;
+	r.o = o;
+	r.build_cxt = CurrentMemoryContext;
+	r.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "split_table row",
+									  ALLOCSET_DEFAULT_SIZES);
+
+	/*
+	 * The rows must come in the table's order every time, since a seeded
+	 * split depends on it (scikit-learn's index order): no parallel plan
+	 * (cursor options without CURSOR_OPT_PARALLEL_OK), whose workers
+	 * interleave rows, and no synchronized scan, which starts where another
+	 * scan of the table is.
+	 */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	gucs = NewGUCNestLevel();
+	(void) set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	plan = SPI_prepare_cursor(q.data, 0, NULL, 0);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+	memset(&xo, 0, sizeof(xo));
+	xo.read_only = true;
+	xo.dest = &r.pub;
+	rc = SPI_execute_plan_extended(plan, &xo);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(rc));
+	AtEOXact_GUC(true, gucs);
+	SPI_finish();
+	MemoryContextDelete(r.row_cxt);
+
+	return RunKernel(b, o);
+}
+
+/*
  * mlops.split_table(source regclass, options jsonb)
  *	  RETURNS TABLE(id text, split text, fold int)
  *
@@ -528,11 +626,7 @@ mlops_split_table(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SplitOptions o;
 	SplitBuild	b;
-	TableReader r;
-	SPIExecuteOptions xo;
-	StringInfoData q;
 	int32	   *out;
-	int			rc;
 	Datum		sides[3];
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
@@ -542,52 +636,7 @@ mlops_split_table(PG_FUNCTION_ARGS)
 		char		v[VARHDRSZ + MAXINT8LEN + 1];
 	}			idbuf;
 
-	ParseSplitOptions(opts, &o);
-	if (o.id == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("split_table needs option \"id\": the column that names each row"),
-				 errhint("The result gives each row's id with its side.")));
-
-	BuildInit(&b, &o);
-
-	/* only the columns asked for: id, then the label column(s), then the group */
-	initStringInfo(&q);
-	appendStringInfo(&q, "SELECT %s", quote_identifier(o.id));
-	if (o.label)
-		appendStringInfo(&q, ", %s", quote_identifier(o.label));
-	else
-		for (int j = 0; j < o.n_label_keys; j++)
-			appendStringInfo(&q, ", %s", quote_identifier(o.label_keys[j]));
-	if (o.group)
-		appendStringInfo(&q, ", %s", quote_identifier(o.group));
-	appendStringInfo(&q, " FROM %s",
-					 DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(rel))));
-
-	memset(&r, 0, sizeof(r));
-	r.pub.receiveSlot = ReceiveRow;
-	r.pub.rStartup = StartReader;
-	r.pub.rShutdown = ShutdownReader;
-	r.pub.rDestroy = DestroyReader;
-	r.pub.mydest = DestNone;
-	r.b = &b;
-	r.o = &o;
-	r.build_cxt = CurrentMemoryContext;
-	r.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "split_table row",
-									  ALLOCSET_DEFAULT_SIZES);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	memset(&xo, 0, sizeof(xo));
-	xo.read_only = true;
-	xo.dest = &r.pub;
-	rc = SPI_execute_extended(q.data, &xo);
-	if (rc < 0)
-		elog(ERROR, "SPI_execute_extended failed: %s", SPI_result_code_string(rc));
-	SPI_finish();
-	MemoryContextDelete(r.row_cxt);
-
-	out = RunKernel(&b, &o);
+	out = SplitRelation(rel, opts, "split_table", &o, &b);
 
 	/* one tuple a row: the id datum from the arena, a side made once */
 	InitMaterializedSRF(fcinfo, 0);
@@ -614,6 +663,144 @@ mlops_split_table(PG_FUNCTION_ARGS)
 		else
 			values[1] = sides[out[i]];
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_NULL();
+}
+
+/* DecimalLength: the number of characters pg_lltoa prints for v. */
+static inline int
+DecimalLength(int64 v)
+{
+	uint64		u = v < 0 ? -(uint64) v : (uint64) v;
+	uint64		p = 10;
+	int			n = 1;
+
+	while (n < 20 && u >= p)
+	{
+		n++;
+		p *= 10;
+	}
+	return n + (v < 0 ? 1 : 0);
+}
+
+/*
+ * mlops.split_table_ids(source regclass, options jsonb)
+ *	  RETURNS TABLE(split text, fold int, ids text[])
+ *
+ * split_table's split, one row a side (train, test, then unused when some
+ * rows are on neither) or a fold (split null), with the ids of its rows as
+ * one text[] in read order.  Each array is sized first and written in place,
+ * so no tuple is made a source row.  An array holds at most 1 GB.
+ */
+Datum
+mlops_split_table_ids(PG_FUNCTION_ARGS)
+{
+	Oid			rel = PG_GETARG_OID(0);
+	Jsonb	   *opts = PG_GETARG_JSONB_P(1);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	static const char *const side_names[] = {"train", "test", "unused"};
+	SplitOptions o;
+	SplitBuild	b;
+	int32	   *out;
+	int			nparts;
+	int64	   *count;
+	Size	   *bytes;
+	ArrayType **arr;
+	char	  **wp;
+
+	out = SplitRelation(rel, opts, "split_table_ids", &o, &b);
+	nparts = o.spec.folds > 0 ? o.spec.folds : 3;
+	count = palloc0(sizeof(int64) * nparts);
+	bytes = palloc0(sizeof(Size) * nparts);
+	arr = palloc0(sizeof(ArrayType *) * nparts);
+	wp = palloc0(sizeof(char *) * nparts);
+
+	/* each array's size: elements carry a 4-byte header and are int-aligned */
+	for (int64 i = 0; i < b.n; i++)
+	{
+		int32		p = out[i];
+		size_t		len = b.id_int ? (size_t) DecimalLength(b.id_int[i]) : b.id_len[i];
+
+		Assert(p >= 0 && p < nparts);
+		count[p]++;
+		bytes[p] += INTALIGN(VARHDRSZ + len);
+		if (bytes[p] > MaxAllocSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the ids of one split take more than 1 GB, the most an array holds"),
+					 errhint("Use mlops.split_table, which returns one row a source row.")));
+	}
+	for (int p = 0; p < nparts; p++)
+	{
+		Size		size = ARR_OVERHEAD_NONULLS(1) + bytes[p];
+
+		if (count[p] == 0)
+		{
+			arr[p] = construct_empty_array(TEXTOID);
+			continue;
+		}
+		if (size > MaxAllocSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the ids of one split take more than 1 GB, the most an array holds"),
+					 errhint("Use mlops.split_table, which returns one row a source row.")));
+		/* one byte more: pg_lltoa's terminating zero after the last id */
+		arr[p] = palloc(size + 1);
+		SET_VARSIZE(arr[p], size);
+		arr[p]->ndim = 1;
+		arr[p]->dataoffset = 0;
+		arr[p]->elemtype = TEXTOID;
+		ARR_DIMS(arr[p])[0] = (int) count[p];
+		ARR_LBOUND(arr[p])[0] = 1;
+		wp[p] = ARR_DATA_PTR(arr[p]);
+	}
+	for (int64 i = 0; i < b.n; i++)
+	{
+		char	   *dst = wp[out[i]];
+		size_t		len = b.id_int ? (size_t) DecimalLength(b.id_int[i]) : b.id_len[i];
+		size_t		step = INTALIGN(VARHDRSZ + len);
+
+		if ((i & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		/* the element's last word first: its padding bytes are then zero */
+		memset(dst + step - sizeof(int32), 0, sizeof(int32));
+		SET_VARSIZE(dst, VARHDRSZ + len);
+		if (b.id_int)
+		{
+			/* its zero lands in the padding, the next header or the spare byte */
+			if ((size_t) pg_lltoa(b.id_int[i], VARDATA(dst)) != len)
+				elog(ERROR, "id %lld printed in other than %d characters",
+					 (long long) b.id_int[i], (int) len);
+		}
+		else
+			memcpy(VARDATA(dst), b.id[i], len);
+		wp[out[i]] = dst + step;
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int p = 0; p < nparts; p++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		/* one split: train and test always, unused only when some rows are */
+		if (o.spec.folds == 0 && p == SPLIT_NEITHER && count[p] == 0)
+			continue;
+		if (o.spec.folds > 0)
+		{
+			nulls[0] = true;
+			values[0] = (Datum) 0;
+			values[1] = Int32GetDatum(p);
+		}
+		else
+		{
+			values[0] = CStringGetTextDatum(side_names[p]);
+			nulls[1] = true;
+			values[1] = (Datum) 0;
+		}
+		values[2] = PointerGetDatum(arr[p]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		pfree(arr[p]);
 	}
 	PG_RETURN_NULL();
 }

@@ -138,6 +138,157 @@ test_mt(void)
 	}
 }
 
+/* The reference MT19937 twist and tempering (the published code's loop, with a modulo). */
+static void
+ref_regenerate(uint32_t *k)
+{
+	int			i;
+
+	for (i = 0; i < 624; i++)
+	{
+		uint32_t	y = (k[i] & 0x80000000U) | (k[(i + 1) % 624] & 0x7fffffffU);
+
+		k[i] = k[(i + 397) % 624] ^ (y >> 1) ^ ((y & 1U) ? 0x9908b0dfU : 0U);
+	}
+}
+
+static uint32_t
+ref_temper(uint32_t y)
+{
+	y ^= (y >> 11);
+	y ^= (y << 7) & 0x9d2c5680U;
+	y ^= (y << 15) & 0xefc60000U;
+	y ^= (y >> 18);
+	return y;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t		x = *(const int64_t *) a,
+				y = *(const int64_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * test_mt_blocks: the block refill (plain C and AVX2) against the reference
+ * for several seeds over many 624-word refills, the dispatched stream across
+ * refills, and mt_shuffle_tail64 against mt_shuffle64.
+ */
+static void
+test_mt_blocks(void)
+{
+	static const uint32_t seeds[] = {0, 1, 42, 5489, 123456789, 0xffffffffU};
+	static mt_state st,
+				st2;
+	uint32_t	ref[624];
+	int			have_avx2;
+	char		what[160];
+
+	mt_seed(&st, 1);
+	have_avx2 = mt_refill_with(&st, 1) == 0;
+	printf("# AVX2 refill %s on this CPU\n", have_avx2 ? "available" : "not available");
+	for (size_t si = 0; si < sizeof(seeds) / sizeof(seeds[0]); si++)
+	{
+		int			ok_plain = 1,
+					ok_avx2 = 1,
+					ok_stream = 1;
+
+		for (int impl = 0; impl <= 1; impl++)
+		{
+			if (impl == 1 && !have_avx2)
+				continue;
+			mt_seed(&st, seeds[si]);
+			memcpy(ref, st.key, sizeof(ref));
+			for (int r = 0; r < 25; r++)
+			{
+				ref_regenerate(ref);
+				mt_refill_with(&st, impl);
+				for (int i = 0; i < 624; i++)
+					if (st.key[i] != ref[i] || st.out[i] != ref_temper(ref[i]) || st.pos != 0)
+					{
+						if (impl == 0)
+							ok_plain = 0;
+						else
+							ok_avx2 = 0;
+					}
+			}
+		}
+		/* the dispatched stream, read across 7 refills and at odd offsets */
+		mt_seed(&st, seeds[si]);
+		memcpy(ref, st.key, sizeof(ref));
+		for (int i = 0; i < 624 * 7 + 5; i++)
+		{
+			if (i % 624 == 0)
+				ref_regenerate(ref);
+			if (mt_next32(&st) != ref_temper(ref[i % 624]))
+				ok_stream = 0;
+		}
+		snprintf(what, sizeof(what), "seed %u: plain-C block refill equals the reference over 25 refills",
+				 (unsigned) seeds[si]);
+		CHECK(ok_plain, what);
+		if (have_avx2)
+		{
+			snprintf(what, sizeof(what), "seed %u: AVX2 block refill equals the reference over 25 refills",
+					 (unsigned) seeds[si]);
+			CHECK(ok_avx2, what);
+		}
+		snprintf(what, sizeof(what), "seed %u: mt_next32 equals the reference stream over 7 refills",
+				 (unsigned) seeds[si]);
+		CHECK(ok_stream, what);
+	}
+
+	/* mt_shuffle_tail64: the tail as mt_shuffle64 leaves it, the same draws */
+	{
+		static const int64_t ns[] = {1, 2, 3, 10, 623, 624, 625, 5000, 70000};
+		int			ok_tail = 1,
+					ok_head = 1,
+					ok_state = 1;
+
+		for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
+		{
+			int64_t		n = ns[a];
+			int64_t		keeps[] = {-1, 0, 1, 2, n / 5, n / 2, n - 1, n, n + 3};
+			int64_t    *x = malloc(sizeof(int64_t) * (size_t) n);
+			int64_t    *y = malloc(sizeof(int64_t) * (size_t) n);
+
+			for (size_t b = 0; b < sizeof(keeps) / sizeof(keeps[0]); b++)
+			{
+				int64_t		keep = keeps[b],
+							k = keep < 0 ? 0 : (keep > n ? n : keep);
+
+				for (int64_t i = 0; i < n; i++)
+					x[i] = y[i] = i;
+				mt_seed(&st, (uint32_t) (7 + a * 31 + b));
+				mt_seed(&st2, (uint32_t) (7 + a * 31 + b));
+				/* start mid-block, so refills fall inside the draws */
+				for (int i = 0; i < (int) (a * 97 % 624); i++)
+				{
+					(void) mt_next32(&st);
+					(void) mt_next32(&st2);
+				}
+				mt_shuffle64(&st, x, n);
+				mt_shuffle_tail64(&st2, y, n, keep);
+				if (memcmp(x + k, y + k, sizeof(int64_t) * (size_t) (n - k)) != 0)
+					ok_tail = 0;
+				qsort(x, (size_t) k, sizeof(int64_t), cmp_i64);
+				qsort(y, (size_t) k, sizeof(int64_t), cmp_i64);
+				if (memcmp(x, y, sizeof(int64_t) * (size_t) k) != 0)
+					ok_head = 0;
+				for (int i = 0; i < 1300; i++)
+					if (mt_next32(&st) != mt_next32(&st2))
+						ok_state = 0;
+			}
+			free(x);
+			free(y);
+		}
+		CHECK(ok_tail, "shuffle_tail64: positions from keep up equal shuffle64's, for n up to 70,000");
+		CHECK(ok_head, "shuffle_tail64: positions below keep hold the same items as shuffle64's");
+		CHECK(ok_state, "shuffle_tail64: the generator ends where shuffle64 leaves it");
+	}
+}
+
 static void
 test_siphash(void)
 {
@@ -695,6 +846,7 @@ int
 main(void)
 {
 	test_mt();
+	test_mt_blocks();
 	test_siphash();
 	test_random();
 	test_stratified();
