@@ -129,12 +129,17 @@ if want 4; then
   small_ok=0 small1_ok=0 same=0 same1=0
   for r in $(seq 1 "${SMALL_ROUNDS:-3}"); do
     rm -f "$curl_out"/g_*.bin "$curl_out"/z_*.bin
+    # each side starts with no dirty pages of the one before (whose write-back would slow the
+    # jobs' fsyncs, and only theirs: curl syncs nothing)
+    sync
     t0=$(now); curl -s "$NGINX_URL/small/[1-500].bin" -o "$curl_out/g_#1.bin" || exit 1; t1=$(now)
     glob_t+=("$(echo "$t1 - $t0" | bc -l)")
+    sync
     t0=$(now); curl -s --no-progress-meter -Z --parallel-max 16 "$NGINX_URL/small/[1-500].bin" -o "$curl_out/z_#1.bin" || exit 1; t1=$(now)
     z_t+=("$(echo "$t1 - $t0" | bc -l)")
     [ "$(ls "$curl_out"/z_*.bin | wc -l)" = 500 ] || { echo "curl -Z did not write 500 files" >&2; exit 1; }
     for side in $( [ $((r % 2)) = 1 ] && echo "b c" || echo "c b"); do
+      sync
       if [ "$side" = b ]; then
         read -r js ok sm sub <<<"$(small_measure "small_b$r" "$(batch_sql "small_b$r")")"
         [ -n "${sub:-}" ] || exit 1
