@@ -1859,6 +1859,121 @@ $$;
 COMMENT ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) IS
 'Queues a job owned by the calling role; mlops.worker_kinds() are served by the worker, other kinds by external workers; returns its id. sql jobs run in a session of their own as their owner';
 
+-- mlops.submit_jobs: many jobs of one kind in one call and one INSERT (a user with 500 URLs
+-- calls it once instead of submit_job 500 times: the statement is started, and the table's
+-- constraints and policy prepared, once instead of per job).  The same checks as submit_job,
+-- the kind's and the shared arguments' once, each element's params in order; an error names
+-- the element (1-based) and nothing is inserted.  Every job is its own row: its own id, attempts,
+-- retries, cancel and outcome.  The ids come back in the order of the params.
+CREATE FUNCTION mlops.submit_jobs(kind text, params jsonb[],
+                                  depends_on bigint[] DEFAULT '{}', max_attempts int DEFAULT 3,
+                                  run_after timestamptz DEFAULT now(), run_id text DEFAULT NULL)
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    missing bigint;
+    blocked_by int;
+    failed_id bigint;
+    failed_state text;
+    i int := 0;
+    one jsonb;
+    st text;
+    msg text;
+    det text;
+    hnt text;
+    ids bigint[];
+BEGIN
+    IF kind IS NULL OR params IS NULL OR depends_on IS NULL OR max_attempts IS NULL OR run_after IS NULL THEN
+        RAISE EXCEPTION 'arguments of mlops.submit_jobs must not be NULL (but run_id)'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF pg_catalog.array_ndims(params) > 1 THEN
+        RAISE EXCEPTION 'params must be a one-dimensional array of jsonb'
+            USING ERRCODE = 'array_subscript_error';
+    END IF;
+    IF kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid job kind "%"', kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A kind is a lower-case identifier such as sql, download or train.';
+    END IF;
+    IF NOT (kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()))
+       AND NOT EXISTS (SELECT 1 FROM mlops.declared_kinds d WHERE d.kind OPERATOR(pg_catalog.=) submit_jobs.kind) THEN
+        RAISE EXCEPTION 'unknown job kind "%"', kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = pg_catalog.format('The worker serves %s; declared for external workers: %s. An administrator declares a kind with mlops.declare_kind(%L).',
+                                           pg_catalog.array_to_string(mlops.worker_kinds(), ', '),
+                                           coalesce((SELECT pg_catalog.string_agg(d.kind, ', ' ORDER BY d.kind) FROM mlops.declared_kinds d), 'none'),
+                                           kind);
+    END IF;
+    IF max_attempts < 1 THEN
+        RAISE EXCEPTION 'max_attempts must be at least 1, not %', max_attempts
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- each element as submit_job checks its params; the first refusal is raised again with the
+    -- element's position in front (one subtransaction for the whole loop, not one per element)
+    BEGIN
+        FOREACH one IN ARRAY params LOOP
+            i := i + 1;
+            IF one IS NULL THEN
+                RAISE EXCEPTION 'is NULL' USING ERRCODE = 'null_value_not_allowed';
+            END IF;
+            PERFORM mlops.validate_job(kind, one);
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                                det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+        msg := pg_catalog.format('params element %s: %s', i, msg);
+        IF det <> '' AND hnt <> '' THEN
+            RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, DETAIL = det, HINT = hnt;
+        ELSIF det <> '' THEN
+            RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, DETAIL = det;
+        ELSIF hnt <> '' THEN
+            RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, HINT = hnt;
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg;
+        END IF;
+    END;
+    IF i = 0 THEN
+        RETURN '{}';
+    END IF;
+    IF kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()) AND NOT mlops.worker_running() THEN
+        RAISE EXCEPTION 'no pg_mlops worker serves database "%"', current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Add pg_mlops to shared_preload_libraries, set mlops.database_name to this database and restart the server.';
+    END IF;
+    SELECT d INTO missing FROM unnest(depends_on) d
+    WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs j
+                      WHERE j.id OPERATOR(pg_catalog.=) d AND mlops.may_manage_job(j.submitted_by))
+    LIMIT 1;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'job % does not exist', missing
+            USING ERRCODE = 'foreign_key_violation', DETAIL = 'depends_on names jobs of the calling role that must exist.';
+    END IF;
+    SELECT b.blockers, b.failed_id, b.failed_state INTO blocked_by, failed_id, failed_state
+    FROM mlops.dependency_blockers(depends_on) b;
+    -- one INSERT for all; ids are drawn in the order of the rows, so ordered by id they are in
+    -- the order of the params
+    WITH ins AS (
+        INSERT INTO mlops.jobs (kind, params, depends_on, max_attempts, run_after, run_id, submitted_by,
+                                blockers, state, finished_at, error)
+        SELECT kind, p.elem, depends_on, max_attempts, run_after, run_id, mlops.calling_role(),
+               CASE WHEN failed_id IS NULL THEN blocked_by ELSE 0 END,
+               CASE WHEN failed_id IS NULL THEN 'pending' ELSE 'failed' END,
+               CASE WHEN failed_id IS NOT NULL THEN now() END,
+               CASE WHEN failed_id IS NOT NULL THEN format('dependency %s %s', failed_id, failed_state) END
+        FROM unnest(params) WITH ORDINALITY p(elem, ord)
+        ORDER BY p.ord
+        RETURNING mlops.jobs.id)
+    SELECT pg_catalog.array_agg(ins.id ORDER BY ins.id) INTO ids FROM ins;
+    PERFORM mlops.wake_workers();
+    RETURN ids;
+END
+$$;
+COMMENT ON FUNCTION mlops.submit_jobs(text, jsonb[], bigint[], int, timestamptz, text) IS
+'Queues one job of a kind per element of params, in one INSERT, with the checks of submit_job (an error names the element and queues nothing); returns their ids in the order of params. Each job is its own row, attempts, retries and cancel';
+
 -- mlops.may_manage_job: the calling role submitted the job (or is a member of
 -- that role), or is an administrator.
 CREATE FUNCTION mlops.may_manage_job(submitter oid)
@@ -2396,6 +2511,7 @@ REVOKE ALL ON FUNCTION mlops.validate_job(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.wake_workers() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.set_live_progress(real, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.submit_jobs(text, jsonb[], bigint[], int, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.cancel_job(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.retry_job(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mlops.wait_job(bigint, interval) FROM PUBLIC;
@@ -2636,6 +2752,7 @@ GRANT EXECUTE ON FUNCTION mlops.set_credential(text, text, jsonb), mlops.drop_cr
                           mlops.grant_credential(text, regrole), mlops.revoke_credential(text, regrole),
                           mlops.grant_area(text, regrole), mlops.revoke_area(text, regrole),
                           mlops.submit_job(text, jsonb, bigint[], int, timestamptz, text),
+                          mlops.submit_jobs(text, jsonb[], bigint[], int, timestamptz, text),
                           mlops.cancel_job(bigint), mlops.retry_job(bigint),
                           mlops.wait_job(bigint, interval) TO mlops_admin;
 

@@ -100,8 +100,12 @@ xfer_release_part(transfer_item *item)
 		close(item->fd);
 		item->fd = -1;
 	}
-	if (item->part_path != NULL && item->dir_fd >= 0)
+	/* only a file we created or truncated: another process's is not ours to remove */
+	if (item->part_made && item->part_path != NULL && item->dir_fd >= 0)
+	{
 		unlinkat(item->dir_fd, item->part_base, 0);
+		item->part_made = false;
+	}
 }
 
 /*
@@ -237,9 +241,11 @@ transfer_pool_destroy(transfer_pool *pool)
 
 	if (pool == NULL)
 		return;
-	/* the files being synced are completed first: no thread touches an item freed here */
+	/* the files being synced or created are done first: no thread touches an item freed here */
 	xfer_sync_stop(pool);
 	(void) xfer_sync_collect(pool);
+	for (item = xfer_open_collect(pool); item != NULL; item = item->sync_next)
+		item->opening = false;	/* still on the pool's list: freed below, its .part removed */
 	item = pool->head;
 	while (item != NULL)
 	{
@@ -271,6 +277,9 @@ transfer_cancel(transfer_pool *pool, int64_t job_id)
 	if (item == NULL || item->finished || item->cancelled || item->aborting || item->syncing)
 		return false;
 	item->cancelled = true;
+	/* its .part file is being created: start_opened ends it once the thread is done */
+	if (item->opening)
+		return true;
 	if (item->up != NULL)
 	{
 		upload_cancel(pool, item);
@@ -320,6 +329,53 @@ collect_done(transfer_pool *pool)
 }
 
 /*
+ * start_opened takes back the downloads whose .part file a sync thread
+ * created (transfer_sync.c) and adds their requests to the multi handle (a
+ * delayed one waits for start_delayed); one the thread could not create, or
+ * one cancelled meanwhile, ends here with its refusal or as CANCELLED.
+ */
+static void
+start_opened(transfer_pool *pool)
+{
+	transfer_item *item = xfer_open_collect(pool);
+
+	while (item != NULL)
+	{
+		transfer_item *next = item->sync_next;
+
+		item->sync_next = NULL;
+		item->opening = false;
+		if (item->cancelled)
+		{
+			curl_easy_cleanup(item->easy);
+			item->easy = NULL;
+			xfer_release_part(item);
+			item->result.state = TRANSFER_CANCELLED;
+			item->result.retryable = false;
+			item->finished = true;
+		}
+		else if (item->result.state == TRANSFER_FAILED)
+		{
+			/* the thread's refusal is in the result; nothing of ours to remove */
+			curl_easy_cleanup(item->easy);
+			item->easy = NULL;
+			item->finished = true;
+		}
+		else if (item->start_at_ms <= 0 && curl_multi_add_handle(pool->multi, item->easy) != CURLM_OK)
+		{
+			curl_easy_cleanup(item->easy);
+			item->easy = NULL;
+			xfer_release_part(item);
+			item->result.state = TRANSFER_FAILED;
+			item->result.retryable = true;
+			xfer_copy_text(item->result.error, sizeof(item->result.error), "cannot add the transfer");
+			item->finished = true;
+		}
+		item = next;
+	}
+}
+
+/*
  * start_delayed adds the delayed requests (transfer_opts.delay_ms) whose time
  * has come to the multi handle, and returns how many milliseconds remain
  * until the next one is due (-1: none waits).  A request that cannot be
@@ -333,7 +389,7 @@ start_delayed(transfer_pool *pool)
 
 	for (transfer_item *item = pool->head; item != NULL; item = item->next)
 	{
-		if (item->start_at_ms <= 0 || item->finished || item->easy == NULL)
+		if (item->start_at_ms <= 0 || item->finished || item->easy == NULL || item->opening)
 			continue;
 		if (item->start_at_ms > now)
 		{
@@ -379,17 +435,37 @@ transfer_poll(transfer_pool *pool, int timeout_ms, transfer_result *out, int max
 
 	pool->kick = false;
 	hashing = upload_hash_check(pool);
+	start_opened(pool);
 	delayed = start_delayed(pool);
 	if (delayed >= 0 && delayed < timeout_ms)
 		timeout_ms = delayed;
 	curl_multi_perform(pool->multi, &running);
 	/* an upload's hash thread and the sync threads end with curl_multi_wakeup: wait for them too */
-	if (!collect_done(pool) && (running > 0 || pool->kick || hashing || delayed >= 0 || xfer_sync_pending(pool) > 0))
+	if (!collect_done(pool) && (running > 0 || pool->kick || hashing || delayed >= 0 ||
+								xfer_sync_pending(pool) > 0 || xfer_open_pending(pool) > 0))
 	{
-		pool->kick = false;
-		curl_multi_poll(pool->multi, NULL, 0, timeout_ms, NULL);
-		curl_multi_perform(pool->multi, &running);
-		collect_done(pool);
+		int64_t		deadline = xfer_now_ms() + timeout_ms;
+
+		for (;;)
+		{
+			int			opening;
+
+			pool->kick = false;
+			curl_multi_poll(pool->multi, NULL, 0, timeout_ms, NULL);
+			/* files created meanwhile: their requests start in this perform */
+			opening = xfer_open_pending(pool);
+			start_opened(pool);
+			curl_multi_perform(pool->multi, &running);
+			if (collect_done(pool) || xfer_open_pending(pool) == opening)
+				break;
+			/* woken only because files were created: wait on for the rest of the time */
+			timeout_ms = (int) (deadline - xfer_now_ms());
+			if (timeout_ms <= 0)
+				break;
+			delayed = start_delayed(pool);
+			if (delayed >= 0 && delayed < timeout_ms)
+				timeout_ms = delayed;
+		}
 	}
 
 	if (out == NULL || max <= 0)

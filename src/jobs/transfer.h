@@ -184,7 +184,11 @@ extern void transfer_pool_destroy(transfer_pool *pool);
  * transfer_start validates the options (URL and policy, destination) and
  * starts a download.  Returns false with a message in err when it cannot
  * start (a bad or refused URL, a refused destination or .part file are not
- * retryable; *retryable says whether trying again could help).
+ * retryable; *retryable says whether trying again could help).  The
+ * "<dest>.part" file may be created after it returns (on one of the pool's
+ * threads): a refusal found only then (the file system's, or a .part that
+ * changed meanwhile) is reported by transfer_poll as a FAILED result with
+ * the same message.
  */
 extern bool transfer_start(transfer_pool *pool, const transfer_opts *opts,
 						   char *err, size_t errlen, bool *retryable);

@@ -1,8 +1,9 @@
 /*
  * transfer_download.c
  *	  Kernel, part of transfer.c's family: downloads.  transfer_start checks
- *	  the options, creates "<dest>.part" (open_part) and adds the request to
- *	  the pool; write_body writes and hashes the body; xfer_finish_item decides
+ *	  the options and the destination (open_part), has "<dest>.part" created
+ *	  (xfer_create_part, on a sync thread when there are some) and adds the
+ *	  request to the pool; write_body writes and hashes the body; xfer_finish_item decides
  *	  the outcome once libcurl is done (see transfer.c for the item's life).
  *
  *	  Speed.  SHA-256 costs about as much CPU as the download itself (the
@@ -435,16 +436,33 @@ check_opts(transfer_pool *pool, const transfer_opts *opts, char *err, size_t err
 }
 
 /*
+ * part_refusal says why an existing "<dest>.part" (st, not followed) is not
+ * ours to truncate: a symbolic link, anything but a regular file, or a
+ * file with other hard links (truncating it would truncate them).  NULL
+ * when it may be used.
+ */
+static const char *
+part_refusal(const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return "it is a symbolic link";
+	if (!S_ISREG(st->st_mode))
+		return "it is not a regular file";
+	if (st->st_nlink > 1)
+		return "it has other hard links";
+	return NULL;
+}
+
+/*
  * open_part opens the destination's directory (held until the item is
  * freed: the file is renamed in the directory it was created in, whatever
- * happens to the path meanwhile) and creates "<dest>.part" in it.  The file
- * is opened without following a symbolic link, without blocking (a FIFO
- * would block a write-only open) and without truncating, then checked: a
- * symbolic link, anything but a regular file, or a file with other hard
- * links (truncating it would truncate them) is refused, not retryable, and
- * left alone; a "<dest>" that is a symbolic link or not a regular file is
- * refused too.  Only then is an old .part of ours truncated.  Messages name
- * the file by its base name, except errno's (as before: the full path).
+ * happens to the path meanwhile) and checks it: a "<dest>" that is a
+ * symbolic link or not a regular file is refused, and so is an existing
+ * "<dest>.part" that part_refusal refuses (not retryable, and left alone).
+ * The file itself is created by xfer_create_part, which checks again what it
+ * opened: these checks only give the usual refusals at once, before the
+ * creation is handed to a sync thread.  Messages name the file by its base
+ * name, except errno's (as before: the full path).
  */
 static bool
 open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
@@ -452,8 +470,7 @@ open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
 	const char *slash = strrchr(item->dest_path, '/');
 	char	   *dir;
 	struct stat st;
-	int			fd;
-	int			flags;
+	const char *why;
 
 	dir = strndup(item->dest_path, slash == item->dest_path ? 1 : (size_t) (slash - item->dest_path));
 	if (dir == NULL)
@@ -478,7 +495,34 @@ open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
 					S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
 		return false;
 	}
+	if (fstatat(item->dir_fd, item->part_base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		(why = part_refusal(&st)) != NULL)
+	{
+		errbuf_printf(err, errlen, "cannot create \"%s\": %s", item->part_base, why);
+		return false;
+	}
+	return true;
+}
 
+/*
+ * xfer_create_part creates "<dest>.part" in the directory open_part opened.
+ * The file is opened without following a symbolic link, without blocking (a
+ * FIFO would block a write-only open) and without truncating, then checked
+ * (part_refusal: what was there may have changed since open_part looked);
+ * only then is an old .part of ours truncated.  Creating a file costs the
+ * file system an inode (on ext4 a search of its inode table), so with sync
+ * threads this runs on one of them (transfer_sync.c), off the caller's
+ * thread; it touches the item only.
+ */
+bool
+xfer_create_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
+{
+	struct stat st;
+	int			fd;
+	int			flags;
+	const char *why;
+
+	*retryable = false;
 	fd = openat(item->dir_fd, item->part_base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd < 0)
 	{
@@ -504,10 +548,9 @@ open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
 		close(fd);
 		return false;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_nlink > 1)
+	if ((why = part_refusal(&st)) != NULL)
 	{
-		errbuf_printf(err, errlen, "cannot create \"%s\": %s", item->part_base,
-					S_ISREG(st.st_mode) ? "it has other hard links" : "it is not a regular file");
+		errbuf_printf(err, errlen, "cannot create \"%s\": %s", item->part_base, why);
 		close(fd);
 		return false;
 	}
@@ -522,6 +565,7 @@ open_part(transfer_item *item, char *err, size_t errlen, bool *retryable)
 		return false;
 	}
 	item->fd = fd;
+	item->part_made = true;
 	return true;
 }
 
@@ -615,13 +659,11 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 			item->expected[i] = (char) tolower((unsigned char) opts->expected_sha256[i]);
 	sha256_init(&item->sha);
 
+	/* the checks now; the file itself once the request is set up (nothing of ours to remove before) */
 	if (!open_part(item, err, errlen, &again))
 	{
 		if (retryable != NULL)
 			*retryable = again;
-		/* not ours to remove: it may be another process's file */
-		free(item->part_path);
-		item->part_path = NULL;
 		xfer_free_item(pool, item);
 		return false;
 	}
@@ -648,7 +690,25 @@ transfer_start(transfer_pool *pool, const transfer_opts *opts,
 	item->result.retry_after_s = -1;
 	if (opts->delay_ms > 0)
 		item->start_at_ms = xfer_now_ms() + opts->delay_ms;
-	mrc = item->start_at_ms > 0 ? CURLM_OK : curl_multi_add_handle(pool->multi, item->easy);
+
+	/*
+	 * The .part file: created by a sync thread when the pool has them
+	 * (transfer_poll adds the request once it exists, or reports the
+	 * refusal), else here.
+	 */
+	if (xfer_open_queue(pool, item))
+		mrc = CURLM_OK;
+	else if (!xfer_create_part(item, err, errlen, &again))
+	{
+		if (retryable != NULL)
+			*retryable = again;
+		curl_easy_cleanup(item->easy);
+		item->easy = NULL;
+		xfer_free_item(pool, item);
+		return false;
+	}
+	else
+		mrc = item->start_at_ms > 0 ? CURLM_OK : curl_multi_add_handle(pool->multi, item->easy);
 	if (mrc != CURLM_OK)
 	{
 		errbuf_printf(err, errlen, "cannot add the transfer: %s", curl_multi_strerror(mrc));

@@ -57,6 +57,8 @@ typedef struct transfer_item
 	bool		no_stage;		/* no staging ring (no helper, or no memory): hash inline */
 	bool		aborting;		/* uploads: the S3 abort runs; cancelled does not stop it */
 	bool		syncing;		/* a sync thread owns the file and the result (transfer_sync.c) */
+	bool		opening;		/* a sync thread creates the .part file (transfer_sync.c) */
+	bool		part_made;		/* the .part file is ours (created or truncated by us) */
 	struct transfer_item *sync_next;	/* the sync threads' queue or done list */
 	int			write_errno;	/* write() failed with this; 0 when not */
 	int64_t		max_bytes;		/* 0: unlimited */
@@ -121,6 +123,10 @@ typedef struct sync_threads
 	bool		dir_syncing;	/* a thread is syncing directories */
 	struct transfer_item *done;
 	int			pending;		/* queued or done, not taken back; the caller's thread's */
+	struct transfer_item *open_head;	/* downloads whose .part file is to be created */
+	struct transfer_item *open_tail;
+	struct transfer_item *opened;	/* created (or refused), not taken back */
+	int			opening;		/* queued or opened, not taken back; the caller's thread's */
 	bool		stop;
 } sync_threads;
 
@@ -193,11 +199,15 @@ extern CURLcode xfer_setup_common(transfer_item *item, CURL *e, const char *url,
 extern void xfer_finish_item(transfer_pool *pool, transfer_item *item, CURLcode res);
 extern int64_t xfer_now_ms(void);
 extern void xfer_complete_file(transfer_item *item, bool sync_dir);
+extern bool xfer_create_part(transfer_item *item, char *err, size_t errlen, bool *retryable);
 
 /* transfer_sync.c: the sync threads */
 extern int	xfer_sync_start(transfer_pool *pool);
 extern void xfer_sync_stop(transfer_pool *pool);
 extern bool xfer_sync_queue(transfer_pool *pool, transfer_item *item);
+extern bool xfer_open_queue(transfer_pool *pool, transfer_item *item);
+extern transfer_item *xfer_open_collect(transfer_pool *pool);
+extern int	xfer_open_pending(transfer_pool *pool);
 extern bool xfer_sync_collect(transfer_pool *pool);
 extern int	xfer_sync_pending(transfer_pool *pool);
 

@@ -54,6 +54,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <signal.h>
@@ -918,6 +919,24 @@ wait_result(transfer_pool *pool, transfer_result *res, long timeout_ms)
 	return 0;
 }
 
+/*
+ * wait_part polls the pool (collecting nothing) until path + ".part" exists:
+ * a sync thread creates it after transfer_start returns.  0 after timeout_ms.
+ */
+static int
+wait_part(transfer_pool *pool, const char *path, long timeout_ms)
+{
+	long long	deadline = now_ms() + timeout_ms;
+
+	while (!part_exists(path))
+	{
+		if (now_ms() >= deadline)
+			return 0;
+		transfer_poll(pool, 20, NULL, 0);
+	}
+	return 1;
+}
+
 /* run_one starts one transfer and waits for its result; 0 when it could not start. */
 static int
 run_one(transfer_pool *pool, const transfer_opts *o, transfer_result *res)
@@ -1114,7 +1133,7 @@ test_ok(transfer_pool *pool)
 	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "same job id refused");
 	base_opts(&o, 7, url, dest);
 	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "same destination refused");
-	CHECK(part_exists(dest), "the running transfer's .part survives the refusals");
+	CHECK(wait_part(pool, dest, 1000), "the running transfer's .part survives the refusals");
 	CHECK(transfer_cancel(pool, 6), "cancel /slow");
 	CHECK(wait_result(pool, &r, 1000) && r.state == TRANSFER_CANCELLED, "cancelled");
 }
@@ -1804,7 +1823,7 @@ test_cancel(transfer_pool *pool)
 	set_dest(dest, sizeof(dest), "slow.bin");
 	base_opts(&o, 40, url, dest);
 	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /slow");
-	CHECK(part_exists(dest), "/slow .part exists while running");
+	CHECK(wait_part(pool, dest, 1000), "/slow .part exists while running");
 	t0 = now_ms();
 	n = 0;
 	while (now_ms() - t0 < 300)
@@ -1828,6 +1847,49 @@ test_cancel(transfer_pool *pool)
 	CHECK_INT(r[0].state, TRANSFER_CANCELLED, "CANCELLED");
 	CHECK(!file_exists(dest) && !part_exists(dest), "cancelled: no file, no .part");
 	CHECK_INT(transfer_count(pool), 0, "count back to 0");
+
+	/*
+	 * Cancelled at once after its start, while a sync thread may still be
+	 * creating its .part: reported CANCELLED by the next poll, nothing left.
+	 */
+	base_opts(&o, 41, url, dest);
+	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /slow again");
+	CHECK(transfer_cancel(pool, 41), "cancel it at once");
+	CHECK(!transfer_cancel(pool, 41), "a second cancel is refused");
+	t0 = now_ms();
+	n = transfer_poll(pool, 5000, r, 4);
+	CHECK(n == 1 && r[0].job_id == 41 && r[0].state == TRANSFER_CANCELLED, "cancelled at once: reported CANCELLED");
+	CHECK(now_ms() - t0 < 1000, "cancelled at once: without waiting for the poll timeout");
+	CHECK(!file_exists(dest) && !part_exists(dest), "cancelled at once: no file, no .part");
+	CHECK_INT(transfer_count(pool), 0, "count back to 0 again");
+
+	/*
+	 * A .part the file system refuses to create when the thread tries (a name
+	 * one byte too long once ".part" is added; the checks at the start pass):
+	 * reported FAILED with the reason by transfer_poll, not retryable.
+	 */
+	{
+		char		longdest[PATH_MAX];
+		size_t		len;
+
+		snprintf(longdest, sizeof(longdest), "%s/", tmpdir);
+		len = strlen(longdest);
+		memset(longdest + len, 'n', 251);
+		longdest[len + 251] = '\0';
+		base_opts(&o, 42, url, longdest);
+		CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "a 251-byte file name starts");
+		n = 0;
+		t0 = now_ms();
+		while (n == 0 && now_ms() - t0 < 5000)
+			n = transfer_poll(pool, 100, r, 4);
+		CHECK(n == 1 && r[0].job_id == 42 && r[0].state == TRANSFER_FAILED && !r[0].retryable,
+			  "its .part refused by the thread: FAILED, not retryable");
+		CHECK(strstr(r[0].error, "cannot create") != NULL && strstr(r[0].error, "too long") != NULL,
+			  "the refusal says why");
+		printf("# %s\n", r[0].error);
+		CHECK(!file_exists(longdest), "no file");
+		CHECK_INT(transfer_count(pool), 0, "count back to 0 after the refusal");
+	}
 
 	t0 = now_ms();
 	CHECK_INT(transfer_poll(pool, 2000, r, 4), 0, "poll of an empty pool");

@@ -7,12 +7,15 @@
 #   2. throughput of trivial sql jobs: 2,000 queued in one transaction, each in a session of its
 #      own (mlops.max_sql_jobs of them at once);
 #   3. one 1 GiB download from a local nginx: a download job against the curl CLI;
-#   4. 500 small files (10 KiB) from the same nginx: 500 download jobs against the strongest curl:
+#   4. 500 small files (10 KiB) from the same nginx: 500 download jobs (submitted with one
+#      mlops.submit_jobs call, and again with 500 mlops.submit_job calls) against the strongest curl:
 #      one process with URL globbing (connections reused) and `curl -Z --parallel-max 16`
-#      (parallel, the peer the issue names); a shell loop of 500 curl processes is printed too,
-#      but it mostly measures process start-up (it was once the only peer). The jobs' time runs
-#      from the submitting transaction's start to the last outcome: submit, claims, transfers,
-#      fsyncs and commits;
+#      (parallel, the peer the issue names); SMALL_ROUNDS (3) rounds of all four in turn, medians
+#      compared (the machine is shared: one run of each was mostly noise); a shell loop of 500
+#      curl processes is printed too (once), but it mostly measures process start-up (it was
+#      once the only peer).  The jobs' time runs from the submitting transaction's start to the
+#      last outcome's transaction: submit, claims, transfers, fsyncs and commits (curl syncs
+#      nothing);
 #   5. the queue at scale: 1,000 trivial sql jobs (end to end), submit -> start of 100 sql jobs
 #      one at a time (p50, p99) and 100 external claims, on the empty queue and again beside
 #      1,000,000 finished jobs, 1,000,000 pending jobs of a kind no one serves (an offline
@@ -102,15 +105,58 @@ if want 4; then
   for i in $(seq 1 500); do curl -s -o "$curl_out/$i.bin" "$NGINX_URL/small/$i.bin" || exit 1; done
   t1=$(now)
   curl_small_s=$(echo "$t1 - $t0" | bc -l)
-  t0=$(now); curl -s "$NGINX_URL/small/[1-500].bin" -o "$curl_out/g_#1.bin" || exit 1; t1=$(now)
-  curl_glob_s=$(echo "$t1 - $t0" | bc -l)
-  t0=$(now); curl -s --no-progress-meter -Z --parallel-max 16 "$NGINX_URL/small/[1-500].bin" -o "$curl_out/z_#1.bin" || exit 1; t1=$(now)
-  curl_z_s=$(echo "$t1 - $t0" | bc -l)
-  [ "$(ls "$curl_out"/z_*.bin | wc -l)" = 500 ] || { echo "curl -Z did not write 500 files" >&2; exit 1; }
-  psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/small/' || i || '.bin', 'path', 'bench/small/' || i || '.bin'), run_id => 'small')) FROM generate_series(1, 500) i" >/dev/null
-  poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'small' AND state IN ('succeeded', 'failed')" 500 300 >/dev/null
-  read -r job_small_s small_ok <<<"$(psql -XAt -F ' ' -c "SELECT extract(epoch FROM max(finished_at) - min(created_at)), count(*) FILTER (WHERE state = 'succeeded') FROM mlops.jobs WHERE run_id = 'small'")"
-  same=$(cd "$served/small" && for i in $(seq 1 500); do cmp -s "$i.bin" "$workdir/bench/small/$i.bin" && echo ok; done | wc -l)
+  # a warm-up of 16 download jobs first, so that neither measured side pays the worker's first
+  # plans and connections alone.  Then SMALL_ROUNDS (3) rounds, each side once per round, so
+  # that the machine's load (others share it) falls on every side alike: curl with globbing,
+  # curl -Z, and the 500 jobs submitted as a user with 500 URLs would, with one mlops.submit_jobs
+  # call (one INSERT) and with 500 mlops.submit_job calls in one statement (the way before
+  # submit_jobs), the two in turn first; each run into a folder of its own.  Medians are
+  # compared, the range printed beside.  The submit's own time is clock_timestamp() - now() at
+  # the end of the submitting statement (before its commit).
+  psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/small/' || i || '.bin', 'path', 'bench/warm/' || i || '.bin'), run_id => 'warm')) FROM generate_series(1, 16) i" >/dev/null
+  poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'warm' AND state IN ('succeeded', 'failed')" 16 60 >/dev/null
+  small_measure() {    # $1: run id and folder, $2: submit SQL; prints "job_s ok same submit_s"
+    local submit_s job_s ok_n same_n
+    submit_s=$(psql -XAtq -v ON_ERROR_STOP=1 -c "$2") || return 1
+    poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = '$1' AND state IN ('succeeded', 'failed')" 500 300 >/dev/null
+    read -r job_s ok_n <<<"$(psql -XAt -F ' ' -c "SELECT extract(epoch FROM max(finished_at) - min(created_at)), count(*) FILTER (WHERE state = 'succeeded') FROM mlops.jobs WHERE run_id = '$1'")"
+    same_n=$(cd "$served/small" && for i in $(seq 1 500); do cmp -s "$i.bin" "$workdir/bench/$1/$i.bin" && echo ok; done | wc -l)
+    echo "$job_s $ok_n $same_n $submit_s"
+  }
+  batch_sql() { echo "SELECT extract(epoch FROM clock_timestamp() - now()) FROM (SELECT mlops.submit_jobs('download', array_agg(jsonb_build_object('url', '$NGINX_URL/small/' || i || '.bin', 'path', 'bench/$1/' || i || '.bin') ORDER BY i), run_id => '$1') FROM generate_series(1, 500) i) s"; }
+  calls_sql() { echo "SELECT extract(epoch FROM clock_timestamp() - now()) FROM (SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/small/' || i || '.bin', 'path', 'bench/$1/' || i || '.bin'), run_id => '$1')) FROM generate_series(1, 500) i) s"; }
+  glob_t=() z_t=() b_t=() b_sub=() c_t=() c_sub=()
+  small_ok=0 small1_ok=0 same=0 same1=0
+  for r in $(seq 1 "${SMALL_ROUNDS:-3}"); do
+    rm -f "$curl_out"/g_*.bin "$curl_out"/z_*.bin
+    # each side starts with no dirty pages of the one before (whose write-back would slow the
+    # jobs' fsyncs, and only theirs: curl syncs nothing)
+    sync
+    t0=$(now); curl -s "$NGINX_URL/small/[1-500].bin" -o "$curl_out/g_#1.bin" || exit 1; t1=$(now)
+    glob_t+=("$(echo "$t1 - $t0" | bc -l)")
+    sync
+    t0=$(now); curl -s --no-progress-meter -Z --parallel-max 16 "$NGINX_URL/small/[1-500].bin" -o "$curl_out/z_#1.bin" || exit 1; t1=$(now)
+    z_t+=("$(echo "$t1 - $t0" | bc -l)")
+    [ "$(ls "$curl_out"/z_*.bin | wc -l)" = 500 ] || { echo "curl -Z did not write 500 files" >&2; exit 1; }
+    for side in $( [ $((r % 2)) = 1 ] && echo "b c" || echo "c b"); do
+      sync
+      if [ "$side" = b ]; then
+        read -r js ok sm sub <<<"$(small_measure "small_b$r" "$(batch_sql "small_b$r")")"
+        [ -n "${sub:-}" ] || exit 1
+        b_t+=("$js"); b_sub+=("$sub"); small_ok=$((small_ok + ok)); same=$((same + sm))
+      else
+        read -r js ok sm sub <<<"$(small_measure "small_c$r" "$(calls_sql "small_c$r")")"
+        [ -n "${sub:-}" ] || exit 1
+        c_t+=("$js"); c_sub+=("$sub"); small1_ok=$((small1_ok + ok)); same1=$((same1 + sm))
+      fi
+    done
+  done
+  range() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f-%.2f", a[1], a[NR]}'; }
+  med() { printf '%s\n' "$@" | median; }
+  curl_glob_s=$(med "${glob_t[@]}") curl_z_s=$(med "${z_t[@]}")
+  job_small_s=$(med "${b_t[@]}") job_small1_s=$(med "${c_t[@]}")
+  submit_b_s=$(med "${b_sub[@]}") submit_1_s=$(med "${c_sub[@]}")
+  nsmall=$((500 * ${SMALL_ROUNDS:-3}))
 fi
 
 # the queue at scale: the same three measures on the empty queue and beside a backlog
@@ -188,10 +234,11 @@ want 3 && {
   printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: download job (median of 3; sha256 computed too)" "$job_big_s" "$(echo "$gib / $job_big_s / 1000000" | bc -l)"
 }
 want 4 && {
-  printf '%-58s %9.2f s\n' "500 x 10 KiB: loop of 500 curl processes (weak peer)" "$curl_small_s"
-  printf '%-58s %9.2f s\n' "500 x 10 KiB: one curl, URL globbing" "$curl_glob_s"
-  printf '%-58s %9.2f s\n' "500 x 10 KiB: curl -Z --parallel-max 16" "$curl_z_s"
-  printf '%-58s %9.2f s   (%s succeeded, %s byte-identical)\n' "500 x 10 KiB: 500 download jobs" "$job_small_s" "$small_ok" "$same"
+  printf '%-58s %9.2f s\n' "500 x 10 KiB: loop of 500 curl processes (weak peer, once)" "$curl_small_s"
+  printf '%-58s %9.2f s   (median of %s: %s)\n' "500 x 10 KiB: one curl, URL globbing" "$curl_glob_s" "${#glob_t[@]}" "$(range "${glob_t[@]}")"
+  printf '%-58s %9.2f s   (median of %s: %s)\n' "500 x 10 KiB: curl -Z --parallel-max 16" "$curl_z_s" "${#z_t[@]}" "$(range "${z_t[@]}")"
+  printf '%-58s %9.2f s   (median of %s: %s; submit %.3f s; %s of %s succeeded, %s byte-identical)\n' "500 x 10 KiB: 500 download jobs, one submit_jobs call" "$job_small_s" "${#b_t[@]}" "$(range "${b_t[@]}")" "$submit_b_s" "$small_ok" "$nsmall" "$same"
+  printf '%-58s %9.2f s   (median of %s: %s; submit %.3f s; %s of %s succeeded, %s byte-identical)\n' "500 x 10 KiB: 500 download jobs, 500 submit_job calls" "$job_small1_s" "${#c_t[@]}" "$(range "${c_t[@]}")" "$submit_1_s" "$small1_ok" "$nsmall" "$same1"
 }
 [ $any14 = 1 ] && printf '\nratios (targets from the issue)\n'
 want 1 && {
@@ -204,8 +251,9 @@ want 3 && {
   printf '  %-56s %.0f%%\n' "download job throughput / curl CLI, 1 GiB (target >= 90%)" "$(echo "100 * $curl_big_s / $job_big_s" | bc -l)"
 }
 want 4 && {
-  printf '  %-56s %.2fx\n' "500 small files: download jobs / curl -Z (aim <= 2x)" "$(echo "$job_small_s / $curl_z_s" | bc -l)"
-  printf '  %-56s %.2fx\n' "500 small files: download jobs / curl globbing" "$(echo "$job_small_s / $curl_glob_s" | bc -l)"
+  printf '  %-56s %.2fx\n' "500 small files: jobs (submit_jobs) / curl -Z (aim <= 2x, medians)" "$(echo "$job_small_s / $curl_z_s" | bc -l)"
+  printf '  %-56s %.2fx\n' "500 small files: jobs (submit_jobs) / curl globbing" "$(echo "$job_small_s / $curl_glob_s" | bc -l)"
+  printf '  %-56s %.2fx\n' "500 small files: jobs (500 submit_job) / curl -Z" "$(echo "$job_small1_s / $curl_z_s" | bc -l)"
 }
 want 5 && {
   echo
