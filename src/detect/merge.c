@@ -10,7 +10,9 @@
  *	  each axis even after the roundings of the subtraction and the
  *	  division (those are below 2^32 * 2^-52 of a cell), so the 3 x 3 cells
  *	  around a query hold all its neighbours.  The distance tests are then
- *	  exactly the references' (merge.h).
+ *	  exactly the references' (merge.h).  Single link and DBSCAN look cells
+ *	  up in a hash (Grid); the iterative mean sorts the points by cell, row
+ *	  by row (RowGrid), so that a query reads three runs of points.
  *
  *	  Pure C: no PostgreSQL headers.
  */
@@ -51,7 +53,7 @@ static void GridFree(Grid *g, const mlops_allocator *alloc);
 static int64_t UfFind(int64_t *parent, int64_t a);
 static void UfUnion(int64_t *parent, int64_t a, int64_t b);
 static int	IterativeMean(const double *x, const double *y, int64_t n, double radius,
-						  const Grid *g, int64_t *chain, double **site_xy, int64_t *n_sites,
+						  int64_t *chain, double **site_xy, int64_t *n_sites,
 						  const mlops_allocator *alloc);
 
 /*
@@ -272,57 +274,6 @@ GridFree(Grid *g, const mlops_allocator *alloc)
 	} while (0)
 
 /*
- * Near: the non-empty cells among the 3 x 3 around a query's cell, and how
- * many points they hold (an upper bound on the query's neighbours, to
- * reserve room once).  NearSlots fills it for (qx, qy), reusing it when
- * the query falls in the same cell as the last one (queries come in grid
- * order, so that is the common case).
- */
-typedef struct Near
-{
-	bool		valid;
-	int64_t		ix;
-	int64_t		iy;
-	int			n;
-	int64_t		total;
-	const Slot *slot[9];
-} Near;
-
-static void
-NearSlots(const Grid *g, double qx, double qy, Near *nr)
-{
-	int64_t		ix = CellIndex(qx, g->x0, g->cell);
-	int64_t		iy = CellIndex(qy, g->y0, g->cell);
-
-	if (nr->valid && nr->ix == ix && nr->iy == iy)
-		return;
-	nr->valid = true;
-	nr->ix = ix;
-	nr->iy = iy;
-	nr->n = 0;
-	nr->total = 0;
-	for (int64_t dy = -1; dy <= 1; dy++)
-		for (int64_t dx = -1; dx <= 1; dx++)
-		{
-			const Slot *s = GridFind(g, ix + dx, iy + dy);
-
-			if (s)
-			{
-				int			k = nr->n++;
-
-				/* Keep the cells in order of their place in members. */
-				while (k > 0 && nr->slot[k - 1]->start > s->start)
-				{
-					nr->slot[k] = nr->slot[k - 1];
-					k--;
-				}
-				nr->slot[k] = s;
-				nr->total += s->end - s->start;
-			}
-		}
-}
-
-/*
  * PgNear: q is p's neighbour as liblwgeom's union_dbscan decides it: q is
  * in p's query envelope (p +- eps, GEOS's STRtree query) and the point
  * distance sqrt(dx * dx + dy * dy) is <= eps.  The envelope matters only
@@ -362,187 +313,577 @@ UfUnion(int64_t *parent, int64_t a, int64_t b)
 }
 
 /*
+ * RowGrid: the grid of IterativeMean, sorted rather than hashed by cell.
+ * The points are ordered by cell row (iy), then cell column (ix), then
+ * input order (a stable radix sort), so the cells (ix - 1 .. ix + 1, iy')
+ * of a 3 x 3 search are one contiguous run of points per row: a query
+ * reads three runs of the coordinate arrays, and its neighbours come out
+ * already in ascending position, the canonical form of a neighbourhood.
+ * A small hash of rows (iy -> its cells) and a binary search among the
+ * row's cells find each run.  Cells are Grid's (same size, same
+ * CellIndex), so the same points are candidates.
+ */
+typedef struct RowSlot
+{
+	int64_t		iy;
+	int64_t		lo;				/* the row's cells [lo, hi); lo < 0: empty */
+	int64_t		hi;
+} RowSlot;
+
+typedef struct RowGrid
+{
+	double		x0;
+	double		y0;
+	double		cell;
+	int64_t    *cx;				/* per cell: its column */
+	int64_t    *cstart;			/* per cell: its first point; ncells + 1 */
+	RowSlot    *row;
+	uint64_t	rmask;
+	int32_t    *members;		/* point indices, in grid order */
+	double	   *gx;				/* their coordinates, in the same order */
+	double	   *gy;
+} RowGrid;
+
+/* RowRun: the runs of points a query at (qx, qy) reads, one per row. */
+typedef struct RowRun
+{
+	bool		valid;
+	int64_t		ix;
+	int64_t		iy;
+	int			n;
+	int64_t		total;
+	int64_t		start[3];
+	int64_t		end[3];
+} RowRun;
+
+static void
+RowGridFree(RowGrid *g, const mlops_allocator *alloc)
+{
+	mlops_free(alloc, g->cx);
+	mlops_free(alloc, g->cstart);
+	mlops_free(alloc, g->row);
+	mlops_free(alloc, g->members);
+	mlops_free(alloc, g->gx);
+	mlops_free(alloc, g->gy);
+	memset(g, 0, sizeof(*g));
+}
+
+/*
+ * RadixPass: one stable counting-sort pass of idx (n entries) into out by
+ * the 11-bit digit of key[idx] at shift.
+ */
+static void
+RadixPass(const int32_t *idx, int32_t *out, int64_t n, const int64_t *key, int shift)
+{
+	int64_t		count[2049] = {0};
+
+	for (int64_t i = 0; i < n; i++)
+		count[((key[idx[i]] >> shift) & 2047) + 1]++;
+	for (int d = 1; d <= 2048; d++)
+		count[d] += count[d - 1];
+	for (int64_t i = 0; i < n; i++)
+		out[count[(key[idx[i]] >> shift) & 2047]++] = idx[i];
+}
+
+static bool
+RowGridBuild(RowGrid *g, const double *x, const double *y, int64_t n, double radius,
+			 const mlops_allocator *alloc)
+{
+	double		xmin = x[0],
+				xmax = x[0],
+				ymin = y[0],
+				ymax = y[0];
+	int64_t    *kx = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
+	int64_t    *ky = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
+	int32_t    *tmp = mlops_alloc(alloc, (size_t) n * sizeof(int32_t));
+	int64_t		maxx = 0,
+				maxy = 0,
+				ncells = 0,
+				nrows = 0;
+	uint64_t	nslots = 16;
+	bool		ok = false;
+
+	memset(g, 0, sizeof(*g));
+	g->members = mlops_alloc(alloc, (size_t) n * sizeof(int32_t));
+	g->gx = mlops_alloc(alloc, (size_t) n * sizeof(double));
+	g->gy = mlops_alloc(alloc, (size_t) n * sizeof(double));
+	if (!kx || !ky || !tmp || !g->members || !g->gx || !g->gy)
+		goto done;
+	for (int64_t i = 1; i < n; i++)
+	{
+		xmin = fmin(xmin, x[i]);
+		xmax = fmax(xmax, x[i]);
+		ymin = fmin(ymin, y[i]);
+		ymax = fmax(ymax, y[i]);
+	}
+	g->x0 = xmin;
+	g->y0 = ymin;
+	g->cell = fmax(radius * (1 + 1e-5), fmax(xmax - xmin, ymax - ymin) * 0x1p-32);
+	for (int64_t i = 0; i < n; i++)
+	{
+		kx[i] = CellIndex(x[i], g->x0, g->cell);	/* 0 .. 2^32 */
+		ky[i] = CellIndex(y[i], g->y0, g->cell);
+		maxx = kx[i] > maxx ? kx[i] : maxx;
+		maxy = ky[i] > maxy ? ky[i] : maxy;
+		g->members[i] = (int32_t) i;
+	}
+
+	/* Stable LSD radix sort: by column, then by row. */
+	{
+		int32_t    *a = g->members,
+				   *b = tmp;
+
+		for (int s = 0; s == 0 || (maxx >> s) != 0; s += 11)
+		{
+			int32_t    *t;
+
+			RadixPass(a, b, n, kx, s);
+			t = a, a = b, b = t;
+		}
+		for (int s = 0; s == 0 || (maxy >> s) != 0; s += 11)
+		{
+			int32_t    *t;
+
+			RadixPass(a, b, n, ky, s);
+			t = a, a = b, b = t;
+		}
+		if (a != g->members)
+			memcpy(g->members, a, (size_t) n * sizeof(int32_t));
+	}
+
+	/* Cells and rows. */
+	for (int64_t k = 0; k < n; k++)
+	{
+		int32_t		p = g->members[k];
+
+		g->gx[k] = x[p];
+		g->gy[k] = y[p];
+		if (k == 0 || ky[p] != ky[g->members[k - 1]])
+			nrows++, ncells++;
+		else if (kx[p] != kx[g->members[k - 1]])
+			ncells++;
+	}
+	while (nslots < 2 * (uint64_t) nrows)
+		nslots *= 2;
+	g->rmask = nslots - 1;
+	g->cx = mlops_alloc(alloc, (size_t) ncells * sizeof(int64_t));
+	g->cstart = mlops_alloc(alloc, (size_t) (ncells + 1) * sizeof(int64_t));
+	g->row = mlops_alloc(alloc, nslots * sizeof(RowSlot));
+	if (!g->cx || !g->cstart || !g->row)
+		goto done;
+	for (uint64_t h = 0; h < nslots; h++)
+		g->row[h].lo = -1;
+	{
+		int64_t		c = -1;
+		RowSlot    *r = NULL;
+
+		for (int64_t k = 0; k < n; k++)
+		{
+			int32_t		p = g->members[k];
+			bool		newrow = k == 0 || ky[p] != ky[g->members[k - 1]];
+
+			if (newrow || kx[p] != kx[g->members[k - 1]])
+			{
+				c++;
+				g->cx[c] = kx[p];
+				g->cstart[c] = k;
+			}
+			if (newrow)
+			{
+				uint64_t	h = CellHash(0, ky[p]) & g->rmask;
+
+				while (g->row[h].lo >= 0)
+					h = (h + 1) & g->rmask;
+				r = &g->row[h];
+				r->iy = ky[p];
+				r->lo = c;
+			}
+			r->hi = c + 1;
+		}
+		g->cstart[ncells] = n;
+	}
+	ok = true;
+
+done:
+	mlops_free(alloc, kx);
+	mlops_free(alloc, ky);
+	mlops_free(alloc, tmp);
+	if (!ok)
+		RowGridFree(g, alloc);
+	return ok;
+}
+
+/*
+ * RowRuns: the runs of points in the 3 x 3 cells around (qx, qy), reused
+ * when the query falls in the same cell as the last one.
+ */
+static void
+RowRuns(const RowGrid *g, double qx, double qy, RowRun *rr)
+{
+	int64_t		ix = CellIndex(qx, g->x0, g->cell);
+	int64_t		iy = CellIndex(qy, g->y0, g->cell);
+
+	if (rr->valid && rr->ix == ix && rr->iy == iy)
+		return;
+	rr->valid = true;
+	rr->ix = ix;
+	rr->iy = iy;
+	rr->n = 0;
+	rr->total = 0;
+	for (int64_t dy = -1; dy <= 1; dy++)
+	{
+		uint64_t	h = CellHash(0, iy + dy) & g->rmask;
+		const RowSlot *r;
+		int64_t		lo,
+					hi;
+
+		for (;;)
+		{
+			r = &g->row[h];
+			if (r->lo < 0 || r->iy == iy + dy)
+				break;
+			h = (h + 1) & g->rmask;
+		}
+		if (r->lo < 0)
+			continue;
+		/* The first cell of the row at column >= ix - 1 ... */
+		lo = r->lo;
+		hi = r->hi;
+		while (lo < hi)
+		{
+			int64_t		mid = lo + (hi - lo) / 2;
+
+			if (g->cx[mid] < ix - 1)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		/* ... and the cells up to column ix + 1 (three at most). */
+		hi = lo;
+		while (hi < r->hi && g->cx[hi] <= ix + 1)
+			hi++;
+		if (hi > lo)
+		{
+			rr->start[rr->n] = g->cstart[lo];
+			rr->end[rr->n] = g->cstart[hi];
+			rr->total += g->cstart[hi] - g->cstart[lo];
+			rr->n++;
+		}
+	}
+}
+
+/*
+ * Hoods: every distinct neighbourhood met so far, kept for the whole merge.
+ * A neighbourhood is a list of positions in grid order, ascending; its
+ * id indexes the arrays below.  A neighbourhood's mean always finds the
+ * same neighbourhood (next), so a neighbourhood met again in a later round
+ * costs no search: only new ones are searched.
+ */
+typedef struct Hoods
+{
+	int32_t    *ent;			/* the lists, concatenated */
+	int64_t		ent_len;
+	int64_t		ent_cap;
+	int64_t    *off;			/* per id: its list is ent[off .. off + len) */
+	int64_t    *len;
+	uint64_t   *hash;
+	int64_t    *next;			/* the id its mean finds; -1: not searched yet */
+	int64_t    *seen;			/* the last round it was counted in */
+	int64_t		count;
+	int64_t		cap;
+	int64_t    *table;			/* open addressing over ids; -1: empty */
+	uint64_t	tmask;
+} Hoods;
+
+static void
+HoodsFree(Hoods *h, const mlops_allocator *alloc)
+{
+	mlops_free(alloc, h->ent);
+	mlops_free(alloc, h->off);
+	mlops_free(alloc, h->len);
+	mlops_free(alloc, h->hash);
+	mlops_free(alloc, h->next);
+	mlops_free(alloc, h->seen);
+	mlops_free(alloc, h->table);
+	memset(h, 0, sizeof(*h));
+}
+
+/* HoodsReserve: room for need more entries at the end of ent. */
+static bool
+HoodsReserve(Hoods *h, int64_t need, const mlops_allocator *alloc)
+{
+	int64_t		cap = h->ent_cap ? h->ent_cap : 4096;
+	int32_t    *t;
+
+	if (h->ent_len + need <= h->ent_cap)
+		return true;
+	while (cap < h->ent_len + need)
+		cap *= 2;
+	t = mlops_realloc(alloc, h->ent, (size_t) cap * sizeof(int32_t));
+	if (!t)
+		return false;
+	h->ent = t;
+	h->ent_cap = cap;
+	return true;
+}
+
+/* HoodsGrow: room for one more id, the table kept at most half full. */
+static bool
+HoodsGrow(Hoods *h, const mlops_allocator *alloc)
+{
+	if (h->count == h->cap)
+	{
+		int64_t		cap = h->cap ? 2 * h->cap : 1024;
+		void	   *p[5];
+
+		p[0] = mlops_realloc(alloc, h->off, (size_t) cap * sizeof(int64_t));
+		if (p[0])
+			h->off = p[0];
+		p[1] = mlops_realloc(alloc, h->len, (size_t) cap * sizeof(int64_t));
+		if (p[1])
+			h->len = p[1];
+		p[2] = mlops_realloc(alloc, h->hash, (size_t) cap * sizeof(uint64_t));
+		if (p[2])
+			h->hash = p[2];
+		p[3] = mlops_realloc(alloc, h->next, (size_t) cap * sizeof(int64_t));
+		if (p[3])
+			h->next = p[3];
+		p[4] = mlops_realloc(alloc, h->seen, (size_t) cap * sizeof(int64_t));
+		if (p[4])
+			h->seen = p[4];
+		if (!p[0] || !p[1] || !p[2] || !p[3] || !p[4])
+			return false;
+		h->cap = cap;
+	}
+	if (2 * (uint64_t) (h->count + 1) > h->tmask + 1)
+	{
+		uint64_t	size = h->tmask ? 2 * (h->tmask + 1) : 4096;
+		int64_t    *t = mlops_alloc(alloc, size * sizeof(int64_t));
+
+		if (!t)
+			return false;
+		memset(t, 0xFF, size * sizeof(int64_t));
+		for (int64_t id = 0; id < h->count; id++)
+		{
+			uint64_t	s = h->hash[id] & (size - 1);
+
+			while (t[s] >= 0)
+				s = (s + 1) & (size - 1);
+			t[s] = id;
+		}
+		mlops_free(alloc, h->table);
+		h->table = t;
+		h->tmask = size - 1;
+	}
+	return true;
+}
+
+/*
+ * HoodsAdd: the id of the list of len entries written at the end of ent
+ * (HoodsReserve'd), a new one if no equal list was met before; -1 when out
+ * of memory.
+ */
+static int64_t
+HoodsAdd(Hoods *h, int64_t len, const mlops_allocator *alloc)
+{
+	const int32_t *a = h->ent + h->ent_len;
+	uint64_t	hv = 1469598103934665603u ^ (uint64_t) len;
+	uint64_t	s;
+	int64_t		id;
+
+	for (int64_t k = 0; k < len; k++)
+		hv = (hv ^ (uint32_t) a[k]) * 1099511628211u;
+	hv ^= hv >> 31;
+	if (h->tmask)
+		for (s = hv & h->tmask; (id = h->table[s]) >= 0; s = (s + 1) & h->tmask)
+			if (h->hash[id] == hv && h->len[id] == len &&
+				memcmp(h->ent + h->off[id], a, (size_t) len * sizeof(int32_t)) == 0)
+				return id;
+	if (!HoodsGrow(h, alloc))
+		return -1;
+	for (s = hv & h->tmask; h->table[s] >= 0; s = (s + 1) & h->tmask)
+		;
+	id = h->count++;
+	h->table[s] = id;
+	h->off[id] = h->ent_len;
+	h->len[id] = len;
+	h->hash[id] = hv;
+	h->next[id] = -1;
+	h->seen[id] = -1;
+	h->ent_len += len;
+	return id;
+}
+
+/*
+ * HoodSearch: the id of the neighbourhood of (qx, qy): the points p with
+ * (qx - px)^2 + (qy - py)^2 <= r2, in grid order; -1 when out of memory.
+ */
+static int64_t
+HoodSearch(const RowGrid *g, Hoods *h, double qx, double qy, double r2, RowRun *rr,
+		   const mlops_allocator *alloc)
+{
+	int64_t		len = 0;
+	int32_t    *out;
+
+	if (isnan(qx) || isnan(qy))
+		return HoodsReserve(h, 0, alloc) ? HoodsAdd(h, 0, alloc) : -1;	/* an empty
+																		 * neighbourhood's
+																		 * mean */
+	RowRuns(g, qx, qy, rr);
+	if (!HoodsReserve(h, rr->total, alloc))
+		return -1;
+	out = h->ent + h->ent_len;
+	for (int r = 0; r < rr->n; r++)
+		for (int64_t k = rr->start[r]; k < rr->end[r]; k++)
+		{
+			double		dx = qx - g->gx[k];
+			double		dy = qy - g->gy[k];
+
+			if (dx * dx + dy * dy <= r2)
+				out[len++] = (int32_t) k;
+		}
+	return HoodsAdd(h, len, alloc);
+}
+
+/* HoodMean: the mean of a neighbourhood's points, summed in grid order. */
+static void
+HoodMean(const RowGrid *g, const Hoods *h, int64_t id, double *mx, double *my)
+{
+	const int32_t *a = h->ent + h->off[id];
+	double		sx = 0,
+				sy = 0;
+
+	for (int64_t k = 0; k < h->len[id]; k++)
+	{
+		sx += g->gx[a[k]];
+		sy += g->gy[a[k]];
+	}
+	/* numpy's mean of no rows is NaN, as 0 / 0 is here. */
+	*mx = sx / (double) h->len[id];
+	*my = sy / (double) h->len[id];
+}
+
+/*
  * IterativeMean: merge_similar_sites.  chain[i] ends as point i's site in
  * the last round's numbering; *site_xy gets that round's means.
+ *
+ * Round 0 queries the points (in grid order, for locality) and keeps their
+ * distinct neighbourhoods.  The original keeps all n means of round 0 and
+ * deduplicates only from round 1; deduplicating at once changes nothing:
+ * equal neighbourhoods have equal means (summed alike), whose queries find
+ * equal neighbourhoods in round 1.  Each later round maps the current
+ * neighbourhoods to those their means find (searching only the ones not
+ * met before) and counts the distinct ones, until the count equals the
+ * last one (round 1's is compared with n, as in the original).
  */
 static int
 IterativeMean(const double *x, const double *y, int64_t n, double radius,
-			  const Grid *g, int64_t *chain, double **site_xy, int64_t *n_sites,
+			  int64_t *chain, double **site_xy, int64_t *n_sites,
 			  const mlops_allocator *alloc)
 {
 	double		r2 = radius * radius;
-	double	   *q = mlops_alloc(alloc, (size_t) n * 2 * sizeof(double));	/* queries */
-	double	   *nq = mlops_alloc(alloc, (size_t) n * 2 * sizeof(double));
-	int64_t    *lst = NULL;		/* this round's neighbour lists: positions in
-								 * g->members, ascending (a canonical
-								 * form), concatenated */
-	int64_t		lst_cap = 0;
-	int64_t    *lst_start = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
-	int64_t    *lst_len = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
-	int64_t    *uniq_of = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));	/* query -> distinct list */
-	int64_t    *uniq_list = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));	/* distinct -> query */
-	uint64_t	nslots = 16;
-	int64_t    *slot;
-	int64_t		nq_count = n;
-	int64_t		num = n;
-	Near		near = {0};
-	bool		first = true;
+	RowGrid		g;
+	Hoods		h = {0};
+	RowRun		rr = {0};
+	int64_t    *cur = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
+	int64_t    *nxt = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
+	int64_t    *lineage = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));	/* per round-0 hood */
+	int64_t		ncur = 0,
+				n0,
+				num = n,
+				round = 0;
+	double	   *xy = NULL;
 	int			rc = -1;
 
-	while (nslots < 2 * (uint64_t) n)
-		nslots *= 2;
-	slot = mlops_alloc(alloc, nslots * sizeof(int64_t));
-	if (!q || !nq || !lst_start || !lst_len || !uniq_of || !uniq_list || !slot)
+	if (!RowGridBuild(&g, x, y, n, radius, alloc))
+		goto done;
+	if (!cur || !nxt || !lineage)
 		goto done;
 
-	/*
-	 * Round 0 queries the points themselves.  The original keeps all n
-	 * means of round 0 and deduplicates only from round 1; here round 0's
-	 * neighbourhoods are deduplicated at once, which changes nothing:
-	 * equal neighbourhoods have equal means (summed alike), whose queries
-	 * find equal neighbourhoods in round 1.  Round 0 is not compared with
-	 * the count (it starts at n), as in the original.
-	 */
-	for (int64_t i = 0; i < n; i++)
+	/* Round 0: chain[p] is the id of p's neighbourhood. */
+	for (int64_t k = 0; k < n; k++)
 	{
-		q[2 * i] = x[i];
-		q[2 * i + 1] = y[i];
-		chain[i] = i;
+		int64_t		id = HoodSearch(&g, &h, g.gx[k], g.gy[k], r2, &rr, alloc);
+
+		if (id < 0)
+			goto done;
+		if (h.seen[id] != round)
+		{
+			h.seen[id] = round;
+			cur[ncur++] = id;	/* == id: new ids come in order */
+		}
+		chain[g.members[k]] = id;
 	}
+	n0 = ncur;
+	for (int64_t j = 0; j < n0; j++)
+		lineage[j] = cur[j];
 
 	for (;;)
 	{
-		int64_t		total = 0;
-		int64_t		nuniq = 0;
+		int64_t		nn = 0;
 
-		/*
-		 * Neighbour lists of every query, sorted, concatenated.  Round 0
-		 * goes through the points by grid cell, for locality; its distinct
-		 * lists, and so later rounds' queries, come out in that order too.
-		 * (The order of queries changes no result: sites are renumbered by
-		 * their first point at the end.)
-		 */
-		for (int64_t jj = 0; jj < nq_count; jj++)
-		{
-			int64_t		j = first ? g->members[jj] : jj;
-			double		qx = q[2 * j],
-						qy = q[2 * j + 1];
-			int64_t		need = 0;
-
-			lst_start[j] = total;
-			lst_len[j] = 0;
-			if (isnan(qx) || isnan(qy))
-				continue;		/* an empty neighbourhood's mean: finds nothing */
-			NearSlots(g, qx, qy, &near);
-			need = near.total;
-			if (total + need > lst_cap)
+		round++;
+		for (int64_t j = 0; j < ncur; j++)
+			if (h.next[cur[j]] < 0)
 			{
-				int64_t		cap = lst_cap ? lst_cap : 1024;
-				int64_t    *t;
+				double		mx,
+							my;
+				int64_t		id;
 
-				while (cap < total + need)
-					cap *= 2;
-				t = mlops_realloc(alloc, lst, (size_t) cap * sizeof(int64_t));
-				if (!t)
+				HoodMean(&g, &h, cur[j], &mx, &my);
+				id = HoodSearch(&g, &h, mx, my, r2, &rr, alloc);
+				if (id < 0)
 					goto done;
-				lst = t;
-				lst_cap = cap;
+				h.next[cur[j]] = id;
 			}
-			for (int c = 0; c < near.n; c++)
-				for (int64_t k = near.slot[c]->start; k < near.slot[c]->end; k++)
-				{
-					double		dx = qx - g->gx[k];
-					double		dy = qy - g->gy[k];
-
-					if (dx * dx + dy * dy <= r2)
-						lst[total++] = k;
-				}
-			lst_len[j] = total - lst_start[j];
-		}
-		/* Distinct lists, in order of first occurrence. */
-		memset(slot, 0xFF, nslots * sizeof(int64_t));
-		for (int64_t jj = 0; jj < nq_count; jj++)
+		for (int64_t j = 0; j < ncur; j++)
 		{
-			int64_t		j = first ? g->members[jj] : jj;
-			const int64_t *a = lst + lst_start[j];
-			int64_t		len = lst_len[j];
-			uint64_t	h = 1469598103934665603u ^ (uint64_t) len;
+			int64_t		id = h.next[cur[j]];
 
-			for (int64_t k = 0; k < len; k++)
-				h = (h ^ (uint64_t) a[k]) * 1099511628211u;
-			h ^= h >> 31;
-			h &= nslots - 1;
-			for (;;)
+			if (h.seen[id] != round)
 			{
-				int64_t		u = slot[h];
-
-				if (u < 0)
-				{
-					slot[h] = nuniq;
-					uniq_list[nuniq] = j;
-					uniq_of[j] = nuniq++;
-					break;
-				}
-				else
-				{
-					int64_t		o = uniq_list[u];
-					int64_t		olen = lst_len[o];
-
-					if (olen == len && memcmp(lst + lst_start[o], a, (size_t) len * sizeof(int64_t)) == 0)
-					{
-						uniq_of[j] = u;
-						break;
-					}
-				}
-				h = (h + 1) & (nslots - 1);
+				h.seen[id] = round;
+				nxt[nn++] = id;
 			}
 		}
-		for (int64_t u = 0; u < nuniq; u++)
+		for (int64_t j = 0; j < n0; j++)
+			lineage[j] = h.next[lineage[j]];
 		{
-			int64_t		o = uniq_list[u];
-			double		sx = 0,
-						sy = 0;
-			int64_t		len = lst_len[o];
+			int64_t    *t = cur;
 
-			for (int64_t k = lst_start[o]; k < lst_start[o] + len; k++)
-			{
-				sx += g->gx[lst[k]];
-				sy += g->gy[lst[k]];
-			}
-			/* numpy's mean of no rows is NaN, as 0 / 0 is here. */
-			nq[2 * u] = sx / (double) len;
-			nq[2 * u + 1] = sy / (double) len;
+			cur = nxt;
+			nxt = t;
 		}
-		for (int64_t i = 0; i < n; i++)
-			chain[i] = uniq_of[chain[i]];
-		{
-			double	   *t = q;
-
-			q = nq;
-			nq = t;
-		}
-		nq_count = nuniq;
-		if (first)
-			first = false;
-		else if (nuniq == num)
+		ncur = nn;
+		if (nn == num)
 			break;
-		else
-			num = nuniq;
+		num = nn;
 	}
-	*site_xy = q;
-	q = NULL;
-	*n_sites = nq_count;
+
+	/* The last round's means; each point's chain ends at its site's index. */
+	xy = mlops_alloc(alloc, (size_t) (ncur ? ncur : 1) * 2 * sizeof(double));
+	if (!xy)
+		goto done;
+	for (int64_t j = 0; j < ncur; j++)
+	{
+		HoodMean(&g, &h, cur[j], &xy[2 * j], &xy[2 * j + 1]);
+		h.seen[cur[j]] = j;		/* no more rounds: seen now holds the index */
+	}
+	/* Round 0's hoods got the ids 0 .. n0 - 1, in order: chain[p] indexes lineage. */
+	for (int64_t i = 0; i < n; i++)
+		chain[i] = h.seen[lineage[chain[i]]];
+	*site_xy = xy;
+	xy = NULL;
+	*n_sites = ncur;
 	rc = 0;
 
 done:
-	mlops_free(alloc, q);
-	mlops_free(alloc, nq);
-	mlops_free(alloc, lst);
-	mlops_free(alloc, lst_start);
-	mlops_free(alloc, lst_len);
-	mlops_free(alloc, uniq_of);
-	mlops_free(alloc, uniq_list);
-	mlops_free(alloc, slot);
+	RowGridFree(&g, alloc);
+	HoodsFree(&h, alloc);
+	mlops_free(alloc, cur);
+	mlops_free(alloc, nxt);
+	mlops_free(alloc, lineage);
+	mlops_free(alloc, xy);
 	return rc;
 }
 
@@ -555,7 +896,7 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 			 double **site_xy, int64_t *n_sites,
 			 const mlops_allocator *alloc, char *err, size_t errlen)
 {
-	Grid		g;
+	Grid		g = {0};		/* single link and DBSCAN's (IterativeMean has its own) */
 	int64_t    *lab = NULL;		/* union-find parents, then chains */
 	int64_t    *renum = NULL;
 	double	   *xy = NULL;
@@ -625,7 +966,7 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 			return -1;
 		}
 	}
-	if (!GridBuild(&g, x, y, n, radius, alloc))
+	if (m != MERGE_ITERATIVE_MEAN && !GridBuild(&g, x, y, n, radius, alloc))
 		goto oom;
 	lab = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
 	renum = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
@@ -637,7 +978,7 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 		double	   *raw = NULL;
 		int64_t		nraw = 0;
 
-		if (IterativeMean(x, y, n, radius, &g, lab, &raw, &nraw, alloc) != 0)
+		if (IterativeMean(x, y, n, radius, lab, &raw, &nraw, alloc) != 0)
 			goto oom;
 		/* Renumber sites by their first point in input order. */
 		for (int64_t s = 0; s < nraw; s++)
