@@ -577,35 +577,52 @@ RowRuns(const RowGrid *g, double qx, double qy, RowRun *rr)
  * A neighbourhood is a list of positions in grid order, ascending; its
  * id indexes the arrays below.  A neighbourhood's mean always finds the
  * same neighbourhood (next), so a neighbourhood met again in a later round
- * costs no search: only new ones are searched.
+ * costs no search: only new ones are searched.  Equal lists are found
+ * through their first entry (head, then link): a query's neighbours are
+ * near it in grid order, and queries come roughly in grid order, so these
+ * lookups stay in cache where a hash of whole lists would not.
  */
 typedef struct Hoods
 {
 	int32_t    *ent;			/* the lists, concatenated */
 	int64_t		ent_len;
 	int64_t		ent_cap;
+	int64_t    *head;			/* per first entry (n: the empty list): the last
+								 * id made with it, -1: none */
+	int64_t		n;
 	int64_t    *off;			/* per id: its list is ent[off .. off + len) */
 	int64_t    *len;
-	uint64_t   *hash;
+	int64_t    *link;			/* the id made before it with the same first entry */
 	int64_t    *next;			/* the id its mean finds; -1: not searched yet */
 	int64_t    *seen;			/* the last round it was counted in */
 	int64_t		count;
 	int64_t		cap;
-	int64_t    *table;			/* open addressing over ids; -1: empty */
-	uint64_t	tmask;
 } Hoods;
 
 static void
 HoodsFree(Hoods *h, const mlops_allocator *alloc)
 {
 	mlops_free(alloc, h->ent);
+	mlops_free(alloc, h->head);
 	mlops_free(alloc, h->off);
 	mlops_free(alloc, h->len);
-	mlops_free(alloc, h->hash);
+	mlops_free(alloc, h->link);
 	mlops_free(alloc, h->next);
 	mlops_free(alloc, h->seen);
-	mlops_free(alloc, h->table);
 	memset(h, 0, sizeof(*h));
+}
+
+/* HoodsInit: no neighbourhood yet, for lists of positions below n. */
+static bool
+HoodsInit(Hoods *h, int64_t n, const mlops_allocator *alloc)
+{
+	memset(h, 0, sizeof(*h));
+	h->n = n;
+	h->head = mlops_alloc(alloc, (size_t) (n + 1) * sizeof(int64_t));
+	if (!h->head)
+		return false;
+	memset(h->head, 0xFF, (size_t) (n + 1) * sizeof(int64_t));
+	return true;
 }
 
 /* HoodsReserve: room for need more entries at the end of ent. */
@@ -627,54 +644,24 @@ HoodsReserve(Hoods *h, int64_t need, const mlops_allocator *alloc)
 	return true;
 }
 
-/* HoodsGrow: room for one more id, the table kept at most half full. */
+/* HoodsGrow: room for one more id. */
 static bool
 HoodsGrow(Hoods *h, const mlops_allocator *alloc)
 {
-	if (h->count == h->cap)
-	{
-		int64_t		cap = h->cap ? 2 * h->cap : 1024;
-		void	   *p[5];
+	int64_t		cap = h->cap ? 2 * h->cap : 1024;
+	int64_t   **arrays[] = {&h->off, &h->len, &h->link, &h->next, &h->seen};
 
-		p[0] = mlops_realloc(alloc, h->off, (size_t) cap * sizeof(int64_t));
-		if (p[0])
-			h->off = p[0];
-		p[1] = mlops_realloc(alloc, h->len, (size_t) cap * sizeof(int64_t));
-		if (p[1])
-			h->len = p[1];
-		p[2] = mlops_realloc(alloc, h->hash, (size_t) cap * sizeof(uint64_t));
-		if (p[2])
-			h->hash = p[2];
-		p[3] = mlops_realloc(alloc, h->next, (size_t) cap * sizeof(int64_t));
-		if (p[3])
-			h->next = p[3];
-		p[4] = mlops_realloc(alloc, h->seen, (size_t) cap * sizeof(int64_t));
-		if (p[4])
-			h->seen = p[4];
-		if (!p[0] || !p[1] || !p[2] || !p[3] || !p[4])
-			return false;
-		h->cap = cap;
-	}
-	if (2 * (uint64_t) (h->count + 1) > h->tmask + 1)
+	if (h->count < h->cap)
+		return true;
+	for (int k = 0; k < 5; k++)
 	{
-		uint64_t	size = h->tmask ? 2 * (h->tmask + 1) : 4096;
-		int64_t    *t = mlops_alloc(alloc, size * sizeof(int64_t));
+		int64_t    *t = mlops_realloc(alloc, *arrays[k], (size_t) cap * sizeof(int64_t));
 
 		if (!t)
 			return false;
-		memset(t, 0xFF, size * sizeof(int64_t));
-		for (int64_t id = 0; id < h->count; id++)
-		{
-			uint64_t	s = h->hash[id] & (size - 1);
-
-			while (t[s] >= 0)
-				s = (s + 1) & (size - 1);
-			t[s] = id;
-		}
-		mlops_free(alloc, h->table);
-		h->table = t;
-		h->tmask = size - 1;
+		*arrays[k] = t;
 	}
+	h->cap = cap;
 	return true;
 }
 
@@ -687,27 +674,20 @@ static int64_t
 HoodsAdd(Hoods *h, int64_t len, const mlops_allocator *alloc)
 {
 	const int32_t *a = h->ent + h->ent_len;
-	uint64_t	hv = 1469598103934665603u ^ (uint64_t) len;
-	uint64_t	s;
+	int64_t		first = len > 0 ? a[0] : h->n;
 	int64_t		id;
 
-	for (int64_t k = 0; k < len; k++)
-		hv = (hv ^ (uint32_t) a[k]) * 1099511628211u;
-	hv ^= hv >> 31;
-	if (h->tmask)
-		for (s = hv & h->tmask; (id = h->table[s]) >= 0; s = (s + 1) & h->tmask)
-			if (h->hash[id] == hv && h->len[id] == len &&
-				memcmp(h->ent + h->off[id], a, (size_t) len * sizeof(int32_t)) == 0)
-				return id;
+	for (id = h->head[first]; id >= 0; id = h->link[id])
+		if (h->len[id] == len &&
+			memcmp(h->ent + h->off[id], a, (size_t) len * sizeof(int32_t)) == 0)
+			return id;
 	if (!HoodsGrow(h, alloc))
 		return -1;
-	for (s = hv & h->tmask; h->table[s] >= 0; s = (s + 1) & h->tmask)
-		;
 	id = h->count++;
-	h->table[s] = id;
 	h->off[id] = h->ent_len;
 	h->len[id] = len;
-	h->hash[id] = hv;
+	h->link[id] = h->head[first];
+	h->head[first] = id;
 	h->next[id] = -1;
 	h->seen[id] = -1;
 	h->ent_len += len;
@@ -782,8 +762,8 @@ IterativeMean(const double *x, const double *y, int64_t n, double radius,
 			  const mlops_allocator *alloc)
 {
 	double		r2 = radius * radius;
-	RowGrid		g;
-	Hoods		h = {0};
+	RowGrid		g = {0};
+	Hoods		h;
 	RowRun		rr = {0};
 	int64_t    *cur = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
 	int64_t    *nxt = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
@@ -795,7 +775,7 @@ IterativeMean(const double *x, const double *y, int64_t n, double radius,
 	double	   *xy = NULL;
 	int			rc = -1;
 
-	if (!RowGridBuild(&g, x, y, n, radius, alloc))
+	if (!HoodsInit(&h, n, alloc) || !RowGridBuild(&g, x, y, n, radius, alloc))
 		goto done;
 	if (!cur || !nxt || !lineage)
 		goto done;
