@@ -546,17 +546,19 @@ RowRuns(const RowGrid *g, double qx, double qy, RowRun *rr)
 		}
 		if (r->lo < 0)
 			continue;
-		/* The first cell of the row at column >= ix - 1 ... */
-		lo = r->lo;
-		hi = r->hi;
-		while (lo < hi)
+		/* The first cell of the row at column >= ix - 1 (without branches) ... */
 		{
-			int64_t		mid = lo + (hi - lo) / 2;
+			const int64_t *b = g->cx + r->lo;
+			int64_t		len = r->hi - r->lo;	/* >= 1 */
 
-			if (g->cx[mid] < ix - 1)
-				lo = mid + 1;
-			else
-				hi = mid;
+			while (len > 1)
+			{
+				int64_t		half = len / 2;
+
+				b = b[half - 1] < ix - 1 ? b + half : b;
+				len -= half;
+			}
+			lo = (b - g->cx) + (*b < ix - 1);
 		}
 		/* ... and the cells up to column ix + 1 (three at most). */
 		hi = lo;
@@ -719,8 +721,8 @@ HoodSearch(const RowGrid *g, Hoods *h, double qx, double qy, double r2, RowRun *
 			double		dx = qx - g->gx[k];
 			double		dy = qy - g->gy[k];
 
-			if (dx * dx + dy * dy <= r2)
-				out[len++] = (int32_t) k;
+			out[len] = (int32_t) k; /* kept when near: room for all was reserved */
+			len += dx * dx + dy * dy <= r2;
 		}
 	return HoodsAdd(h, len, alloc);
 }
