@@ -1,6 +1,6 @@
 /*
  * fuzz_merge.c — libFuzzer target for the point-merging kernel
- * (src/detect/merge.c).
+ * (src/detect/merge.c, merge_iterative.c).
  *
  * The input's first byte chooses the method (low 2 bits; 3 is an unknown
  * method), min_points (next 3 bits, so 0 is tried) and whether the
