@@ -181,6 +181,21 @@ SELECT * FROM mlops.merge_detections(ARRAY['POINT(0 0)', 'LINESTRING(0 0, 1 1)']
 SELECT * FROM mlops.merge_detections(ARRAY['POINT(0 0)', 'POINT EMPTY']::geometry[], 1);
 SELECT * FROM mlops.merge_detections(ARRAY['SRID=4326;POINT(0 0)', 'SRID=3857;POINT(1 1)']::geometry[], 1);
 SELECT * FROM mlops.merge_detections(ARRAY['POINT(0 0)', NULL]::geometry[], 1);
+SELECT * FROM mlops.merge_detections(ARRAY['POINT(0 0)', ST_MakePoint(1, 'NaN')]::geometry[], 1);
+SELECT * FROM mlops.merge_detections(ARRAY['POINT(0 0)', 'POINT Z (1 1 1)', 'SRID=4326;POINT(1 1)']::geometry[], 1);
+-- 2-D points are read in place and sites written from PostGIS's own bytes for the SRID: the same
+-- sites as from 3-D copies of the points (read through ST_AsEWKB), coordinates to the bit, and the
+-- bytes of ST_SetSRID(ST_MakePoint(x, y), srid)
+WITH p AS (SELECT s, array_agg(ST_SetSRID(ST_MakePoint(sin(i * 1.7) * 3, cos(i * 2.3) * 3), s) ORDER BY i) AS a
+           FROM unnest(ARRAY[0, 4326, 32632]) s, generate_series(1, 2000) i GROUP BY s)
+SELECT s, count(*) > 100 AS many_sites,
+       bool_and(d.geom::bytea = ST_SetSRID(ST_MakePoint(ST_X(z.geom), ST_Y(z.geom)), s)::bytea
+                AND ST_SRID(z.geom) = s AND d.members = z.members AND d.n_members = z.n_members) AS same_as_through_ewkb,
+       count(*) = (SELECT count(*) FROM mlops.merge_detections(p.a, 0.1)) AS every_site_matched
+FROM p, LATERAL mlops.merge_detections(p.a, 0.1) d
+JOIN LATERAL mlops.merge_detections((SELECT array_agg(ST_Force3D(g) ORDER BY i) FROM unnest(p.a) WITH ORDINALITY u(g, i)),
+                                    0.1) z USING (site_id)
+GROUP BY s, p.a ORDER BY s;
 
 -- confirm_detections: candidates found by at least k model runs, matched by shape, not by box
 -- two thin diagonal strips whose bounding boxes overlap but which do not touch must not match

@@ -657,11 +657,8 @@ COMMENT ON FUNCTION mlops.merge_detections_xy(geometry[], float8, text, jsonb) I
 CREATE FUNCTION mlops.merge_detections(points geometry[], radius float8, method text DEFAULT 'iterative_mean',
                                        options jsonb DEFAULT '{}')
 RETURNS TABLE(site_id int, geom geometry, n_members int, members int[])
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 100
-AS $$
-    SELECT m.site_id, ST_SetSRID(ST_MakePoint(m.x, m.y), m.srid), m.n_members, m.members
-    FROM mlops.merge_detections_xy(points, radius, method, options) m
-$$;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 100
+AS 'MODULE_PATHNAME', 'mlops_merge_detections';
 COMMENT ON FUNCTION mlops.merge_detections(geometry[], float8, text, jsonb) IS
 'Merges detection points into sites: iterative_mean (the detection workflow''s merge_similar_sites, exactly: neighbourhoods within radius replaced by their means until the count stops changing), single_link (the partition of ST_ClusterDBSCAN(geom, radius, minpoints => 1)) or dbscan (options.min_points, as ST_ClusterDBSCAN; noise points belong to no site). With options.geodesic true (single_link and dbscan, EPSG:4326 points) the radius is in metres on the WGS84 ellipsoid, neighbours as ST_DWithin(geography, geography, radius, true) decides them. members are 1-based positions in the array; per group: merge_detections(array_agg(geom ORDER BY id), radius)';
 

@@ -10,7 +10,9 @@
  *	  each axis even after the roundings of the subtraction and the
  *	  division (those are below 2^32 * 2^-52 of a cell), so the 3 x 3 cells
  *	  around a query hold all its neighbours.  The distance tests are then
- *	  exactly the references' (merge.h).
+ *	  exactly the references' (merge.h).  Single link and DBSCAN look cells
+ *	  up in a hash (Grid, here); the iterative mean sorts the points by
+ *	  cell, row by row (merge_iterative.c).
  *
  *	  Pure C: no PostgreSQL headers.
  */
@@ -20,6 +22,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "detect/merge_private.h"
 #include "util/errbuf.h"
 
 /* A hash slot: one non-empty cell and its points members[start .. end). */
@@ -43,28 +46,12 @@ typedef struct Grid
 	double	   *gy;
 } Grid;
 
-static uint64_t CellHash(int64_t ix, int64_t iy);
 static const Slot *GridFind(const Grid *g, int64_t ix, int64_t iy);
 static bool GridBuild(Grid *g, const double *x, const double *y, int64_t n, double radius,
 					  const mlops_allocator *alloc);
 static void GridFree(Grid *g, const mlops_allocator *alloc);
 static int64_t UfFind(int64_t *parent, int64_t a);
 static void UfUnion(int64_t *parent, int64_t a, int64_t b);
-static int	IterativeMean(const double *x, const double *y, int64_t n, double radius,
-						  const Grid *g, int64_t *chain, double **site_xy, int64_t *n_sites,
-						  const mlops_allocator *alloc);
-
-/*
- * CellHash: linear in ix, so that the three cells of a row of a 3 x 3
- * search mostly fall in neighbouring slots (one cache line).
- */
-static uint64_t
-CellHash(int64_t ix, int64_t iy)
-{
-	uint64_t	h = (uint64_t) iy * 0x9E3779B97F4A7C15u;
-
-	return (h ^ (h >> 29)) + (uint64_t) ix;
-}
 
 /* GridFind: the slot of cell (ix, iy), or NULL when it holds no point. */
 static inline const Slot *
@@ -82,26 +69,6 @@ GridFind(const Grid *g, int64_t ix, int64_t iy)
 			return s;
 		h = (h + 1) & g->mask;
 	}
-}
-
-/*
- * CellIndex: floor((v - v0) / cell), without a libm call.  Points give 0
- * to 2^32; a query (a mean) may fall outside by rounding, far outside
- * when cells are tiny: it is clamped to +-2^40, where no point is.
- */
-static inline int64_t
-CellIndex(double v, double v0, double cell)
-{
-	double		t = (v - v0) / cell;
-	int64_t		i;
-
-	if (!(t >= -0x1p40))
-		t = -0x1p40;
-	else if (t > 0x1p40)
-		t = 0x1p40;
-	i = (int64_t) t;
-
-	return (double) i > t ? i - 1 : i;
 }
 
 /* SlotInsert: the slot of (ix, iy) in table (mask), claimed if new. */
@@ -272,57 +239,6 @@ GridFree(Grid *g, const mlops_allocator *alloc)
 	} while (0)
 
 /*
- * Near: the non-empty cells among the 3 x 3 around a query's cell, and how
- * many points they hold (an upper bound on the query's neighbours, to
- * reserve room once).  NearSlots fills it for (qx, qy), reusing it when
- * the query falls in the same cell as the last one (queries come in grid
- * order, so that is the common case).
- */
-typedef struct Near
-{
-	bool		valid;
-	int64_t		ix;
-	int64_t		iy;
-	int			n;
-	int64_t		total;
-	const Slot *slot[9];
-} Near;
-
-static void
-NearSlots(const Grid *g, double qx, double qy, Near *nr)
-{
-	int64_t		ix = CellIndex(qx, g->x0, g->cell);
-	int64_t		iy = CellIndex(qy, g->y0, g->cell);
-
-	if (nr->valid && nr->ix == ix && nr->iy == iy)
-		return;
-	nr->valid = true;
-	nr->ix = ix;
-	nr->iy = iy;
-	nr->n = 0;
-	nr->total = 0;
-	for (int64_t dy = -1; dy <= 1; dy++)
-		for (int64_t dx = -1; dx <= 1; dx++)
-		{
-			const Slot *s = GridFind(g, ix + dx, iy + dy);
-
-			if (s)
-			{
-				int			k = nr->n++;
-
-				/* Keep the cells in order of their place in members. */
-				while (k > 0 && nr->slot[k - 1]->start > s->start)
-				{
-					nr->slot[k] = nr->slot[k - 1];
-					k--;
-				}
-				nr->slot[k] = s;
-				nr->total += s->end - s->start;
-			}
-		}
-}
-
-/*
  * PgNear: q is p's neighbour as liblwgeom's union_dbscan decides it: q is
  * in p's query envelope (p +- eps, GEOS's STRtree query) and the point
  * distance sqrt(dx * dx + dy * dy) is <= eps.  The envelope matters only
@@ -362,191 +278,6 @@ UfUnion(int64_t *parent, int64_t a, int64_t b)
 }
 
 /*
- * IterativeMean: merge_similar_sites.  chain[i] ends as point i's site in
- * the last round's numbering; *site_xy gets that round's means.
- */
-static int
-IterativeMean(const double *x, const double *y, int64_t n, double radius,
-			  const Grid *g, int64_t *chain, double **site_xy, int64_t *n_sites,
-			  const mlops_allocator *alloc)
-{
-	double		r2 = radius * radius;
-	double	   *q = mlops_alloc(alloc, (size_t) n * 2 * sizeof(double));	/* queries */
-	double	   *nq = mlops_alloc(alloc, (size_t) n * 2 * sizeof(double));
-	int64_t    *lst = NULL;		/* this round's neighbour lists: positions in
-								 * g->members, ascending (a canonical
-								 * form), concatenated */
-	int64_t		lst_cap = 0;
-	int64_t    *lst_start = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
-	int64_t    *lst_len = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
-	int64_t    *uniq_of = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));	/* query -> distinct list */
-	int64_t    *uniq_list = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));	/* distinct -> query */
-	uint64_t	nslots = 16;
-	int64_t    *slot;
-	int64_t		nq_count = n;
-	int64_t		num = n;
-	Near		near = {0};
-	bool		first = true;
-	int			rc = -1;
-
-	while (nslots < 2 * (uint64_t) n)
-		nslots *= 2;
-	slot = mlops_alloc(alloc, nslots * sizeof(int64_t));
-	if (!q || !nq || !lst_start || !lst_len || !uniq_of || !uniq_list || !slot)
-		goto done;
-
-	/*
-	 * Round 0 queries the points themselves.  The original keeps all n
-	 * means of round 0 and deduplicates only from round 1; here round 0's
-	 * neighbourhoods are deduplicated at once, which changes nothing:
-	 * equal neighbourhoods have equal means (summed alike), whose queries
-	 * find equal neighbourhoods in round 1.  Round 0 is not compared with
-	 * the count (it starts at n), as in the original.
-	 */
-	for (int64_t i = 0; i < n; i++)
-	{
-		q[2 * i] = x[i];
-		q[2 * i + 1] = y[i];
-		chain[i] = i;
-	}
-
-	for (;;)
-	{
-		int64_t		total = 0;
-		int64_t		nuniq = 0;
-
-		/*
-		 * Neighbour lists of every query, sorted, concatenated.  Round 0
-		 * goes through the points by grid cell, for locality; its distinct
-		 * lists, and so later rounds' queries, come out in that order too.
-		 * (The order of queries changes no result: sites are renumbered by
-		 * their first point at the end.)
-		 */
-		for (int64_t jj = 0; jj < nq_count; jj++)
-		{
-			int64_t		j = first ? g->members[jj] : jj;
-			double		qx = q[2 * j],
-						qy = q[2 * j + 1];
-			int64_t		need = 0;
-
-			lst_start[j] = total;
-			lst_len[j] = 0;
-			if (isnan(qx) || isnan(qy))
-				continue;		/* an empty neighbourhood's mean: finds nothing */
-			NearSlots(g, qx, qy, &near);
-			need = near.total;
-			if (total + need > lst_cap)
-			{
-				int64_t		cap = lst_cap ? lst_cap : 1024;
-				int64_t    *t;
-
-				while (cap < total + need)
-					cap *= 2;
-				t = mlops_realloc(alloc, lst, (size_t) cap * sizeof(int64_t));
-				if (!t)
-					goto done;
-				lst = t;
-				lst_cap = cap;
-			}
-			for (int c = 0; c < near.n; c++)
-				for (int64_t k = near.slot[c]->start; k < near.slot[c]->end; k++)
-				{
-					double		dx = qx - g->gx[k];
-					double		dy = qy - g->gy[k];
-
-					if (dx * dx + dy * dy <= r2)
-						lst[total++] = k;
-				}
-			lst_len[j] = total - lst_start[j];
-		}
-		/* Distinct lists, in order of first occurrence. */
-		memset(slot, 0xFF, nslots * sizeof(int64_t));
-		for (int64_t jj = 0; jj < nq_count; jj++)
-		{
-			int64_t		j = first ? g->members[jj] : jj;
-			const int64_t *a = lst + lst_start[j];
-			int64_t		len = lst_len[j];
-			uint64_t	h = 1469598103934665603u ^ (uint64_t) len;
-
-			for (int64_t k = 0; k < len; k++)
-				h = (h ^ (uint64_t) a[k]) * 1099511628211u;
-			h ^= h >> 31;
-			h &= nslots - 1;
-			for (;;)
-			{
-				int64_t		u = slot[h];
-
-				if (u < 0)
-				{
-					slot[h] = nuniq;
-					uniq_list[nuniq] = j;
-					uniq_of[j] = nuniq++;
-					break;
-				}
-				else
-				{
-					int64_t		o = uniq_list[u];
-					int64_t		olen = lst_len[o];
-
-					if (olen == len && memcmp(lst + lst_start[o], a, (size_t) len * sizeof(int64_t)) == 0)
-					{
-						uniq_of[j] = u;
-						break;
-					}
-				}
-				h = (h + 1) & (nslots - 1);
-			}
-		}
-		for (int64_t u = 0; u < nuniq; u++)
-		{
-			int64_t		o = uniq_list[u];
-			double		sx = 0,
-						sy = 0;
-			int64_t		len = lst_len[o];
-
-			for (int64_t k = lst_start[o]; k < lst_start[o] + len; k++)
-			{
-				sx += g->gx[lst[k]];
-				sy += g->gy[lst[k]];
-			}
-			/* numpy's mean of no rows is NaN, as 0 / 0 is here. */
-			nq[2 * u] = sx / (double) len;
-			nq[2 * u + 1] = sy / (double) len;
-		}
-		for (int64_t i = 0; i < n; i++)
-			chain[i] = uniq_of[chain[i]];
-		{
-			double	   *t = q;
-
-			q = nq;
-			nq = t;
-		}
-		nq_count = nuniq;
-		if (first)
-			first = false;
-		else if (nuniq == num)
-			break;
-		else
-			num = nuniq;
-	}
-	*site_xy = q;
-	q = NULL;
-	*n_sites = nq_count;
-	rc = 0;
-
-done:
-	mlops_free(alloc, q);
-	mlops_free(alloc, nq);
-	mlops_free(alloc, lst);
-	mlops_free(alloc, lst_start);
-	mlops_free(alloc, lst_len);
-	mlops_free(alloc, uniq_of);
-	mlops_free(alloc, uniq_list);
-	mlops_free(alloc, slot);
-	return rc;
-}
-
-/*
  * merge_points: see merge.h.
  */
 int
@@ -555,7 +286,7 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 			 double **site_xy, int64_t *n_sites,
 			 const mlops_allocator *alloc, char *err, size_t errlen)
 {
-	Grid		g;
+	Grid		g = {0};		/* single link and DBSCAN's (merge_iterative_mean has its own) */
 	int64_t    *lab = NULL;		/* union-find parents, then chains */
 	int64_t    *renum = NULL;
 	double	   *xy = NULL;
@@ -625,7 +356,7 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 			return -1;
 		}
 	}
-	if (!GridBuild(&g, x, y, n, radius, alloc))
+	if (m != MERGE_ITERATIVE_MEAN && !GridBuild(&g, x, y, n, radius, alloc))
 		goto oom;
 	lab = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
 	renum = mlops_alloc(alloc, (size_t) n * sizeof(int64_t));
@@ -637,7 +368,7 @@ merge_points(const double *x, const double *y, int64_t n, double radius,
 		double	   *raw = NULL;
 		int64_t		nraw = 0;
 
-		if (IterativeMean(x, y, n, radius, &g, lab, &raw, &nraw, alloc) != 0)
+		if (merge_iterative_mean(x, y, n, radius, lab, &raw, &nraw, alloc) != 0)
 			goto oom;
 		/* Renumber sites by their first point in input order. */
 		for (int64_t s = 0; s < nraw; s++)

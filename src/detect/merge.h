@@ -49,9 +49,12 @@
  *	  it is the original's final mean (see above).  (PostGIS numbers clusters its own
  *	  way: compare partitions, not numbers.)
  *
- *	  Neighbours are found with a hash of grid cells a little wider than
- *	  radius (wider still when the extent is over 2^32 radii, so that
- *	  cell indices stay small and exact): each query looks at 3 x 3 cells.
+ *	  Neighbours are found with grid cells a little wider than radius
+ *	  (wider still when the extent is over 2^32 radii, so that cell indices
+ *	  stay small and exact): each query looks at 3 x 3 cells.
+ *	  MERGE_ITERATIVE_MEAN keeps every distinct neighbourhood it meets and
+ *	  searches around each one's mean once (a neighbourhood met again in a
+ *	  later round maps to the same next one).
  */
 #ifndef MLOPS_MERGE_H
 #define MLOPS_MERGE_H

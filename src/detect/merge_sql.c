@@ -7,20 +7,38 @@
  *	  points (one point per array element, one SRID) and returns each site
  *	  with its members' 1-based positions.
  *
+ *	  Reading and writing 100,000 points through PostGIS calls costs more
+ *	  than merging them, so both go through a template: PostGIS's own
+ *	  ST_SetSRID(ST_MakePoint(1.5, -2.25), srid) for the points' SRID.  When
+ *	  its x and y sit at fixed places (they do in every PostGIS
+ *	  serialization: a 2-D point is a header and two doubles), a site's
+ *	  geometry is the template with its x and y written in, and an element
+ *	  whose bytes up to the coordinates equal the template's is a 2-D point
+ *	  of that SRID whose coordinates are read in place.  Anything else (the
+ *	  first element, other SRIDs, Z, empty points, non-finite coordinates,
+ *	  other types) goes through ST_AsEWKB and the EWKB reader as before,
+ *	  with the same errors.  Without a usable template every geometry is
+ *	  made by PostGIS.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 #include "pg_mlops.h"
@@ -28,7 +46,32 @@
 #include "detect/merge.h"
 #include "spatial/ewkb.h"
 
+PG_FUNCTION_INFO_V1(mlops_merge_detections);
 PG_FUNCTION_INFO_V1(mlops_merge_detections_xy);
+
+/* Where x and y sit in a serialized 2-D point, checked on the template. */
+#define POINT_X_AT 16
+#define POINT_Y_AT 24
+#define POINT_SIZE 32
+
+/*
+ * PointMaker: the points' SRID, PostGIS's point constructors and, when its
+ * layout checks out, the template (see the file header).
+ */
+typedef struct PointMaker
+{
+	int32		srid;
+	FmgrInfo	makepoint;
+	FmgrInfo	setsrid;
+	bytea	   *tmpl;			/* NULL: make every point with PostGIS */
+} PointMaker;
+
+static void PostgisFunction2(Oid typid, const char *name, Oid a1, Oid a2, FmgrInfo *flinfo);
+static void PointMakerInit(PointMaker *pm, Oid geomtype, int32 srid);
+static Datum PointMake(PointMaker *pm, double x, double y);
+static bool PointRead(const PointMaker *pm, Datum d, double *x, double *y);
+static void ReadPointSlow(FmgrInfo *asewkb, Datum d, int i, double *x, double *y, int32 *srid);
+static Datum MergeDetections(FunctionCallInfo fcinfo, bool with_geom);
 
 static MergeMethod
 ParseMergeMethod(const char *name)
@@ -98,11 +141,140 @@ ParseMergeOptions(MergeMethod m, Jsonb *opts, bool *geodesic)
 }
 
 /*
+ * PostgisFunction2: a two-argument PostGIS function, looked up in the schema
+ * of type typid (where PostGIS put its types, whatever the search_path).
+ */
+static void
+PostgisFunction2(Oid typid, const char *name, Oid a1, Oid a2, FmgrInfo *flinfo)
+{
+	Oid			args[2] = {a1, a2};
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	Oid			nsp;
+	Oid			fn;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	nsp = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
+	ReleaseSysCache(tup);
+	fn = LookupFuncName(list_make2(makeString(get_namespace_name(nsp)), makeString(pstrdup(name))),
+						2, args, true);
+	if (!OidIsValid(fn))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("PostGIS function %s(%s, %s) not found", name, format_type_be(a1), format_type_be(a2)),
+				 errhint("pg_mlops needs the postgis and postgis_raster extensions.")));
+	fmgr_info(fn, flinfo);
+}
+
+/*
+ * PointMakerInit: PostGIS's ST_MakePoint and ST_SetSRID, and the template
+ * ST_SetSRID(ST_MakePoint(1.5, -2.25), srid) when it is a plain 32-byte
+ * datum holding 1.5 and -2.25 at POINT_X_AT and POINT_Y_AT.
+ */
+static void
+PointMakerInit(PointMaker *pm, Oid geomtype, int32 srid)
+{
+	double		tx = 1.5,
+				ty = -2.25;
+	struct varlena *t;
+
+	pm->srid = srid;
+	pm->tmpl = NULL;
+	PostgisFunction2(geomtype, "st_makepoint", FLOAT8OID, FLOAT8OID, &pm->makepoint);
+	PostgisFunction2(geomtype, "st_setsrid", geomtype, INT4OID, &pm->setsrid);
+	t = (struct varlena *) DatumGetPointer(
+		FunctionCall2(&pm->setsrid, FunctionCall2(&pm->makepoint, Float8GetDatum(tx), Float8GetDatum(ty)),
+					  Int32GetDatum(srid)));
+	if (VARATT_IS_4B_U(t) && VARSIZE(t) == POINT_SIZE &&
+		memcmp((char *) t + POINT_X_AT, &tx, sizeof(double)) == 0 &&
+		memcmp((char *) t + POINT_Y_AT, &ty, sizeof(double)) == 0)
+		pm->tmpl = (bytea *) t;
+}
+
+/* PointMake: ST_SetSRID(ST_MakePoint(x, y), srid), from the template when there is one. */
+static Datum
+PointMake(PointMaker *pm, double x, double y)
+{
+	bytea	   *g;
+
+	if (pm->tmpl == NULL)
+		return FunctionCall2(&pm->setsrid, FunctionCall2(&pm->makepoint, Float8GetDatum(x), Float8GetDatum(y)),
+							 Int32GetDatum(pm->srid));
+	g = palloc(POINT_SIZE);
+	memcpy(g, pm->tmpl, POINT_SIZE);
+	memcpy((char *) g + POINT_X_AT, &x, sizeof(double));
+	memcpy((char *) g + POINT_Y_AT, &y, sizeof(double));
+	return PointerGetDatum(g);
+}
+
+/*
+ * PointRead: the coordinates of d when its bytes before them equal the
+ * template's (a 2-D point of the template's SRID) and both are finite;
+ * false sends d the slow way.
+ */
+static bool
+PointRead(const PointMaker *pm, Datum d, double *x, double *y)
+{
+	const struct varlena *g = (const struct varlena *) DatumGetPointer(d);
+
+	if (pm->tmpl == NULL || !VARATT_IS_4B_U(g) || VARSIZE(g) != POINT_SIZE ||
+		memcmp((const char *) g + VARHDRSZ, (const char *) pm->tmpl + VARHDRSZ, POINT_X_AT - VARHDRSZ) != 0)
+		return false;
+	memcpy(x, (const char *) g + POINT_X_AT, sizeof(double));
+	memcpy(y, (const char *) g + POINT_Y_AT, sizeof(double));
+	return isfinite(*x) && isfinite(*y);
+}
+
+/*
+ * ReadPointSlow: element i (0-based) through ST_AsEWKB and the EWKB reader;
+ * an error unless it is one non-empty point.
+ */
+static void
+ReadPointSlow(FmgrInfo *asewkb, Datum d, int i, double *x, double *y, int32 *srid)
+{
+	bytea	   *ewkb = DatumGetByteaPP(FunctionCall1(asewkb, d));
+	ewkb_points_result pt;
+	ewkb_error	e;
+
+	e = ewkb_points((const uint8 *) VARDATA_ANY(ewkb), VARSIZE_ANY_EXHDR(ewkb), false,
+					mlops_palloc_allocator(), &pt);
+	if (e == EWKB_NOT_POINTS || (e == EWKB_OK && pt.n != 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("element %d is not a point", i + 1),
+				 errhint("merge_detections takes one non-empty point per element; use ST_Centroid or ST_PointOnSurface for shapes.")));
+	if (e != EWKB_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("element %d: %s", i + 1, ewkb_error_message(e))));
+	*x = pt.x[0];
+	*y = pt.y[0];
+	*srid = pt.srid;
+}
+
+/*
+ * mlops.merge_detections(points geometry[], radius float8, method text, options jsonb)
+ *	  RETURNS TABLE(site_id int, geom geometry, n_members int, members int[])
+ */
+Datum
+mlops_merge_detections(PG_FUNCTION_ARGS)
+{
+	return MergeDetections(fcinfo, true);
+}
+
+/*
  * mlops.merge_detections_xy(points geometry[], radius float8, method text, options jsonb)
  *	  RETURNS TABLE(site_id int, x float8, y float8, srid int, n_members int, members int[])
  */
 Datum
 mlops_merge_detections_xy(PG_FUNCTION_ARGS)
+{
+	return MergeDetections(fcinfo, false);
+}
+
+/* MergeDetections: both functions; with_geom picks the row shape. */
+static Datum
+MergeDetections(FunctionCallInfo fcinfo, bool with_geom)
 {
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
 	double		radius = PG_GETARG_FLOAT8(1);
@@ -124,6 +296,7 @@ mlops_merge_detections_xy(PG_FUNCTION_ARGS)
 	int64_t		n_sites = 0;
 	int32		srid = 0;
 	FmgrInfo	asewkb;
+	PointMaker	pm = {0};
 	char		err[512];
 
 	if (ARR_NDIM(arr) > 1)
@@ -143,35 +316,25 @@ mlops_merge_detections_xy(PG_FUNCTION_ARGS)
 		mlops_postgis_function(geomtype, "st_asewkb", geomtype, &asewkb);
 	for (int i = 0; i < n; i++)
 	{
-		bytea	   *ewkb;
-		ewkb_points_result pt;
-		ewkb_error	e;
+		int32		s;
 
 		CHECK_FOR_INTERRUPTS();
 		if (enulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("point %d is NULL", i + 1)));
-		ewkb = DatumGetByteaPP(FunctionCall1(&asewkb, elems[i]));
-		e = ewkb_points((const uint8 *) VARDATA_ANY(ewkb), VARSIZE_ANY_EXHDR(ewkb), false,
-						mlops_palloc_allocator(), &pt);
-		if (e == EWKB_NOT_POINTS || (e == EWKB_OK && pt.n != 1))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("element %d is not a point", i + 1),
-					 errhint("merge_detections takes one non-empty point per element; use ST_Centroid or ST_PointOnSurface for shapes.")));
-		if (e != EWKB_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("element %d: %s", i + 1, ewkb_error_message(e))));
+		if (i > 0 && PointRead(&pm, elems[i], &x[i], &y[i]))
+			continue;			/* a 2-D point of the first one's SRID */
+		ReadPointSlow(&asewkb, elems[i], i, &x[i], &y[i], &s);
 		if (i == 0)
-			srid = pt.srid;
-		else if (pt.srid != srid)
+		{
+			srid = s;
+			PointMakerInit(&pm, geomtype, srid);
+		}
+		else if (s != srid)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("points of mixed SRIDs: element %d has SRID %d, the first has %d", i + 1, pt.srid, srid)));
-		x[i] = pt.x[0];
-		y[i] = pt.y[0];
+					 errmsg("points of mixed SRIDs: element %d has SRID %d, the first has %d", i + 1, s, srid)));
 	}
 
 	err[0] = '\0';
@@ -195,6 +358,8 @@ mlops_merge_detections_xy(PG_FUNCTION_ARGS)
 		int32	   *start = palloc(sizeof(int32) * (n_sites + 1));
 		int32	   *fill = palloc0(sizeof(int32) * Max(n_sites, 1));
 		Datum	   *members = palloc(sizeof(Datum) * Max(n, 1));
+		MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "merge_detections row",
+													  ALLOCSET_DEFAULT_SIZES);
 
 		for (int i = 0; i < n; i++)
 			if (site_of[i] >= 0)
@@ -209,14 +374,28 @@ mlops_merge_detections_xy(PG_FUNCTION_ARGS)
 		{
 			Datum		values[6];
 			bool		nulls[6] = {false};
+			MemoryContext old = MemoryContextSwitchTo(row_cxt);
+			Datum		arrd = PointerGetDatum(construct_array(members + start[s], count[s], INT4OID, 4, true,
+															   TYPALIGN_INT));
 
 			values[0] = Int32GetDatum((int32) (s + 1));
-			values[1] = Float8GetDatum(site_xy[2 * s]);
-			values[2] = Float8GetDatum(site_xy[2 * s + 1]);
-			values[3] = Int32GetDatum(srid);
-			values[4] = Int32GetDatum(count[s]);
-			values[5] = PointerGetDatum(construct_array(members + start[s], count[s], INT4OID, 4, true, TYPALIGN_INT));
+			if (with_geom)
+			{
+				values[1] = PointMake(&pm, site_xy[2 * s], site_xy[2 * s + 1]);
+				values[2] = Int32GetDatum(count[s]);
+				values[3] = arrd;
+			}
+			else
+			{
+				values[1] = Float8GetDatum(site_xy[2 * s]);
+				values[2] = Float8GetDatum(site_xy[2 * s + 1]);
+				values[3] = Int32GetDatum(srid);
+				values[4] = Int32GetDatum(count[s]);
+				values[5] = arrd;
+			}
+			MemoryContextSwitchTo(old);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			MemoryContextReset(row_cxt);
 		}
 	}
 	PG_RETURN_NULL();

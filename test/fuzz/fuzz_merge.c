@@ -1,6 +1,6 @@
 /*
  * fuzz_merge.c — libFuzzer target for the point-merging kernel
- * (src/detect/merge.c).
+ * (src/detect/merge.c, merge_iterative.c).
  *
  * The input's first byte chooses the method (low 2 bits; 3 is an unknown
  * method), min_points (next 3 bits, so 0 is tried) and whether the
@@ -14,7 +14,10 @@
  * an unknown method, an extent that overflows); otherwise site_of in
  * range, sites numbered by first member, every site has a member; for
  * SINGLE_LINK and DBSCAN the partition equals a brute-force union_dbscan
- * and positions are the members' means.
+ * and positions are the members' means; for ITERATIVE_MEAN on the
+ * quarter-integer points (whose sums are exact, so means do not depend on
+ * the order of summing) the sites, the lineage partition and the positions
+ * equal a brute-force merge_similar_sites to the bit.
  */
 #include "detect/merge.h"
 
@@ -48,6 +51,98 @@ near_enough(double ax, double ay, double bx, double by, double r)
 {
 	return bx >= ax - r && bx <= ax + r && by >= ay - r && by <= ay + r &&
 		sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay)) <= r;
+}
+
+/*
+ * ref_iterative: merge_similar_sites by brute force, neighbourhoods as bit
+ * masks (n <= 64); sites renumbered by first member into ref, positions
+ * into rxy; returns the number of sites.
+ */
+static int64_t
+ref_iterative(const double *x, const double *y, int64_t n, double r, int32_t *ref, double *rxy)
+{
+	double		qx[MAX_POINTS],
+				qy[MAX_POINTS],
+				r2 = r * r;
+	uint64_t	uniq[MAX_POINTS];
+	int64_t		chain[MAX_POINTS],
+				uniq_of[MAX_POINTS],
+				nq = n,
+				num = n,
+				nu = 0,
+				ren[MAX_POINTS],
+				ns = 0;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		sx = 0,
+					sy = 0;
+		int64_t		c = 0;
+
+		for (int64_t p = 0; p < n; p++)
+			if ((x[i] - x[p]) * (x[i] - x[p]) + (y[i] - y[p]) * (y[i] - y[p]) <= r2)
+				sx += x[p], sy += y[p], c++;
+		qx[i] = sx / (double) c;
+		qy[i] = sy / (double) c;
+		chain[i] = i;
+	}
+	for (;;)
+	{
+		nu = 0;
+		for (int64_t j = 0; j < nq; j++)
+		{
+			uint64_t	m = 0;
+			int64_t		u;
+
+			for (int64_t p = 0; p < n; p++)
+				if ((qx[j] - x[p]) * (qx[j] - x[p]) + (qy[j] - y[p]) * (qy[j] - y[p]) <= r2)
+					m |= (uint64_t) 1 << p;
+			for (u = 0; u < nu && uniq[u] != m; u++)
+				;
+			if (u == nu)
+				uniq[nu++] = m;
+			uniq_of[j] = u;
+		}
+		for (int64_t i = 0; i < n; i++)
+			chain[i] = uniq_of[chain[i]];
+		for (int64_t u = 0; u < nu; u++)
+		{
+			double		sx = 0,
+						sy = 0;
+			int64_t		c = 0;
+
+			for (int64_t p = 0; p < n; p++)
+				if (uniq[u] >> p & 1)
+					sx += x[p], sy += y[p], c++;
+			qx[u] = sx / (double) c;
+			qy[u] = sy / (double) c;
+		}
+		nq = nu;
+		if (nu == num)
+			break;
+		num = nu;
+	}
+	for (int64_t u = 0; u < nq; u++)
+		ren[u] = -1;
+	for (int64_t i = 0; i < n; i++)
+	{
+		if (ren[chain[i]] < 0)
+		{
+			ren[chain[i]] = ns;
+			rxy[2 * ns] = qx[chain[i]];
+			rxy[2 * ns + 1] = qy[chain[i]];
+			ns++;
+		}
+		ref[i] = (int32_t) ren[chain[i]];
+	}
+	return ns;
+}
+
+/* same_double: equal, or both NaN (an empty neighbourhood's mean). */
+static int
+same_double(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
 }
 
 int
@@ -214,6 +309,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			REQUIRE(c > 0);
 			REQUIRE(xy[2 * s] == sx / (double) c && xy[2 * s + 1] == sy / (double) c);
 		}
+	}
+	else if (!raw && n > 0)
+	{
+		int32_t		ref[MAX_POINTS];
+		double		rxy[2 * MAX_POINTS];
+		int64_t		nref = ref_iterative(x, y, n, radius, ref, rxy);
+
+		REQUIRE(nref == ns);
+		REQUIRE(memcmp(ref, so, (size_t) n * sizeof(int32_t)) == 0);
+		for (int64_t s = 0; s < 2 * ns; s++)
+			REQUIRE(same_double(rxy[s], xy[s]));
 	}
 	free(xy);
 	return 0;

@@ -1,11 +1,12 @@
 /*
  * contours_driver.c — a small program that runs the contour and merge
- * kernels (src/detect/contours.c, src/detect/merge.c) on data from stdin
+ * kernels (src/detect/contours.c, src/detect/merge.c, merge_iterative.c) on data from stdin
  * for the parity scripts test/parity/contours_parity.py and
  * merge_parity.py, which build it:
  *
  *	cc -std=c11 -O2 -Isrc -o DRIVER test/parity/contours_driver.c \
- *	   src/detect/contours.c src/detect/merge.c src/util/errbuf.c -lm
+ *	   src/detect/contours.c src/detect/merge.c src/detect/merge_iterative.c \
+ *	   src/util/errbuf.c -lm
  *
  *	DRIVER blur ROWS COLS K       stdin: ROWS*COLS doubles (native binary);
  *	                              stdout: the blurred doubles (binary)

@@ -58,6 +58,7 @@ def build():
                     os.path.join(ROOT, "test/parity/contours_driver.c"),
                     os.path.join(ROOT, "src/detect/contours.c"),
                     os.path.join(ROOT, "src/detect/merge.c"),
+                    os.path.join(ROOT, "src/detect/merge_iterative.c"),
                     os.path.join(ROOT, "src/util/errbuf.c"), "-lm"], check=True)
     return exe
 

@@ -91,6 +91,7 @@ def build():
                     os.path.join(ROOT, "test/parity/contours_driver.c"),
                     os.path.join(ROOT, "src/detect/contours.c"),
                     os.path.join(ROOT, "src/detect/merge.c"),
+                    os.path.join(ROOT, "src/detect/merge_iterative.c"),
                     os.path.join(ROOT, "src/util/errbuf.c"), "-lm"], check=True)
     return exe
 
@@ -209,6 +210,7 @@ def bench(n):
     subprocess.run(["cc", "-std=c11", "-O2", "-I" + os.path.join(ROOT, "src"), "-o", exe,
                     os.path.join(ROOT, "test/bench/kernels/merge_bench.c"),
                     os.path.join(ROOT, "src/detect/merge.c"),
+                    os.path.join(ROOT, "src/detect/merge_iterative.c"),
                     os.path.join(ROOT, "src/util/errbuf.c"), "-lm"], check=True)
     t0 = time.perf_counter()
     ref_xy, _ = merge_similar_sites(pts, search_radius=r)

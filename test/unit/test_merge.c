@@ -1,5 +1,6 @@
 /*
- * test_merge.c — unit tests of the point-merging kernel (src/detect/merge.c):
+ * test_merge.c — unit tests of the point-merging kernel (src/detect/merge.c,
+ * merge_iterative.c):
  * hand cases for each method (merge_similar_sites' overlapping sites on a
  * chain, PostGIS's cluster.sql DBSCAN cases, the border point that goes to
  * the first core in input order, n <= min_points), errors, and on random

@@ -1,5 +1,6 @@
 /*
- * merge_bench.c — micro-benchmark of merge_points (src/detect/merge.c),
+ * merge_bench.c — micro-benchmark of merge_points (src/detect/merge.c,
+ * merge_iterative.c),
  * MERGE_ITERATIVE_MEAN, plus SINGLE_LINK and DBSCAN for scale.  Reads N x
  * then N y doubles (native binary) from FILE, or makes N clustered points
  * itself (10 per cluster, sigma 0.001, in a 10 x 10 degree box) when no
@@ -8,7 +9,8 @@
  * merge_similar_sites on (about 6.3 s for 100,000 points; the target is
  * 60 times faster).
  *
- *	cc -std=c11 -O2 -Isrc -o /tmp/merge_bench test/bench/kernels/merge_bench.c src/detect/merge.c src/util/errbuf.c -lm
+ *	cc -std=c11 -O2 -Isrc -o /tmp/merge_bench test/bench/kernels/merge_bench.c src/detect/merge.c \
+ *	   src/detect/merge_iterative.c src/util/errbuf.c -lm
  *	/tmp/merge_bench [FILE|-] [N] [RADIUS]
  */
 #define _POSIX_C_SOURCE 199309L
