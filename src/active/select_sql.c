@@ -421,9 +421,14 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 		if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "select_topk_agg returned no row");
 		AtEOXact_GUC(true, nestlevel);
-		res = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		if (isnull)
-			res = NULL;
+		{
+			/* the copy must outlive SPI_finish, which frees SPI's memory */
+			MemoryContext old = MemoryContextSwitchTo(caller);
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			res = isnull ? NULL : DatumGetByteaPCopy(d);
+			MemoryContextSwitchTo(old);
+		}
 		SPI_finish();
 		got_n = res ? (int64) (VARSIZE(res) - VARHDRSZ) / (int64) (sizeof(int64) + sizeof(double)) : 0;
 		InitMaterializedSRF(fcinfo, 0);
