@@ -657,6 +657,7 @@ typedef struct TopkState
 	double	   *buf;
 	int			cap;
 	int64		rows;
+	Oid			probs_type;		/* the probs argument's type, looked up on the first row */
 } TopkState;
 
 static TopkState *TopkNew(MemoryContext cxt, SelectStrategy strategy, int64 k, int64 per_class,
@@ -706,17 +707,21 @@ mlops_select_topk_trans(PG_FUNCTION_ARGS)
 	idv = PG_GETARG_INT64(1);
 	if (!PG_ARGISNULL(2))
 	{
-		Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 2);
+		Oid			type = st->probs_type;
+		double		floor_score;
 
-		if (st->rows == 1)
+		if (type == InvalidOid)
+		{
+			type = st->probs_type = get_fn_expr_argtype(fcinfo->flinfo, 2);
 			CheckColumnType(type, "probs", true);
+		}
 		/*
 		 * entropy over float4[] (no per-class heaps, no normalising): once
 		 * the heap is full, the float4 screen reads the row in place, and a
 		 * row that cannot reach the floor is done without a copy
 		 */
 		if (st->strategy == SELECT_ENTROPY && type == FLOAT4ARRAYOID && st->per_class == 0 &&
-			!PG_GETARG_BOOL(7) && select_heap_floor(st->heap) > -INFINITY)
+			!PG_GETARG_BOOL(7) && (floor_score = select_heap_floor(st->heap)) > -INFINITY)
 		{
 			ArrayType  *a = RowArray(PG_GETARG_DATUM(2), "probs", st->rows, &np);
 			double		upper;
@@ -731,7 +736,7 @@ mlops_select_topk_trans(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("row %lld (id " INT64_FORMAT "): %s", (long long) st->rows, idv, err)));
-			if (upper < select_heap_floor(st->heap))
+			if (upper < floor_score)
 				PG_RETURN_POINTER(st);
 		}
 		old = MemoryContextSwitchTo(aggcxt);
