@@ -43,6 +43,7 @@ SEF_CAT(sef_log2lo_, SEF_SFX) (SEF_CAT(sef_vf_, SEF_SFX) x)
 static inline __attribute__((always_inline)) SEF_ATTR float
 SEF_CAT(sef_hsum_, SEF_SFX) (SEF_CAT(sef_vf_, SEF_SFX) v)
 {
+#if defined(__clang__) || __GNUC__ >= 12
 #if SEF_W == 16
 	sef_vf8		v8 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
 		__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -57,6 +58,16 @@ SEF_CAT(sef_hsum_, SEF_SFX) (SEF_CAT(sef_vf_, SEF_SFX) v)
 	sef_vf4		v2 = v4 + __builtin_shufflevector(v4, v4, 2, 3, 0, 1);
 
 	return v2[0] + v2[1];
+#else
+	/* GCC before 12 has no __builtin_shufflevector: the same halving through memory */
+	float		l[SEF_W];
+
+	memcpy(l, &v, sizeof(l));
+	for (int w = SEF_W / 2; w >= 1; w /= 2)
+		for (int i = 0; i < w; i++)
+			l[i] += l[i + w];
+	return l[0];
+#endif
 }
 
 /*
