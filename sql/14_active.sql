@@ -194,3 +194,18 @@ SET mlops.probability_tolerance = 'NaN';
 RESET mlops.probability_tolerance;
 SELECT mlops.entropy('{NaN, 0.5}'::float8[]);
 DROP TABLE float32_probs;
+-- entropy over float4[]: once the heap is full, the float4 screen reads each row in place; the
+-- batch (ids, order, scores to the bit) is the float8 path's on the same values, and a bad row
+-- met there is refused with the same reason
+CREATE TEMP TABLE pool32 AS SELECT id, probs::float4[] AS p, probs::float4[]::float8[] AS p8 FROM pool;
+SELECT (SELECT array_agg(ROW(id, score) ORDER BY rank) FROM mlops.select_batch('pool32', '{"id": "id", "probs": "p", "k": 10}'))
+     = (SELECT array_agg(ROW(id, score) ORDER BY rank) FROM mlops.select_batch('pool32', '{"id": "id", "probs": "p8", "k": 10}'))
+       AS float4_batch_is_float8s;
+UPDATE pool32 SET p = '{0.5, 0.6, 0.1}', p8 = '{0.5, 0.6, 0.1}'::float4[] WHERE id = 900;
+SELECT * FROM mlops.select_batch('pool32', '{"id": "id", "probs": "p", "k": 10}');
+SELECT * FROM mlops.select_batch('pool32', '{"id": "id", "probs": "p8", "k": 10}');
+UPDATE pool32 SET p = '{0.5, NaN, 0.5}' WHERE id = 900;
+SELECT * FROM mlops.select_batch('pool32', '{"id": "id", "probs": "p", "k": 10}');
+UPDATE pool32 SET p = '{0.5, 0.5}' WHERE id = 900;
+SELECT * FROM mlops.select_batch('pool32', '{"id": "id", "probs": "p", "k": 10}');
+DROP TABLE pool32;

@@ -237,11 +237,13 @@ select_normalize_probs(double *p, int n, char *err, size_t errlen)
 	return 0;
 }
 
-int
-select_check_probs(const double *p, int n_classes, double tol, char *err, size_t errlen)
+/*
+ * CheckProbsHead: the checks of select_check_probs that come before the
+ * values (shared by its double and float forms, so the reasons are one).
+ */
+static int
+CheckProbsHead(const void *p, int n_classes, double tol, char *err, size_t errlen)
 {
-	double		sum = 0.0;
-
 	if (!(tol >= 0.0 && tol <= 1.0))
 	{
 		errbuf_printf(err, errlen, "the tolerance must be between 0 and 1, not %g", tol);
@@ -257,20 +259,30 @@ select_check_probs(const double *p, int n_classes, double tol, char *err, size_t
 		errbuf_printf(err, errlen, "no probabilities given");
 		return -1;
 	}
-	for (int i = 0; i < n_classes; i++)
+	return 0;
+}
+
+/* CheckProbValue: value i (0-based) of a probability row is finite and in [0, 1]. */
+static int
+CheckProbValue(int i, double v, char *err, size_t errlen)
+{
+	if (!isfinite(v))
 	{
-		if (!isfinite(p[i]))
-		{
-			errbuf_printf(err, errlen, "probability %d is %g, not a finite number", i + 1, p[i]);
-			return -1;
-		}
-		if (p[i] < 0.0 || p[i] > 1.0)
-		{
-			errbuf_printf(err, errlen, "probability %d is %g, outside [0, 1]", i + 1, p[i]);
-			return -1;
-		}
-		sum += p[i];
+		errbuf_printf(err, errlen, "probability %d is %g, not a finite number", i + 1, v);
+		return -1;
 	}
+	if (v < 0.0 || v > 1.0)
+	{
+		errbuf_printf(err, errlen, "probability %d is %g, outside [0, 1]", i + 1, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* CheckProbSum: a row's sum (in double, in index order) is within tol per class of 1. */
+static int
+CheckProbSum(double sum, int n_classes, double tol, char *err, size_t errlen)
+{
 	if (!(fabs(sum - 1.0) <= tol * n_classes))
 	{
 		errbuf_printf(err, errlen, "probabilities sum to %.17g, not 1 (tolerance %g)", sum,
@@ -278,6 +290,39 @@ select_check_probs(const double *p, int n_classes, double tol, char *err, size_t
 		return -1;
 	}
 	return 0;
+}
+
+int
+select_check_probs(const double *p, int n_classes, double tol, char *err, size_t errlen)
+{
+	double		sum = 0.0;
+
+	if (CheckProbsHead(p, n_classes, tol, err, errlen) != 0)
+		return -1;
+	for (int i = 0; i < n_classes; i++)
+	{
+		if (CheckProbValue(i, p[i], err, errlen) != 0)
+			return -1;
+		sum += p[i];
+	}
+	return CheckProbSum(sum, n_classes, tol, err, errlen);
+}
+
+/* select_check_probs_f32: see select.h (each value read as a double, so the same answer). */
+int
+select_check_probs_f32(const float *p, int n_classes, double tol, char *err, size_t errlen)
+{
+	double		sum = 0.0;
+
+	if (CheckProbsHead(p, n_classes, tol, err, errlen) != 0)
+		return -1;
+	for (int i = 0; i < n_classes; i++)
+	{
+		if (CheckProbValue(i, (double) p[i], err, errlen) != 0)
+			return -1;
+		sum += (double) p[i];
+	}
+	return CheckProbSum(sum, n_classes, tol, err, errlen);
 }
 
 /* splitmix64's finaliser (Steele, Lea and Flood 2014): a bijective 64-bit mix. */

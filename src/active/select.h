@@ -114,6 +114,38 @@ extern int	select_entropy_screen_width(void);
 extern int	select_entropy_upper_width(int width, const double *p, int n_classes, double *h, double *sum);
 
 /*
+ * select_entropy_upper_f32 is select_entropy_upper for a float4 row read in
+ * place (no copy, no conversion to double): the same checks and refusals as
+ * select_check_probs on the row's values read as doubles
+ * (select_check_probs_f32), and an upper bound of the row's entropy (what
+ * select_row_score gives for those doubles) from a cubic lower bound of
+ * log2 with no division, at most about 9e-4 above it (see
+ * select_entropy.c).  A row the vector pass cannot vouch for (a sum within
+ * rounding of the tolerance's edge, more than SELECT_F32_SCREEN_MAX classes)
+ * gets *upper = +inf, so it is scored.  Returns 0, or -1 with
+ * select_check_probs' reason.
+ */
+#define SELECT_F32_SCREEN_MAX (1 << 20)
+extern int	select_entropy_upper_f32(const float *p, int n_classes, double tol, double *upper,
+									 char *err, size_t errlen);
+/* select_entropy_f32_width: the floats per vector select_entropy_upper_f32 uses here (1, 4, 8, 16). */
+extern int	select_entropy_f32_width(void);
+/*
+ * For the tests: select_entropy_upper_f32_at runs the float4 screen's pass
+ * at one width (1: no vectors, 4, 8, 16) and returns 0 with *upper, -1 when
+ * it cannot vouch for the row (the glue would then ask
+ * select_check_probs_f32), -2 for a width this processor lacks.
+ * select_entropy_log2_lower_at writes the screen's lower bound of log2 of
+ * each of x[0..n) (n a multiple of the width) to out; -1 for a width this
+ * processor lacks.
+ */
+extern int	select_entropy_upper_f32_at(int width, const float *p, int n_classes, double tol, double *upper);
+extern int	select_entropy_log2_lower_at(int width, const float *x, int64_t n, float *out);
+
+/* select_check_probs_f32 is select_check_probs for float values (each read as a double). */
+extern int	select_check_probs_f32(const float *p, int n_classes, double tol, char *err, size_t errlen);
+
+/*
  * select_heap_floor returns the score of the worst entry of a full heap
  * (an offer scoring below it cannot enter), or -INFINITY while the heap
  * holds fewer than k entries.

@@ -205,6 +205,32 @@ NormalizeRow(double *p, int n, const char *what, int64 ord, int64 id)
 }
 
 /*
+ * RowArray: a float4[] or float8[] row's array, checked (one dimension, no
+ * NULL, not too long), its length in *count; what/ord name the row in
+ * errors.  Not copied unless it was toasted.
+ */
+static ArrayType *
+RowArray(Datum d, const char *what, int64 ord, int *count)
+{
+	ArrayType  *a = DatumGetArrayTypeP(d);
+
+	*count = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("row %lld: %s must be a one-dimensional array", (long long) ord, what)));
+	if (ARR_HASNULL(a))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("row %lld: %s holds a NULL", (long long) ord, what)));
+	if (*count > SELECT_MAX_CLASSES * 100)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("row %lld: %s has %d values, too many", (long long) ord, what, *count)));
+	return a;
+}
+
+/*
  * RowDoubles reads a float8[], float4[] or jsonb array of numbers into buf
  * (growing it); returns the length.  what/ord name the row in errors.
  */
@@ -244,21 +270,9 @@ RowDoubles(Datum d, Oid type, double **buf, int *cap, const char *what, int64 or
 	}
 	else
 	{
-		ArrayType  *a = DatumGetArrayTypeP(d);
-		int			count = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+		int			count;
+		ArrayType  *a = RowArray(d, what, ord, &count);
 
-		if (ARR_NDIM(a) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("row %lld: %s must be a one-dimensional array", (long long) ord, what)));
-		if (ARR_HASNULL(a))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("row %lld: %s holds a NULL", (long long) ord, what)));
-		if (count > SELECT_MAX_CLASSES * 100)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("row %lld: %s has %d values, too many", (long long) ord, what, count)));
 		while (count > *cap)
 		{
 			*cap *= 2;
@@ -407,9 +421,14 @@ mlops_select_batch(PG_FUNCTION_ARGS)
 		if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "select_topk_agg returned no row");
 		AtEOXact_GUC(true, nestlevel);
-		res = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		if (isnull)
-			res = NULL;
+		{
+			/* the copy must outlive SPI_finish, which frees SPI's memory */
+			MemoryContext old = MemoryContextSwitchTo(caller);
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			res = isnull ? NULL : DatumGetByteaPCopy(d);
+			MemoryContextSwitchTo(old);
+		}
 		SPI_finish();
 		got_n = res ? (int64) (VARSIZE(res) - VARHDRSZ) / (int64) (sizeof(int64) + sizeof(double)) : 0;
 		InitMaterializedSRF(fcinfo, 0);
@@ -638,6 +657,7 @@ typedef struct TopkState
 	double	   *buf;
 	int			cap;
 	int64		rows;
+	Oid			probs_type;		/* the probs argument's type, looked up on the first row */
 } TopkState;
 
 static TopkState *TopkNew(MemoryContext cxt, SelectStrategy strategy, int64 k, int64 per_class,
@@ -687,10 +707,38 @@ mlops_select_topk_trans(PG_FUNCTION_ARGS)
 	idv = PG_GETARG_INT64(1);
 	if (!PG_ARGISNULL(2))
 	{
-		Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 2);
+		Oid			type = st->probs_type;
+		double		floor_score;
 
-		if (st->rows == 1)
+		if (type == InvalidOid)
+		{
+			type = st->probs_type = get_fn_expr_argtype(fcinfo->flinfo, 2);
 			CheckColumnType(type, "probs", true);
+		}
+		/*
+		 * entropy over float4[] (no per-class heaps, no normalising): once
+		 * the heap is full, the float4 screen reads the row in place, and a
+		 * row that cannot reach the floor is done without a copy
+		 */
+		if (st->strategy == SELECT_ENTROPY && type == FLOAT4ARRAYOID && st->per_class == 0 &&
+			!PG_GETARG_BOOL(7) && (floor_score = select_heap_floor(st->heap)) > -INFINITY)
+		{
+			ArrayType  *a = RowArray(PG_GETARG_DATUM(2), "probs", st->rows, &np);
+			double		upper;
+
+			if (np != st->n_classes)
+				ereport(ERROR,
+						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+						 errmsg("row %lld has %d probabilities where earlier rows have %d", (long long) st->rows, np,
+								st->n_classes)));
+			if (select_entropy_upper_f32((const float *) ARR_DATA_PTR(a), np, mlops_probability_tolerance,
+										 &upper, err, sizeof(err)) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("row %lld (id " INT64_FORMAT "): %s", (long long) st->rows, idv, err)));
+			if (upper < floor_score)
+				PG_RETURN_POINTER(st);
+		}
 		old = MemoryContextSwitchTo(aggcxt);
 		np = RowDoubles(PG_GETARG_DATUM(2), type, &st->buf, &st->cap, "probs", st->rows);
 		MemoryContextSwitchTo(old);

@@ -134,6 +134,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						REQUIRE(u >= s);
 					else
 						REQUIRE(strcmp(err, err2) == 0);
+					/* the float4 screen against the score of the same row read as floats */
+					if (c >= 1 && c <= 64)
+					{
+						float		f[64];
+						double		d[64],
+									sf;
+						char		err3[256],
+									err4[256];
+						int			rc4,
+									rc5;
+
+						for (int j = 0; j < c; j++)
+							d[j] = f[j] = (float) P[i * cc + j];
+						rc4 = select_row_score(SELECT_ENTROPY, d, c, i, 0, SELECT_PROBS_TOLERANCE, &sf, err3, sizeof(err3));
+						rc5 = select_entropy_upper_f32(f, c, SELECT_PROBS_TOLERANCE, &u, err4, sizeof(err4));
+						REQUIRE(rc4 == rc5);
+						if (rc4 == 0)
+							REQUIRE(u >= sf);
+						else
+							REQUIRE(strcmp(err3, err4) == 0);
+					}
 				}
 				if (rc == 0)
 				{

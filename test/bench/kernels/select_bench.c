@@ -2,7 +2,9 @@
  * select_bench.c — micro-benchmark of the active-learning selection kernels
  * (src/active/): core-set on 100,000 x 128 float embeddings with 1,000
  * labelled and b = 100 (1 and N threads), entropy top-100 over 1,000,000
- * rows of 50 classes (score + bounded heap, streaming), BADGE and
+ * rows of 50 classes (score + bounded heap, streaming; the rows as doubles
+ * through the double screen, then as floats through the float4 screen,
+ * as the glue reads float8[] and float4[] columns), BADGE and
  * cluster-margin on 100,000 x 128 with 10 classes and b = 100.  Prints
  * milliseconds.  With a second argument it writes the core-set picks and
  * the entropy top-100 ids there, one a line, for select_bench.py, which
@@ -10,7 +12,8 @@
  * stream as rng.h's mt_random_sample), times numpy and compares picks.
  *
  *	cc -std=c11 -O2 -pthread -Isrc -o /tmp/select_bench test/bench/kernels/select_bench.c \
- *	   src/active/*.c src/metrics/uncertainty.c src/datasets/rng.c src/util/errbuf.c src/spatial/parallel.c -lm
+ *	   $(ls src/active/*.c | grep -v _sql.c) src/metrics/uncertainty.c src/datasets/rng.c \
+ *	   src/util/errbuf.c src/spatial/parallel.c -lm
  *	/tmp/select_bench [threads [picks-file]]
  *	/usr/bin/python3 test/bench/kernels/select_bench.py picks-file
  */
@@ -127,9 +130,58 @@ main(int argc, char **argv)
 				fprintf(out, "%lld\n", (long long) ids[q]);
 			fclose(out);
 		}
-		printf("entropy top-100 over 1000000x50: %.0f ms (best id %lld, %.6f)\n",
-			   now_ms() - t0, (long long) ids[0], sc[0]);
+		printf("entropy top-100 over 1000000x50 (float8, the double screen, %d doubles a vector): %.0f ms (best id %lld, %.6f)\n",
+			   select_entropy_screen_width(), now_ms() - t0, (long long) ids[0], sc[0]);
 		select_heap_free(h);
+
+		/*
+		 * The same rows as float4, as the glue reads a float4[] column: the
+		 * float4 screen on the row in place; only a row it lets through is
+		 * converted to double and scored by libm.
+		 */
+		{
+			float	   *F = malloc(sizeof(float) * rows * c);
+			double		row[50];
+			int64_t		scored = 0,
+						ids32[100];
+			double		sc32[100];
+
+			for (int64_t i = 0; i < rows * c; i++)
+				F[i] = (float) P[i];
+			t0 = now_ms();
+			h = select_heap_create(100, &a);
+			for (int64_t i = 0; i < rows; i++)
+			{
+				double		score,
+							upper;
+
+				if (select_heap_floor(h) > -INFINITY)
+				{
+					if (select_entropy_upper_f32(F + i * c, c, SELECT_PROBS_TOLERANCE, &upper, err, sizeof(err)) != 0)
+					{
+						fprintf(stderr, "%s\n", err);
+						return 1;
+					}
+					if (upper < select_heap_floor(h))
+						continue;
+				}
+				for (int j = 0; j < c; j++)
+					row[j] = F[i * c + j];
+				if (select_row_score(SELECT_ENTROPY, row, c, i, 0, SELECT_PROBS_TOLERANCE, &score, err, sizeof(err)) != 0)
+				{
+					fprintf(stderr, "%s\n", err);
+					return 1;
+				}
+				scored++;
+				select_heap_offer(h, score, i);
+			}
+			select_heap_result(h, ids32, sc32);
+			printf("entropy top-100 over 1000000x50 (float4 in place, the float4 screen, %d floats a vector): %.0f ms "
+				   "(rows scored by libm %lld; best id %lld, %.6f)\n",
+				   select_entropy_f32_width(), now_ms() - t0, (long long) scored, (long long) ids32[0], sc32[0]);
+			select_heap_free(h);
+			free(F);
+		}
 		free(P);
 	}
 
