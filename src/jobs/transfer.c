@@ -446,23 +446,26 @@ transfer_poll(transfer_pool *pool, int timeout_ms, transfer_result *out, int max
 	{
 		int64_t		deadline = xfer_now_ms() + timeout_ms;
 
+		/*
+		 * Wait until a result is in, an upload asks for another perform, or
+		 * the time is up.  Other wake-ups (a .part file created, an upload's
+		 * hash done, a delayed request due, data that did not end a
+		 * transfer) are handled and the wait goes on: a sync thread's
+		 * wake-up may also arrive after start_opened above took its file.
+		 */
 		for (;;)
 		{
-			int			opening;
-
 			pool->kick = false;
 			curl_multi_poll(pool->multi, NULL, 0, timeout_ms, NULL);
-			/* files created meanwhile: their requests start in this perform */
-			opening = xfer_open_pending(pool);
+			(void) upload_hash_check(pool);
 			start_opened(pool);
+			delayed = start_delayed(pool);
 			curl_multi_perform(pool->multi, &running);
-			if (collect_done(pool) || xfer_open_pending(pool) == opening)
+			if (collect_done(pool) || pool->kick)
 				break;
-			/* woken only because files were created: wait on for the rest of the time */
 			timeout_ms = (int) (deadline - xfer_now_ms());
 			if (timeout_ms <= 0)
 				break;
-			delayed = start_delayed(pool);
 			if (delayed >= 0 && delayed < timeout_ms)
 				timeout_ms = delayed;
 		}
