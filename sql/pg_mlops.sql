@@ -1783,33 +1783,24 @@ $$;
 COMMENT ON FUNCTION mlops.lock_runnable_job(text[]) IS
 'Locks the oldest runnable job (pending, every dependency succeeded, due) of these kinds that no one else holds; its id, or NULL (claim_job and worker_claim)';
 
-CREATE FUNCTION mlops.submit_job(kind text, params jsonb DEFAULT '{}',
-                                 depends_on bigint[] DEFAULT '{}', max_attempts int DEFAULT 3,
-                                 run_after timestamptz DEFAULT now(), run_id text DEFAULT NULL)
-RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- mlops.check_submit_kind and mlops.check_submit_deps: the checks submit_job and submit_jobs
+-- share, in one place so the two cannot drift apart.  check_submit_kind: the kind is a
+-- lower-case identifier the worker serves or an administrator declared (a typo such as
+-- "downlaod" is refused here instead of waiting forever for a worker that never comes), and
+-- max_attempts is at least 1.
+CREATE FUNCTION mlops.check_submit_kind(kind text, max_attempts int)
+RETURNS void
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    missing bigint;
-    new_id bigint;
-    blocked_by int;
-    failed_id bigint;
-    failed_state text;
 BEGIN
-    IF kind IS NULL OR params IS NULL OR depends_on IS NULL OR max_attempts IS NULL OR run_after IS NULL THEN
-        RAISE EXCEPTION 'arguments of mlops.submit_job must not be NULL (but run_id)'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
     IF kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
         RAISE EXCEPTION 'invalid job kind "%"', kind
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'A kind is a lower-case identifier such as sql, download or train.';
     END IF;
-    -- a kind is the worker's (its registry in C) or declared for external workers: a typo such as
-    -- "downlaod" is refused here instead of waiting forever for a worker that never comes
     IF NOT (kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()))
-       AND NOT EXISTS (SELECT 1 FROM mlops.declared_kinds d WHERE d.kind OPERATOR(pg_catalog.=) submit_job.kind) THEN
+       AND NOT EXISTS (SELECT 1 FROM mlops.declared_kinds d WHERE d.kind OPERATOR(pg_catalog.=) check_submit_kind.kind) THEN
         RAISE EXCEPTION 'unknown job kind "%"', kind
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = pg_catalog.format('The worker serves %s; declared for external workers: %s. An administrator declares a kind with mlops.declare_kind(%L).',
@@ -1821,14 +1812,29 @@ BEGIN
         RAISE EXCEPTION 'max_attempts must be at least 1, not %', max_attempts
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM mlops.validate_job(kind, params);
+END
+$$;
+COMMENT ON FUNCTION mlops.check_submit_kind(text, int) IS
+'submit_job''s and submit_jobs'' checks of the kind (a lower-case identifier, the worker''s or declared) and of max_attempts';
+REVOKE ALL ON FUNCTION mlops.check_submit_kind(text, int) FROM PUBLIC;
+
+-- check_submit_deps: a worker kind needs a running worker; each dependency must be a job the
+-- caller may see (another role's job is as unknown as one that does not exist); then the
+-- dependencies are locked and counted (mlops.dependency_blockers).  Called by submit_job and
+-- submit_jobs, which run as the extension's owner: mlops.may_manage_job judges the calling role.
+CREATE FUNCTION mlops.check_submit_deps(kind text, depends_on bigint[],
+                                        OUT blockers int, OUT failed_id bigint, OUT failed_state text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    missing bigint;
+BEGIN
     IF kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()) AND NOT mlops.worker_running() THEN
         RAISE EXCEPTION 'no pg_mlops worker serves database "%"', current_database()
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Add pg_mlops to shared_preload_libraries, set mlops.database_name to this database and restart the server.';
     END IF;
-    -- a dependency must be a job the caller may see: another role's job is as
-    -- unknown as one that does not exist
     SELECT d INTO missing FROM unnest(depends_on) d
     WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs j
                       WHERE j.id OPERATOR(pg_catalog.=) d AND mlops.may_manage_job(j.submitted_by))
@@ -1837,8 +1843,35 @@ BEGIN
         RAISE EXCEPTION 'job % does not exist', missing
             USING ERRCODE = 'foreign_key_violation', DETAIL = 'depends_on names jobs of the calling role that must exist.';
     END IF;
-    SELECT b.blockers, b.failed_id, b.failed_state INTO blocked_by, failed_id, failed_state
+    SELECT b.blockers, b.failed_id, b.failed_state INTO blockers, failed_id, failed_state
     FROM mlops.dependency_blockers(depends_on) b;
+END
+$$;
+COMMENT ON FUNCTION mlops.check_submit_deps(text, bigint[]) IS
+'submit_job''s and submit_jobs'' checks of the worker and of depends_on (jobs the calling role may see), then the dependencies locked and counted';
+REVOKE ALL ON FUNCTION mlops.check_submit_deps(text, bigint[]) FROM PUBLIC;
+
+CREATE FUNCTION mlops.submit_job(kind text, params jsonb DEFAULT '{}',
+                                 depends_on bigint[] DEFAULT '{}', max_attempts int DEFAULT 3,
+                                 run_after timestamptz DEFAULT now(), run_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    new_id bigint;
+    blocked_by int;
+    failed_id bigint;
+    failed_state text;
+BEGIN
+    IF kind IS NULL OR params IS NULL OR depends_on IS NULL OR max_attempts IS NULL OR run_after IS NULL THEN
+        RAISE EXCEPTION 'arguments of mlops.submit_job must not be NULL (but run_id)'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM mlops.check_submit_kind(kind, max_attempts);
+    PERFORM mlops.validate_job(kind, params);
+    SELECT c.blockers, c.failed_id, c.failed_state INTO blocked_by, failed_id, failed_state
+    FROM mlops.check_submit_deps(kind, depends_on) c;
     -- the owner is the calling role (this function runs as its owner); behind a failed or
     -- cancelled dependency the job fails at once, as its dependents would
     INSERT INTO mlops.jobs (kind, params, depends_on, max_attempts, run_after, run_id, submitted_by,
@@ -1870,7 +1903,6 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    missing bigint;
     blocked_by int;
     failed_id bigint;
     failed_state text;
@@ -1890,24 +1922,7 @@ BEGIN
         RAISE EXCEPTION 'params must be a one-dimensional array of jsonb'
             USING ERRCODE = 'array_subscript_error';
     END IF;
-    IF kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid job kind "%"', kind
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'A kind is a lower-case identifier such as sql, download or train.';
-    END IF;
-    IF NOT (kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()))
-       AND NOT EXISTS (SELECT 1 FROM mlops.declared_kinds d WHERE d.kind OPERATOR(pg_catalog.=) submit_jobs.kind) THEN
-        RAISE EXCEPTION 'unknown job kind "%"', kind
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = pg_catalog.format('The worker serves %s; declared for external workers: %s. An administrator declares a kind with mlops.declare_kind(%L).',
-                                           pg_catalog.array_to_string(mlops.worker_kinds(), ', '),
-                                           coalesce((SELECT pg_catalog.string_agg(d.kind, ', ' ORDER BY d.kind) FROM mlops.declared_kinds d), 'none'),
-                                           kind);
-    END IF;
-    IF max_attempts < 1 THEN
-        RAISE EXCEPTION 'max_attempts must be at least 1, not %', max_attempts
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM mlops.check_submit_kind(kind, max_attempts);
     -- each element as submit_job checks its params; the first refusal is raised again with the
     -- element's position in front (one subtransaction for the whole loop, not one per element)
     BEGIN
@@ -1935,21 +1950,8 @@ BEGIN
     IF i = 0 THEN
         RETURN '{}';
     END IF;
-    IF kind OPERATOR(pg_catalog.=) ANY (mlops.worker_kinds()) AND NOT mlops.worker_running() THEN
-        RAISE EXCEPTION 'no pg_mlops worker serves database "%"', current_database()
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Add pg_mlops to shared_preload_libraries, set mlops.database_name to this database and restart the server.';
-    END IF;
-    SELECT d INTO missing FROM unnest(depends_on) d
-    WHERE NOT EXISTS (SELECT 1 FROM mlops.jobs j
-                      WHERE j.id OPERATOR(pg_catalog.=) d AND mlops.may_manage_job(j.submitted_by))
-    LIMIT 1;
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'job % does not exist', missing
-            USING ERRCODE = 'foreign_key_violation', DETAIL = 'depends_on names jobs of the calling role that must exist.';
-    END IF;
-    SELECT b.blockers, b.failed_id, b.failed_state INTO blocked_by, failed_id, failed_state
-    FROM mlops.dependency_blockers(depends_on) b;
+    SELECT c.blockers, c.failed_id, c.failed_state INTO blocked_by, failed_id, failed_state
+    FROM mlops.check_submit_deps(kind, depends_on) c;
     -- one INSERT for all; ids are drawn in the order of the rows, so ordered by id they are in
     -- the order of the params
     WITH ins AS (
