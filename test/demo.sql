@@ -115,6 +115,10 @@ SELECT mlops.submit_job('download', '{"credential": "demo_http", "object": "samp
 SELECT mlops.wait_job(:dl2_job, '30 seconds') AS state;
 SELECT b.id, b.state, b.result ->> 'sha256' = a.result ->> 'sha256' AS same_bytes
 FROM mlops.jobs a, mlops.jobs b WHERE a.id = :dl_job AND b.id = :dl2_job;
+\echo 'Many jobs in one call (mlops.submit_jobs): one INSERT, each job still its own row, attempts and outcome:'
+SELECT mlops.submit_jobs('download', ARRAY(SELECT jsonb_build_object('url', :'demo_url', 'path', format('demo/batch/%s.json', i))
+                                           FROM generate_series(1, 3) i)) AS batch \gset
+SELECT j AS id, mlops.wait_job(j, '30 seconds') AS batch_state FROM unnest(:'batch'::bigint[]) j ORDER BY j;
 \echo 'Bad input is refused before anything is queued:'
 \set ON_ERROR_STOP off
 SELECT mlops.submit_job('download', '{"url": "file:///etc/passwd", "path": "x"}');
@@ -286,6 +290,13 @@ GROUP BY 1 ORDER BY 1;
 SELECT string_agg((ord - 1)::text, ' ' ORDER BY ord) FILTER (WHERE ord <= 40) AS first_test_indices
 FROM mlops.split_manifest((SELECT m FROM diatoms), '{"method": "sklearn", "label": "species_label", "test_size": 0.2, "seed": 42}')
 WHERE split = 'test';
+
+\echo 'Straight over a table (mlops.split_table_ids): the same split, each side''s ids as one array:'
+CREATE TEMP TABLE diatom_images AS
+SELECT ord - 1 AS id, item->>'species_label' AS species
+FROM jsonb_array_elements((SELECT m FROM diatoms)) WITH ORDINALITY e(item, ord);
+SELECT split, cardinality(ids) AS images, array_to_string(ids[1:10], ' ') AS first_ids
+FROM mlops.split_table_ids('diatom_images', '{"id": "id", "label": "species", "method": "sklearn", "test_size": 0.2, "seed": 42}');
 
 \echo 'The dataset pipeline (the diatom builder): two zips from the local server, split per folder with'
 \echo 'exactly 3 test images each, laid out by hard links, zipped; no upload configured, so the zip is kept:'

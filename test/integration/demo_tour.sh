@@ -127,6 +127,13 @@ assert counts.get((0x44, 0x01, 0x54, 255), 0) > w * h // 2, "the low end of viri
 PY
 ok $? "the PNG decodes (CRCs, zlib, filters); the pixels under the 5 site markers are magenta, the contours white, the rest viridis"
 
+[ "$(echo "$out" | sed -n '/submit_jobs/,/Bad input/p' | grep -cE '^ +[0-9]+ \| succeeded$')" = 3 ]
+ok $? "the tour queues 3 downloads with one submit_jobs call and each succeeds"
+manifest_ids=$(echo "$out" | sed -n '/first_test_indices/,/^(/p' | sed -n 3p | sed 's/^ *//' | cut -d' ' -f1-10)
+table_ids=$(echo "$out" | sed -n '/mlops.split_table_ids/,/dataset pipeline/p' | sed -n 's/^ test *| *60 *| *\([0-9 ]*[0-9]\) *$/\1/p')
+[ -n "$table_ids" ] && [ "$table_ids" = "$manifest_ids" ]
+ok $? "the tour's split_table_ids test side starts with the ids split_manifest's sklearn split gives ($table_ids)"
+[ -n "$table_ids" ] || echo "$out" | sed -n '/first_test_indices/,/dataset pipeline/p' | sed 's/^/# /'
 [ "$(echo "$out" | sed -n '/=== 13\./,$p' | grep -cE "^ +[1-5] \| +[0-9]+ \| +[0-9]\.[0-9]{4}$")" = 5 ]
 ok $? "the tour selects the 5 most uncertain pool rows"
 [ "$(echo "$out" | sed -n '/=== 13\./,$p' | grep -cE "^ +[1-5] \| +[0-9]+ \| +[0-9]+\.[0-9]{2}$")" = 5 ]
