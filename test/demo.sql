@@ -104,7 +104,7 @@ SELECT mlops.unschedule_metric('00000000-0000-0000-0000-00000000000a') AS unsche
 SELECT mlops.submit_job('sql', '{"command": "SELECT count(*) FROM mlops.results"}') AS sql_job \gset
 SELECT mlops.wait_job(:sql_job, '30 seconds') AS state;
 SELECT id, kind, state, result, attempts, finished_at - started_at AS took FROM mlops.jobs WHERE id = :sql_job;
-\echo 'A download from a local HTTP server, through mlops.work_dir/<path>.part, checked and renamed:'
+\echo 'A download from a local HTTP server into mlops.work_dir/<path>, named only once synced and checked:'
 SELECT mlops.submit_job('download', jsonb_build_object('url', :'demo_url', 'path', 'demo/sample.json')) AS dl_job \gset
 SELECT mlops.wait_job(:dl_job, '30 seconds') AS state;
 SELECT id, state, result FROM mlops.jobs WHERE id = :dl_job;

@@ -227,7 +227,16 @@ transfer_pool_create(int max_concurrent)
 		return NULL;
 	}
 	(void) xfer_sync_start(pool);	/* none: downloads are synced inline */
+	/* an unnamed file is linked in through /proc/self/fd (linkat(2) without privileges) */
+	pool->unnamed_files = access("/proc/self/fd", X_OK) == 0;
 	return pool;
+}
+
+/* transfer_pool_unnamed_files: see transfer.h (never without /proc/self/fd). */
+void
+transfer_pool_unnamed_files(transfer_pool *pool, bool on)
+{
+	pool->unnamed_files = on && access("/proc/self/fd", X_OK) == 0;
 }
 
 /*

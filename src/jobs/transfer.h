@@ -177,6 +177,14 @@ extern void transfer_global_cleanup(void);
 /* transfer_pool_create: max_concurrent transfers at once (more are queued by libcurl); NULL on failure. */
 extern transfer_pool *transfer_pool_create(int max_concurrent);
 
+/*
+ * transfer_pool_unnamed_files: whether downloads are written to an unnamed
+ * file (O_TMPFILE, linked in at the end; the default where /proc/self/fd is
+ * there) or to "<dest>.part" (renamed at the end; always where the file
+ * system has no O_TMPFILE).  For tests of either way.
+ */
+extern void transfer_pool_unnamed_files(transfer_pool *pool, bool on);
+
 /* transfer_pool_destroy cancels everything still running (removing .part files) and frees the pool. */
 extern void transfer_pool_destroy(transfer_pool *pool);
 
@@ -184,11 +192,11 @@ extern void transfer_pool_destroy(transfer_pool *pool);
  * transfer_start validates the options (URL and policy, destination) and
  * starts a download.  Returns false with a message in err when it cannot
  * start (a bad or refused URL, a refused destination or .part file are not
- * retryable; *retryable says whether trying again could help).  The
- * "<dest>.part" file may be created after it returns (on one of the pool's
- * threads): a refusal found only then (the file system's, or a .part that
- * changed meanwhile) is reported by transfer_poll as a FAILED result with
- * the same message.
+ * retryable; *retryable says whether trying again could help).  The file
+ * (unnamed, or "<dest>.part") may be created after it returns (on one of
+ * the pool's threads): a refusal found only then (the file system's, or a
+ * .part that changed meanwhile) is reported by transfer_poll as a FAILED
+ * result with the same message.
  */
 extern bool transfer_start(transfer_pool *pool, const transfer_opts *opts,
 						   char *err, size_t errlen, bool *retryable);

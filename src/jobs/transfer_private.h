@@ -59,6 +59,8 @@ typedef struct transfer_item
 	bool		syncing;		/* a sync thread owns the file and the result (transfer_sync.c) */
 	bool		opening;		/* a sync thread creates the .part file (transfer_sync.c) */
 	bool		part_made;		/* the .part file is ours (created or truncated by us) */
+	bool		unnamed;		/* fd is an unnamed file (O_TMPFILE): linked in at the end */
+	bool		old_part;		/* a .part of ours was there at the start: removed at the end */
 	struct transfer_item *sync_next;	/* the sync threads' queue or done list */
 	int			write_errno;	/* write() failed with this; 0 when not */
 	int64_t		max_bytes;		/* 0: unlimited */
@@ -138,6 +140,7 @@ struct transfer_pool
 	int			count;			/* items in the list, finished or not */
 	bool		helper_running; /* false: hash inline */
 	bool		kick;			/* an upload started its next request: perform again */
+	bool		unnamed_files;	/* downloads write unnamed files (O_TMPFILE) where they can */
 	hash_helper helper;
 	sync_threads sync;
 };

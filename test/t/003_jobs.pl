@@ -127,6 +127,23 @@ sub file_sha256
 	return $d->hexdigest;
 }
 
+# unnamed_in: whether a pg_mlops worker holds an unnamed (O_TMPFILE) file open in a folder:
+# /proc shows such a descriptor as "<folder>/#<inode> (deleted)".
+sub unnamed_in
+{
+	my ($dir) = @_;
+	foreach my $pid (split /\n/,
+		q1("SELECT string_agg(pid::text, E'\\n') FROM pg_stat_activity WHERE backend_type = 'pg_mlops worker'"))
+	{
+		foreach my $fd (glob("/proc/$pid/fd/*"))
+		{
+			my $to = readlink($fd) // next;
+			return 1 if $to =~ m{^\Q$dir\E/#\d+ \(deleted\)$};
+		}
+	}
+	return 0;
+}
+
 # Every *.part file under the work directory.
 sub part_files
 {
@@ -299,7 +316,9 @@ ok(wait_for("SELECT mlops.worker_running()", 't', 30), 'the worker serves the da
 		  . "'path', 'c/slow.bin'))");
 	ok(wait_for("SELECT state = 'running' AND progress > 0 FROM mlops.jobs WHERE id = $id", 't', 30),
 		'c: the slow download runs and reports progress');
-	ok(-f "$workdir/c/slow.bin.part", 'c: its .part file exists while it runs');
+	ok(!-e "$workdir/c/slow.bin.part" && !-e "$workdir/c/slow.bin",
+		'c: nothing is named while it runs (it writes an unnamed file)');
+	ok(unnamed_in("$workdir/c"), 'c: a worker holds an unnamed file open in c/');
 	my $out = q1(
 		qq{SELECT extract(epoch FROM clock_timestamp()) AS t0 \\gset
 SELECT mlops.cancel_job($id) AS asked \\gset
@@ -453,7 +472,8 @@ SELECT :d || ' ' || :s1 || ' ' || :s2});
 		  . "'path', 'i/orphan.bin'), max_attempts => 1)");
 	ok(wait_for("SELECT state = 'running' AND progress > 0 FROM mlops.jobs WHERE id = $id", 't', 30),
 		'i: the slow download runs');
-	ok(-f "$workdir/i/orphan.bin.part", 'i: its .part file exists while it runs');
+	ok(!-e "$workdir/i/orphan.bin.part" && unnamed_in("$workdir/i"),
+		'i: it writes an unnamed file, with no .part');
 	kill_worker('i');
 	ok(wait_for("SELECT state || ' ' || attempts FROM mlops.jobs WHERE id = $id", 'failed 1', 30),
 		'i: the job whose only attempt died with the worker ends failed');
@@ -463,7 +483,8 @@ SELECT :d || ' ' || :s1 || ' ' || :s2});
 		if (!-e "$workdir/i/orphan.bin.part") { $gone = 1; last; }
 		usleep(50_000);
 	}
-	ok($gone, 'i: the restarted worker removed its .part file');
+	ok($gone, 'i: no .part file after the worker died');
+	ok(!unnamed_in("$workdir/i"), 'i: and its unnamed file went with the worker');
 	ok(!-e "$workdir/i/orphan.bin", 'i: and no final file exists');
 }
 

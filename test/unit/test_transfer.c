@@ -920,6 +920,23 @@ wait_result(transfer_pool *pool, transfer_result *res, long timeout_ms)
 }
 
 /*
+ * part_mode: the pools write "<dest>.part" and rename it (false: unnamed
+ * O_TMPFILE files, the default, linked in at the end); main runs the
+ * download tests both ways.
+ */
+static bool part_mode = false;
+
+static transfer_pool *
+make_pool(int max_concurrent)
+{
+	transfer_pool *pool = transfer_pool_create(max_concurrent);
+
+	if (pool != NULL)
+		transfer_pool_unnamed_files(pool, !part_mode);
+	return pool;
+}
+
+/*
  * wait_part polls the pool (collecting nothing) until path + ".part" exists:
  * a sync thread creates it after transfer_start returns.  0 after timeout_ms.
  */
@@ -935,6 +952,29 @@ wait_part(transfer_pool *pool, const char *path, long timeout_ms)
 		transfer_poll(pool, 20, NULL, 0);
 	}
 	return 1;
+}
+
+/*
+ * wait_written polls the pool (collecting nothing) until job id's file is
+ * being written: "<path>.part" exists, or (unnamed files) some bytes are in
+ * while neither path nor its .part has a name yet.  0 after timeout_ms.
+ */
+static int
+wait_written(transfer_pool *pool, int64_t id, const char *path, long timeout_ms)
+{
+	long long	deadline = now_ms() + timeout_ms;
+	int64_t		done = 0,
+				total = 0;
+
+	if (part_mode)
+		return wait_part(pool, path, timeout_ms);
+	while (!transfer_progress(pool, id, &done, &total) || done <= 0)
+	{
+		if (now_ms() >= deadline)
+			return 0;
+		transfer_poll(pool, 20, NULL, 0);
+	}
+	return !file_exists(path) && !part_exists(path);
 }
 
 /* run_one starts one transfer and waits for its result; 0 when it could not start. */
@@ -1133,7 +1173,7 @@ test_ok(transfer_pool *pool)
 	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "same job id refused");
 	base_opts(&o, 7, url, dest);
 	CHECK(!transfer_start(pool, &o, err, sizeof(err), &retryable), "same destination refused");
-	CHECK(wait_part(pool, dest, 1000), "the running transfer's .part survives the refusals");
+	CHECK(wait_written(pool, 6, dest, 1000), "the running transfer's file survives the refusals (no name yet, unless .part)");
 	CHECK(transfer_cancel(pool, 6), "cancel /slow");
 	CHECK(wait_result(pool, &r, 1000) && r.state == TRANSFER_CANCELLED, "cancelled");
 }
@@ -1781,6 +1821,19 @@ test_part_files(transfer_pool *pool)
 	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "download over an old .part DONE");
 	CHECK(file_is_pattern(dest, 100), "the file holds the new body only");
 	CHECK(!part_exists(dest), "no .part left");
+
+	/* an existing file is replaced (an unnamed file goes in as .part and is renamed over it) */
+	CHECK(write_text(dest, "the previous download, longer than the new body and not to be kept at all......................................................"), "old.bin written");
+	base_opts(&o, 946, url, dest);
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "download over an existing file DONE");
+	CHECK(file_is_pattern(dest, 100), "the existing file replaced by the new body");
+	CHECK(!part_exists(dest), "no .part left after replacing");
+	/* both: an existing file and a leftover .part of ours */
+	CHECK(write_text(part, "old part"), "old .part written again");
+	base_opts(&o, 946, url, dest);
+	CHECK(run_one(pool, &o, &r) && r.state == TRANSFER_DONE, "download over a file and an old .part DONE");
+	CHECK(file_is_pattern(dest, 100), "the file holds the new body");
+	CHECK(!part_exists(dest), "no .part left after both");
 	unlink(dest);
 
 	/* the directory is held from the start: swapping it for a symbolic link changes nothing */
@@ -1823,7 +1876,7 @@ test_cancel(transfer_pool *pool)
 	set_dest(dest, sizeof(dest), "slow.bin");
 	base_opts(&o, 40, url, dest);
 	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /slow");
-	CHECK(wait_part(pool, dest, 1000), "/slow .part exists while running");
+	CHECK(wait_written(pool, 40, dest, 1000), "/slow is written while running (.part, or a file with no name yet)");
 	t0 = now_ms();
 	n = 0;
 	while (now_ms() - t0 < 300)
@@ -1864,26 +1917,29 @@ test_cancel(transfer_pool *pool)
 	CHECK_INT(transfer_count(pool), 0, "count back to 0 again");
 
 	/*
-	 * A .part the file system refuses to create when the thread tries (a name
-	 * one byte too long once ".part" is added; the checks at the start pass):
-	 * reported FAILED with the reason by transfer_poll, not retryable.
+	 * A name the file system refuses when the thread tries (one byte too long
+	 * once ".part" is added, or for an unnamed file's link at the end; the
+	 * checks at the start pass): reported FAILED with the reason by
+	 * transfer_poll, not retryable.
 	 */
 	{
 		char		longdest[PATH_MAX];
 		size_t		len;
+		size_t		name = part_mode ? 251 : 256;
 
 		snprintf(longdest, sizeof(longdest), "%s/", tmpdir);
 		len = strlen(longdest);
-		memset(longdest + len, 'n', 251);
-		longdest[len + 251] = '\0';
+		memset(longdest + len, 'n', name);
+		longdest[len + name] = '\0';
+		set_url(url, sizeof(url), "/ok/10");	/* an unnamed file fails only at its end */
 		base_opts(&o, 42, url, longdest);
-		CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "a 251-byte file name starts");
+		CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "a file name too long starts");
 		n = 0;
 		t0 = now_ms();
 		while (n == 0 && now_ms() - t0 < 5000)
 			n = transfer_poll(pool, 100, r, 4);
 		CHECK(n == 1 && r[0].job_id == 42 && r[0].state == TRANSFER_FAILED && !r[0].retryable,
-			  "its .part refused by the thread: FAILED, not retryable");
+			  "its name refused by the file system: FAILED, not retryable");
 		CHECK(strstr(r[0].error, "cannot create") != NULL && strstr(r[0].error, "too long") != NULL,
 			  "the refusal says why");
 		printf("# %s\n", r[0].error);
@@ -1900,7 +1956,7 @@ test_cancel(transfer_pool *pool)
 static void
 test_concurrent(void)
 {
-	transfer_pool *pool = transfer_pool_create(4);
+	transfer_pool *pool = make_pool(4);
 	transfer_opts o;
 	transfer_result r[3];
 	char		url[256];
@@ -1970,7 +2026,7 @@ test_concurrent(void)
 static void
 test_many_small(void)
 {
-	transfer_pool *pool = transfer_pool_create(4);
+	transfer_pool *pool = make_pool(4);
 	transfer_opts o;
 	transfer_result r[8];
 	char		url[256];
@@ -2036,7 +2092,7 @@ test_many_small(void)
 static void
 test_large(void)
 {
-	transfer_pool *pool = transfer_pool_create(8);
+	transfer_pool *pool = make_pool(8);
 	transfer_opts o;
 	transfer_result r[8];
 	char		url[256];
@@ -2127,7 +2183,7 @@ test_large(void)
 static void
 test_destroy(void)
 {
-	transfer_pool *pool = transfer_pool_create(2);
+	transfer_pool *pool = make_pool(2);
 	transfer_opts o;
 	transfer_result r;
 	char		url[256];
@@ -2147,7 +2203,8 @@ test_destroy(void)
 	CHECK(transfer_start(pool, &o, err, sizeof(err), &retryable), "start /ok/10");
 	transfer_poll(pool, 200, &r, 0);	/* let them run, collect nothing */
 	transfer_poll(pool, 200, &r, 0);
-	CHECK(part_exists(dest), "/slow .part exists");
+	CHECK(part_mode ? part_exists(dest) : !part_exists(dest) && !file_exists(dest),
+		  "/slow is written (.part, or a file with no name)");
 	transfer_pool_destroy(pool);
 	CHECK(!part_exists(dest) && !file_exists(dest), "destroy removed the .part");
 	unlink(dest2);
@@ -3044,7 +3101,7 @@ main(void)
 	fds_before = count_fds();
 
 	test_check_url();
-	pool = transfer_pool_create(4);
+	pool = make_pool(4);
 	CHECK(pool != NULL, "pool created");
 	test_start_refusals(pool);
 	test_ok(pool);
@@ -3068,6 +3125,18 @@ main(void)
 	test_concurrent();
 	test_many_small();
 	test_large();
+	test_destroy();
+
+	/* the same downloads again the way of a file system without O_TMPFILE: "<dest>.part", renamed */
+	part_mode = true;
+	printf("# again with .part files\n");
+	pool = make_pool(4);
+	CHECK(pool != NULL, "pool created (.part files)");
+	test_ok(pool);
+	test_cancel(pool);
+	test_part_files(pool);
+	transfer_pool_destroy(pool);
+	test_concurrent();
 	test_destroy();
 
 	CHECK_INT(count_fds(), fds_before, "no file descriptor left open");
