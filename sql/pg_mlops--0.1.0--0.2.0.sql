@@ -4208,11 +4208,17 @@ CREATE FUNCTION mlops.worker_claim_many(kinds text[], pid int, max_jobs int)
 RETURNS SETOF mlops.jobs
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- Planned once, not at every call (a custom plan for each claim's values cost more than the
+-- claim itself), and every row read through an index or its tuple id: the worker keeps these
+-- plans for its whole life, and one made while the queue was small read the whole table at
+-- every claim once it had grown.
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
 AS $$
 DECLARE
     n int := greatest(coalesce(max_jobs, 0), 0);
     candidates bigint[];
-    picked bigint[];
+    picked tid[];
     got bigint;
     one mlops.jobs;
 BEGIN
@@ -4231,8 +4237,9 @@ BEGIN
     IF cardinality(candidates) = 0 THEN
         RETURN;
     END IF;
+    -- the locked rows by their tuple ids (a TID scan)
     picked := ARRAY(
-        SELECT j.id FROM mlops.jobs j
+        SELECT j.ctid FROM mlops.jobs j
         WHERE j.id OPERATOR(pg_catalog.=) ANY (candidates) AND j.state = 'pending'
           AND j.blockers = 0 AND j.run_after <= now()
         ORDER BY j.run_after, j.id
@@ -4241,7 +4248,7 @@ BEGIN
     UPDATE mlops.jobs u
     SET state = 'running', attempts = u.attempts + 1, started_at = now(), claimed_by = 'worker',
         worker_pid = pid, heartbeat_at = now(), error = NULL
-    WHERE u.id OPERATOR(pg_catalog.=) ANY (picked)
+    WHERE u.ctid OPERATOR(pg_catalog.=) ANY (picked)
     RETURNING u.*;
     got := cardinality(picked);
     -- another claimer held some of them and more may wait: the rest one at a time
@@ -4263,6 +4270,9 @@ CREATE FUNCTION mlops.worker_succeed_many(ids bigint[], attempts int[], results 
 RETURNS int
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- as worker_claim_many: planned once, the jobs read through an index
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
 AS $$
 DECLARE
     n int;

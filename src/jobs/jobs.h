@@ -185,6 +185,7 @@ typedef struct JobFinish
 } JobFinish;
 
 extern void mlops_finish_jobs(const JobFinish *f, int n);
+extern bool mlops_write_outcomes(const JobFinish *f, int n);
 
 /* sql_session.c: sql jobs, each in a session of its own as its owner */
 typedef struct SqlOutcome

@@ -71,7 +71,7 @@ static void EnsureWorkDir(void);
 static bool ExtensionReady(void);
 static void Maintain(bool startup);
 static bool ClaimAndRun(MemoryContext cxt);
-static int	ClaimTransfers(MemoryContext cxt);
+static int	ClaimTransfers(MemoryContext cxt, const JobFinish *ended, int nended);
 static bool StartClaimed(ClaimedJob *job, const JobKind *kind, char *error, MemoryContext cxt,
 						 JobFinish *out);
 static char *CheckClaimed(const JobKind *kind, ClaimedJob *job, MemoryContext cxt);
@@ -97,6 +97,7 @@ static int	NRunning = 0;
 static int	RunningCap = 0;
 static Datum KindsArray;		/* text[] of the kinds served, in TopMemoryContext */
 static Datum TransferKindsArray = (Datum) 0;	/* the transfer kinds among them, or 0 */
+static SPIPlanPtr ClaimPlan = NULL;	/* mlops.worker_claim_many, planned once */
 
 /*
  * While sessions or transfers are full, the worker claims the other kinds
@@ -617,11 +618,16 @@ StartClaimed(ClaimedJob *job, const JobKind *kind, char *error, MemoryContext cx
  * transfer jobs in one transaction
  * (mlops.worker_claim_many), checks each again as its owner in that
  * transaction, then starts them; those that could not start are written in
- * one more transaction.  Each job keeps its own attempt, outcome, retries
- * and cancel: only the commits are shared.  Returns how many it claimed.
+ * one more transaction.  The outcomes of the nended transfers that just
+ * ended are written first in the same transaction (mlops_write_outcomes:
+ * one commit for the slots freed and their refill, not two); nothing of
+ * theirs is reported done before that commit.  Each job keeps its own
+ * attempt, outcome, retries and cancel: only the commits are shared.  An
+ * error of the claim is rolled back alone (a subtransaction) and raised
+ * after the outcomes have committed.  Returns how many it claimed.
  */
 static int
-ClaimTransfers(MemoryContext cxt)
+ClaimTransfers(MemoryContext cxt, const JobFinish *ended, int nended)
 {
 	/*
 	 * A download whose body is in and that only waits for its fsyncs holds
@@ -637,29 +643,53 @@ ClaimTransfers(MemoryContext cxt)
 	const JobKind **kinds;
 	char	  **errors;
 	JobFinish  *done;
-	int			n;
+	volatile int n = 0;
 	int			ndone = 0;
+	bool		written;
+	ResourceOwner owner;
+	ErrorData  *volatile claim_error = NULL;
 
-	if (TransferKindsArray == (Datum) 0 || room <= 0)
+	if (TransferKindsArray == (Datum) 0 || room <= 0 ||
+		(TransfersIdle && TransfersIdleWakes == wakes))
+	{
+		mlops_finish_jobs(ended, nended);
 		return 0;
-	if (TransfersIdle && TransfersIdleWakes == wakes)
-		return 0;
+	}
 	args[0] = TransferKindsArray;
 	args[1] = Int32GetDatum(MyProcPid);
 	args[2] = Int32GetDatum(room);
 
 	mlops_begin_tx();
-	SPI_execute_with_args("SELECT c.id, c.kind, c.params, c.submitted_by, c.attempts, c.max_attempts "
-						  "FROM mlops.worker_claim_many($1, $2, $3) c", 3, types, args, NULL, false, 0);
-	n = (int) SPI_processed;
-	jobs = MemoryContextAllocZero(cxt, sizeof(ClaimedJob) * Max(n, 1));
-	kinds = MemoryContextAllocZero(cxt, sizeof(JobKind *) * Max(n, 1));
-	errors = MemoryContextAllocZero(cxt, sizeof(char *) * Max(n, 1));
-	done = MemoryContextAllocZero(cxt, sizeof(JobFinish) * Max(n, 1));
+	owner = CurrentResourceOwner;	/* the transaction's: its subtransactions hand back to it */
+	written = mlops_write_outcomes(ended, nended);
+	/* room bounds what the claim returns: worker_claim_many takes at most max_jobs */
+	jobs = MemoryContextAllocZero(cxt, sizeof(ClaimedJob) * room);
+	kinds = MemoryContextAllocZero(cxt, sizeof(JobKind *) * room);
+	errors = MemoryContextAllocZero(cxt, sizeof(char *) * room);
+	done = MemoryContextAllocZero(cxt, sizeof(JobFinish) * room);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
 	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-		SPITupleTable *tt = SPI_tuptable;
+		SPITupleTable *tt;
 
+		if (ClaimPlan == NULL)
+		{
+			SPIPlanPtr	p = SPI_prepare("SELECT c.id, c.kind, c.params, c.submitted_by, c.attempts, c.max_attempts "
+										"FROM mlops.worker_claim_many($1, $2, $3) c", 3, types);
+
+			if (p == NULL || SPI_keepplan(p) != 0)
+				elog(ERROR, "could not plan mlops.worker_claim_many: %s", SPI_result_code_string(SPI_result));
+			ClaimPlan = p;
+		}
+		if (SPI_execute_plan(ClaimPlan, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not claim transfer jobs: %s", SPI_result_code_string(SPI_result));
+		if (SPI_processed > (uint64) room)
+			elog(ERROR, "mlops.worker_claim_many returned " UINT64_FORMAT " jobs for %d slots",
+				 SPI_processed, room);
+		n = (int) SPI_processed;
+		tt = SPI_tuptable;
+		MemoryContextSwitchTo(cxt);
 		for (int i = 0; i < n; i++)
 		{
 			bool		isnull;
@@ -671,17 +701,34 @@ ClaimTransfers(MemoryContext cxt)
 			jobs[i].attempts = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 5, &isnull));
 			jobs[i].max_attempts = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 6, &isnull));
 		}
-		MemoryContextSwitchTo(old);
+		mlops_params_forget();
+		for (int i = 0; i < n; i++)
+		{
+			kinds[i] = mlops_find_kind(jobs[i].kind);
+			if (kinds[i] != NULL)
+				errors[i] = CheckClaimed(kinds[i], &jobs[i], cxt);
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
 	}
-	mlops_params_forget();
-	for (int i = 0; i < n; i++)
+	PG_CATCH();
 	{
-		kinds[i] = mlops_find_kind(jobs[i].kind);
-		if (kinds[i] != NULL)
-			errors[i] = CheckClaimed(kinds[i], &jobs[i], cxt);
+		MemoryContextSwitchTo(cxt);
+		claim_error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		n = 0;
 	}
+	PG_END_TRY();
 	mlops_end_tx();
 	MemoryContextSwitchTo(cxt);
+	if (!written)
+		mlops_finish_jobs(ended, nended);
+	if (claim_error != NULL)
+		ReThrowError(claim_error);
 
 	if (n == 0)
 	{
@@ -735,8 +782,9 @@ CollectSessions(void)
 
 /*
  * PollTransfers lets libcurl work for up to 100 ms and writes the outcome
- * of every transfer that ended, all in one transaction (mlops_finish_jobs);
- * returns how many ended.
+ * of every transfer that ended, all in one transaction, the one that claims
+ * the jobs for the slots they freed (ClaimTransfers); returns how many
+ * ended.
  */
 static int
 PollTransfers(void)
@@ -760,6 +808,9 @@ PollTransfers(void)
 			break;
 		CHECK_FOR_INTERRUPTS();
 	}
+	/* and those that ended meanwhile, without waiting: one transaction for more of them */
+	if (n > 0 && n < MAX_RESULTS)
+		n += transfer_poll(Pool, 0, results + n, MAX_RESULTS - n);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -799,8 +850,11 @@ PollTransfers(void)
 		f->retryable = retryable;
 		ndone++;
 	}
-	/* the outcomes of this poll in one transaction, each its own row update */
-	mlops_finish_jobs(done, ndone);
+	/*
+	 * the outcomes of this poll in one transaction, each its own row update,
+	 * with the claim that fills the slots they freed
+	 */
+	ClaimTransfers(CurrentMemoryContext, done, ndone);
 	return n;
 }
 
@@ -1011,7 +1065,7 @@ mlops_worker_main(Datum main_arg)
 				if (mlops_sql_sessions_running() > 0 && CollectSessions() > 0)
 					busy = true;	/* sessions ended: claim again at once */
 				/* transfers in batches first, then one job at a time */
-				if (ClaimTransfers(loop_context) > 0)
+				if (ClaimTransfers(loop_context, NULL, 0) > 0)
 					busy = true;
 				while (ClaimAndRun(loop_context))
 				{

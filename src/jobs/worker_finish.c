@@ -28,6 +28,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 
 #include "jobs/jobs.h"
 
@@ -183,6 +184,52 @@ FinishOne(const JobFinish *f)
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * mlops_write_outcomes writes n outcomes inside the caller's transaction
+ * (SPI connected), in a subtransaction of their own: the worker writes the
+ * transfers that ended together with its next claim, one commit for both.
+ * True when written; on an error the subtransaction is rolled back (the
+ * caller's work stands), the error logged, and false returned: the caller
+ * then writes them with mlops_finish_jobs once its transaction has
+ * committed.
+ */
+bool
+mlops_write_outcomes(const JobFinish *f, int n)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	if (n <= 0)
+		return true;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		WriteOutcomes(f, n);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		ereport(LOG,
+				(errmsg("pg_mlops worker writes %d outcomes apart from its claim: %s", n, edata->message)));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
 }
 
 /*
