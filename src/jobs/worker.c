@@ -71,6 +71,7 @@ static void EnsureWorkDir(void);
 static bool ExtensionReady(void);
 static void Maintain(bool startup);
 static bool ClaimAndRun(MemoryContext cxt);
+static bool ClaimAndRunGuarded(MemoryContext cxt);
 static int	ClaimTransfers(MemoryContext cxt, const JobFinish *ended, int nended);
 static bool StartClaimed(ClaimedJob *job, const JobKind *kind, char *error, MemoryContext cxt,
 						 JobFinish *out);
@@ -98,6 +99,7 @@ static int	RunningCap = 0;
 static Datum KindsArray;		/* text[] of the kinds served, in TopMemoryContext */
 static Datum TransferKindsArray = (Datum) 0;	/* the transfer kinds among them, or 0 */
 static SPIPlanPtr ClaimPlan = NULL;	/* mlops.worker_claim_many, planned once */
+static TimestampTz ClaimRetryAt = 0;	/* after a failed claim: no claims before */
 
 /*
  * While sessions or transfers are full, the worker claims the other kinds
@@ -496,7 +498,7 @@ ClaimAndRun(MemoryContext cxt)
 		(mlops_sql_sessions_running() >= mlops_max_sql_jobs ? 2 : 0);
 	uint64		wakes = mlops_shmem_wakes();	/* before the claim: a later wake-up is seen */
 
-	if (kinds == (Datum) 0)
+	if (kinds == (Datum) 0 || GetCurrentTimestamp() < ClaimRetryAt)
 		return false;
 	if (full != 0 && IdleKnown && IdleWhenFull == full && IdleWakes == wakes)
 		return false;
@@ -623,8 +625,10 @@ StartClaimed(ClaimedJob *job, const JobKind *kind, char *error, MemoryContext cx
  * one commit for the slots freed and their refill, not two); nothing of
  * theirs is reported done before that commit.  Each job keeps its own
  * attempt, outcome, retries and cancel: only the commits are shared.  An
- * error of the claim is rolled back alone (a subtransaction) and raised
- * after the outcomes have committed.  Returns how many it claimed.
+ * error of the claim is rolled back alone (a subtransaction) and logged;
+ * the outcomes commit, the transfers already running go on, and claims
+ * pause for MAINTAIN_INTERVAL_MS (ClaimRetryAt).  Returns how many it
+ * claimed.
  */
 static int
 ClaimTransfers(MemoryContext cxt, const JobFinish *ended, int nended)
@@ -650,7 +654,8 @@ ClaimTransfers(MemoryContext cxt, const JobFinish *ended, int nended)
 	ErrorData  *volatile claim_error = NULL;
 
 	if (TransferKindsArray == (Datum) 0 || room <= 0 ||
-		(TransfersIdle && TransfersIdleWakes == wakes))
+		(TransfersIdle && TransfersIdleWakes == wakes) ||
+		GetCurrentTimestamp() < ClaimRetryAt)
 	{
 		mlops_finish_jobs(ended, nended);
 		return 0;
@@ -728,7 +733,16 @@ ClaimTransfers(MemoryContext cxt, const JobFinish *ended, int nended)
 	if (!written)
 		mlops_finish_jobs(ended, nended);
 	if (claim_error != NULL)
-		ReThrowError(claim_error);
+	{
+		/* a claim that fails again and again must not stop the running transfers' polls */
+		ereport(LOG,
+				(errcode(claim_error->sqlerrcode),
+				 errmsg("pg_mlops worker could not claim transfer jobs: %s", claim_error->message),
+				 claim_error->context ? errcontext("%s", claim_error->context) : 0));
+		FreeErrorData(claim_error);
+		ClaimRetryAt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MAINTAIN_INTERVAL_MS);
+		return 0;
+	}
 
 	if (n == 0)
 	{
@@ -741,6 +755,45 @@ ClaimTransfers(MemoryContext cxt, const JobFinish *ended, int nended)
 			ndone++;
 	mlops_finish_jobs(done, ndone);
 	return n;
+}
+
+/*
+ * ClaimAndRunGuarded is ClaimAndRun with its errors caught: one is logged,
+ * its transaction rolled back, and claims pause for MAINTAIN_INTERVAL_MS
+ * (ClaimRetryAt), so that a claim that fails again and again (a trigger
+ * refusing a job's start, say) does not keep the worker from polling the
+ * transfers and sessions already running, as an error reaching the main
+ * loop would (it skips the rest of the pass).
+ */
+static bool
+ClaimAndRunGuarded(MemoryContext cxt)
+{
+	volatile bool ran = false;
+
+	PG_TRY();
+	{
+		ran = ClaimAndRun(cxt);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (IsTransactionState() || IsAbortedTransactionBlockState())
+			AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
+		ereport(LOG,
+				(errcode(edata->sqlerrcode),
+				 errmsg("pg_mlops worker could not claim or start a job: %s", edata->message),
+				 edata->context ? errcontext("%s", edata->context) : 0));
+		FreeErrorData(edata);
+		ClaimRetryAt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MAINTAIN_INTERVAL_MS);
+		ran = false;
+	}
+	PG_END_TRY();
+	return ran;
 }
 
 /*
@@ -1067,7 +1120,7 @@ mlops_worker_main(Datum main_arg)
 				/* transfers in batches first, then one job at a time */
 				if (ClaimTransfers(loop_context, NULL, 0) > 0)
 					busy = true;
-				while (ClaimAndRun(loop_context))
+				while (ClaimAndRunGuarded(loop_context))
 				{
 					busy = true;
 					CHECK_FOR_INTERRUPTS();

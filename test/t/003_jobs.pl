@@ -563,6 +563,32 @@ SELECT :d || ' ' || :s1 || ' ' || :s2});
 }
 
 # ---------------------------------------------------------------------------------------------
+# l) The outcomes of the transfers that ended are written in the transaction that claims the next
+#    jobs; a claim that fails (here a trigger refuses to let one job start) is rolled back alone:
+#    those outcomes stay, no job is left running, and the refused job waits, unclaimed.
+{
+	q1( "CREATE FUNCTION public.refuse_l() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN "
+		  . "IF NEW.state = 'running' AND NEW.params->>'path' = 'l/poison.bin' THEN "
+		  . "RAISE EXCEPTION 'claim refused by a test trigger'; END IF; RETURN NEW; END \$\$;\n"
+		  . "CREATE TRIGGER refuse_l BEFORE UPDATE ON mlops.jobs FOR EACH ROW EXECUTE FUNCTION public.refuse_l();");
+	# as many as mlops.max_transfers (8): the refused job can only be claimed as they end
+	q1( "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$base/file/5000/l' || i || '?delay_ms=400', "
+		  . "'path', 'l/ok' || i || '.bin'), run_id => 'l')) FROM generate_series(1, 8) i");
+	ok(wait_for("SELECT count(*) FROM mlops.jobs WHERE run_id = 'l' AND state = 'running'", '8', 30),
+		'l: the 8 downloads run') or diag(batch_states('l'));
+	my $poison = q1("SELECT mlops.submit_job('download', jsonb_build_object('url', '$base/file/100/lp', "
+		  . "'path', 'l/poison.bin'), run_id => 'l-poison')");
+	ok(wait_for("SELECT count(*) FROM mlops.jobs WHERE run_id = 'l' AND state = 'succeeded'", '8', 60),
+		'l: the 8 succeed while every claim of the refused job fails') or diag(batch_states('l'));
+	is(q1("SELECT state || ' ' || attempts FROM mlops.jobs WHERE id = $poison"), 'pending 0',
+		'l: the refused job is still pending, no attempt spent');
+	like(slurp_file($node->logfile), qr/claim refused by a test trigger/, 'l: the server log has the claim\'s error');
+	q1("DROP TRIGGER refuse_l ON mlops.jobs; DROP FUNCTION public.refuse_l()");
+	ok(wait_for("SELECT state FROM mlops.jobs WHERE id = $poison", 'succeeded', 30),
+		'l: without the trigger it is claimed and succeeds');
+}
+
+# ---------------------------------------------------------------------------------------------
 # h) Wake on commit: from a submit's commit to the worker's start, with the worker idle.
 {
 	my $script = '';
