@@ -78,7 +78,7 @@ static bool StartClaimed(ClaimedJob *job, const JobKind *kind, char *error, Memo
 static char *CheckClaimed(const JobKind *kind, ClaimedJob *job, MemoryContext cxt);
 static void Finish(int64 id, int attempt, JobOutcome outcome, const char *result_json,
 				   const char *error, bool retryable);
-static int	PollTransfers(void);
+static int	PollTransfers(MemoryContext cxt);
 static int	CollectSessions(void);
 static void ReportProgressAndCancels(void);
 static void RemoveStaleParts(void);
@@ -197,10 +197,16 @@ EnsureWorkDir(void)
 
 /*
  * mlops_begin_tx / mlops_end_tx bracket one short transaction with SPI.
+ * mlops_end_tx returns to the memory context that was current at
+ * mlops_begin_tx (a commit leaves TopMemoryContext current, and whatever
+ * the caller allocated next would live as long as the worker).
  */
+static MemoryContext TxCallerContext = NULL;
+
 void
 mlops_begin_tx(void)
 {
+	TxCallerContext = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -215,6 +221,9 @@ mlops_end_tx(void)
 	SPI_finish();
 	CommitTransactionCommand();
 	pgstat_report_stat(false);
+	if (TxCallerContext != NULL)
+		MemoryContextSwitchTo(TxCallerContext);
+	TxCallerContext = NULL;
 }
 
 /*
@@ -225,11 +234,13 @@ static bool
 ExtensionReady(void)
 {
 	bool		ready;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	ready = OidIsValid(get_extension_oid("pg_mlops", true));
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);		/* not TopMemoryContext, where the commit left us */
 	return ready;
 }
 
@@ -840,13 +851,15 @@ CollectSessions(void)
  * ended.
  */
 static int
-PollTransfers(void)
+PollTransfers(MemoryContext cxt)
 {
 	transfer_result results[MAX_RESULTS];
 	JobFinish	done[MAX_RESULTS];
 	int			ndone = 0;
 	TimestampTz start = GetCurrentTimestamp();
 	int			n;
+
+	MemoryContextSwitchTo(cxt);	/* the outcomes' strings live until the pass ends */
 
 	/*
 	 * Let libcurl work until a transfer ends, 100 ms pass or the latch is
@@ -907,7 +920,7 @@ PollTransfers(void)
 	 * the outcomes of this poll in one transaction, each its own row update,
 	 * with the claim that fills the slots they freed
 	 */
-	ClaimTransfers(CurrentMemoryContext, done, ndone);
+	ClaimTransfers(cxt, done, ndone);
 	return n;
 }
 
@@ -1126,7 +1139,7 @@ mlops_worker_main(Datum main_arg)
 					CHECK_FOR_INTERRUPTS();
 					MemoryContextReset(loop_context);
 				}
-				if (NRunning > 0 && PollTransfers() > 0)
+				if (NRunning > 0 && PollTransfers(loop_context) > 0)
 					busy = true;	/* slots freed: claim again at once */
 				if (NRunning > 0 || mlops_sql_sessions_running() > 0)
 				{

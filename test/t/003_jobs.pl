@@ -589,6 +589,34 @@ SELECT :d || ' ' || :s1 || ' ' || :s2});
 }
 
 # ---------------------------------------------------------------------------------------------
+# m) What the worker allocates in a pass is freed with the pass: over batches of downloads its
+#    TopMemoryContext does not grow (it did, by about 100 bytes a job, when a commit left
+#    TopMemoryContext current for the outcomes' strings that came next).
+{
+	my $wpid = q1("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_mlops worker' LIMIT 1");
+	my @used;
+	for my $b (1 .. 3)
+	{
+		q1( "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$base/file/2000/m$b-' || i, "
+			  . "'path', 'm/$b/' || i || '.bin'), run_id => 'm$b')) FROM generate_series(1, 150) i");
+		ok(wait_for("SELECT count(*) FROM mlops.jobs WHERE run_id = 'm$b' AND state = 'succeeded'", '150', 60),
+			"m: batch $b of 150 downloads succeeded") or diag(batch_states("m$b"));
+		q1("SELECT pg_log_backend_memory_contexts($wpid)");
+		my $got;
+		for (1 .. 100)
+		{
+			my @all = (slurp_file($node->logfile) =~ /\[$wpid\][^\n]*level: 0; TopMemoryContext: [^\n]*?; (\d+) used/g);
+			if (scalar(@all) >= $b) { $got = $all[-1]; last; }
+			usleep(50_000);
+		}
+		push @used, $got // -1;
+	}
+	diag("m: the worker's TopMemoryContext, bytes used after each batch: @used");
+	ok($used[1] > 0 && $used[2] > 0 && $used[2] - $used[1] < 2048,
+		'm: the worker\'s TopMemoryContext does not grow from batch to batch');
+}
+
+# ---------------------------------------------------------------------------------------------
 # h) Wake on commit: from a submit's commit to the worker's start, with the worker idle.
 {
 	my $script = '';
