@@ -186,6 +186,8 @@ typedef struct JobFinish
 
 extern void mlops_finish_jobs(const JobFinish *f, int n);
 extern bool mlops_write_outcomes(const JobFinish *f, int n);
+/* fn(arg) in a subtransaction: NULL, or its error copied into cxt (rolled back alone) */
+extern ErrorData *mlops_subxact(void (*fn) (void *arg), void *arg, MemoryContext cxt);
 
 /* sql_session.c: sql jobs, each in a session of its own as its owner */
 typedef struct SqlOutcome

@@ -454,38 +454,33 @@ ClaimKinds(void)
  * the submit.  A refusal is returned (palloc'd in cxt) and fails the job; a
  * subtransaction keeps the claim itself.
  */
+typedef struct CheckArgs
+{
+	const JobKind *kind;
+	ClaimedJob *job;
+} CheckArgs;
+
+static void
+CheckClaimedRun(void *arg)
+{
+	CheckArgs  *c = arg;
+
+	mlops_check_keys(c->job->params, c->kind->name, c->kind->keys);
+	mlops_reject_secrets(c->job->params);
+	c->kind->validate(c->job->params, c->job->submitted_by);
+}
+
 static char *
 CheckClaimed(const JobKind *kind, ClaimedJob *job, MemoryContext cxt)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	char	   *volatile error = NULL;
+	CheckArgs	args = {kind, job};
+	ErrorData  *edata = mlops_subxact(CheckClaimedRun, &args, cxt);
+	char	   *error;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		mlops_check_keys(job->params, kind->name, kind->keys);
-		mlops_reject_secrets(job->params);
-		kind->validate(job->params, job->submitted_by);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		error = MemoryContextStrdup(cxt, edata->message);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
+	if (edata == NULL)
+		return NULL;
+	error = MemoryContextStrdup(cxt, edata->message);
+	FreeErrorData(edata);
 	return error;
 }
 
@@ -625,6 +620,65 @@ StartClaimed(ClaimedJob *job, const JobKind *kind, char *error, MemoryContext cx
 	return true;
 }
 
+/* ClaimRun: the claim of ClaimTransfers, in a subtransaction of its own (mlops_subxact). */
+typedef struct ClaimArgs
+{
+	Datum	   *args;			/* worker_claim_many's: kinds, pid, max_jobs */
+	int			room;
+	MemoryContext cxt;			/* where the claimed jobs are copied */
+	ClaimedJob *jobs;			/* room of each */
+	const JobKind **kinds;
+	char	  **errors;
+	int			n;				/* out: how many were claimed */
+} ClaimArgs;
+
+static void
+ClaimRun(void *arg)
+{
+	ClaimArgs  *c = arg;
+	Oid			types[3] = {TEXTARRAYOID, INT4OID, INT4OID};
+	SPITupleTable *tt;
+	MemoryContext old;
+
+	if (ClaimPlan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("SELECT c.id, c.kind, c.params, c.submitted_by, c.attempts, c.max_attempts "
+									"FROM mlops.worker_claim_many($1, $2, $3) c", 3, types);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not plan mlops.worker_claim_many: %s", SPI_result_code_string(SPI_result));
+		ClaimPlan = p;
+	}
+	if (SPI_execute_plan(ClaimPlan, c->args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not claim transfer jobs: %s", SPI_result_code_string(SPI_result));
+	if (SPI_processed > (uint64) c->room)
+		elog(ERROR, "mlops.worker_claim_many returned " UINT64_FORMAT " jobs for %d slots",
+			 SPI_processed, c->room);
+	tt = SPI_tuptable;
+	old = MemoryContextSwitchTo(c->cxt);
+	for (int i = 0; i < (int) SPI_processed; i++)
+	{
+		ClaimedJob *job = &c->jobs[i];
+		bool		isnull;
+
+		job->id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+		job->kind = TextDatumGetCString(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+		job->params = DatumGetJsonbPCopy(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
+		job->submitted_by = DatumGetObjectId(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
+		job->attempts = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 5, &isnull));
+		job->max_attempts = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 6, &isnull));
+	}
+	MemoryContextSwitchTo(old);
+	c->n = (int) SPI_processed;
+	mlops_params_forget();
+	for (int i = 0; i < c->n; i++)
+	{
+		c->kinds[i] = mlops_find_kind(c->jobs[i].kind);
+		if (c->kinds[i] != NULL)
+			c->errors[i] = CheckClaimed(c->kinds[i], &c->jobs[i], c->cxt);
+	}
+}
+
 /*
  * ClaimTransfers claims up to the free transfer slots (at most
  * MAX_CLAIM_BATCH; a download being synced holds none) of runnable
@@ -653,16 +707,11 @@ ClaimTransfers(MemoryContext cxt, const JobFinish *ended, int nended)
 	int			room = Min(mlops_max_transfers - (NRunning - syncing), MAX_CLAIM_BATCH);
 	uint64		wakes = mlops_shmem_wakes();	/* before the claim: a later wake-up is seen */
 	Datum		args[3];
-	Oid			types[3] = {TEXTARRAYOID, INT4OID, INT4OID};
-	ClaimedJob *jobs;
-	const JobKind **kinds;
-	char	  **errors;
 	JobFinish  *done;
-	volatile int n = 0;
 	int			ndone = 0;
 	bool		written;
-	ResourceOwner owner;
-	ErrorData  *volatile claim_error = NULL;
+	ClaimArgs	claim;
+	ErrorData  *claim_error;
 
 	if (TransferKindsArray == (Datum) 0 || room <= 0 ||
 		(TransfersIdle && TransfersIdleWakes == wakes) ||
@@ -676,69 +725,16 @@ ClaimTransfers(MemoryContext cxt, const JobFinish *ended, int nended)
 	args[2] = Int32GetDatum(room);
 
 	mlops_begin_tx();
-	owner = CurrentResourceOwner;	/* the transaction's: its subtransactions hand back to it */
 	written = mlops_write_outcomes(ended, nended);
 	/* room bounds what the claim returns: worker_claim_many takes at most max_jobs */
-	jobs = MemoryContextAllocZero(cxt, sizeof(ClaimedJob) * room);
-	kinds = MemoryContextAllocZero(cxt, sizeof(JobKind *) * room);
-	errors = MemoryContextAllocZero(cxt, sizeof(char *) * room);
-	done = MemoryContextAllocZero(cxt, sizeof(JobFinish) * room);
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		SPITupleTable *tt;
-
-		if (ClaimPlan == NULL)
-		{
-			SPIPlanPtr	p = SPI_prepare("SELECT c.id, c.kind, c.params, c.submitted_by, c.attempts, c.max_attempts "
-										"FROM mlops.worker_claim_many($1, $2, $3) c", 3, types);
-
-			if (p == NULL || SPI_keepplan(p) != 0)
-				elog(ERROR, "could not plan mlops.worker_claim_many: %s", SPI_result_code_string(SPI_result));
-			ClaimPlan = p;
-		}
-		if (SPI_execute_plan(ClaimPlan, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not claim transfer jobs: %s", SPI_result_code_string(SPI_result));
-		if (SPI_processed > (uint64) room)
-			elog(ERROR, "mlops.worker_claim_many returned " UINT64_FORMAT " jobs for %d slots",
-				 SPI_processed, room);
-		n = (int) SPI_processed;
-		tt = SPI_tuptable;
-		MemoryContextSwitchTo(cxt);
-		for (int i = 0; i < n; i++)
-		{
-			bool		isnull;
-
-			jobs[i].id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
-			jobs[i].kind = TextDatumGetCString(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
-			jobs[i].params = DatumGetJsonbPCopy(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
-			jobs[i].submitted_by = DatumGetObjectId(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
-			jobs[i].attempts = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 5, &isnull));
-			jobs[i].max_attempts = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 6, &isnull));
-		}
-		mlops_params_forget();
-		for (int i = 0; i < n; i++)
-		{
-			kinds[i] = mlops_find_kind(jobs[i].kind);
-			if (kinds[i] != NULL)
-				errors[i] = CheckClaimed(kinds[i], &jobs[i], cxt);
-		}
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		claim_error = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		n = 0;
-	}
-	PG_END_TRY();
+	claim.args = args;
+	claim.room = room;
+	claim.cxt = cxt;
+	claim.jobs = MemoryContextAllocZero(cxt, sizeof(ClaimedJob) * room);
+	claim.kinds = MemoryContextAllocZero(cxt, sizeof(JobKind *) * room);
+	claim.errors = MemoryContextAllocZero(cxt, sizeof(char *) * room);
+	claim.n = 0;
+	claim_error = mlops_subxact(ClaimRun, &claim, cxt);
 	mlops_end_tx();
 	MemoryContextSwitchTo(cxt);
 	if (!written)
@@ -755,17 +751,18 @@ ClaimTransfers(MemoryContext cxt, const JobFinish *ended, int nended)
 		return 0;
 	}
 
-	if (n == 0)
+	if (claim.n == 0)
 	{
 		TransfersIdle = true;
 		TransfersIdleWakes = wakes;
 		return 0;
 	}
-	for (int i = 0; i < n; i++)
-		if (StartClaimed(&jobs[i], kinds[i], errors[i], cxt, &done[ndone]))
+	done = MemoryContextAllocZero(cxt, sizeof(JobFinish) * claim.n);
+	for (int i = 0; i < claim.n; i++)
+		if (StartClaimed(&claim.jobs[i], claim.kinds[i], claim.errors[i], cxt, &done[ndone]))
 			ndone++;
 	mlops_finish_jobs(done, ndone);
-	return n;
+	return claim.n;
 }
 
 /*

@@ -17,6 +17,9 @@
  *	  reason, when even that can be written.
  *
  *	  The statements are planned once per worker process (SPI_keepplan).
+ *	  mlops_write_outcomes writes a batch inside the worker's claim
+ *	  transaction instead, in a subtransaction (mlops_subxact, which the
+ *	  claim and the per-job checks use too).
  *
  *-------------------------------------------------------------------------
  */
@@ -195,41 +198,69 @@ FinishOne(const JobFinish *f)
  * then writes them with mlops_finish_jobs once its transaction has
  * committed.
  */
-bool
-mlops_write_outcomes(const JobFinish *f, int n)
+/*
+ * mlops_subxact runs fn(arg) in a subtransaction of the current
+ * transaction and returns NULL when it committed; on an error the
+ * subtransaction is rolled back (the transaction's earlier work stands)
+ * and the error is returned, copied into cxt.  The memory context and the
+ * resource owner are the caller's again either way.
+ */
+ErrorData *
+mlops_subxact(void (*fn) (void *arg), void *arg, MemoryContext cxt)
 {
-	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext caller = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = true;
+	ErrorData  *volatile edata = NULL;
 
-	if (n <= 0)
-		return true;
 	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
+	MemoryContextSwitchTo(caller);
 	PG_TRY();
 	{
-		WriteOutcomes(f, n);
+		fn(arg);
 		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		ereport(LOG,
-				(errmsg("pg_mlops worker writes %d outcomes apart from its claim: %s", n, edata->message)));
-		FreeErrorData(edata);
-		ok = false;
 	}
 	PG_END_TRY();
-	return ok;
+	MemoryContextSwitchTo(caller);
+	CurrentResourceOwner = owner;
+	return edata;
+}
+
+typedef struct OutcomesArgs
+{
+	const JobFinish *f;
+	int			n;
+} OutcomesArgs;
+
+static void
+WriteOutcomesRun(void *arg)
+{
+	OutcomesArgs *o = arg;
+
+	WriteOutcomes(o->f, o->n);
+}
+
+bool
+mlops_write_outcomes(const JobFinish *f, int n)
+{
+	OutcomesArgs args = {f, n};
+	ErrorData  *edata;
+
+	if (n <= 0)
+		return true;
+	edata = mlops_subxact(WriteOutcomesRun, &args, CurrentMemoryContext);
+	if (edata == NULL)
+		return true;
+	ereport(LOG,
+			(errmsg("pg_mlops worker writes %d outcomes apart from its claim: %s", n, edata->message)));
+	FreeErrorData(edata);
+	return false;
 }
 
 /*
