@@ -1547,19 +1547,8 @@ CREATE POLICY jobs_owner ON mlops.jobs
 -- ids and states only: every role that listens gets it, and details are read
 -- through mlops.job_progress, which shows each role its own jobs.
 CREATE FUNCTION mlops.jobs_notify() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF TG_OP = 'INSERT' OR NEW.state IS DISTINCT FROM OLD.state
-       OR NEW.progress IS DISTINCT FROM OLD.progress
-       OR NEW.progress_message IS DISTINCT FROM OLD.progress_message THEN
-        PERFORM pg_notify('mlops_jobs', json_build_object(
-            'id', NEW.id, 'state', NEW.state)::text);
-    END IF;
-    RETURN NULL;
-END
-$$;
+AS 'MODULE_PATHNAME', 'mlops_jobs_notify'
+LANGUAGE C;
 COMMENT ON FUNCTION mlops.jobs_notify() IS 'Trigger: NOTIFY mlops_jobs with {id, state} on every change of state or progress';
 CREATE TRIGGER jobs_notify AFTER INSERT OR UPDATE ON mlops.jobs
     FOR EACH ROW EXECUTE FUNCTION mlops.jobs_notify();
@@ -1709,32 +1698,9 @@ COMMENT ON FUNCTION mlops.dependency_blockers(bigint[]) IS
 -- job waiting on it, directly or through others, fails with the dependency named.  In the
 -- transaction that ends the job, so no claim ever re-checks dependencies.
 CREATE FUNCTION mlops.jobs_release_dependents() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NEW.state = 'succeeded' THEN
-        UPDATE mlops.jobs d SET blockers = d.blockers - 1
-        WHERE d.depends_on OPERATOR(pg_catalog.@>) ARRAY[NEW.id] AND d.state = 'pending' AND d.blockers > 0;
-        IF FOUND THEN
-            PERFORM mlops.wake_workers();
-        END IF;
-        RETURN NULL;
-    END IF;
-    WITH RECURSIVE doomed(id, cause, cause_state) AS (
-        SELECT d.id, NEW.id, NEW.state FROM mlops.jobs d
-        WHERE d.depends_on OPERATOR(pg_catalog.@>) ARRAY[NEW.id] AND d.state = 'pending' AND d.blockers > 0
-        UNION
-        SELECT d.id, p.id, 'failed' FROM doomed p JOIN mlops.jobs d
-            ON d.depends_on OPERATOR(pg_catalog.@>) ARRAY[p.id] AND d.state = 'pending' AND d.blockers > 0)
-    UPDATE mlops.jobs d
-    SET state = 'failed', finished_at = now(), error = format('dependency %s %s', x.cause, x.cause_state)
-    FROM (SELECT DISTINCT ON (doomed.id) doomed.id, doomed.cause, doomed.cause_state
-          FROM doomed ORDER BY doomed.id, doomed.cause) x
-    WHERE d.id OPERATOR(pg_catalog.=) x.id AND d.state = 'pending';
-    RETURN NULL;
-END
-$$;
+AS 'MODULE_PATHNAME', 'mlops_jobs_release_dependents'
+LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION mlops.jobs_release_dependents() IS
 'Trigger: a job''s success unblocks the jobs waiting on it; its failure or cancellation fails them (and theirs)';
 CREATE TRIGGER jobs_release_dependents AFTER UPDATE OF state ON mlops.jobs

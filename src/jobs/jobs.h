@@ -27,6 +27,7 @@ extern void mlops_shmem_register_worker(int index);
 extern int	mlops_shmem_worker_index(void);
 extern bool mlops_shmem_worker_alive(void);
 extern void mlops_shmem_wake_all(void);
+extern void mlops_wake_on_commit(void);
 extern uint64 mlops_shmem_wakes(void);
 extern void mlops_shmem_progress_claim(int slot, int64 job_id, Oid owner);
 extern void mlops_shmem_progress_release(int slot);

@@ -140,9 +140,9 @@ WakeOnCommit(XactEvent event, void *arg)
 	}
 }
 
-PG_FUNCTION_INFO_V1(mlops_wake_workers);
-Datum
-mlops_wake_workers(PG_FUNCTION_ARGS)
+/* mlops_wake_on_commit: the workers' latches are set when this transaction commits. */
+void
+mlops_wake_on_commit(void)
 {
 	if (!XactCallbackRegistered)
 	{
@@ -150,6 +150,13 @@ mlops_wake_workers(PG_FUNCTION_ARGS)
 		XactCallbackRegistered = true;
 	}
 	WakePending = true;
+}
+
+PG_FUNCTION_INFO_V1(mlops_wake_workers);
+Datum
+mlops_wake_workers(PG_FUNCTION_ARGS)
+{
+	mlops_wake_on_commit();
 	PG_RETURN_VOID();
 }
 

@@ -161,6 +161,13 @@ notify=$(psql -Xq -c 'LISTEN mlops_jobs' \
   -c "SELECT mlops.wait_job(max(id), '30 seconds') FROM mlops.jobs" 2>&1)
 grep -q 'Asynchronous notification "mlops_jobs"' <<<"$notify"
 ok $? "NOTIFY payloads of a failing upload collected"
+# the payloads are exactly the text json_build_object gives (the trigger is C since 0.2.0)
+nid=$(psql -XAtc "SELECT max(id) FROM mlops.jobs")
+for st in pending running failed; do
+  want=$(psql -XAtc "SELECT json_build_object('id', $nid::bigint, 'state', '$st'::text)::text")
+  grep -qF "with payload \"$want\" received" <<<"$notify"
+  ok $? "NOTIFY mlops_jobs payload when the job is $st: $want"
+done
 for name in "dav password" "dav-wrong password" "s3 secret"; do
   case $name in
     "dav password") secret=wonderland ;;
