@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
 #include "common/file_perm.h"
 #include "lib/stringinfo.h"
 #include "utils/json.h"
@@ -125,13 +127,19 @@ DownloadRun(ClaimedJob *job, transfer_pool *pool, char **result_json, char **err
 	char	   *dest;
 	char	   *dir;
 	char	   *slash;
+	struct stat st;
 
 	dest = mlops_safe_path(job->submitted_by, JsonbGetString(job->params, "path", true, "download"), "path");
 	dir = pstrdup(dest);
 	slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
-	if (pg_mkdir_p(dir, pg_dir_create_mode) != 0 && errno != EEXIST)
+	/*
+	 * one stat where the directory is there already (the jobs of a batch
+	 * share one), not one per part of its path as pg_mkdir_p makes
+	 */
+	if ((stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) &&
+		pg_mkdir_p(dir, pg_dir_create_mode) != 0 && errno != EEXIST)
 	{
 		*error = psprintf("could not create the directory of params.path: %m");
 		*retryable = false;
