@@ -10,12 +10,14 @@
 #   4. 500 small files (10 KiB) from the same nginx: 500 download jobs (submitted with one
 #      mlops.submit_jobs call, and again with 500 mlops.submit_job calls) against the strongest curl:
 #      one process with URL globbing (connections reused) and `curl -Z --parallel-max 16`
-#      (parallel, the peer the issue names); SMALL_ROUNDS (3) rounds of all four in turn, medians
-#      compared (the machine is shared: one run of each was mostly noise); a shell loop of 500
-#      curl processes is printed too (once), but it mostly measures process start-up (it was
-#      once the only peer).  The jobs' time runs from the submitting transaction's start to the
-#      last outcome's transaction: submit, claims, transfers, fsyncs and commits (curl syncs
-#      nothing);
+#      (parallel, the peer the issue names), and curl -Z made durable as the jobs' files are
+#      (then every file fsynced, or one syncfs at the end); SMALL_ROUNDS (3) rounds of all six in
+#      turn, medians compared (the machine is shared: one run of each was mostly noise); a shell
+#      loop of 500 curl processes is printed too (once), but it mostly measures process start-up
+#      (it was once the only peer).  The jobs' time runs from the submitting transaction's start
+#      to the last outcome's transaction: submit, claims, transfers, fsyncs and commits (plain
+#      curl syncs nothing).  All of it on the file system of TMPDIR (a freshly made one shows
+#      what creating files costs without ext4's search past recently deleted inodes);
 #   5. the queue at scale: 1,000 trivial sql jobs (end to end), submit -> start of 100 sql jobs
 #      one at a time (p50, p99) and 100 external claims, on the empty queue and again beside
 #      1,000,000 finished jobs, 1,000,000 pending jobs of a kind no one serves (an offline
@@ -23,6 +25,9 @@
 #      by side with the ratios (target: within 1.5x).  The backlog is written with INSERT ...
 #      SELECT the rows submit_job writes (owner, kind, params, dependencies and their count),
 #      with triggers off (their NOTIFYs would only fill the queue); then VACUUM ANALYZE.
+# The cluster runs with PostgreSQL's durable defaults (fsync, synchronous_commit and
+# full_page_writes on; test/lib/cluster.sh turns them off for the tests' speed): every figure
+# here is of a queue whose acknowledged commits survive a crash, as it promises.
 # SECTIONS="5" runs some of them only (default: all).
 # Everything runs on this machine, side by side, on a throwaway cluster and a local nginx, both
 # stopped by PID at the end.  Prints a table and the ratios; times are medians of 3 runs for
@@ -37,7 +42,7 @@ SECTIONS=${SECTIONS:-1 2 3 4 5}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 served=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_bench_jobs.XXXXXX")
-cluster_start --db mlops_bench --conf 'mlops.max_transfers = 16' || exit 1
+cluster_start --db mlops_bench --conf 'mlops.max_transfers = 16' --conf 'fsync = on' --conf 'synchronous_commit = on' --conf 'full_page_writes = on' || exit 1
 trap 'cluster_stop; rm -rf "$served"' EXIT
 psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' || exit 1
 
@@ -101,20 +106,27 @@ fi
 
 if want 4; then
   echo "== 4. 500 files of 10 KiB: curl (loop, globbing, -Z --parallel-max 16) and 500 download jobs"
+  # a warm-up of 16 download jobs first, so that neither measured side pays the worker's first
+  # plans and connections alone (it also makes bench/, as the worker's, for the curl folders)
+  psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/small/' || i || '.bin', 'path', 'bench/warm/' || i || '.bin'), run_id => 'warm')) FROM generate_series(1, 16) i" >/dev/null
+  poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'warm' AND state IN ('succeeded', 'failed')" 16 60 >/dev/null
+  # Every side writes its 500 files into a new folder beside the jobs' ones (bench/ in the
+  # worker's directory), and nothing is deleted until the end: where a file lands and what was
+  # deleted there lately decide what ext4 pays to create it (without a journal, as on our machine,
+  # each new inode is searched for past the recently deleted ones), alike for every side.
+  curl_dir() { mkdir -p "$workdir/bench/$1" && echo "$workdir/bench/$1"; }
+  d=$(curl_dir curl_loop) || exit 1
   t0=$(now)
-  for i in $(seq 1 500); do curl -s -o "$curl_out/$i.bin" "$NGINX_URL/small/$i.bin" || exit 1; done
+  for i in $(seq 1 500); do curl -s -o "$d/$i.bin" "$NGINX_URL/small/$i.bin" || exit 1; done
   t1=$(now)
   curl_small_s=$(echo "$t1 - $t0" | bc -l)
-  # a warm-up of 16 download jobs first, so that neither measured side pays the worker's first
-  # plans and connections alone.  Then SMALL_ROUNDS (3) rounds, each side once per round, so
+  # SMALL_ROUNDS (3) rounds, each side once per round, so
   # that the machine's load (others share it) falls on every side alike: curl with globbing,
   # curl -Z, and the 500 jobs submitted as a user with 500 URLs would, with one mlops.submit_jobs
   # call (one INSERT) and with 500 mlops.submit_job calls in one statement (the way before
   # submit_jobs), the two in turn first; each run into a folder of its own.  Medians are
   # compared, the range printed beside.  The submit's own time is clock_timestamp() - now() at
   # the end of the submitting statement (before its commit).
-  psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/small/' || i || '.bin', 'path', 'bench/warm/' || i || '.bin'), run_id => 'warm')) FROM generate_series(1, 16) i" >/dev/null
-  poll_sql "SELECT count(*) FROM mlops.jobs WHERE run_id = 'warm' AND state IN ('succeeded', 'failed')" 16 60 >/dev/null
   small_measure() {    # $1: run id and folder, $2: submit SQL; prints "job_s ok same submit_s"
     local submit_s job_s ok_n same_n
     submit_s=$(psql -XAtq -v ON_ERROR_STOP=1 -c "$2") || return 1
@@ -125,19 +137,31 @@ if want 4; then
   }
   batch_sql() { echo "SELECT extract(epoch FROM clock_timestamp() - now()) FROM (SELECT mlops.submit_jobs('download', array_agg(jsonb_build_object('url', '$NGINX_URL/small/' || i || '.bin', 'path', 'bench/$1/' || i || '.bin') ORDER BY i), run_id => '$1') FROM generate_series(1, 500) i) s"; }
   calls_sql() { echo "SELECT extract(epoch FROM clock_timestamp() - now()) FROM (SELECT count(mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/small/' || i || '.bin', 'path', 'bench/$1/' || i || '.bin'), run_id => '$1')) FROM generate_series(1, 500) i) s"; }
-  glob_t=() z_t=() b_t=() b_sub=() c_t=() c_sub=()
+  glob_t=() z_t=() zf_t=() zs_t=() b_t=() b_sub=() c_t=() c_sub=()
   small_ok=0 small1_ok=0 same=0 same1=0
   for r in $(seq 1 "${SMALL_ROUNDS:-3}"); do
-    rm -f "$curl_out"/g_*.bin "$curl_out"/z_*.bin
+    dg=$(curl_dir "curl_g$r") && dz=$(curl_dir "curl_z$r") || exit 1
     # each side starts with no dirty pages of the one before (whose write-back would slow the
     # jobs' fsyncs, and only theirs: curl syncs nothing)
     sync
-    t0=$(now); curl -s "$NGINX_URL/small/[1-500].bin" -o "$curl_out/g_#1.bin" || exit 1; t1=$(now)
+    t0=$(now); curl -s "$NGINX_URL/small/[1-500].bin" -o "$dg/#1.bin" || exit 1; t1=$(now)
     glob_t+=("$(echo "$t1 - $t0" | bc -l)")
     sync
-    t0=$(now); curl -s --no-progress-meter -Z --parallel-max 16 "$NGINX_URL/small/[1-500].bin" -o "$curl_out/z_#1.bin" || exit 1; t1=$(now)
+    t0=$(now); curl -s --no-progress-meter -Z --parallel-max 16 "$NGINX_URL/small/[1-500].bin" -o "$dz/#1.bin" || exit 1; t1=$(now)
     z_t+=("$(echo "$t1 - $t0" | bc -l)")
-    [ "$(ls "$curl_out"/z_*.bin | wc -l)" = 500 ] || { echo "curl -Z did not write 500 files" >&2; exit 1; }
+    [ "$(ls "$dz" | wc -l)" = 500 ] || { echo "curl -Z did not write 500 files" >&2; exit 1; }
+    # curl -Z made durable, as each job's file is before its outcome commits: then every file
+    # and the folder fsynced one by one (coreutils sync FILE...), or the whole file system
+    # synced once at the end (sync -f: syncfs), the cheapest a script could do
+    dzf=$(curl_dir "curl_zf$r") && dzs=$(curl_dir "curl_zs$r") || exit 1
+    sync
+    t0=$(now); curl -s --no-progress-meter -Z --parallel-max 16 "$NGINX_URL/small/[1-500].bin" -o "$dzf/#1.bin" || exit 1
+    sync "$dzf"/*.bin "$dzf" || exit 1; t1=$(now)
+    zf_t+=("$(echo "$t1 - $t0" | bc -l)")
+    sync
+    t0=$(now); curl -s --no-progress-meter -Z --parallel-max 16 "$NGINX_URL/small/[1-500].bin" -o "$dzs/#1.bin" || exit 1
+    sync -f "$dzs" || exit 1; t1=$(now)
+    zs_t+=("$(echo "$t1 - $t0" | bc -l)")
     for side in $( [ $((r % 2)) = 1 ] && echo "b c" || echo "c b"); do
       sync
       if [ "$side" = b ]; then
@@ -154,6 +178,7 @@ if want 4; then
   range() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f-%.2f", a[1], a[NR]}'; }
   med() { printf '%s\n' "$@" | median; }
   curl_glob_s=$(med "${glob_t[@]}") curl_z_s=$(med "${z_t[@]}")
+  curl_zf_s=$(med "${zf_t[@]}") curl_zs_s=$(med "${zs_t[@]}")
   job_small_s=$(med "${b_t[@]}") job_small1_s=$(med "${c_t[@]}")
   submit_b_s=$(med "${b_sub[@]}") submit_1_s=$(med "${c_sub[@]}")
   nsmall=$((500 * ${SMALL_ROUNDS:-3}))
@@ -237,6 +262,8 @@ want 4 && {
   printf '%-58s %9.2f s\n' "500 x 10 KiB: loop of 500 curl processes (weak peer, once)" "$curl_small_s"
   printf '%-58s %9.2f s   (median of %s: %s)\n' "500 x 10 KiB: one curl, URL globbing" "$curl_glob_s" "${#glob_t[@]}" "$(range "${glob_t[@]}")"
   printf '%-58s %9.2f s   (median of %s: %s)\n' "500 x 10 KiB: curl -Z --parallel-max 16" "$curl_z_s" "${#z_t[@]}" "$(range "${z_t[@]}")"
+  printf '%-58s %9.2f s   (median of %s: %s)\n' "500 x 10 KiB: curl -Z, then each file fsynced" "$curl_zf_s" "${#zf_t[@]}" "$(range "${zf_t[@]}")"
+  printf '%-58s %9.2f s   (median of %s: %s)\n' "500 x 10 KiB: curl -Z, then syncfs once" "$curl_zs_s" "${#zs_t[@]}" "$(range "${zs_t[@]}")"
   printf '%-58s %9.2f s   (median of %s: %s; submit %.3f s; %s of %s succeeded, %s byte-identical)\n' "500 x 10 KiB: 500 download jobs, one submit_jobs call" "$job_small_s" "${#b_t[@]}" "$(range "${b_t[@]}")" "$submit_b_s" "$small_ok" "$nsmall" "$same"
   printf '%-58s %9.2f s   (median of %s: %s; submit %.3f s; %s of %s succeeded, %s byte-identical)\n' "500 x 10 KiB: 500 download jobs, 500 submit_job calls" "$job_small1_s" "${#c_t[@]}" "$(range "${c_t[@]}")" "$submit_1_s" "$small1_ok" "$nsmall" "$same1"
 }
@@ -254,6 +281,8 @@ want 4 && {
   printf '  %-56s %.2fx\n' "500 small files: jobs (submit_jobs) / curl -Z (aim <= 2x, medians)" "$(echo "$job_small_s / $curl_z_s" | bc -l)"
   printf '  %-56s %.2fx\n' "500 small files: jobs (submit_jobs) / curl globbing" "$(echo "$job_small_s / $curl_glob_s" | bc -l)"
   printf '  %-56s %.2fx\n' "500 small files: jobs (500 submit_job) / curl -Z" "$(echo "$job_small1_s / $curl_z_s" | bc -l)"
+  printf '  %-56s %.2fx\n' "500 small files: jobs / curl -Z, each file fsynced" "$(echo "$job_small_s / $curl_zf_s" | bc -l)"
+  printf '  %-56s %.2fx\n' "500 small files: jobs / curl -Z, syncfs once" "$(echo "$job_small_s / $curl_zs_s" | bc -l)"
 }
 want 5 && {
   echo
