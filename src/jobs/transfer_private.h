@@ -30,7 +30,7 @@
 #define STAGE_OFFLOAD_MIN		(64 * 1024)
 
 /* Threads that sync and rename finished downloads in parallel (transfer_sync.c). */
-#define SYNC_THREADS			8
+#define SYNC_THREADS			32
 
 struct transfer_item;
 struct upload_state;
