@@ -6,7 +6,8 @@
 #      (pgbench -C, a new connection per transaction);
 #   2. throughput of trivial sql jobs: 2,000 queued in one transaction, each in a session of its
 #      own (mlops.max_sql_jobs of them at once);
-#   3. one 1 GiB download from a local nginx: a download job against the curl CLI;
+#   3. one 1 GiB download from a local nginx: a download job against the curl CLI, and against
+#      the curl CLI followed by an fsync of its file (the job's file is durable when reported);
 #   4. 500 small files (10 KiB) from the same nginx: 500 download jobs (submitted with one
 #      mlops.submit_jobs call, and again with 500 mlops.submit_job calls) against the strongest curl:
 #      one process with URL globbing (connections reused) and `curl -Z --parallel-max 16`
@@ -85,13 +86,18 @@ if want 2; then
 fi
 
 if want 3; then
-  echo "== 3. one 1 GiB file: the curl CLI and a download job, 3 runs each"
-  curl_big=()
+  echo "== 3. one 1 GiB file: the curl CLI (alone, and then fsync) and a download job, 3 runs each"
+  curl_big=() curl_big_sync=()
   job_big=()
   for r in 1 2 3; do
     sync
     t0=$(now); curl -s -o "$curl_out/big.bin" "$NGINX_URL/big.bin"; t1=$(now)
     curl_big+=("$(echo "$t1 - $t0" | bc -l)")
+    rm -f "$curl_out/big.bin"
+    # and made durable, as the job's file is before it is reported: the file fsynced after it
+    sync
+    t0=$(now); curl -s -o "$curl_out/big.bin" "$NGINX_URL/big.bin" && sync "$curl_out/big.bin"; t1=$(now)
+    curl_big_sync+=("$(echo "$t1 - $t0" | bc -l)")
     rm -f "$curl_out/big.bin"
     sync
     id=$(psql -XAtq -c "SELECT mlops.submit_job('download', jsonb_build_object('url', '$NGINX_URL/big.bin', 'path', 'bench/big.bin'))")
@@ -101,6 +107,7 @@ if want 3; then
     rm -f "$workdir/bench/big.bin"
   done
   curl_big_s=$(printf '%s\n' "${curl_big[@]}" | median)
+  curl_big_sync_s=$(printf '%s\n' "${curl_big_sync[@]}" | median)
   job_big_s=$(printf '%s\n' "${job_big[@]}" | median)
 fi
 
@@ -256,6 +263,7 @@ want 2 && {
 }
 want 3 && {
   printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: curl CLI (median of 3)" "$curl_big_s" "$(echo "$gib / $curl_big_s / 1000000" | bc -l)"
+  printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: curl CLI, then the file fsynced (median of 3)" "$curl_big_sync_s" "$(echo "$gib / $curl_big_sync_s / 1000000" | bc -l)"
   printf '%-58s %9.2f s  %7.0f MB/s\n' "1 GiB: download job (median of 3; sha256 computed too)" "$job_big_s" "$(echo "$gib / $job_big_s / 1000000" | bc -l)"
 }
 want 4 && {
@@ -276,6 +284,7 @@ want 2 && {
 }
 want 3 && {
   printf '  %-56s %.0f%%\n' "download job throughput / curl CLI, 1 GiB (target >= 90%)" "$(echo "100 * $curl_big_s / $job_big_s" | bc -l)"
+  printf '  %-56s %.0f%%\n' "download job throughput / curl CLI then fsync, 1 GiB" "$(echo "100 * $curl_big_sync_s / $job_big_s" | bc -l)"
 }
 want 4 && {
   printf '  %-56s %.2fx\n' "500 small files: jobs (submit_jobs) / curl -Z (aim <= 2x, medians)" "$(echo "$job_small_s / $curl_z_s" | bc -l)"
