@@ -1,13 +1,15 @@
 # test/lib/cluster.sh — the throwaway-cluster harness, sourced by every test, the demo and every
 # benchmark (through test/with-cluster.sh or directly).
 #
-#   cluster_start [--db NAME] [--preload LIBS] [--conf 'key = value']...
+#   cluster_start [--db NAME] [--preload LIBS] [--durable] [--conf 'key = value']...
 #       initdb (trust auth, superuser "postgres") into a fresh temporary folder, as the
 #       "postgres" OS user when run as root; listen on 127.0.0.1 on a free port; socket in the
 #       temporary folder; shared_preload_libraries = LIBS (default 'pg_cron,pg_mlops');
 #       cron.database_name and mlops.database_name = NAME (default postgres), created before
-#       the first start so that no worker ever finds it missing.  Exports PGHOST, PGPORT,
-#       PGUSER, PGDATABASE, PGDATA, CLUSTER_DIR, CLUSTER_LOG and CLUSTER_OWNER.
+#       the first start so that no worker ever finds it missing.  fsync, synchronous_commit and
+#       full_page_writes are off for the tests' speed, unless --durable (what every benchmark
+#       of the job queue uses: its figures are of commits that survive a crash).  Exports
+#       PGHOST, PGPORT, PGUSER, PGDATABASE, PGDATA, CLUSTER_DIR, CLUSTER_LOG and CLUSTER_OWNER.
 #   cluster_restart            restart with the same settings (pg_ctl restart)
 #   cluster_stop               stop it (fast, then kill -9 of the postmaster's PID) and remove it;
 #                              CLUSTER_KEEP=1 keeps the folder for a look afterwards
@@ -49,11 +51,12 @@ _cluster_free_port() {
 }
 
 cluster_start() {
-  local db=postgres preload='pg_cron,pg_mlops' extra=() attempt
+  local db=postgres preload='pg_cron,pg_mlops' extra=() attempt durable=off
   while [ $# -gt 0 ]; do
     case "$1" in
       --db) db=$2; shift 2 ;;
       --preload) preload=$2; shift 2 ;;
+      --durable) durable=on; shift ;;
       --conf) extra+=("$2"); shift 2 ;;
       *) echo "cluster_start: unknown option $1" >&2; return 2 ;;
     esac
@@ -86,9 +89,9 @@ cluster_start() {
     echo "cron.host = '$CLUSTER_DIR'"
     echo "mlops.database_name = '$db'"
     echo "max_worker_processes = 32"
-    echo "fsync = off"
-    echo "synchronous_commit = off"
-    echo "full_page_writes = off"
+    echo "fsync = $durable"
+    echo "synchronous_commit = $durable"
+    echo "full_page_writes = $durable"
     echo "log_line_prefix = '%m [%p] %q%a '"
     echo "log_min_messages = log"
     for line in "${extra[@]}"; do echo "$line"; done

@@ -21,7 +21,7 @@ RUNS=${BENCH_RUNS:-3}
 for tool in curl unzip zip shuf; do
   command -v "$tool" >/dev/null || { echo "dataset bench: $tool is missing (test/install-deps.sh)" >&2; exit 1; }
 done
-cluster_start --db mlops_bench || exit 1
+cluster_start --db mlops_bench --durable || exit 1
 served=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_dsbench.XXXXXX")
 trap 'cluster_stop; rm -rf "$served"' EXIT
 mkdir -p "$served/files" "$served/dav/pipeline" "$served/dav/shell" "$served/shellwork"

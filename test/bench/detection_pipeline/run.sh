@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../../.."
 . test/lib/cluster.sh
 . test/lib/tap.sh    # poll_sql
 
-cluster_start --db mlops_bench || exit 1
+cluster_start --db mlops_bench --durable || exit 1
 trap 'cluster_stop' EXIT
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || exit 1
 SET client_min_messages = warning;

@@ -26,8 +26,8 @@
 #      by side with the ratios (target: within 1.5x).  The backlog is written with INSERT ...
 #      SELECT the rows submit_job writes (owner, kind, params, dependencies and their count),
 #      with triggers off (their NOTIFYs would only fill the queue); then VACUUM ANALYZE.
-# The cluster runs with PostgreSQL's durable defaults (fsync, synchronous_commit and
-# full_page_writes on; test/lib/cluster.sh turns them off for the tests' speed): every figure
+# The cluster runs durable (cluster_start --durable: fsync, synchronous_commit and
+# full_page_writes on, PostgreSQL's defaults, which the tests turn off for speed): every figure
 # here is of a queue whose acknowledged commits survive a crash, as it promises.
 # SECTIONS="5" runs some of them only (default: all).
 # Everything runs on this machine, side by side, on a throwaway cluster and a local nginx, both
@@ -43,7 +43,7 @@ SECTIONS=${SECTIONS:-1 2 3 4 5}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 served=$(mktemp -d "${TMPDIR:-/tmp}/pg_mlops_bench_jobs.XXXXXX")
-cluster_start --db mlops_bench --conf 'mlops.max_transfers = 16' --conf 'fsync = on' --conf 'synchronous_commit = on' --conf 'full_page_writes = on' || exit 1
+cluster_start --db mlops_bench --durable --conf 'mlops.max_transfers = 16' || exit 1
 trap 'cluster_stop; rm -rf "$served"' EXIT
 psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' || exit 1
 

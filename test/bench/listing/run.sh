@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../../.."
 . test/lib/cluster.sh
 . test/lib/s3rver.sh
 
-cluster_start --db mlops_bench || exit 1
+cluster_start --db mlops_bench --durable || exit 1
 trap 's3rver_stop; cluster_stop' EXIT
 psql -XAtq -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' >/dev/null || exit 1
 s3rver_start models >/dev/null || exit 1

@@ -16,7 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../../.."
 . test/lib/cluster.sh
 
-cluster_start --db mlops_bench || exit 1
+cluster_start --db mlops_bench --durable || exit 1
 trap 'cluster_stop' EXIT
 psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' >/dev/null || exit 1
 

@@ -29,7 +29,7 @@ served=$(mktemp -d "$mem/pg_mlops_bench_tr.XXXXXX")
 cli=$(mktemp -d "$mem/pg_mlops_bench_cli.XXXXXX")
 work=$(mktemp -d "$mem/pg_mlops_bench_work.XXXXXX")
 chown "$CLUSTER_OWNER" "$work"
-cluster_start --db mlops_bench --conf "mlops.work_dir = '$work'" || exit 1
+cluster_start --db mlops_bench --durable --conf "mlops.work_dir = '$work'" || exit 1
 trap 'cluster_stop; rm -rf "$served" "$cli" "$work"' EXIT
 psql -XAtq -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION pg_mlops CASCADE' || exit 1
 mkdir -p "$served/dav"
