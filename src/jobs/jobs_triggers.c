@@ -5,13 +5,14 @@
  *	  jobs_notify (NOTIFY mlops_jobs with {id, state} on a change of state
  *	  or progress) and jobs_release_dependents (a job's end unblocks or
  *	  fails the jobs waiting on it).  They were PL/pgSQL; each claim and
- *	  each outcome fires them once per row, and building the NEW and OLD
- *	  records of a jobs row and interpreting the body cost about a tenth
- *	  of the worker's CPU in 500 small downloads.  They do exactly what
- *	  the PL/pgSQL did: the same payload text, the same two statements
- *	  (planned once per session, run through SPI as the function's owner:
- *	  the SQL declares both SECURITY DEFINER with a fixed search_path, as
- *	  before).
+ *	  each outcome fires them once per row, and with them disabled 500
+ *	  small downloads took about 12% less of the worker's CPU.  In C,
+ *	  without PL/pgSQL's NEW and OLD records and interpreter, a claim of
+ *	  16 jobs and their outcomes took 1.64-1.73 ms against 1.77-1.95 ms.
+ *	  They do exactly what the PL/pgSQL did: the same payload text, the
+ *	  same two statements (planned once per session; the SQL declares
+ *	  jobs_release_dependents SECURITY DEFINER with a fixed search_path,
+ *	  as before).
  *
  *-------------------------------------------------------------------------
  */
