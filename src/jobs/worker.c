@@ -621,6 +621,21 @@ StartClaimed(ClaimedJob *job, const JobKind *kind, char *error, MemoryContext cx
 	return true;
 }
 
+/*
+ * ClaimFailed logs a claim's error (and frees it), then pauses claims for
+ * MAINTAIN_INTERVAL_MS (ClaimRetryAt).
+ */
+static void
+ClaimFailed(ErrorData *edata, const char *what)
+{
+	ereport(LOG,
+			(errcode(edata->sqlerrcode),
+			 errmsg("pg_mlops worker could not %s: %s", what, edata->message),
+			 edata->context ? errcontext("%s", edata->context) : 0));
+	FreeErrorData(edata);
+	ClaimRetryAt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MAINTAIN_INTERVAL_MS);
+}
+
 /* ClaimRun: the claim of ClaimTransfers, in a subtransaction of its own (mlops_subxact). */
 typedef struct ClaimArgs
 {
@@ -743,12 +758,7 @@ ClaimTransfers(MemoryContext cxt, const JobFinish *ended, int nended)
 	if (claim_error != NULL)
 	{
 		/* a claim that fails again and again must not stop the running transfers' polls */
-		ereport(LOG,
-				(errcode(claim_error->sqlerrcode),
-				 errmsg("pg_mlops worker could not claim transfer jobs: %s", claim_error->message),
-				 claim_error->context ? errcontext("%s", claim_error->context) : 0));
-		FreeErrorData(claim_error);
-		ClaimRetryAt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MAINTAIN_INTERVAL_MS);
+		ClaimFailed(claim_error, "claim transfer jobs");
 		return 0;
 	}
 
@@ -793,12 +803,7 @@ ClaimAndRunGuarded(MemoryContext cxt)
 		if (IsTransactionState() || IsAbortedTransactionBlockState())
 			AbortCurrentTransaction();
 		MemoryContextSwitchTo(cxt);
-		ereport(LOG,
-				(errcode(edata->sqlerrcode),
-				 errmsg("pg_mlops worker could not claim or start a job: %s", edata->message),
-				 edata->context ? errcontext("%s", edata->context) : 0));
-		FreeErrorData(edata);
-		ClaimRetryAt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MAINTAIN_INTERVAL_MS);
+		ClaimFailed(edata, "claim or start a job");
 		ran = false;
 	}
 	PG_END_TRY();
